@@ -1,0 +1,335 @@
+"""Configuration: one TOML file, validated by pydantic, overridable from the environment.
+
+Loaded once, at the entry point (the CLI), and passed down. Environment
+variables with the prefix ``IKB_`` override file values; nested keys use a
+double underscore: ``IKB_MQTT__HOST=10.0.0.5``, ``IKB_STORAGE__PATH=/var/lib/ikb.db``.
+
+An invalid file fails fast with one line naming the key path and what was
+expected, e.g. ``houses[1].housing: expected one of barn, free_range, organic, colony``
+(indexes count from 0: ``houses[1]`` is the second ``[[houses]]`` table).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from rules.catalogue import HOUSINGS
+from rules.evidence import EggRoom, Farm, House
+from rules.params import Params
+from rules.scoring import Weights
+
+SENSOR_KINDS: tuple[str, ...] = (
+    "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",
+    "ventilation_alarm", "generator", "mains", "pophole",
+)
+
+
+class ConfigError(Exception):
+    """The configuration is missing or invalid; the message names the key and the fix."""
+
+
+class _KeyError(ValueError):
+    """A cross-field check failed at a known key path."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+class _Strict(BaseModel):
+    """Base for config sections: unknown keys are errors, so typos are caught."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FarmSection(_Strict):
+    """[farm]: who and where the farm is."""
+
+    name: str = Field(min_length=1)
+    kip_number: str = Field(pattern=r"^\d{4,10}$")
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    timezone: str = "Europe/Amsterdam"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Amsterdam") from None
+        return value
+
+
+class HouseSection(_Strict):
+    """[[houses]]: one house (stal)."""
+
+    id: str = Field(min_length=1, max_length=32)
+    housing: Literal["barn", "free_range", "organic", "colony"]
+    mechanical_ventilation: bool = True
+    name: str | None = None
+
+
+class EggRoomSection(_Strict):
+    """[[egg_rooms]]: one egg room (eierbewaarplaats)."""
+
+    id: str = Field(min_length=1, max_length=32)
+    name: str | None = None
+
+
+class MqttSection(_Strict):
+    """[mqtt]: the broker the sensors publish to."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    client_id: str = "ikb-agent"
+    keepalive: int = Field(30, ge=5, le=3600)
+    # Retained online/offline status of the agent itself (last will).
+    status_topic: str = "ikb-agent/status"
+    # How long the broker keeps our session (and queued QoS 1 messages) while we are away.
+    session_expiry: int = Field(7 * 24 * 3600, ge=86400)
+
+
+class StorageSection(_Strict):
+    """[storage]: the SQLite database."""
+
+    path: str = "ikb-agent.db"
+    # Raw readings at full resolution for this many days, then per-minute aggregates.
+    raw_retention_days: int = Field(35, ge=1)
+    # Aggregates and derived intervals: at least two years (A9.1).
+    aggregate_retention_days: int = Field(800, ge=731)
+
+
+class SensorSection(_Strict):
+    """[[sensors]]: one value read from one MQTT topic."""
+
+    topic: str = Field(min_length=1)
+    kind: Literal[
+        "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",
+        "ventilation_alarm", "generator", "mains", "pophole",
+    ]
+    location: str = Field(min_length=1)
+    field: str | None = None
+    # Expected seconds between messages; learned from the data when absent.
+    interval: float | None = Field(None, gt=0)
+    name: str | None = None
+
+    @field_validator("topic")
+    @classmethod
+    def _plain_topic(cls, value: str) -> str:
+        if "+" in value or "#" in value:
+            raise ValueError("expected a topic without wildcards (+ or #)")
+        return value
+
+
+class AlertChannel(_Strict):
+    """[[alerts.channels]]: one way to reach the farmer off the farm."""
+
+    type: Literal["webhook", "email", "mqtt"]
+    name: str | None = None
+    url: str | None = None
+    secret: str | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    username: str | None = None
+    password: str | None = None
+    sender: str | None = None
+    to: list[str] = Field(default_factory=list)
+    topic: str | None = None
+    severities: list[Literal["critical", "warning", "info"]] = Field(
+        default_factory=lambda: ["critical", "warning", "info"])
+    houses: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "AlertChannel":
+        if self.type == "webhook" and not self.url:
+            raise _KeyError("url", "required for a webhook channel")
+        if self.type == "webhook" and not re.match(r"^https?://", self.url or ""):
+            raise _KeyError("url", "expected an http:// or https:// address")
+        if self.type == "email" and not self.smtp_host:
+            raise _KeyError("smtp_host", "required for an email channel")
+        if self.type == "email" and not self.to:
+            raise _KeyError("to", "required for an email channel: a list of addresses")
+        if self.type == "mqtt" and not self.topic:
+            raise _KeyError("topic", "required for an mqtt channel")
+        return self
+
+
+class AlertsSection(_Strict):
+    """[alerts]: off-farm alerting."""
+
+    channels: list[AlertChannel] = Field(default_factory=list)
+
+
+class ScoringSection(_Strict):
+    """[scoring]: weights and ages used in the score."""
+
+    weights: Weights = Field(default_factory=Weights)
+    assessment_max_age_days: int = Field(90, ge=1, le=3650)
+    due_horizon_days: int = Field(60, ge=1, le=730)
+
+
+class WebSection(_Strict):
+    """[web]: the local web page."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    # Signing key for session cookies; generated into the database when absent.
+    secret_key: str | None = None
+    language: Literal["nl", "en"] = "nl"
+
+
+class Settings(BaseSettings):
+    """The whole configuration file (DESIGN §3.2)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IKB_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+    farm: FarmSection
+    houses: list[HouseSection] = Field(min_length=1)
+    egg_rooms: list[EggRoomSection] = Field(default_factory=list)
+    mqtt: MqttSection = Field(default_factory=MqttSection)
+    storage: StorageSection = Field(default_factory=StorageSection)
+    sensors: list[SensorSection] = Field(default_factory=list)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    scoring: ScoringSection = Field(default_factory=ScoringSection)
+    web: WebSection = Field(default_factory=WebSection)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Let the environment override the file (the file arrives as init values)."""
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Settings":
+        seen: set[str] = set()
+        for i, house in enumerate(self.houses):
+            if house.id in seen:
+                raise _KeyError(f"houses[{i}].id", f"duplicate house id {house.id!r}")
+            seen.add(house.id)
+        for i, room in enumerate(self.egg_rooms):
+            if room.id in seen:
+                raise _KeyError(f"egg_rooms[{i}].id", f"id {room.id!r} is already used by a house or egg room")
+            seen.add(room.id)
+        egg_ids = {r.id for r in self.egg_rooms}
+        pairs: set[tuple[str, str | None]] = set()
+        for i, sensor in enumerate(self.sensors):
+            if sensor.location not in seen:
+                raise _KeyError(f"sensors[{i}].location",
+                                f"expected a house or egg-room id ({', '.join(sorted(seen))})")
+            if sensor.kind == "egg_temperature" and sensor.location not in egg_ids:
+                raise _KeyError(f"sensors[{i}].location", "expected an egg-room id for an egg_temperature sensor")
+            if (sensor.topic, sensor.field) in pairs:
+                raise _KeyError(f"sensors[{i}].field",
+                                f"topic {sensor.topic!r} already has a sensor reading this field")
+            pairs.add((sensor.topic, sensor.field))
+        for i, channel in enumerate(self.alerts.channels):
+            for house in channel.houses or []:
+                if house not in seen:
+                    raise _KeyError(f"alerts.channels[{i}].houses", f"unknown house id {house!r}")
+        return self
+
+    def farm_view(self) -> Farm:
+        """Return the farm as the rules see it."""
+        return Farm(
+            name=self.farm.name,
+            kip_number=self.farm.kip_number,
+            latitude=self.farm.latitude,
+            longitude=self.farm.longitude,
+            timezone=self.farm.timezone,
+            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name) for h in self.houses),
+            egg_rooms=tuple(EggRoom(r.id, r.name) for r in self.egg_rooms),
+        )
+
+    def params(self) -> Params:
+        """Return the evaluation parameters."""
+        return Params(
+            weights=self.scoring.weights,
+            assessment_max_age_days=self.scoring.assessment_max_age_days,
+            due_horizon_days=self.scoring.due_horizon_days,
+        )
+
+
+def _path(loc: tuple) -> str:
+    """Render a pydantic error location as ``houses[1].housing``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _message(err: dict) -> str:
+    """Render one pydantic error as 'expected ...' in plain words."""
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "literal_error":
+        options = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        return "expected one of " + ", ".join(options)
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "extra_forbidden":
+        return "unknown key (check the spelling; see deploy/ikb-agent.example.toml)"
+    if kind == "string_pattern_mismatch" and err["loc"][-1] == "kip_number":
+        return "expected the KIP number: 4 to 10 digits"
+    if kind in ("value_error", "assertion_error"):
+        exc = ctx.get("error")
+        if isinstance(exc, _KeyError):
+            return exc.message
+        return str(exc) if exc else err["msg"]
+    msg = err["msg"]
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """Return the first validation error as one line: ``key.path: what was expected``."""
+    err = exc.errors()[0]
+    loc = _path(tuple(err["loc"]))
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, _KeyError):
+        # Cross-field checks name their key relative to the model that raised them.
+        loc = f"{loc}.{error.path}" if loc and not error.path.startswith("[") else loc + error.path
+        return f"{loc}: {error.message}"
+    return f"{loc}: {_message(err)}" if loc else _message(err)
+
+
+def load_config(path: str | Path) -> Settings:
+    """Read, validate and return the configuration; raise ConfigError with one clear line."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: configuration file not found (use --config PATH or set IKB_CONFIG)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read configuration: {exc.strerror}") from None
+    try:
+        data: dict[str, Any] = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: expected UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+    return config_from_dict(data)
+
+
+def config_from_dict(data: dict[str, Any]) -> Settings:
+    """Validate a configuration mapping; ``IKB_`` environment variables override it."""
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None

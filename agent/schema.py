@@ -1,0 +1,177 @@
+"""The SQLite schema, as ordered migrations. The only module that defines tables.
+
+Rules for changing it:
+- add a new migration at the end; never edit or reorder one that has shipped;
+- never drop or recreate a table that holds logbook entries, answers or
+  documents (they are evidence for two to three years, A9.1 / E9.4);
+- each migration runs in one transaction (sqlite-utils ``Migrations``).
+
+Times: readings use integer milliseconds since the epoch (UTC) for compactness;
+records the farmer writes use ISO 8601 text with offset.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("ikb-agent")
+
+
+def _run(db: Database, statements: str) -> None:
+    """Execute ;-separated DDL statements inside the migration's transaction."""
+    for statement in statements.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _append_only(table: str, keep_column: str | None) -> str:
+    """Return triggers that forbid UPDATE, and DELETE of rows still within retention."""
+    when = f"WHEN old.{keep_column} >= date('now') " if keep_column else ""
+    return f"""
+CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table}
+BEGIN SELECT RAISE(ABORT, '{table} is append-only: record a correction instead'); END;
+CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {when}
+BEGIN SELECT RAISE(ABORT, '{table} rows within retention cannot be deleted'); END;
+"""
+
+
+@migrations(name="m001_initial")
+def m001_initial(db: Database) -> None:
+    """Create the first schema: sensors, readings, evidence records, findings, users."""
+    _run(db, """
+CREATE TABLE sensors (
+    id INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    field TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    location TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (topic, field)
+);
+CREATE TABLE readings (
+    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (sensor_id, ts)
+) WITHOUT ROWID;
+CREATE TABLE aggregates (
+    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
+    minute INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    vmin REAL NOT NULL,
+    vmax REAL NOT NULL,
+    mean REAL NOT NULL,
+    PRIMARY KEY (sensor_id, minute)
+) WITHOUT ROWID;
+CREATE TABLE sensor_health (
+    sensor_id INTEGER PRIMARY KEY REFERENCES sensors(id),
+    last_seen INTEGER,
+    last_value REAL,
+    interval_s REAL
+);
+CREATE TABLE rejections (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    topic TEXT,
+    head TEXT,
+    reason TEXT NOT NULL
+);
+CREATE TABLE rejection_counts (
+    reason TEXT PRIMARY KEY,
+    n INTEGER NOT NULL,
+    last_at INTEGER NOT NULL
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    location TEXT,
+    sensor_id INTEGER REFERENCES sensors(id),
+    start INTEGER NOT NULL,
+    "end" INTEGER,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_kind_start ON events(kind, start);
+CREATE TABLE logbook (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    entry TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    recorded_by TEXT NOT NULL,
+    supersedes INTEGER REFERENCES logbook(id),
+    reason TEXT,
+    state TEXT NOT NULL DEFAULT 'confirmed',
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    keep_until TEXT NOT NULL
+);
+CREATE INDEX logbook_kind ON logbook(kind, id);
+CREATE TABLE assessments (
+    id INTEGER PRIMARY KEY,
+    rule TEXT NOT NULL,
+    location TEXT,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    answered_by TEXT NOT NULL,
+    answered_at TEXT NOT NULL,
+    file_id INTEGER REFERENCES files(id),
+    keep_until TEXT NOT NULL
+);
+CREATE INDEX assessments_rule ON assessments(rule, answered_at);
+CREATE TABLE files (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    data BLOB NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    keep_until TEXT NOT NULL
+);
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    rule TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    issued_on TEXT NOT NULL,
+    valid_until TEXT,
+    location TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    file_id INTEGER REFERENCES files(id),
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    keep_until TEXT NOT NULL
+);
+CREATE TABLE findings (
+    rule TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    source TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    occurrences TEXT NOT NULL DEFAULT '[]',
+    evaluated_at TEXT NOT NULL,
+    PRIMARY KEY (rule, location)
+) WITHOUT ROWID;
+CREATE TABLE status_changes (
+    id INTEGER PRIMARY KEY,
+    rule TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    from_status TEXT,
+    to_status TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX status_changes_rule ON status_changes(rule, at);
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('farmer', 'auditor', 'kiosk')),
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE kv (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+""" + _append_only("logbook", "keep_until") + _append_only("assessments", "keep_until")
+         + _append_only("documents", "keep_until") + _append_only("files", "keep_until"))

@@ -1,0 +1,79 @@
+"""Self-assessment: the farmer's own answer for rules no sensor or logbook covers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from rules.catalogue import Rule
+from rules.evidence import Answer, Evidence
+from rules.findings import Due, Finding
+from rules.params import Params
+
+ANSWER_STATUSES: tuple[str, ...] = ("ok", "B", "C", "D", "KO", "nvt")
+
+
+class AnswerError(ValueError):
+    """The answer does not fit the rule; the message says what would."""
+
+
+def check_answer(rule: Rule, status: str, note: str) -> str:
+    """Validate an answer against the rule and return the note to store.
+
+    A deviation must be a weight the scheme defines for this rule; ``nvt`` takes
+    the rule's own NVT text when the farmer gives no reason, and needs a reason
+    when the scheme has none.
+    """
+    if status not in ANSWER_STATUSES:
+        raise AnswerError(f"status: expected one of {', '.join(ANSWER_STATUSES)}")
+    note = (note or "").strip()
+    if status in ("B", "C", "D", "KO") and not rule.deviation_text(status):
+        options = ", ".join(rule.deviations.weights()) or "geen"
+        raise AnswerError(f"status: {rule.id} kent geen weging {status} (mogelijk: {options})")
+    if status in ("B", "C", "D", "KO") and not note:
+        raise AnswerError("note: beschrijf de afwijking")
+    if status == "nvt" and not note:
+        if not rule.nvt:
+            raise AnswerError(f"note: {rule.id} heeft geen NVT-tekst in het schema; geef de reden")
+        note = rule.nvt
+    return note
+
+
+def current_answer(answers, rule_id: str, location: str | None, at: datetime) -> Answer | None:
+    """Return the latest answer for (rule, location) given at or before ``at``."""
+    best = None
+    for a in answers:
+        if a.rule == rule_id and a.location == location and a.answered_at <= at:
+            if best is None or a.answered_at >= best.answered_at:
+                best = a
+    return best
+
+
+def answer_finding(rule: Rule, answer: Answer | None, location: str | None,
+                   evidence: Evidence, params: Params, reason_if_none: str) -> Finding:
+    """Return the finding a self-assessment answer gives, or `unknown` when absent or stale."""
+    if answer is None:
+        return Finding(rule.id, location, "unknown", "self_assessment", reason_if_none)
+    age = evidence.at - answer.answered_at
+    when = evidence.farm.local_date(answer.answered_at).isoformat()
+    if age > timedelta(days=params.assessment_max_age_days):
+        return Finding(
+            rule.id, location, "unknown", "self_assessment",
+            f"Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan "
+            f"{params.assessment_max_age_days} dagen.",
+        )
+    basis = f"Zelfbeoordeling {when} door {answer.answered_by}"
+    if answer.status == "ok":
+        summary = "Voldoet volgens zelfbeoordeling."
+    elif answer.status == "nvt":
+        summary = answer.note
+    else:
+        summary = rule.deviation_text(answer.status) or answer.note
+    evidence_line = f"{basis}: {answer.note}" if answer.note and answer.note != summary else basis
+    return Finding(rule.id, location, answer.status, "self_assessment", summary, evidence=evidence_line)
+
+
+def answer_due(rule: Rule, answer: Answer, params: Params, farm_today: date, tz) -> Due:
+    """Return when a self-assessment answer must be renewed."""
+    expires = (answer.answered_at + timedelta(days=params.assessment_max_age_days)).astimezone(tz).date()
+    return Due(rule.id, answer.location, expires, "Zelfbeoordeling herhalen",
+               overdue=expires < farm_today)

@@ -1,0 +1,110 @@
+"""Findings: what the evaluation says about one rule at one location.
+
+Status vocabulary (DESIGN §3.5): ``ok``, the deviation weights ``B``, ``C``,
+``D``, ``KO``, ``nvt`` (not applicable) and ``unknown`` (not enough evidence;
+never counted as ok).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Literal
+
+Status = Literal["ok", "B", "C", "D", "KO", "nvt", "unknown"]
+Source = Literal["sensor", "logbook", "document", "self_assessment"]
+
+STATUSES: tuple[str, ...] = ("ok", "B", "C", "D", "KO", "nvt", "unknown")
+DEVIATIONS: tuple[str, ...] = ("B", "C", "D", "KO")
+
+# Worst-first ordering used to pick a rule's status over its locations.
+# B weighs 15 points against C's 5 in the seed's headers, so B ranks worse than C;
+# a proven deviation outranks `unknown`, and `unknown` outranks `ok` and `nvt`
+# (missing evidence is never hidden behind a location that is fine).
+SEVERITY: dict[str, int] = {"nvt": 0, "ok": 1, "unknown": 2, "C": 3, "B": 4, "D": 5, "KO": 6}
+
+
+def worst(statuses) -> str:
+    """Return the most severe of the given statuses (``unknown`` for none)."""
+    statuses = list(statuses)
+    if not statuses:
+        return "unknown"
+    return max(statuses, key=SEVERITY.__getitem__)
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """One spell in which a rule was (or may have been) broken, with what was measured."""
+
+    start: datetime
+    end: datetime | None
+    detail: str
+
+    def to_json(self) -> dict:
+        """Return the DESIGN §3.5 occurrence object."""
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat() if self.end else None,
+            "detail": self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The status of one rule at one location, the evidence kind and a readable summary.
+
+    ``summary`` is the seed's deviation text for a deviation, the reason for
+    ``unknown`` and ``nvt``, or what the evidence showed for ``ok``.
+    """
+
+    rule: str
+    location: str | None
+    status: str
+    source: str
+    summary: str
+    occurrences: tuple[Occurrence, ...] = ()
+    evidence: str | None = None  # a short Dutch sentence: what the status rests on
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r} for {self.rule}")
+
+    @property
+    def is_deviation(self) -> bool:
+        """Return whether this finding is a B, C, D or KO deviation."""
+        return self.status in DEVIATIONS
+
+    def to_json(self) -> dict:
+        """Return the DESIGN §3.5 finding object (plus the optional evidence line)."""
+        out = {
+            "rule": self.rule,
+            "location": self.location,
+            "status": self.status,
+            "source": self.source,
+            "summary": self.summary,
+            "occurrences": [o.to_json() for o in self.occurrences],
+        }
+        if self.evidence:
+            out["evidence"] = self.evidence
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Something that falls due: a check, a test, a document renewal."""
+
+    rule: str
+    location: str | None
+    due: date
+    what: str
+    overdue: bool = field(default=False)
+
+    def to_json(self) -> dict:
+        """Return the `"due"` entry of the score output."""
+        return {
+            "rule": self.rule,
+            "location": self.location,
+            "due": self.due.isoformat(),
+            "what": self.what,
+            "overdue": self.overdue,
+        }

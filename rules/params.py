@@ -1,0 +1,23 @@
+"""Evaluation parameters: every threshold the evaluators use, with documented defaults.
+
+The agent's configuration embeds these models, so a value set in
+``ikb-agent.toml`` reaches the evaluators unchanged and the defaults are
+written down once, here.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rules.scoring import Weights
+
+
+class Params(BaseModel):
+    """Parameters of one evaluation."""
+
+    model_config = ConfigDict(extra="forbid")
+    weights: Weights = Field(default_factory=Weights)
+    # Self-assessment answers older than this turn `unknown` ("re-check").
+    assessment_max_age_days: int = Field(90, ge=1, le=3650)
+    # How far ahead the "falls due" list looks.
+    due_horizon_days: int = Field(60, ge=1, le=730)

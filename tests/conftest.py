@@ -1,0 +1,100 @@
+"""Shared fixtures: a valid farm configuration, a real SQLite file, the CLI in-process."""
+
+from __future__ import annotations
+
+import io
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from agent.cli import main
+from agent.config import load_config
+from agent.store import open_store
+
+REPO = Path(__file__).resolve().parent.parent
+SEED = REPO.parent / "shared" / "seeds" / "004_09b9fb4dd29fc2de.txt"
+
+FARM_TOML = """\
+[farm]
+name = "Pluimveebedrijf De Hoeve"
+kip_number = "123456"
+latitude = 52.10
+longitude = 5.60
+timezone = "Europe/Amsterdam"
+
+[[houses]]
+id = "1"
+housing = "free_range"
+mechanical_ventilation = true
+
+[[houses]]
+id = "2"
+housing = "barn"
+mechanical_ventilation = false
+
+[[egg_rooms]]
+id = "E"
+
+[mqtt]
+host = "127.0.0.1"
+port = 1883
+
+[storage]
+path = "{db}"
+
+[[sensors]]
+topic = "zigbee2mqtt/stal1_lux"
+kind = "lux"
+location = "1"
+field = "illuminance_lux"
+
+[[alerts.channels]]
+type = "webhook"
+url = "http://127.0.0.1:9000/hook"
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    """Write a valid two-house configuration whose database lives in tmp_path."""
+    path = tmp_path / "ikb-agent.toml"
+    path.write_text(FARM_TOML.format(db=tmp_path / "farm.db"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def config(config_file: Path):
+    """Return the validated configuration of config_file."""
+    return load_config(config_file)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    """Return a fresh, migrated SQLite store in a temp file."""
+    s = open_store(tmp_path / "farm.db")
+    yield s
+    s.close()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(config_file: Path, monkeypatch, capsys):
+    """Run `ikb-agent --config <config_file> ARGS` in-process; return code and output."""
+
+    def run(*args: str, stdin: str = "", config: Path | None = config_file) -> Result:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        argv = (["--config", str(config)] if config else []) + list(args)
+        capsys.readouterr()
+        code = main(argv)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
