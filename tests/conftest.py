@@ -98,3 +98,79 @@ def cli(config_file: Path, monkeypatch, capsys):
         return Result(code, captured.out, captured.err)
 
     return run
+
+
+# --------------------------------------------------------------------------- a real mosquitto
+
+
+def free_port() -> int:
+    """Return a TCP port on the loopback interface that is free right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Broker:
+    """A private mosquitto on a free loopback port, with persistence, restartable on the same port."""
+
+    def __init__(self, workdir: Path):
+        import shutil
+
+        self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.workdir = workdir
+        self.port = free_port()
+        self.proc = None
+        self.conf = workdir / "mosquitto.conf"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {workdir}/\n"
+            "autosave_interval 1\n"
+            "max_queued_messages 1000000\n"
+            "max_inflight_messages 100\n"
+            "log_dest none\n",
+            encoding="utf-8",
+        )
+
+    def start(self) -> "Broker":
+        """Start mosquitto and wait until it accepts connections."""
+        import socket
+        import subprocess
+        import time
+
+        self.proc = subprocess.Popen([self.exe, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"mosquitto exited with {self.proc.returncode}")
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start listening")
+
+    def stop(self) -> None:
+        """Stop mosquitto gracefully (it saves its persistence file)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def restart(self) -> None:
+        """Stop and start again on the same port, keeping persisted sessions."""
+        self.stop()
+        self.start()
+
+
+@pytest.fixture
+def broker(tmp_path: Path):
+    """Yield a running private mosquitto broker."""
+    b = Broker(tmp_path / "broker")
+    b.workdir.mkdir()
+    b.start()
+    yield b
+    b.stop()

@@ -1,0 +1,51 @@
+"""Sensor kinds, their units, plausible ranges and the numeric codes of state sensors.
+
+Shared by the decoder (which turns payloads into these numbers) and the
+evaluators (which read them back), so both sides agree on what 1 means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One sensor kind (DESIGN §3.2)."""
+
+    name: str
+    unit: str
+    low: float  # smallest plausible value (inclusive)
+    high: float  # largest plausible value (inclusive)
+    states: dict[str, int] | None = None  # state word → code, for state sensors
+
+    @property
+    def is_state(self) -> bool:
+        """Return whether readings are states (stored as changes) rather than measurements."""
+        return self.states is not None
+
+
+# Codes: 0 is always the quiet state. Booleans map as DESIGN §3.2 says:
+# ventilation_alarm true = alarm; generator true = running; mains true = grid present; pophole true = open.
+VENTILATION_OK, VENTILATION_ALARM, VENTILATION_FAULT = 0, 1, 2
+GENERATOR_OFF, GENERATOR_RUNNING, GENERATOR_FAULT = 0, 1, 2
+MAINS_OFF, MAINS_ON = 0, 1
+POPHOLE_CLOSED, POPHOLE_OPEN = 0, 1
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("lux", "lx", 0.0, 200_000.0),  # direct sunlight ≈ 100 000 lx
+        Kind("temperature", "°C", -40.0, 60.0),
+        Kind("humidity", "%RH", 0.0, 100.0),
+        Kind("nh3", "ppm", 0.0, 500.0),
+        Kind("co2", "ppm", 0.0, 20_000.0),
+        Kind("egg_temperature", "°C", -10.0, 50.0),
+        Kind("ventilation_alarm", "", 0, 2, {"ok": VENTILATION_OK, "alarm": VENTILATION_ALARM,
+                                             "fault": VENTILATION_FAULT}),
+        Kind("generator", "", 0, 2, {"off": GENERATOR_OFF, "running": GENERATOR_RUNNING,
+                                     "fault": GENERATOR_FAULT}),
+        Kind("mains", "", 0, 1, {"off": MAINS_OFF, "on": MAINS_ON}),
+        Kind("pophole", "", 0, 1, {"closed": POPHOLE_CLOSED, "open": POPHOLE_OPEN}),
+    )
+}
