@@ -120,6 +120,7 @@ class Broker:
 
         self.exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.proc = None
         self.conf = workdir / "mosquitto.conf"
@@ -170,7 +171,6 @@ class Broker:
 def broker(tmp_path: Path):
     """Yield a running private mosquitto broker."""
     b = Broker(tmp_path / "broker")
-    b.workdir.mkdir()
     b.start()
     yield b
     b.stop()
