@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,7 +133,9 @@ class Broker:
             "autosave_interval 1\n"
             "max_queued_messages 1000000\n"
             "max_inflight_messages 100\n"
-            "log_dest none\n",
+            "log_dest none\n"
+            # As root, mosquitto would drop to the `mosquitto` user and could not write here.
+            + ("user root\n" if os.geteuid() == 0 else ""),
             encoding="utf-8",
         )
 
