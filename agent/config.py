@@ -190,6 +190,14 @@ class WebSection(_Strict):
     # Signing key for session cookies; generated into the database when absent.
     secret_key: str | None = None
     language: Literal["nl", "en"] = "nl"
+    # How long a login lasts (the kiosk tablet and the farmer's phone stay logged in).
+    session_days: int = Field(30, ge=1, le=365)
+    # Largest photo or document upload.
+    max_upload_mb: int = Field(10, ge=1, le=100)
+    # Worker threads of the web server.
+    threads: int = Field(4, ge=1, le=32)
+    # Address of a reverse proxy that terminates https and may set X-Forwarded-Proto.
+    trusted_proxy: str | None = None
 
 
 class Settings(BaseSettings):

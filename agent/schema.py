@@ -175,3 +175,27 @@ CREATE TABLE kv (
 );
 """ + _append_only("logbook", "keep_until") + _append_only("assessments", "keep_until")
          + _append_only("documents", "keep_until") + _append_only("files", "keep_until"))
+
+
+@migrations(name="m006_web")
+def m006_web(db: Database) -> None:
+    """Add what the web page needs: API tokens, login failures, the evidence line of findings."""
+    _run(db, """
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    label TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE login_failures (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    ip TEXT NOT NULL
+);
+CREATE INDEX login_failures_account ON login_failures(account, at);
+CREATE INDEX login_failures_ip ON login_failures(ip, at);
+ALTER TABLE findings ADD COLUMN evidence TEXT;
+""")

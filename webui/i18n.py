@@ -1,0 +1,169 @@
+"""Language: Dutch first, English on request; dates and numbers formatted by Babel.
+
+The interface strings are written in Dutch in the code and templates
+(``_("Afwijkingen")``); :data:`webui.translations_en.EN` maps each to English. A
+missing English entry falls back to the Dutch text, and a test lists every
+``_()`` string that has no entry. Rule texts stay in the scheme's Dutch in both
+languages: they are what the auditor reads.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime, format_time
+from babel.numbers import format_decimal
+from flask import Flask, current_app, g, request, session
+
+from webui.translations_en import EN
+
+LANGUAGES = ("nl", "en")
+
+
+def language() -> str:
+    """Return the language of the current request: the session's choice, else the configured default."""
+    lang = g.get("lang")
+    if lang is None:
+        lang = session.get("lang") if request else None
+        if lang not in LANGUAGES:
+            lang = current_app.extensions["ikb"].config.web.language
+        g.lang = lang
+    return lang
+
+
+def gettext(text: str, **values) -> str:
+    """Return the interface string in the current language, with ``{name}`` values filled in."""
+    if language() == "en":
+        text = EN.get(text, text)
+    return text.format(**values) if values else text
+
+
+def _tz():
+    """Return the farm's time zone."""
+    return current_app.extensions["ikb"].config.farm_view().tz
+
+
+def _moment(value) -> datetime | None:
+    """Accept an aware datetime or an ISO string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        from agent.clock import parse_moment
+
+        return parse_moment(value)
+    return value
+
+
+def fmt_datetime(value, short: bool = False) -> str:
+    """Return a farm-local moment as people write it: '23 nov 2026 14:05'."""
+    moment = _moment(value)
+    if moment is None:
+        return "—"
+    pattern = "d MMM HH:mm" if short else "d MMM y HH:mm"
+    return format_datetime(moment, pattern, tzinfo=_tz(), locale=language())
+
+
+def fmt_time(value) -> str:
+    """Return a farm-local clock time: '14:05'."""
+    moment = _moment(value)
+    return format_time(moment, "HH:mm", tzinfo=_tz(), locale=language()) if moment else "—"
+
+
+def fmt_date(value) -> str:
+    """Return a date as people write it: '23 november 2026'."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.astimezone(_tz()).date()
+    return format_date(value, "d MMMM y", locale=language())
+
+
+def fmt_number(value, digits: int = 1) -> str:
+    """Return a number in the page's locale: 12,5 in Dutch."""
+    if value is None:
+        return "—"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=language())
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Return a duration in words: '8 u 15 min', '45 s'."""
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds < 120:
+        return gettext("{n} s", n=seconds)
+    minutes = seconds // 60
+    if minutes < 120:
+        return gettext("{n} min", n=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 72:
+        return gettext("{h} u {m} min", h=hours, m=minutes)
+    return gettext("{n} dagen", n=hours // 24)
+
+
+STATUS_WORDS = {
+    "ok": "in orde",
+    "B": "afwijking B",
+    "C": "afwijking C",
+    "D": "afwijking D",
+    "KO": "KO-afwijking",
+    "nvt": "niet van toepassing",
+    "unknown": "onbekend",
+}
+VERDICT_WORDS = {
+    "suspension": "Schorsing: KO-afwijking",
+    "repair_required": "Herstel vereist vóór afgifte certificaat",
+    "remarks": "Opmerkingen: B/C-afwijkingen",
+    "incomplete": "Onvolledig: niet alles is aangetoond",
+    "ready": "Auditklaar",
+}
+ROLE_WORDS = {"farmer": "boer", "auditor": "auditor", "kiosk": "kiosk"}
+SOURCE_WORDS = {
+    "sensor": "sensor",
+    "logbook": "logboek",
+    "document": "document",
+    "self_assessment": "zelfbeoordeling",
+}
+
+
+def status_word(status: str) -> str:
+    """Return the word for a status (shown next to its colour, never colour alone)."""
+    return gettext(STATUS_WORDS.get(status, status))
+
+
+def verdict_word(verdict: str) -> str:
+    """Return the sentence for a verdict."""
+    return gettext(VERDICT_WORDS.get(verdict, verdict))
+
+
+def source_word(source: str) -> str:
+    """Return the word for an evidence source."""
+    return gettext(SOURCE_WORDS.get(source, source))
+
+
+def location_word(location: str | None) -> str:
+    """Return a location's display name: the house or egg room's name, or 'bedrijf' for farm-wide."""
+    if not location:
+        return gettext("bedrijf")
+    config = current_app.extensions["ikb"].config
+    for h in config.houses:
+        if h.id == location:
+            return h.name or gettext("Stal {id}", id=h.id)
+    for r in config.egg_rooms:
+        if r.id == location:
+            return r.name or gettext("Eierlokaal {id}", id=r.id)
+    return location
+
+
+def init_app(app: Flask) -> None:
+    """Make ``_`` and the formatting filters available in every template."""
+    app.jinja_env.globals.update(_=gettext, language=language, status_word=status_word,
+                                 verdict_word=verdict_word, source_word=source_word, location_word=location_word)
+    app.jinja_env.filters.update(dt=fmt_datetime, d=fmt_date, t=fmt_time, num=fmt_number, duration=fmt_duration)
+
+    @app.context_processor
+    def _farm():
+        return {"farm_name": current_app.extensions["ikb"].config.farm.name, "role_words": ROLE_WORDS}
