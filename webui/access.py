@@ -83,6 +83,9 @@ def enforce():
             csrf.protect()
         return None
     if g.user is None:
+        if request.headers.get("HX-Request"):
+            # A polled fragment must not swap the login page into the dashboard: htmx ignores a 401.
+            return "", 401
         if _wants_json() or g.by_token:
             return jsonify(error="unauthorized", message="log in or send 'Authorization: Bearer <token>'"), 401
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))

@@ -1,0 +1,140 @@
+"""The dashboard: verdict, deviations first with the seed's text, dues, house tiles, live updates."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+from agent.assessments import record_answer
+from agent.config import SensorSection
+from agent.documents import record_document
+from agent.evaluation import record_score, score_window
+from agent.readings import insert_readings, sync_sensors, to_ms
+from rules.catalogue import load_catalogue
+
+from .web_fixtures import (NOW, accounts, app, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
+                           web_store)
+
+WATER_D = load_catalogue().get("A6.3.1").deviation_text("D")
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def test_fresh_database_is_incomplete_with_zero_points_and_no_data_tiles(farmer):
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Onvolledig: niet alles is aangetoond" in text and "0 strafpunten" in text
+    assert "Geen afwijkingen gevonden." in text
+    assert "Donkerperiode afgelopen nacht geen gegevens" in text
+    assert "Alarmkast gehoord geen gegevens" in text
+    assert "Marge tot dauwpunt geen gegevens" in text
+    # House 2 has no mechanical ventilation: the alarm line says so in words.
+    assert "geen mechanische ventilatie" in text
+
+
+def test_a_seeded_deviation_shows_first_with_rule_text_location_when_and_evidence(farmer, web_store, farm_config):
+    record_document(web_store, kind="water_test", issued_on=(NOW - timedelta(days=400)).date(), recorded_by="jan",
+                    now=NOW - timedelta(days=400))
+    record_answer(web_store, load_catalogue(), rule_id="A4.1.6", status="ok", note="", answered_by="jan", now=NOW)
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Herstel vereist vóór afgifte certificaat" in text and "20 strafpunten" in text
+    deviations = text[text.index("Afwijkingen (1)"):text.index("Binnenkort te doen")]
+    assert "afwijking D A6.3.1" in deviations and WATER_D in deviations
+    assert "Bewijs: Drinkwateronderzoek (HOSOWO) van" in deviations
+    assert "35 dagen verlopen" in deviations  # the occurrence: when, and how long
+    due = text[text.index("Binnenkort te doen"):text.index("Stallen en eierlokalen")]
+    assert "A6.3.1" in due and "te laat" in due
+
+
+def test_fresh_findings_of_the_agent_are_shown_and_stale_ones_are_not(farmer, web_store, farm_config, clock, app):
+    record_document(web_store, kind="water_test", issued_on=(NOW - timedelta(days=400)).date(), recorded_by="jan",
+                    now=NOW - timedelta(days=400))
+    result = score_window(web_store, farm_config, at=NOW, since=NOW - timedelta(days=30))
+    record_score(web_store, result, NOW)
+    assert "door deze pagina" not in _text(farmer.get("/").get_data(as_text=True))
+    # The agent has since found something the web's own evaluation cannot see (another process's data).
+    with web_store.transaction() as db:
+        db.execute("UPDATE findings SET status = 'KO', summary = 'Testbevinding van de agent', evaluated_at = ?"
+                   " WHERE rule = 'A1.1'", [(NOW + timedelta(minutes=1)).isoformat()])
+    clock.now = NOW + timedelta(minutes=2)
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Testbevinding van de agent" in text and "door de agent" in text
+    assert "Schorsing: KO-afwijking" in text
+    # Ten minutes later the agent has not evaluated again: the page evaluates itself.
+    clock.now = NOW + timedelta(minutes=12)
+    app.extensions["ikb"].scores.invalidate()
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Testbevinding van de agent" not in text and "door deze pagina" in text
+
+
+def test_the_live_fragment_is_polled_and_reflects_new_data(farmer, web_store, app):
+    first = farmer.get("/live").get_data(as_text=True).lstrip()
+    assert first.startswith('<div id="live" hx-get="/live" hx-trigger="every 30s"')
+    assert "Afwijkingen (0)" in first
+    record_answer(web_store, load_catalogue(), rule_id="A4.1.10", status="C", note="rommel", answered_by="jan",
+                  now=NOW)
+    app.extensions["ikb"].scores.invalidate()
+    assert "Afwijkingen (1)" in farmer.get("/live").get_data(as_text=True)
+
+
+def _sensors(store):
+    """Register an alarm panel in house 1 and the egg room's three probes."""
+    return sync_sensors(store, [
+        SensorSection(topic="stal1/lux", kind="lux", location="1"),
+        SensorSection(topic="stal1/alarm", kind="ventilation_alarm", location="1"),
+        SensorSection(topic="ei/t", kind="temperature", location="E"),
+        SensorSection(topic="ei/rh", kind="humidity", location="E"),
+        SensorSection(topic="ei/egg", kind="egg_temperature", location="E"),
+    ], NOW - timedelta(days=3))
+
+
+def _insert(store, rows):
+    with store.transaction() as db:
+        insert_readings(db, rows)
+
+
+def test_tiles_show_dark_period_light_hours_alarm_and_dew_point_margin(farmer, web_store):
+    sensors = {k[0]: v.id for k, v in _sensors(web_store).items()}
+    # Lux every 5 minutes since yesterday noon (NOW is 13:00 Amsterdam): dark 22:00–06:00 local = 21:00–05:00 UTC.
+    start = NOW - timedelta(hours=25)
+    rows, moment = [], start
+    while moment <= NOW:
+        dark = (moment.hour >= 21 or moment.hour < 5) and moment.date() != start.date() or moment.hour >= 21
+        rows.append((sensors["stal1/lux"], to_ms(moment), 0.1 if dark else 40.0))
+        moment += timedelta(minutes=5)
+    rows.append((sensors["stal1/alarm"], to_ms(NOW - timedelta(seconds=40)), 0))
+    rows += [(sensors["ei/t"], to_ms(NOW - timedelta(minutes=1)), 12.0),
+             (sensors["ei/rh"], to_ms(NOW - timedelta(minutes=1)), 90.0),
+             (sensors["ei/egg"], to_ms(NOW - timedelta(minutes=1)), 9.0)]
+    _insert(web_store, rows)
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Donkerperiode afgelopen nacht in orde 8 u 0 min (22:00–06:00)" in text
+    assert "Lichturen in orde 16,0 uur" in text
+    assert "Alarmkast gehoord in orde 40 s geleden" in text
+    # Dew point of 12 °C at 90 %RH is 10,4 °C: an egg at 9 °C gets wet.
+    assert "Marge tot dauwpunt condens -1,4 °C" in text
+
+
+def test_tiles_warn_in_words_when_the_panel_is_silent_or_the_night_short(farmer, web_store):
+    sensors = {k[0]: v.id for k, v in _sensors(web_store).items()}
+    rows, moment = [], NOW - timedelta(hours=25)
+    while moment <= NOW:
+        rows.append((sensors["stal1/lux"], to_ms(moment), 0.2 if 23 <= moment.hour or moment.hour < 5 else 30.0))
+        moment += timedelta(minutes=5)
+    rows.append((sensors["stal1/alarm"], to_ms(NOW - timedelta(minutes=25)), 0))
+    _insert(web_store, rows)
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Donkerperiode afgelopen nacht korter dan 8 uur 6 u 0 min" in text
+    assert "Lichturen meer dan 16 uur 18,0 uur" in text
+    assert "Alarmkast gehoord stil: functioneert niet 25 min geleden" in text
+
+
+def test_generator_tile_reads_the_checks_logbook(farmer, web_store):
+    entry = {"date": "2026-10-20", "item": "generator", "result": "ok", "checked_by": "jan", "notes": ""}
+    with web_store.transaction() as db:
+        db.execute("INSERT INTO logbook(kind, entry, recorded_at, recorded_by, prev_hash, hash, keep_until)"
+                   " VALUES ('checks', ?, ?, 'jan', '', 'h1', '2028-11-01')", [json.dumps(entry), NOW.isoformat()])
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Noodstroom laatst getest in orde 20 oktober 2026" in text
