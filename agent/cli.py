@@ -272,7 +272,6 @@ def _not_yet(name: str, issue: int):
 
 for _name, _issue, _help in (
     ("run", 3, "Run the agent: MQTT ingest, evaluation, alerts."),
-    ("web", 6, "Serve the web UI and JSON API."),
     ("simulate", 3, "Publish a realistic multi-day sensor stream."),
     ("replay", 3, "Feed a recorded trace through the ingest path."),
     ("export", 5, "Export logbooks for the auditor."),
@@ -282,6 +281,14 @@ for _name, _issue, _help in (
     cli.command(_name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
                 help=f"{_help}\n\n\b\nExample:\n  ikb-agent {_name} --help")(
         click.argument("args", nargs=-1, type=click.UNPROCESSED)(_not_yet(_name, _issue)))
+
+
+# --------------------------------------------------------------------------- web (issue 6)
+
+from agent.cli_web import token_cmd, web_cmd  # noqa: E402
+
+cli.add_command(web_cmd)
+user_group.add_command(token_cmd)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -179,7 +179,11 @@ CREATE TABLE kv (
 
 @migrations(name="m006_web")
 def m006_web(db: Database) -> None:
-    """Add what the web page needs: API tokens, login failures, the evidence line of findings."""
+    """Add what the web page needs: API tokens, login failures, the evidence line of findings, roll-ups.
+
+``rollups`` holds hourly min/max/sum of the per-minute aggregates: a cache for
+long charts (agent/downsample.py), rebuildable from the aggregates at any time.
+"""
     _run(db, """
 CREATE TABLE api_tokens (
     id INTEGER PRIMARY KEY,
@@ -198,4 +202,14 @@ CREATE TABLE login_failures (
 CREATE INDEX login_failures_account ON login_failures(account, at);
 CREATE INDEX login_failures_ip ON login_failures(ip, at);
 ALTER TABLE findings ADD COLUMN evidence TEXT;
+CREATE TABLE rollups (
+    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
+    hour INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    vmin REAL NOT NULL,
+    vmax REAL NOT NULL,
+    total REAL NOT NULL,
+    PRIMARY KEY (sensor_id, hour)
+) WITHOUT ROWID;
 """)
+

@@ -41,6 +41,7 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         FINDINGS_STALE_S=5 * 60,
         JSON_SORT_KEYS=False,
     )
+    app.json.sort_keys = False  # keep the contract's key order (DESIGN §3.5)
     if test_config:
         app.config.update(test_config)
     state.init_app(app, config, str(store_path or config.storage.path))
