@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from rules.catalogue import load_catalogue
 from webui.scores import current, deviations_first
@@ -30,6 +30,7 @@ def _context() -> dict:
         "tiles": all_tiles(store, config, moment),
         "catalogue": load_catalogue(),
         "now": moment,
+        "poll_s": current_app.config["LIVE_POLL_S"],
     }
 
 
