@@ -166,6 +166,22 @@ def stored_secret_key(app: Flask) -> str:
 
 
 def warm_up(app: Flask) -> None:
-    """Compute the first score in the background so the first page is fast."""
+    """Compute the first score and bring the chart roll-ups up to date, in the background."""
     cache = app.extensions["ikb"].scores
     threading.Thread(target=cache._refresh_in_background, args=(app,), daemon=True, name="ikb-web-warmup").start()
+    threading.Thread(target=_roll_up_all, args=(app.extensions["ikb"].store_path,), daemon=True,
+                     name="ikb-web-rollups").start()
+
+
+def _roll_up_all(store_path: str) -> None:
+    """Build the hourly roll-ups of every sensor so that the first long chart is fast."""
+    from agent.downsample import ensure_rollups
+
+    store = open_store(store_path)
+    try:
+        for row in store.query("SELECT id FROM sensors"):
+            ensure_rollups(store, row["id"])
+    except Exception:  # noqa: BLE001 - a cache that is not built yet is built on first use
+        log.exception("building chart roll-ups failed")
+    finally:
+        store.close()
