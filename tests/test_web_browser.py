@@ -55,7 +55,7 @@ def seed_farm(store) -> None:
         lux = 5.0 if 21.5 <= local_h < 22 else 35.0 + 5 * (moment.minute % 3) if (4 if short else 6) <= local_h < 21.5 else 0.1
         rows.append((ids["stal1/lux"], to_ms(moment), lux))
         rows.append((ids["ei/t"], to_ms(moment), 11.5 + 1.5 * ((moment.hour % 12) / 12)))
-        rows.append((ids["ei/rh"], to_ms(moment), 93.0 if 2 <= moment.hour < 6 else 70.0))
+        rows.append((ids["ei/rh"], to_ms(moment), 96.0 if 2 <= moment.hour < 6 else 70.0))
         moment += timedelta(minutes=5)
     rows.append((ids["stal1/alarm"], to_ms(NOW - timedelta(seconds=35)), 0))
     with store.transaction() as db:

@@ -79,3 +79,8 @@ def test_no_inline_script_is_needed(farmer):
         html = farmer.get(path).get_data(as_text=True)
         for tag in re.findall(r"<script[^>]*>", html):
             assert 'src="/static/' in tag, tag
+
+
+def test_a_polled_fragment_after_the_session_ended_gets_401_not_the_login_page(app):
+    response = app.test_client().get("/live", headers={"HX-Request": "true"})
+    assert response.status_code == 401 and b"<form" not in response.data
