@@ -258,6 +258,15 @@ def demo_cmd(ctx: click.Context, workdir: str) -> None:
     click.echo("Try: ikb-agent --config " + str(config_path) + " score --format json")
 
 
+# --------------------------------------------------------------------------- feature modules
+
+from agent.cli_logbook import export_cmd, logbook_group, verify_cmd  # noqa: E402
+
+cli.add_command(logbook_group)
+cli.add_command(export_cmd)
+cli.add_command(verify_cmd)
+
+
 # --------------------------------------------------------------------------- not yet available
 
 
@@ -274,9 +283,6 @@ for _name, _issue, _help in (
     ("run", 3, "Run the agent: MQTT ingest, evaluation, alerts."),
     ("simulate", 3, "Publish a realistic multi-day sensor stream."),
     ("replay", 3, "Feed a recorded trace through the ingest path."),
-    ("export", 5, "Export logbooks for the auditor."),
-    ("verify", 5, "Check an audit pack's integrity."),
-    ("logbook", 5, "Write and read logbook entries."),
 ):
     cli.command(_name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
                 help=f"{_help}\n\n\b\nExample:\n  ikb-agent {_name} --help")(

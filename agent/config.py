@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from rules.catalogue import HOUSINGS
 from rules.evidence import EggRoom, Farm, House
+from rules.logbooks import LogbookParams
 from rules.params import Params
 from rules.scoring import Weights
 
@@ -215,6 +216,7 @@ class Settings(BaseSettings):
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     scoring: ScoringSection = Field(default_factory=ScoringSection)
     web: WebSection = Field(default_factory=WebSection)
+    logbooks: LogbookParams = Field(default_factory=LogbookParams)
 
     @classmethod
     def settings_customise_sources(
@@ -270,6 +272,7 @@ class Settings(BaseSettings):
             weights=self.scoring.weights,
             assessment_max_age_days=self.scoring.assessment_max_age_days,
             due_horizon_days=self.scoring.due_horizon_days,
+            logbooks=self.logbooks,
         )
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 from agent.assessments import load_answers
 from agent.config import Settings
 from agent.documents import load_documents
+from agent.logbook import load_logbook_inputs
 from agent.store import Store
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
@@ -22,7 +23,7 @@ from rules.scoring import Score
 # Feature modules add loaders that put their inputs (series, logbooks, intervals)
 # into Evidence.inputs: loader(store, config, since, at) -> {name: value}.
 InputLoader = Callable[[Store, Settings, datetime, datetime], dict]
-INPUT_LOADERS: list[InputLoader] = []
+INPUT_LOADERS: list[InputLoader] = [load_logbook_inputs]
 
 
 def build_evidence(store: Store, config: Settings, *, at: datetime, since: datetime) -> Evidence:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rules.logbooks import LogbookParams
 from rules.scoring import Weights
 
 
@@ -21,3 +22,5 @@ class Params(BaseModel):
     assessment_max_age_days: int = Field(90, ge=1, le=3650)
     # How far ahead the "falls due" list looks.
     due_horizon_days: int = Field(60, ge=1, le=730)
+    # Logbook rules (A3.6, A4.x, A6.2.x, E2.1.1, E4.4.x, E5.3, E9.4, H2.4, H3.12.10).
+    logbooks: LogbookParams = Field(default_factory=LogbookParams)
