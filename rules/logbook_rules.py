@@ -568,7 +568,7 @@ def _response_rule(rule: Rule, evidence: Evidence, params: Params, triggers_of, 
     grace = _lp(params).report_grace_days
     out = []
     for house in evidence.farm.houses:
-        weighted, pending, seen_days = [], [], 0
+        weighted, pending, handled, seen_days = [], [], [], 0
         for flock, days in _flock_sheets(view, house.id, flocks.get(house.id, [])):
             days = {d: r for d, r in days.items() if d <= today}
             seen_days += len([d for d in days if d >= since])
@@ -580,6 +580,7 @@ def _response_rule(rule: Rule, evidence: Evidence, params: Params, triggers_of, 
                 deadline = start + timedelta(days=grace)
                 detail = f"{flock.label()}: {run[0].detail}"
                 if answered is not None and answered <= deadline:
+                    handled.append(f"{detail}; {todo.split(' (')[0]} op {answered.isoformat()}")
                     continue
                 if answered is not None:
                     weighted.append((late, _occ(start, evidence, f"{detail}; pas op {answered.isoformat()}", answered)))
@@ -591,6 +592,8 @@ def _response_rule(rule: Rule, evidence: Evidence, params: Params, triggers_of, 
             out.append(_judge(rule, house.id, weighted, ""))
         elif pending:
             out.append(_unknown(rule, house.id, "; ".join(pending)))
+        elif handled:
+            out.append(Finding(rule.id, house.id, "ok", "logbook", "; ".join(handled), evidence="; ".join(handled)))
         elif seen_days:
             out.append(_nvt(rule, house.id))
         else:
