@@ -332,23 +332,50 @@ def chain_head(store: Store, kind: str) -> tuple[str, int]:
     return (row[0]["hash"], row[0]["n"]) if row else (GENESIS, 0)
 
 
-def check_chain(rows: list[dict]) -> str | None:
-    """Return the first problem in a chain of rows (dicts with envelope fields, prev_hash, hash), or None."""
-    prev = GENESIS
-    for r in rows:
-        env = envelope_of(r["id"], r["kind"], r["entry"], r["recorded_at"], r["recorded_by"], r["supersedes"],
-                          r["reason"], r["state"], r["keep_until"])
-        if r["prev_hash"] != prev:
-            return f"entry #{r['id']}: prev_hash does not match the previous entry's hash"
-        if link_hash(prev, content_hash(env)) != r["hash"]:
-            return f"entry #{r['id']}: hash does not match its content"
-        prev = r["hash"]
-    return None
+@dataclass
+class ChainCheck:
+    """The outcome of checking a chain: the first problem (None when intact), its head and length."""
+
+    problem: str | None
+    head: str = GENESIS
+    entries: int = 0
+    records: dict = field(default_factory=dict)  # hash → envelope, for the rows that carry one
+
+
+def check_chain(items, where: Callable[[int, dict], str]) -> ChainCheck:
+    """Check chain items in order: each {"id", "prev_hash", "hash"} with its "record" envelope or "content_hash".
+
+    ``where(number, item)`` names an item in a problem message.
+    """
+    out = ChainCheck(None)
+    for number, item in enumerate(items, start=1):
+        try:
+            if "record" in item:
+                r = item["record"]
+                env = envelope_of(r["id"], r["kind"], r["entry"], r["recorded_at"], r["recorded_by"],
+                                  r["supersedes"], r["reason"], r["state"], r["keep_until"])
+                digest = content_hash(env)
+            else:
+                digest = item["content_hash"]
+            if item["prev_hash"] != out.head:
+                out.problem = f"{where(number, item)}: prev_hash does not match the previous entry's hash"
+            elif link_hash(out.head, digest) != item["hash"]:
+                out.problem = f"{where(number, item)}: hash does not match its content"
+        except (KeyError, TypeError, ValueError) as exc:
+            out.problem = f"{where(number, item)}: unreadable ({exc.__class__.__name__})"
+        if out.problem:
+            return out
+        if "record" in item:
+            out.records[item["hash"]] = item["record"]
+        out.head, out.entries = item["hash"], out.entries + 1
+    return out
 
 
 def verify_chain(store: Store, kind: str) -> str | None:
     """Return the first problem in a stored logbook's chain, or None when it is intact."""
-    return check_chain([r.to_json() for r in _rows(store, kind)])
+    items = ({"id": r.id, "prev_hash": r.prev_hash, "hash": r.hash, "record": r.envelope()}
+             for r in _rows(store, kind))
+    return check_chain(items, lambda n, item: f"entry #{item.get('id')}").problem
 
 
 # --------------------------------------------------------------------------- evaluation inputs

@@ -1,0 +1,252 @@
+"""Exports an auditor can trust: CSV, XLSX and PDF read back; the audit pack verifies and catches tampering."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import zipfile
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+
+import openpyxl
+import pypdf
+import pytest
+
+from agent import export as export_mod
+from agent.export import PACK_SECTIONS, ExportError, build_pack, font_paths, verify_pack
+from agent.logbook import add_entry, correct_entry
+
+from .test_logbook import GOOD
+
+NOW = datetime(2026, 3, 20, 11, tzinfo=timezone.utc)
+START, END = date(2026, 1, 1), date(2026, 3, 31)
+
+
+def fill(store, config):
+    """Write entries in several logbooks, one corrected, one outside the period."""
+    add = lambda kind, data: add_entry(store, config, kind, data, by="jan", now=NOW)  # noqa: E731
+    add("visitors", {**GOOD["visitors"], "name": "Zoë Ødegård", "organisation": "Voer; Noord"})
+    add("visitors", {**GOOD["visitors"], "date": "2025-12-20", "name": "Oud Bezoek"})  # before the period
+    add("pest_control", GOOD["pest_control"])
+    add("bait_boxes", GOOD["bait_boxes"])
+    add("cleaning", GOOD["cleaning"])
+    add("flocks", GOOD["flocks"])
+    day = add("flock_day", GOOD["flock_day"])
+    correct_entry(store, config, day.entry.id, {"mortality": 3}, by="marie", now=NOW, reason="telfout")
+    add("checks", GOOD["checks"])
+    return store
+
+
+@pytest.fixture
+def farm(store, config):
+    """A store filled by :func:`fill`."""
+    return fill(store, config)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> bytes:
+    """One audit pack of the filled farm, built once for the tamper tests."""
+    from agent.config import load_config
+    from agent.store import open_store
+
+    from .conftest import FARM_TOML
+
+    tmp = tmp_path_factory.mktemp("pack")
+    (tmp / "ikb-agent.toml").write_text(FARM_TOML.format(db=tmp / "farm.db"), encoding="utf-8")
+    config = load_config(tmp / "ikb-agent.toml")
+    store = open_store(config.storage.path)
+    fill(store, config)
+    from rules.logbooks import LOGBOOKS
+
+    data = build_pack(store, config, list(LOGBOOKS), START, END, NOW)
+    store.close()
+    return data
+
+
+def run_export(cli, tmp_path, *args):
+    return cli("export", "--from", START.isoformat(), "--to", END.isoformat(), *args)
+
+
+def test_csv_has_bom_semicolons_and_the_logbook_columns(cli, farm, tmp_path):
+    out = tmp_path / "visitors.csv"
+    assert run_export(cli, tmp_path, "--kind", "visitors", "--format", "csv", "--out", str(out)).code == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert [r["name"] for r in rows] == ["Zoë Ødegård"]  # the December visit lies outside the period
+    row = rows[0]
+    assert (row["date"], row["arrival"], row["organisation"]) == ("2026-03-18", "09:15", "Voer; Noord")
+    assert (row["poultry_contact_48h"], row["houses"], row["state"], row["recorded_by"]) == ("nee", "1, 2",
+                                                                                          "confirmed", "jan")
+    assert list(rows[0])[:8] == ["date", "arrival", "name", "organisation", "poultry_contact_48h", "houses",
+                                 "license_plate", "signature"]
+
+
+def test_csv_of_all_logbooks_is_a_directory_of_files(cli, farm, tmp_path):
+    out = tmp_path / "csv"
+    assert run_export(cli, tmp_path, "--kind", "all", "--format", "csv", "--out", str(out)).code == 0
+    assert {p.name for p in out.iterdir()} == {f"{k}.csv" for k in GOOD}
+    rows = list(csv.DictReader(io.StringIO((out / "flock_day.csv").read_text("utf-8-sig")), delimiter=";"))
+    assert [(r["mortality"], r["supersedes"], r["reason"]) for r in rows] == [("3", "7", "telfout")]
+
+
+def test_xlsx_has_one_typed_sheet_per_logbook_with_a_frozen_header(cli, farm, tmp_path):
+    out = tmp_path / "logboeken.xlsx"
+    assert run_export(cli, tmp_path, "--kind", "all", "--format", "xlsx", "--out", str(out)).code == 0
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Info"] + list(GOOD)
+    ws = wb["flock_day"]
+    assert ws.freeze_panes == "A2"
+    header = [c.value for c in ws[1]]
+    row = dict(zip(header, [c.value for c in ws[2]]))
+    assert row["date"] == datetime(2026, 3, 18) and ws.cell(2, header.index("date") + 1).number_format == "yyyy-mm-dd"
+    assert row["mortality"] == 3 and row["water_l"] == 4100.5 and row["inspected"] is True
+    assert ws.cell(1, header.index("mortality") + 1).comment.text == "Uitval (dood)"
+    visit = dict(zip([c.value for c in wb["visitors"][1]], [c.value for c in wb["visitors"][2]]))
+    assert visit["arrival"] == time(9, 15)
+    info = {r[0].value: r[1].value for r in wb["Info"].iter_rows()}
+    assert info["KIP-nummer"] == "123456" and info["Periode"] == "2026-01-01 t/m 2026-03-31"
+
+
+def test_pdf_shows_farm_period_rules_entries_corrections_and_page_numbers(cli, farm, tmp_path):
+    out = tmp_path / "logboeken.pdf"
+    assert run_export(cli, tmp_path, "--kind", "all", "--format", "pdf", "--out", str(out)).code == 0
+    reader = pypdf.PdfReader(out)
+    assert reader.pages[0].mediabox.width == pytest.approx(842, abs=1)  # A4 landscape, in points
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    assert "Pluimveebedrijf De Hoeve · KIP 123456" in text
+    assert "periode 2026-01-01 t/m 2026-03-31" in text
+    assert f"Pagina 1/{len(reader.pages)}" in text
+    assert re.search(r"gegenereerd \d{4}-\d\d-\d\d \d\d:\d\d CES?T", text)
+    assert "A4.2.2: De pluimveehouder houdt een bezoekersregister bij." in text
+    assert "Zoë Ødegård" in text and "Oud Bezoek" not in text
+    assert "Brodifacoum blok" in text and "13288 N" in text
+    assert "#8 corrigeert #7 — marie" in text and "telfout (mortality: 4 → 3)" in text
+
+
+def test_pdf_without_the_font_fails_with_a_clear_message(cli, farm, tmp_path, monkeypatch):
+    with pytest.raises(ExportError, match="apt-get install fonts-dejavu-core"):
+        font_paths(dirs=(str(tmp_path),))
+    monkeypatch.setattr(export_mod, "FONT_DIRS", (str(tmp_path / "nowhere"),))
+    result = run_export(cli, tmp_path, "--kind", "visitors", "--format", "pdf", "--out", str(tmp_path / "x.pdf"))
+    assert result.code == 1 and "DejaVu Sans" in result.err and not (tmp_path / "x.pdf").exists()
+
+
+# --------------------------------------------------------------------------- the audit pack
+
+
+@pytest.fixture
+def pack(built, tmp_path) -> Path:
+    out = tmp_path / "audit.zip"
+    out.write_bytes(built)
+    return out
+
+
+def test_export_zip_from_the_cli_writes_a_pack_that_verifies(cli, farm, tmp_path):
+    out = tmp_path / "audit.zip"
+    result = run_export(cli, tmp_path, "--kind", "all", "--format", "zip", "--out", str(out))
+    assert result.code == 0 and result.out.strip() == f"geschreven: {out}", result.err
+    result = cli("verify", str(out), config=None)
+    assert result.code == 0 and len(result.out.strip().splitlines()) == 1
+    assert "intact" in result.out and "10 logboeken (9 ketenregels)" in result.out
+
+
+def test_the_audit_pack_holds_every_logbook_score_and_manifest_and_verifies(cli, pack):
+    names = set(zipfile.ZipFile(pack).namelist())
+    for kind in GOOD:
+        assert {f"logbooks/{kind}.csv", f"logbooks/{kind}.pdf", f"chains/{kind}.jsonl"} <= names
+    assert {"score/score.json", "score/score.txt", "manifest.json", "manifest.sha256", "README.txt",
+            "logbooks/logbooks.xlsx"} <= names
+    manifest = json.loads(zipfile.ZipFile(pack).read("manifest.json"))
+    assert set(manifest["files"]) == names - {"manifest.json", "manifest.sha256"}
+    assert manifest["chains"]["visitors"]["entries"] == 2
+    score = json.loads(zipfile.ZipFile(pack).read("score/score.json"))
+    assert score["scheme"] == "IKB Ei" and any(f["rule"] == "A4.4.5" for f in score["findings"])
+    assert verify_pack(pack)[0]
+
+
+def test_a_chain_carries_only_the_digest_of_entries_outside_the_period(pack):
+    lines = [json.loads(x) for x in zipfile.ZipFile(pack).read("chains/visitors.jsonl").splitlines()]
+    assert ["record" in x for x in lines] == [True, False]
+    assert "Oud Bezoek" not in zipfile.ZipFile(pack).read("chains/visitors.jsonl").decode()
+
+
+def rewrite(pack: Path, out: Path, name: str, change) -> Path:
+    """Copy a pack with one member's bytes changed."""
+    with zipfile.ZipFile(pack) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info.filename, change(data) if info.filename == name else data)
+    return out
+
+
+def flip(data: bytes) -> bytes:
+    """Change one byte in the middle."""
+    i = len(data) // 2
+    return data[:i] + bytes([data[i] ^ 0x01]) + data[i + 1:]
+
+
+def test_one_byte_changed_in_any_member_fails_verification_naming_that_member(pack, tmp_path):
+    for name in zipfile.ZipFile(pack).namelist():
+        if not zipfile.ZipFile(pack).read(name):
+            continue  # an empty chain file has no byte to change
+        bad = rewrite(pack, tmp_path / "bad.zip", name, flip)
+        ok, message = verify_pack(bad)
+        assert not ok and message.startswith(name + ":"), (name, message)
+
+
+def test_a_byte_flipped_in_the_zip_file_itself_names_the_damaged_member(pack, tmp_path):
+    raw = bytearray(pack.read_bytes())
+    info = zipfile.ZipFile(pack).getinfo("logbooks/visitors.pdf")
+    # Local header: 30 bytes + name + extra, then the compressed data.
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start + info.compress_size // 2] ^= 0xFF
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(raw))
+    ok, message = verify_pack(bad)
+    assert not ok and message.startswith("logbooks/visitors.pdf:")
+
+
+def test_a_csv_edited_and_resealed_still_fails_against_the_chain(pack, tmp_path):
+    """Recomputing the manifest's hashes does not help a forger: the CSV must match the chain."""
+    files = {n: zipfile.ZipFile(pack).read(n) for n in zipfile.ZipFile(pack).namelist()}
+    files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace("09:15".encode(), b"07:15")
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"]["logbooks/visitors.csv"] = hashlib.sha256(files["logbooks/visitors.csv"]).hexdigest()
+    files["manifest.json"] = json.dumps(manifest).encode()
+    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
+    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
+    bad = tmp_path / "resealed.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    ok, message = verify_pack(bad)
+    assert not ok and message == "logbooks/visitors.csv row 2 (entry #1): does not match the chain"
+
+
+def test_verify_exits_1_naming_the_member_and_refuses_non_zips(cli, pack, tmp_path):
+    bad = rewrite(pack, tmp_path / "bad.zip", "chains/visitors.jsonl", flip)
+    result = cli("verify", str(bad), config=None)
+    assert result.code == 1 and "chains/visitors.jsonl" in result.err
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"not a zip")
+    result = cli("verify", str(junk), config=None)
+    assert result.code == 1 and "not a readable zip file" in result.err
+
+
+def test_pack_includes_event_episodes_and_sections_added_by_other_features(store, config, farm, monkeypatch):
+    start = int(datetime(2026, 3, 10, 9, tzinfo=timezone.utc).timestamp() * 1000)
+    with store.transaction() as db:
+        db.execute("INSERT INTO events(kind, location, start, \"end\", detail) VALUES ('generator_test', '1', ?, ?,"
+                   " '{\"result\": \"ok\"}')", [start, start + 20 * 60000])
+    monkeypatch.setattr(export_mod, "PACK_SECTIONS",
+                        PACK_SECTIONS + [lambda ctx: {"light/1.csv": b"date;dark_start\r\n"}])
+    data = build_pack(store, config, ["visitors"], START, END, NOW)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    events = list(csv.DictReader(io.StringIO(zf.read("episodes/events.csv").decode("utf-8-sig")), delimiter=";"))
+    assert [(e["kind"], e["location"], e["start"], e["minutes"]) for e in events] == [
+        ("generator_test", "1", "2026-03-10T10:00:00+01:00", "20.0")]
+    assert "light/1.csv" in json.loads(zf.read("manifest.json"))["files"]
