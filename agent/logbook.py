@@ -413,9 +413,12 @@ def _ms(moment: datetime) -> int:
 
 
 def detected_tests(store: Store, until: datetime) -> list[DetectedTest]:
-    """Return the generator test runs the sensor rules detected, started by ``until``."""
-    rows = store.query("SELECT id, location, start, \"end\" FROM events WHERE kind = 'generator_test' AND start <= ?"
-                       " ORDER BY start", [_ms(until)])
+    """Return the finished generator test runs the sensor rules detected, ended by ``until``.
+
+    A run still in progress is not judged yet: its draft is written when it ends.
+    """
+    rows = store.query("SELECT id, location, start, \"end\" FROM events WHERE kind = 'generator_test'"
+                       " AND \"end\" IS NOT NULL AND \"end\" <= ? ORDER BY start", [_ms(until)])
     return [DetectedTest(r["id"], r["location"], datetime.fromtimestamp(r["start"] / 1000, timezone.utc),
                          datetime.fromtimestamp(r["end"] / 1000, timezone.utc) if r["end"] is not None else None)
             for r in rows]
@@ -460,7 +463,7 @@ def draft_detected_checks(store: Store, config: Settings, now: datetime) -> list
     manual = {(r.entry.get("date"), r.entry.get("house")) for r in current(rows)
               if r.entry.get("item") == "generator" and r.state == "confirmed"}
     events = store.query("SELECT id, location, start, \"end\", detail FROM events WHERE kind = 'generator_test'"
-                         " AND \"end\" IS NOT NULL AND start <= ? ORDER BY start", [_ms(now)])
+                         " AND \"end\" IS NOT NULL AND \"end\" <= ? ORDER BY start", [_ms(now)])
     saved = []
     for ev in events:
         if ev["id"] in referenced:
