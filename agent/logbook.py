@@ -180,16 +180,47 @@ def current(rows: list[StoredEntry]) -> list[StoredEntry]:
     return [r for r in rows if r.superseded_by is None and r.state != "withdrawn"]
 
 
+# A row is current when no later row supersedes it and it is not a withdrawal.
+_CURRENT_SQL = ("NOT EXISTS (SELECT 1 FROM logbook AS later WHERE later.supersedes = logbook.id)"
+                " AND logbook.state != 'withdrawn'")
+
+
+def _current_where(store: Store, kind: str, fields: dict[str, Any]) -> list[StoredEntry]:
+    """Return the current rows of a logbook whose entry fields equal the given values (SQL-side)."""
+    sql = f"SELECT * FROM logbook WHERE kind = ? AND {_CURRENT_SQL}"
+    params: list[Any] = [kind]
+    for name, value in fields.items():
+        sql += f" AND json_extract(entry, '$.{name}') IS ?"
+        params.append(value)
+    return [_row(r) for r in store.query(sql + " ORDER BY id", params)]
+
+
+# Stored rows never change, so a row's validated record can be kept by its hash.
+_RECORDS: dict[str, Any] = {}
+_RECORDS_MAX = 100_000
+
+
+def record_of(row: StoredEntry):
+    """Return the validated record of a stored row (EntryError when it no longer passes its model)."""
+    record = _RECORDS.get(row.hash)
+    if record is None:
+        record = validate_entry(row.kind, row.entry)
+        if len(_RECORDS) >= _RECORDS_MAX:
+            _RECORDS.clear()
+        _RECORDS[row.hash] = record
+    return record
+
+
 def _check_unique(store: Store, kind: str, record, ignore: int | None) -> None:
     """Refuse a second current entry for the same key (one day-sheet line per house per day…)."""
     spec = spec_for(kind)
     if not spec.unique:
         return
     data = to_json(record)
-    key = [data[f] for f in spec.unique]
-    for r in current(_rows(store, kind)):
-        if r.id != ignore and [r.entry.get(f) for f in spec.unique] == key:
-            values = ", ".join(f"{f}={v}" for f, v in zip(spec.unique, key))
+    key = {f: data[f] for f in spec.unique}
+    for r in _current_where(store, kind, key):
+        if r.id != ignore:
+            values = ", ".join(f"{f}={v}" for f, v in key.items())
             raise EntryError([(spec.unique[-1], f"er is al een registratie met {values} (#{r.id}); corrigeer die "
                                                 f"met `ikb-agent logbook correct {r.id}`",
                                f"an entry with {values} exists (#{r.id}); correct that one")])
@@ -204,13 +235,25 @@ def _notify(kind: str, entry: StoredEntry, flags: list[Flag]) -> None:
             log.exception("logbook listener %r failed for %s #%s", listener, kind, entry.id)
 
 
+def _confirmed(store: Store, kind: str, where: dict[str, Any], since: str | None = None) -> tuple[LogEntry, ...]:
+    """Return the confirmed current entries of a logbook matching ``where`` (dated from ``since``)."""
+    rows = _current_where(store, kind, where)
+    field = spec_for(kind).date_field
+    return tuple(LogEntry(r.id, kind, record_of(r), parse_moment(r.recorded_at), r.recorded_by) for r in rows
+                 if r.state == "confirmed" and (since is None or str(r.entry.get(field)) >= since))
+
+
 def _flags(store: Store, kind: str, record) -> list[Flag]:
-    """Return the flags of a record just written, judged against the current logbooks."""
-    needs = {"flock_day": ("flocks", "flock_day"), "pest_control": ("bait_boxes",)}.get(kind, ())
-    entries = {}
-    for k in needs:
-        entries[k] = tuple(LogEntry(r.id, k, validate_entry(k, r.entry), parse_moment(r.recorded_at),
-                                    r.recorded_by) for r in current(_rows(store, k)) if r.state == "confirmed")
+    """Return the flags of a record just written, judged against the current logbooks it relates to."""
+    entries: dict[str, tuple[LogEntry, ...]] = {}
+    if kind == "flock_day":
+        entries["flocks"] = _confirmed(store, "flocks", {"house": record.house})
+        placed = [e.record.placed_on for e in entries["flocks"] if e.record.placed_on <= record.date]
+        # Mortality counts from the placement: only the current flock's days are needed.
+        since = max(placed).isoformat() if placed else record.date.isoformat()
+        entries["flock_day"] = _confirmed(store, "flock_day", {"house": record.house}, since)
+    elif kind == "pest_control":
+        entries["bait_boxes"] = _confirmed(store, "bait_boxes", {})
     return entry_flags(kind, record, LogbookView(entries))
 
 
@@ -394,7 +437,7 @@ def logbook_view(store: Store, at: datetime) -> LogbookView:
         if r.superseded_by is not None or r.state == "withdrawn" or r.kind not in LOGBOOKS:
             continue
         try:
-            record = validate_entry(r.kind, r.entry)
+            record = record_of(r)
         except EntryError as exc:
             invalid.append((r.id, r.kind, str(exc), _entry_date(r.kind, r.entry)))
             continue
@@ -516,3 +559,25 @@ def format_storage_report(report: dict) -> str:
     return (f"opslag: database {report['database_bytes'] / mb:.1f} MB (+ WAL {report['wal_bytes'] / mb:.1f} MB), "
             f"vrij {report['disk_free_bytes'] / mb:.0f} MB van {report['disk_total_bytes'] / mb:.0f} MB; "
             f"metingen {report['rows'].get('readings', 0)}; logboekregels: {books}")
+
+
+# --------------------------------------------------------------------------- scheduled jobs
+
+DRAFT_EVERY_S = 300  # a finished test run is drafted within five minutes
+STORAGE_EVERY_S = 24 * 3600
+
+
+def draft_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], object], float]:
+    """Return (name, function(now), interval) of the job that drafts detected generator tests."""
+    return "logbook-drafts", lambda now: draft_detected_checks(store, config, now), DRAFT_EVERY_S
+
+
+def storage_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], object], float]:
+    """Return (name, function(now), interval) of the daily storage-use report."""
+
+    def run(now: datetime) -> dict:
+        report = storage_report(store, now)
+        log.info(format_storage_report(report))
+        return report
+
+    return "storage-report", run, STORAGE_EVERY_S

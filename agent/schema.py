@@ -213,3 +213,8 @@ CREATE TABLE rollups (
 ) WITHOUT ROWID;
 """)
 
+
+@migrations(name="m005_logbooks")
+def m005_logbooks(db: Database) -> None:
+    """Index logbook corrections: the current view asks "is this row superseded?" per row."""
+    _run(db, "CREATE INDEX logbook_supersedes ON logbook(supersedes)")

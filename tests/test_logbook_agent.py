@@ -183,3 +183,16 @@ def test_storage_report_counts_rows_and_bytes(store, config):
     line = format_storage_report(report)
     assert "logboekregels: flock_day 1, visitors 1" in line
     json.dumps(report)  # serialisable for the status page
+
+
+def test_scheduled_jobs_draft_tests_and_report_storage_when_called_with_a_clock(store, config, caplog):
+    from agent.logbook import draft_job, storage_job
+
+    insert_event(store, datetime(2026, 5, 20, 8, 0, tzinfo=timezone.utc))
+    name, run, every = draft_job(store, config)
+    assert (name, every) == ("logbook-drafts", 300)
+    assert len(run(AT)) == 1 and run(AT) == []
+    name, run, every = storage_job(store, config)
+    with caplog.at_level("INFO", logger="agent.logbook"):
+        report = run(AT)
+    assert report["logbooks"]["checks"]["rows"] == 1 and "logboekregels: checks 1" in caplog.text
