@@ -251,6 +251,9 @@ def demo_cmd(ctx: click.Context, workdir: str) -> None:
     config_path = write_demo_config(Path(workdir).resolve())
     app = AppContext(str(config_path), None)
     seed_demo_records(app.store, app.now())
+    from agent.demo_logbooks import seed_demo_logbooks
+
+    seed_demo_logbooks(app.store, app.config, app.now())
     at = app.now()
     result = score_window(app.store, app.config, at=at, since=at - timedelta(days=30))
     click.echo(render_score(result, app.config.farm_view(), load_catalogue()), nl=False)
