@@ -467,7 +467,7 @@ def build_pack(store: Store, config: Settings, kinds: list[str], start: date, en
         data, head, n = chain_lines(store, kind, start, end)
         heads[kind] = {"data": data, "head": head, "entries": n}
     print_fp = fingerprint({k: v["head"] for k, v in heads.items()})
-    generated = now.astimezone(config.farm_view().tz).strftime("%Y-%m-%d %H:%M %Z")
+    generated = _generated(config, now)
     heading = Heading(config.farm.name, config.farm.kip_number, start, end, generated, print_fp)
     ctx = PackContext(store, config, kinds, start, end, now, heading, fonts, heads)
     files: dict[str, bytes] = {"README.txt": README.format(
@@ -581,40 +581,62 @@ def verify_pack(path: Path) -> tuple[bool, str]:
 # --------------------------------------------------------------------------- entry point
 
 
+def _generated(config: Settings, now: datetime) -> str:
+    """Return the farm-local generation time printed on exports."""
+    return now.astimezone(config.farm_view().tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: date, end: date,
+                 now: datetime | None = None) -> tuple[str, bytes]:
+    """Return (file name, bytes) of an export: one logbook or all, as csv, xlsx, pdf or zip (audit pack).
+
+    CSV of several logbooks comes as a zip of CSV files. The web page's download
+    routes call this; the CLI writes what it returns.
+    """
+    from agent.clock import utcnow
+
+    now = now or utcnow()
+    if kind != "all" and kind not in LOGBOOKS:
+        raise ExportError(f"--kind: unknown logbook {kind!r}; choose from {', '.join(LOGBOOKS)} or all")
+    kinds = list(LOGBOOKS) if kind == "all" else [kind]
+    stem = f"ikb-{config.farm.kip_number}-{kind}-{start.isoformat()}-{end.isoformat()}"
+    if fmt == "csv" and len(kinds) == 1:
+        return f"{stem}.csv", to_csv(LOGBOOKS[kind], entries_for(store, kind, start, end))
+    if fmt == "csv":
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for k in kinds:
+                zf.writestr(f"{k}.csv", to_csv(LOGBOOKS[k], entries_for(store, k, start, end)))
+        return f"{stem}-csv.zip", out.getvalue()
+    if fmt == "xlsx":
+        info = [("Bedrijf", config.farm.name), ("KIP-nummer", config.farm.kip_number),
+                ("Periode", f"{start.isoformat()} t/m {end.isoformat()}"), ("Gegenereerd", _generated(config, now))]
+        info += [(LOGBOOKS[k].title_nl, f"{', '.join(LOGBOOKS[k].rules)}; ketenhoofd {chain_head(store, k)[0]}")
+                 for k in kinds]
+        return f"{stem}.xlsx", to_xlsx([(LOGBOOKS[k], entries_for(store, k, start, end)) for k in kinds], info)
+    if fmt == "pdf":
+        heading = Heading(config.farm.name, config.farm.kip_number, start, end, _generated(config, now),
+                          fingerprint({k: chain_head(store, k)[0] for k in kinds}))
+        sections = [(LOGBOOKS[k], entries_for(store, k, start, end), corrections_for(store, k, start, end))
+                    for k in kinds]
+        return f"{stem}.pdf", to_pdf(sections, heading)
+    if fmt == "zip":
+        return f"{stem}-auditpakket.zip", build_pack(store, config, kinds, start, end, now)
+    raise ExportError(f"--format: unknown format {fmt!r}; choose from csv, xlsx, pdf, zip")
+
+
 def export(store: Store, config: Settings, *, kind: str, start: date, end: date, fmt: str, out: Path,
            now: datetime) -> Path:
-    """Write an export and return where: one file, or a directory of CSVs for all logbooks."""
-    kinds = list(LOGBOOKS) if kind == "all" else [kind]
-    if kind != "all" and kind not in LOGBOOKS:
-        raise ExportError(f"--kind: unknown logbook {kind!r}")
+    """Write an export to ``out`` and return it; CSV of all logbooks goes to a directory of files."""
     try:
-        if fmt == "csv" and len(kinds) > 1:
+        if fmt == "csv" and kind == "all":
             out.mkdir(parents=True, exist_ok=True)
-            for k in kinds:
+            for k in LOGBOOKS:
                 _write(out / f"{k}.csv", to_csv(LOGBOOKS[k], entries_for(store, k, start, end)))
             return out
-        if fmt == "csv":
-            return _write(out, to_csv(LOGBOOKS[kind], entries_for(store, kind, start, end)))
-        if fmt == "xlsx":
-            heads = {k: {"head": chain_head(store, k)[0], "entries": chain_head(store, k)[1]} for k in kinds}
-            ctx_info = [("Bedrijf", config.farm.name), ("KIP-nummer", config.farm.kip_number),
-                        ("Periode", f"{start.isoformat()} t/m {end.isoformat()}"),
-                        ("Gegenereerd", now.astimezone(config.farm_view().tz).strftime("%Y-%m-%d %H:%M %Z"))]
-            ctx_info += [(LOGBOOKS[k].title_nl, f"{', '.join(LOGBOOKS[k].rules)}; ketenhoofd {heads[k]['head']}")
-                         for k in kinds]
-            return _write(out, to_xlsx([(LOGBOOKS[k], entries_for(store, k, start, end)) for k in kinds], ctx_info))
-        if fmt == "pdf":
-            fp = fingerprint({k: chain_head(store, k)[0] for k in kinds})
-            heading = Heading(config.farm.name, config.farm.kip_number, start, end,
-                              now.astimezone(config.farm_view().tz).strftime("%Y-%m-%d %H:%M %Z"), fp)
-            sections = [(LOGBOOKS[k], entries_for(store, k, start, end), corrections_for(store, k, start, end))
-                        for k in kinds]
-            return _write(out, to_pdf(sections, heading))
-        if fmt == "zip":
-            return _write(out, build_pack(store, config, kinds, start, end, now))
+        return _write(out, export_bytes(store, config, kind, fmt, start, end, now)[1])
     except OSError as exc:
         raise ExportError(f"{out}: cannot write ({exc.strerror})") from None
-    raise ExportError(f"--format: unknown format {fmt!r}")
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -250,3 +250,16 @@ def test_pack_includes_event_episodes_and_sections_added_by_other_features(store
     assert [(e["kind"], e["location"], e["start"], e["minutes"]) for e in events] == [
         ("generator_test", "1", "2026-03-10T10:00:00+01:00", "20.0")]
     assert "light/1.csv" in json.loads(zf.read("manifest.json"))["files"]
+
+
+def test_export_bytes_serves_the_web_downloads(store, config, farm):
+    from agent.export import export_bytes
+
+    name, data = export_bytes(store, config, "visitors", "csv", START, END, NOW)
+    assert name == "ikb-123456-visitors-2026-01-01-2026-03-31.csv" and data.startswith(b"\xef\xbb\xbf")
+    name, data = export_bytes(store, config, "all", "zip", START, END, NOW)
+    assert name.endswith("-auditpakket.zip") and zipfile.ZipFile(io.BytesIO(data)).read("manifest.sha256")
+    name, data = export_bytes(store, config, "all", "csv", START, END, NOW)
+    assert set(zipfile.ZipFile(io.BytesIO(data)).namelist()) == {f"{k}.csv" for k in GOOD}
+    with pytest.raises(ExportError, match="unknown logbook"):
+        export_bytes(store, config, "koeien", "csv", START, END, NOW)
