@@ -404,8 +404,8 @@ def _events_section(ctx: PackContext) -> dict[str, bytes]:
     tz = ctx.config.farm_view().tz
     lo = int(datetime.combine(ctx.start, time(0), tz).timestamp() * 1000)
     hi = int(datetime.combine(ctx.end + timedelta(days=1), time(0), tz).timestamp() * 1000)
-    rows = ctx.store.query("SELECT id, kind, location, start, \"end\", detail FROM events WHERE start >= ? AND start < ?"
-                           " ORDER BY start, id", [lo, hi])
+    rows = ctx.store.query("SELECT id, kind, location, start, \"end\", detail FROM events"
+                           " WHERE start >= ? AND start < ? ORDER BY start, id", [lo, hi])
     if not rows:
         return {}
     buf = io.StringIO()

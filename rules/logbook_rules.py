@@ -669,7 +669,8 @@ def eval_free_range_journal(rule: Rule, evidence: Evidence, params: Params) -> l
         if not missing:
             out.append(Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
         else:
-            out.append(_deviation(rule, house.id, "C" if len(missing) <= minor else "D", _runs(missing, evidence), line))
+            weight = "C" if len(missing) <= minor else "D"
+            out.append(_deviation(rule, house.id, weight, _runs(missing, evidence), line))
     return out
 
 
@@ -762,7 +763,7 @@ def eval_salmonella(rule: Rule, evidence: Evidence, params: Params) -> list[Find
         elif missing:
             out.append(_unknown(rule, house.id, "Geen Salmonella-onderzoek geregistreerd: " + "; ".join(missing)))
         else:
-            line = "; ".join(lines) or f"eerste onderzoek tussen 22 en 26 weken leeftijd"
+            line = "; ".join(lines) or "eerste onderzoek tussen 22 en 26 weken leeftijd"
             out.append(Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
     return out
 

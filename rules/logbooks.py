@@ -292,7 +292,8 @@ class Cleaning(Record):
     @model_validator(mode="after")
     def _order(self) -> "Cleaning":
         if self.disinfected_on < self.cleaned_on:
-            raise PydanticCustomError("order", "disinfected_on: ontsmetten komt na reinigen; ligt vóór de reinigingsdatum")
+            raise PydanticCustomError("order", "disinfected_on: ontsmetten komt na reinigen; ligt vóór de "
+                                               "reinigingsdatum")
         return self
 
 

@@ -13,7 +13,7 @@ from .test_logbook import GOOD
 from .web_fixtures import accounts, app, auditor, client_for, clock, db_path, farm_config  # noqa: F401
 
 
-def test_auditor_downloads_a_logbook_and_an_audit_pack_that_verifies(auditor, farm_config, store, tmp_path):
+def test_auditor_downloads_a_logbook_and_an_audit_pack_that_verifies(auditor, farm_config, store, tmp_path):  # noqa: F811
     add_entry(store, farm_config, "visitors", GOOD["visitors"], by="jan", now=ENTRY_TIME)
     response = auditor.get("/audit/export/visitors.csv?from=2026-01-01&to=2026-03-31")
     assert response.status_code == 200 and response.mimetype == "text/csv"

@@ -34,8 +34,8 @@ def ms(moment: datetime) -> int:
 def insert_event(store, start: datetime, minutes: int | None = 20, location="1", detail="{}"):
     end = ms(start + timedelta(minutes=minutes)) if minutes is not None else None
     with store.transaction() as db:
-        cur = db.execute("INSERT INTO events(kind, location, start, \"end\", detail) VALUES ('generator_test', ?, ?, ?, ?)",
-                         [location, ms(start), end, detail])
+        cur = db.execute("INSERT INTO events(kind, location, start, \"end\", detail)"
+                         " VALUES ('generator_test', ?, ?, ?, ?)", [location, ms(start), end, detail])
     return cur.lastrowid
 
 
@@ -178,7 +178,8 @@ def test_storage_report_counts_rows_and_bytes(store, config):
     add(store, config, "visitors", GOOD["visitors"])
     add(store, config, "flock_day", GOOD["flock_day"])
     report = storage_report(store, AT)
-    assert report["logbooks"]["visitors"]["rows"] == 1 and report["logbooks"]["flock_day"]["keep_until_max"] == "2029-06-01"
+    assert report["logbooks"]["visitors"]["rows"] == 1
+    assert report["logbooks"]["flock_day"]["keep_until_max"] == "2029-06-01"  # E9.4: three years
     assert report["database_bytes"] > 0 and report["disk_free_bytes"] > 0 and report["rows"]["logbook"] == 2
     line = format_storage_report(report)
     assert "logboekregels: flock_day 1, visitors 1" in line

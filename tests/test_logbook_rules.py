@@ -360,7 +360,8 @@ def test_e2_1_1_first_salmonella_round_at_22_to_26_weeks(sampled, status):
 
 
 def test_e2_1_1_a_round_never_done_is_ko_once_samples_are_kept_here_else_unknown():
-    v = view(flocks=[YOUNG, flock(house="2", placed="2026-03-01", hatched="2025-11-01")], samples=[sample("2026-04-20")])
+    v = view(flocks=[YOUNG, flock(house="2", placed="2026-03-01", hatched="2025-11-01")],
+             samples=[sample("2026-04-20")])
     f = run("E2.1.1", v)
     assert f["1"].status == "ok"
     assert (f["2"].status, f["2"].summary) == ("KO", "Onderzoek niet uitgevoerd.")
