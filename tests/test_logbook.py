@@ -361,3 +361,37 @@ def test_sigkill_right_after_add_reports_success_never_loses_the_entry(config_fi
     names = [json.loads(e)["name"] for (e,) in conn.execute("SELECT entry FROM logbook ORDER BY id")]
     conn.close()
     assert names == ["Bezoeker 0", "Bezoeker 1", "Bezoeker 2"]
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["add", "correct", "withdraw"]), st.integers(1, 40)), min_size=1,
+                max_size=12))
+def test_any_sequence_of_writes_keeps_every_chain_intact_and_every_row(config, tmp_path_factory, ops):
+    from agent.store import open_store
+
+    store = open_store(tmp_path_factory.mktemp("prop") / "farm.db")
+    written = 0
+    for op, n in ops:
+        rows = list_entries(store, "flock_day")
+        if op == "add" or not rows:
+            day = f"2026-03-{1 + n % 19:02d}"
+            try:
+                add(store, config, "flock_day", {**GOOD["flock_day"], "date": day, "mortality": n})
+            except EntryError:
+                continue  # that day already has a line
+        elif op == "correct":
+            correct_entry(store, config, rows[n % len(rows)].id, {"mortality": n}, by="jan", now=NOW, reason="x")
+        else:
+            correct_entry(store, config, rows[n % len(rows)].id, None, by="jan", now=NOW, reason="x",
+                          withdraw=True)
+        written += 1
+    assert verify_chain(store, "flock_day") is None
+    history = list_entries(store, "flock_day", history=True)
+    assert len(history) == written == chain_head(store, "flock_day")[1]
+    days = [r.entry["date"] for r in list_entries(store, "flock_day")]
+    assert len(days) == len(set(days))  # one current line per house per day
+    store.close()
