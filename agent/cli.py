@@ -235,30 +235,31 @@ def user_add(app: AppContext, name: str, role: str) -> None:
 
 @cli.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False), default="demo-data", show_default=True,
-              help="Where the demo farm's configuration and database live.")
-@click.pass_context
-def demo_cmd(ctx: click.Context, workdir: str) -> None:
-    """Run the demo farm on this machine, no set-up needed.
+              help="Where the demo farm's configuration, database and broker live.")
+@click.option("--history", type=click.FloatRange(min=0), default=3, show_default=True,
+              help="Days of history the simulator sends first.")
+@click.option("--speed", type=click.FloatRange(min=0), default=0, show_default=True,
+              help="How much faster than real time the history is sent (0: as fast as the agent takes it).")
+@click.option("--port", "web_port", type=int, default=8080, show_default=True, help="Port of the web page.")
+def demo_cmd(workdir: str, history: float, speed: float, web_port: int) -> None:
+    """Run the demo farm on this machine, no set-up needed: broker, simulator, agent, web page.
+
+    Runs until Ctrl-C.
 
     \b
     Example:
       ikb-agent demo --dir /tmp/ikb-demo
     """
-    from agent.demo import seed_demo_records, write_demo_config
-    from agent.evaluation import score_window
-    from agent.report import render_score
+    from agent.cli_ingest import setup_logging, stop_on_signals
+    from agent.demo import DemoError, run_demo
 
-    config_path = write_demo_config(Path(workdir).resolve())
-    app = AppContext(str(config_path), None)
-    seed_demo_records(app.store, app.now())
-    from agent.demo_logbooks import seed_demo_logbooks
-
-    seed_demo_logbooks(app.store, app.config, app.now())
-    at = app.now()
-    result = score_window(app.store, app.config, at=at, since=at - timedelta(days=30))
-    click.echo(render_score(result, app.config.farm_view(), load_catalogue()), nl=False)
-    click.echo(f"\nDemo farm: {config_path}")
-    click.echo("Try: ikb-agent --config " + str(config_path) + " score --format json")
+    setup_logging("warning")
+    with stop_on_signals() as stop:
+        try:
+            run_demo(Path(workdir).resolve(), stop, history_days=history, speed=speed, web_port=web_port,
+                     echo=click.echo)
+        except (DemoError, ConnectionError) as exc:
+            raise CommandFailed(f"demo: {exc}") from None
 
 
 # --------------------------------------------------------------------------- feature modules
@@ -270,34 +271,20 @@ cli.add_command(export_cmd)
 cli.add_command(verify_cmd)
 
 
-# --------------------------------------------------------------------------- not yet available
-
-
-def _not_yet(name: str, issue: int):
-    """Return a command body that says the command is not available yet."""
-
-    def body(**_kwargs) -> None:
-        raise CommandFailed(f"`ikb-agent {name}` is not yet available in this version (issue #{issue})")
-
-    return body
-
-
-for _name, _issue, _help in (
-    ("run", 3, "Run the agent: MQTT ingest, evaluation, alerts."),
-    ("simulate", 3, "Publish a realistic multi-day sensor stream."),
-    ("replay", 3, "Feed a recorded trace through the ingest path."),
-):
-    cli.command(_name, context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-                help=f"{_help}\n\n\b\nExample:\n  ikb-agent {_name} --help")(
-        click.argument("args", nargs=-1, type=click.UNPROCESSED)(_not_yet(_name, _issue)))
-
-
 # --------------------------------------------------------------------------- web (issue 6)
 
 from agent.cli_web import token_cmd, web_cmd  # noqa: E402
 
 cli.add_command(web_cmd)
 user_group.add_command(token_cmd)
+
+
+# --------------------------------------------------------------------------- ingest (issue 3)
+
+from agent.cli_ingest import COMMANDS as _INGEST_COMMANDS  # noqa: E402
+
+for _command in _INGEST_COMMANDS:
+    cli.add_command(_command)
 
 
 # --------------------------------------------------------------------------- entry point

@@ -101,6 +101,8 @@ class MqttSection(_Strict):
     status_topic: str = "ikb-agent/status"
     # How long the broker keeps our session (and queued QoS 1 messages) while we are away.
     session_expiry: int = Field(7 * 24 * 3600, ge=86400)
+    # At most this many unacknowledged messages in flight to us (MQTT v5 Receive Maximum).
+    receive_maximum: int = Field(1000, ge=10, le=65535)
 
 
 class StorageSection(_Strict):
@@ -111,6 +113,24 @@ class StorageSection(_Strict):
     raw_retention_days: int = Field(35, ge=1)
     # Aggregates and derived intervals: at least two years (A9.1).
     aggregate_retention_days: int = Field(800, ge=731)
+
+
+class IngestSection(_Strict):
+    """[ingest]: batching and validation of sensor messages (docs/INGEST.md)."""
+
+    # A batch is committed when it holds this many messages, or its oldest is this old;
+    # alarm-class readings (ventilation alarm, mains off, generator fault) are committed at once.
+    batch_size: int = Field(500, ge=1, le=10_000)
+    flush_interval_ms: int = Field(250, ge=1, le=10_000)
+    max_payload_bytes: int = Field(4096, ge=64, le=1_048_576)
+    # A timestamp inside a payload may lie this far after / before the moment of receipt.
+    max_future_s: int = Field(300, ge=0)
+    max_age_days: float = Field(10, gt=0)
+    # Rejected messages kept in the dead-letter table (the oldest are dropped; counts stay).
+    dead_letter_max: int = Field(1000, ge=10, le=1_000_000)
+    # A sensor silent for this many times its interval (at least offline_min_s) is offline.
+    offline_after: float = Field(3.0, ge=1.5)
+    offline_min_s: int = Field(120, ge=10)
 
 
 class SensorSection(_Strict):
@@ -126,6 +146,17 @@ class SensorSection(_Strict):
     # Expected seconds between messages; learned from the data when absent.
     interval: float | None = Field(None, gt=0)
     name: str | None = None
+    # Dotted path of the device's own timestamp (Shelly "params.ts", Tasmota "Time").
+    ts_field: str = Field("ts", min_length=1)
+    # Boolean inputs mean the opposite (a Zigbee door contact reports true when closed).
+    invert: bool = False
+
+    @model_validator(mode="after")
+    def _invert_states_only(self) -> "SensorSection":
+        if self.invert and self.kind not in ("ventilation_alarm", "generator", "mains", "pophole"):
+            raise _KeyError("invert", "only state sensors (ventilation_alarm, generator, mains, pophole) "
+                                      "can be inverted")
+        return self
 
     @field_validator("topic")
     @classmethod
@@ -212,6 +243,7 @@ class Settings(BaseSettings):
     egg_rooms: list[EggRoomSection] = Field(default_factory=list)
     mqtt: MqttSection = Field(default_factory=MqttSection)
     storage: StorageSection = Field(default_factory=StorageSection)
+    ingest: IngestSection = Field(default_factory=IngestSection)
     sensors: list[SensorSection] = Field(default_factory=list)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     scoring: ScoringSection = Field(default_factory=ScoringSection)

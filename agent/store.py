@@ -72,11 +72,26 @@ class Store:
             raise StoreError(f"{self.path}: cannot update the database schema ({exc})") from None
 
     @contextmanager
-    def transaction(self):
-        """Run a block in one transaction; committed (and fsynced) when it returns."""
+    def transaction(self, *, immediate: bool = False):
+        """Run a block in one transaction; committed (and fsynced) when it returns.
+
+        ``immediate`` takes the write lock at the start: a transaction that reads and then
+        writes while another connection writes (the ingest thread) would otherwise fail
+        with "database is locked" instead of waiting.
+        """
         with self.lock:
-            with self.db.atomic():
+            if not immediate or self.conn.in_transaction:
+                with self.db.atomic():
+                    yield self.db
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
                 yield self.db
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
 
     def execute(self, sql: str, params=()) -> sqlite3.Cursor:
         """Run one statement (reads, or writes already inside `transaction()`)."""

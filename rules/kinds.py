@@ -49,3 +49,23 @@ KINDS: dict[str, Kind] = {
         Kind("pophole", "", 0, 1, {"closed": POPHOLE_CLOSED, "open": POPHOLE_OPEN}),
     )
 }
+
+
+def is_alarm(kind: str, value: float) -> bool:
+    """Return whether a reading needs attention now: committed and passed on without batching delay.
+
+    A3.4: the ventilation alarm in any state but ok; A3.5: mains power gone or the generator faulty.
+    """
+    if kind == "ventilation_alarm":
+        return value != VENTILATION_OK
+    if kind == "mains":
+        return value == MAINS_OFF
+    if kind == "generator":
+        return value == GENERATOR_FAULT
+    return False
+
+
+# State sensors are stored on change, plus at most one unchanged reading per this many
+# milliseconds as evidence the device still speaks: a gap in a state sensor's stored
+# readings longer than this plus its interval means it was silent (A3.4 heartbeat).
+STATE_HEARTBEAT_MS = 60_000

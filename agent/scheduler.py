@@ -1,0 +1,76 @@
+"""Periodic jobs: the only module that imports APScheduler (3.x, BackgroundScheduler).
+
+A job is a :class:`JobSpec`: a name, a function taking ``now`` (an aware UTC
+datetime) and an interval in seconds. The function does the work with its
+dependencies already bound, so tests call it directly with a fixed clock.
+A job that raises is logged and runs again at its next interval; it never
+stops ingestion or the other jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from agent import clock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One periodic job: ``function(now)`` every ``interval_s`` seconds."""
+
+    name: str
+    function: Callable[[datetime], object]
+    interval_s: float
+    first_delay_s: float | None = None  # wait before the first run; default one interval
+
+
+class Scheduler:
+    """Run JobSpecs in background threads."""
+
+    def __init__(self, jobs: list[JobSpec], now: Callable[[], datetime] = clock.utcnow):
+        # ``now`` is what the jobs are told; APScheduler itself runs on the wall clock.
+        self.jobs = list(jobs)
+        self.now = now
+        self.failures: dict[str, int] = {}
+        self._scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
+            "coalesce": True,  # after a stall, run once, not once per missed interval
+            "max_instances": 1,  # a slow job is skipped, never run twice at once
+            "misfire_grace_time": None,
+        })
+        for job in self.jobs:
+            delay = job.interval_s if job.first_delay_s is None else job.first_delay_s
+            self._scheduler.add_job(self._run, "interval", seconds=job.interval_s, args=[job], id=job.name,
+                                    name=job.name, next_run_time=clock.utcnow() + timedelta(seconds=delay))
+
+    def _run(self, job: JobSpec) -> None:
+        """Run one job with the current time; log (never raise) its failure."""
+        try:
+            job.function(self.now())
+        except Exception as exc:  # noqa: BLE001 - one job's crash must not stop the others
+            self.failures[job.name] = self.failures.get(job.name, 0) + 1
+            log.error("job %s failed: %s", job.name, repr(exc)[:300])
+            log.debug("job failure", exc_info=True)
+
+    def run_now(self, name: str) -> None:
+        """Run one job immediately in the caller's thread (used at start-up and in tests)."""
+        for job in self.jobs:
+            if job.name == name:
+                self._run(job)
+                return
+        raise KeyError(name)
+
+    def start(self) -> None:
+        """Start the background threads."""
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        """Stop, waiting for running jobs to finish."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=True)

@@ -1,0 +1,252 @@
+"""Turn a raw message into validated readings, or counted rejections with a reason. Pure.
+
+Decoding (DESIGN §3.2): the topic selects the configured sensors; each reads its
+``field`` (a dotted path into a JSON object; without one, the payload itself or
+its ``value`` key). Values may be numbers, strings of numbers, booleans, or the
+state words of the sensor's kind (case-insensitive; ``ON``/``OFF`` too). An
+object's ``ts`` (or the sensor's ``ts_field``) — ISO 8601 or epoch seconds or
+milliseconds — wins over the receive time, and is judged against it.
+
+This covers the common firmwares without special cases:
+
+- Zigbee2MQTT ``zigbee2mqtt/<name>``: ``{"illuminance_lux": 312, "battery": 97}`` → field ``illuminance_lux``;
+- Tasmota ``tele/<dev>/SENSOR``: ``{"Time": "...", "AM2301": {"Temperature": 4.1}}`` → ``AM2301.Temperature``;
+- ESPHome ``<node>/sensor/<name>/state``: a bare string ``"21.4"`` or ``"ON"``, ``"nan"`` when unknown;
+- Shelly Gen2 ``<id>/events/rpc``: ``{"params": {"ts": 1.7e9, "temperature:0": {"tC": 4.2}}}``
+  → field ``params.temperature:0.tC``, ts_field ``params.ts``.
+
+Several sensors may share a topic (one Tasmota message carries temperature and
+humidity). A field that is absent from a message is only a rejection when the
+message gave none of the topic's sensors a value: devices that report only what
+changed (Shelly) are not wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from datetime import timezone as _utc_zone
+
+from rules.kinds import KINDS
+from sensors.model import Decoded, RawMessage, Reading, Rejection, SensorSpec
+
+# Every rejection reason, with what it means (English; the web page translates).
+REASONS: dict[str, str] = {
+    "malformed_line": "trace line is not a JSON object with ts, topic and payload",
+    "unknown_topic": "no sensor is configured for this topic",
+    "payload_too_large": "payload is larger than [ingest] max_payload_bytes",
+    "not_utf8": "payload is not UTF-8 text",
+    "empty_payload": "payload is empty",
+    "invalid_json": "payload starts like JSON but does not parse",
+    "missing_field": "the configured field is not in the payload",
+    "no_value": "the value is null",
+    "not_a_number": "the value is not a number (or a structure where a value was expected)",
+    "unknown_state": "the value is not a state this kind of sensor knows",
+    "not_finite": "the value is NaN or infinite",
+    "out_of_range": "the value is outside the plausible range of its kind",
+    "bad_timestamp": "the payload's timestamp cannot be read",
+    "timestamp_in_future": "the payload's timestamp lies too far after the moment of receipt",
+    "timestamp_too_old": "the payload's timestamp lies too far before the moment of receipt",
+}
+
+HEAD_BYTES = 200  # how much of a rejected payload the dead-letter table keeps
+
+_TRUE_WORDS = frozenset({"on", "true", "yes"})
+_FALSE_WORDS = frozenset({"off", "false", "no"})
+_EPOCH_MS_ABOVE = 100_000_000_000  # 1e11 s is the year 5138; larger numbers are milliseconds
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on what is accepted (the [ingest] section of the configuration)."""
+
+    max_payload_bytes: int = 4096
+    max_future_ms: int = 5 * 60_000  # device clocks drift; more than this is a wrong clock
+    max_age_ms: int = 10 * 86_400_000  # a buffered reading may arrive late, not weeks late
+
+
+class _Reject(Exception):
+    """A value or timestamp failed; carries the reason."""
+
+    def __init__(self, reason: str, detail: str = ""):
+        self.reason = reason
+        self.detail = detail
+
+
+def head_of(payload: bytes) -> str:
+    """Return the first bytes of a payload as printable text for the dead-letter table."""
+    return payload[:HEAD_BYTES].decode("utf-8", errors="backslashreplace")
+
+
+class Decoder:
+    """Decode raw messages for a fixed set of configured sensors."""
+
+    def __init__(self, sensors: list[SensorSpec] | tuple[SensorSpec, ...], limits: Limits = Limits(),
+                 local_tz: tzinfo = _utc_zone.utc):
+        self.limits = limits
+        self.local_tz = local_tz  # naive device timestamps (Tasmota "Time") are farm-local
+        by_topic: dict[str, list[SensorSpec]] = {}
+        for spec in sensors:
+            by_topic.setdefault(spec.topic, []).append(spec)
+        self.by_topic = {topic: tuple(specs) for topic, specs in by_topic.items()}
+
+    @property
+    def topics(self) -> list[str]:
+        """Return the topics to subscribe to."""
+        return sorted(self.by_topic)
+
+    def decode(self, msg: RawMessage) -> Decoded:
+        """Return the readings a message carries and the rejections it caused."""
+        specs = self.by_topic.get(msg.topic)
+        if specs is None:
+            return self._rejected(msg, "unknown_topic")
+        if len(msg.payload) > self.limits.max_payload_bytes:
+            return self._rejected(msg, "payload_too_large", f"{len(msg.payload)} bytes")
+        try:
+            text = msg.payload.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            return self._rejected(msg, "not_utf8")
+        if not text:
+            return self._rejected(msg, "empty_payload")
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            if text[0] in "{[":
+                return self._rejected(msg, "invalid_json")
+            doc = text  # ESPHome and many others publish bare strings: 21.4, ON, nan
+        readings: list[Reading] = []
+        problems: list[Rejection] = []
+        for spec in specs:
+            try:
+                readings.append(self._reading(spec, doc, msg.received_ms))
+            except _Reject as exc:
+                problems.append(Rejection(exc.reason, msg.topic, head_of(msg.payload), msg.received_ms,
+                                          f"{spec.field or 'value'}: {exc.detail}" if exc.detail
+                                          else spec.field or "value"))
+        if readings:
+            # Devices that report only what changed leave other fields out: not an error.
+            problems = [p for p in problems if p.reason != "missing_field"]
+        return Decoded(tuple(readings), tuple(problems))
+
+    def _rejected(self, msg: RawMessage, reason: str, detail: str = "") -> Decoded:
+        """Return a message-level rejection."""
+        return Decoded((), (Rejection(reason, msg.topic, head_of(msg.payload), msg.received_ms, detail),))
+
+    def _reading(self, spec: SensorSpec, doc, received_ms: int) -> Reading:
+        """Return one sensor's reading from a parsed payload, or raise _Reject."""
+        if spec.field:
+            raw = _lookup(doc, spec.field)
+        elif isinstance(doc, dict):
+            raw = _lookup(doc, "value")
+        else:
+            raw = doc
+        value = to_value(raw, spec.kind, spec.invert)
+        ts_ms, device_time = received_ms, False
+        if isinstance(doc, dict):
+            stamp = _lookup(doc, spec.ts_field, missing=None)
+            if stamp is not None:
+                ts_ms, device_time = self._timestamp(stamp, received_ms), True
+        return Reading(spec, ts_ms, value, device_time)
+
+    def _timestamp(self, stamp, received_ms: int) -> int:
+        """Return a payload timestamp in ms, judged against the moment of receipt."""
+        ts_ms = parse_timestamp(stamp, self.local_tz)
+        if ts_ms - received_ms > self.limits.max_future_ms:
+            raise _Reject("timestamp_in_future", f"{(ts_ms - received_ms) / 1000:.0f} s after receipt")
+        if received_ms - ts_ms > self.limits.max_age_ms:
+            raise _Reject("timestamp_too_old", f"{(received_ms - ts_ms) / 86_400_000:.1f} days before receipt")
+        return ts_ms
+
+
+_MISSING = object()
+
+
+def _lookup(doc, path: str, missing=_MISSING):
+    """Return the value at a dotted path (list items by index); raise _Reject or return ``missing``."""
+    node = doc
+    for part in path.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif missing is _MISSING:
+            raise _Reject("missing_field", "not in payload")
+        else:
+            return missing
+    return node
+
+
+def to_value(raw, kind_name: str, invert: bool = False) -> float:
+    """Return the stored number for a payload value of one kind, or raise _Reject."""
+    kind = KINDS[kind_name]
+    if raw is None:
+        raise _Reject("no_value", "null")
+    if kind.states is not None:
+        return _state_code(raw, kind.states, invert)
+    if isinstance(raw, bool):
+        raise _Reject("not_a_number", f"{raw!r} is not a measurement")
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise _Reject("not_a_number", repr(raw[:40])) from None
+    else:
+        raise _Reject("not_a_number", type(raw).__name__)
+    if not math.isfinite(value):
+        raise _Reject("not_finite", repr(raw) if isinstance(raw, str) else str(value))
+    if not kind.low <= value <= kind.high:
+        raise _Reject("out_of_range", f"{value:g} outside {kind.low:g}..{kind.high:g} {kind.unit}".strip())
+    return value
+
+
+def _state_code(raw, states: dict[str, int], invert: bool) -> float:
+    """Return a state sensor's code from a word, a boolean or a code number."""
+    flag: bool | None = None
+    if isinstance(raw, bool):
+        flag = raw
+    elif isinstance(raw, str):
+        word = raw.strip().lower()
+        if word in states:
+            return float(states[word])
+        if word in _TRUE_WORDS or word in _FALSE_WORDS:
+            flag = word in _TRUE_WORDS
+        else:
+            try:
+                raw = float(word)
+            except ValueError:
+                raise _Reject("unknown_state", f"{raw[:40]!r} (expected {', '.join(states)}, on/off)") from None
+    if flag is not None:
+        # DESIGN §3.2: true = alarm / running / grid present / open, i.e. code 1 for every state kind.
+        return float(int(flag) ^ int(invert))
+    if isinstance(raw, (int, float)):
+        if isinstance(raw, float) and not math.isfinite(raw):
+            raise _Reject("not_finite", str(raw))
+        if raw in states.values():
+            return float(raw)
+        raise _Reject("unknown_state", f"{raw:g} is not one of the codes {sorted(states.values())}")
+    raise _Reject("not_a_number", type(raw).__name__)
+
+
+def parse_timestamp(stamp, local_tz: tzinfo = _utc_zone.utc) -> int:
+    """Return ms since the epoch of an ISO 8601 text or epoch seconds/milliseconds; raise _Reject."""
+    if isinstance(stamp, bool):
+        raise _Reject("bad_timestamp", repr(stamp))
+    if isinstance(stamp, str):
+        text = stamp.strip()
+        try:
+            stamp = float(text)
+        except ValueError:
+            try:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+            except ValueError:
+                raise _Reject("bad_timestamp", repr(text[:40])) from None
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=local_tz)
+            return int(moment.timestamp() * 1000)
+    if isinstance(stamp, (int, float)) and math.isfinite(stamp) and stamp > 0:
+        return int(stamp) if stamp >= _EPOCH_MS_ABOVE else int(round(stamp * 1000))
+    raise _Reject("bad_timestamp", repr(stamp)[:40])

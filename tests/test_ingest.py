@@ -1,0 +1,195 @@
+"""The ingest path without a broker: batches, duplicates, state changes, dead letters, listeners, replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from agent.ingest import Ingestor, StoredReading, ingest_all
+from agent.readings import from_ms, series, to_ms
+from agent.store import open_store
+from sensors.model import RawMessage
+from sensors.trace import trace_line
+
+from .farmconfig import farm_dict, settings_for, to_toml
+
+T0 = datetime(2026, 3, 28, 20, 0, tzinfo=timezone.utc)
+T0_MS = to_ms(T0)
+
+@pytest.fixture
+def cli_for(cli, tmp_path):
+    """Return a runner of the CLI with a configuration written from a mapping."""
+    def make(data: dict):
+        path = tmp_path / "farm.toml"
+        path.write_text(to_toml(data), encoding="utf-8")
+        return lambda *args: cli(*args, config=path)
+
+    return make
+
+
+def msg(topic, payload, at_ms, **kw):
+    """Return a raw message received at ``at_ms``."""
+    data = payload if isinstance(payload, bytes) else str(payload).encode()
+    return RawMessage(topic, data, at_ms, **kw)
+
+
+def count(store, table="readings"):
+    """Return the number of rows of a table."""
+    return store.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def farm(tmp_path):
+    """Return (settings, store) of the small farm."""
+    settings = settings_for(tmp_path)
+    store = open_store(settings.storage.path)
+    yield settings, store
+    store.close()
+
+
+def test_measurements_are_stored_per_message_and_redeliveries_once(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, live=False)
+    for i in range(10):
+        ing.process(msg("ikb/1/lux", json.dumps({"value": i, "ts": T0_MS + i * 1000}), T0_MS + i * 1000 + 5))
+    ing.process(msg("ikb/1/lux", json.dumps({"value": 3, "ts": T0_MS + 3000}), T0_MS + 9000))  # redelivery
+    assert ing.flush()
+    assert (ing.counts.stored, ing.counts.duplicates, ing.counts.rejected) == (10, 1, 0)
+    sid = ing.specs[0].id
+    assert series(store, sid, T0, T0 + timedelta(minutes=1)) == [(T0_MS + i * 1000, float(i)) for i in range(10)]
+
+
+def test_state_sensors_are_stored_on_change_plus_one_heartbeat_per_minute(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, live=False)
+    # The panel says "ok" every 10 s for 3 minutes, then "alarm" twice, then "ok".
+    times = [T0_MS + i * 10_000 for i in range(18)]
+    for t in times:
+        ing.process(msg("stal1/alarm", "ok", t))
+    ing.process(msg("stal1/alarm", "alarm", T0_MS + 180_000))
+    ing.process(msg("stal1/alarm", "alarm", T0_MS + 190_000))
+    ing.process(msg("stal1/alarm", "ok", T0_MS + 200_000))
+    ing.flush()
+    sid = next(s.id for s in ing.specs if s.kind == "ventilation_alarm")
+    rows = series(store, sid, T0, T0 + timedelta(hours=1))
+    assert rows == [(T0_MS, 0.0), (T0_MS + 60_000, 0.0), (T0_MS + 120_000, 0.0),
+                    (T0_MS + 180_000, 1.0), (T0_MS + 200_000, 0.0)]
+    # Heartbeat evidence: no gap between stored readings exceeds 60 s + the panel's interval.
+    assert max(b[0] - a[0] for a, b in zip(rows, rows[1:])) <= 60_000 + 10_000
+    # "stored" counts rows written; unchanged repeats count as duplicates (already known).
+    assert ing.counts.stored == 5 and ing.counts.duplicates == 16
+
+
+def test_state_on_change_survives_a_restart_and_out_of_order_arrivals(farm):
+    settings, store = farm
+    first = Ingestor(store, settings, T0, live=False)
+    first.process(msg("stal1/mains", "on", T0_MS))
+    first.flush()
+    second = Ingestor(store, settings, T0, live=False)
+    second.process(msg("stal1/mains", "on", T0_MS + 5_000))  # unchanged, known from the database
+    second.process(msg("stal1/mains", json.dumps({"value": "off", "ts": T0_MS + 30_000}), T0_MS + 31_000))
+    second.process(msg("stal1/mains", json.dumps({"value": "on", "ts": T0_MS + 20_000}), T0_MS + 32_000))  # late
+    second.flush()
+    sid = next(s.id for s in second.specs if s.kind == "mains")
+    assert [v for _, v in series(store, sid, T0, T0 + timedelta(minutes=5))] == [1.0, 0.0]
+    assert second.counts.duplicates == 2
+
+
+def test_rejections_are_counted_by_reason_and_kept_in_a_bounded_dead_letter_table(tmp_path):
+    settings = settings_for(tmp_path, dead_letter_max=10)
+    store = open_store(settings.storage.path)
+    ing = Ingestor(store, settings, T0, live=False)
+    for i in range(25):
+        ing.process(msg("ikb/1/lux", "-1", T0_MS + i))
+    ing.process(msg("ikb/1/lux", "NaN", T0_MS + 100))
+    ing.process(msg("ikb/E/unknown", "1", T0_MS + 101))
+    ing.flush()
+    assert ing.counts.rejected == 27
+    assert dict(ing.counts.reasons) == {"out_of_range": 25, "not_finite": 1, "unknown_topic": 1}
+    counts = {r["reason"]: r["n"] for r in store.query("SELECT reason, n FROM rejection_counts")}
+    assert counts == {"out_of_range": 25, "not_finite": 1, "unknown_topic": 1}
+    dead = store.query("SELECT topic, head, reason, at FROM rejections ORDER BY id")
+    assert len(dead) == 10
+    assert dead[-1] == {"topic": "ikb/E/unknown", "head": "1", "reason": "unknown_topic", "at": T0_MS + 101}
+    assert dead[-2]["head"].startswith("NaN") and count(store) == 0
+
+
+def test_listeners_get_committed_new_readings_and_a_failing_one_does_not_stop_ingestion(farm, caplog):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, live=False)
+    got: list[list[StoredReading]] = []
+
+    def broken(batch):
+        raise RuntimeError("boom " + "x" * 1000)
+
+    def recorder(batch):
+        # Called after the commit: the readings are in the database already.
+        assert count(store) >= len(batch)
+        got.append(batch)
+
+    ing.add_listener(broken)
+    ing.add_listener(recorder)
+    ing.process(msg("tele/eierlokaal/SENSOR", json.dumps({"AM2301": {"Temperature": 4.5, "Humidity": 91}}), T0_MS))
+    ing.process(msg("tele/eierlokaal/SENSOR", json.dumps({"AM2301": {"Temperature": 4.5, "Humidity": 91}}), T0_MS))
+    ing.flush()
+    ing.process(msg("ikb/1/lux", "12", T0_MS + 1000))
+    ing.flush()
+    flat = [r for batch in got for r in batch]
+    assert [(r.kind, r.location, r.value, r.topic) for r in flat] == [
+        ("temperature", "E", 4.5, "tele/eierlokaal/SENSOR"), ("humidity", "E", 91.0, "tele/eierlokaal/SENSOR"),
+        ("lux", "1", 12.0, "ikb/1/lux")]
+    assert all(from_ms(r.ts_ms) >= T0 for r in flat)
+    failures = [rec for rec in caplog.records if "broken" in rec.getMessage()]
+    assert len(failures) == 2 and all(len(rec.getMessage()) < 400 for rec in failures)
+
+
+def test_an_alarm_is_committed_at_once_without_waiting_for_the_batch(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, live=False)  # batch_size 500
+    ing.process(msg("ikb/1/lux", "5", T0_MS))
+    assert count(store) == 0  # still batching
+    ing.process(msg("stal1/alarm", "alarm", T0_MS + 10))
+    assert count(store) == 2
+    ing.process(msg("stal1/mains", "off", T0_MS + 20))
+    assert count(store) == 3
+
+
+def test_health_follows_the_latest_reading_and_learns_the_interval(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, live=False)
+    for i in range(12):
+        ing.process(msg("ikb/1/lux", str(i), T0_MS + i * 30_000))
+    ing.process(msg("ikb/1/lux", json.dumps({"value": 99, "ts": T0_MS - 60_000}), T0_MS + 400_000))  # old one
+    ing.flush()
+    sid = ing.specs[0].id
+    row = store.query("SELECT last_seen, last_value, interval_s FROM sensor_health WHERE sensor_id = ?", [sid])[0]
+    assert row == {"last_seen": T0_MS + 11 * 30_000, "last_value": 11.0, "interval_s": 30.0}
+
+
+def test_replay_cli_prints_the_contract_json_and_is_idempotent(tmp_path, cli_for):
+    trace = tmp_path / "night.jsonl"
+    lines = [trace_line(T0_MS + i * 60_000, "ikb/1/lux", 0.2) for i in range(5)]
+    lines += [trace_line(T0_MS, "stal1/alarm", "ok"), trace_line(T0_MS + 10_000, "stal1/alarm", "ok"),
+              trace_line(T0_MS + 20_000, "stal1/alarm", "ALARM"),
+              trace_line(T0_MS, "ikb/1/lux", -4), "this is not json",
+              json.dumps({"ts": "2026-03-28T21:00:00+01:00", "topic": "ikb/9/lux", "payload": 1}),
+              trace_line(T0_MS, "tele/eierlokaal/SENSOR", {"AM2301": {"Temperature": 4.2, "Humidity": 150}})]
+    trace.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = cli_for(farm_dict(tmp_path))
+    first = run("replay", str(trace), "--format", "json")
+    assert first.code == 0, first.err
+    assert json.loads(first.out) == {
+        "stored": 5 + 2 + 1, "rejected": 4, "duplicates": 1,
+        "reasons": {"malformed_line": 1, "out_of_range": 2, "unknown_topic": 1}}
+    again = json.loads(run("replay", str(trace), "--format", "json").out)
+    assert again == {"stored": 0, "rejected": 4, "duplicates": 9,
+                     "reasons": {"malformed_line": 1, "out_of_range": 2, "unknown_topic": 1}}
+    text = run("replay", str(trace))
+    assert "opgeslagen: 0" in text.out and "malformed_line" in text.out
+
+
+def test_replay_of_a_missing_file_is_a_usage_error(tmp_path, cli_for):
+    result = cli_for(farm_dict(tmp_path))("replay", str(tmp_path / "nope.jsonl"))
+    assert result.code == 2 and "nope.jsonl" in result.err and len(result.err.strip().splitlines()) == 1
