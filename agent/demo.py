@@ -23,6 +23,11 @@ from typing import Callable
 from agent.config import Settings, load_config
 
 
+# The demo's web account (only created in an empty demo database; never on a farm).
+DEMO_USER = "boer"
+DEMO_PASSWORD = "demo-wachtwoord"
+
+
 class DemoError(Exception):
     """The demo cannot start; the message says what is missing."""
 
@@ -155,6 +160,10 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         store = open_store(settings.storage.path)
         seed_demo_records(store, now)
         seed_demo_logbooks(store, settings, now)
+        if not store.query("SELECT 1 FROM users LIMIT 1"):
+            from agent.users import add_user
+
+            add_user(store, DEMO_USER, "farmer", DEMO_PASSWORD, now)
         last = store.execute("SELECT max(ts) FROM readings").fetchone()[0]
         store.close()
         agent = Agent(settings)
@@ -180,7 +189,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         sim_thread.start()
         stop_web = start_web(settings, config_path)
         url = web_url(settings)
-        echo(f"Webpagina: {url}")
+        echo(f"Webpagina: {url}  (inloggen: {DEMO_USER} / {DEMO_PASSWORD}, als er geen ander account is)")
         echo(f"Score: ikb-agent --config {config_path} score")
         echo("Stoppen: Ctrl-C")
         stop.wait()

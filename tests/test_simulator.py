@@ -155,5 +155,9 @@ def test_demo_runs_broker_simulator_and_agent_and_stops_cleanly_on_ctrl_c(tmp_pa
     assert "http://127.0.0.1:18099/" in out and "Demo gestopt." in out
     assert "unreachable" not in err
     assert "127.0.0.1" in (workdir / "ikb-agent.toml").read_text()
+    store = open_store(workdir / "demo.db", readonly=True)
+    assert store.query("SELECT name, role FROM users") == [{"name": "boer", "role": "farmer"}]
+    store.close()
+    assert "boer / demo-wachtwoord" in out
     broker_log = (workdir / "mosquitto" / "mosquitto.log").read_text()
     assert "ikb-agent-demo" in broker_log and "Saving in-memory database" in broker_log
