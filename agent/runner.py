@@ -26,6 +26,7 @@ from typing import Callable
 from agent import clock
 from agent.config import Settings
 from agent.health import check_health
+from agent.logbook import draft_job, storage_job
 from agent.ingest import Ingestor, Listener, StoredReading  # noqa: F401 - re-exported for features
 from agent.retention import roll_up
 from agent.scheduler import JobSpec, Scheduler
@@ -36,6 +37,12 @@ log = logging.getLogger(__name__)
 
 LISTENER_FACTORIES: list[Callable[[Store, Settings], Listener]] = []
 JOB_FACTORIES: list[Callable[[Store, Settings], JobSpec]] = []
+
+# Features plug in here (one line each), so this list is the one place that says what runs.
+JOB_FACTORIES += [
+    lambda st, s: JobSpec(*draft_job(st, s)),  # A3.6: draft detected generator tests for confirmation
+    lambda st, s: JobSpec(*storage_job(st, s)),  # retention: report storage use daily
+]
 
 HEALTH_EVERY_S = 30
 RETENTION_EVERY_S = 3600
