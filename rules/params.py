@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rules.logbooks import LogbookParams
 from rules.scoring import Weights
+from rules.sensor_params import SensorRules
 
 
 class Params(BaseModel):
@@ -24,3 +25,5 @@ class Params(BaseModel):
     due_horizon_days: int = Field(60, ge=1, le=730)
     # Logbook rules (A3.6, A4.x, A6.2.x, E2.1.1, E4.4.x, E5.3, E9.4, H2.4, H3.12.10).
     logbooks: LogbookParams = Field(default_factory=LogbookParams)
+    # Thresholds of the sensor rules (light, ventilation, generator, climate, egg room, free range).
+    sensor_rules: SensorRules = Field(default_factory=SensorRules)

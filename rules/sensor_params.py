@@ -1,0 +1,255 @@
+"""Thresholds of the sensor rules, with their defaults and where the defaults come from.
+
+Embedded in the agent's configuration (``[sensor_rules.*]``, per house in
+``[houses.light]``, ``[houses.climate]``, ``[houses.ventilation]`` and per egg
+room in ``[egg_rooms.condensation]``); ``docs/SENSOR_RULES.md`` explains every
+definition. Each default names its source: the scheme text, EU law, or our own
+choice where neither gives a number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import time
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class _Strict(BaseModel):
+    """Base: unknown keys are errors, so a typo in the configuration is caught."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def fingerprint(self) -> str:
+        """Return a short hash of the values, so cached results know what they were computed with."""
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _parse_hhmm(cls, value: object) -> object:
+    """Accept ``"HH:MM"`` text (TOML) as a time of day."""
+    if isinstance(value, str):
+        try:
+            hours, minutes = value.strip().split(":")
+            return time(int(hours), int(minutes))
+        except ValueError:
+            raise ValueError("expected a time of day as HH:MM, e.g. 12:00") from None
+    return value
+
+
+class CoverageParams(_Strict):
+    """When there is enough data to call a day or a window ``ok`` (never ok without evidence)."""
+
+    # A sample holds until the next one, but never longer than this (or hold_factor × the
+    # sensor's interval when that is longer); beyond that the stretch is a gap.
+    min_hold_seconds: int = Field(300, ge=10, le=86400)
+    hold_factor: float = Field(3.0, ge=1.0, le=100.0)
+    # A day is judged `ok` only when at least this share of it is covered by data.
+    min_day_coverage: float = Field(0.9, gt=0.0, le=1.0)
+    # A window is `ok` only when at least this share of its judged days is ok.
+    min_window_coverage: float = Field(0.9, gt=0.0, le=1.0)
+
+
+class LightParams(_Strict):
+    """G3.8.7–G3.8.11: the light schedule."""
+
+    # Lighting days run from this local time to the same time the next day; choose a
+    # moment in the light period so that the night's dark period is never split.
+    day_start: time = time(12, 0)
+    # Classification with hysteresis: dark is entered at or below dark_enter_lux and left
+    # at or above dark_exit_lux. Above 0.5 lx on purpose: a night at 2 lx must still be a
+    # dark period, or G3.8.10 could never see it.
+    dark_enter_lux: float = Field(5.0, gt=0)
+    dark_exit_lux: float = Field(10.0, gt=0)
+    # Lit spells shorter than this inside a dark run do not split it (a reading glitch,
+    # a torch); their light still counts for G3.8.10.
+    interrupt_max_seconds: int = Field(60, ge=0, le=3600)
+    # A dark run of at least this length is a dark period (duisterperiode).
+    dark_period_min_minutes: int = Field(60, ge=1, le=600)
+    # G3.8.7 "ten hoogste 16 uur per dag".
+    max_light_hours: float = Field(16.0, gt=0, le=24)
+    # G3.8.8 "20 lux"; tolerated minutes below it per day outside dusk and dawn ramps.
+    min_light_lux: float = Field(20.0, ge=0)
+    low_light_max_minutes: int = Field(15, ge=0, le=1440)
+    # G3.8.9 "minimaal 8 aaneengesloten uren".
+    min_dark_hours: float = Field(8.0, gt=0, le=24)
+    # G3.8.10 "maximaal 0,5 lux"; tolerated minutes above it per day (ramp tails, a torch).
+    dark_max_lux: float = Field(0.5, ge=0)
+    dark_excess_max_minutes: int = Field(10, ge=0, le=1440)
+    # G3.8.11 dusk: before a dark period the level stays below dusk_fraction × the level of
+    # the hour before the ramp for at least dusk_min_minutes (searched up to dusk_max_minutes).
+    dusk_min_minutes: int = Field(10, ge=1, le=240)
+    dusk_max_minutes: int = Field(60, ge=1, le=240)
+    dusk_fraction: float = Field(0.9, gt=0, lt=1)
+    reference_minutes: int = Field(60, ge=5, le=240)
+    # Warn before the spring-forward night when the last nights' shortest dark period
+    # leaves less than this margin over min_dark_hours.
+    spring_margin_hours: float = Field(1.0, ge=0, le=4)
+    spring_lookback_nights: int = Field(7, ge=1, le=60)
+
+    _day_start = field_validator("day_start", mode="before")(_parse_hhmm)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "LightParams":
+        if self.dark_exit_lux <= self.dark_enter_lux:
+            raise ValueError("dark_exit_lux must be above dark_enter_lux (hysteresis)")
+        if self.dusk_max_minutes < self.dusk_min_minutes:
+            raise ValueError("dusk_max_minutes must be at least dusk_min_minutes")
+        return self
+
+
+class VentilationParams(_Strict):
+    """A3.4: the ventilation alarm panel and the off-farm channel."""
+
+    # The panel must be heard from within this time (every message is a heartbeat).
+    heartbeat_timeout_minutes: int = Field(10, ge=1, le=1440)
+    # A3.4 interpretation: the alarm must reach the farmer off the farm; we require a
+    # delivered channel test within this many calendar months (DESIGN §4: 2).
+    channel_test_months: int = Field(2, ge=1, le=24)
+
+
+class GeneratorParams(_Strict):
+    """A3.5: mains outages, the emergency generator and its tests."""
+
+    # The generator must run within this time after the mains fail.
+    start_grace_seconds: int = Field(120, ge=5, le=3600)
+    # A generator run while mains are present, at least this long, is a test.
+    min_test_minutes: int = Field(1, ge=1, le=240)
+    # `ok` needs a successful run (test, outage or logbook check) within this many months
+    # (A3.6: "1 keer per 2 maanden").
+    evidence_months: int = Field(2, ge=1, le=24)
+    # Dutch law (Besluit houders van dieren, since 2023/2024): a monthly test of the alarm
+    # and a monthly unloaded test of the generator, records kept 13 months.
+    legal_test_months: int = Field(1, ge=1, le=12)
+    # One generator for the whole farm (findings farm-wide) or one per house; None: one
+    # farm-wide generator when exactly one generator sensor is configured.
+    farm_wide: bool | None = None
+
+
+class Band(_Strict):
+    """Limits of one climate quantity: inside ``ok`` is fine, then B, C, and D beyond ``heavy``."""
+
+    ok: tuple[float, float]
+    light: tuple[float, float]
+    heavy: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _nested(self) -> "Band":
+        for name in ("ok", "light", "heavy"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name}: low must not exceed high")
+        if not (self.heavy[0] <= self.light[0] <= self.ok[0] and self.ok[1] <= self.light[1] <= self.heavy[1]):
+            raise ValueError("bands must nest: heavy contains light contains ok")
+        return self
+
+    def level(self, value: float) -> int:
+        """Return 0 (ok), 1 (light: B), 2 (heavy: C) or 3 (beyond heavy: D) for a value."""
+        if self.ok[0] <= value <= self.ok[1]:
+            return 0
+        if self.light[0] <= value <= self.light[1]:
+            return 1
+        if self.heavy[0] <= value <= self.heavy[1]:
+            return 2
+        return 3
+
+
+class ClimateParams(_Strict):
+    """A3.3: climate bands per quantity (B "Lichte afwijkingen", C "Zware afwijkingen",
+    D "Ammoniak geur; klimaatregeling werkt niet")."""
+
+    # Our choice (no legal band for adult laying hens): the usual range of layer management
+    # guides; set your breed's figures.
+    temperature: Band = Band(ok=(15.0, 28.0), light=(10.0, 32.0), heavy=(5.0, 35.0))
+    # Directive 2007/43/EC Annex II 3(c) caps the 48 h mean at 70 % RH in cold weather
+    # (for broilers); spells are judged here, so the ok band is wider.
+    humidity: Band = Band(ok=(40.0, 80.0), light=(30.0, 90.0), heavy=(0.0, 100.0))
+    # Directive 2007/43/EC Annex II 3(a): NH3 at most 20 ppm at the birds' heads (the only
+    # EU figure for poultry); 25 ppm is the common welfare and occupational limit
+    # (e.g. Swedish Board of Agriculture) — beyond it: "Ammoniak geur" (D).
+    nh3: Band = Band(ok=(0.0, 20.0), light=(0.0, 25.0), heavy=(0.0, 25.0))
+    # Directive 2007/43/EC Annex II 3(a): CO2 at most 3000 ppm; 5000 ppm is the 8-hour
+    # occupational exposure limit — beyond it ventilation is failing (D).
+    co2: Band = Band(ok=(0.0, 3000.0), light=(0.0, 3500.0), heavy=(0.0, 5000.0))
+    # Minutes per day outside a band before the day counts as a deviation (spikes ignored).
+    min_minutes: int = Field(30, ge=1, le=1440)
+
+
+class CondensationParams(_Strict):
+    """E3.3: condensation on the eggs (dew point against the egg surface temperature)."""
+
+    # Risk when dew point ≥ egg surface temperature − margin. 1 °C covers the usual sensor
+    # error (±0.5 °C, ±3 % RH gives about ±1 °C on the dew point).
+    margin_c: float = Field(1.0, ge=0, le=10)
+    # Without an egg probe the egg surface follows the air with this first-order time
+    # constant (eggs in trays/cartons: hours).
+    egg_lag_minutes: int = Field(180, ge=1, le=2880)
+    # Risk minutes per day: from c_minutes "Beperkte condensvorming" (C), from d_minutes
+    # "Duidelijke condensvorming" (D).
+    c_minutes: int = Field(15, ge=1, le=1440)
+    d_minutes: int = Field(60, ge=1, le=1440)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "CondensationParams":
+        if self.d_minutes < self.c_minutes:
+            raise ValueError("d_minutes must be at least c_minutes")
+        return self
+
+
+class FreeRangeParams(_Strict):
+    """H3.12.8 and H3.12.11: access to the free-range area and the housing order."""
+
+    # H3.12.8 "dagelijks vanaf 10 uur tot zonsondergang".
+    access_from: time = time(10, 0)
+    # Minutes per day the pop-holes may be closed inside that interval before the day
+    # counts as "binnen" (opening a little late, closing just before sunset).
+    closed_max_minutes: int = Field(30, ge=0, le=600)
+    # One day inside → C ("op dag controle niet buiten"), this many → D ("meerdere dagen").
+    d_days: int = Field(2, ge=1, le=60)
+    # H3.12.11 "in geen geval gedurende meer dan zestien weken"; warn from week 12.
+    housing_order_max_weeks: int = Field(16, ge=1, le=52)
+    housing_order_warn_weeks: int = Field(12, ge=1, le=52)
+
+    _access_from = field_validator("access_from", mode="before")(_parse_hhmm)
+
+
+class HouseRules(_Strict):
+    """Per-house overrides (already merged over the farm-wide values)."""
+
+    light: LightParams | None = None
+    climate: ClimateParams | None = None
+    ventilation: VentilationParams | None = None
+
+
+class SensorRules(_Strict):
+    """Every sensor-rule threshold: farm-wide values plus per-house and per-egg-room overrides."""
+
+    coverage: CoverageParams = CoverageParams()
+    light: LightParams = LightParams()
+    ventilation: VentilationParams = VentilationParams()
+    generator: GeneratorParams = GeneratorParams()
+    climate: ClimateParams = ClimateParams()
+    condensation: CondensationParams = CondensationParams()
+    free_range: FreeRangeParams = FreeRangeParams()
+    houses: dict[str, HouseRules] = Field(default_factory=dict)
+    egg_rooms: dict[str, CondensationParams] = Field(default_factory=dict)
+
+    def light_for(self, house: str) -> LightParams:
+        """Return the light thresholds of one house."""
+        override = self.houses.get(house)
+        return override.light if override and override.light else self.light
+
+    def climate_for(self, house: str) -> ClimateParams:
+        """Return the climate bands of one house."""
+        override = self.houses.get(house)
+        return override.climate if override and override.climate else self.climate
+
+    def ventilation_for(self, house: str) -> VentilationParams:
+        """Return the ventilation-alarm thresholds of one house."""
+        override = self.houses.get(house)
+        return override.ventilation if override and override.ventilation else self.ventilation
+
+    def condensation_for(self, room: str) -> CondensationParams:
+        """Return the condensation thresholds of one egg room."""
+        return self.egg_rooms.get(room) or self.condensation
