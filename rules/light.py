@@ -362,6 +362,11 @@ def _unknown(d: LightDay) -> DayVerdict:
     return DayVerdict(d.day, "unknown", gap_occurrences(d.gaps), d.complete)
 
 
+def _open(d: LightDay) -> DayVerdict:
+    """Return unknown for a complete day the data cannot decide; nothing yet for a running one."""
+    return _unknown(d) if d.complete else DayVerdict(d.day, None, (), False)
+
+
 def _nothing(d: LightDay, cov: CoverageParams) -> DayVerdict:
     """Return "nothing to judge" for a covered day, unknown for one without enough data."""
     if d.complete and d.coverage < cov.min_day_coverage:
@@ -386,20 +391,27 @@ def verdict_g3_8_7(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdi
         return DayVerdict(d.day, "D", (Occurrence(to_dt(d.start), to_dt(d.end),
                           f"lichtperiode {hm(d.light_ms)} (max. {hm(limit)})"),), d.complete)
     if d.light_ms + unknown_ms > limit:
-        return _unknown(d) if d.complete else DayVerdict(d.day, None, (), False)
+        return _open(d)
     return _settle(d, cov, d.light_ms / HOUR)
+
+
+def _stretch_verdict(d: LightDay, cov: CoverageParams, stretches, total_ms: int, max_minutes: int,
+                     extreme: str, limit: str, present: bool) -> DayVerdict:
+    """Return D when the stretches beyond a lux limit last longer than tolerated that day."""
+    if total_ms > max_minutes * MINUTE:
+        occ = tuple(Occurrence(to_dt(s), to_dt(e), f"gemiddeld {lux(mean)}, {extreme} {lux(x)} "
+                                                   f"({limit}) gedurende {hm(e - s)}")
+                    for s, e, x, mean in stretches if e - s >= MINUTE)
+        return DayVerdict(d.day, "D", occ[:10], d.complete)
+    if not present:
+        return _nothing(d, cov)
+    return _settle(d, cov, total_ms / MINUTE)
 
 
 def verdict_g3_8_8(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
     """G3.8.8: at least ``min_light_lux`` in the light period, dusk and dawn excluded."""
-    if d.low_ms > p.low_light_max_minutes * MINUTE:
-        occ = tuple(Occurrence(to_dt(s), to_dt(e), f"gemiddeld {lux(mean)}, laagste {lux(low)} "
-                                                   f"(min. {lux(p.min_light_lux)}) gedurende {hm(e - s)}")
-                    for s, e, low, mean in d.low if e - s >= MINUTE)
-        return DayVerdict(d.day, "D", occ[:10], d.complete)
-    if d.light_ms == 0:
-        return _nothing(d, cov)
-    return _settle(d, cov, d.low_ms / MINUTE)
+    return _stretch_verdict(d, cov, d.low, d.low_ms, p.low_light_max_minutes, "laagste",
+                            f"min. {lux(p.min_light_lux)}", d.light_ms > 0)
 
 
 def verdict_g3_8_9(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
@@ -417,20 +429,14 @@ def verdict_g3_8_9(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdi
         return DayVerdict(d.day, "D", (Occurrence(to_dt(s), to_dt(e), detail),), d.complete)
     known = d.dark_known[1] - d.dark_known[0] if d.dark_known else 0
     if known < need:
-        return _unknown(d) if d.complete else DayVerdict(d.day, None, (), False)
+        return _open(d)
     return _settle(d, cov, known / HOUR)
 
 
 def verdict_g3_8_10(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
-    """G3.8.10: at most ``dark_max_lux`` during the dark period."""
-    if d.excess_ms > p.dark_excess_max_minutes * MINUTE:
-        occ = tuple(Occurrence(to_dt(s), to_dt(e), f"gemiddeld {lux(mean)}, hoogste {lux(high)} "
-                                                   f"(max. {lux(p.dark_max_lux)}) gedurende {hm(e - s)}")
-                    for s, e, high, mean in d.excess if e - s >= MINUTE)
-        return DayVerdict(d.day, "D", occ[:10], d.complete)
-    if d.dark_ms == 0:
-        return _nothing(d, cov)
-    return _settle(d, cov, d.excess_ms / MINUTE)
+    """G3.8.10: at most ``dark_max_lux`` during the dark period (ramp tails excluded)."""
+    return _stretch_verdict(d, cov, d.excess, d.excess_ms, p.dark_excess_max_minutes, "hoogste",
+                            f"max. {lux(p.dark_max_lux)}", d.dark_ms > 0)
 
 
 def verdict_g3_8_11(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
@@ -445,7 +451,7 @@ def verdict_g3_8_11(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerd
     if not d.dusks:
         return _nothing(d, cov)
     if any(ms is None for _t0, ms, _s in d.dusks):
-        return _unknown(d) if d.complete else DayVerdict(d.day, None, (), False)
+        return _open(d)
     return _settle(d, cov, min(ms for _t0, ms, _s in d.dusks) / MINUTE)
 
 
