@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from rules import light
+from rules import sensor_rules
 from rules.assessment import answer_due, answer_finding, current_answer
 from rules import logbook_rules
 from rules.catalogue import Catalogue, Rule
@@ -30,8 +30,8 @@ DueProvider = Callable[[Evidence, Params], list[Due]]
 
 # Automated evaluators by rule id. Feature modules contribute their own tables
 # here, so this module stays the one place that says what is automated.
-EVALUATORS: dict[str, Evaluator] = {**logbook_rules.EVALUATORS, **light.EVALUATORS}
-DUE_PROVIDERS: list[DueProvider] = [*logbook_rules.DUE_PROVIDERS, *light.DUE_PROVIDERS]
+EVALUATORS: dict[str, Evaluator] = {**logbook_rules.EVALUATORS, **sensor_rules.EVALUATORS}
+DUE_PROVIDERS: list[DueProvider] = [*logbook_rules.DUE_PROVIDERS, *sensor_rules.DUE_PROVIDERS]
 
 NOT_ANSWERED = "Nog niet beoordeeld: beantwoord de zelfbeoordeling."
 NOT_AUTOMATED = ("Nog geen automatische beoordeling van deze {kind}; "

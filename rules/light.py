@@ -22,7 +22,7 @@ Definitions (``docs/SENSOR_RULES.md`` explains them with examples):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Sequence
 
@@ -31,9 +31,23 @@ from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.params import Params
 from rules.sensor_params import CoverageParams, LightParams
-from rules.timeseries import (HOUR, MINUTE, DayVerdict, LocalDay, Sample, SensorDays, combine_sensors,
-                              coverage_reason, days_between, gap_occurrences, hm, segments, to_dt,
-                              window_verdict)
+from rules.timeseries import (
+    HOUR,
+    MINUTE,
+    DayRecord,
+    DayVerdict,
+    LocalDay,
+    Sample,
+    SensorDays,
+    day_finding,
+    days_between,
+    gap_occurrences,
+    hm,
+    in_window,
+    segments,
+    settle,
+    to_dt,
+)
 
 DARK, LIT = "D", "L"
 
@@ -49,7 +63,7 @@ def context_ms(p: LightParams) -> int:
 
 
 @dataclass(frozen=True)
-class LightDay:
+class LightDay(DayRecord):
     """What one lux sensor showed on one lighting day (cached per day by the agent)."""
 
     day: date
@@ -67,40 +81,6 @@ class LightDay:
     low_ms: int
     dusks: tuple[tuple[int, int | None, int], ...]  # dark period start, dusk length (None: unknown), ramp start
     gaps: tuple[tuple[int, int], ...]  # the longest gaps, clipped to the day
-
-    @property
-    def complete(self) -> bool:
-        """Return whether the whole day lies before the moment of evaluation."""
-        return self.until >= self.end
-
-    @property
-    def elapsed_ms(self) -> int:
-        """Return how much of the day has passed."""
-        return min(self.end, self.until) - self.start
-
-    @property
-    def coverage(self) -> float:
-        """Return the share of the elapsed day covered by readings."""
-        return 1.0 - self.gap_ms / self.elapsed_ms if self.elapsed_ms > 0 else 0.0
-
-    def to_json(self) -> dict:
-        """Return a JSON-ready dict (for the per-day cache)."""
-        out = asdict(self)
-        out["day"] = self.day.isoformat()
-        return out
-
-    @classmethod
-    def from_json(cls, data: dict) -> "LightDay":
-        """Rebuild a day from :meth:`to_json` output."""
-        return cls(
-            day=date.fromisoformat(data["day"]), start=data["start"], end=data["end"], until=data["until"],
-            light_ms=data["light_ms"], dark_ms=data["dark_ms"], gap_ms=data["gap_ms"],
-            dark_known=tuple(data["dark_known"]) if data["dark_known"] else None,
-            dark_upper_ms=data["dark_upper_ms"],
-            excess=tuple(tuple(x) for x in data["excess"]), excess_ms=data["excess_ms"],
-            low=tuple(tuple(x) for x in data["low"]), low_ms=data["low_ms"],
-            dusks=tuple(tuple(x) for x in data["dusks"]), gaps=tuple(tuple(x) for x in data["gaps"]),
-        )
 
 
 # --------------------------------------------------------------------------- classification
@@ -374,15 +354,6 @@ def _nothing(d: LightDay, cov: CoverageParams) -> DayVerdict:
     return DayVerdict(d.day, None, (), d.complete)
 
 
-def _settle(d: LightDay, cov: CoverageParams, measure: float | None) -> DayVerdict:
-    """Return ok when the day is complete and covered, unknown when not, nothing while running."""
-    if not d.complete:
-        return DayVerdict(d.day, None, (), False)
-    if d.coverage >= cov.min_day_coverage:
-        return DayVerdict(d.day, "ok", (), True, measure)
-    return _unknown(d)
-
-
 def verdict_g3_8_7(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
     """G3.8.7: total light at most ``max_light_hours`` per lighting day."""
     limit = p.max_light_hours * HOUR
@@ -392,7 +363,7 @@ def verdict_g3_8_7(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdi
                           f"lichtperiode {hm(d.light_ms)} (max. {hm(limit)})"),), d.complete)
     if d.light_ms + unknown_ms > limit:
         return _open(d)
-    return _settle(d, cov, d.light_ms / HOUR)
+    return settle(d, cov, d.light_ms / HOUR)
 
 
 def _stretch_verdict(d: LightDay, cov: CoverageParams, stretches, total_ms: int, max_minutes: int,
@@ -405,7 +376,7 @@ def _stretch_verdict(d: LightDay, cov: CoverageParams, stretches, total_ms: int,
         return DayVerdict(d.day, "D", occ[:10], d.complete)
     if not present:
         return _nothing(d, cov)
-    return _settle(d, cov, total_ms / MINUTE)
+    return settle(d, cov, total_ms / MINUTE)
 
 
 def verdict_g3_8_8(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
@@ -430,7 +401,7 @@ def verdict_g3_8_9(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdi
     known = d.dark_known[1] - d.dark_known[0] if d.dark_known else 0
     if known < need:
         return _open(d)
-    return _settle(d, cov, known / HOUR)
+    return settle(d, cov, known / HOUR)
 
 
 def verdict_g3_8_10(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
@@ -452,7 +423,7 @@ def verdict_g3_8_11(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerd
         return _nothing(d, cov)
     if any(ms is None for _t0, ms, _s in d.dusks):
         return _open(d)
-    return _settle(d, cov, min(ms for _t0, ms, _s in d.dusks) / MINUTE)
+    return settle(d, cov, min(ms for _t0, ms, _s in d.dusks) / MINUTE)
 
 
 @dataclass(frozen=True)
@@ -479,11 +450,6 @@ LIGHT_RULES: dict[str, LightRule] = {
 }
 
 
-def in_window(d, since: datetime, at: datetime) -> bool:
-    """Return whether a day counts for the window: it ends after ``since`` and starts before ``at``."""
-    return d.end > since.timestamp() * 1000 and d.start < at.timestamp() * 1000
-
-
 def evaluate_light(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
     """Return one finding per house the rule applies to, from its lux sensors' lighting days."""
     light = evidence.inputs.get("light")
@@ -503,18 +469,9 @@ def evaluate_light(rule: Rule, evidence: Evidence, params: Params) -> list[Findi
             continue
         per_sensor = [[spec.verdict(d, p, cov) for d in s.days if in_window(d, evidence.since, evidence.at)]
                       for s in sensors]
-        verdict = window_verdict(combine_sensors(per_sensor), cov.min_window_coverage)
-        labels = ", ".join(s.label for s in sensors)
-        basis = f"Luxsensor {labels}: {verdict.days_judged} dagen beoordeeld"
-        if verdict.status == "ok":
-            measures = [v.measure for vs in per_sensor for v in vs if v.status == "ok" and v.measure is not None]
-            summary = f"Voldoet: {spec.ok_text(measures)} ({verdict.days_ok} van {verdict.days_judged} dagen gemeten)."
-        elif verdict.status == "unknown":
-            summary = coverage_reason("luxmetingen", verdict, cov.min_window_coverage)
-        else:
-            summary = rule.deviation_text(verdict.status) or "Afwijking"
-        findings.append(Finding(rule.id, house.id, verdict.status, "sensor", summary,
-                                occurrences=verdict.occurrences, evidence=basis))
+        measures = [v.measure for vs in per_sensor for v in vs if v.status == "ok" and v.measure is not None]
+        findings.append(day_finding(rule, house.id, per_sensor, cov, what="luxmetingen", ok_text=spec.ok_text(measures),
+                                    basis=f"Luxsensor {', '.join(s.label for s in sensors)}"))
     return findings
 
 
@@ -565,6 +522,3 @@ def spring_forward_dues(evidence: Evidence, params: Params) -> list[Due]:
                             f"(min. {hm(p.min_dark_hours * HOUR)}). Pas het lichtprogramma aan."))
     return dues
 
-
-EVALUATORS = {rule_id: evaluate_light for rule_id in LIGHT_RULES}
-DUE_PROVIDERS = [spring_forward_dues]

@@ -11,12 +11,13 @@ Pure: no clock, no I/O. Times are integer milliseconds since the epoch (UTC).
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from rules.findings import Occurrence
+from rules.catalogue import Rule
+from rules.findings import Finding, Occurrence
 
 MINUTE = 60_000
 HOUR = 3_600_000
@@ -83,6 +84,19 @@ def _append_gap(out: list[Segment], start: int, end: int) -> None:
         out.append((start, end, None))
 
 
+def align(series: Sequence[Sequence[Segment]], lo: int, hi: int):
+    """Yield ``(start, end, [value of each series])`` over ``[lo, hi)``; None where a series has no value."""
+    bounds = sorted({b for segs in series for s, e, _v in segs for b in (s, e) if lo <= b <= hi} | {lo, hi})
+    idx = [0] * len(series)
+    for a, b in zip(bounds, bounds[1:]):
+        values = []
+        for k, segs in enumerate(series):
+            while idx[k] < len(segs) and segs[idx[k]][1] <= a:
+                idx[k] += 1
+            values.append(segs[idx[k]][2] if idx[k] < len(segs) and segs[idx[k]][0] <= a else None)
+        yield a, b, values
+
+
 def window_samples(samples: Sequence[Sample], lo: int, hi: int) -> Sequence[Sample]:
     """Return the samples with ``lo <= ts < hi`` (a slice, no copy of the tuples)."""
     return samples[bisect_left(samples, (lo, float("-inf"))):bisect_left(samples, (hi, float("-inf")))]
@@ -126,6 +140,47 @@ def days_between(lo: int, hi: int, start_at: time, tz: ZoneInfo) -> list[LocalDa
             out.append(d)
         day += timedelta(days=1)
     return out
+
+
+def _tuples(value):
+    """Return JSON lists turned back into (nested) tuples."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+class DayRecord:
+    """What one sensor showed on one day; subclasses are frozen dataclasses with these fields:
+
+    ``day``, ``start``, ``end`` (ms), ``until`` (data up to here) and ``gap_ms``.
+    The agent caches them per day as JSON.
+    """
+
+    @property
+    def complete(self) -> bool:
+        """Return whether the whole day lies before the moment of evaluation."""
+        return self.until >= self.end
+
+    @property
+    def elapsed_ms(self) -> int:
+        """Return how much of the day has passed."""
+        return min(self.end, self.until) - self.start
+
+    @property
+    def coverage(self) -> float:
+        """Return the share of the elapsed day covered by readings."""
+        return 1.0 - self.gap_ms / self.elapsed_ms if self.elapsed_ms > 0 else 0.0
+
+    def to_json(self) -> dict:
+        """Return a JSON-ready dict."""
+        out = asdict(self)
+        out["day"] = self.day.isoformat()
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict):
+        """Rebuild a record from :meth:`to_json` output."""
+        values = {f.name: _tuples(data[f.name]) for f in fields(cls)}
+        values["day"] = date.fromisoformat(values["day"])
+        return cls(**values)
 
 
 def merge_intervals(intervals: Iterable[tuple[int, int]], join_ms: int = 0) -> list[tuple[int, int]]:
@@ -224,6 +279,18 @@ def coverage_reason(what: str, verdict: WindowVerdict, min_coverage: float) -> s
             f"{what} (nodig: {min_coverage:.0%}).")
 
 
+def settle(d, cov, measure: float | None = None) -> DayVerdict:
+    """Return ok for a complete, covered day without deviation; unknown (with its gaps) when not covered.
+
+    A day still running gives nothing yet: only a deviation it already shows counts.
+    """
+    if not d.complete:
+        return DayVerdict(d.day, None, (), False)
+    if d.coverage >= cov.min_day_coverage:
+        return DayVerdict(d.day, "ok", (), True, measure)
+    return DayVerdict(d.day, "unknown", gap_occurrences(d.gaps), True)
+
+
 @dataclass(frozen=True, slots=True)
 class SensorDays:
     """The per-day results of one sensor (or one egg room) over a window, oldest first."""
@@ -237,3 +304,22 @@ def gap_occurrences(gaps: Sequence[tuple[int, int]], limit: int = 3) -> tuple[Oc
     longest = sorted(gaps, key=lambda g: g[0] - g[1])[:limit]
     return tuple(Occurrence(to_dt(s), to_dt(e), f"geen metingen gedurende {hm(e - s)}")
                  for s, e in sorted(longest))
+
+
+def in_window(day, since: datetime, at: datetime) -> bool:
+    """Return whether a day counts for the window: it ends after ``since`` and starts before ``at``."""
+    return day.end > to_ms(since) and day.start < to_ms(at)
+
+
+def day_finding(rule: Rule, location: str | None, per_sensor: Sequence[Sequence[DayVerdict]],
+                cov, *, what: str, ok_text: str, basis: str) -> Finding:
+    """Return a sensor finding from per-sensor day verdicts: the seed text, the reason, or what was fine."""
+    result = window_verdict(combine_sensors(per_sensor), cov.min_window_coverage)
+    if result.status == "ok":
+        summary = f"Voldoet: {ok_text} ({result.days_ok} van {result.days_judged} dagen gemeten)."
+    elif result.status == "unknown":
+        summary = coverage_reason(what, result, cov.min_window_coverage)
+    else:
+        summary = rule.deviation_text(result.status) or result.status
+    return Finding(rule.id, location, result.status, "sensor", summary, occurrences=result.occurrences,
+                   evidence=f"{basis}; {result.days_judged} dagen beoordeeld")

@@ -61,3 +61,54 @@ def light_samples(first: date, days: int, *, tz=AMS, step_s: int = 60, on: str =
         minute = lt.hour * 60 + lt.minute + lt.second / 60
         out.append((t, program_lux(minute, on=on, off=off, lux_on=lux_on, lux_dark=lux_dark, dusk=dusk, dawn=dawn)))
     return out
+
+
+def state_samples(changes, until: datetime, *, heartbeat_s: int = 60,
+                  silences: tuple[tuple[datetime, datetime], ...] = ()) -> list[tuple[int, float]]:
+    """Return state readings: one at each (moment, code) change, then a heartbeat every ``heartbeat_s``."""
+    out = []
+    changes = sorted(changes)
+    quiet = [(ms(a), ms(b)) for a, b in silences]
+    for k, (moment, code) in enumerate(changes):
+        end = ms(changes[k + 1][0]) if k + 1 < len(changes) else ms(until)
+        t = ms(moment)
+        while t < end:
+            if not any(a <= t < b for a, b in quiet):
+                out.append((t, float(code)))
+            t += heartbeat_s * 1000
+    return out
+
+
+def state_sensor(label: str, samples, since: datetime, until: datetime, hold_s: int = 600, tz=AMS,
+                 known_from: datetime | None = None):
+    """Return SensorDays of a state sensor over local days covering [since, until)."""
+    from rules.states import state_day
+    from rules.timeseries import SensorDays, days_between
+
+    lo, hi = ms(since), ms(until)
+    days = [state_day(samples, d, hold_s * 1000, until=hi if d.end > hi else None,
+                      known_from=ms(known_from) if known_from else None)
+            for d in days_between(lo, hi, time(0), tz)]
+    return SensorDays(label, tuple(days))
+
+
+def measure_sensor(label: str, samples, since: datetime, until: datetime, band, hold_s: int = 300, tz=AMS):
+    """Return SensorDays of a climate sensor over local days covering [since, until)."""
+    from rules.climate import measure_day
+    from rules.timeseries import SensorDays, days_between
+
+    lo, hi = ms(since), ms(until)
+    return SensorDays(label, tuple(measure_day(samples, d, hold_s * 1000, band, until=hi if d.end > hi else None)
+                                   for d in days_between(lo, hi, time(0), tz)))
+
+
+def series(since: datetime, until: datetime, value, step_s: int = 60) -> list[tuple[int, float]]:
+    """Return readings every ``step_s`` with ``value(moment)`` (None: no reading)."""
+    out = []
+    t = ms(since)
+    while t < ms(until):
+        v = value(datetime.fromtimestamp(t / 1000, timezone.utc))
+        if v is not None:
+            out.append((t, float(v)))
+        t += step_s * 1000
+    return out

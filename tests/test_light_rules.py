@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
 from rules.evidence import Evidence, Farm, House
-from rules.light import EVALUATORS, LIGHT_RULES, light_days, next_spring_forward, spring_forward_dues
+from rules.light import LIGHT_RULES, light_days, next_spring_forward, spring_forward_dues
 from rules.params import Params
 from rules.sensor_params import LightParams, SensorRules
+from rules.sensor_rules import EVALUATORS
 from rules.timeseries import SensorDays
 from tests.synth import AMS, light_samples, local, ms
 
@@ -102,7 +103,7 @@ def test_ok_summaries_say_what_was_measured():
     found = judge(light_samples(JAN, 3), JAN, 3)
     assert found["G3.8.9"].summary.startswith("Voldoet: kortste donkerperiode 8 u")
     assert "3 van 3 dagen" in found["G3.8.9"].summary
-    assert found["G3.8.7"].evidence == "Luxsensor lux-1: 3 dagen beoordeeld"
+    assert found["G3.8.7"].evidence == "Luxsensor lux-1; 3 dagen beoordeeld"
 
 
 def test_spring_forward_night_is_a_deviation_for_that_night_only():
