@@ -25,6 +25,8 @@ from rules.evidence import EggRoom, Farm, House
 from rules.logbooks import LogbookParams
 from rules.params import Params
 from rules.scoring import Weights
+from rules.sensor_params import (EGG_ROOM_OVERRIDES, HOUSE_OVERRIDES, ClimateParams, CondensationParams,
+                                 FarmSensorRules, HouseRules, LightParams, SensorRules, VentilationParams, merged)
 
 SENSOR_KINDS: tuple[str, ...] = (
     "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",
@@ -77,6 +79,10 @@ class HouseSection(_Strict):
     housing: Literal["barn", "free_range", "organic", "colony"]
     mechanical_ventilation: bool = True
     name: str | None = None
+    # Per-house thresholds, laid over [sensor_rules.*] key by key ([houses.light] etc.).
+    light: LightParams | None = None
+    climate: ClimateParams | None = None
+    ventilation: VentilationParams | None = None
 
 
 class EggRoomSection(_Strict):
@@ -84,6 +90,8 @@ class EggRoomSection(_Strict):
 
     id: str = Field(min_length=1, max_length=32)
     name: str | None = None
+    # Per-room condensation thresholds, laid over [sensor_rules.condensation] ([egg_rooms.condensation]).
+    condensation: CondensationParams | None = None
 
 
 class MqttSection(_Strict):
@@ -214,6 +222,14 @@ class ScoringSection(_Strict):
     due_horizon_days: int = Field(60, ge=1, le=730)
 
 
+class EvaluationSection(_Strict):
+    """[evaluation]: the continuous evaluation in `ikb-agent run`."""
+
+    # Window the minute job scores (the same default as `score`).
+    window_days: int = Field(30, ge=1, le=800)
+    interval_seconds: int = Field(60, ge=10, le=3600)
+
+
 class WebSection(_Strict):
     """[web]: the local web page."""
 
@@ -247,6 +263,8 @@ class Settings(BaseSettings):
     sensors: list[SensorSection] = Field(default_factory=list)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     scoring: ScoringSection = Field(default_factory=ScoringSection)
+    sensor_rules: FarmSensorRules = Field(default_factory=FarmSensorRules)
+    evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
     web: WebSection = Field(default_factory=WebSection)
     logbooks: LogbookParams = Field(default_factory=LogbookParams)
 
@@ -256,6 +274,129 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Let the environment override the file (the file arrives as init values)."""
         return (env_settings, init_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _layer_sensor_rules(cls, data: Any) -> Any:
+        """Lay [houses.light] etc. over [sensor_rules.*] over the defaults, so partial tables work."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        farm = data.get("sensor_rules") if isinstance(data.get("sensor_rules"), dict) else {}
+        defaults = FarmSensorRules().model_dump(mode="json")
+        for key, names in (("houses", HOUSE_OVERRIDES), ("egg_rooms", EGG_ROOM_OVERRIDES)):
+            if not isinstance(data.get(key), list):
+                continue
+            layered = []
+            for item in data[key]:
+                if isinstance(item, dict):
+                    item = dict(item)
+                    for name in names:
+                        if isinstance(item.get(name), dict):
+                            base = farm.get(name) if isinstance(farm.get(name), dict) else None
+                            item[name] = merged(defaults[name], base, item[name])
+                layered.append(item)
+            data[key] = layered
+        if farm:
+            data["sensor_rules"] = {name: merged(defaults[name], value)
+                                    if isinstance(value, dict) and name in defaults else value
+                                    for name, value in farm.items()}
+        return data
+
+    @model_validator(mode="after")
+    def _complete(self) -> "AlertChannel":
+        if self.type == "webhook" and not self.url:
+            raise _KeyError("url", "required for a webhook channel")
+        if self.type == "webhook" and not re.match(r"^https?://", self.url or ""):
+            raise _KeyError("url", "expected an http:// or https:// address")
+        if self.type == "email" and not self.smtp_host:
+            raise _KeyError("smtp_host", "required for an email channel")
+        if self.type == "email" and not self.to:
+            raise _KeyError("to", "required for an email channel: a list of addresses")
+        if self.type == "mqtt" and not self.topic:
+            raise _KeyError("topic", "required for an mqtt channel")
+        return self
+
+
+class AlertsSection(_Strict):
+    """[alerts]: off-farm alerting."""
+
+    channels: list[AlertChannel] = Field(default_factory=list)
+
+
+class ScoringSection(_Strict):
+    """[scoring]: weights and ages used in the score."""
+
+    weights: Weights = Field(default_factory=Weights)
+    assessment_max_age_days: int = Field(90, ge=1, le=3650)
+    due_horizon_days: int = Field(60, ge=1, le=730)
+
+
+class EvaluationSection(_Strict):
+    """[evaluation]: the continuous evaluation in `ikb-agent run`."""
+
+    # Window the minute job scores (the same default as `score`).
+    window_days: int = Field(30, ge=1, le=800)
+    interval_seconds: int = Field(60, ge=10, le=3600)
+
+
+class WebSection(_Strict):
+    """[web]: the local web page."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    # Signing key for session cookies; generated into the database when absent.
+    secret_key: str | None = None
+    language: Literal["nl", "en"] = "nl"
+
+
+class Settings(BaseSettings):
+    """The whole configuration file (DESIGN §3.2)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IKB_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
+    )
+    farm: FarmSection
+    houses: list[HouseSection] = Field(min_length=1)
+    egg_rooms: list[EggRoomSection] = Field(default_factory=list)
+    mqtt: MqttSection = Field(default_factory=MqttSection)
+    storage: StorageSection = Field(default_factory=StorageSection)
+    sensors: list[SensorSection] = Field(default_factory=list)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
+    scoring: ScoringSection = Field(default_factory=ScoringSection)
+    sensor_rules: FarmSensorRules = Field(default_factory=FarmSensorRules)
+    evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
+    web: WebSection = Field(default_factory=WebSection)
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Let the environment override the file (the file arrives as init values)."""
+        return (env_settings, init_settings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _layer_sensor_rules(cls, data: Any) -> Any:
+        """Lay [houses.light] etc. over [sensor_rules.*] over the defaults, so partial tables work."""
+        if not isinstance(data, dict):
+            return data
+        farm = data.get("sensor_rules")
+        farm = farm if isinstance(farm, dict) else {}
+        for key in ("houses", "egg_rooms"):
+            overrides = HOUSE_OVERRIDES if key == "houses" else EGG_ROOM_OVERRIDES
+            items = data.get(key)
+            if not isinstance(items, list):
+                continue
+            data[key] = [{**item, **{name: merged(model().model_dump(mode="json"), farm.get(name)
+                                                  if isinstance(farm.get(name), dict) else None, item[name])
+                                     for name, model in overrides.items() if isinstance(item.get(name), dict)}}
+                         if isinstance(item, dict) else item for item in items]
+        if isinstance(data.get("sensor_rules"), dict):
+            defaults = FarmSensorRules().model_dump(mode="json")
+            data["sensor_rules"] = {name: merged(defaults[name], value) if isinstance(value, dict)
+                                    and name in defaults else value for name, value in farm.items()}
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> "Settings":
@@ -305,7 +446,15 @@ class Settings(BaseSettings):
             assessment_max_age_days=self.scoring.assessment_max_age_days,
             due_horizon_days=self.scoring.due_horizon_days,
             logbooks=self.logbooks,
+            sensor_rules=self.sensor_rule_params(),
         )
+
+    def sensor_rule_params(self) -> SensorRules:
+        """Return the sensor-rule thresholds with every house's and egg room's overrides."""
+        houses = {h.id: HouseRules(light=h.light, climate=h.climate, ventilation=h.ventilation)
+                  for h in self.houses if h.light or h.climate or h.ventilation}
+        rooms = {r.id: r.condensation for r in self.egg_rooms if r.condensation}
+        return SensorRules(**dict(self.sensor_rules), houses=houses, egg_rooms=rooms)
 
 
 def _path(loc: tuple) -> str:

@@ -218,3 +218,41 @@ CREATE TABLE rollups (
 def m005_logbooks(db: Database) -> None:
     """Index logbook corrections: the current view asks "is this row superseded?" per row."""
     _run(db, "CREATE INDEX logbook_supersedes ON logbook(supersedes)")
+
+
+@migrations(name="m004_sensor_rules")
+def m004_sensor_rules(db: Database) -> None:
+    """Add the sensor rules' per-day cache, its change marks, and the housing-order record (H3.12.11)."""
+    _run(db, """
+CREATE TABLE derived_days (
+    family TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    day TEXT NOT NULL,
+    version TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    computed_at INTEGER NOT NULL,
+    PRIMARY KEY (family, subject, day)
+) WITHOUT ROWID;
+CREATE TABLE derived_marks (
+    sensor_id INTEGER NOT NULL,
+    hour INTEGER NOT NULL,
+    PRIMARY KEY (sensor_id, hour)
+) WITHOUT ROWID;
+CREATE TRIGGER readings_mark_derived AFTER INSERT ON readings
+BEGIN INSERT OR IGNORE INTO derived_marks(sensor_id, hour) VALUES (new.sensor_id, new.ts / 3600000); END;
+CREATE TRIGGER aggregates_mark_derived AFTER INSERT ON aggregates
+BEGIN INSERT OR IGNORE INTO derived_marks(sensor_id, hour) VALUES (new.sensor_id, new.minute / 60); END;
+CREATE TABLE housing_orders (
+    id INTEGER PRIMARY KEY,
+    starts_on TEXT NOT NULL,
+    ends_on TEXT,
+    note TEXT NOT NULL DEFAULT '',
+    supersedes INTEGER REFERENCES housing_orders(id),
+    recorded_by TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    keep_until TEXT NOT NULL
+);
+CREATE INDEX events_kind_location_start ON events(kind, location, start);
+""" + _append_only("housing_orders", "keep_until"))

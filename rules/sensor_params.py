@@ -31,8 +31,7 @@ def _parse_hhmm(cls, value: object) -> object:
     """Accept ``"HH:MM"`` text (TOML) as a time of day."""
     if isinstance(value, str):
         try:
-            hours, minutes = value.strip().split(":")
-            return time(int(hours), int(minutes))
+            return time.fromisoformat(value.strip())
         except ValueError:
             raise ValueError("expected a time of day as HH:MM, e.g. 12:00") from None
     return value
@@ -222,8 +221,8 @@ class HouseRules(_Strict):
     ventilation: VentilationParams | None = None
 
 
-class SensorRules(_Strict):
-    """Every sensor-rule threshold: farm-wide values plus per-house and per-egg-room overrides."""
+class FarmSensorRules(_Strict):
+    """The farm-wide sensor-rule thresholds (``[sensor_rules.*]`` in the configuration)."""
 
     coverage: CoverageParams = CoverageParams()
     light: LightParams = LightParams()
@@ -232,6 +231,28 @@ class SensorRules(_Strict):
     climate: ClimateParams = ClimateParams()
     condensation: CondensationParams = CondensationParams()
     free_range: FreeRangeParams = FreeRangeParams()
+
+
+# Sections a house (or egg room) may override, and the model each one has.
+HOUSE_OVERRIDES = {"light": LightParams, "climate": ClimateParams, "ventilation": VentilationParams}
+EGG_ROOM_OVERRIDES = {"condensation": CondensationParams}
+
+
+def merged(defaults: dict, *layers: dict | None) -> dict:
+    """Return ``defaults`` with each layer laid over it, nested tables merged key by key."""
+    out = dict(defaults)
+    for layer in layers:
+        for key, value in (layer or {}).items():
+            if isinstance(value, dict) and isinstance(out.get(key), dict):
+                out[key] = merged(out[key], value)
+            else:
+                out[key] = value
+    return out
+
+
+class SensorRules(FarmSensorRules):
+    """Every sensor-rule threshold: farm-wide values plus per-house and per-egg-room overrides."""
+
     houses: dict[str, HouseRules] = Field(default_factory=dict)
     egg_rooms: dict[str, CondensationParams] = Field(default_factory=dict)
 
