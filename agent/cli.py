@@ -287,6 +287,13 @@ for _command in _INGEST_COMMANDS:
     cli.add_command(_command)
 
 
+# --------------------------------------------------------------------------- sensor rules (issue 4)
+
+from agent.cli_sensorrules import housing_order_group  # noqa: E402
+
+cli.add_command(housing_order_group)
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -14,6 +14,7 @@ from agent.assessments import load_answers
 from agent.config import Settings
 from agent.documents import load_documents
 from agent.logbook import load_logbook_inputs
+from agent.sensor_inputs import load_sensor_inputs
 from agent.store import Store
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
@@ -23,7 +24,7 @@ from rules.scoring import Score
 # Feature modules add loaders that put their inputs (series, logbooks, intervals)
 # into Evidence.inputs: loader(store, config, since, at) -> {name: value}.
 InputLoader = Callable[[Store, Settings, datetime, datetime], dict]
-INPUT_LOADERS: list[InputLoader] = [load_logbook_inputs]
+INPUT_LOADERS: list[InputLoader] = [load_logbook_inputs, load_sensor_inputs]
 
 
 def build_evidence(store: Store, config: Settings, *, at: datetime, since: datetime) -> Evidence:
