@@ -48,8 +48,11 @@ def score_window(store: Store, config: Settings, *, at: datetime, since: datetim
     return evaluate(load_catalogue(), evidence, config.params())
 
 
-def record_score(store: Store, result: Score, now: datetime) -> list[dict]:
-    """Store the current findings and every status change; return the changes."""
+def record_score(store: Store, result: Score, now: datetime, *, partial: bool = False) -> list[dict]:
+    """Store the current findings and every status change; return the changes.
+
+    ``partial``: the result holds only some rules (an on-arrival evaluation); others stay as they are.
+    """
     previous = {(r["rule"], r["location"]): r["status"]
                 for r in store.query("SELECT rule, location, status FROM findings")}
     changes = []
@@ -73,6 +76,6 @@ def record_score(store: Store, result: Score, now: datetime) -> list[dict]:
             )
         # A rule that no longer applies (the farm's housing changed) leaves the current view.
         current = {(f.rule, f.location or "") for f in result.findings}
-        for key in set(previous) - current:
+        for key in set() if partial else set(previous) - current:
             db.execute("DELETE FROM findings WHERE rule = ? AND location = ?", list(key))
     return changes

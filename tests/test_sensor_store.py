@@ -83,7 +83,7 @@ def farm(tmp_path: Path):
     path.write_text(FARM.format(db=tmp_path / "farm.db"), encoding="utf-8")
     config = load_config(path)
     store = open_store(config.storage.path)
-    ids = {(s.topic, s.field): s.id for s in sync_sensors(store, config.sensors, SINCE - timedelta(days=2)).values()}
+    ids = {(s.topic, s.field): s.id for s in sync_sensors(store, config.sensors, SINCE - timedelta(days=1)).values()}
     yield path, config, store, ids
     store.close()
 

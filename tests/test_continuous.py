@@ -1,0 +1,84 @@
+"""The continuous evaluation: the minute tick records status changes; alarm inputs are judged on arrival."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from agent.continuous import evaluate_tick, on_readings
+from rules.kinds import GENERATOR_OFF, MAINS_OFF, VENTILATION_OK
+from tests.synth import ms, series, state_samples
+from tests.test_sensor_store import AT, FIRST, SINCE, _create_channel_tests, farm, fill, put  # noqa: F401
+
+
+@dataclass(frozen=True)
+class StoredReading:
+    """What the ingest hands its listeners after a committed batch (agent/runner.py contract)."""
+
+    sensor_id: int
+    kind: str
+    location: str
+    ts_ms: int
+    value: float
+    topic: str
+
+
+def short_window(config):
+    """Return the configuration with a 3-day evaluation window (the stored data spans a few days)."""
+    return config.model_copy(update={"evaluation": config.evaluation.model_copy(update={"window_days": 3})})
+
+
+def current(store, rule, location="1"):
+    rows = store.query("SELECT status FROM findings WHERE rule = ? AND location = ?", [rule, location])
+    return rows[0]["status"] if rows else None
+
+
+def test_the_tick_records_findings_and_only_changes(farm):
+    _path, config, store, ids = farm
+    config = short_window(config)
+    fill(store, ids)
+    _create_channel_tests(store, [(AT - timedelta(days=3), 1)])
+    first = evaluate_tick(store, config, AT)
+    assert {c["rule"] for c in first} >= {"G3.8.9", "A3.4", "A3.5", "E3.3"}
+    assert all(c["from"] is None for c in first)
+    assert current(store, "G3.8.9") == "ok" and current(store, "A3.4") == "ok"
+    assert evaluate_tick(store, config, AT + timedelta(minutes=1)) == []
+
+
+def test_a_panel_falling_silent_is_a_status_change(farm):
+    _path, config, store, ids = farm
+    config = short_window(config)
+    fill(store, ids)
+    _create_channel_tests(store, [(AT - timedelta(days=3), 1)])
+    # The panel's last message is at AT + 1 day (fill() stores readings until then); 15 min later it is silent.
+    end = AT + timedelta(days=1)
+    evaluate_tick(store, config, end)
+    assert current(store, "A3.4") == "ok"
+    # The house's thermometer is still heard, so the agent was listening: the panel itself went quiet.
+    put(store, ids, "ikb/1/climate", series(end, end + timedelta(minutes=16), lambda t: 20.0), "t")
+    changes = evaluate_tick(store, config, end + timedelta(minutes=15))
+    assert {"rule": "A3.4", "location": "1", "from": "ok", "to": "D",
+            "at": (end + timedelta(minutes=15)).isoformat()} in changes
+    history = store.query("SELECT from_status, to_status FROM status_changes WHERE rule = 'A3.4' AND location = '1'")
+    assert [(h["from_status"], h["to_status"]) for h in history] == [(None, "ok"), ("ok", "D")]
+
+
+def test_a_mains_failure_is_judged_on_arrival(farm):
+    _path, config, store, ids = farm
+    config = short_window(config)
+    fill(store, ids)
+    end = AT + timedelta(days=1)
+    evaluate_tick(store, config, end - timedelta(minutes=1))
+    assert current(store, "A3.5", "") == "ok"
+    lux_only = [StoredReading(ids[("ikb/1/lux", "")], "lux", "1", ms(end), 30.0, "ikb/1/lux")]
+    assert on_readings(store, config, lux_only, end) == []
+    # The mains fail; three minutes later the generator still reports "off".
+    mains = state_samples([(end, MAINS_OFF)], end + timedelta(minutes=4))
+    put(store, ids, "ikb/1/mains", mains)
+    put(store, ids, "ikb/1/generator", state_samples([(end, GENERATOR_OFF)], end + timedelta(minutes=4)))
+    put(store, ids, "ikb/1/alarm", state_samples([(end, VENTILATION_OK)], end + timedelta(minutes=4)))
+    batch = [StoredReading(ids[("ikb/1/mains", "")], "mains", "1", t, v, "ikb/1/mains") for t, v in mains]
+    changes = on_readings(store, config, batch, end + timedelta(minutes=3))
+    assert [(c["rule"], c["location"], c["from"], c["to"]) for c in changes] == [("A3.5", None, "ok", "D")]
+    # The other rules' current findings are untouched by the partial evaluation.
+    assert current(store, "G3.8.9") == "ok"
