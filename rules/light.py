@@ -355,8 +355,13 @@ def _nothing(d: LightDay, cov: CoverageParams) -> DayVerdict:
 
 
 def verdict_g3_8_7(d: LightDay, p: LightParams, cov: CoverageParams) -> DayVerdict:
-    """G3.8.7: total light at most ``max_light_hours`` per lighting day."""
-    limit = p.max_light_hours * HOUR
+    """G3.8.7: total light at most ``max_light_hours`` per lighting day.
+
+    On the 25-hour fall-back day the repeated hour belongs to no program: a light
+    program fixed to the sun or to UTC shows one extra hour of light in that local
+    day without giving the hens more than 16 h in any 24. The limit grows by that hour.
+    """
+    limit = p.max_light_hours * HOUR + max(0, (d.end - d.start) - 24 * HOUR)
     unknown_ms = (d.end - d.start) - d.light_ms - d.dark_ms
     if d.light_ms > limit:
         return DayVerdict(d.day, "D", (Occurrence(to_dt(d.start), to_dt(d.end),

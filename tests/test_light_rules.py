@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,12 @@ from hypothesis import strategies as st
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
 from rules.evidence import Evidence, Farm, House
-from rules.light import LIGHT_RULES, light_days, next_spring_forward, spring_forward_dues
+from rules.light import (
+    LIGHT_RULES,
+    light_days,
+    next_spring_forward,
+    spring_forward_dues,
+)
 from rules.params import Params
 from rules.sensor_params import LightParams, SensorRules
 from rules.sensor_rules import EVALUATORS
@@ -307,3 +313,12 @@ def test_loosening_a_threshold_never_adds_a_deviation(program, gaps, key):
     for rule, status in after.items():
         if status == "D":
             assert before[rule] == "D", (rule, key)
+
+
+def test_a_utc_fixed_program_over_the_fall_back_day_is_fine():
+    """A controller on UTC (or the sun) shows 16 h 40 of light in the 25-hour local day, never > 16 h per 24 h."""
+    first = date(2026, 10, 23)
+    samples = light_samples(first, 4, tz=ZoneInfo("UTC"), on="03:00", off="19:00")
+    found = judge(samples, first, 4)
+    assert found["G3.8.7"].status == "ok", found["G3.8.7"].occurrences
+    assert statuses(found) == ALL_OK
