@@ -73,8 +73,10 @@ def series(store: Store, sensor_id: int, since: datetime, until: datetime) -> li
     first_raw = raw[0][0] if raw else hi + 1
     if first_raw <= lo:
         return raw
-    agg = store.execute("SELECT minute * 60000, mean FROM aggregates WHERE sensor_id = ? AND minute * 60000 >= ?"
-                        " AND minute * 60000 < ? ORDER BY minute", [sensor_id, lo, first_raw]).fetchall()
+    # Bounds on the bare column, so the primary key (sensor_id, minute) serves the range.
+    agg = store.execute("SELECT minute * 60000, mean FROM aggregates WHERE sensor_id = ? AND minute >= ?"
+                        " AND minute < ? ORDER BY minute", [sensor_id, -(-lo // 60000), -(-first_raw // 60000)]
+                        ).fetchall()
     return agg + raw
 
 

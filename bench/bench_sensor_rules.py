@@ -13,7 +13,7 @@ Measured:
 4. the minute tick: one minute of new readings for every sensor, then
    `evaluate_tick` over the 30-day window — repeated, median and worst.
 
-Usage:  .venv/bin/python bench/bench_sensor_rules.py [--days 730] [--db /tmp/ikb-bench.db] [--rebuild]
+Usage:  .venv/bin/python bench/bench_sensor_rules.py [--days 730] [--db PATH] [--rebuild] [--keep-cache]
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=Path("/tmp/ikb-bench-sensor-rules.db"))
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--ticks", type=int, default=30)
+    parser.add_argument("--keep-cache", action="store_true", help="reuse the cached days of an earlier run")
     args = parser.parse_args()
     if args.rebuild or not args.db.exists():
         for suffix in ("", "-wal", "-shm"):
@@ -154,6 +155,9 @@ def main() -> None:
     store = open_store(args.db)
     since = AT - timedelta(days=args.days)
 
+    if not args.keep_cache:
+        with store.transaction() as tx:
+            tx.execute("DELETE FROM derived_days")
     t = time.perf_counter()
     score_window(store, config, at=AT, since=since)
     print(f"score over {args.days} days, first run (derives and caches every day): {time.perf_counter() - t:.2f} s")

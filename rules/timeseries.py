@@ -54,22 +54,25 @@ def segments(samples: Sequence[Sample], lo: int, hi: int, hold_ms: int) -> list[
     out: list[Segment] = []
     if hi <= lo:
         return out
-    i = bisect_right(samples, (lo, float("inf")))
-    start = i - 1 if i > 0 else 0
+    first = max(bisect_right(samples, (lo, float("inf"))) - 1, 0)
+    window = samples[first:bisect_left(samples, (hi, float("-inf")))]
+    nexts = [ts for ts, _v in window[1:]]
+    nexts.append(hi)
     cursor = lo
-    n = len(samples)
-    for k in range(start, n):
-        ts, value = samples[k]
-        if ts >= hi:
-            break
-        nxt = samples[k + 1][0] if k + 1 < n else hi
-        end = min(nxt, ts + hold_ms, hi)
+    append = out.append
+    # Hot loop (every reading of every day passes here): plain comparisons, no helpers.
+    for (ts, value), nxt in zip(window, nexts):
+        end = ts + hold_ms
+        if nxt < end:
+            end = nxt
+        if hi < end:
+            end = hi
         if end <= cursor:
             continue
-        begin = max(ts, cursor)
-        if begin > cursor:
-            _append_gap(out, cursor, begin)
-        out.append((begin, end, value))
+        if ts > cursor:
+            _append_gap(out, cursor, ts)
+            cursor = ts
+        append((cursor, end, value))
         cursor = end
     if cursor < hi:
         _append_gap(out, cursor, hi)
