@@ -148,19 +148,12 @@ def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules,
 # --------------------------------------------------------------------------- records and logbooks
 
 
-def load_checks(store: Store) -> tuple[Check, ...]:
-    """Return the confirmed, current entries of the checks logbook (A3.6), if any were made."""
-    rows = store.query(
-        "SELECT l.id, l.entry FROM logbook l WHERE l.kind = 'checks' AND l.state = 'confirmed'"
-        " AND NOT EXISTS (SELECT 1 FROM logbook n WHERE n.supersedes = l.id)")
-    out = []
-    for row in rows:
-        try:
-            entry = json.loads(row["entry"])
-            out.append(Check(date.fromisoformat(entry["date"]), str(entry["item"]), str(entry["result"])))
-        except (ValueError, KeyError, TypeError):
-            log.warning("checks logbook entry %s is not usable for A3.5/A3.6: %r", row["id"], row["entry"][:120])
-    return tuple(out)
+def load_checks(store: Store, at: datetime) -> tuple[Check, ...]:
+    """Return the confirmed, current entries of the checks logbook (A3.6) as they stood at ``at``."""
+    from agent.logbook import logbook_view
+
+    return tuple(Check(e.record.date, e.record.item, e.record.result, e.record.house)
+                 for e in logbook_view(store, at).entries.get("checks", ()))
 
 
 def load_channels(store: Store, config: Settings) -> AlertChannels:
@@ -262,7 +255,7 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
             inputs[subject.kind][subject.location] = inputs[subject.kind].get(subject.location, ()) + (found,)
     inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], config, lo, hi)
     inputs["alert_channels"] = load_channels(store, config)
-    inputs["checks"] = load_checks(store)
+    inputs["checks"] = load_checks(store, at)
     inputs["housing_orders"] = tuple(load_housing_orders(store))
     inputs["free_range_journal"] = {
         house: journal(sensors, farm, hi, rules.coverage.min_day_coverage)

@@ -158,10 +158,13 @@ def history_start(evidence: Evidence, params: Params) -> datetime:
     return min(evidence.since, back)
 
 
-def _checks(evidence: Evidence, item: str) -> list:
-    """Return the checks-logbook entries of one item up to today, oldest first."""
-    return sorted((c for c in evidence.inputs.get("checks", ()) if c.item == item and c.day <= evidence.today),
-                  key=lambda c: c.day)
+def _checks(evidence: Evidence, item: str, location: str | None = None) -> list:
+    """Return the checks-logbook entries of one item up to today for a group, oldest first.
+
+    A check without a house counts for every group; a farm-wide group takes every check.
+    """
+    return sorted((c for c in evidence.inputs.get("checks", ()) if c.item == item and c.day <= evidence.today
+                   and (location is None or c.house in (None, location))), key=lambda c: c.day)
 
 
 def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
@@ -170,7 +173,7 @@ def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
     tz = evidence.farm.tz
     lo, hi = to_ms(evidence.since), to_ms(evidence.at)
     found = episodes(group.mains, group.generator, p, to_ms(history_start(evidence, params)), hi)
-    checks = _checks(evidence, "generator")
+    checks = _checks(evidence, "generator", group.location)
     if not group.generator and not group.mains and not checks:
         return Part("unknown", (), "Geen aggregaat- of netspanningssensor ingesteld en geen controle in het logboek.")
     successes = [e.start for e in found if e.success] + [
@@ -220,7 +223,11 @@ def evaluate_a3_5(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
 
 
 def generator_dues(evidence: Evidence, params: Params) -> list[Due]:
-    """Return Dutch law's monthly unloaded generator test, from detected tests and the checks logbook."""
+    """Return Dutch law's monthly unloaded generator test from the detected tests.
+
+    Once the checks logbook holds generator checks, the logbook rules list the
+    next test from them (A3.6), so this reminder steps aside.
+    """
     if "generator" not in evidence.inputs or not any(h.mechanical_ventilation for h in evidence.farm.houses):
         return []
     p = params.sensor_rules.generator
@@ -228,10 +235,11 @@ def generator_dues(evidence: Evidence, params: Params) -> list[Due]:
     hi = to_ms(evidence.at)
     dues = []
     for group in groups(evidence, params):
+        if _checks(evidence, "generator", group.location):
+            continue  # the checks logbook holds tests: the logbook rules list the next one (A3.6)
         found = episodes(group.mains, group.generator, p, to_ms(history_start(evidence, params)), hi)
         tests: list[date] = [to_dt(e.start).astimezone(evidence.farm.tz).date() for e in found
                              if e.kind == "generator_test"]
-        tests += [c.day for c in _checks(evidence, "generator")]
         due = add_months(max(tests), p.legal_test_months) if tests else today
         dues.append(Due("A3.5", group.location, due,
                         "Wettelijk (Besluit houders van dieren): maandelijkse proefdraai van het "

@@ -50,6 +50,7 @@ class Check:
     day: date
     item: str  # generator | alarm
     result: str  # ok | fault
+    house: str | None = None  # None: every house
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def combine(rule: Rule, location: str | None, parts: Sequence[Part], ok_summary:
         summary = ok_summary
     occurrences = tuple(o for p in parts if p.status == status or p.status in ("B", "C", "D") for o in p.occurrences)
     return Finding(rule.id, location, status, "sensor", summary, occurrences=occurrences,
-                   evidence="; ".join(p.text for p in parts))
+                   evidence="; ".join(p.text.rstrip(".") for p in parts))
 
 
 def nvt(rule: Rule, location: str | None) -> Finding:
@@ -173,10 +174,10 @@ def alarm_dues(evidence: Evidence, params: Params) -> list[Due]:
         due = add_months(evidence.farm.local_date(last), months) if last else today
         dues.append(Due("A3.4", None, due, "Testbericht via het alarmkanaal buiten het bedrijf versturen",
                         overdue=due < today or last is None))
-    checks = [c.day for c in evidence.inputs.get("checks", ()) if c.item == "alarm" and c.day <= today]
-    months = params.sensor_rules.generator.legal_test_months
-    due = add_months(max(checks), months) if checks else today
-    dues.append(Due("A3.4", None, due, "Wettelijk (Besluit houders van dieren): maandelijkse test van de "
-                                       "alarminstallatie, vastleggen in het controlelogboek",
-                    overdue=due < today or not checks))
+    # Dutch law's monthly alarm test. Once the checks logbook holds an alarm test, the logbook
+    # rules list the next one (A3.6); until then it is due today.
+    if not any(c.item == "alarm" and c.day <= today for c in evidence.inputs.get("checks", ())):
+        dues.append(Due("A3.4", None, today, "Wettelijk (Besluit houders van dieren): maandelijkse test van de "
+                                             "alarminstallatie — nog niet vastgelegd in het controlelogboek",
+                        overdue=True))
     return dues

@@ -42,7 +42,8 @@ def test_score_on_a_fresh_database_lists_every_applicable_rule_as_unknown(cli):
     # Only what the configuration itself decides is known: the webhook never delivered a test (A3.4 C),
     # house 2 has no mechanical ventilation (nvt), and no housing order is recorded (H3.12.11 nvt).
     decided = {(f["rule"], f["location"], f["status"]) for f in doc["findings"] if f["status"] != "unknown"}
-    assert decided == {("A3.4", "1", "C"), ("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("H3.12.11", "1", "nvt")}
+    assert decided == {("A3.4", "1", "C"), ("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("A3.6", "2", "nvt"),
+                       ("H3.12.11", "1", "nvt")}
     assert doc["verdict"] == "remarks" and doc["points"] == 5
     assert doc["counts"]["unknown"] == len(applicable) - 2 == 240
 

@@ -250,16 +250,19 @@ def test_channel_tests_decide_the_off_farm_part_of_a3_4(farm):
 
 
 def test_checks_logbook_feeds_the_generator(farm):
+    from agent.logbook import add_entry
+
     _path, config, store, ids = farm
     fill(store, ids)
-    entry = json.dumps({"date": (FIRST + timedelta(days=2)).isoformat(), "item": "generator", "result": "fault",
-                        "checked_by": "jan", "notes": ""})
-    with store.transaction() as db:
-        db.execute("INSERT INTO logbook(kind, entry, recorded_at, recorded_by, prev_hash, hash, keep_until)"
-                   " VALUES ('checks', ?, ?, 'jan', '', 'h1', '2099-01-01')", [entry, AT.isoformat()])
+    entry = {"date": (FIRST + timedelta(days=2)).isoformat(), "item": "generator", "result": "fault",
+             "checked_by": "jan"}
+    add_entry(store, config, "checks", entry, by="jan", now=AT - timedelta(hours=1))
     a35 = next(f for f in score_window(store, config, at=AT, since=SINCE).findings if f.rule == "A3.5"
                and f.location is None)
     assert a35.status == "D" and "storing" in a35.occurrences[0].detail
+    # As it stood before the entry was made, the generator was fine.
+    earlier = score_window(store, config, at=AT - timedelta(hours=2), since=SINCE)
+    assert next(f for f in earlier.findings if f.rule == "A3.5" and f.location is None).status == "ok"
 
 
 def test_housing_order_command_and_its_effect(farm, cli):
