@@ -29,6 +29,7 @@ from rules.scoring import score
 
 ALARM_KINDS = ("ventilation_alarm", "mains", "generator")
 ALARM_RULES = ("A3.4", "A3.5")
+FRESH_MS = 10 * 60_000  # readings older than this are history, not an alarm
 
 
 def evaluate_tick(store: Store, config: Settings, now: datetime) -> list[dict]:
@@ -60,5 +61,14 @@ def on_readings(store: Store, config: Settings, batch: Iterable, now: datetime) 
 
 
 def alarm_listener(store: Store, config: Settings) -> Callable[[list], list[dict]]:
-    """Return the ingest listener (called after each committed batch) that judges alarm inputs at once."""
-    return lambda batch: on_readings(store, config, batch, clock.utcnow())
+    """Return the ingest listener (called after each committed batch) that judges alarm inputs at once.
+
+    Only fresh readings count: a replayed or back-filled batch is not an alarm happening now, and the
+    minute job evaluates it anyway.
+    """
+    def listener(batch: list) -> list[dict]:
+        now = clock.utcnow()
+        fresh = [r for r in batch if now.timestamp() * 1000 - getattr(r, "ts_ms", 0) <= FRESH_MS]
+        return on_readings(store, config, fresh, now)
+
+    return listener

@@ -33,6 +33,8 @@ from rules.timeseries import HOUR, DayRecord, LocalDay, days_between, merge_inte
 log = logging.getLogger(__name__)
 
 CHUNK_DAYS = 31  # derive missing days in chunks, so two years of minutes never sit in memory at once
+DECODED_MAX = 100_000  # cached days kept decoded in this process (a few hundred bytes each)
+_DECODED: dict[tuple, tuple[str, DayRecord]] = {}
 
 Compute = Callable[[Sequence[list], LocalDay, "int | None"], DayRecord]
 
@@ -110,7 +112,7 @@ def subject_days(store: Store, subject: Subject, lo: int, hi: int, tz) -> tuple[
     for d in days:
         settled = d.end + subject.after_ms <= hi
         if settled and d.day.isoformat() in cached:
-            out[d.day] = subject.record.from_json(json.loads(cached[d.day.isoformat()]))
+            out[d.day] = _decode(store, subject, d.day.isoformat(), cached[d.day.isoformat()])
         elif settled:
             missing.append(d)
         else:
@@ -123,6 +125,23 @@ def subject_days(store: Store, subject: Subject, lo: int, hi: int, tz) -> tuple[
         _writable(store, lambda rows=rows: _store_rows(store, rows))
         out.update({r.day: r for r in derived})
     return tuple(out[d.day] for d in days)
+
+
+def _decode(store: Store, subject: Subject, day: str, text: str) -> DayRecord:
+    """Return a cached day as a record, decoding its JSON only when this process has not seen that text.
+
+    The minute job reads the same cached days every minute; comparing the stored text with the
+    one decoded before is much cheaper than decoding it again, and stays right whoever wrote the row.
+    """
+    key = (store.path, subject.family, subject.key, day)
+    seen = _DECODED.get(key)
+    if seen is not None and seen[0] == text:
+        return seen[1]
+    record = subject.record.from_json(json.loads(text))
+    if len(_DECODED) >= DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[key] = (text, record)
+    return record
 
 
 def _store_rows(store: Store, rows: list[tuple]) -> None:

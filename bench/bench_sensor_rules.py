@@ -11,7 +11,8 @@ Measured:
 2. the first `score` over the two years: derives and caches every sensor's days (cold);
 3. the full `score` again, in-process and as the CLI command (warm: the designed case);
 4. the minute tick: one minute of new readings for every sensor, then
-   `evaluate_tick` over the 30-day window — repeated, median and worst.
+   `evaluate_tick` over the 30-day window — repeated, median and worst;
+5. the on-arrival judgement of the alarm rules (A3.4, A3.5) after an alarm-class batch.
 
 Usage:  .venv/bin/python bench/bench_sensor_rules.py [--days 730] [--db PATH] [--rebuild] [--keep-cache]
 """
@@ -31,7 +32,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from agent.config import load_config  # noqa: E402
-from agent.continuous import evaluate_tick  # noqa: E402
+from agent.continuous import evaluate_alarm_rules, evaluate_tick  # noqa: E402
 from agent.evaluation import score_window  # noqa: E402
 from agent.readings import insert_readings, sync_sensors  # noqa: E402
 from agent.store import open_store  # noqa: E402
@@ -194,6 +195,13 @@ def main() -> None:
         ticks.append((time.perf_counter() - t) * 1000)
     print(f"minute tick over the {config.evaluation.window_days}-day window ({args.ticks} ticks): median "
           f"{statistics.median(ticks):.0f} ms, worst {max(ticks):.0f} ms")
+    arrivals = []
+    for _ in range(args.ticks):
+        t = time.perf_counter()
+        evaluate_alarm_rules(store, config, now)
+        arrivals.append((time.perf_counter() - t) * 1000)
+    print(f"on-arrival judgement of A3.4/A3.5 ({args.ticks} runs): median {statistics.median(arrivals):.0f} ms, "
+          f"worst {max(arrivals):.0f} ms")
     store.close()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from typing import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
@@ -119,6 +120,7 @@ class LocalDay:
         return (self.end - self.start) / HOUR
 
 
+@lru_cache(maxsize=16384)
 def local_day(day: date, start_at: time, tz: ZoneInfo) -> LocalDay:
     """Return the local day named ``day``: from ``start_at`` on that date to the next.
 

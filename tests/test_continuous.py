@@ -82,3 +82,19 @@ def test_a_mains_failure_is_judged_on_arrival(farm):
     assert [(c["rule"], c["location"], c["from"], c["to"]) for c in changes] == [("A3.5", None, "ok", "D")]
     # The other rules' current findings are untouched by the partial evaluation.
     assert current(store, "G3.8.9") == "ok"
+
+
+def test_the_listener_ignores_replayed_history(farm, monkeypatch):
+    from agent import clock
+    from agent.continuous import alarm_listener
+
+    _path, config, store, ids = farm
+    config = short_window(config)
+    fill(store, ids)
+    end = AT + timedelta(days=1)
+    monkeypatch.setattr(clock, "utcnow", lambda: end + timedelta(minutes=3))
+    listener = alarm_listener(store, config)
+    old = [StoredReading(ids[("ikb/1/mains", "")], "mains", "1", ms(end - timedelta(hours=2)), 1.0, "ikb/1/mains")]
+    assert listener(old) == [] and current(store, "A3.5", "") is None
+    fresh = [StoredReading(ids[("ikb/1/mains", "")], "mains", "1", ms(end), 1.0, "ikb/1/mains")]
+    assert {c["rule"] for c in listener(fresh)} == {"A3.4", "A3.5"} and current(store, "A3.5", "") == "ok"
