@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Sequence
 
-from rules.catalogue import Rule
+from rules.catalogue import ANNEX_HOUSING, Rule
 from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.params import Params
@@ -511,6 +511,8 @@ def spring_forward_dues(evidence: Evidence, params: Params) -> list[Due]:
     night, shift = found
     dues = []
     for house in evidence.farm.houses:
+        if house.housing not in ANNEX_HOUSING["1.2G"]:
+            continue  # the light rules are annex G: not for colony housing
         p = params.sensor_rules.light_for(house.id)
         recent = []
         for s in light.get(house.id) or ():
