@@ -38,6 +38,11 @@ def evaluate_tick(store: Store, config: Settings, now: datetime) -> list[dict]:
     return record_score(store, score_window(store, config, at=now, since=since), now)
 
 
+def tick_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], list[dict]], float]:
+    """Return (name, function(now), interval) of the minute job that re-evaluates every rule."""
+    return ("evaluate", lambda now: evaluate_tick(store, config, now), float(config.evaluation.interval_seconds))
+
+
 def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[dict]:
     """Judge A3.4 and A3.5 only (the alarm panel, mains and generator) and record their changes."""
     since = now - timedelta(days=config.evaluation.window_days)

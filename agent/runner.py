@@ -25,6 +25,7 @@ from typing import Callable
 
 from agent import clock
 from agent.config import Settings
+from agent.continuous import alarm_listener, tick_job
 from agent.health import check_health
 from agent.logbook import draft_job, storage_job
 from agent.ingest import Ingestor, Listener, StoredReading  # noqa: F401 - re-exported for features
@@ -42,7 +43,9 @@ JOB_FACTORIES: list[Callable[[Store, Settings], JobSpec]] = []
 JOB_FACTORIES += [
     lambda st, s: JobSpec(*draft_job(st, s)),  # A3.6: draft detected generator tests for confirmation
     lambda st, s: JobSpec(*storage_job(st, s)),  # retention: report storage use daily
+    lambda st, s: JobSpec(*tick_job(st, s), first_delay_s=5),  # every rule, each minute; status changes recorded
 ]
+LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands
 
 HEALTH_EVERY_S = 30
 RETENTION_EVERY_S = 3600

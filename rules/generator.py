@@ -82,7 +82,9 @@ def episodes(mains: Sequence[SensorDays], generator: Sequence[SensorDays], p: Ge
     out: list[Episode] = []
     for s, e in off:
         end = None if e >= hi else e
-        if e - s <= grace and end is not None:
+        if end is None and e - s <= grace:
+            continue  # just started: the generator still has time to start
+        if e - s <= grace:
             out.append(Episode("mains_outage", s, end, "short", f"stroomuitval van {hm(e - s)}, korter dan de "
                                                                 f"opstarttijd van {p.start_grace_seconds} s"))
             continue

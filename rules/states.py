@@ -31,12 +31,20 @@ class StateDay(DayRecord):
 
 def state_day(samples: Sequence[Sample], day: LocalDay, hold_ms: int, until: int | None = None,
               known_from: int | None = None) -> StateDay:
-    """Return the runs of a state sensor on one day (before ``known_from`` nothing is expected)."""
-    lo = max(day.start, known_from or day.start)
-    hi = min(day.end, day.end if until is None else until)
+    """Return the runs of a state sensor on one day.
+
+    Before ``known_from`` (the sensor's registration) a silence is not held against the
+    sensor — nothing was expected yet — but readings it sent (with their own time) count.
+    """
+    until = day.end if until is None else until
+    hi = min(day.end, until)
     runs: list[list] = []
-    for s, e, v in segments(samples, lo, hi, hold_ms) if hi > lo else ():
+    for s, e, v in segments(samples, day.start, hi, hold_ms) if hi > day.start else ():
         code = None if v is None else int(v)
+        if code is None and known_from is not None:
+            if e <= known_from:
+                continue
+            s = max(s, known_from)
         if runs and runs[-1][2] == code and runs[-1][1] == s:
             runs[-1][1] = e
             continue
@@ -45,8 +53,8 @@ def state_day(samples: Sequence[Sample], day: LocalDay, hold_ms: int, until: int
             i = bisect_left(samples, (s, float("-inf")))
             last = samples[i - 1][0] if i > 0 else None
         runs.append([s, e, code, last])
-    return StateDay(day.day, min(lo, hi), day.end, day.end if until is None else until,
-                    tuple(tuple(r) for r in runs))
+    start = runs[0][0] if runs else min(max(day.start, known_from or day.start), hi)
+    return StateDay(day.day, start, day.end, until, tuple(tuple(r) for r in runs))
 
 
 def timeline(days: Iterable[StateDay], lo: int, hi: int) -> list[Run]:

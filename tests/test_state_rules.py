@@ -62,7 +62,11 @@ NIGHT = (local(date(2026, 2, 2), "03:00"), local(date(2026, 2, 2), "03:30"))
     ("a silence of 9 minutes is within the timeout",
      {"silences": ((NIGHT[0], NIGHT[0] + timedelta(minutes=9)),)}, "ok"),
     ("a panel never heard since it was set up", {"changes": (), "known_from": SINCE}, "D"),
-    ("a panel set up after the window", {"known_from": AT + timedelta(days=1)}, "unknown"),
+    ("a panel set up after the window", {"changes": (), "known_from": AT + timedelta(days=1)}, "unknown"),
+    ("a silence before the panel was registered is not held against it",
+     {"known_from": AT - timedelta(days=1), "silences": ((SINCE, SINCE + timedelta(hours=1)),)}, "ok"),
+    ("after its registration it is",
+     {"known_from": SINCE, "silences": ((SINCE + timedelta(hours=1), SINCE + timedelta(hours=2)),)}, "D"),
 ])
 def test_panel(name, inputs, expected):
     assert a34(panel(**inputs))["1"].status == expected, name
