@@ -31,23 +31,8 @@ from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.params import Params
 from rules.sensor_params import CoverageParams, LightParams
-from rules.timeseries import (
-    HOUR,
-    MINUTE,
-    DayRecord,
-    DayVerdict,
-    LocalDay,
-    Sample,
-    SensorDays,
-    day_finding,
-    days_between,
-    gap_occurrences,
-    hm,
-    in_window,
-    segments,
-    settle,
-    to_dt,
-)
+from rules.timeseries import (HOUR, MINUTE, DayRecord, DayVerdict, LocalDay, Sample, SensorDays, day_finding,
+                              days_between, gap_occurrences, hm, in_window, segments, settle, to_dt)
 
 DARK, LIT = "D", "L"
 

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 
 from agent.continuous import evaluate_tick, on_readings
+from agent.ingest import StoredReading
 from rules.kinds import GENERATOR_OFF, MAINS_OFF, VENTILATION_OK
 from tests.synth import ms, series, state_samples
 from tests.test_sensor_store import AT, FIRST, SINCE, _create_channel_tests, farm, fill, put  # noqa: F401
-
-
-@dataclass(frozen=True)
-class StoredReading:
-    """What the ingest hands its listeners after a committed batch (agent/runner.py contract)."""
-
-    sensor_id: int
-    kind: str
-    location: str
-    ts_ms: int
-    value: float
-    topic: str
 
 
 def short_window(config):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 from agent import clock
 from agent.config import config_from_dict
@@ -12,16 +11,7 @@ from agent.store import open_store
 from sensors.mqtt import MqttOptions, MqttPublisher
 
 from .farmconfig import SENSORS, farm_dict
-
-
-def wait_for(predicate, timeout=20.0, every=0.05):
-    """Poll ``predicate`` until true; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(every)
+from .test_mqtt_ingest import wait_for
 
 
 def finding(path, rule, location=""):
