@@ -156,3 +156,10 @@ def test_api_fuzzed_from_its_openapi_document_never_fails_with_5xx(app, tokens, 
             case.call_and_validate(headers=bearer(tokens["jan"]), checks=checks)
 
         run()
+
+
+def test_a_score_window_longer_than_800_days_is_refused_even_with_since_alone(app, tokens):
+    client = app.test_client()
+    response = client.get("/api/v1/score?since=1990-01-01T00:00:00Z", headers=bearer(tokens["jan"]))
+    assert response.status_code == 422
+    assert response.get_json()["message"] == "since: het venster is hoogstens 800 dagen"

@@ -236,6 +236,9 @@ def score(query: ScoreQuery):
     since = query.since or at - timedelta(days=30)
     if since >= at:
         return error(422, "invalid", "since: ligt niet vóór at", {"since": "ligt niet vóór at"})
+    if at - since > MAX_WINDOW:
+        # Checked after the defaults: `since` alone in year 1 would otherwise ask for 2000 years.
+        return error(422, "invalid", "since: het venster is hoogstens 800 dagen", {"since": "hoogstens 800 dagen"})
     return _score_out(score_window(get_store(), get_config(), at=at, since=since), "web")
 
 
