@@ -270,6 +270,9 @@ cli.add_command(logbook_group)
 cli.add_command(export_cmd)
 cli.add_command(verify_cmd)
 
+from agent.cli_alerts import alert_group  # noqa: E402
+
+cli.add_command(alert_group)
 
 # --------------------------------------------------------------------------- web (issue 6)
 

@@ -192,6 +192,24 @@ class AlertChannel(_Strict):
     severities: list[Literal["critical", "warning", "info"]] = Field(
         default_factory=lambda: ["critical", "warning", "info"])
     houses: list[str] | None = None
+    # Who this channel reaches, a name from [[alerts.people]]; absent = everyone, from the first moment.
+    person: str | None = None
+    # webhook: "json" (generic, Home Assistant) or "ntfy" (text body, Title/Priority/Tags/Actions headers).
+    format: Literal["json", "ntfy"] = "json"
+    # email: implicit TLS (port 465) instead of STARTTLS.
+    smtp_ssl: bool = False
+    # CA bundle to trust for https webhooks and SMTP TLS (a farm's own CA); default: the system's.
+    ca_file: str | None = None
+    # Seconds one delivery attempt may take before it counts as failed.
+    timeout: float = Field(10.0, gt=0, le=120)
+
+    @property
+    def key(self) -> str:
+        """Return the stable name the outbox uses for this channel."""
+        if self.name:
+            return self.name
+        target = self.url or self.topic or ",".join(self.to) or self.smtp_host or ""
+        return f"{self.type}:{target}"
 
     @model_validator(mode="after")
     def _complete(self) -> "AlertChannel":
@@ -205,13 +223,107 @@ class AlertChannel(_Strict):
             raise _KeyError("to", "required for an email channel: a list of addresses")
         if self.type == "mqtt" and not self.topic:
             raise _KeyError("topic", "required for an mqtt channel")
+        if self.type == "mqtt" and self.topic and ("+" in self.topic or "#" in self.topic):
+            raise _KeyError("topic", "expected a topic without wildcards (+ or #)")
+        if self.type == "mqtt" and self.url and not re.match(r"^mqtts?://[^/:]+(:\d+)?/?$", self.url):
+            raise _KeyError("url", "expected mqtt://host:port or mqtts://host:port (absent: the [mqtt] broker)")
         return self
 
 
+class AlertPerson(_Strict):
+    """[[alerts.people]]: one person in the escalation chain, in order (farmer → partner → employee)."""
+
+    name: str = Field(min_length=1)
+    # Minutes after the alert was raised, unacknowledged, before this person is called too.
+    after_minutes: float = Field(0, ge=0, le=24 * 60)
+
+
+class LightSchedule(_Strict):
+    """[[alerts.light.schedules]]: the planned dark period of one house, for alerts as they happen."""
+
+    house: str
+    dark_start: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    dark_end: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class LightAlerts(_Strict):
+    """[alerts.light]: thresholds for light-schedule alerts raised from lux readings."""
+
+    dark_max_lux: float = Field(0.5, ge=0)  # G3.8.10: at most 0.5 lux in the dark period
+    light_min_lux: float = Field(20.0, ge=0)  # G3.8.8: at least 20 lux in the light period
+    hold_minutes: float = Field(5, ge=0, le=240)
+    grace_minutes: float = Field(15, ge=0, le=240)
+    ramp_minutes: float = Field(30, ge=0, le=240)
+    schedules: list[LightSchedule] = Field(default_factory=list)
+
+
+def _known_kinds(value: dict[str, str]) -> dict[str, str]:
+    """Check that every key of [alerts.severity] is an alert kind."""
+    from agent.alert_kinds import KINDS
+
+    for kind in value:
+        if kind not in KINDS:
+            raise ValueError(f"unknown alert kind {kind!r}; expected one of {', '.join(KINDS)}")
+    return value
+
+
 class AlertsSection(_Strict):
-    """[alerts]: off-farm alerting."""
+    """[alerts]: off-farm alerting (A3.4)."""
 
     channels: list[AlertChannel] = Field(default_factory=list)
+    people: list[AlertPerson] = Field(default_factory=list)
+    # Severity per alert kind, overriding the defaults listed in docs/ALERTS.md.
+    severity: dict[str, Literal["critical", "warning", "info"]] = Field(default_factory=dict)
+    # Base of the one-time acknowledgement links in each message: the web page as the phone reaches it.
+    ack_base_url: str | None = None
+    # MQTT topic on the [mqtt] broker where an alarm dialer or Home Assistant can acknowledge.
+    ack_topic: str = "ikb-agent/alerts/ack"
+    # Unacknowledged alerts of these severities repeat and escalate along [[alerts.people]].
+    escalate: list[Literal["critical", "warning", "info"]] = Field(default_factory=lambda: ["critical"])
+    repeat_minutes: float = Field(15, ge=0, le=24 * 60)
+    # Flapping: an alert closes only after its condition stayed clear this long.
+    clear_seconds: float = Field(300, ge=0, le=24 * 3600)
+    # A warning/info alert that comes back within this time is reopened without a new message.
+    quiet_minutes: float = Field(60, ge=0, le=7 * 24 * 60)
+    # Info alerts are collected into one digest per channel this often (0: send each at once).
+    digest_minutes: float = Field(60, ge=0, le=7 * 24 * 60)
+    # Delivery retries: first retry after retry_base_seconds, doubling up to retry_max_seconds, forever.
+    retry_base_seconds: float = Field(5, gt=0, le=3600)
+    retry_max_seconds: float = Field(300, gt=0, le=24 * 3600)
+    # No message from a ventilation alarm panel for this long: "alarminstallatie geeft geen signaal".
+    panel_timeout_minutes: float = Field(10, gt=0, le=24 * 60)
+    # Mains off this long without the generator running: "stroomuitval zonder noodstroom".
+    power_grace_seconds: float = Field(60, ge=0, le=3600)
+    # Local hour after which the day's "morgen te doen" reminders (info) are raised.
+    due_reminder_hour: int = Field(17, ge=0, le=23)
+    light: LightAlerts = Field(default_factory=LightAlerts)
+
+    _kinds = field_validator("severity")(_known_kinds)
+
+    @field_validator("ack_base_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://", value):
+            raise ValueError("expected an http:// or https:// address")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _chain(self) -> "AlertsSection":
+        names = [p.name for p in self.people]
+        for i, person in enumerate(self.people):
+            if person.name in names[:i]:
+                raise _KeyError(f"people[{i}].name", f"duplicate person {person.name!r}")
+            if i and person.after_minutes < self.people[i - 1].after_minutes:
+                raise _KeyError(f"people[{i}].after_minutes",
+                                "expected the chain in order: no earlier than the person before")
+        keys: set[str] = set()
+        for i, channel in enumerate(self.channels):
+            if channel.person is not None and channel.person not in names:
+                raise _KeyError(f"channels[{i}].person", "expected a name from [[alerts.people]]")
+            if channel.key in keys:
+                raise _KeyError(f"channels[{i}].name", f"two channels share the name {channel.key!r}")
+            keys.add(channel.key)
+        return self
 
 
 class ScoringSection(_Strict):
@@ -330,6 +442,10 @@ class Settings(BaseSettings):
             for house in channel.houses or []:
                 if house not in seen:
                     raise _KeyError(f"alerts.channels[{i}].houses", f"unknown house id {house!r}")
+        house_ids = {h.id for h in self.houses}
+        for i, schedule in enumerate(self.alerts.light.schedules):
+            if schedule.house not in house_ids:
+                raise _KeyError(f"alerts.light.schedules[{i}].house", f"unknown house id {schedule.house!r}")
         return self
 
     def farm_view(self) -> Farm:

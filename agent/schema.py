@@ -256,3 +256,99 @@ CREATE TABLE housing_orders (
 );
 CREATE INDEX events_kind_location_start ON events(kind, location, start);
 """ + _append_only("housing_orders", "keep_until"))
+def _keep_two_years(table: str, column: str, *, ms: bool) -> str:
+    """Return a trigger that refuses deleting rows younger than two years (evidence, A9.1)."""
+    limit = "CAST(strftime('%s', 'now', '-2 years') AS INTEGER) * 1000" if ms else "date('now', '-2 years')"
+    return f"""
+CREATE TRIGGER {table}_keep BEFORE DELETE ON {table} WHEN old.{column} >= {limit}
+BEGIN SELECT RAISE(ABORT, '{table} rows younger than two years cannot be deleted'); END;
+"""
+
+
+@migrations(name="m007_alerts")
+def m007_alerts(db: Database) -> None:
+    """Create the alert tables: alerts, the delivery outbox, attempts, ack tokens, channel tests.
+
+    Times in ms UTC (they schedule work); channel_tests keeps the ISO text
+    the A3.4 evaluator reads. Nothing younger than two years may be deleted:
+    what was sent when, and whether it arrived, is evidence.
+    """
+    _run(db, """
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    location TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    severity TEXT NOT NULL CHECK (severity IN ('critical', 'warning', 'info')),
+    state TEXT NOT NULL CHECK (state IN ('open', 'closed')),
+    title TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '',
+    source TEXT NOT NULL,
+    opened_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1,
+    flaps INTEGER NOT NULL DEFAULT 0,
+    clear_since INTEGER,
+    closed_at INTEGER,
+    expires_at INTEGER,
+    acked_at INTEGER,
+    acked_by TEXT,
+    acked_via TEXT,
+    ack_announced INTEGER NOT NULL DEFAULT 0,
+    level INTEGER NOT NULL DEFAULT 0,
+    notified_at INTEGER,
+    next_repeat_at INTEGER,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE UNIQUE INDEX alerts_one_open ON alerts(kind, location, subject) WHERE state = 'open';
+CREATE INDEX alerts_opened ON alerts(opened_at);
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    alert_id INTEGER REFERENCES alerts(id),
+    channel TEXT NOT NULL,
+    event TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'held', 'delivered', 'cancelled', 'failed', 'digested')),
+    created_at INTEGER NOT NULL,
+    next_attempt_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_at INTEGER,
+    last_error TEXT,
+    digest_id INTEGER REFERENCES outbox(id)
+);
+CREATE INDEX outbox_due ON outbox(state, channel, next_attempt_at);
+CREATE INDEX outbox_alert ON outbox(alert_id);
+CREATE TABLE delivery_attempts (
+    id INTEGER PRIMARY KEY,
+    outbox_id INTEGER NOT NULL REFERENCES outbox(id),
+    channel TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    duration_ms INTEGER NOT NULL
+);
+CREATE INDEX delivery_attempts_outbox ON delivery_attempts(outbox_id);
+CREATE TABLE ack_tokens (
+    token TEXT PRIMARY KEY,
+    alert_id INTEGER NOT NULL REFERENCES alerts(id),
+    channel TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    used_at INTEGER,
+    used_by TEXT
+);
+CREATE TABLE channel_tests (
+    id INTEGER PRIMARY KEY,
+    channel TEXT,
+    sent_at TEXT,
+    delivered INTEGER,
+    detail TEXT
+);
+CREATE TRIGGER delivery_attempts_no_update BEFORE UPDATE ON delivery_attempts
+BEGIN SELECT RAISE(ABORT, 'delivery_attempts is append-only'); END;
+CREATE TRIGGER channel_tests_no_update BEFORE UPDATE ON channel_tests
+BEGIN SELECT RAISE(ABORT, 'channel_tests is append-only'); END;
+""" + _keep_two_years("alerts", "opened_at", ms=True) + _keep_two_years("outbox", "created_at", ms=True)
+         + _keep_two_years("delivery_attempts", "at", ms=True) + _keep_two_years("ack_tokens", "created_at", ms=True)
+         + _keep_two_years("channel_tests", "sent_at", ms=False))

@@ -13,6 +13,9 @@ anyone else sees it; a handler that raises is logged with a truncated
 description and never kills the network thread.
 
 Publisher (:class:`MqttPublisher`): what the simulator uses to publish.
+
+Link (:class:`MqttLink`): the alerts' client — publish with QoS 1 and wait for
+the PUBACK, and receive the acknowledgement topic.
 """
 
 from __future__ import annotations
@@ -265,3 +268,105 @@ class MqttPublisher:
             log.warning("simulator: %d messages not confirmed by the broker", self.sent - self.confirmed)
         self.client.disconnect()
         self.client.loop_stop()
+
+
+OnMessage = Callable[[str, bytes], None]
+
+
+class MqttUnavailable(Exception):
+    """The broker cannot be reached or did not confirm a message; the text says which."""
+
+
+class MqttLink:
+    """The alerts' client: publish with QoS 1 and wait for PUBACK; receive a few subscribed topics.
+
+    Kept connected by paho's network thread (reconnect with backoff). With
+    ``persistent`` the broker keeps the session, so an acknowledgement sent
+    while the agent was away still arrives.
+    """
+
+    def __init__(self, options: MqttOptions, client_id: str, *, subscriptions: Iterable[str] = (),
+                 on_message: OnMessage | None = None, persistent: bool = False):
+        self.options = options
+        self.host, self.port = options.host, options.port
+        self.subscriptions = tuple(subscriptions)
+        self.on_message = on_message
+        self.persistent = persistent
+        self._connected = threading.Event()
+        self._subscribed = threading.Event()
+        self._started = False
+        self.client = _client(options, client_id, manual_ack=False)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
+
+    def start(self, wait: float = 0.0) -> bool:
+        """Connect in the background (retrying forever); wait up to ``wait`` s; return whether ready."""
+        if not self._started:
+            self._started = True
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = self.options.session_expiry if self.persistent else 0
+            self.client.connect_async(self.host, self.port, keepalive=self.options.keepalive,
+                                      clean_start=not self.persistent, properties=props)
+            self.client.loop_start()
+        return self.wait_ready(wait)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until connected with every subscription confirmed; return whether it is."""
+        return self._subscribed.wait(timeout) if timeout else self._subscribed.is_set()
+
+    def stop(self) -> None:
+        """Disconnect and stop the network thread."""
+        if self._started:
+            self.client.disconnect()
+            self.client.loop_stop()
+            self._started = False
+
+    @property
+    def connected(self) -> bool:
+        """Return whether the broker connection is up."""
+        return self._connected.is_set()
+
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = False, timeout: float = 10.0) -> None:
+        """Publish with QoS 1 and wait for the broker's PUBACK; raise MqttUnavailable otherwise."""
+        # Not connected: refuse rather than let paho queue it, so the caller's retry is the only copy.
+        if not self._connected.wait(min(timeout, 2.0)):
+            raise MqttUnavailable(f"geen verbinding met MQTT-broker {self.host}:{self.port}")
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError) as exc:
+            raise MqttUnavailable(f"MQTT-broker {self.host}:{self.port}: {exc}") from None
+        if not info.is_published():
+            raise MqttUnavailable(f"MQTT-broker {self.host}:{self.port} bevestigde niet binnen {timeout:g} s")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        """Subscribe (again) once connected; a refused login is logged loudly."""
+        if reason_code.is_failure:
+            log.error("MQTT broker %s:%s refused the alert link: %s", self.host, self.port, reason_code)
+            return
+        if self.subscriptions:
+            client.subscribe([(t, SubscribeOptions(qos=1)) for t in self.subscriptions])
+        else:
+            self._subscribed.set()
+        self._connected.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        """Note that the broker confirmed our subscriptions."""
+        self._subscribed.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        """Note the lost connection; paho reconnects by itself."""
+        self._connected.clear()
+        self._subscribed.clear()
+
+    def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
+        """Hand a subscribed message on; a failing handler is logged, never kills the network thread."""
+        if self.on_message is None:
+            return
+        try:
+            self.on_message(message.topic, bytes(message.payload))
+        except Exception as exc:  # noqa: BLE001
+            log.error("MQTT handler failed on %s (payload %r): %s", message.topic, bytes(message.payload)[:80],
+                      repr(exc)[:300])

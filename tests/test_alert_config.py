@@ -1,0 +1,56 @@
+"""The [alerts] configuration: a mistake names its key and says what was expected."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from agent.config import ConfigError, config_from_dict, load_config
+
+from .alerting import farm_toml
+from .conftest import REPO
+
+HOOK = """
+[[alerts.channels]]
+type = "webhook"
+url = "http://127.0.0.1:9000/hook"
+"""
+
+BROKEN = [
+    ('[alerts.severity]\nventilatie = "critical"\n' + HOOK,
+     "alerts.severity: unknown alert kind 'ventilatie'; expected one of ventilation_alarm, alarm_panel_fault, "),
+    ('[alerts.severity]\nventilation_alarm = "urgent"\n' + HOOK,
+     "alerts.severity.ventilation_alarm: expected one of critical, warning, info"),
+    (HOOK + 'person = "Els"\n', "alerts.channels[0].person: expected a name from [[alerts.people]]"),
+    ('[[alerts.people]]\nname = "Jan"\nafter_minutes = 10\n[[alerts.people]]\nname = "Els"\nafter_minutes = 5\n',
+     "alerts.people[1].after_minutes: expected the chain in order: no earlier than the person before"),
+    (HOOK + HOOK, "alerts.channels[1].name: two channels share the name 'webhook:http://127.0.0.1:9000/hook'"),
+    ('[[alerts.light.schedules]]\nhouse = "7"\ndark_start = "22:00"\ndark_end = "06:00"\n',
+     "alerts.light.schedules[0].house: unknown house id '7'"),
+    ('[[alerts.light.schedules]]\nhouse = "1"\ndark_start = "25:00"\ndark_end = "06:00"\n',
+     "alerts.light.schedules[0].dark_start: string should match pattern"),
+    ('[[alerts.channels]]\ntype = "mqtt"\ntopic = "a/#"\n',
+     "alerts.channels[0].topic: expected a topic without wildcards (+ or #)"),
+    ('[alerts]\nack_base_url = "pi:8080"\n', "alerts.ack_base_url: expected an http:// or https:// address"),
+]
+
+
+@pytest.mark.parametrize("alerts, message", BROKEN, ids=[m.split(":")[0] for _, m in BROKEN])
+def test_a_broken_alerts_section_names_the_key(tmp_path, alerts, message):
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(tomllib.loads(farm_toml(tmp_path, alerts)))
+    assert str(info.value).startswith(message)
+
+
+def test_the_example_configuration_is_valid_and_documents_every_alerts_key(tmp_path):
+    example = REPO / "deploy" / "ikb-agent.example.toml"
+    settings = load_config(example)
+    assert settings.alerts.channels
+    text = example.read_text(encoding="utf-8")
+    from agent.config import AlertChannel, AlertPerson, AlertsSection, LightAlerts, LightSchedule
+
+    for model in (AlertsSection, AlertChannel, AlertPerson, LightAlerts, LightSchedule):
+        for key in model.model_fields:
+            assert f"{key} =" in text or f"[alerts.{key}]" in text or f"[[alerts.{key}]]" in text \
+                or f"[alerts.light.{key}]" in text or f"[[alerts.light.{key}]]" in text, (model.__name__, key)
