@@ -38,6 +38,7 @@ class AlertService:
         # The listener's connection serves only the alarm path; the clock thread, the channel
         # workers and MQTT acknowledgements use the background one, so they never hold its lock.
         self.store = background_store or store
+        self._own_store = background_store is not None
         self.settings = settings
         self.clock = clock_fn
         self.tick_seconds = tick_seconds
@@ -138,6 +139,13 @@ class AlertService:
         self.dispatcher.stop()
         for link in self._links.values():
             link.stop()
+        if self._own_store:
+            self.store.close()
+            self._own_store = False
+
+    # As an agent.runner listener: called with each batch, closed when the agent stops.
+    __call__ = listener
+    close = stop
 
     def _run_clock(self) -> None:
         """Tick every tick_seconds until stopped; a failing tick is logged, never fatal."""
@@ -151,11 +159,11 @@ class AlertService:
 
 # ---------------------------------------------------------------------- composition with `ikb-agent run`
 
-def alert_listener(store: Store, settings: Settings) -> Callable[[list[ReadingLike]], None]:
-    """Listener factory for agent.runner: start the alert service, return its batch listener."""
+def alert_listener(store: Store, settings: Settings) -> AlertService:
+    """Listener factory for agent.runner: start the alert service; it is the batch listener."""
     service = AlertService(store, settings, background_store=open_store(store.path))
     service.start()
-    return service.listener
+    return service
 
 
 def raise_due_alerts(store: Store, settings: Settings, now: datetime) -> bool:

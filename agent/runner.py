@@ -7,6 +7,7 @@ Features plug in through two lists, filled at import time by their modules
   called with every committed batch of new readings (``list[StoredReading]``),
   in the ingest thread, right after the commit and the MQTT acknowledgements.
   It must be quick (an alarm waits behind it); one that raises is logged.
+  A listener with a ``close()`` method is closed when the agent stops.
 - ``JOB_FACTORIES``: ``factory(store, settings) -> JobSpec``; the job's function
   gets ``now`` and runs every ``interval_s`` in the scheduler's threads.
 
@@ -85,6 +86,7 @@ class Agent:
     ingestor: Ingestor | None = None
     subscriber: MqttSubscriber | None = None
     scheduler: Scheduler | None = None
+    listeners: list = field(default_factory=list)  # a listener with close() is closed on stop
 
     def start(self) -> None:
         """Open the database, start ingesting and the scheduled jobs."""
@@ -95,7 +97,9 @@ class Agent:
         self.ingestor = Ingestor(ingest_store, self.settings, started)
         for factory in LISTENER_FACTORIES:
             try:
-                self.ingestor.add_listener(factory(listener_store, self.settings))
+                listener = factory(listener_store, self.settings)
+                self.ingestor.add_listener(listener)
+                self.listeners.append(listener)
             except Exception as exc:  # noqa: BLE001 - one feature failing to start must not stop ingestion
                 log.error("listener %s could not start: %s", getattr(factory, "__qualname__", factory),
                           repr(exc)[:300])
@@ -133,6 +137,14 @@ class Agent:
             self.subscriber.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
+        for listener in self.listeners:  # e.g. the alert service's threads
+            close = getattr(listener, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - stopping must go on
+                    log.exception("listener %r did not close", listener)
+        self.listeners = []
         for store in self.stores:
             store.close()
         self.stores = []

@@ -199,6 +199,7 @@ def main() -> None:
         time.sleep(3)  # let the load reach its steady state
         started_load = (time.time(), load.sent)
         latencies: list[float] = []
+        slow: list[tuple[float, float]] = []  # (seconds into the run, latency)
         lost = 0
         while len(latencies) + lost < args.alarms:
             sent_at: dict[str, float] = {}
@@ -208,6 +209,7 @@ def main() -> None:
                 time.sleep(0.05)
             got = receiver.collect("raised", houses, timeout=15)
             latencies += [got[h] - sent_at[h] for h in got]
+            slow += [(sent_at[h] - started_load[0], got[h] - sent_at[h]) for h in got]
             lost += len(houses) - len(got)
             for h in houses:
                 publisher.publish(f"bench/stal{h}/alarm", "ok")
@@ -236,6 +238,8 @@ def main() -> None:
           f"({args.lux_sensors} lux sensors, QoS 1); {stored} lux readings stored in total")
     print(f"latency publish -> webhook: p50 {p(0.50):.1f} ms, p99 {p(0.99):.1f} ms, max {ms[-1]:.1f} ms, "
           f"mean {statistics.fmean(ms):.1f} ms")
+    worst = sorted(slow, key=lambda x: -x[1])[:5]
+    print("slowest: " + ", ".join(f"{lat * 1000:.0f} ms at {t:.0f} s" for t, lat in worst))
     print(f"target p99 <= 500 ms: {'met' if p(0.99) <= 500 and not lost else 'NOT met'}")
     if args.keep:
         print(f"work dir (agent log, database): {work}")

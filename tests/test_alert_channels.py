@@ -204,3 +204,41 @@ url = "{hook.url}"
     states = {r["channel"]: r["state"] for r in store.query("SELECT channel, state FROM outbox")}
     assert states == {"telefoon": "delivered", "mail": "pending"}
     hook.stop()
+
+
+def test_an_alarm_published_on_the_broker_reaches_all_three_through_the_running_agent(tmp_path, broker, smtp):
+    """End to end: mosquitto → `ikb-agent run` (ingest, listener) → webhook, e-mail and MQTT."""
+    from agent.runner import Agent
+    from sensors.mqtt import MqttLink, MqttOptions
+
+    hook = WebhookReceiver().start()
+    settings = settings_with(tmp_path, f"""
+[[alerts.channels]]
+type = "webhook"
+name = "telefoon"
+url = "{hook.url}"
+[[alerts.channels]]
+type = "mqtt"
+name = "dialer"
+topic = "hoeve/alerts"
+""" + email_channel(smtp), panels=True, mqtt_port=broker.port)
+    listener = MqttListener(broker.port, "hoeve/alerts/events").start()
+    agent = Agent(settings)
+    agent.start()
+    sensor = MqttLink(MqttOptions(port=broker.port), "alarm-panel-stal2")
+    try:
+        assert agent.subscriber.wait_connected(10)
+        assert sensor.start(wait=5)
+        sensor.publish("stal2/alarm", "alarm")
+        assert hook.wait().json["summary"] == "[KRITIEK] Stal 2: ventilatie-alarm"
+        assert smtp.wait()[1]["Subject"] == "[KRITIEK] Stal 2: ventilatie-alarm"
+        assert listener.wait()[1]["summary"] == "[KRITIEK] Stal 2: ventilatie-alarm"
+    finally:
+        sensor.stop()
+        agent.stop()  # closes the alert service with it
+        listener.stop()
+        hook.stop()
+    store = open_store(tmp_path / "farm.db")
+    delivered = store.query("SELECT channel FROM outbox WHERE state = 'delivered' ORDER BY channel")
+    assert [r["channel"] for r in delivered] == ["dialer", "mail", "telefoon"]
+    store.close()
