@@ -206,10 +206,7 @@ class AlertChannel(_Strict):
     @property
     def key(self) -> str:
         """Return the stable name the outbox uses for this channel."""
-        if self.name:
-            return self.name
-        target = self.url or self.topic or ",".join(self.to) or self.smtp_host or ""
-        return f"{self.type}:{target}"
+        return self.name or self.url or self.topic or ",".join(self.to) or self.type
 
     @model_validator(mode="after")
     def _complete(self) -> "AlertChannel":

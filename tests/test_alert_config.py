@@ -25,7 +25,7 @@ BROKEN = [
     (HOOK + 'person = "Els"\n', "alerts.channels[0].person: expected a name from [[alerts.people]]"),
     ('[[alerts.people]]\nname = "Jan"\nafter_minutes = 10\n[[alerts.people]]\nname = "Els"\nafter_minutes = 5\n',
      "alerts.people[1].after_minutes: expected the chain in order: no earlier than the person before"),
-    (HOOK + HOOK, "alerts.channels[1].name: two channels share the name 'webhook:http://127.0.0.1:9000/hook'"),
+    (HOOK + HOOK, "alerts.channels[1].name: two channels share the name 'http://127.0.0.1:9000/hook'"),
     ('[[alerts.light.schedules]]\nhouse = "7"\ndark_start = "22:00"\ndark_end = "06:00"\n',
      "alerts.light.schedules[0].house: unknown house id '7'"),
     ('[[alerts.light.schedules]]\nhouse = "1"\ndark_start = "25:00"\ndark_end = "06:00"\n',
