@@ -7,14 +7,7 @@ import json
 
 import click
 
-from agent import runner
-from agent.alert_service import alert_listener, due_job
 from agent.cli_base import AppContext, CommandFailed, InputError, pass_app
-
-# `ikb-agent run` composes the features registered here (agent/runner.py): the
-# alert service listens to every committed batch; the due reminder is a job.
-runner.LISTENER_FACTORIES.append(alert_listener)
-runner.JOB_FACTORIES.append(due_job)
 
 STATE_WORDS = {"pending": "wacht", "held": "voor overzicht", "delivered": "afgeleverd", "cancelled": "vervallen",
                "failed": "MISLUKT", "digested": "in overzicht"}

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Callable
 
 from agent import clock
+from agent.alert_service import alert_listener, due_job
 from agent.config import Settings
 from agent.continuous import alarm_listener, tick_job
 from agent.health import check_health
@@ -46,7 +47,9 @@ JOB_FACTORIES += [
     lambda st, s: JobSpec(*storage_job(st, s)),  # retention: report storage use daily
     lambda st, s: JobSpec(*tick_job(st, s), first_delay_s=5),  # every rule, each minute; status changes recorded
 ]
+LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
 LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands
+JOB_FACTORIES += [due_job]  # info alert for what falls due tomorrow (once a day)
 
 HEALTH_EVERY_S = 30
 RETENTION_EVERY_S = 3600
