@@ -256,6 +256,10 @@ def alerts_from_changes(engine: AlertEngine, changes: Iterable[dict], now_ms: in
             for kind in kinds:
                 engine.clear(kind, location, now_ms, rule_id)
             continue
+        if change.get("from") is None:
+            # The first evaluation of a rule at a location: its starting state, not a new deviation
+            # (a fresh agent would otherwise send one message per deviation the web page already shows).
+            continue
         kind = specific or ("deviation_major" if to in ("D", "KO") else "deviation_minor")
         for other in kinds:
             if other != kind:

@@ -416,7 +416,8 @@ def test_a_newly_appearing_deviation_quotes_the_scheme_and_clears_when_ok(tmp_pa
     farm.at(seconds=5)
     with store.transaction() as db:
         db.execute("INSERT INTO status_changes(rule, location, from_status, to_status, at) VALUES"
-                   " ('G3.8.9', '1', 'ok', 'D', 'x'), ('A4.2.3', '', 'ok', 'D', 'x'), ('E3.3', 'E', 'ok', 'C', 'x')")
+                   " ('G3.8.9', '1', 'ok', 'D', 'x'), ('A4.2.3', '', 'ok', 'D', 'x'), ('E3.3', 'E', 'ok', 'C', 'x'),"
+                   " ('A1.2', '', NULL, 'B', 'x')")  # a first evaluation: the starting state, no alert
     farm.at(seconds=5)
     by_kind = {a.kind: a for a in farm.alerts()}
     assert set(by_kind) == {"dark_too_short", "deviation_major", "condensation"}
