@@ -17,7 +17,8 @@ from typing import Callable
 
 from agent import clock
 from agent.alert_messages import local_text
-from agent.alert_sources import (ReadingLike, SensorWatch, alerts_for_dues, poll_logbook_flags, poll_sensor_events,
+from agent.ingest import StoredReading
+from agent.alert_sources import (SensorWatch, alerts_for_dues, poll_logbook_flags, poll_sensor_events,
                                  poll_status_changes)
 from agent.alerts import AckResult, AlertEngine, acknowledge_mqtt
 from agent.channels import broker_of, build_channels
@@ -63,7 +64,7 @@ class AlertService:
 
     # ------------------------------------------------------------------ inputs
 
-    def listener(self, batch: list[ReadingLike]) -> None:
+    def listener(self, batch: list[StoredReading]) -> None:
         """Ingestion listener: evaluate a committed batch; wake the dispatcher when messages were written."""
         try:
             with self._lock:

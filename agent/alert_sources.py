@@ -16,12 +16,13 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Iterable, Protocol
+from typing import Iterable
 
 from agent.alert_kinds import RULE_KINDS
 from agent.alert_messages import local_text
 from agent.alerts import AlertEngine
 from agent.config import LightSchedule, Settings
+from agent.ingest import StoredReading
 from agent.readings import from_ms
 from agent.store import Store
 from rules.catalogue import load_catalogue
@@ -32,17 +33,6 @@ from rules.kinds import (GENERATOR_FAULT, GENERATOR_RUNNING, MAINS_OFF, VENTILAT
 log = logging.getLogger(__name__)
 
 Key = tuple[str, str, str]  # (kind, location, subject)
-
-
-class ReadingLike(Protocol):
-    """What ingestion hands to listeners (agent.ingest.StoredReading)."""
-
-    sensor_id: int
-    kind: str
-    location: str
-    ts_ms: int
-    value: float
-    topic: str
 
 
 @dataclass(frozen=True)
@@ -132,7 +122,7 @@ class SensorWatch:
 
     # ------------------------------------------------------------------ readings in
 
-    def on_batch(self, batch: Iterable[ReadingLike], now_ms: int) -> bool:
+    def on_batch(self, batch: Iterable[StoredReading], now_ms: int) -> bool:
         """Handle one committed batch of readings; return whether messages were written."""
         sent = False
         for r in batch:
@@ -154,7 +144,7 @@ class SensorWatch:
                 sent |= self._light(r.location, now_ms)
         return sent
 
-    def _ventilation(self, r: ReadingLike, now_ms: int) -> bool:
+    def _ventilation(self, r: StoredReading, now_ms: int) -> bool:
         """A3.4: an alarm is an immediate critical alert; every message is also a heartbeat."""
         loc, state = r.location, int(r.value)
         self.heard[loc] = now_ms

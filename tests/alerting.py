@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from agent.ingest import StoredReading
 from agent.config import Settings, config_from_dict
 from agent.readings import to_ms
 
@@ -50,21 +51,9 @@ location = "2"
 """
 
 
-@dataclass(frozen=True)
-class Reading:
-    """Same fields as ingestion's StoredReading (agent/ingest.py)."""
-
-    sensor_id: int
-    kind: str
-    location: str
-    ts_ms: int
-    value: float
-    topic: str
-
-
-def reading(kind: str, location: str, value: float, at: datetime, sensor_id: int = 1) -> Reading:
+def reading(kind: str, location: str, value: float, at: datetime, sensor_id: int = 1) -> StoredReading:
     """Return one stored reading as ingestion hands it to listeners."""
-    return Reading(sensor_id, kind, location, to_ms(at), float(value), f"stal{location}/{kind}")
+    return StoredReading(sensor_id, kind, location, to_ms(at), float(value), f"stal{location}/{kind}")
 
 
 class Clock:
