@@ -17,7 +17,7 @@ SELF_SERVICE = {"auth.logout"}
 def _routes(app):
     """Return (endpoint, method, path) for every route, with sample path values."""
     samples = {"rule_id": "A4.1.10", "house": "1", "room": "E", "file_id": "1", "filename": "app.css",
-               "kind": "visitors", "fmt": "csv"}
+               "kind": "visitors", "fmt": "csv", "entry_id": "1", "key": "x"}
     out = []
     for rule in app.url_map.iter_rules():
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: samples.get(m.group(1), "x"), rule.rule)

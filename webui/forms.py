@@ -28,7 +28,7 @@ class FieldSpec:
 
     name: str
     label: str
-    widget: str  # text | textarea | select | date | time | number | checkbox | list | file
+    widget: str  # text | textarea | select | date | time | number | checkbox | list | file | yesno | houses | products
     required: bool
     choices: list[tuple[str, str]] = field(default_factory=list)
     help: str = ""
@@ -36,6 +36,7 @@ class FieldSpec:
     error: str | None = None
     max_length: int | None = None
     step: str | None = None
+    rule: str | None = None  # the IKB Ei rule that demands the field (logbook forms)
 
 
 def _unwrap_optional(annotation) -> tuple[Any, bool]:
