@@ -68,9 +68,11 @@ def test_mortality_over_half_a_percent_on_two_days_shows_the_nvwa_flag_at_once(f
     html = page(save(farmer, mortality="6"))
     [flag] = flags(html)
     assert flag.startswith("LET OP [A6.2.2] Stal 1:") and "NVWA" in flag and "045-5463188" in flag
-    # Reported: the sheet corrected with nvwa_reported; the flag is gone.
+    # The dashboard keeps showing it until the report is recorded.
+    assert "[A6.2.2]</strong> Stal 1:" in page(farmer.get("/live"))
     html = page(save(farmer, mortality="6", nvwa_reported="ja", reason="gemeld bij NVWA"))
     assert flags(html) == [] and "Ingevuld om" in html
+    assert "[A6.2.2]" not in page(farmer.get("/live"))
 
 
 def test_eggs_down_five_percent_two_days_running_shows_the_vet_flag(farmer, web_store, farm_config, flock):

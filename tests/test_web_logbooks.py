@@ -160,6 +160,7 @@ def test_a_sensor_drafted_check_waits_on_the_page_and_is_confirmed_by_the_farmer
         "event_id": 7}, by="ikb-agent", now=NOW, state="draft").entry
     index = page(farmer.get("/logbooks/"))
     assert "Wacht op bevestiging (1)" in index and f"/logbooks/checks/{draft.id}/confirm" in index
+    assert "1 door de sensoren gedetecteerde controles wachten op uw bevestiging" in page(farmer.get("/live"))
     form_page = page(farmer.get(f"/logbooks/checks/{draft.id}/confirm"))
     assert 'value="jan"' in form_page  # who confirms vouches for the check
     form = {"csrf_token": token_of(farmer), "date": "2026-10-30", "item": "generator", "result": "ok",
@@ -170,6 +171,7 @@ def test_a_sensor_drafted_check_waits_on_the_page_and_is_confirmed_by_the_farmer
     assert row.entry["event_id"] == 7 and row.entry["source"] == "detected"  # the hidden fields are kept
     assert row.entry["checked_by"] == "Jan de Boer"
     assert "Wacht op bevestiging" not in page(farmer.get("/logbooks/"))
+    assert "wachten op uw bevestiging" not in page(farmer.get("/live"))
 
 
 def test_lists_filter_by_period_house_and_kind_specific_fields(farmer, web_store, farm_config):

@@ -9,7 +9,7 @@ import pytest
 from .web_fixtures import (accounts, app, auditor, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
                            token_of)
 
-PUBLIC = {"auth.login", "auth.set_language", "api.openapi", "static"}
+PUBLIC = {"auth.login", "auth.set_language", "api.openapi", "static", "kiosk.enter"}
 # Writes every role may make for itself (ending its own session).
 SELF_SERVICE = {"auth.logout"}
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from flask import Blueprint, current_app, render_template
 
 from rules.catalogue import load_catalogue
+from webui.attention import attention
 from webui.scores import current, deviations_first
 from webui.state import get_config, get_store, now
 from webui.tiles import all_tiles
@@ -20,8 +21,10 @@ def _context() -> dict:
     """Gather what the dashboard shows."""
     store, config, moment = get_store(), get_config(), now()
     view = current(store, config, moment)
-    horizon = config.farm_view().local_date(moment) + timedelta(days=DUE_DAYS)
+    today = config.farm_view().local_date(moment)
+    horizon = today + timedelta(days=DUE_DAYS)
     return {
+        "attention": attention(store, today),
         "view": view,
         "result": view.score,
         "deviations": deviations_first(view.score.findings),

@@ -1,20 +1,191 @@
-"""The visitor kiosk (a tablet at the hygiene lock, kiosk accounts only).
+"""The visitor kiosk: a tablet at the hygiene lock (kiosk accounts; farmers may open it too).
 
-Phase 1 gives the kiosk account its landing page; the visitor form with the
-drawn signature follows once the visitors logbook model exists (issue 6, phase 2).
+One page in Dutch, English, German or Polish (buttons at the top): the 48-hour
+question first and large, name, organisation, the houses as toggle buttons,
+licence plate, and a signature drawn with a finger (``static/kiosk.js``,
+pointer events; the PNG is checked by ``agent.signatures`` and kept in
+``files``). Date and arrival time are the tablet's moment of registration.
+A "yes" to the 48-hour question is stored (the register must show it),
+flagged, and stands on the farmer's dashboard at once. After saving, a
+thank-you screen returns to an empty form for the next visitor.
+
+The poster (farmers only) is an A4 page with a QR code. The code holds a
+kiosk link: opening it logs that browser in as the chosen kiosk account, so a
+visitor's own phone can register too. Kiosk accounts reach nothing but this
+page; a new link makes old posters invalid.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import secrets
 
-from webui.access import roles
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+
+from agent.logbook import add_entry
+from agent.signatures import SignatureError, check, decode, store_signature
+from agent.users import get_user
+from rules.logbooks import EntryError, validate_entry
+from webui.access import public, require_farmer, roles
+from webui.i18n import gettext as _, location_word
+from webui.kiosk_texts import KIOSK_LANGUAGES, kiosk_text
+from webui.logbooks import flash_flags
+from webui.state import get_config, get_store, now, scores
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
+LINK_KV = "kiosk.link"  # "<account id>:<secret>" of the poster's QR code
+KIOSK_ROLES = {"read": ("farmer", "kiosk"), "write": ("farmer", "kiosk")}
+FIELDS = ("name", "organisation", "poultry_contact_48h", "houses", "license_plate", "purpose")
+THANKS_S, THANKS_WARNING_S = 10, 45  # the warning stays longer: the visitor must read it
+
+
+def _lang() -> str:
+    """Return the kiosk's language for this request (Dutch unless a button chose another)."""
+    lang = request.values.get("lang", "nl")
+    return lang if lang in KIOSK_LANGUAGES else "nl"
+
+
+def _context(lang: str, values: dict, errors: dict) -> dict:
+    """Return what the kiosk template needs."""
+    local = now().astimezone(get_config().farm_view().tz)
+    return {"lang": lang, "languages": KIOSK_LANGUAGES, "t": lambda key: kiosk_text(key, lang), "values": values,
+            "errors": errors, "houses": [(h.id, location_word(h.id)) for h in get_config().houses],
+            "arrival": local.strftime("%H:%M")}
+
 
 @bp.get("/")
-@roles(read=("farmer", "kiosk"), write=("farmer", "kiosk"))
+@roles(**KIOSK_ROLES)
 def index():
-    """Show the kiosk's start page."""
-    return render_template("kiosk/index.html")
+    """Show the empty visitor form."""
+    return render_template("kiosk/index.html", **_context(_lang(), {}, {}))
+
+
+def _entry(form) -> dict:
+    """Return the visitors entry from the kiosk form (date and arrival: the moment of registration)."""
+    local = now().astimezone(get_config().farm_view().tz)
+    data = {"date": local.date().isoformat(), "arrival": local.strftime("%H:%M")}
+    for name in ("name", "organisation", "license_plate", "purpose"):
+        value = form.get(name, "").strip()
+        if value:
+            data[name] = value
+    answer = form.get("poultry_contact_48h", "")
+    if answer in ("ja", "nee"):
+        data["poultry_contact_48h"] = answer
+    data["houses"] = [h for h in form.getlist("houses") if h]
+    return data
+
+
+@bp.post("/")
+@roles(**KIOSK_ROLES)
+def register():
+    """Check and store a visitor: signature into ``files``, then the durable visitors entry."""
+    lang = _lang()
+    data = _entry(request.form)
+    errors: dict[str, str] = {}
+    drawn = request.form.get("signature", "")
+    png = None
+    try:
+        png = decode(drawn)
+        check(png)
+    except SignatureError as exc:
+        errors["signature"] = kiosk_text("err_signature" if exc.code in ("empty", "blank") else "err_signature_bad",
+                                         lang)
+    config = get_config()
+    try:
+        # Everything but the signature first: a refused visit must leave no orphan image behind.
+        validate_entry("visitors", {**data, "signature": "-"}, houses={h.id: h.housing for h in config.houses},
+                       today=now().astimezone(config.farm_view().tz).date())
+    except EntryError as exc:
+        for name in exc.fields:
+            key = name.split("[")[0]
+            errors.setdefault(key if key in FIELDS else "_form", kiosk_text(f"err_{key}" if key in FIELDS
+                                                                            else "err_form", lang))
+    if errors:
+        values = {**data, "signature": drawn if "signature" not in errors else ""}
+        return render_template("kiosk/index.html", **_context(lang, values, errors)), 422
+    store, by, moment = get_store(), g.user["name"], now()
+    data["signature"] = store_signature(store, png, by=by, now=moment)
+    try:
+        saved = add_entry(store, config, "visitors", data, by=by, now=moment)
+    except EntryError:
+        return render_template("kiosk/index.html", **_context(lang, data, {"_form": kiosk_text("err_form", lang)})), 422
+    scores().invalidate()
+    if g.user["role"] == "farmer":
+        flash_flags(saved.flags)
+    session["kiosk_done"] = {"lang": lang, "contact": bool(saved.entry.entry["poultry_contact_48h"])}
+    return redirect(url_for("kiosk.thanks"))
+
+
+@bp.get("/thanks")
+@roles(**KIOSK_ROLES)
+def thanks():
+    """Thank the visitor, then return to an empty form (in Dutch) for the next one."""
+    done = session.pop("kiosk_done", None)
+    if not done:
+        return redirect(url_for("kiosk.index"))
+    lang = done.get("lang") if done.get("lang") in KIOSK_LANGUAGES else "nl"
+    return render_template("kiosk/thanks.html", lang=lang, t=lambda key: kiosk_text(key, lang), languages=KIOSK_LANGUAGES,
+                           contact=done.get("contact"), wait=THANKS_WARNING_S if done.get("contact") else THANKS_S)
+
+
+# --------------------------------------------------------------------------- poster and kiosk link
+
+
+def _kiosk_accounts() -> list[dict]:
+    """Return the kiosk accounts."""
+    return get_store().query("SELECT id, name FROM users WHERE role = 'kiosk' AND disabled = 0 ORDER BY name")
+
+
+def _link() -> tuple[int, str] | None:
+    """Return (kiosk account id, secret) of the current kiosk link, if one was made."""
+    value = get_store().get_kv(LINK_KV)
+    if not value or ":" not in value:
+        return None
+    uid, secret = value.split(":", 1)
+    return (int(uid), secret) if uid.isdigit() else None
+
+
+@bp.get("/poster")
+@require_farmer
+def poster():
+    """Show the A4 poster for the hygiene lock: the QR code of the kiosk link, in four languages."""
+    import segno
+
+    link = _link()
+    account = get_user(get_store(), link[0]) if link else None
+    url = url_for("kiosk.enter", key=link[1], _external=True) if link and account else None
+    qr = segno.make(url, error="m").svg_inline(scale=7, border=2, dark="#000") if url else None
+    texts = [(code, kiosk_text("title", code)) for code in KIOSK_LANGUAGES]
+    return render_template("kiosk/poster.html", url=url, qr=qr, texts=texts, accounts=_kiosk_accounts(),
+                           account=account)
+
+
+@bp.post("/poster")
+@require_farmer
+def make_link():
+    """Make a new kiosk link for a kiosk account (old posters stop working)."""
+    try:
+        uid = int(request.form.get("account", ""))
+    except ValueError:
+        uid = 0
+    if uid not in {a["id"] for a in _kiosk_accounts()}:
+        abort(400, _("Kies een kioskaccount."))
+    get_store().set_kv(LINK_KV, f"{uid}:{secrets.token_urlsafe(24)}")
+    return redirect(url_for("kiosk.poster"))
+
+
+@bp.get("/k/<key>")
+@public
+def enter(key: str):
+    """Open the kiosk from the poster's QR code: this browser is logged in as the kiosk account."""
+    link = _link()
+    account = get_user(get_store(), link[0]) if link else None
+    if link is None or account is None or account["role"] != "kiosk" or not secrets.compare_digest(key, link[1]):
+        abort(404, _("Deze kioskcode is niet (meer) geldig. Vraag de pluimveehouder."))
+    lang = session.get("lang")
+    session.clear()
+    session.permanent = True
+    session["uid"] = account["id"]
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("kiosk.index"))

@@ -20,7 +20,7 @@ from werkzeug.datastructures import MultiDict
 from agent.config import Settings
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 from webui.forms import FieldSpec
-from webui.i18n import fmt_date, gettext as _, language, location_word
+from webui.i18n import fmt_date, fmt_number, gettext as _, language, location_word
 
 PRODUCT_ROWS = 3  # rows of the products widget (R&O: cleaning agent, disinfectant, a third)
 FREE_RANGE_HOUSINGS = ("free_range", "organic")
@@ -146,9 +146,7 @@ def display(kind: str, name: str, value: Any) -> str:
             return fmt_date(date.fromisoformat(value))
         except ValueError:
             return value
-    if widget == "number" and isinstance(value, float):
-        from webui.i18n import fmt_number
-
+    if widget == "number" and isinstance(value, (int, float)):
         return fmt_number(value, 1 if value != int(value) else 0)
     if str(value) in options:
         return options[str(value)]

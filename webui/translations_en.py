@@ -261,10 +261,6 @@ EN: dict[str, str] = {
     "Plaagdierbestrijding (A4.5.1)": "Pest control (A4.5.1)",
     "Reinigen en ontsmetten (A4.4.5)": "Cleaning and disinfection (A4.4.5)",
     "Controles alarm en noodstroom (A3.6)": "Alarm and generator checks (A3.6)",
-    "Bezoekers": "Visitors",
-    "Bezoekersregistratie": "Visitor registration",
-    "Het bezoekersformulier komt hier zodra het bezoekerslogboek in deze versie beschikbaar is.":
-        "The visitor form comes here once the visitors logbook is available in this version.",
     # logbooks and the day sheet (phase 2)
     'Logboeken': 'Logbooks',
     'Koppelkaart': 'Flock day sheet',
@@ -361,4 +357,30 @@ EN: dict[str, str] = {
     'alle dagen': 'all days',
     'ingevuld': 'filled in',
     'nog niet ingevuld': 'not filled in yet',
+    # the visitor kiosk, its poster, the dashboard's first section
+    'Afdrukken': 'Print',
+    'Code maken': 'Make a code',
+    'Deze kioskcode is niet (meer) geldig. Vraag de pluimveehouder.':
+        'This kiosk code is not (or no longer) valid. Ask the farmer.',
+    'Druk deze pagina af op A4 en hang hem bij de hygiënesluis. De QR-code opent de bezoekersregistratie; wie hem scant, is daarna alleen als kiosk ingelogd en kan niets anders zien dan het bezoekersformulier.':
+        'Print this page on A4 and hang it at the hygiene lock. The QR code opens the visitor registration; whoever scans it is then logged in as a kiosk only and can see nothing but the visitor form.',
+    'Er is nog geen kioskaccount. Maak er een aan op de computer waar ikb-agent draait:':
+        'There is no kiosk account yet. Create one on the computer running ikb-agent:',
+    'Kies een kioskaccount.': 'Choose a kiosk account.',
+    'Kioskaccount': 'Kiosk account',
+    'Nieuwe code maken (oude posters werken dan niet meer)': 'Make a new code (old posters stop working)',
+    'Nu doen': 'To do now',
+    'Poster bezoekersregistratie': 'Visitor registration poster',
+    'Poster voor de hygiënesluis': 'Poster for the hygiene lock',
+    'Te bevestigen': 'To confirm',
+    'bezoekersregister': 'visitor register',
+    'koppelkaart': 'day sheet',
+    '{name} ({organisation}) antwoordde om {time} JA op de 48-uursvraag: in de afgelopen 48 uur op een pluimveebedrijf waar een besmettelijke ziekte heerst. Geen toegang tot de stallen zonder overleg met de dierenarts.':
+        '{name} ({organisation}) answered YES to the 48-hour question at {time}: on a poultry farm with a contagious disease in the last 48 hours. No access to the houses without consulting the vet.',
+    '{n} door de sensoren gedetecteerde controles wachten op uw bevestiging (A3.6).':
+        '{n} checks detected by the sensors wait for your confirmation (A3.6).',
+    'Kiosk openen': 'Open the kiosk',
+    'Poster met QR-code': 'Poster with QR code',
+    'Gecontroleerd door': 'Inspected by',
+    'notities': 'notes',
 }
