@@ -15,14 +15,14 @@ CALL = re.compile(r"""(?:\b_|\bgettext)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\
 
 def _interface_strings() -> set[str]:
     """Return every literal passed to _() or gettext() in webui/, plus the word tables passed through them."""
-    from webui import audit, charts, forms, i18n, logbooks, models
+    from webui import charts, forms, i18n, logbooks, models
 
     found = set()
     for path in list((REPO / "webui").rglob("*.py")) + list((REPO / "webui" / "templates").rglob("*.html")):
         for match in CALL.finditer(path.read_text(encoding="utf-8")):
             found.add(match.group(1) or match.group(2))
     for table in (i18n.STATUS_WORDS, i18n.VERDICT_WORDS, i18n.SOURCE_WORDS, i18n.ROLE_WORDS, charts.RANGE_LABELS,
-                  audit.LOGBOOKS, forms._PYDANTIC_NL, logbooks.STATE_WORDS):
+                  forms._PYDANTIC_NL, logbooks.STATE_WORDS):
         found |= set(table.values())
     found |= {dutch for _pattern, dutch in forms._AGENT_NL}
     for model in (models.AssessmentInput, models.DocumentInput):

@@ -247,8 +247,6 @@ EN: dict[str, str] = {
         "Everything on this page is read-only. Choose a period and download the logbooks or the audit pack.",
     "Tot en met": "Up to and including",
     "Periode kiezen": "Choose period",
-    "Exporteren is in deze versie nog niet beschikbaar: het komt met de logboeken.":
-        "Exporting is not available in this version yet: it comes with the logbooks.",
     "Logboek": "Logbook",
     "Downloaden": "Download",
     "Auditpakket (ZIP, met controle op wijzigingen)": "Audit pack (ZIP, with a check for changes)",
@@ -257,10 +255,6 @@ EN: dict[str, str] = {
     "Datum verwacht als JJJJ-MM-DD.": "Date expected as YYYY-MM-DD.",
     "De begindatum ligt na de einddatum.": "The start date lies after the end date.",
     "Deze export bestaat niet.": "This export does not exist.",
-    "Bezoekers (A4.2.2)": "Visitors (A4.2.2)",
-    "Plaagdierbestrijding (A4.5.1)": "Pest control (A4.5.1)",
-    "Reinigen en ontsmetten (A4.4.5)": "Cleaning and disinfection (A4.4.5)",
-    "Controles alarm en noodstroom (A3.6)": "Alarm and generator checks (A3.6)",
     # logbooks and the day sheet (phase 2)
     'Logboeken': 'Logbooks',
     'Koppelkaart': 'Flock day sheet',
@@ -383,4 +377,7 @@ EN: dict[str, str] = {
     'Poster met QR-code': 'Poster with QR code',
     'Gecontroleerd door': 'Inspected by',
     'notities': 'notes',
+    # the auditor's page
+    'Alle logboeken als CSV, PDF en XLSX met hun hashketens, de beoordeling en de handtekeningen; controleer met: ikb-agent verify':
+        'Every logbook as CSV, PDF and XLSX with its hash chain, the evaluation and the signatures; check with: ikb-agent verify',
 }
