@@ -153,7 +153,7 @@ def entries(kind: str):
                            state_words=STATE_WORDS, writer=can_write())
 
 
-def _versions(kind: str, row: StoredEntry) -> list[StoredEntry]:
+def versions(kind: str, row: StoredEntry) -> list[StoredEntry]:
     """Return every version of an entry, oldest first: the row it started as and each correction of it."""
     by_id = {r.id: r for r in list_entries(get_store(), kind, history=True)}
     first = row
@@ -172,12 +172,12 @@ def entry(kind: str, entry_id: int):
 
     spec = spec_or_404(kind)
     row = entry_or_404(kind, entry_id)
-    versions = _versions(kind, row)
+    chain = versions(kind, row)
     changes = {v.id: changed_fields(kind, prev.entry, v.entry)
-               for prev, v in zip(versions, versions[1:]) if v.state != "withdrawn"}
+               for prev, v in zip(chain, chain[1:]) if v.state != "withdrawn"}
     fields = [f for f in form_fields(kind, language()) if f["widget"] != "hidden" or row.entry.get(f["name"])]
     return render_template("logbooks/entry.html", kind=kind, spec=spec, title=title(kind), row=row,
-                           versions=versions, changes=changes, fields=fields, display=display,
+                           versions=chain, changes=changes, fields=fields, display=display,
                            signature_file=signature_file, state_words=STATE_WORDS, writer=can_write())
 
 

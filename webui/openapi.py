@@ -58,8 +58,14 @@ class ApiRegistry:
         self.operations: list[Operation] = []
 
     def route(self, rule: str, method: str = "GET", *, summary: str, query=None, body=None, response=None,
-              status: int = 200, tag: str = "ikb", roles=None, errors: dict[int, str] | None = None):
-        """Register a view; it receives ``query=`` and ``body=`` model instances as keyword arguments."""
+              status: int = 200, tag: str = "ikb", roles=None, errors: dict[int, str] | None = None,
+              raw_body: bool = False):
+        """Register a view; it receives ``query=`` and ``body=`` model instances as keyword arguments.
+
+        With ``raw_body`` the body model only documents the request: the view gets
+        the JSON object itself and validates it (the logbooks validate with their
+        context — the farm's houses, today — and name fields as the CLI does).
+        """
         from webui.access import roles as declare_roles
 
         def register(view):
@@ -81,10 +87,13 @@ class ApiRegistry:
                                      " (Content-Type: application/json)")
                     if not isinstance(data, dict):
                         return error(422, "invalid", "expected a JSON object", {"body": "verwacht een object"})
-                    try:
-                        kwargs["body"] = body.model_validate(data)
-                    except ValidationError as exc:
-                        return invalid(exc)
+                    if raw_body:
+                        kwargs["body"] = data
+                    else:
+                        try:
+                            kwargs["body"] = body.model_validate(data)
+                        except ValidationError as exc:
+                            return invalid(exc)
                 result = view(**kwargs)
                 if isinstance(result, tuple) or not isinstance(result, (dict, list, BaseModel)):
                     return result
