@@ -4,7 +4,8 @@
 
 Builds (once; reused until --rebuild) a farm database with 20 sensors: raw
 readings every minute for the last 35 days (the raw retention) and per-minute
-aggregates for the 695 days before, about 21 million rows. Then requests each
+aggregates for the 695 days before, about 21 million rows; and three years of
+every logbook for two houses (bench/bench_logbook.py's history, ~4 200 entries). Then requests each
 page n times through the Flask app in-process (server time only, no network)
 and prints p50/p95/max in milliseconds. The first request of each page is
 reported apart: it builds the hourly roll-ups once (a cache, kept in the
@@ -117,6 +118,14 @@ def main() -> None:
         build(db)
     config = farm(db)
     store = open_store(db)
+    if not store.query("SELECT 1 FROM logbook LIMIT 1"):
+        # Three years of every logbook for houses 1 and 2 (bench/bench_logbook.py's farm), for the
+        # logbook pages and the dashboard's open flags.
+        from bench.bench_logbook import fill
+
+        started = time.monotonic()
+        entries = fill(store, config, (NOW - timedelta(days=3 * 365)).date(), (NOW - timedelta(days=1)).date())
+        print(f"  logbooks: {entries} entries ({time.monotonic() - started:.0f} s)", flush=True)
     rows = store.query("SELECT (SELECT count(*) FROM readings) AS raw, (SELECT count(*) FROM aggregates) AS agg,"
                        " (SELECT count(*) FROM sensors) AS sensors")[0]
     print(f"database: {db} ({db.stat().st_size / 1e6:.0f} MB): {rows['sensors']} sensors, "
@@ -145,7 +154,9 @@ def main() -> None:
     client.post("/login", data={"name": "jan", "password": "bench password", "csrf_token": token})
     pages = ["/", "/live", "/charts/light/1", "/charts/light/1?range=7d", "/charts/light/1?range=30d",
              "/charts/light/1?range=90d", "/charts/light/1?range=365d", "/charts/egg-room/E",
-             "/charts/egg-room/E?range=365d", "/api/v1/readings?sensor=1&points=300", "/rules/"]
+             "/charts/egg-room/E?range=365d", "/api/v1/readings?sensor=1&points=300", "/rules/",
+             "/logbooks/", "/logbooks/flock_day/", "/logbooks/visitors/?from=2024-01-01", "/daysheet/1",
+             "/kiosk/", "/api/v1/logbooks/flock_day?since=2026-08-01"]
     print(f"\n{'page':<42} {'first':>8} {'p50':>7} {'p95':>7} {'max':>7}   (ms, n={args.n})")
     for path in pages:
         first, times = measure(client, path, args.n)

@@ -10,14 +10,15 @@ checks waiting for confirmation (A3.6).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from agent.clock import parse_moment
-from agent.logbook import StoredEntry, list_entries, record_of
+from agent.logbook import StoredEntry, get_entry, list_entries, record_of
 from agent.store import Store
 from rules.logbook_rules import entry_flags
-from rules.logbooks import EntryError, Flag, LogbookView, LogEntry
+from rules.logbooks import LOGBOOKS, EntryError, Flag, LogbookView, LogEntry
 
 OPEN_FLAG_CODES = ("report_nvwa", "consult_vet")  # A6.2.2, A6.2.1
 RECENT_DAYS = 7  # day sheets of the last week are judged for open flags
@@ -79,12 +80,50 @@ def poultry_contacts(store: Store, today: date) -> list[StoredEntry]:
             if r.entry.get("poultry_contact_48h") is True]
 
 
+# A row nobody superseded (the logbook's current view, with drafts; withdrawals excluded by the callers).
+NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM logbook AS later WHERE later.supersedes = logbook.id)"
+
+
 def waiting_drafts(store: Store) -> int:
     """Return how many drafted entries wait for the farmer's confirmation."""
-    return store.query("SELECT count(*) AS n FROM logbook WHERE state = 'draft' AND NOT EXISTS "
-                       "(SELECT 1 FROM logbook AS later WHERE later.supersedes = logbook.id)")[0]["n"]
+    return store.query(f"SELECT count(*) AS n FROM logbook WHERE state = 'draft' AND {NOT_SUPERSEDED}")[0]["n"]
+
+
+def drafts(store: Store) -> list[StoredEntry]:
+    """Return the drafted entries waiting for confirmation (sensor-detected generator tests, A3.6)."""
+    ids = store.query(f"SELECT id FROM logbook WHERE state = 'draft' AND {NOT_SUPERSEDED} ORDER BY id")
+    return [get_entry(store, r["id"]) for r in ids]
+
+
+def logbook_sizes(store: Store) -> dict[str, tuple[int, str | None]]:
+    """Return per logbook the number of current entries and the latest entry's own date."""
+    out = {}
+    for kind, spec in LOGBOOKS.items():
+        row = store.query(f"SELECT count(*) AS n, max(json_extract(entry, '$.{spec.date_field}')) AS last"
+                          f" FROM logbook WHERE kind = ? AND state != 'withdrawn' AND {NOT_SUPERSEDED}", [kind])[0]
+        out[kind] = (row["n"], row["last"])
+    return out
+
+
+# The dashboard is polled every 30 s; logbooks change only when someone writes. Open flags
+# are kept per (database, last logbook row, day) and recomputed after any write.
+_FLAGS: dict[tuple, list[Flag]] = {}
+_LOCK = threading.Lock()
+
+
+def cached_open_flags(store: Store, today: date) -> list[Flag]:
+    """Return the open flags, recomputed only when a logbook row was added or the day changed."""
+    key = (store.path, store.query("SELECT max(id) AS id FROM logbook")[0]["id"], today)
+    with _LOCK:
+        found = _FLAGS.get(key)
+    if found is None:
+        found = open_flags(store, today)
+        with _LOCK:
+            _FLAGS.clear()  # one farm per process: only the newest key matters
+            _FLAGS[key] = found
+    return found
 
 
 def attention(store: Store, today: date) -> Attention:
     """Return what the dashboard shows before the verdict."""
-    return Attention(open_flags(store, today), poultry_contacts(store, today), waiting_drafts(store))
+    return Attention(cached_open_flags(store, today), poultry_contacts(store, today), waiting_drafts(store))

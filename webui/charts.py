@@ -16,6 +16,7 @@ from flask import Blueprint, abort, render_template, request
 from agent.downsample import downsample
 from agent.readings import from_ms, sensors_at, series, to_ms
 from webui.i18n import fmt_number, gettext as _, location_word
+from webui.lightstrip import nights
 from webui.lightview import DARK_LUX, LIGHT_LUX, MIN_DARK_H, Spell, dark_spells, dew_point, dusk_spells
 from webui.state import get_config, get_store, now
 from webui.svg import Limit, Line, Shade, linear_scale, lux_scale, render
@@ -25,6 +26,8 @@ bp = Blueprint("charts", __name__, url_prefix="/charts")
 RANGES = {"48h": timedelta(hours=48), "7d": timedelta(days=7), "30d": timedelta(days=30),
           "90d": timedelta(days=90), "365d": timedelta(days=365)}
 RANGE_LABELS = {"48h": "48 uur", "7d": "7 dagen", "30d": "30 dagen", "90d": "90 dagen", "365d": "1 jaar"}
+# Nights in the calendar strip above the light chart, per range.
+STRIP_NIGHTS = {"48h": 14, "7d": 14, "30d": 30, "90d": 90, "365d": 365}
 POINTS = 300
 RAW_SPELLS_UP_TO = timedelta(days=7)
 # E3.3: condensation risk when the dew point comes within this margin of the egg surface (display only).
@@ -75,9 +78,10 @@ def light(house: str):
     key, since, until = _window()
     store, tz = get_store(), config.farm_view().tz
     sensors = sensors_at(store, house, "lux")
-    chart, rows = None, []
+    chart, rows, strip = None, [], []
     if sensors:
         sid = sensors[0].id
+        strip = nights(store, sid, tz, until, STRIP_NIGHTS[key])
         buckets = downsample(store, sid, since, until, POINTS)
         lo, hi = to_ms(since), to_ms(until)
         if RANGES[key] <= RAW_SPELLS_UP_TO:
@@ -102,7 +106,7 @@ def light(house: str):
             shades=shades, marks=marks,
             limits=[Limit(DARK_LUX, _("0,5 lx: donker (G3.8.10)")), Limit(LIGHT_LUX, _("20 lx: licht (G3.8.8)"))],
             title=_("Lichtintensiteit {loc}", loc=location_word(house)), y_label="lux")
-    return render_template("charts/light.html", house=house, chart=chart, rows=rows, key=key, ranges=RANGES,
+    return render_template("charts/light.html", house=house, chart=chart, rows=rows, strip=strip, key=key, ranges=RANGES,
                            range_labels=RANGE_LABELS, from_ms=from_ms, has_sensor=bool(sensors))
 
 

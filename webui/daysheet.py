@@ -40,28 +40,33 @@ class FlockInfo:
     present: int
 
 
+def _lines(house: str, start: date, end: date) -> dict[str, StoredEntry]:
+    """Return the current day-sheet lines of a house in [start, end], by date."""
+    return {r.entry["date"]: r for r in list_entries(get_store(), KIND, start=start, end=end)
+            if r.entry.get("house") == house}
+
+
 def _sheet(house: str, day: date) -> StoredEntry | None:
     """Return the current day-sheet line of a house for a day."""
-    rows = [r for r in list_entries(get_store(), KIND, start=day, end=day) if r.entry.get("house") == house]
-    return rows[-1] if rows else None
+    return _lines(house, day, day).get(day.isoformat())
 
 
-def _flock(house: str, day: date) -> FlockInfo | None:
-    """Return the flock in the house on a day with the hens present at the start of it (placed minus losses)."""
-    store = get_store()
-    flocks = [r.entry for r in list_entries(store, "flocks") if r.entry.get("house") == house
+def _the_day(house: str, day: date) -> tuple[StoredEntry | None, StoredEntry | None, FlockInfo | None]:
+    """Return the day's line, the day before's, and the flock in the house (one read of the sheet)."""
+    flocks = [r.entry for r in list_entries(get_store(), "flocks") if r.entry.get("house") == house
               and r.entry["placed_on"] <= day.isoformat()
               and (r.entry.get("depopulated_on") or "9999") >= day.isoformat()]
-    if not flocks:
-        return None
-    flock = max(flocks, key=lambda e: e["placed_on"])
-    placed_on = date.fromisoformat(flock["placed_on"])
-    # A6.2.2: mortality includes culls; hens at the start of the day = placed − earlier losses.
-    losses = sum(int(r.entry.get("mortality") or 0) + int(r.entry.get("culls") or 0)
-                 for r in list_entries(store, KIND, start=placed_on, end=day - timedelta(days=1))
-                 if r.entry.get("house") == house)
-    age = (day - date.fromisoformat(flock["hatched_on"])).days // 7
-    return FlockInfo(placed_on, age, int(flock["number_placed"]), int(flock["number_placed"]) - losses)
+    flock = max(flocks, key=lambda e: e["placed_on"]) if flocks else None
+    placed_on = date.fromisoformat(flock["placed_on"]) if flock else day
+    lines = _lines(house, min(placed_on, day - timedelta(days=1)), day)
+    info = None
+    if flock:
+        # A6.2.2: mortality includes culls; hens at the start of the day = placed − earlier losses.
+        losses = sum(int(r.entry.get("mortality") or 0) + int(r.entry.get("culls") or 0)
+                     for d, r in lines.items() if placed_on.isoformat() <= d < day.isoformat())
+        age = (day - date.fromisoformat(flock["hatched_on"])).days // 7
+        info = FlockInfo(placed_on, age, int(flock["number_placed"]), int(flock["number_placed"]) - losses)
+    return lines.get(day.isoformat()), lines.get((day - timedelta(days=1)).isoformat()), info
 
 
 def _house_or_404(house: str) -> None:
@@ -97,8 +102,7 @@ def index():
 def _render(house: str, day: date, *, values: dict | None = None, errors: dict | None = None, reason: str = "",
             status: int = 200):
     """Render the day sheet of a house."""
-    existing = _sheet(house, day)
-    yesterday = _sheet(house, day - timedelta(days=1))
+    existing, yesterday, flock = _the_day(house, day)
     if values is None:
         if existing is not None:
             values = dict(existing.entry)
@@ -110,7 +114,7 @@ def _render(house: str, day: date, *, values: dict | None = None, errors: dict |
     return render_template(
         "daysheet/sheet.html", house=house, day=day, today=today(), existing=existing, yesterday=yesterday,
         figures=[fields[n] for n in FIGURES], checks=[fields[n] for n in CHECKS], who=fields["inspected_by"],
-        notes=fields["notes"], flock=_flock(house, day), errors=errors or {}, form_error=(errors or {}).get(NON_FIELD),
+        notes=fields["notes"], flock=flock, errors=errors or {}, form_error=(errors or {}).get(NON_FIELD),
         reason=reason, display=display, prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < today() else None), status
 

@@ -80,6 +80,13 @@ def fmt_date(value) -> str:
     return format_date(value, "d MMMM y", locale=language())
 
 
+def fmt_weekday(value) -> str:
+    """Return a short date with its weekday, as a calendar cell shows it: 'za 31 okt'."""
+    if isinstance(value, datetime):
+        value = value.astimezone(_tz()).date()
+    return format_date(value, "EEE d MMM", locale=language())
+
+
 def fmt_number(value, digits: int = 1) -> str:
     """Return a number in the page's locale: 12,5 in Dutch."""
     if value is None:
@@ -162,7 +169,8 @@ def init_app(app: Flask) -> None:
     """Make ``_`` and the formatting filters available in every template."""
     app.jinja_env.globals.update(_=gettext, language=language, status_word=status_word,
                                  verdict_word=verdict_word, source_word=source_word, location_word=location_word)
-    app.jinja_env.filters.update(dt=fmt_datetime, d=fmt_date, t=fmt_time, num=fmt_number, duration=fmt_duration)
+    app.jinja_env.filters.update(dt=fmt_datetime, d=fmt_date, t=fmt_time, num=fmt_number, duration=fmt_duration,
+                                  wd=fmt_weekday)
 
     @app.context_processor
     def _farm():

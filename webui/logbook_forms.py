@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
@@ -21,6 +22,18 @@ from agent.config import Settings
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 from webui.forms import FieldSpec
 from webui.i18n import fmt_date, fmt_number, gettext as _, language, location_word
+
+@lru_cache(maxsize=64)
+def record_fields(kind: str, lang: str = "nl") -> tuple[dict, ...]:
+    """Return ``rules.logbooks.form_fields`` of a logbook, computed once per language (read-only)."""
+    return tuple(form_fields(kind, lang))
+
+
+@lru_cache(maxsize=64)
+def _by_name(kind: str, lang: str) -> dict[str, dict]:
+    """Return a logbook's fields by name."""
+    return {f["name"]: f for f in record_fields(kind, lang)}
+
 
 PRODUCT_ROWS = 3  # rows of the products widget (R&O: cleaning agent, disinfectant, a third)
 FREE_RANGE_HOUSINGS = ("free_range", "organic")
@@ -40,7 +53,7 @@ def logbook_fields(kind: str, config: Settings, *, values: dict | None = None, e
     """Return the form fields of a logbook in the page's language, with values and errors filled in."""
     values, errors = values or {}, errors or {}
     out = []
-    for f in form_fields(kind, language()):
+    for f in record_fields(kind, language()):
         widget = f["widget"]
         if widget == "hidden" or (only is not None and f["name"] not in only):
             continue
@@ -69,7 +82,7 @@ def _product_rows(value: Any) -> list[dict]:
 def entry_from_form(kind: str, form: MultiDict, *, only: tuple[str, ...] | None = None) -> dict:
     """Return the submitted form as the logbook's JSON object (empty fields left out, as the CLI would)."""
     data: dict[str, Any] = {}
-    for f in form_fields(kind):
+    for f in record_fields(kind):
         name, widget = f["name"], f["widget"]
         if widget == "hidden" or (only is not None and name not in only):
             continue
@@ -132,7 +145,7 @@ def display(kind: str, name: str, value: Any) -> str:
     """Return a stored value as the page shows it: option labels, ja/nee, dates in words, lists joined."""
     if value is None or value == "" or value == []:
         return "—"
-    meta = next((f for f in form_fields(kind, language()) if f["name"] == name), None)
+    meta = _by_name(kind, language()).get(name)
     options = (meta or {}).get("options") or {}
     widget = (meta or {}).get("widget")
     if isinstance(value, bool):
@@ -166,7 +179,7 @@ def display_item(kind: str, name: str, value: Any) -> str:
 
 def list_columns(kind: str, limit: int = 8) -> list[tuple[str, str]]:
     """Return (field, label) of the columns a logbook's list shows (long texts are on the entry's page)."""
-    cols = [(f["name"], f["label"]) for f in form_fields(kind, language())
+    cols = [(f["name"], f["label"]) for f in record_fields(kind, language())
             if f["widget"] not in ("hidden", "textarea", "signature")]
     return cols[:limit]
 
@@ -174,7 +187,7 @@ def list_columns(kind: str, limit: int = 8) -> list[tuple[str, str]]:
 def changed_fields(kind: str, old: dict, new: dict) -> list[tuple[str, str, str]]:
     """Return (label, old, new) for every field a correction changed."""
     out = []
-    for f in form_fields(kind, language()):
+    for f in record_fields(kind, language()):
         name = f["name"]
         if old.get(name) != new.get(name):
             out.append((f["label"], display(kind, name, old.get(name)), display(kind, name, new.get(name))))

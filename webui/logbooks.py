@@ -16,11 +16,12 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from agent.logbook import (LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry,
                            list_entries)
-from rules.logbooks import LOGBOOKS, EntryError, form_fields, to_json, validate_entry
+from rules.logbooks import LOGBOOKS, EntryError, to_json, validate_entry
 from webui.access import can_write, require_farmer
+from webui.attention import drafts, logbook_sizes
 from webui.i18n import gettext as _, language
 from webui.logbook_forms import (NON_FIELD, conflict_id, display, entry_from_form, error_messages, house_choices,
-                                 list_columns, logbook_fields, signature_file, title)
+                                 list_columns, logbook_fields, record_fields, signature_file, title)
 from webui.state import get_config, get_store, now, scores
 
 bp = Blueprint("logbooks", __name__, url_prefix="/logbooks")
@@ -62,23 +63,13 @@ def flash_flags(flags) -> None:
         flash(f"[{f.rule}] {f.message}", "flag-alert" if f.level == "alert" else "flag-warning")
 
 
-def drafts(store) -> list[StoredEntry]:
-    """Return every entry waiting for the farmer's confirmation (sensor-drafted checks, A3.6)."""
-    out = []
-    for kind in LOGBOOKS:
-        out += [r for r in list_entries(store, kind) if r.state == "draft"]
-    return out
-
-
 @bp.get("/")
 def index():
     """List the logbooks with their size and the drafts waiting for confirmation."""
     store = get_store()
-    rows = []
-    for kind, spec in LOGBOOKS.items():
-        current = list_entries(store, kind)
-        last = current[-1].entry.get(spec.date_field) if current else None
-        rows.append({"kind": kind, "title": title(kind), "rules": spec.rules, "count": len(current), "last": last})
+    sizes = logbook_sizes(store)
+    rows = [{"kind": kind, "title": title(kind), "rules": spec.rules, "count": sizes[kind][0], "last": sizes[kind][1]}
+            for kind, spec in LOGBOOKS.items()]
     return render_template("logbooks/index.html", rows=rows, drafts=drafts(store), display=display,
                            columns=list_columns)
 
@@ -90,7 +81,7 @@ def _filters(kind: str) -> list[dict]:
     """Return the list's filters: house, every choice field of the record, the 48-hour question."""
     config = get_config()
     out = []
-    for f in form_fields(kind, language()):
+    for f in record_fields(kind, language()):
         if f["widget"] in ("house", "houses"):
             out.append({"name": f["name"], "label": _("Stal"), "choices": house_choices(config, kind)})
         elif f["widget"] == "select" and f["options"]:
@@ -175,7 +166,7 @@ def entry(kind: str, entry_id: int):
     chain = versions(kind, row)
     changes = {v.id: changed_fields(kind, prev.entry, v.entry)
                for prev, v in zip(chain, chain[1:]) if v.state != "withdrawn"}
-    fields = [f for f in form_fields(kind, language()) if f["widget"] != "hidden" or row.entry.get(f["name"])]
+    fields = [f for f in record_fields(kind, language()) if f["widget"] != "hidden" or row.entry.get(f["name"])]
     return render_template("logbooks/entry.html", kind=kind, spec=spec, title=title(kind), row=row,
                            versions=chain, changes=changes, fields=fields, display=display,
                            signature_file=signature_file, state_words=STATE_WORDS, writer=can_write())
@@ -205,7 +196,7 @@ def _houses() -> dict[str, str]:
 
 def _shown_fields(kind: str) -> set[str]:
     """Return the fields the form shows (the others, such as a draft's event id, are kept as they were)."""
-    return {f["name"] for f in form_fields(kind) if f["widget"] != "hidden"}
+    return {f["name"] for f in record_fields(kind) if f["widget"] != "hidden"}
 
 
 def revised(kind: str, old: dict, submitted: dict) -> dict:
