@@ -20,7 +20,9 @@ def _safe_next(target: str | None, role: str) -> str:
     """Return where to go after login: a local path only (never another site)."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        local = not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//")
+        # A kiosk account reaches only the kiosk: the tablet lands there whatever was asked.
+        if local and (role != "kiosk" or parts.path.startswith("/kiosk/")):
             return target
     return url_for(HOME_BY_ROLE[role])
 

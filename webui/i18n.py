@@ -10,9 +10,10 @@ languages: they are what the auditor reads.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_decimal
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask, current_app, g, request, session
 
 from webui.translations_en import EN
@@ -87,12 +88,18 @@ def fmt_weekday(value) -> str:
     return format_date(value, "EEE d MMM", locale=language())
 
 
+@lru_cache(maxsize=8)
+def _symbols(lang: str) -> tuple[str, str]:
+    """Return the locale's (thousands separator, decimal mark)."""
+    return get_group_symbol(locale=lang), get_decimal_symbol(locale=lang)
+
+
 def fmt_number(value, digits: int = 1) -> str:
-    """Return a number in the page's locale: 12,5 in Dutch."""
+    """Return a number in the page's locale: 12,5 in Dutch (Babel's symbols; formatted here: lists have many)."""
     if value is None:
         return "—"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=language())
+    group, decimal = _symbols(language())
+    return f"{value:,.{digits}f}".replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
 def fmt_duration(seconds: float | None) -> str:
