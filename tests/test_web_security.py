@@ -29,6 +29,10 @@ def _routes(app):
 def test_the_route_table_is_covered(app):
     endpoints = {e for e, _m, _p in _routes(app)}
     assert {"dashboard.index", "rules.assess", "api.add_assessment", "charts.light", "audit.index"} <= endpoints
+    # Phase 2: every new write is in the table the tests below walk (login, CSRF, roles).
+    assert {"logbooks.new", "logbooks.correct", "logbooks.withdraw", "logbooks.confirm", "daysheet.save",
+            "kiosk.register", "kiosk.make_link", "api.add_visitors", "api.correct_logbook_entry",
+            "api.confirm_logbook_entry"} <= endpoints
 
 
 def test_every_route_without_login_redirects_to_login_or_answers_401(app):
@@ -75,7 +79,8 @@ def test_pages_carry_security_headers(farmer, path):
 
 def test_no_inline_script_is_needed(farmer):
     """The page's only scripts are files from /static (the CSP forbids inline script)."""
-    for path in ("/", "/rules/A4.1.10", "/charts/"):
+    for path in ("/", "/rules/A4.1.10", "/charts/", "/logbooks/", "/logbooks/visitors/new", "/daysheet/1",
+                 "/kiosk/", "/kiosk/poster"):
         html = farmer.get(path).get_data(as_text=True)
         for tag in re.findall(r"<script[^>]*>", html):
             assert 'src="/static/' in tag, tag
