@@ -43,7 +43,8 @@ def seed_farm(store) -> None:
     for rule in ("A1.1", "A4.1.6", "A4.2.1"):
         record_answer(store, catalogue, rule_id=rule, status="ok", note="", answered_by="jan", now=NOW)
     sensors = sync_sensors(store, [
-        SensorSection(topic="stal1/lux", kind="lux", location="1"),
+        # The configured lux sensor (tests/conftest.py), so the sensor rules judge its nights too.
+        SensorSection(topic="zigbee2mqtt/stal1_lux", kind="lux", location="1", field="illuminance_lux"),
         SensorSection(topic="stal1/alarm", kind="ventilation_alarm", location="1"),
         SensorSection(topic="ei/t", kind="temperature", location="E"),
         SensorSection(topic="ei/rh", kind="humidity", location="E"),
@@ -53,8 +54,9 @@ def seed_farm(store) -> None:
     while moment <= NOW:
         local_h = (moment.hour + 1) % 24 + moment.minute / 60  # Amsterdam in November: UTC+1
         short = (moment + timedelta(hours=1)).day == 1
-        lux = 5.0 if 21.5 <= local_h < 22 else 35.0 + 5 * (moment.minute % 3) if (4 if short else 6) <= local_h < 21.5 else 0.1
-        rows.append((ids["stal1/lux"], to_ms(moment), lux))
+        lux = 8.0 if 21.5 <= local_h < 22 else 35.0 + 5 * (moment.minute % 3) if (4 if short else 6) <= local_h < 21.5 else 0.1
+        rows += [(ids["zigbee2mqtt/stal1_lux"], to_ms(moment + timedelta(minutes=m)), lux) for m in range(5)
+                 if moment + timedelta(minutes=m) <= NOW]
         rows.append((ids["ei/t"], to_ms(moment), 11.5 + 1.5 * ((moment.hour % 12) / 12)))
         rows.append((ids["ei/rh"], to_ms(moment), 96.0 if 2 <= moment.hour < 6 else 70.0))
         moment += timedelta(minutes=5)

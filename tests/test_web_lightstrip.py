@@ -1,12 +1,11 @@
-"""The light schedule's calendar strip: one cell per night with a word for G3.8.9 and G3.8.10."""
+"""The light schedule's calendar strip: one cell per lighting day with the sensor rules' G3.8.9/G3.8.10 verdicts."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from agent.config import SensorSection
 from agent.readings import insert_readings, sync_sensors, to_ms
 from webui.lightstrip import nights
 
@@ -16,84 +15,90 @@ from .web_fixtures import (accounts, app, client_for, clock, db_path, farm_confi
 TZ = ZoneInfo("Europe/Amsterdam")
 
 
-def lux_sensor(store, since: datetime) -> int:
-    """Register house 1's lux sensor and return its id."""
-    sensors = sync_sensors(store, [SensorSection(topic="stal1/lux", kind="lux", location="1")], since)
-    return next(iter(sensors.values())).id
+def normal(hour: float) -> float | None:
+    """Return the lux of a 16/8 programme: dark from 22:00 to 06:00."""
+    return 0.1 if hour >= 22 or hour < 6 else 35.0
 
 
-def write_nights(store, sid: int, programme: dict, start: datetime, end: datetime) -> None:
-    """Write a reading every 5 minutes: dark (0.1 lx) when programme(local date of the night, local time) says so."""
+def write_nights(store, config, programme: dict, start: datetime, end: datetime) -> None:
+    """Write a reading a minute from house 1's configured lux sensor; ``programme[night] (hour)`` gives the lux."""
+    sensors = sync_sensors(store, config.sensors, start)
+    sid = next(s.id for s in sensors.values())
     rows, moment = [], start
     while moment < end:
         local = moment.astimezone(TZ)
         night_of = (local - timedelta(hours=12)).date()  # the lighting day began at noon on this date
-        dark = programme.get(night_of, lambda h: h >= 22 or h < 6)(local.hour + local.minute / 60)
-        if dark is not None:
-            rows.append((sid, to_ms(moment), 0.1 if dark else 35.0))
-        moment += timedelta(minutes=5)
+        value = programme.get(night_of, normal)(local.hour + local.minute / 60)
+        if value is not None:
+            rows.append((sid, to_ms(moment), value))
+        moment += timedelta(minutes=1)
     with store.transaction() as db:
         insert_readings(db, rows)
 
 
-def test_each_night_gets_its_longest_darkness_and_a_word(web_store):
+def summary(strip) -> list[tuple]:
+    """Return (date, longest dark in hours, G3.8.9, G3.8.10, cell status) per night."""
+    return [(n.day.isoformat(), None if n.dark_h is None else round(n.dark_h, 2), n.g3_8_9, n.g3_8_10, n.status)
+            for n in strip]
+
+
+def test_each_night_shows_the_sensor_rules_verdicts(web_store, farm_config):
     now = datetime(2026, 10, 20, 11, 0, tzinfo=timezone.utc)  # 13:00 in Amsterdam
-    start = datetime(2026, 10, 14, 10, 0, tzinfo=timezone.utc)  # noon
-    sid = lux_sensor(web_store, start)
-    d = datetime(2026, 10, 14).date()
-    write_nights(web_store, sid, {
-        d + timedelta(days=1): lambda h: h >= 22 or h < 4,  # 6 hours: G3.8.9
-        d + timedelta(days=2): lambda h: (h >= 21 or h < 6) and not 1 <= h < 1.5,  # light at 01:00: G3.8.10
+    d = date(2026, 10, 14)
+    write_nights(web_store, farm_config, {
+        d + timedelta(days=1): lambda h: 0.1 if h >= 22 or h < 4 else 35.0,  # 6 hours: G3.8.9
+        d + timedelta(days=2): lambda h: 2.0 if h >= 22 or h < 6 else 35.0,  # 2 lx all night: G3.8.10
         d + timedelta(days=3): lambda h: None,  # the sensor was silent
-    }, start, now)
-    strip = nights(web_store, sid, TZ, now, 7)
-    assert [n.start.date().isoformat() for n in strip] == [f"2026-10-{day}" for day in range(14, 21)]
-    assert [n.status for n in strip] == ["ok", "bad", "bad", "none", "ok", "ok", "running"]
-    assert [round(n.dark_h, 2) if n.dark_h is not None else None for n in strip] == \
-        [8.0, 6.0, 4.5, None, 8.0, 8.0, 0.0]
-    assert strip[2].interrupted and not strip[1].interrupted and strip[1].short
-    assert strip[-1].running  # tonight's lighting day began an hour ago
+    }, datetime(2026, 10, 14, 9, 0, tzinfo=timezone.utc), now)
+    strip = nights(web_store, farm_config, "1", now, 7)
+    assert summary(strip) == [
+        ("2026-10-14", 8.0, "ok", "ok", "ok"),
+        ("2026-10-15", 6.0, "D", "ok", "bad"),
+        ("2026-10-16", 8.0, "ok", "D", "bad"),
+        ("2026-10-17", None, "unknown", "unknown", "unknown"),
+        ("2026-10-18", 8.0, "ok", "ok", "ok"),
+        ("2026-10-19", 8.0, "ok", "ok", "ok"),
+        ("2026-10-20", None, None, None, "running")]  # tonight's lighting day began an hour ago
+    assert "langste ononderbroken donkerperiode 6 u 00 min (min. 8 u 00 min)" in strip[1].detail
+    assert strip[3].no_data and not strip[4].no_data
 
 
-def test_the_spring_forward_night_is_an_hour_short_by_the_wall_clock(web_store):
+def test_the_spring_forward_night_is_an_hour_short_by_the_wall_clock(web_store, farm_config):
     # 29 March 2026: clocks go 02:00 → 03:00; a 22:00–06:00 programme gives 7 hours of dark (G3.8.9).
-    start = datetime(2026, 3, 27, 11, 0, tzinfo=timezone.utc)
     now = datetime(2026, 3, 30, 10, 30, tzinfo=timezone.utc)  # 12:30 CEST: a new lighting day began
-    sid = lux_sensor(web_store, start)
-    write_nights(web_store, sid, {}, start, now)
-    strip = nights(web_store, sid, TZ, now, 4)
-    assert [(n.start.date().isoformat(), round(n.dark_h, 2), n.status) for n in strip] == [
-        ("2026-03-27", 8.0, "ok"), ("2026-03-28", 7.0, "bad"), ("2026-03-29", 8.0, "ok"),
-        ("2026-03-30", 0.0, "running")]
-    assert strip[1].coverage == 1.0  # the lighting day itself is 23 hours long
+    write_nights(web_store, farm_config, {}, datetime(2026, 3, 27, 9, 0, tzinfo=timezone.utc), now)
+    strip = nights(web_store, farm_config, "1", now, 4)
+    assert summary(strip)[:3] == [("2026-03-27", 8.0, "ok", "ok", "ok"), ("2026-03-28", 7.0, "D", "ok", "bad"),
+                                  ("2026-03-29", 8.0, "ok", "ok", "ok")]
+    assert strip[1].hours == 23 and "zomer-/wintertijd" in strip[1].detail
 
 
-def test_a_night_with_too_few_readings_is_incomplete_unless_they_show_a_deviation(web_store):
-    start = datetime(2026, 10, 14, 10, 0, tzinfo=timezone.utc)
-    now = datetime(2026, 10, 17, 9, 0, tzinfo=timezone.utc)  # 11:00: the night of the 16th is still running
-    sid = lux_sensor(web_store, start)
-    d = datetime(2026, 10, 14).date()
-    write_nights(web_store, sid, {
-        d: lambda h: (h >= 22 or h < 6) if 18 <= h or h < 8 else None,  # only the night itself: 14 of 24 hours
-        d + timedelta(days=1): lambda h: (h >= 22 or h < 2) if 18 <= h or h < 8 else None,  # 4 hours, few readings
-    }, start, now)
-    first, second, third = nights(web_store, sid, TZ, now, 3)
-    assert first.status == "ok"  # 8 hours of dark are 8 hours, however few the readings around them
-    assert second.status == "none" and second.coverage < 0.8  # unknown is never ok — nor a deviation
-    assert third.status == "ok" and third.running  # 8 hours of dark already: ok before the day ends
+def test_a_gap_in_the_night_is_unknown_not_ok(web_store, farm_config):
+    now = datetime(2026, 10, 17, 11, 0, tzinfo=timezone.utc)
+    write_nights(web_store, farm_config, {
+        date(2026, 10, 15): lambda h: None if 0 <= h < 4 else normal(h),  # four hours without readings
+    }, datetime(2026, 10, 14, 9, 0, tzinfo=timezone.utc), now)
+    first, second, _third, _running = nights(web_store, farm_config, "1", now, 4)
+    assert first.status == "ok"
+    assert second.status == "unknown" and second.g3_8_9 == "unknown" and not second.no_data
 
 
-def test_the_light_chart_shows_the_strip_with_words_not_colour_alone(farmer, web_store, clock):
+def test_a_house_without_a_lux_sensor_says_so(farmer):
+    html = farmer.get("/charts/light/2").get_data(as_text=True)
+    assert "Er is geen luxsensor voor deze stal ingesteld" in html and 'class="night' not in html
+
+
+def test_the_light_chart_shows_the_strip_with_words_not_colour_alone(farmer, web_store, farm_config):
     now = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
-    start = now - timedelta(days=15)
-    sid = lux_sensor(web_store, start)
-    write_nights(web_store, sid, {datetime(2026, 10, 30).date(): lambda h: h >= 22 or h < 5}, start, now)
+    write_nights(web_store, farm_config, {date(2026, 10, 30): lambda h: 0.1 if h >= 22 or h < 5 else 35.0},
+                 now - timedelta(days=15), now)
     html = farmer.get("/charts/light/1").get_data(as_text=True)
     cells = re.findall(r'<li class="night n-(\w+)" title="([^"]*)">\s*<span class="date">([^<]+)</span>\s*'
                        r'<span class="hours">([^<]+)</span>\s*<span class="word">([^<]+)</span>', html)
     assert len(cells) == 14
-    assert cells[-3] == ("bad", "nacht van 30 oktober 2026: korter dan 8 uur, langste donker 7,0 uur",
-                         "vr 30 okt", "7,0 u", "korter dan 8 uur")
+    status, title, day, hours, word = cells[-3]
+    assert (status, day, hours, word) == ("bad", "vr 30 okt", "7,0 u", "korter dan 8 uur")
+    assert title.startswith("nacht van 30 oktober 2026: korter dan 8 uur — langste ononderbroken donkerperiode 7 u")
     assert cells[-2][0] == "ok" and cells[-2][4] == "in orde" and cells[-2][3] == "8,0 u"
     assert cells[-1][0] == "running" and cells[-1][4] == "loopt nog"
     year = farmer.get("/charts/light/1?range=365d").get_data(as_text=True)

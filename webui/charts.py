@@ -78,10 +78,10 @@ def light(house: str):
     key, since, until = _window()
     store, tz = get_store(), config.farm_view().tz
     sensors = sensors_at(store, house, "lux")
-    chart, rows, strip = None, [], []
+    chart, rows = None, []
+    strip = nights(store, config, house, until, STRIP_NIGHTS[key])
     if sensors:
         sid = sensors[0].id
-        strip = nights(store, sid, tz, until, STRIP_NIGHTS[key])
         buckets = downsample(store, sid, since, until, POINTS)
         lo, hi = to_ms(since), to_ms(until)
         if RANGES[key] <= RAW_SPELLS_UP_TO:

@@ -381,13 +381,14 @@ EN: dict[str, str] = {
     'Alle logboeken als CSV, PDF en XLSX met hun hashketens, de beoordeling en de handtekeningen; controleer met: ikb-agent verify':
         'Every logbook as CSV, PDF and XLSX with its hash chain, the evaluation and the signatures; check with: ikb-agent verify',
     # the light schedule's calendar strip
-    'Elke cel is een lichtdag van 12:00 tot 12:00 met het langste ononderbroken donker (≤ 0,5 lx; G3.8.9: minstens 8 uur) en of er licht was tussen de donkerperioden van de nacht (G3.8.10). Een weergave van de metingen per 5 minuten (bij langere perioden per kwartier); het oordeel staat bij de regels.':
-        "Each cell is a lighting day from 12:00 to 12:00 with its longest uninterrupted darkness (≤ 0.5 lx; G3.8.9: at least 8 hours) and whether there was light between the night's dark periods (G3.8.10). A picture of the readings per 5 minutes (per quarter hour for longer periods); the verdict is on the rule pages.",
     'Nachten': 'Nights',
-    'langste donker {h} uur': 'longest darkness {h} hours',
     'licht in donker': 'light in the dark',
     'loopt nog': 'still running',
     'nacht van {day}': 'night of {day}',
-    'onvolledig': 'incomplete',
     'u': 'h',
+    'Elke cel is een lichtdag (van 12:00 tot 12:00) zoals de regels hem beoordelen: het langste ononderbroken donker, of dat minstens 8 uur duurde (G3.8.9) en of het donker genoeg was, hoogstens 0,5 lux (G3.8.10). Onbekend: er ontbreken metingen.':
+        'Each cell is a lighting day (from 12:00 to 12:00) as the rules judge it: the longest uninterrupted darkness, whether it lasted at least 8 hours (G3.8.9) and whether it was dark enough, at most 0.5 lux (G3.8.10). Unknown: readings are missing.',
+    'Er is geen luxsensor voor deze stal ingesteld: de nachten kunnen niet beoordeeld worden.':
+        'No lux sensor is configured for this house: the nights cannot be judged.',
+    'dag van {h} uur': 'day of {h} hours',
 }
