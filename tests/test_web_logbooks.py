@@ -207,8 +207,12 @@ def test_the_bait_box_register_lists_every_box_regardless_of_age(farmer, web_sto
     add_entry(web_store, farm_config, "bait_boxes", {"number": "7", "location": "silo", "target_pest": "mice",
                                                      "product": "Blok", "fixed": True, "placed_on": "2024-03-01"},
               by="jan", now=NOW)
+    add_entry(web_store, farm_config, "bait_boxes", {"number": "8", "location": "kantine", "target_pest": "rats",
+                                                     "product": "Blok", "fixed": True, "placed_on": "2024-03-01",
+                                                     "removed_on": "2025-06-30"}, by="jan", now=NOW)
     html = page(farmer.get("/logbooks/bait_boxes/"))
     assert "1 maart 2024" in html and "muizen" in html and "Lokdozenregister" in html
+    assert "Verwijderd op" in html and "30 juni 2025" in html  # the register shows which boxes are gone
 
 
 def test_the_auditor_reads_logbooks_but_reaches_no_form(auditor, web_store, farm_config):

@@ -177,10 +177,19 @@ def display_item(kind: str, name: str, value: Any) -> str:
     return str(value)
 
 
-def list_columns(kind: str, limit: int = 8) -> list[tuple[str, str]]:
+# Where the first fields are not what a list needs: the pest-control log's label and safety-sheet
+# locations are the same on every line; who checked and the uptake are what an auditor scans for.
+LIST_COLUMNS = {"pest_control": ("date", "bait_box", "product", "admission_number", "volume", "uptake",
+                                 "checked_by", "inspector")}
+
+
+def list_columns(kind: str, limit: int = 9) -> list[tuple[str, str]]:
     """Return (field, label) of the columns a logbook's list shows (long texts are on the entry's page)."""
-    cols = [(f["name"], f["label"]) for f in record_fields(kind, language())
-            if f["widget"] not in ("hidden", "textarea", "signature")]
+    fields = record_fields(kind, language())
+    if kind in LIST_COLUMNS:
+        labels = {f["name"]: f["label"] for f in fields}
+        return [(name, labels[name]) for name in LIST_COLUMNS[kind]]
+    cols = [(f["name"], f["label"]) for f in fields if f["widget"] not in ("hidden", "textarea", "signature")]
     return cols[:limit]
 
 
