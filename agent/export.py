@@ -32,7 +32,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable
 
-from agent import signatures
+from agent import lightdays, signatures
 from agent.config import Settings
 from agent.logbook import (ChainCheck, StoredEntry, _entry_date, chain_head, check_chain, content_hash,
                            list_entries)
@@ -425,7 +425,8 @@ def _events_section(ctx: PackContext) -> dict[str, bytes]:
 
 # Sections of the audit pack, in order. Features add theirs (e.g. the light-schedule
 # day table per house) as functions (ctx) -> {member name: bytes}.
-PACK_SECTIONS: list[PackSection] = [_logbook_section, _score_section, _events_section, signatures.pack_section]
+PACK_SECTIONS: list[PackSection] = [_logbook_section, _score_section, lightdays.pack_section, _events_section,
+                                    signatures.pack_section]
 
 
 def _info(ctx: PackContext) -> list[tuple[str, str]]:
@@ -449,6 +450,8 @@ logbooks/<logboek>.pdf   elk logboek afdrukbaar, met de regel die het beantwoord
 logbooks/logbooks.xlsx   alle logboeken in één werkmap
 chains/<logboek>.jsonl   de hashketen van elk logboek (elke regel verwijst naar de vorige)
 score/score.json|txt     de actuele zelfbeoordeling
+light/stal-<nr>.csv      lichtschema per stal en lichtdag: donkerperiode begin/eind/lengte, schemer,
+                         max. lux in het donker, lichturen en het oordeel op G3.8.7–G3.8.11
 episodes/events.csv      alarm-, stroomuitval- en aggregaatepisodes (als aanwezig)
 signatures/<nr>.png      getekende handtekeningen van bezoekers (A4.2.2); de SHA-256 staat in hun logboekregel
 manifest.json            SHA-256 van elk bestand en het ketenhoofd van elk logboek

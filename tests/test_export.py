@@ -263,3 +263,34 @@ def test_export_bytes_serves_the_web_downloads(store, config, farm):
     assert set(zipfile.ZipFile(io.BytesIO(data)).namelist()) == {f"{k}.csv" for k in GOOD}
     with pytest.raises(ExportError, match="unknown logbook"):
         export_bytes(store, config, "koeien", "csv", START, END, NOW)
+
+
+def test_pack_holds_the_light_schedule_day_table_per_house(store, config, farm, tmp_path):
+    """The audit pack's light/stal-<id>.csv: per lighting day the dark period and each light rule's verdict."""
+    from agent.readings import insert_readings, sync_sensors
+
+    from .synth import light_samples, local, ms
+
+    switch = ms(local(date(2026, 3, 4), "12:00"))
+    good = [s for s in light_samples(date(2026, 3, 1), 4, on="04:00", off="19:30") if s[0] < switch]
+    short = [s for s in light_samples(date(2026, 3, 4), 2, on="04:30", off="21:00") if s[0] >= switch]
+    sensor = sync_sensors(store, config.sensors, NOW)[("zigbee2mqtt/stal1_lux", "illuminance_lux")]
+    with store.transaction() as db:
+        insert_readings(db, [(sensor.id, t, v) for t, v in good + short])
+    data = build_pack(store, config, ["visitors"], date(2026, 3, 2), date(2026, 3, 4), NOW)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    assert "light/stal-2.csv" not in zf.namelist()  # house 2 has no lux sensor
+    rows = list(csv.DictReader(io.StringIO(zf.read("light/stal-1.csv").decode("utf-8-sig")), delimiter=";"))
+    by_day = {r["lichtdag"]: r for r in rows}
+    assert sorted(by_day) == ["2026-03-02", "2026-03-03", "2026-03-04"]
+    def hours(day):
+        return float(by_day[day]["langste_donker_u"].replace(",", "."))
+
+    # Dark from the end of the dusk ramp (19:30) until the dawn ramp lifts it (just after 04:00).
+    assert by_day["2026-03-02"]["G3.8.9"] == "ok" and 8.5 <= hours("2026-03-02") <= 8.7
+    assert by_day["2026-03-02"]["langste_donker_begin"].startswith("2026-03-02 19:")
+    assert by_day["2026-03-04"]["G3.8.9"] == "D" and 7.5 <= hours("2026-03-04") <= 7.7
+    assert by_day["2026-03-03"]["G3.8.10"] == "ok" and 10 <= int(by_day["2026-03-03"]["schemer_min"]) <= 20
+    path = tmp_path / "pack.zip"
+    path.write_bytes(data)
+    assert verify_pack(path)[0]

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.derived import apply_marks, subject_days
-from agent.sensor_inputs import build_subjects
+from agent.lightdays import house_light_days
 from agent.store import Store
 from rules import light
-from rules.timeseries import combine_sensors, to_ms
+from rules.timeseries import combine_sensors
 
 HOUR_MS = 3_600_000
 NO_DATA = 0.95  # a day this much gap is "geen gegevens" (a reading before it still holds a few minutes into it)
@@ -61,18 +60,16 @@ def _dark_hours(days) -> float | None:
 def nights(store: Store, config: Settings, house: str, now: datetime, count: int) -> list[Night] | None:
     """Return the house's last ``count`` lighting days, oldest first; None when it has no lux sensor configured."""
     rules = config.params().sensor_rules
-    p, cov = rules.light_for(house), rules.coverage
+    p = rules.light_for(house)
     tz = config.farm_view().tz
     local = now.astimezone(tz)
     current = local.date() if local.time() >= p.day_start else local.date() - timedelta(days=1)
     since = datetime.combine(current - timedelta(days=count - 1), p.day_start, tz)
-    # The house's lux subjects, exactly as the loader of the sensor rules builds them (not the whole loader:
-    # it also reads every logbook for other rules). New readings first invalidate the cached days they touch.
-    subjects = [s for s in build_subjects(store, config, rules) if s.family == "light" and s.location == house]
-    if not subjects:
+    found = house_light_days(store, config, house, since, now)
+    if found is None:
         return None
-    apply_marks(store, subjects, tz)
-    sensors = [subject_days(store, s, to_ms(since), to_ms(now), tz) for s in subjects]
+    cov = found.coverage
+    sensors = [days for _label, days in found.sensors]
     by_day: dict[date, list] = {}
     for days in sensors:
         for d in days:
