@@ -9,14 +9,14 @@ import pytest
 from .web_fixtures import (accounts, app, auditor, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
                            token_of)
 
-PUBLIC = {"auth.login", "auth.set_language", "api.openapi", "static", "kiosk.enter"}
+PUBLIC = {"auth.login", "auth.set_language", "api.openapi", "static", "kiosk.enter", "alerts.ack_link"}
 # Writes every role may make for itself (ending its own session).
 SELF_SERVICE = {"auth.logout"}
 
 
 def _routes(app):
     """Return (endpoint, method, path) for every route, with sample path values."""
-    samples = {"rule_id": "A4.1.10", "house": "1", "room": "E", "file_id": "1", "filename": "app.css",
+    samples = {"alert_id": "1", "token": "x", "rule_id": "A4.1.10", "house": "1", "room": "E", "file_id": "1", "filename": "app.css",
                "kind": "visitors", "fmt": "csv", "entry_id": "1", "key": "x"}
     out = []
     for rule in app.url_map.iter_rules():

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 def create_app(config: Settings, store_path: str | Path | None = None, test_config: dict | None = None) -> Flask:
     """Build the web app for a farm configuration and its database file."""
-    from webui import (access, api, api_logbooks, audit, auth, charts, dashboard, daysheet, i18n, kiosk,  # noqa: F401
+    from webui import (access, alerts, api, api_logbooks, audit, auth, charts, dashboard, daysheet, i18n, kiosk,  # noqa: F401
                        logbooks, rule_pages, state)
 
     app = Flask(__name__, instance_relative_config=False)
@@ -51,7 +51,7 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         app.config["SECRET_KEY"] = web.secret_key or state.stored_secret_key(app)
     i18n.init_app(app)
     access.init_app(app)
-    for module in (auth, dashboard, rule_pages, charts, logbooks, daysheet, audit, kiosk, api):
+    for module in (auth, dashboard, rule_pages, charts, logbooks, daysheet, audit, alerts, kiosk, api):
         app.register_blueprint(module.bp)
     return app
 

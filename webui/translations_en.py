@@ -391,4 +391,32 @@ EN: dict[str, str] = {
     'Er is geen luxsensor voor deze stal ingesteld: de nachten kunnen niet beoordeeld worden.':
         'No lux sensor is configured for this house: the nights cannot be judged.',
     'dag van {h} uur': 'day of {h} hours',
+    # alerts
+    "Meldingen": "Alerts",
+    "Alarmen en waarschuwingen die naar buiten het bedrijf zijn gestuurd. Bevestigen stopt de herhalingen en het doorschakelen naar de volgende persoon.":
+        "Alarms and warnings sent off the farm. Acknowledging stops the repeats and the escalation to the next person.",
+    "Alleen open meldingen": "Open alerts only",
+    "Ook afgesloten meldingen": "Include closed alerts",
+    "Geen meldingen.": "No alerts.",
+    "Ernst": "Severity",
+    "Melding": "Alert",
+    "Sinds": "Since",
+    "kritiek": "critical",
+    "waarschuwing": "warning",
+    "info": "info",
+    "{n} keer": "{n} times",
+    "afgesloten": "closed",
+    "bevestigd door {who}": "acknowledged by {who}",
+    "open, niet bevestigd": "open, not acknowledged",
+    "Bevestigen": "Acknowledge",
+    "Deze melding bestaat niet.": "This alert does not exist.",
+    "Melding bevestigd: herhalingen en doorschakeling zijn gestopt.":
+        "Alert acknowledged: repeats and escalation have stopped.",
+    "Deze melding was al bevestigd.": "This alert was already acknowledged.",
+    "Deze bevestigingslink is onbekend.": "This acknowledgement link is unknown.",
+    "Melding bevestigen": "Acknowledge alert",
+    "Ik heb deze melding gezien en pak haar op": "I have seen this alert and am dealing with it",
+    "Bevestigd.": "Acknowledged.",
+    "Herhalingen en doorschakeling zijn gestopt.": "Repeats and escalation have stopped.",
+    "Deze melding is al bevestigd door {who}.": "This alert was already acknowledged by {who}.",
 }
