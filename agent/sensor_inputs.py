@@ -169,10 +169,13 @@ def load_channels(store: Store, config: Settings) -> AlertChannels:
     return AlertChannels(names, tuple(tests))
 
 
-def agent_down(store: Store, panels: dict, config: Settings, lo: int, hi: int) -> tuple[tuple[int, int], ...]:
-    """Return the panel silences in which no other sensor was heard either: the agent was not receiving."""
+def agent_down(store: Store, panels: dict, config: Settings, lo: int, hi: int,
+               first: int | None) -> tuple[tuple[int, int], ...]:
+    """Return the panel silences in which the agent was not receiving: before ``first`` (the first
+    reading it ever stored: a fresh install, a new database), and silences in which no other sensor
+    was heard either."""
     sensors = [s for s in configured_sensors(store, config) if s.id is not None]
-    out = []
+    out = [] if first is not None and first <= lo else [(lo, min(hi, first) if first is not None else hi)]
     for house, sensor_days in panels.items():
         panel_ids = {s.id for s in sensors if s.kind == "ventilation_alarm" and s.location == house}
         others = [s.id for s in sensors if s.id not in panel_ids]
@@ -183,6 +186,16 @@ def agent_down(store: Store, panels: dict, config: Settings, lo: int, hi: int) -
                 if code is None and not any(_heard(store, sid, b, e) for sid in others):
                     out.append((b, e))
     return tuple(out)
+
+
+def _first_heard(store: Store, sensor_ids: list[int]) -> int | None:
+    """Return the moment (ms) the agent first stored a reading of any of these sensors, or None."""
+    firsts = []
+    for sid in sensor_ids:  # per sensor, so each lookup is a primary-key seek
+        raw = store.execute("SELECT min(ts) FROM readings WHERE sensor_id = ?", [sid]).fetchone()[0]
+        agg = store.execute("SELECT min(minute) FROM aggregates WHERE sensor_id = ?", [sid]).fetchone()[0]
+        firsts += [t for t in (raw, agg * 60_000 if agg is not None else None) if t is not None]
+    return min(firsts) if firsts else None
 
 
 def _heard(store: Store, sensor_id: int, lo: int, hi: int) -> bool:
@@ -253,7 +266,8 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
             inputs["condensation"][subject.location] += (found,)
         else:
             inputs[subject.kind][subject.location] = inputs[subject.kind].get(subject.location, ()) + (found,)
-    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], config, lo, hi)
+    inputs["agent_since"] = _first_heard(store, [s.id for s in configured_sensors(store, config) if s.id is not None])
+    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], config, lo, hi, inputs["agent_since"])
     inputs["alert_channels"] = load_channels(store, config)
     inputs["checks"] = load_checks(store, at)
     inputs["housing_orders"] = tuple(load_housing_orders(store))

@@ -6,7 +6,9 @@
   which no sensor of the farm was heard either is the agent (or the network)
   being down, not the panel: it counts as missing data, not as a deviation.
 - No off-farm alert channel configured, or none delivered a test within
-  ``channel_test_months`` → C "Alarmvoorziening onvoldoende".
+  ``channel_test_months`` → C "Alarmvoorziening onvoldoende". An installation
+  younger than that with no test recorded yet is ``unknown`` (``agent_since``:
+  it cannot know about tests before it started listening).
 - Houses without mechanical ventilation → ``nvt`` (the seed's NVT text).
 """
 
@@ -134,6 +136,11 @@ def _channels(channels: AlertChannels, evidence: Evidence, months: int) -> Part:
                     "Geen alarmkanaal buiten het bedrijf ingesteld")
     last = last_delivered(channels, at)
     cutoff = datetime.combine(add_months(evidence.today, -months), time(0), evidence.farm.tz)
+    listening_since = evidence.inputs.get("agent_since")  # ms of the first reading the agent stored
+    if last is None and (listening_since is None or to_dt(listening_since) > cutoff):
+        # A new installation cannot know about tests before it: missing evidence, not a deviation.
+        return Part("unknown", (), "Nog geen test van het alarmkanaal geregistreerd; verstuur er een met "
+                                   "`ikb-agent alert test`.")
     if last is None or last < cutoff:
         when = f"laatste geslaagde test {evidence.farm.local_date(last).isoformat()}" if last else "nog nooit getest"
         return Part("C", (Occurrence(last or at, None,

@@ -39,19 +39,21 @@ def test_score_on_a_fresh_database_lists_every_applicable_rule_as_unknown(cli):
     applicable = {r.id for r in load_catalogue().applicable({"free_range", "barn"})}
     assert {f["rule"] for f in doc["findings"]} == applicable
     assert "ok" not in {f["status"] for f in doc["findings"]}
-    # Only what the configuration itself decides is known: the webhook never delivered a test (A3.4 C),
-    # house 2 has no mechanical ventilation (nvt), and no housing order is recorded (H3.12.11 nvt).
+    # Only what the configuration itself decides is known: house 2 has no mechanical ventilation (nvt)
+    # and no housing order is recorded (H3.12.11 nvt). A fresh install has heard no alarm panel and sent
+    # no channel test yet: A3.4 is unknown, not a deviation.
     decided = {(f["rule"], f["location"], f["status"]) for f in doc["findings"] if f["status"] != "unknown"}
-    assert decided == {("A3.4", "1", "C"), ("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("A3.6", "2", "nvt"),
-                       ("H3.12.11", "1", "nvt")}
-    assert doc["verdict"] == "remarks" and doc["points"] == 5
-    assert doc["counts"]["unknown"] == len(applicable) - 2 == 240
+    assert decided == {("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("A3.6", "2", "nvt"), ("H3.12.11", "1", "nvt")}
+    a34 = next(f for f in doc["findings"] if f["rule"] == "A3.4" and f["location"] == "1")
+    assert a34["status"] == "unknown"
+    assert doc["verdict"] == "incomplete" and doc["points"] == 0
+    assert doc["counts"]["unknown"] == len(applicable) - 1 == 241
 
 
 def test_score_text_report_has_verdict_and_every_rule(cli):
     result = cli("score")
     assert result.code == 0
-    assert "Oordeel: remarks" in result.out
+    assert "Oordeel: incomplete" in result.out
     for rule in ("A1.1", "G3.8.9", "H3.12.10"):
         assert f" {rule} " in result.out
 
@@ -62,9 +64,9 @@ def test_assess_then_score_shows_the_answer_and_the_deviation_first(cli):
     doc = json.loads(cli("score", "--format", "json").out)
     status = {f["rule"]: f["status"] for f in doc["findings"]}
     assert status["A4.1.6"] == "ok" and status["A4.2.1"] == "C"
-    assert doc["verdict"] == "remarks" and doc["points"] == 10  # A4.2.1 and the untested alarm channel (A3.4)
+    assert doc["verdict"] == "remarks" and doc["points"] == 5
     text = cli("score").out
-    deviations = text.index("Afwijkingen (2)")
+    deviations = text.index("Afwijkingen (1)")
     assert text.index("A4.2.1", deviations) < text.index("Alle regels")
 
 
@@ -82,7 +84,7 @@ def test_assess_refuses_bad_answers_and_stores_nothing(cli, args, message):
     if not message.startswith("Invalid value"):
         assert len(result.err.strip().splitlines()) == 1
     doc = json.loads(cli("score", "--format", "json").out)
-    assert doc["counts"]["unknown"] == 240 and "A4.1.6" not in {f["rule"] for f in doc["findings"]
+    assert doc["counts"]["unknown"] == 241 and "A4.1.6" not in {f["rule"] for f in doc["findings"]
                                                                 if f["status"] != "unknown"}
 
 

@@ -44,9 +44,10 @@ def panel(changes=((SINCE - timedelta(days=1), VENTILATION_OK),), silences=(), k
     return {"1": (state_sensor("paneel-1", samples, SINCE, AT, known_from=known_from),)}
 
 
-def a34(ventilation_alarm, channels=TESTED, agent_down=()):
+def a34(ventilation_alarm, channels=TESTED, agent_down=(), agent_since=SINCE - timedelta(days=365)):
     return run("A3.4", {"ventilation_alarm": ventilation_alarm, "alert_channels": channels,
-                        "agent_down": tuple((ms(a), ms(b)) for a, b in agent_down)})
+                        "agent_down": tuple((ms(a), ms(b)) for a, b in agent_down),
+                        "agent_since": ms(agent_since) if agent_since else None})
 
 
 NIGHT = (local(date(2026, 2, 2), "03:00"), local(date(2026, 2, 2), "03:30"))
@@ -93,6 +94,15 @@ def test_silence_while_the_agent_was_down_is_not_the_panels_fault():
     f = a34(panel(silences=((SINCE, AT - timedelta(hours=1)),)),
             agent_down=((SINCE, AT - timedelta(hours=1)),))["1"]
     assert f.status == "unknown" and "agent of netwerk niet actief" in f.summary
+
+
+def test_a_new_installation_without_a_channel_test_yet_is_unknown_not_c():
+    """Tests before the agent started listening cannot be known: missing evidence, with what to do."""
+    f = a34(panel(), channels=AlertChannels(("webhook",)), agent_since=AT - timedelta(days=20))["1"]
+    assert f.status == "unknown" and "ikb-agent alert test" in f.summary
+    # Once the agent has listened longer than two months, no test is a proven C.
+    f = a34(panel(), channels=AlertChannels(("webhook",)), agent_since=AT - timedelta(days=70))["1"]
+    assert f.status == "C"
 
 
 @pytest.mark.parametrize("channels, expected, text", [

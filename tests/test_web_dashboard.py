@@ -25,9 +25,9 @@ def _text(html: str) -> str:
 
 def test_fresh_database_is_incomplete_with_zero_points_and_no_data_tiles(farmer):
     text = _text(farmer.get("/").get_data(as_text=True))
-    # Nothing is proven yet except that the configured alarm channel never delivered a test (A3.4 C).
-    assert "Opmerkingen: B/C-afwijkingen" in text and "5 strafpunten" in text
-    assert "Afwijkingen (1) afwijking C A3.4" in text and "nog nooit getest" in text
+    # Nothing is proven yet: a fresh install is incomplete, not in deviation.
+    assert "Onvolledig" in text and "0 strafpunten" in text
+    assert "Afwijkingen (0)" in text or "Afwijkingen (" not in text
     assert "Donkerperiode afgelopen nacht geen gegevens" in text
     assert "Alarmkast gehoord geen gegevens" in text
     assert "Marge tot dauwpunt geen gegevens" in text
@@ -40,8 +40,8 @@ def test_a_seeded_deviation_shows_first_with_rule_text_location_when_and_evidenc
                     now=NOW - timedelta(days=400))
     record_answer(web_store, load_catalogue(), rule_id="A4.1.6", status="ok", note="", answered_by="jan", now=NOW)
     text = _text(farmer.get("/").get_data(as_text=True))
-    assert "Herstel vereist vóór afgifte certificaat" in text and "25 strafpunten" in text  # + A3.4 C
-    deviations = text[text.index("Afwijkingen (2)"):text.index("Binnenkort te doen")]
+    assert "Herstel vereist vóór afgifte certificaat" in text and "20 strafpunten" in text
+    deviations = text[text.index("Afwijkingen (1)"):text.index("Binnenkort te doen")]
     assert "afwijking D A6.3.1" in deviations and WATER_D in deviations
     assert "Bewijs: Drinkwateronderzoek (HOSOWO) van" in deviations
     assert "35 dagen verlopen" in deviations  # the occurrence: when, and how long
@@ -73,11 +73,11 @@ def test_fresh_findings_of_the_agent_are_shown_and_stale_ones_are_not(farmer, we
 def test_the_live_fragment_is_polled_and_reflects_new_data(farmer, web_store, app):
     first = farmer.get("/live").get_data(as_text=True).lstrip()
     assert first.startswith('<div id="live" hx-get="/live" hx-trigger="every 30s"')
-    assert "Afwijkingen (1)" in first  # the untested alarm channel (A3.4)
+    assert "Afwijkingen (" not in first or "Afwijkingen (0)" in first
     record_answer(web_store, load_catalogue(), rule_id="A4.1.10", status="C", note="rommel", answered_by="jan",
                   now=NOW)
     app.extensions["ikb"].scores.invalidate()
-    assert "Afwijkingen (2)" in farmer.get("/live").get_data(as_text=True)
+    assert "Afwijkingen (1)" in farmer.get("/live").get_data(as_text=True)
 
 
 def _sensors(store):
