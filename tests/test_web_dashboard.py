@@ -81,9 +81,9 @@ def test_the_live_fragment_is_polled_and_reflects_new_data(farmer, web_store, ap
 
 
 def _sensors(store):
-    """Register an alarm panel in house 1 and the egg room's three probes."""
+    """Register house 1's configured lux sensor, an alarm panel and the egg room's three probes."""
     return sync_sensors(store, [
-        SensorSection(topic="stal1/lux", kind="lux", location="1"),
+        SensorSection(topic="zigbee2mqtt/stal1_lux", field="illuminance_lux", kind="lux", location="1"),
         SensorSection(topic="stal1/alarm", kind="ventilation_alarm", location="1"),
         SensorSection(topic="ei/t", kind="temperature", location="E"),
         SensorSection(topic="ei/rh", kind="humidity", location="E"),
@@ -103,7 +103,7 @@ def test_tiles_show_dark_period_light_hours_alarm_and_dew_point_margin(farmer, w
     rows, moment = [], start
     while moment <= NOW:
         dark = (moment.hour >= 21 or moment.hour < 5) and moment.date() != start.date() or moment.hour >= 21
-        rows.append((sensors["stal1/lux"], to_ms(moment), 0.1 if dark else 40.0))
+        rows.append((sensors["zigbee2mqtt/stal1_lux"], to_ms(moment), 0.1 if dark else 40.0))
         moment += timedelta(minutes=5)
     rows.append((sensors["stal1/alarm"], to_ms(NOW - timedelta(seconds=40)), 0))
     rows += [(sensors["ei/t"], to_ms(NOW - timedelta(minutes=1)), 12.0),
@@ -122,7 +122,7 @@ def test_tiles_warn_in_words_when_the_panel_is_silent_or_the_night_short(farmer,
     sensors = {k[0]: v.id for k, v in _sensors(web_store).items()}
     rows, moment = [], NOW - timedelta(hours=25)
     while moment <= NOW:
-        rows.append((sensors["stal1/lux"], to_ms(moment), 0.2 if 23 <= moment.hour or moment.hour < 5 else 30.0))
+        rows.append((sensors["zigbee2mqtt/stal1_lux"], to_ms(moment), 0.2 if 23 <= moment.hour or moment.hour < 5 else 30.0))
         moment += timedelta(minutes=5)
     rows.append((sensors["stal1/alarm"], to_ms(NOW - timedelta(minutes=25)), 0))
     _insert(web_store, rows)

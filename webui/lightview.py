@@ -8,7 +8,6 @@ come from the rule evaluators; these only draw the picture.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -83,12 +82,3 @@ def lighting_day(now: datetime, tz, start: time = time(12)) -> tuple[datetime, d
     begin = datetime.combine(local.date() - timedelta(days=1), start, tz)
     end = min(begin + timedelta(days=1), now.astimezone(tz))
     return begin, end
-
-
-def dew_point(temperature: float, humidity: float) -> float | None:
-    """Return the dew point in °C (Magnus formula, Sonntag 1990 constants); None for 0 %RH."""
-    if humidity <= 0:
-        return None
-    a, b = 17.62, 243.12
-    alpha = math.log(humidity / 100.0) + a * temperature / (b + temperature)
-    return b * alpha / (a - alpha)

@@ -11,14 +11,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
+from agent.lightdays import house_light_days
 from agent.readings import from_ms, sensors_at, series, to_ms
 from agent.store import Store
+from rules import light
 from rules.documents import add_months
+from rules.eggroom import dew_point
+from rules.findings import worst
 from webui.i18n import fmt_date, fmt_duration, fmt_number, gettext as _
-from webui.lightview import MAX_LIGHT_H, MIN_DARK_H, dark_spells, dew_point, light_spells, lighting_day
 
-# A3.4: the alarm panel must be heard from; default heartbeat timeout 10 minutes (DESIGN §4).
-HEARTBEAT_TIMEOUT_S = 10 * 60
 # A3.6: generator checked at least every 2 months.
 CHECK_MONTHS = 2
 # E3.3: condensation when the dew point reaches the egg surface; below this margin (°C) it is close.
@@ -56,32 +57,43 @@ def _last_reading(store: Store, sensor_ids: list[int]) -> tuple[int, float] | No
 
 
 def light_tiles(store: Store, config: Settings, house: str, now: datetime) -> list[Tile]:
-    """Return last night's dark period and the light hours of the current lighting day."""
-    sensors = sensors_at(store, house, "lux")
+    """Return last night's dark period (G3.8.9) and the light hours (G3.8.7) of the last complete lighting day.
+
+    Read from the sensor rules' own light days and verdicts (``agent.lightdays``), so the tile says what
+    the score says; the worst of the house's lux sensors counts.
+    """
     label_dark, label_light = _("Donkerperiode afgelopen nacht"), _("Lichturen")
-    if not sensors:
+    found = house_light_days(store, config, house, now - timedelta(hours=60), now)
+    days = [d for _label, ds in (found.sensors if found else []) for d in ds if d.complete and d.coverage > 0]
+    if not days:
         return [_none(label_dark), _none(label_light)]
-    begin, end = lighting_day(now, config.farm_view().tz)
-    points = series(store, sensors[0].id, begin - timedelta(minutes=15), end)
-    if not points:
-        return [_none(label_dark), _none(label_light)]
-    until = to_ms(end)
-    darks = [s for s in dark_spells(points, until) if s.end > to_ms(begin)]
-    longest = max(darks, key=lambda s: s.hours, default=None)
+    last = max(d.day for d in days)
+    days = [d for d in days if d.day == last]
+    p, cov, tz = found.params, found.coverage, config.farm_view().tz
     tiles = []
-    if longest is None:
-        tiles.append(Tile(label_dark, _("geen"), "bad", _("geen donker")))
+    g9 = worst(v.status or "unknown" for v in (light.verdict_g3_8_9(d, p, cov) for d in days))
+    darks = [d.dark_known for d in days if d.dark_known]
+    if not darks:
+        tiles.append(Tile(label_dark, _("geen"), "bad" if g9 == "D" else "none",
+                          _("geen donker") if g9 == "D" else _("geen gegevens")))
     else:
-        ok = longest.hours >= MIN_DARK_H
-        when = f"{from_ms(longest.start).astimezone(config.farm_view().tz):%H:%M}–" \
-               f"{from_ms(longest.end).astimezone(config.farm_view().tz):%H:%M}"
-        tiles.append(Tile(label_dark, f"{fmt_duration(longest.hours * 3600)} ({when})",
-                          "ok" if ok else "bad", _("in orde") if ok else _("korter dan 8 uur")))
-    light_h = sum(s.hours for s in light_spells(points, until) if s.end > to_ms(begin))
-    ok = light_h <= MAX_LIGHT_H
-    tiles.append(Tile(label_light, _("{h} uur", h=fmt_number(light_h, 1)), "ok" if ok else "bad",
-                      _("in orde") if ok else _("meer dan 16 uur")))
+        start, end = min(darks, key=lambda iv: iv[1] - iv[0])
+        when = f"{from_ms(start).astimezone(tz):%H:%M}–{from_ms(end).astimezone(tz):%H:%M}"
+        value = f"{fmt_duration((end - start) / 1000)} ({when})"
+        tiles.append(Tile(label_dark, value, *_verdict_level(g9, _("korter dan 8 uur"))))
+    g7 = worst(v.status or "unknown" for v in (light.verdict_g3_8_7(d, p, cov) for d in days))
+    light_h = max(d.light_ms for d in days) / 3_600_000
+    tiles.append(Tile(label_light, _("{h} uur", h=fmt_number(light_h, 1)), *_verdict_level(g7, _("meer dan 16 uur"))))
     return tiles
+
+
+def _verdict_level(status: str, deviation_word: str) -> tuple[str, str]:
+    """Return a tile's level and word for a rule verdict."""
+    if status in ("B", "C", "D", "KO"):
+        return "bad", deviation_word
+    if status == "ok":
+        return "ok", _("in orde")
+    return "none", _("onbekend")
 
 
 def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
@@ -105,7 +117,7 @@ def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
     value = _("{ago} geleden", ago=fmt_duration(ago))
     if last and last[1] >= 1:
         return Tile(label, value, "bad", _("ALARM") if last[1] == 1 else _("storing"))
-    if ago > HEARTBEAT_TIMEOUT_S:
+    if ago > config.params().sensor_rules.ventilation_for(house.id).heartbeat_timeout_minutes * 60:
         return Tile(label, value, "bad", _("stil: functioneert niet"))
     return Tile(label, value, "ok", _("in orde"))
 
