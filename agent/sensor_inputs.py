@@ -169,12 +169,11 @@ def load_channels(store: Store, config: Settings) -> AlertChannels:
     return AlertChannels(names, tuple(tests))
 
 
-def agent_down(store: Store, panels: dict, config: Settings, lo: int, hi: int,
+def agent_down(store: Store, panels: dict, sensors: list[SensorInfo], lo: int, hi: int,
                first: int | None) -> tuple[tuple[int, int], ...]:
     """Return the panel silences in which the agent was not receiving: before ``first`` (the first
     reading it ever stored: a fresh install, a new database), and silences in which no other sensor
-    was heard either."""
-    sensors = [s for s in configured_sensors(store, config) if s.id is not None]
+    was heard either. ``sensors`` are the configured sensors already registered."""
     out = [] if first is not None and first <= lo else [(lo, min(hi, first) if first is not None else hi)]
     for house, sensor_days in panels.items():
         panel_ids = {s.id for s in sensors if s.kind == "ventilation_alarm" and s.location == house}
@@ -266,8 +265,9 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
             inputs["condensation"][subject.location] += (found,)
         else:
             inputs[subject.kind][subject.location] = inputs[subject.kind].get(subject.location, ()) + (found,)
-    inputs["agent_since"] = _first_heard(store, [s.id for s in configured_sensors(store, config) if s.id is not None])
-    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], config, lo, hi, inputs["agent_since"])
+    registered = [s for s in configured_sensors(store, config) if s.id is not None]
+    inputs["agent_since"] = _first_heard(store, [s.id for s in registered])
+    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], registered, lo, hi, inputs["agent_since"])
     inputs["alert_channels"] = load_channels(store, config)
     inputs["checks"] = load_checks(store, at)
     inputs["housing_orders"] = tuple(load_housing_orders(store))

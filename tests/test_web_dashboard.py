@@ -27,7 +27,7 @@ def test_fresh_database_is_incomplete_with_zero_points_and_no_data_tiles(farmer)
     text = _text(farmer.get("/").get_data(as_text=True))
     # Nothing is proven yet: a fresh install is incomplete, not in deviation.
     assert "Onvolledig" in text and "0 strafpunten" in text
-    assert "Afwijkingen (0)" in text or "Afwijkingen (" not in text
+    assert "Afwijkingen (0)" in text
     assert "Donkerperiode afgelopen nacht geen gegevens" in text
     assert "Alarmkast gehoord geen gegevens" in text
     assert "Marge tot dauwpunt geen gegevens" in text
@@ -73,7 +73,7 @@ def test_fresh_findings_of_the_agent_are_shown_and_stale_ones_are_not(farmer, we
 def test_the_live_fragment_is_polled_and_reflects_new_data(farmer, web_store, app):
     first = farmer.get("/live").get_data(as_text=True).lstrip()
     assert first.startswith('<div id="live" hx-get="/live" hx-trigger="every 30s"')
-    assert "Afwijkingen (" not in first or "Afwijkingen (0)" in first
+    assert "Afwijkingen (0)" in first
     record_answer(web_store, load_catalogue(), rule_id="A4.1.10", status="C", note="rommel", answered_by="jan",
                   now=NOW)
     app.extensions["ikb"].scores.invalidate()

@@ -107,6 +107,15 @@ def test_a_non_image_or_oversize_upload_is_refused_and_nothing_is_stored(farmer,
     assert web_store.query("SELECT (SELECT count(*) FROM assessments) + (SELECT count(*) FROM files) AS n")[0]["n"] == 0
 
 
+def test_a_valid_photo_with_a_refused_answer_leaves_no_file_behind(farmer, web_store):
+    """The photo and the answer are stored in one transaction: files are append-only, so no orphan."""
+    refused = farmer.post("/rules/A1.2/assess", content_type="multipart/form-data", data={
+        "status": "D", "note": "x", "csrf_token": token_of(farmer), "photo": (io.BytesIO(_png()), "foto.png")})
+    assert refused.status_code == 422
+    assert _field_errors(refused.get_data(as_text=True)) == ["A1.2 kent geen weging D (mogelijk: B)"]
+    assert web_store.query("SELECT (SELECT count(*) FROM assessments) + (SELECT count(*) FROM files) AS n")[0]["n"] == 0
+
+
 def test_a_document_with_a_pdf_scan_is_recorded(farmer, web_store):
     pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
     response = farmer.post("/rules/A6.3.1/document", content_type="multipart/form-data", data={

@@ -19,7 +19,7 @@ from agent.documents import DocumentError, record_document
 from agent.downsample import bucket_width_s, downsample
 from agent.evaluation import score_window
 from agent.readings import from_ms
-from rules.catalogue import load_catalogue
+from rules.catalogue import Rule, load_catalogue
 from rules.findings import STATUSES
 from webui.access import public
 from webui.forms import split_agent_error
@@ -80,23 +80,6 @@ class ScoreOut(BaseModel):
     findings: list[FindingOut]
     due: list[DueOut]
     evaluated_by: Literal["agent", "web"]
-
-
-class RuleOut(BaseModel):
-    """A catalogue rule (the `rules --format json` shape)."""
-
-    id: str
-    annex: str
-    section: str | None
-    section_title: str | None
-    title: str
-    interpretation: str | None
-    nvt: str | None
-    not_checked: str | None
-    deviations: dict[str, str | None]
-    applies_to: list[str]
-    evaluation: str
-    source: dict
 
 
 class SensorOut(BaseModel):
@@ -257,14 +240,14 @@ def findings(query: FindingsQuery):
     return out
 
 
-@api.route("/api/v1/rules", summary="The IKB Ei rule catalogue", query=RulesQuery, response=list[RuleOut])
+@api.route("/api/v1/rules", summary="The IKB Ei rule catalogue", query=RulesQuery, response=list[Rule])
 def rules(query: RulesQuery):
     """Return the catalogue's rules."""
     return [r.public_dict() for r in load_catalogue()
             if (not query.annex or r.annex == query.annex) and (not query.evaluation or r.evaluation == query.evaluation)]
 
 
-@api.route("/api/v1/rules/<rule_id>", summary="One rule", response=RuleOut)
+@api.route("/api/v1/rules/<rule_id>", summary="One rule", response=Rule)
 def rule(rule_id: str):
     """Return one rule."""
     found = load_catalogue().get(rule_id)

@@ -8,6 +8,8 @@ to farmers only; an auditor sees the same page without forms.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from agent.assessments import AssessmentError, answer_history, record_answer
@@ -159,10 +161,7 @@ def assess(rule_id: str):
         return _render_rule(rule, assess_values=values, assess_errors=errors, status=422)
     store, moment, user = get_store(), now(), _user_name()
     try:
-        # One transaction: a refused answer leaves no orphan photo behind (files are append-only).
-        with store.transaction() as db:
-            file_id = store_file(db, name=upload[0], content_type=upload[2], data=upload[1], uploaded_by=user,
-                                 now=moment) if upload else None
+        with _with_upload(store, upload, user, moment) as file_id:
             record_answer(store, load_catalogue(), rule_id=rule.id, status=answer.status, note=answer.note,
                           answered_by=user, now=moment, location=answer.location,
                           locations={i for i, _n in _locations()}, file_id=file_id)
@@ -194,9 +193,7 @@ def document(rule_id: str):
         return _render_rule(rule, doc_values=values, doc_errors=errors, status=422)
     store, moment, user = get_store(), now(), _user_name()
     try:
-        with store.transaction() as db:
-            file_id = store_file(db, name=upload[0], content_type=upload[2], data=upload[1], uploaded_by=user,
-                                 now=moment) if upload else None
+        with _with_upload(store, upload, user, moment) as file_id:
             record_document(store, kind=rule.id, issued_on=doc.issued_on, valid_until=doc.valid_until,
                             title=doc.title, location=doc.location, note=doc.note, recorded_by=user, now=moment,
                             house_ids={h.id for h in get_config().houses}, file_id=file_id)
@@ -206,6 +203,17 @@ def document(rule_id: str):
     scores().invalidate()
     flash(_("Document opgeslagen."), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
+
+
+@contextmanager
+def _with_upload(store, upload, user: str, moment):
+    """Store an optional upload and yield its file id, in one transaction with the record made inside.
+
+    A refused record leaves no orphan file behind (files are append-only).
+    """
+    with store.transaction() as db:
+        yield store_file(db, name=upload[0], content_type=upload[2], data=upload[1], uploaded_by=user,
+                         now=moment) if upload else None
 
 
 def _user_name() -> str:
