@@ -22,10 +22,10 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from rules.catalogue import HOUSINGS
 from rules.evidence import EggRoom, Farm, House
-from rules.logbooks import LogbookParams
+from rules.logbooks.records import LogbookParams
 from rules.params import Params
 from rules.scoring import Weights
-from rules.sensor_params import (EGG_ROOM_OVERRIDES, HOUSE_OVERRIDES, ClimateParams, CondensationParams,
+from rules.sensor.params import (EGG_ROOM_OVERRIDES, HOUSE_OVERRIDES, ClimateParams, CondensationParams,
                                  FarmSensorRules, HouseRules, LightParams, SensorRules, VentilationParams, merged)
 
 SENSOR_KINDS: tuple[str, ...] = (
@@ -256,7 +256,7 @@ class LightAlerts(_Strict):
 
 def _known_kinds(value: dict[str, str]) -> dict[str, str]:
     """Check that every key of [alerts.severity] is an alert kind."""
-    from agent.alert_kinds import KINDS
+    from agent.alerts.kinds import KINDS
 
     for kind in value:
         if kind not in KINDS:

@@ -20,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.config import load_config  # noqa: E402
-from agent.evaluation import score_window  # noqa: E402
-from agent.export import build_pack, verify_pack  # noqa: E402
-from agent.logbook import add_entry, list_entries, logbook_view  # noqa: E402
-from agent.store import open_store  # noqa: E402
-from rules.logbooks import LOGBOOKS  # noqa: E402
+from agent.evaluation.score import score_window  # noqa: E402
+from agent.exports.pack import build_pack, verify_pack  # noqa: E402
+from agent.logbooks.entries import add_entry, list_entries, logbook_view  # noqa: E402
+from agent.store.connection import open_store  # noqa: E402
+from rules.logbooks.records import LOGBOOKS  # noqa: E402
 
 TOML = """[farm]
 name = "Benchbedrijf"

@@ -26,9 +26,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.config import config_from_dict  # noqa: E402
-from agent.readings import sync_sensors, to_ms  # noqa: E402
-from agent.store import open_store  # noqa: E402
-from agent.users import add_user  # noqa: E402
+from agent.store.readings import sync_sensors, to_ms  # noqa: E402
+from agent.store.connection import open_store  # noqa: E402
+from agent.store.users import add_user  # noqa: E402
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 RAW_DAYS, TOTAL_DAYS = 35, 730
@@ -131,7 +131,7 @@ def main() -> None:
     print(f"database: {db} ({db.stat().st_size / 1e6:.0f} MB): {rows['sensors']} sensors, "
           f"{rows['raw']:,} raw readings, {rows['agg']:,} per-minute aggregates")
 
-    from agent.evaluation import record_score, score_window
+    from agent.evaluation.score import record_score, score_window
 
     t = time.perf_counter()
     result = score_window(store, config, at=NOW, since=NOW - timedelta(days=30))

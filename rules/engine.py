@@ -15,9 +15,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from rules import sensor_rules
+from rules.sensor import registry as sensor_rules
 from rules.assessment import answer_due, answer_finding, current_answer
-from rules import logbook_rules
+from rules.logbooks import judge as logbook_rules
 from rules.catalogue import Catalogue, Rule
 from rules.documents import evaluate_document
 from rules.evidence import Evidence

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rules.logbooks import LogbookParams
+from rules.logbooks.records import LogbookParams
 from rules.scoring import Weights
-from rules.sensor_params import SensorRules
+from rules.sensor.params import SensorRules
 
 
 class Params(BaseModel):

@@ -106,7 +106,7 @@ class MqttSubscriber:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.options.session_expiry
         # At most this many unacknowledged messages in flight to us: bounds memory, and the
-        # redelivery guard in agent.ingest remembers exactly this many deliveries.
+        # redelivery guard in agent.ingest.ingestor remembers exactly this many deliveries.
         props.ReceiveMaximum = self.options.receive_maximum
         self.client.connect_async(self.options.host, self.options.port, keepalive=self.options.keepalive,
                                   clean_start=False, properties=props)

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from agent.ingest import StoredReading
+from agent.ingest.ingestor import StoredReading
 from agent.config import Settings, config_from_dict
-from agent.readings import to_ms
+from agent.store.readings import to_ms
 
 from .conftest import FARM_TOML, free_port
 

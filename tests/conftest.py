@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
+from agent.cli.main import main
 from agent.config import load_config
-from agent.store import open_store
+from agent.store.connection import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO.parent / "shared" / "seeds" / "004_09b9fb4dd29fc2de.txt"

@@ -82,8 +82,8 @@ def state_samples(changes, until: datetime, *, heartbeat_s: int = 60,
 def state_sensor(label: str, samples, since: datetime, until: datetime, hold_s: int = 600, tz=AMS,
                  known_from: datetime | None = None):
     """Return SensorDays of a state sensor over local days covering [since, until)."""
-    from rules.states import state_day
-    from rules.timeseries import SensorDays, days_between
+    from rules.sensor.states import state_day
+    from rules.sensor.timeseries import SensorDays, days_between
 
     lo, hi = ms(since), ms(until)
     days = [state_day(samples, d, hold_s * 1000, until=hi if d.end > hi else None,
@@ -94,8 +94,8 @@ def state_sensor(label: str, samples, since: datetime, until: datetime, hold_s: 
 
 def measure_sensor(label: str, samples, since: datetime, until: datetime, band, hold_s: int = 300, tz=AMS):
     """Return SensorDays of a climate sensor over local days covering [since, until)."""
-    from rules.climate import measure_day
-    from rules.timeseries import SensorDays, days_between
+    from rules.sensor.climate import measure_day
+    from rules.sensor.timeseries import SensorDays, days_between
 
     lo, hi = ms(since), ms(until)
     return SensorDays(label, tuple(measure_day(samples, d, hold_s * 1000, band, until=hi if d.end > hi else None)

@@ -12,11 +12,11 @@ import json
 
 import pytest
 
-from agent.alert_service import AlertService
-from agent.alerts import acknowledge, list_alerts
-from agent.channels import EmailChannel, build_channels, state_topic
-from agent.outbox import DeliveryError, Dispatcher, Message
-from agent.store import open_store
+from agent.alerts.service import AlertService
+from agent.alerts.engine import acknowledge, list_alerts
+from agent.alerts.channels import EmailChannel, build_channels, state_topic
+from agent.alerts.outbox import DeliveryError, Dispatcher, Message
+from agent.store.connection import open_store
 
 from .alerting import T0, Clock, MqttListener, SmtpReceiver, WebhookReceiver, reading, settings_with
 
@@ -164,7 +164,7 @@ topic = "hoeve/alerts"
 """ + email_channel(smtp), mqtt_port=broker.port)
     listener = MqttListener(broker.port, "hoeve/alerts/events").start()
     store = open_store(tmp_path / "farm.db")
-    # As agent.runner composes it: the listener's connection, and a second one for the threads.
+    # As agent.cli.runner composes it: the listener's connection, and a second one for the threads.
     service = AlertService(store, settings, background_store=open_store(tmp_path / "farm.db"))
     service.start()
     try:
@@ -208,7 +208,7 @@ url = "{hook.url}"
 
 def test_an_alarm_published_on_the_broker_reaches_all_three_through_the_running_agent(tmp_path, broker, smtp):
     """End to end: mosquitto → `ikb-agent run` (ingest, listener) → webhook, e-mail and MQTT."""
-    from agent.runner import Agent
+    from agent.cli.runner import Agent
     from sensors.mqtt import MqttLink, MqttOptions
 
     hook = WebhookReceiver().start()

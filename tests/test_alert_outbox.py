@@ -7,10 +7,10 @@ import hmac
 
 import pytest
 
-from agent.channels import SIGNATURE_HEADER, WebhookChannel, build_channels
-from agent.outbox import Dispatcher, backoff_ms, enqueue
-from agent.readings import to_ms
-from agent.store import open_store
+from agent.alerts.channels import SIGNATURE_HEADER, WebhookChannel, build_channels
+from agent.alerts.outbox import Dispatcher, backoff_ms, enqueue
+from agent.store.readings import to_ms
+from agent.store.connection import open_store
 
 from .alerting import T0, Clock, WebhookReceiver, settings_with
 
@@ -205,7 +205,7 @@ def test_webhook_channel_reports_a_hanging_receiver_as_a_timeout(tmp_path):
     port = listener.getsockname()[1]
     settings = webhook_settings(tmp_path, f"http://127.0.0.1:{port}/hook")
     channel = WebhookChannel(settings.alerts.channels[0].model_copy(update={"timeout": 0.3}), settings)
-    from agent.outbox import DeliveryError, Message
+    from agent.alerts.outbox import DeliveryError, Message
 
     with pytest.raises(DeliveryError, match="binnen 0.3 s|timed out"):
         channel.send(Message(1, None, "telefoon", "test", "info", payload("x"), 0, 0))

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent.alert_service import AlertService
-from agent.alert_sources import alerts_for_dues, alerts_from_flags
-from agent.alerts import acknowledge, acknowledge_by_token, acknowledge_mqtt, list_alerts, peek_token
-from agent.readings import to_ms
+from agent.alerts.service import AlertService
+from agent.alerts.sources import alerts_for_dues, alerts_from_flags
+from agent.alerts.engine import acknowledge, acknowledge_by_token, acknowledge_mqtt, list_alerts, peek_token
+from agent.store.readings import to_ms
 from rules.catalogue import load_catalogue
 from rules.findings import Due
 
@@ -272,7 +272,7 @@ def test_info_alerts_are_collected_into_one_digest(tmp_path, store, receivers):
     farm = Farm(store, settings_with(tmp_path, one_channel(phone.url)), Clock())
     changes = [{"rule": "A4.2.1", "location": None, "from": "ok", "to": "C", "at": "x"},
                {"rule": "A4.5.1", "location": None, "from": "ok", "to": "B", "at": "x"}]
-    from agent.alert_sources import alerts_from_changes
+    from agent.alerts.sources import alerts_from_changes
 
     alerts_from_changes(farm.service.engine, changes, to_ms(farm.clock()))
     farm.at(minutes=59)
@@ -457,7 +457,7 @@ def test_sensor_offline_events_from_ingestion_raise_and_clear(tmp_path, store, r
 
 
 def test_day_sheet_flags_raise_mortality_and_production_alerts(tmp_path, store, receivers):
-    from agent.logbook import add_entry
+    from agent.logbooks.entries import add_entry
 
     phone = receivers()
     settings = settings_with(tmp_path, one_channel(phone.url))
@@ -496,7 +496,7 @@ def test_something_falling_due_tomorrow_is_an_info_alert(tmp_path, store, receiv
 
 
 def test_a_restart_keeps_open_alerts_and_can_still_close_them(tmp_path, receivers):
-    from agent.store import open_store
+    from agent.store.connection import open_store
 
     phone = receivers()
     settings = settings_with(tmp_path, one_channel(phone.url))
@@ -516,8 +516,8 @@ def test_a_restart_keeps_open_alerts_and_can_still_close_them(tmp_path, receiver
 def test_the_daily_due_job_raises_tomorrows_items_once_in_the_afternoon(tmp_path, store, receivers):
     from datetime import date
 
-    from agent.alert_service import raise_due_alerts
-    from agent.documents import record_document
+    from agent.alerts.service import raise_due_alerts
+    from agent.logbooks.documents import record_document
 
     phone = receivers()
     settings = settings_with(tmp_path, one_channel(phone.url, "digest_minutes = 0"))
@@ -537,7 +537,7 @@ def test_the_alarm_path_waits_for_a_busy_database_instead_of_failing(tmp_path, s
     """The listener's connection and the background one write at once (as under `ikb-agent run`)."""
     import threading
 
-    from agent.store import open_store
+    from agent.store.connection import open_store
 
     phone = receivers()
     settings = settings_with(tmp_path, one_channel(phone.url, "clear_seconds = 0"))

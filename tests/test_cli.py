@@ -9,7 +9,7 @@ import sys
 import click
 import pytest
 
-from agent.cli import cli as cli_group
+from agent.cli.main import cli as cli_group
 from rules.catalogue import load_catalogue
 
 from .conftest import REPO
@@ -111,8 +111,8 @@ def test_score_at_a_past_moment_ignores_later_records(cli):
 
 
 def test_user_add_reads_the_password_from_stdin(cli, config):
-    from agent.store import open_store
-    from agent.users import authenticate
+    from agent.store.connection import open_store
+    from agent.store.users import authenticate
 
     assert cli("user", "add", "jan", "--role", "farmer", stdin="correct horse battery\n").code == 0
     short = cli("user", "add", "piet", "--role", "auditor", stdin="short\n")
@@ -147,7 +147,7 @@ def test_every_command_is_documented_with_an_example(path, command):
 
 def test_console_script_is_installed_and_exits_with_contract_codes(tmp_path):
     exe = REPO / ".venv" / "bin" / "ikb-agent"
-    runner = [str(exe)] if exe.exists() else [sys.executable, "-c", "from agent.cli import entry_point; entry_point()"]
+    runner = [str(exe)] if exe.exists() else [sys.executable, "-c", "from agent.cli.main import entry_point; entry_point()"]
     ok = subprocess.run(runner + ["rules", "--format", "json"], capture_output=True, text=True)
     assert ok.returncode == 0 and len(json.loads(ok.stdout)) == 249
     bad = subprocess.run(runner + ["--config", str(tmp_path / "x.toml"), "score"], capture_output=True, text=True)

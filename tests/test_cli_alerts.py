@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from agent.alert_service import AlertService
-from agent.store import open_store
+from agent.alerts.service import AlertService
+from agent.store.connection import open_store
 
 from .alerting import Clock, WebhookReceiver, farm_toml, reading, settings_with
 

@@ -9,12 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.catalogue import load_catalogue
-from rules.eggroom import condensation_day, dew_point
+from rules.sensor.eggroom import condensation_day, dew_point
 from rules.evidence import EggRoom, Evidence, Farm, House
 from rules.params import Params
-from rules.sensor_params import ClimateParams, CondensationParams, SensorRules
-from rules.sensor_rules import EVALUATORS
-from rules.timeseries import SensorDays, days_between
+from rules.sensor.params import ClimateParams, CondensationParams, SensorRules
+from rules.sensor.registry import EVALUATORS
+from rules.sensor.timeseries import SensorDays, days_between
 from tests.synth import AMS, local, measure_sensor, ms, series
 
 CATALOGUE = load_catalogue()

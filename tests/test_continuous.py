@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent.continuous import evaluate_tick, on_readings
-from agent.ingest import StoredReading
+from agent.evaluation.continuous import evaluate_tick, on_readings
+from agent.ingest.ingestor import StoredReading
 from rules.kinds import GENERATOR_OFF, MAINS_OFF, VENTILATION_OK
 from tests.synth import ms, series, state_samples
 from tests.test_sensor_store import AT, FIRST, SINCE, _create_channel_tests, farm, fill, put  # noqa: F401
@@ -74,7 +74,7 @@ def test_a_mains_failure_is_judged_on_arrival(farm):
 
 def test_the_listener_ignores_replayed_history(farm, monkeypatch):
     from agent import clock
-    from agent.continuous import alarm_listener
+    from agent.evaluation.continuous import alarm_listener
 
     _path, config, store, ids = farm
     config = short_window(config)

@@ -15,9 +15,9 @@ import openpyxl
 import pypdf
 import pytest
 
-from agent import export as export_mod
-from agent.export import PACK_SECTIONS, ExportError, build_pack, font_paths, verify_pack
-from agent.logbook import add_entry, correct_entry
+from agent.exports import pack as export_mod
+from agent.exports.pack import PACK_SECTIONS, ExportError, build_pack, font_paths, verify_pack
+from agent.logbooks.entries import add_entry, correct_entry
 
 from .test_logbook import GOOD
 
@@ -50,7 +50,7 @@ def farm(store, config):
 def built(tmp_path_factory) -> bytes:
     """One audit pack of the filled farm, built once for the tamper tests."""
     from agent.config import load_config
-    from agent.store import open_store
+    from agent.store.connection import open_store
 
     from .conftest import FARM_TOML
 
@@ -59,7 +59,7 @@ def built(tmp_path_factory) -> bytes:
     config = load_config(tmp / "ikb-agent.toml")
     store = open_store(config.storage.path)
     fill(store, config)
-    from rules.logbooks import LOGBOOKS
+    from rules.logbooks.records import LOGBOOKS
 
     data = build_pack(store, config, list(LOGBOOKS), START, END, NOW)
     store.close()
@@ -253,7 +253,7 @@ def test_pack_includes_event_episodes_and_sections_added_by_other_features(store
 
 
 def test_export_bytes_serves_the_web_downloads(store, config, farm):
-    from agent.export import export_bytes
+    from agent.exports.pack import export_bytes
 
     name, data = export_bytes(store, config, "visitors", "csv", START, END, NOW)
     assert name == "ikb-123456-visitors-2026-01-01-2026-03-31.csv" and data.startswith(b"\xef\xbb\xbf")
@@ -267,7 +267,7 @@ def test_export_bytes_serves_the_web_downloads(store, config, farm):
 
 def test_pack_holds_the_light_schedule_day_table_per_house(store, config, farm, tmp_path):
     """The audit pack's light/stal-<id>.csv: per lighting day the dark period and each light rule's verdict."""
-    from agent.readings import insert_readings, sync_sensors
+    from agent.store.readings import insert_readings, sync_sensors
 
     from .synth import light_samples, local, ms
 

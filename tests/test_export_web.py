@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
-from agent.export import verify_pack
-from agent.logbook import add_entry
+from agent.exports.pack import verify_pack
+from agent.logbooks.entries import add_entry
 
 from .test_export import NOW as ENTRY_TIME
 from .test_logbook import GOOD

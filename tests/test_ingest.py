@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent.ingest import Ingestor, StoredReading, ingest_all
-from agent.readings import from_ms, series, to_ms
-from agent.store import open_store
+from agent.ingest.ingestor import Ingestor, StoredReading, ingest_all
+from agent.store.readings import from_ms, series, to_ms
+from agent.store.connection import open_store
 from sensors.model import RawMessage
 from sensors.trace import trace_line
 

@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
 from rules.evidence import Evidence, Farm, House
-from rules.light import (
+from rules.sensor.light import (
     LIGHT_RULES,
     light_days,
     next_spring_forward,
     spring_forward_dues,
 )
 from rules.params import Params
-from rules.sensor_params import LightParams, SensorRules
-from rules.sensor_rules import EVALUATORS
-from rules.timeseries import SensorDays
+from rules.sensor.params import LightParams, SensorRules
+from rules.sensor.registry import EVALUATORS
+from rules.sensor.timeseries import SensorDays
 from tests.synth import AMS, light_samples, local, ms
 
 FARM = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam", (House("1", "barn"),))
@@ -231,7 +231,7 @@ def test_day_start_is_configurable():
 def test_light_day_round_trips_through_json():
     since, at = window(JAN, 1)
     [d] = light_days(light_samples(JAN, 1, lux_dark=2.0), ms(since), ms(at), HOLD, LightParams(), AMS)
-    from rules.light import LightDay
+    from rules.sensor.light import LightDay
 
     assert LightDay.from_json(d.to_json()) == d
 

@@ -12,9 +12,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from agent.logbook import (ENTRY_LISTENERS, GENESIS, LogbookError, add_entry, chain_head, confirm_draft,
+from agent.logbooks.entries import (ENTRY_LISTENERS, GENESIS, LogbookError, add_entry, chain_head, confirm_draft,
                            correct_entry, list_entries, verify_chain)
-from rules.logbooks import LOGBOOKS, EntryError, form_fields
+from rules.logbooks.records import LOGBOOKS, EntryError, form_fields
 
 from .conftest import REPO
 
@@ -343,7 +343,7 @@ def test_sigkill_right_after_add_reports_success_never_loses_the_entry(config_fi
     """The CLI prints `opgeslagen` only after the commit is on disk; a SIGKILL then loses nothing."""
     script = (
         "import sys, time\n"
-        "from agent.cli import main\n"
+        "from agent.cli.main import main\n"
         "code = main(sys.argv[1:])\n"
         "sys.stdout.flush()\n"
         "time.sleep(60)\n"  # stay alive: the parent kills us the moment it reads the success line
@@ -371,7 +371,7 @@ from hypothesis import strategies as st  # noqa: E402
 @given(st.lists(st.tuples(st.sampled_from(["add", "correct", "withdraw"]), st.integers(1, 40)), min_size=1,
                 max_size=12))
 def test_any_sequence_of_writes_keeps_every_chain_intact_and_every_row(config, tmp_path_factory, ops):
-    from agent.store import open_store
+    from agent.store.connection import open_store
 
     store = open_store(tmp_path_factory.mktemp("prop") / "farm.db")
     written = 0

@@ -8,8 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from agent.evaluation import score_window
-from agent.logbook import (add_entry, confirm_draft, correct_entry, draft_detected_checks, format_storage_report,
+from agent.evaluation.score import score_window
+from agent.logbooks.entries import (add_entry, confirm_draft, correct_entry, draft_detected_checks, format_storage_report,
                            list_entries, storage_report)
 
 from .test_logbook import GOOD
@@ -169,7 +169,7 @@ def test_nothing_within_retention_can_be_deleted_but_rows_past_it_can(store, con
                    " VALUES ('visitors', '{}', '2020-01-01T00:00:00+00:00', 'jan', ?, 'old', '2022-01-01')", ["0" * 64])
         db.execute("DELETE FROM logbook WHERE keep_until < date('now')")
     assert store.query("SELECT kind FROM logbook") == [{"kind": "flock_day"}]
-    import agent.logbook as api
+    import agent.logbooks.entries as api
 
     assert not [name for name in dir(api) if "delete" in name.lower() or "purge" in name.lower()]
 
@@ -187,13 +187,13 @@ def test_storage_report_counts_rows_and_bytes(store, config):
 
 
 def test_scheduled_jobs_draft_tests_and_report_storage_when_called_with_a_clock(store, config, caplog):
-    from agent.logbook import draft_job, storage_job
+    from agent.logbooks.entries import draft_job, storage_job
 
     insert_event(store, datetime(2026, 5, 20, 8, 0, tzinfo=timezone.utc))
     name, run, every = draft_job(store, config)
     assert (name, every) == ("logbook-drafts", 300)
     assert len(run(AT)) == 1 and run(AT) == []
     name, run, every = storage_job(store, config)
-    with caplog.at_level("INFO", logger="agent.logbook"):
+    with caplog.at_level("INFO", logger="agent.logbooks.entries"):
         report = run(AT)
     assert report["logbooks"]["checks"]["rows"] == 1 and "logboekregels: checks 1" in caplog.text

@@ -9,7 +9,7 @@ import pytest
 from rules.catalogue import load_catalogue
 from rules.engine import DUE_PROVIDERS, EVALUATORS, evaluate
 from rules.evidence import Evidence, Farm, House
-from rules.logbooks import DetectedTest, LogbookParams, LogbookView, LogEntry, validate_entry
+from rules.logbooks.records import DetectedTest, LogbookParams, LogbookView, LogEntry, validate_entry
 from rules.params import Params
 
 AT = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)  # noon in Amsterdam

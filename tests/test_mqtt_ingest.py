@@ -14,8 +14,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from agent.runner import Agent
-from agent.store import open_store
+from agent.cli.runner import Agent
+from agent.store.connection import open_store
 from sensors.mqtt import MqttOptions, MqttPublisher
 
 from .conftest import REPO
@@ -164,7 +164,7 @@ def test_broker_restarted_mid_stream_loses_nothing(live_settings, broker, with_t
 
 def agent_process(config_path):
     """Start `ikb-agent run` as a separate process."""
-    return subprocess.Popen([sys.executable, "-c", "from agent.cli import entry_point; entry_point()",
+    return subprocess.Popen([sys.executable, "-c", "from agent.cli.main import entry_point; entry_point()",
                              "--config", str(config_path), "run", "--log-level", os.environ.get("AGENT_LOG", "warning")],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

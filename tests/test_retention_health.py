@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta, timezone
 
-from agent.health import check_health, sensor_status
-from agent.ingest import Ingestor
-from agent.readings import insert_readings, series, to_ms
-from agent.retention import roll_up
+from agent.ingest.health import check_health, sensor_status
+from agent.ingest.ingestor import Ingestor
+from agent.store.readings import insert_readings, series, to_ms
+from agent.store.retention import roll_up
 from agent.scheduler import JobSpec, Scheduler
-from agent.store import open_store
+from agent.store.connection import open_store
 from sensors.model import RawMessage
 
 from .farmconfig import settings_for

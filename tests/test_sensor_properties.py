@@ -9,14 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rules.catalogue import load_catalogue
-from rules.eggroom import condensation_day
+from rules.sensor.eggroom import condensation_day
 from rules.evidence import EggRoom, Evidence, Farm, House
 from rules.kinds import VENTILATION_OK
 from rules.params import Params
-from rules.sensor_params import SensorRules
-from rules.sensor_rules import EVALUATORS
-from rules.timeseries import SensorDays, days_between
-from rules.ventilation import AlertChannels, ChannelTest
+from rules.sensor.params import SensorRules
+from rules.sensor.registry import EVALUATORS
+from rules.sensor.timeseries import SensorDays, days_between
+from rules.sensor.ventilation import AlertChannels, ChannelTest
 from tests.synth import AMS, local, measure_sensor, ms, series, state_samples, state_sensor
 
 CATALOGUE = load_catalogue()

@@ -6,8 +6,8 @@ import json
 
 from agent import clock
 from agent.config import config_from_dict
-from agent.runner import Agent
-from agent.store import open_store
+from agent.cli.runner import Agent
+from agent.store.connection import open_store
 from sensors.mqtt import MqttOptions, MqttPublisher
 
 from .farmconfig import SENSORS, farm_dict

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
-from agent.evaluation import score_window
-from agent.readings import insert_readings, sync_sensors
-from agent.sensor_inputs import journal_for, load_sensor_inputs
-from agent.store import open_store
+from agent.evaluation.score import score_window
+from agent.store.readings import insert_readings, sync_sensors
+from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs
+from agent.store.connection import open_store
 from rules.kinds import GENERATOR_OFF, GENERATOR_RUNNING, POPHOLE_CLOSED, POPHOLE_OPEN, VENTILATION_OK
 from tests.conftest import FARM_TOML
 from tests.synth import light_samples, local, ms, series, state_samples
@@ -252,7 +252,7 @@ def test_channel_tests_decide_the_off_farm_part_of_a3_4(farm):
 
 
 def test_checks_logbook_feeds_the_generator(farm):
-    from agent.logbook import add_entry
+    from agent.logbooks.entries import add_entry
 
     _path, config, store, ids = farm
     fill(store, ids)

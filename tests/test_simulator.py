@@ -14,9 +14,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from agent.config import load_config
-from agent.ingest import Ingestor, ingest_all
-from agent.readings import series
-from agent.store import open_store
+from agent.ingest.ingestor import Ingestor, ingest_all
+from agent.store.readings import series
+from agent.store.connection import open_store
 from sensors.simulator import DEVICES, FarmModel, catch_up_moment, farm_toml, publish_stream, trace_messages
 from sensors.trace import read_trace, trace_line
 
@@ -132,7 +132,7 @@ def test_publishing_sends_history_at_once_and_skips_what_cannot_carry_its_time()
 
 def test_demo_runs_broker_simulator_and_agent_and_stops_cleanly_on_ctrl_c(tmp_path):
     workdir = tmp_path / "demo"
-    proc = subprocess.Popen([sys.executable, "-c", "from agent.cli import entry_point; entry_point()", "demo",
+    proc = subprocess.Popen([sys.executable, "-c", "from agent.cli.main import entry_point; entry_point()", "demo",
                              "--dir", str(workdir), "--history", "0.2", "--port", "18099"],
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

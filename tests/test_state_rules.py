@@ -8,7 +8,7 @@ import pytest
 
 from rules.catalogue import load_catalogue
 from rules.evidence import Evidence, Farm, House
-from rules.generator import episodes, generator_dues
+from rules.sensor.generator import episodes, generator_dues
 from rules.kinds import (
     GENERATOR_FAULT,
     GENERATOR_OFF,
@@ -20,9 +20,9 @@ from rules.kinds import (
     VENTILATION_OK,
 )
 from rules.params import Params
-from rules.sensor_params import GeneratorParams
-from rules.sensor_rules import EVALUATORS
-from rules.ventilation import AlertChannels, ChannelTest, Check, alarm_dues
+from rules.sensor.params import GeneratorParams
+from rules.sensor.registry import EVALUATORS
+from rules.sensor.ventilation import AlertChannels, ChannelTest, Check, alarm_dues
 from tests.synth import local, ms, state_samples, state_sensor
 
 CATALOGUE = load_catalogue()

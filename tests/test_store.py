@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from agent.assessments import record_answer
-from agent.schema import migrations
-from agent.store import StoreError, open_store
+from agent.logbooks.assessments import record_answer
+from agent.store.schema import migrations
+from agent.store.connection import StoreError, open_store
 from rules.catalogue import load_catalogue
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from datetime import date, time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rules.timeseries import DayVerdict, days_between, local_day, segments, window_verdict
+from rules.sensor.timeseries import DayVerdict, days_between, local_day, segments, window_verdict
 from tests.synth import AMS, local, ms
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agent.alerts import AlertEngine, list_alerts
-from agent.readings import to_ms
+from agent.alerts.engine import AlertEngine, list_alerts
+from agent.store.readings import to_ms
 
 from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
                            farmer, token_of, web_store)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.logbook import add_entry, list_entries
-from agent.store import open_store
-from rules.logbooks import LOGBOOKS, EntryError, validate_entry
+from agent.logbooks.entries import add_entry, list_entries
+from agent.store.connection import open_store
+from rules.logbooks.records import LOGBOOKS, EntryError, validate_entry
 
 from .test_logbook import GOOD
 from .test_web_api import tokens  # noqa: F401

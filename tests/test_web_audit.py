@@ -10,10 +10,10 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from agent.export import verify_pack
-from agent.logbook import add_entry
-from agent.signatures import parse_reference, store_signature
-from rules.logbooks import LOGBOOKS
+from agent.exports.pack import verify_pack
+from agent.logbooks.entries import add_entry
+from agent.logbooks.signatures import parse_reference, store_signature
+from rules.logbooks.records import LOGBOOKS
 
 from .test_logbook import GOOD, NOW as ENTRY_TIME
 from .test_web_kiosk import png_data_url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent.store import open_store
+from agent.store.connection import open_store
 from webui import create_app
 
 from .web_fixtures import (NOW, PASSWORD, accounts, app, client_for, clock, csrf_from, db_path,  # noqa: F401

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from agent.config import SensorSection
-from agent.readings import insert_readings, sync_sensors, to_ms
+from agent.store.readings import insert_readings, sync_sensors, to_ms
 
 from .web_fixtures import (NOW, accounts, app, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
                            web_store)

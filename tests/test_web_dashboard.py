@@ -6,11 +6,11 @@ import json
 import re
 from datetime import timedelta
 
-from agent.assessments import record_answer
+from agent.logbooks.assessments import record_answer
 from agent.config import SensorSection
-from agent.documents import record_document
-from agent.evaluation import record_score, score_window
-from agent.readings import insert_readings, sync_sensors, to_ms
+from agent.logbooks.documents import record_document
+from agent.evaluation.score import record_score, score_window
+from agent.store.readings import insert_readings, sync_sensors, to_ms
 from rules.catalogue import load_catalogue
 
 from .web_fixtures import (NOW, accounts, app, client_for, clock, db_path, farm_config, farmer,  # noqa: F401

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from agent.logbook import add_entry, list_entries
+from agent.logbooks.entries import add_entry, list_entries
 
 from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
                            farmer, token_of, web_store)

@@ -11,9 +11,9 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.files import get_file
-from agent.logbook import list_entries
-from agent.signatures import MAX_BYTES, parse_reference
+from agent.store.files import get_file
+from agent.logbooks.entries import list_entries
+from agent.logbooks.signatures import MAX_BYTES, parse_reference
 from webui.kiosk_texts import KIOSK_LANGUAGES, TEXT
 
 from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401

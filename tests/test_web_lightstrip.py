@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from agent.readings import insert_readings, sync_sensors, to_ms
+from agent.store.readings import insert_readings, sync_sensors, to_ms
 from webui.lightstrip import nights
 
 from .web_fixtures import (accounts, app, client_for, clock, db_path, farm_config, farmer,  # noqa: F401

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from markupsafe import escape
 
-from agent.logbook import add_entry, list_entries
-from rules.logbooks import LOGBOOKS, EntryError, form_fields, validate_entry
+from agent.logbooks.entries import add_entry, list_entries
+from rules.logbooks.records import LOGBOOKS, EntryError, form_fields, validate_entry
 
 from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
                            farmer, token_of, web_store)

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from agent.config import load_config
-from agent.store import open_store
-from agent.users import add_user
+from agent.store.connection import open_store
+from agent.store.users import add_user
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery"

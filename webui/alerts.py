@@ -3,14 +3,14 @@
 Two ways in: a farmer (logged in) acknowledges from the list; anyone holding the
 one-time link from an alert message acknowledges on its confirm page. The link
 page only shows the alert on GET and acknowledges on POST, because mail scanners
-and link previews fetch links with GET (``agent.alerts.acknowledge_by_token``).
+and link previews fetch links with GET (``agent.alerts.engine.acknowledge_by_token``).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from agent.alerts import acknowledge, acknowledge_by_token, list_alerts, peek_token
+from agent.alerts.engine import acknowledge, acknowledge_by_token, list_alerts, peek_token
 from webui.access import public, roles
 from webui.i18n import gettext as _
 from webui.state import get_store, now

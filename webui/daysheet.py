@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from agent.logbook import StoredEntry, add_entry, correct_entry, list_entries
+from agent.logbooks.entries import StoredEntry, add_entry, correct_entry, list_entries
 from webui.access import require_farmer
 from webui.i18n import fmt_date, gettext as _, location_word
 from webui.logbook_forms import NON_FIELD, display, entry_from_form, logbook_fields

@@ -3,7 +3,7 @@
 One page in Dutch, English, German or Polish (buttons at the top): the 48-hour
 question first and large, name, organisation, the houses as toggle buttons,
 licence plate, and a signature drawn with a finger (``static/kiosk.js``,
-pointer events; the PNG is checked by ``agent.signatures`` and kept in
+pointer events; the PNG is checked by ``agent.logbooks.signatures`` and kept in
 ``files``). Date and arrival time are the tablet's moment of registration.
 A "yes" to the 48-hour question is stored (the register must show it),
 flagged, and stands on the farmer's dashboard at once. After saving, a
@@ -21,10 +21,10 @@ import secrets
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
-from agent.logbook import add_entry
-from agent.signatures import SignatureError, check, decode, store_signature
-from agent.users import get_user
-from rules.logbooks import EntryError, validate_entry
+from agent.logbooks.entries import add_entry
+from agent.logbooks.signatures import SignatureError, check, decode, store_signature
+from agent.store.users import get_user
+from rules.logbooks.records import EntryError, validate_entry
 from webui.access import public, require_farmer, roles
 from webui.i18n import gettext as _, location_word
 from webui.kiosk_texts import KIOSK_LANGUAGES, kiosk_text

@@ -1,10 +1,10 @@
 """The light schedule as a calendar strip: one cell per lighting day, judged on G3.8.9 and G3.8.10.
 
 The cells show the sensor rules' own light-day table: the days
-``agent.sensor_inputs.build_subjects`` / ``agent.derived.subject_days`` derive
-per configured lux sensor (cached in ``derived_days``) and the day verdicts of ``rules.light`` — the same code that
+``agent.evaluation.sensor_inputs.build_subjects`` / ``agent.evaluation.derived.subject_days`` derive
+per configured lux sensor (cached in ``derived_days``) and the day verdicts of ``rules.sensor.light`` — the same code that
 scores G3.8.9 and G3.8.10 — combined over the house's sensors with
-``rules.timeseries.combine_sensors``. The strip therefore says what the rule
+``rules.sensor.timeseries.combine_sensors``. The strip therefore says what the rule
 page says, per night: the longest uninterrupted dark period, and whether it
 was long enough (G3.8.9) and dark enough (G3.8.10); "onbekend" where the data
 cannot decide (gaps), "loopt nog" for the lighting day still running.
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.lightdays import house_light_days
-from agent.store import Store
-from rules import light
-from rules.timeseries import combine_sensors
+from agent.evaluation.lightdays import house_light_days
+from agent.store.connection import Store
+from rules.sensor import light
+from rules.sensor.timeseries import combine_sensors
 
 HOUR_MS = 3_600_000
 NO_DATA = 0.95  # a day this much gap is "geen gegevens" (a reading before it still holds a few minutes into it)

@@ -1,6 +1,6 @@
 """The logbook pages: a list per logbook with filters, each entry with its corrections, and the forms.
 
-Every write goes through ``agent.logbook`` (the CLI's API): ``add_entry``,
+Every write goes through ``agent.logbooks.entries`` (the CLI's API): ``add_entry``,
 ``correct_entry`` (also withdrawals) and ``confirm_draft``. Those validate with
 the record model and commit durably before they return, so "opgeslagen" is
 only shown after the entry is on disk. Nothing is edited in place: a
@@ -14,9 +14,9 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from agent.logbook import (LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry,
+from agent.logbooks.entries import (LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry,
                            list_entries)
-from rules.logbooks import LOGBOOKS, EntryError, to_json, validate_entry
+from rules.logbooks.records import LOGBOOKS, EntryError, to_json, validate_entry
 from webui.access import can_write, require_farmer
 from webui.attention import drafts, logbook_sizes
 from webui.i18n import gettext as _, language

@@ -1,8 +1,8 @@
 """The rule browser: every catalogue rule, filterable; a page per rule with its texts, finding and forms.
 
-Self-assessed rules get the answer form (``agent.assessments.record_answer``,
+Self-assessed rules get the answer form (``agent.logbooks.assessments.record_answer``,
 with an optional photo); document rules get the document form
-(``agent.documents.record_document``, with an optional scan). Both are shown
+(``agent.logbooks.documents.record_document``, with an optional scan). Both are shown
 to farmers only; an auditor sees the same page without forms.
 """
 
@@ -12,16 +12,16 @@ from contextlib import contextmanager
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from agent.assessments import AssessmentError, answer_history, record_answer
-from agent.documents import DocumentError, record_document
-from agent.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.logbooks.assessments import AssessmentError, answer_history, record_answer
+from agent.logbooks.documents import DocumentError, record_document
+from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.findings import STATUSES, worst
 from webui.access import can_write, require_farmer
 from webui.forms import fields_for, parse_form, split_agent_error
 from webui.i18n import gettext as _, location_word
-from webui.models import AssessmentInput, DocumentInput
+from webui.api.models import AssessmentInput, DocumentInput
 from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.lightdays import house_light_days
-from agent.readings import from_ms, sensors_at, series, to_ms
-from agent.store import Store
-from rules import light
+from agent.evaluation.lightdays import house_light_days
+from agent.store.readings import from_ms, sensors_at, series, to_ms
+from agent.store.connection import Store
+from rules.sensor import light
 from rules.documents import add_months
-from rules.eggroom import dew_point
+from rules.sensor.eggroom import dew_point
 from rules.findings import worst
 from webui.i18n import fmt_date, fmt_duration, fmt_number, gettext as _
 
@@ -59,7 +59,7 @@ def _last_reading(store: Store, sensor_ids: list[int]) -> tuple[int, float] | No
 def light_tiles(store: Store, config: Settings, house: str, now: datetime) -> list[Tile]:
     """Return last night's dark period (G3.8.9) and the light hours (G3.8.7) of the last complete lighting day.
 
-    Read from the sensor rules' own light days and verdicts (``agent.lightdays``), so the tile says what
+    Read from the sensor rules' own light days and verdicts (``agent.evaluation.lightdays``), so the tile says what
     the score says; the worst of the house's lux sensors counts.
     """
     label_dark, label_light = _("Donkerperiode afgelopen nacht"), _("Lichturen")

@@ -1,0 +1,95 @@
+"""Test the alarm chain: one test message through each channel, its delivery recorded (A3.4).
+
+Each test is an outbox row (so the attempt log holds it like any alert) and
+one ``channel_tests`` row: ``(channel, sent_at ISO, delivered 0/1, detail)``.
+The A3.4 evaluator reads that table: no delivered test in two months is C
+("Alarmvoorziening onvoldoende"). ``--monthly`` marks the row as the monthly
+alarm test Dutch law has asked for since 2023.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from agent.alerts.messages import channel_test_payload
+from agent.alerts.channels import broker_of, build_channels
+from agent.config import AlertChannel, Settings
+from agent.alerts.outbox import Dispatcher, Message, enqueue
+from agent.store.readings import to_ms
+from agent.store.connection import Store
+from sensors.mqtt import MqttLink
+
+MONTHLY_PREFIX = "maandelijkse alarmtest: "
+
+
+@dataclass(frozen=True)
+class ChannelTestResult:
+    """The outcome of one channel's test."""
+
+    channel: str
+    delivered: bool
+    detail: str
+    sent_at: str
+
+    def to_json(self) -> dict:
+        """Return the result as JSON."""
+        return {"channel": self.channel, "delivered": self.delivered, "detail": self.detail, "sent_at": self.sent_at}
+
+
+def run_channel_tests(store: Store, settings: Settings, now: datetime, *, names: list[str] | None = None,
+                      monthly: bool = False) -> list[ChannelTestResult]:
+    """Send one test message per channel (one attempt each); record and return the outcomes."""
+    links: list[MqttLink] = []
+
+    def link_for(channel: AlertChannel) -> MqttLink:
+        link = MqttLink(broker_of(settings, channel), f"{settings.mqtt.client_id}-alerttest")
+        link.start(wait=channel.timeout)
+        links.append(link)
+        return link
+
+    wanted = [c for c in settings.alerts.channels if names is None or c.key in names]
+    now_ms = to_ms(now)
+    results = []
+    try:
+        channels = build_channels(settings.model_copy(update={"alerts": settings.alerts.model_copy(
+            update={"channels": wanted})}), link_for)
+        dispatcher = Dispatcher(store, channels)
+        for config in wanted:
+            payload = channel_test_payload(settings, config.key, now_ms, monthly=monthly)
+            with store.transaction(immediate=True) as db:
+                # Due a minute from now: this command attempts it first; should it die halfway,
+                # the running agent still delivers it.
+                msg_id = enqueue(db, channel=config.key, event="test", severity="info", payload=payload,
+                                 now_ms=now_ms, not_before_ms=now_ms + 60_000)
+            message = Message(msg_id, None, config.key, "test", "info", payload, 0, now_ms)
+            delivered = dispatcher.deliver(message, now, retry=False)
+            detail = store.query("SELECT detail FROM delivery_attempts WHERE outbox_id = ? ORDER BY id DESC LIMIT 1",
+                                 [msg_id])[0]["detail"]
+            detail = (MONTHLY_PREFIX if monthly else "") + detail
+            with store.transaction(immediate=True) as db:
+                db.execute("INSERT INTO channel_tests(channel, sent_at, delivered, detail) VALUES (?, ?, ?, ?)",
+                           [config.key, now.isoformat(), int(delivered), detail])
+            results.append(ChannelTestResult(config.key, delivered, detail, now.isoformat()))
+    finally:
+        for link in links:
+            link.stop()
+    return results
+
+
+def record_monthly_test(store: Store, settings: Settings, results: list[ChannelTestResult], *, by: str,
+                        now: datetime) -> int:
+    """Write the monthly alarm test into the checks logbook (A3.6, item alarm); return the entry id.
+
+    The result is ``fault`` when any channel failed: the farmer then sees an
+    alarm check with a fault to repair, as the law's monthly test intends.
+    """
+    from agent.logbooks.entries import add_entry
+
+    local = now.astimezone(settings.farm_view().tz)
+    notes = "Alarmtest via ikb-agent (alle meldkanalen): " + "; ".join(
+        f"{r.channel} {'afgeleverd' if r.delivered else 'MISLUKT: ' + r.detail}" for r in results)
+    entry = {"date": local.date().isoformat(), "time": local.strftime("%H:%M"), "item": "alarm",
+             "result": "ok" if all(r.delivered for r in results) else "fault", "checked_by": by,
+             "notes": notes[:2000]}
+    return add_entry(store, settings, "checks", entry, by=by, now=now).entry.id

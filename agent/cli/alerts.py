@@ -1,0 +1,156 @@
+"""``ikb-agent alert``: list and acknowledge alerts, show the outbox, test every channel (A3.4)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+
+import click
+
+from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
+
+STATE_WORDS = {"pending": "wacht", "held": "voor overzicht", "delivered": "afgeleverd", "cancelled": "vervallen",
+               "failed": "MISLUKT", "digested": "in overzicht"}
+
+
+@click.group("alert")
+def alert_group() -> None:
+    """Alerts that reach the farmer off the farm: list, acknowledge, test the channels.
+
+    \b
+    Example:
+      ikb-agent alert test --monthly
+    """
+
+
+@alert_group.command("list")
+@click.option("--all", "include_closed", is_flag=True, help="Also closed alerts (newest first).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def alert_list(app: AppContext, include_closed: bool, limit: int, fmt: str) -> None:
+    """List open alerts (with --all also closed ones), open first.
+
+    \b
+    Example:
+      ikb-agent alert list --all --format json
+    """
+    from agent.alerts.kinds import KINDS, SEVERITY_WORDS
+    from agent.alerts.messages import location_name
+    from agent.alerts.engine import list_alerts
+    from agent.store.readings import to_ms
+
+    alerts = list_alerts(app.store, include_closed=include_closed, limit=limit)
+    if fmt == "json":
+        click.echo(json.dumps([a.to_json() for a in alerts], ensure_ascii=False, indent=1))
+        return
+    if not alerts:
+        click.echo("geen open meldingen" if not include_closed else "geen meldingen")
+        return
+    from agent.alerts.messages import local_text
+
+    for a in alerts:
+        state = "open" if a.state == "open" else f"opgelost {local_text(app.config, to_ms(a.closed_at))}"
+        ack = f"; bevestigd door {a.acked_by}" if a.acked_by else ""
+        what = KINDS[a.kind].label + (f" {a.subject}" if a.subject and a.kind.startswith("deviation") else "")
+        click.echo(f"{a.id:>5}  {SEVERITY_WORDS[a.severity]:<12} {local_text(app.config, to_ms(a.opened_at))}  "
+                   f"{location_name(app.config, a.location):<16} {what} ({state}{ack}, {a.count}x)")
+
+
+@alert_group.command("ack")
+@click.argument("alert_id", type=int)
+@click.option("--by", "by", help="Who acknowledges (default: your login name).")
+@pass_app
+def alert_ack(app: AppContext, alert_id: int, by: str | None) -> None:
+    """Acknowledge an alert: its repeats and escalation stop.
+
+    \b
+    Example:
+      ikb-agent alert ack 7 --by jan
+    """
+    from agent.alerts.engine import acknowledge
+
+    result = acknowledge(app.store, alert_id, by=by or getpass.getuser(), via="cli", now=app.now())
+    if result.status == "unknown":
+        raise InputError(f"ALERT_ID: melding {alert_id} bestaat niet (zie `ikb-agent alert list --all`)")
+    if result.status == "already":
+        click.echo(f"melding {alert_id} was al bevestigd door {result.alert.acked_by}")
+        return
+    click.echo(f"melding {alert_id} bevestigd door {result.alert.acked_by}")
+
+
+@alert_group.command("outbox")
+@click.option("--undelivered", is_flag=True, help="Only messages not (yet) delivered.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def alert_outbox(app: AppContext, undelivered: bool, limit: int, fmt: str) -> None:
+    """Show sent and waiting messages with their attempts (newest first).
+
+    \b
+    Example:
+      ikb-agent alert outbox --undelivered
+    """
+    from agent.alerts.messages import iso, local_text
+
+    where = "WHERE state IN ('pending', 'failed', 'held')" if undelivered else ""
+    rows = app.store.query(
+        f"SELECT id, alert_id, channel, event, severity, state, created_at, attempts, delivered_at, last_error,"
+        f" json_extract(payload, '$.summary') AS summary FROM outbox {where} ORDER BY id DESC LIMIT ?", [limit])
+    if fmt == "json":
+        for r in rows:
+            r["created_at"], r["delivered_at"] = iso(r["created_at"]), iso(r["delivered_at"])
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        return
+    for r in rows:
+        error = f" — {r['last_error']}" if r["last_error"] and r["state"] != "delivered" else ""
+        click.echo(f"{r['id']:>6}  {local_text(app.config, r['created_at'])}  {r['channel']:<14} "
+                   f"{STATE_WORDS[r['state']]:<14} {r['attempts']}x  {r['summary']}{error}")
+
+
+@alert_group.command("test")
+@click.option("--channel", "names", multiple=True, metavar="NAME", help="Only this channel (repeatable).")
+@click.option("--monthly", is_flag=True,
+              help="Record this as the monthly (legal) alarm test, also in the checks logbook (A3.6).")
+@click.option("--by", "by", help="Who tests (default: your login name).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def alert_test(app: AppContext, names: tuple[str, ...], monthly: bool, by: str | None, fmt: str) -> None:
+    """Send a test through every channel and record whether it was delivered (A3.4).
+
+    Each channel gets one attempt; the result is kept in the channel test
+    log that A3.4 reads (no delivered test in 2 months: C). With --monthly
+    the test is also written to the checks logbook (item alarm, A3.6).
+    Exit 1 when a channel failed.
+
+    \b
+    Example:
+      ikb-agent alert test --monthly
+    """
+    from agent.alerts.channel_test import record_monthly_test, run_channel_tests
+
+    config = app.config
+    keys = [c.key for c in config.alerts.channels]
+    unknown = [n for n in names if n not in keys]
+    if unknown:
+        raise InputError(f"--channel: unknown channel {unknown[0]!r}; configured: {', '.join(keys) or 'none'}")
+    if not keys:
+        raise InputError("alerts.channels: no channel configured (see deploy/ikb-agent.example.toml)")
+    now = app.now()
+    results = run_channel_tests(app.store, config, now, names=list(names) or None, monthly=monthly)
+    check = record_monthly_test(app.store, config, results, by=by or getpass.getuser(), now=now) if monthly else None
+    if fmt == "json":
+        click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1))
+    else:
+        for r in results:
+            click.echo(f"{r.channel:<20} {'afgeleverd' if r.delivered else 'MISLUKT':<11} {r.detail}")
+        if check is not None:
+            click.echo(f"vastgelegd als maandelijkse alarmtest in het controlelogboek (A3.6), #{check}")
+        routes = [c.key for c in config.alerts.channels if "critical" in c.severities]
+        if len(routes) < 2:
+            # Dutch law (since 2023) asks for two independent signalling routes for the ventilation alarm.
+            click.echo(f"let op: {len(routes)} kanaal voor kritieke meldingen; de wet vraagt twee "
+                       "signaleringsroutes")
+    failed = [r.channel for r in results if not r.delivered]
+    if failed:
+        raise CommandFailed(f"alarmtest mislukt via {', '.join(failed)}")

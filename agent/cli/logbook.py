@@ -1,0 +1,278 @@
+"""`ikb-agent logbook …`, `export` and `verify`: the logbooks from the command line (DESIGN §3.1)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import click
+
+from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
+from rules.logbooks.records import LOGBOOKS, EntryError, form_fields
+
+KINDS = list(LOGBOOKS)
+
+
+def _read_json(text: str, option: str = "--json"):
+    """Parse a --json value: literal JSON, @FILE, or - for standard input."""
+    if text == "-":
+        text = sys.stdin.read()
+    elif text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{option}: cannot read {text[1:]}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"{option}: not valid JSON ({exc})") from None
+
+
+def _by(by: str | None) -> str:
+    """Return who records: the --by value or the login name."""
+    return by or getpass.getuser()
+
+
+def _report(saved, verb: str, fmt: str) -> None:
+    """Print what was stored, and every flag the farmer must see at once."""
+    if fmt == "json":
+        click.echo(json.dumps({"entry": saved.entry.to_json(), "flags": [f.to_json() for f in saved.flags]},
+                              ensure_ascii=False, indent=1))
+        return
+    e = saved.entry
+    click.echo(f"{verb}: {e.kind} #{e.id} ({e.state}; keten {e.hash[:12]}…)")
+    for f in saved.flags:
+        label = "LET OP" if f.level == "alert" else "waarschuwing"
+        click.echo(f"{label} [{f.rule}]: {f.message}")
+
+
+def _date_opt(value: str | None, name: str) -> date | None:
+    """Parse a YYYY-MM-DD option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+@click.group("logbook")
+def logbook_group() -> None:
+    """Write and read logbook entries (append-only, hash-chained).
+
+    \b
+    Kinds: visitors, pest_control, bait_boxes, cleaning, hygienogram, checks,
+    flocks, flock_day, free_range, samples (see `ikb-agent logbook kinds`).
+
+    \b
+    Example:
+      ikb-agent logbook add checks --json '{"date": "2026-03-01", "item": "alarm", "result": "ok", "checked_by": "Jan"}'
+    """
+
+
+@logbook_group.command("add")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--json", "json_text", required=True, metavar="OBJ", help="The entry: JSON, @FILE or - (stdin).")
+@click.option("--by", "by", help="Who records it (default: your login name).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def logbook_add(app: AppContext, kind: str, json_text: str, by: str | None, fmt: str) -> None:
+    """Add an entry; it is on disk before `opgeslagen` is printed.
+
+    An invalid entry names every bad field, stores nothing and exits 2.
+
+    \b
+    Example:
+      ikb-agent logbook add visitors --json '{"date": "2026-03-28", "arrival": "09:15",
+        "name": "Piet Jansen", "organisation": "Voerbedrijf", "poultry_contact_48h": false,
+        "houses": ["1"], "license_plate": "12-ABC-3", "signature": "PJ"}'
+    """
+    from agent.logbooks.entries import LogbookError, add_entry
+
+    data = _read_json(json_text)
+    try:
+        saved = add_entry(app.store, app.config, kind, data, by=_by(by), now=app.now())
+    except (EntryError, LogbookError) as exc:
+        raise InputError(str(exc)) from None
+    _report(saved, "opgeslagen", fmt)
+
+
+@logbook_group.command("list")
+@click.argument("kind", type=click.Choice(KINDS))
+@click.option("--history", is_flag=True, help="Every row: corrected, withdrawn and draft entries too.")
+@click.option("--from", "start", metavar="YYYY-MM-DD", help="Entries dated on or after this day.")
+@click.option("--to", "end", metavar="YYYY-MM-DD", help="Entries dated on or before this day.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def logbook_list(app: AppContext, kind: str, history: bool, start: str | None, end: str | None, fmt: str) -> None:
+    """List a logbook: the current view, or with --history every correction with who, when and why.
+
+    \b
+    Example:
+      ikb-agent logbook list pest_control --from 2026-01-01 --format json
+    """
+    from agent.logbooks.entries import list_entries
+
+    rows = list_entries(app.store, kind, history=history, start=_date_opt(start, "--from"),
+                        end=_date_opt(end, "--to"))
+    if fmt == "json":
+        click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=1))
+        return
+    spec = LOGBOOKS[kind]
+    click.echo(f"{spec.title_nl} ({', '.join(spec.rules)}): {len(rows)} regel(s)")
+    for r in rows:
+        marks = []
+        if r.state != "confirmed":
+            marks.append({"draft": "concept", "withdrawn": "ingetrokken"}.get(r.state, r.state))
+        if r.superseded_by:
+            marks.append(f"vervangen door #{r.superseded_by}")
+        if r.supersedes:
+            marks.append(f"corrigeert #{r.supersedes}: {r.reason} ({r.recorded_by}, {r.recorded_at})")
+        body = "; ".join(f"{k}={_short(r.entry[k])}" for k in spec.columns()
+                         if r.entry.get(k) not in (None, "", []))
+        click.echo(f"#{r.id:<5} {body}" + (f"  [{' | '.join(marks)}]" if marks else ""))
+
+
+def _short(value) -> str:
+    """Return a value for one text line (long signatures shortened)."""
+    if isinstance(value, list):
+        return ",".join(_short(v) for v in value)
+    if isinstance(value, dict):
+        return "/".join(_short(v) for v in value.values())
+    text = str(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+@logbook_group.command("correct")
+@click.argument("entry_id", type=int)
+@click.option("--json", "json_text", metavar="OBJ", help="The fields that change (JSON, @FILE or -).")
+@click.option("--withdraw", is_flag=True, help="Withdraw the entry instead (it stays in the history).")
+@click.option("--reason", required=True, help="Why the entry is corrected or withdrawn.")
+@click.option("--by", "by", help="Who corrects it (default: your login name).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def logbook_correct(app: AppContext, entry_id: int, json_text: str | None, withdraw: bool, reason: str,
+                    by: str | None, fmt: str) -> None:
+    """Correct an entry: a new entry supersedes it, with who, when and why (nothing is overwritten).
+
+    \b
+    Example:
+      ikb-agent logbook correct 12 --json '{"mortality": 3}' --reason "telfout"
+    """
+    from agent.logbooks.entries import LogbookError, correct_entry
+
+    if withdraw == bool(json_text):
+        raise InputError("--json: give the changed fields, or --withdraw (not both)")
+    changes = _read_json(json_text) if json_text else None
+    try:
+        saved = correct_entry(app.store, app.config, entry_id, changes, by=_by(by), now=app.now(), reason=reason,
+                              withdraw=withdraw)
+    except (EntryError, LogbookError) as exc:
+        raise InputError(str(exc)) from None
+    _report(saved, "ingetrokken" if withdraw else "gecorrigeerd", fmt)
+
+
+@logbook_group.command("confirm")
+@click.argument("entry_id", type=int)
+@click.option("--json", "json_text", metavar="OBJ", help="Fields to complete or change while confirming.")
+@click.option("--by", "by", help="Who confirms (default: your login name).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_app
+def logbook_confirm(app: AppContext, entry_id: int, json_text: str | None, by: str | None, fmt: str) -> None:
+    """Confirm a draft entry, such as a generator test the sensors detected (A3.6).
+
+    \b
+    Example:
+      ikb-agent logbook confirm 31 --json '{"checked_by": "Jan"}'
+    """
+    from agent.logbooks.entries import LogbookError, confirm_draft
+
+    changes = _read_json(json_text) if json_text else None
+    try:
+        saved = confirm_draft(app.store, app.config, entry_id, by=_by(by), now=app.now(), changes=changes)
+    except (EntryError, LogbookError) as exc:
+        raise InputError(str(exc)) from None
+    _report(saved, "bevestigd", fmt)
+
+
+@logbook_group.command("kinds")
+@click.option("--fields", "kind", type=click.Choice(KINDS), help="Show the fields of one logbook.")
+@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
+def logbook_kinds(kind: str | None, lang: str) -> None:
+    """List the logbooks and the rules they answer, or one logbook's fields.
+
+    \b
+    Example:
+      ikb-agent logbook kinds --fields flock_day
+    """
+    if kind is None:
+        for spec in LOGBOOKS.values():
+            title = spec.title_nl if lang == "nl" else spec.title_en
+            click.echo(f"{spec.kind:<13} {', '.join(spec.rules):<32} {title}")
+        return
+    for f in form_fields(kind, lang):
+        need = "verplicht" if f["required"] else "optioneel"
+        options = f" ({', '.join(f['options'])})" if f["options"] else ""
+        click.echo(f"{f['name']:<20} {need:<10} {f['rule']:<8} {f['label']}{options}")
+
+
+# --------------------------------------------------------------------------- export and verify
+
+
+@click.command("export")
+@click.option("--kind", required=True, type=click.Choice(KINDS + ["all"]), help="One logbook, or all.")
+@click.option("--from", "start", metavar="D", help="First day (YYYY-MM-DD); default two years before --to.")
+@click.option("--to", "end", metavar="D", help="Last day (YYYY-MM-DD); default today.")
+@click.option("--format", "fmt", required=True, type=click.Choice(["csv", "xlsx", "pdf", "zip"]))
+@click.option("--out", required=True, type=click.Path(dir_okay=True), metavar="PATH",
+              help="Output file (a directory for --kind all --format csv).")
+@pass_app
+def export_cmd(app: AppContext, kind: str, start: str | None, end: str | None, fmt: str, out: str) -> None:
+    """Export logbooks for the auditor: CSV, XLSX, PDF, or the audit pack (zip).
+
+    CSV is UTF-8 with BOM and `;` as separator (Dutch Excel). The zip audit pack
+    holds every logbook as CSV and PDF, the score report, the alarm and generator
+    episodes and a manifest with SHA-256 hashes and chain heads; check it with
+    `ikb-agent verify`.
+
+    \b
+    Example:
+      ikb-agent export --kind all --from 2026-01-01 --to 2026-12-31 --format zip --out audit-2026.zip
+    """
+    from agent.exports.pack import ExportError, export
+
+    now = app.now()
+    today = app.config.farm_view().local_date(now)
+    to_day = _date_opt(end, "--to") or today
+    from_day = _date_opt(start, "--from") or to_day - timedelta(days=731)
+    if from_day > to_day:
+        raise InputError("--from: lies after --to")
+    try:
+        written = export(app.store, app.config, kind=kind, start=from_day, end=to_day, fmt=fmt, out=Path(out),
+                         now=now)
+    except ExportError as exc:
+        raise CommandFailed(str(exc)) from None
+    click.echo(f"geschreven: {written}")
+
+
+@click.command("verify")
+@click.argument("pack", type=click.Path(exists=True, dir_okay=False))
+def verify_cmd(pack: str) -> None:
+    """Check an audit pack: every file's SHA-256, every logbook's chain and the manifest's chain heads.
+
+    Exit 0 and one summary line when intact; exit 1 naming the first file or
+    entry that does not match.
+
+    \b
+    Example:
+      ikb-agent verify audit-2026.zip
+    """
+    from agent.exports.pack import verify_pack
+
+    ok, message = verify_pack(Path(pack))
+    if not ok:
+        raise CommandFailed(f"{pack}: NIET INTACT: {message}")
+    click.echo(f"{pack}: intact: {message}")

@@ -1,0 +1,163 @@
+"""`ikb-agent run`: the long-running agent — MQTT client, ingestor and scheduler, composed here.
+
+Features plug in through two lists, filled at import time by their modules
+(``agent/cli.py`` imports them):
+
+- ``LISTENER_FACTORIES``: ``factory(store, settings) -> listener``; each listener is
+  called with every committed batch of new readings (``list[StoredReading]``),
+  in the ingest thread, right after the commit and the MQTT acknowledgements.
+  It must be quick (an alarm waits behind it); one that raises is logged.
+  A listener with a ``close()`` method is closed when the agent stops.
+- ``JOB_FACTORIES``: ``factory(store, settings) -> JobSpec``; the job's function
+  gets ``now`` and runs every ``interval_s`` in the scheduler's threads.
+
+Connections: the ingestor writes through its own SQLite connection, listeners
+share a second one (used only in the ingest thread) and jobs a third, so a slow
+job never holds the lock an alarm needs. All three open the same WAL database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable
+
+from agent import clock
+from agent.alerts.service import alert_listener, due_job
+from agent.config import Settings
+from agent.evaluation.continuous import alarm_listener, tick_job
+from agent.ingest.health import check_health
+from agent.logbooks.entries import draft_job, storage_job
+from agent.ingest.ingestor import Ingestor, Listener, StoredReading  # noqa: F401 - re-exported for features
+from agent.store.retention import roll_up
+from agent.scheduler import JobSpec, Scheduler
+from agent.store.connection import Store, open_store
+from sensors.mqtt import MqttOptions, MqttSubscriber
+
+log = logging.getLogger(__name__)
+
+LISTENER_FACTORIES: list[Callable[[Store, Settings], Listener]] = []
+JOB_FACTORIES: list[Callable[[Store, Settings], JobSpec]] = []
+
+# Features plug in here (one line each), so this list is the one place that says what runs.
+JOB_FACTORIES += [
+    lambda st, s: JobSpec(*draft_job(st, s)),  # A3.6: draft detected generator tests for confirmation
+    lambda st, s: JobSpec(*storage_job(st, s)),  # retention: report storage use daily
+    lambda st, s: JobSpec(*tick_job(st, s), first_delay_s=5),  # every rule, each minute; status changes recorded
+]
+LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
+LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands
+JOB_FACTORIES += [due_job]  # info alert for what falls due tomorrow (once a day)
+
+HEALTH_EVERY_S = 30
+RETENTION_EVERY_S = 3600
+
+
+def mqtt_options(settings: Settings) -> MqttOptions:
+    """Return the MQTT client options of the configuration."""
+    m = settings.mqtt
+    return MqttOptions(host=m.host, port=m.port, username=m.username, password=m.password, tls=m.tls,
+                       ca_file=m.ca_file, client_id=m.client_id, keepalive=m.keepalive,
+                       status_topic=m.status_topic or None, session_expiry=m.session_expiry,
+                       receive_maximum=m.receive_maximum)
+
+
+def ingest_jobs(store: Store, settings: Settings, sensor_ids: list[int], started: datetime) -> list[JobSpec]:
+    """Return the ingest feature's own jobs: sensor health and the retention roll-up."""
+    ing, storage = settings.ingest, settings.storage
+    return [
+        JobSpec("sensor-health", lambda now: check_health(
+            store, now, sensor_ids=sensor_ids, started=started, offline_after=ing.offline_after,
+            offline_min_s=ing.offline_min_s), HEALTH_EVERY_S),
+        JobSpec("retention", lambda now: roll_up(
+            store, now, raw_retention_days=storage.raw_retention_days,
+            aggregate_retention_days=storage.aggregate_retention_days, max_days=5000),
+            RETENTION_EVERY_S, first_delay_s=60),
+    ]
+
+
+@dataclass
+class Agent:
+    """The running agent: start it, wait for a stop, stop it."""
+
+    settings: Settings
+    db_path: str | None = None
+    now: Callable[[], datetime] = clock.utcnow
+    stores: list[Store] = field(default_factory=list)
+    ingestor: Ingestor | None = None
+    subscriber: MqttSubscriber | None = None
+    scheduler: Scheduler | None = None
+    listeners: list = field(default_factory=list)  # a listener with close() is closed on stop
+
+    def start(self) -> None:
+        """Open the database, start ingesting and the scheduled jobs."""
+        path = self.db_path or self.settings.storage.path
+        ingest_store, listener_store, job_store = (open_store(path) for _ in range(3))
+        self.stores = [ingest_store, listener_store, job_store]
+        started = self.now()
+        self.ingestor = Ingestor(ingest_store, self.settings, started)
+        for factory in LISTENER_FACTORIES:
+            try:
+                listener = factory(listener_store, self.settings)
+                self.ingestor.add_listener(listener)
+                self.listeners.append(listener)
+            except Exception as exc:  # noqa: BLE001 - one feature failing to start must not stop ingestion
+                log.error("listener %s could not start: %s", getattr(factory, "__qualname__", factory),
+                          repr(exc)[:300])
+        jobs = ingest_jobs(job_store, self.settings, [s.id for s in self.ingestor.specs], started)
+        for factory in JOB_FACTORIES:
+            try:
+                jobs.append(factory(job_store, self.settings))
+            except Exception as exc:  # noqa: BLE001
+                log.error("job %s could not start: %s", getattr(factory, "__qualname__", factory), repr(exc)[:300])
+        self.subscriber = MqttSubscriber(mqtt_options(self.settings), self.ingestor.topics, self.ingestor.submit)
+        self.ingestor.acker = self.subscriber.ack
+        self.ingestor.start()
+        self.subscriber.start()
+        self.scheduler = Scheduler(jobs, now=self.now)
+        self.scheduler.start()
+        log.info("ikb-agent running: %d sensors on %d topics, broker %s:%s", len(self.ingestor.specs),
+                 len(self.ingestor.topics), self.settings.mqtt.host, self.settings.mqtt.port)
+
+    def wait(self, stop: threading.Event) -> str | None:
+        """Block until ``stop`` is set or the MQTT client gave up; return the fatal error, if any."""
+        assert self.subscriber is not None
+        while not stop.wait(0.2):
+            if self.subscriber.fatal:
+                return self.subscriber.fatal
+        return None
+
+    def stop(self) -> None:
+        """Commit and acknowledge what was received, say offline, stop the jobs, close the database."""
+        if self.ingestor is not None:
+            self.ingestor.stop()  # acks need the connection: stop ingesting before disconnecting
+            c = self.ingestor.counts
+            log.info("stopping after %d messages: %d readings stored, %d duplicates, %d rejected",
+                     self.ingestor.received, c.stored, c.duplicates, c.rejected)
+        if self.subscriber is not None:
+            self.subscriber.stop()
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        for listener in self.listeners:  # e.g. the alert service's threads
+            close = getattr(listener, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - stopping must go on
+                    log.exception("listener %r did not close", listener)
+        self.listeners = []
+        for store in self.stores:
+            store.close()
+        self.stores = []
+
+
+def run_agent(settings: Settings, stop: threading.Event, db_path: str | None = None) -> str | None:
+    """Run until ``stop`` is set; return a fatal error message (bad credentials) or None."""
+    agent = Agent(settings, db_path)
+    agent.start()
+    try:
+        return agent.wait(stop)
+    finally:
+        agent.stop()

@@ -1,0 +1,112 @@
+"""The light-schedule day table per house: one row per lighting day and lux sensor.
+
+Built from the sensor rules' own cached light days (``agent.evaluation.derived``) and the
+day verdicts of ``rules.sensor.light``, so the table in the audit pack, the calendar
+strip on the web page and the score always agree. Used by the audit pack
+(``light/stal-<id>.csv``) and by ``webui.lightstrip``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from agent.config import Settings
+from agent.evaluation.derived import apply_marks, subject_days
+from agent.evaluation.sensor_inputs import build_subjects
+from agent.store.connection import Store
+from rules.sensor import light
+from rules.sensor.light import LightDay
+from rules.sensor.timeseries import to_ms
+
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class HouseLightDays:
+    """A house's lux sensors and their lighting days over a window."""
+
+    params: object  # rules.sensor.params.LightParams for this house
+    coverage: object  # rules.sensor.params.CoverageParams
+    sensors: list[tuple[str, tuple[LightDay, ...]]]  # (sensor label, its days)
+
+
+def house_light_days(store: Store, config: Settings, house: str, since: datetime, until: datetime) -> HouseLightDays | None:
+    """Return the lighting days of every lux sensor of a house in [since, until]; None without a lux sensor."""
+    rules = config.params().sensor_rules
+    tz = config.farm_view().tz
+    # The house's lux subjects, exactly as the sensor rules' loader builds them; new readings
+    # first invalidate the cached days they touched.
+    subjects = [s for s in build_subjects(store, config, rules) if s.family == "light" and s.location == house]
+    if not subjects:
+        return None
+    apply_marks(store, subjects, tz)
+    sensors = [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz)) for s in subjects]
+    return HouseLightDays(rules.light_for(house), rules.coverage, sensors)
+
+
+def _hours(ms: int | None) -> str:
+    """Return hours with one decimal, Dutch style; empty for unknown."""
+    return "" if ms is None else f"{ms / HOUR_MS:.1f}".replace(".", ",")
+
+
+def _local(ms: int | None, tz) -> str:
+    """Return a farm-local time stamp; empty for unknown."""
+    return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
+
+
+TABLE_COLUMNS = [
+    "lichtdag", "sensor", "daglengte_u", "licht_u", "donker_totaal_u", "langste_donker_begin",
+    "langste_donker_eind", "langste_donker_u", "schemer_min", "max_lux_donker", "hiaten_min",
+    "G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11",
+]
+
+
+def day_row(d: LightDay, sensor: str, p, cov, tz) -> list[str]:
+    """Return one row of the day table: what was measured and each light rule's verdict that day."""
+    dark_start, dark_end = d.dark_known if d.dark_known else (None, None)
+    dusk = next((ms for t0, ms, _s in d.dusks if t0 == dark_start), None) if d.dusks else None
+    if dusk is None and d.dusks:
+        dusk = d.dusks[0][1]
+    max_dark = max((x[2] for x in d.excess), default=None)
+    max_dark_text = (f"{max_dark:.1f}".replace(".", ",") if max_dark is not None
+                     else (f"≤ {p.dark_max_lux}".replace(".", ",") if d.dark_ms else ""))
+    verdicts = [v(d, p, cov).status or ("loopt nog" if not d.complete else "")
+                for v in (light.verdict_g3_8_7, light.verdict_g3_8_8, light.verdict_g3_8_9,
+                          light.verdict_g3_8_10, light.verdict_g3_8_11)]
+    return [d.day.isoformat(), sensor, _hours(d.end - d.start), _hours(d.light_ms), _hours(d.dark_ms),
+            _local(dark_start, tz), _local(dark_end, tz),
+            _hours(dark_end - dark_start) if dark_start is not None else "",
+            "" if dusk is None else str(round(dusk / 60000)), max_dark_text,
+            str(round(d.gap_ms / 60000)), *[v if v != "unknown" else "onbekend" for v in verdicts]]
+
+
+def light_table_csv(store: Store, config: Settings, house: str, start: date, end: date) -> bytes | None:
+    """Return the day table of one house for the lighting days starting in [start, end] (CSV, `;`, BOM)."""
+    tz = config.farm_view().tz
+    p = config.params().sensor_rules.light_for(house)
+    since = datetime.combine(start, p.day_start, tz)
+    until = datetime.combine(end + timedelta(days=1), p.day_start, tz)
+    days = house_light_days(store, config, house, since, until)
+    if days is None:
+        return None
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(TABLE_COLUMNS)
+    rows = sorted(((d.day, sensor, d) for sensor, ds in days.sensors for d in ds if start <= d.day <= end),
+                  key=lambda r: (r[0], r[1]))
+    for _day, sensor, d in rows:
+        writer.writerow(day_row(d, sensor, days.params, days.coverage, tz))
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def pack_section(ctx) -> dict[str, bytes]:
+    """Audit-pack section: the light-schedule day table of every house with a lux sensor."""
+    files = {}
+    for house in ctx.config.houses:
+        data = light_table_csv(ctx.store, ctx.config, house.id, ctx.start, ctx.end)
+        if data is not None:
+            files[f"light/stal-{house.id}.csv"] = data
+    return files

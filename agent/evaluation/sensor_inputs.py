@@ -1,0 +1,295 @@
+"""Turn stored readings, records and logbooks into the sensor rules' ``Evidence.inputs``.
+
+One loader, :func:`load_sensor_inputs`, registered in ``agent/evaluation.py``
+``INPUT_LOADERS``; it serves ``score``, the minute job and the web page alike.
+It also writes what it detects about the generator as events
+(``generator_test``, ``mains_outage``) for the checks logbook to draft.
+
+Inputs it provides (all keyed by house or egg-room id):
+``light``, ``climate`` ({quantity: sensors}), ``condensation``,
+``ventilation_alarm``, ``generator``, ``mains``, ``pophole`` (tuples of
+:class:`rules.sensor.timeseries.SensorDays`), ``agent_down`` (intervals nobody was
+heard), ``alert_channels``, ``checks``, ``housing_orders`` and
+``free_range_journal`` ({house: {date: hours open}}, for H3.12.10).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from agent.clock import parse_moment
+from agent.config import Settings
+from agent.evaluation.derived import Subject, apply_marks, subject_days
+from agent.logbooks.housing_orders import load_housing_orders
+from agent.store.connection import Store
+from rules.sensor import climate
+from rules.sensor import eggroom
+from rules.sensor import light
+from rules.sensor import states
+from rules.evidence import Evidence
+from rules.sensor.freerange import journal
+from rules.sensor.generator import episodes, groups, history_start
+from rules.params import Params
+from rules.sensor.params import SensorRules
+from rules.sensor.timeseries import SensorDays, to_ms
+from rules.sensor.ventilation import AlertChannels, ChannelTest, Check
+
+log = logging.getLogger(__name__)
+
+# Bump when a derivation changes, so cached days are derived again.
+CODE_VERSION = {"light": 1, "state": 1, "climate": 1, "condensation": 1}
+CLIMATE_KINDS = ("temperature", "humidity", "nh3", "co2")
+STATE_KINDS = ("ventilation_alarm", "generator", "mains", "pophole")
+LEARNED_STEPS = (60, 300, 900, 3600, 21600, 86400)  # learned intervals are rounded up, so the cache stays valid
+EPISODE_KINDS = ("generator_test", "mains_outage")
+
+
+@dataclass(frozen=True)
+class SensorInfo:
+    """A configured sensor with what the store knows about it."""
+
+    id: int | None  # None: configured but not yet registered by the agent
+    topic: str
+    kind: str
+    location: str
+    label: str
+    interval_s: float
+    created_at: int | None
+
+
+def configured_sensors(store: Store, config: Settings) -> list[SensorInfo]:
+    """Return the configured sensors, with their stored id, interval and registration time."""
+    rows = {(r["topic"], r["field"]): r for r in store.query(
+        "SELECT s.id, s.topic, s.field, s.created_at, h.interval_s FROM sensors s"
+        " LEFT JOIN sensor_health h ON h.sensor_id = s.id")}
+    out = []
+    for s in config.sensors:
+        row = rows.get((s.topic, s.field or ""))
+        learned = row["interval_s"] if row else None
+        interval = s.interval or next((x for x in LEARNED_STEPS if learned and learned <= x), 60)
+        label = s.name or (f"{s.topic} {s.field}" if s.field else s.topic)
+        out.append(SensorInfo(row["id"] if row else None, s.topic, s.kind, s.location, label, float(interval),
+                              row["created_at"] if row else None))
+    return out
+
+
+def _hold_ms(info: SensorInfo, rules: SensorRules) -> int:
+    """Return how long one reading of the sensor counts as valid."""
+    cov = rules.coverage
+    if info.kind == "ventilation_alarm":
+        # A3.4: the panel is "heard" within the heartbeat timeout, whatever its interval.
+        return rules.ventilation_for(info.location).heartbeat_timeout_minutes * 60_000
+    return int(max(cov.min_hold_seconds, cov.hold_factor * info.interval_s) * 1000)
+
+
+def _version(family: str, *parts) -> str:
+    """Return the cache version of a derivation: code version, thresholds and hold."""
+    return ":".join([str(CODE_VERSION[family]), *map(str, parts)])
+
+
+def build_subjects(store: Store, config: Settings, rules: SensorRules) -> list[Subject]:
+    """Return every subject whose days the sensor rules need."""
+    tz = config.farm.timezone
+    sensors = configured_sensors(store, config)
+    houses = {h.id for h in config.houses}
+    out: list[Subject] = []
+    for info in sensors:
+        hold = _hold_ms(info, rules)
+        key = str(info.id)
+        if info.kind == "lux" and info.location in houses:
+            p = rules.light_for(info.location)
+            ctx = light.context_ms(p)
+            out.append(Subject("light", key, info.label, info.location, "lux", (info.id,), p.day_start, ctx, ctx,
+                               _version("light", p.fingerprint(), hold, tz),
+                               lambda data, day, until, p=p, hold=hold: light.light_day(data[0], day, hold, p, until),
+                               light.LightDay))
+        elif info.kind in STATE_KINDS:
+            known = info.created_at
+            out.append(Subject("state", key, info.label, info.location, info.kind, (info.id,), time(0), hold, 0,
+                               _version("state", hold, tz, known),
+                               lambda data, day, until, hold=hold, known=known: states.state_day(
+                                   data[0], day, hold, until, known), states.StateDay, known))
+        elif info.kind in CLIMATE_KINDS and info.location in houses:
+            band = getattr(rules.climate_for(info.location), info.kind)
+            out.append(Subject("climate", key, info.label, info.location, info.kind, (info.id,), time(0), hold, 0,
+                               _version("climate", band.fingerprint(), hold, tz),
+                               lambda data, day, until, band=band, hold=hold: climate.measure_day(
+                                   data[0], day, hold, band, until), climate.MeasureDay))
+    for room in config.egg_rooms:
+        out.extend(_egg_room_subjects(room.id, [s for s in sensors if s.location == room.id], rules, tz))
+    return out
+
+
+def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules, tz: str) -> list[Subject]:
+    """Return one subject per air-temperature/humidity pair in an egg room (paired by topic where possible)."""
+    temps = [s for s in sensors if s.kind == "temperature"]
+    hums = [s for s in sensors if s.kind == "humidity"]
+    probe = next((s for s in sensors if s.kind == "egg_temperature"), None)
+    p = rules.condensation_for(room)
+    out = []
+    for k, hum in enumerate(hums):
+        if not temps:
+            continue
+        # One Tasmota message carries both: pair by topic, else by order.
+        temp = next((t for t in temps if t.topic == hum.topic), temps[min(k, len(temps) - 1)])
+        inputs = (temp.id, hum.id) + ((probe.id,) if probe else ())
+        hold = max(_hold_ms(temp, rules), _hold_ms(hum, rules), _hold_ms(probe, rules) if probe else 0)
+        before = 0 if probe else eggroom.context_ms(p)
+        label = f"{temp.label} / {hum.label}" + (f" / {probe.label}" if probe else "")
+        out.append(Subject("condensation", f"{room}:" + "+".join(map(str, inputs)), label, room, "condensation",
+                           inputs, time(0), before + hold, 0, _version("condensation", p.fingerprint(), hold, tz),
+                           lambda data, day, until, p=p, hold=hold, probe=probe: eggroom.condensation_day(
+                               data[0], data[1], data[2] if probe else None, day, hold, p, until),
+                           eggroom.CondensationDay))
+    return out
+
+
+# --------------------------------------------------------------------------- records and logbooks
+
+
+def load_checks(store: Store, at: datetime) -> tuple[Check, ...]:
+    """Return the confirmed, current entries of the checks logbook (A3.6) as they stood at ``at``."""
+    from agent.logbooks.entries import logbook_view
+
+    return tuple(Check(e.record.date, e.record.item, e.record.result, e.record.house)
+                 for e in logbook_view(store, at).entries.get("checks", ()))
+
+
+def load_channels(store: Store, config: Settings) -> AlertChannels:
+    """Return the configured off-farm channels and their recorded tests (table of the alerts feature)."""
+    names = tuple(c.name or c.url or c.topic or ",".join(c.to) or c.type for c in config.alerts.channels)
+    tests = []
+    if store.db["channel_tests"].exists():
+        for r in store.query("SELECT channel, sent_at, delivered FROM channel_tests"):
+            try:
+                tests.append(ChannelTest(str(r["channel"]), parse_moment(r["sent_at"]), bool(r["delivered"])))
+            except (ValueError, TypeError, AttributeError):
+                log.warning("channel test with an unreadable time: %r", r["sent_at"])
+    return AlertChannels(names, tuple(tests))
+
+
+def agent_down(store: Store, panels: dict, sensors: list[SensorInfo], lo: int, hi: int,
+               first: int | None) -> tuple[tuple[int, int], ...]:
+    """Return the panel silences in which the agent was not receiving: before ``first`` (the first
+    reading it ever stored: a fresh install, a new database), and silences in which no other sensor
+    was heard either. ``sensors`` are the configured sensors already registered."""
+    out = [] if first is not None and first <= lo else [(lo, min(hi, first) if first is not None else hi)]
+    for house, sensor_days in panels.items():
+        panel_ids = {s.id for s in sensors if s.kind == "ventilation_alarm" and s.location == house}
+        others = [s.id for s in sensors if s.id not in panel_ids]
+        if not others:
+            continue  # nothing to compare with: the silence counts as the panel's
+        for sd in sensor_days:
+            for b, e, code, _last in states.timeline(sd.days, lo, hi):
+                if code is None and not any(_heard(store, sid, b, e) for sid in others):
+                    out.append((b, e))
+    return tuple(out)
+
+
+def _first_heard(store: Store, sensor_ids: list[int]) -> int | None:
+    """Return the moment (ms) the agent first stored a reading of any of these sensors, or None."""
+    firsts = []
+    for sid in sensor_ids:  # per sensor, so each lookup is a primary-key seek
+        raw = store.execute("SELECT min(ts) FROM readings WHERE sensor_id = ?", [sid]).fetchone()[0]
+        agg = store.execute("SELECT min(minute) FROM aggregates WHERE sensor_id = ?", [sid]).fetchone()[0]
+        firsts += [t for t in (raw, agg * 60_000 if agg is not None else None) if t is not None]
+    return min(firsts) if firsts else None
+
+
+def _heard(store: Store, sensor_id: int, lo: int, hi: int) -> bool:
+    """Return whether a sensor has any reading (raw or aggregated) in ``[lo, hi)``."""
+    if store.execute("SELECT 1 FROM readings WHERE sensor_id = ? AND ts >= ? AND ts < ? LIMIT 1",
+                     [sensor_id, lo, hi]).fetchone():
+        return True
+    return bool(store.execute("SELECT 1 FROM aggregates WHERE sensor_id = ? AND minute >= ? AND minute < ? LIMIT 1",
+                              [sensor_id, lo // 60_000, (hi + 59_999) // 60_000]).fetchone())
+
+
+def record_episodes(store: Store, evidence: Evidence, params: Params) -> int:
+    """Store detected generator tests and mains outages as events, once each; return how many changed."""
+    hi = to_ms(evidence.at)
+    lo = to_ms(history_start(evidence, params))
+    changed = 0
+    rows = []
+    for group in groups(evidence, params):
+        for e in episodes(group.mains, group.generator, params.sensor_rules.generator, lo, hi):
+            detail = json.dumps({"result": e.result, "detail": e.detail,
+                                 "started_after_s": None if e.started_after_ms is None else e.started_after_ms / 1000},
+                                ensure_ascii=False)
+            rows.append((e.kind, group.location, e.start, e.end, detail))
+    if not rows:
+        return 0
+    with store.transaction() as db:
+        for kind, location, start, end, detail in rows:
+            existing = db.execute('SELECT id, "end", detail FROM events WHERE kind = ? AND location IS ? AND start = ?',
+                                  [kind, location, start]).fetchone()
+            if existing is None:
+                db.execute('INSERT INTO events(kind, location, start, "end", detail) VALUES (?, ?, ?, ?, ?)',
+                           [kind, location, start, end, detail])
+                changed += 1
+            elif existing[1] is None and (end is not None or existing[2] != detail):
+                # Fill in an episode that has ended; never turn an ended one back into a running one.
+                db.execute('UPDATE events SET "end" = ?, detail = ? WHERE id = ?', [end, detail, existing[0]])
+                changed += 1
+    return changed
+
+
+# --------------------------------------------------------------------------- the loader
+
+
+def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: datetime,
+                       families: tuple[str, ...] | None = None) -> dict:
+    """Return the sensor rules' inputs for ``[since, at]`` (only some families when asked)."""
+    farm = config.farm_view()
+    tz = farm.tz
+    params = config.params()
+    rules = params.sensor_rules
+    subjects = [s for s in build_subjects(store, config, rules) if families is None or s.kind in families
+                or s.family in families]
+    apply_marks(store, subjects, tz)
+    lo, hi = to_ms(since), to_ms(at)
+    history_lo = to_ms(history_start(Evidence(farm, at, since), params))
+    inputs: dict = {"light": {h.id: () for h in config.houses}, "climate": {h.id: {} for h in config.houses},
+                    "condensation": {r.id: () for r in config.egg_rooms},
+                    **{kind: {} for kind in STATE_KINDS}}
+    for subject in subjects:
+        start = history_lo if subject.kind in ("generator", "mains") else lo
+        found = SensorDays(subject.label, subject_days(store, subject, start, hi, tz))
+        if subject.family == "light":
+            inputs["light"][subject.location] += (found,)
+        elif subject.family == "climate":
+            per_house = inputs["climate"][subject.location]
+            per_house[subject.kind] = per_house.get(subject.kind, ()) + (found,)
+        elif subject.family == "condensation":
+            inputs["condensation"][subject.location] += (found,)
+        else:
+            inputs[subject.kind][subject.location] = inputs[subject.kind].get(subject.location, ()) + (found,)
+    registered = [s for s in configured_sensors(store, config) if s.id is not None]
+    inputs["agent_since"] = _first_heard(store, [s.id for s in registered])
+    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], registered, lo, hi, inputs["agent_since"])
+    inputs["alert_channels"] = load_channels(store, config)
+    inputs["checks"] = load_checks(store, at)
+    inputs["housing_orders"] = tuple(load_housing_orders(store))
+    inputs["free_range_journal"] = {
+        house: journal(sensors, farm, hi, rules.coverage.min_day_coverage)
+        for house, sensors in inputs["pophole"].items()}
+    if families is None or "generator" in families or "mains" in families:
+        evidence = Evidence(farm, at, since, inputs=inputs)
+        try:
+            record_episodes(store, evidence, params)
+        except sqlite3.OperationalError as exc:  # a read-only (web) or busy store: the next run writes them
+            log.info("generator events not written: %s", exc)
+    return inputs
+
+
+def journal_for(store: Store, config: Settings, house: str, first: date, last: date) -> dict[date, float | None]:
+    """Return the hours the pop-holes of one house were open per day (H3.12.10's free-range journal)."""
+    tz = config.farm_view().tz
+    since = datetime.combine(first, time(0), tz)
+    at = datetime.combine(last, time(23, 59, 59), tz)
+    inputs = load_sensor_inputs(store, config, since, at, families=("pophole",))
+    return inputs.get("free_range_journal", {}).get(house, {})

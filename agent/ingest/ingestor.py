@@ -1,0 +1,497 @@
+"""The ingest sink: decode, validate, store in batches, then acknowledge, then tell the listeners.
+
+Order matters for zero loss (DESIGN §5): a batch of messages is committed (WAL,
+``synchronous=FULL``) *before* any of its MQTT messages is acknowledged, so a
+crash at any point leaves every unacknowledged message with the broker, which
+delivers it again. What was committed but not yet acknowledged comes back
+marked as a duplicate (DUP flag, same packet id); the ingestor remembers the
+packet ids and payload checksums of its last ``receive_maximum`` committed
+messages (one row in ``kv``, written in the same transaction) and drops such
+redeliveries, so every message is stored exactly once.
+
+Batches are bounded by size (``[ingest] batch_size``) and age
+(``flush_interval_ms``): SD cards die of tiny transactions. Alarm-class
+readings (:func:`rules.kinds.is_alarm`) are committed at once. A broker that
+waits for our acknowledgements stops sending, so a burst followed by a short
+silence is committed without waiting for the age bound.
+
+After each commit, every listener gets the newly stored readings, in this
+(the ingest) thread; one that raises is logged and ingestion goes on.
+See docs/INGEST.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import queue
+import sqlite3
+import struct
+import threading
+import time
+import zlib
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable
+
+from agent.config import Settings
+from agent.store.readings import sync_sensors
+from agent.store.connection import Store
+from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
+from sensors.decode import Decoder, Limits
+from sensors.model import RawMessage, Reading, Rejection, SensorSpec
+
+log = logging.getLogger(__name__)
+
+RECENT_KEY = "ingest.recent_deliveries"  # kv row: packet ids + checksums of recently committed messages
+BURST_MIN = 20  # at least this many waiting and the queue quiet for IDLE_GAP_S: the broker waits for acks
+IDLE_GAP_S = 0.005
+QUEUE_MAX = 20_000  # messages waiting for the ingest thread; paho blocks (TCP backpressure) beyond
+RETRY_DELAYS_S = (0.5, 1, 2, 5, 10, 30)  # after a failed commit; the batch is kept and retried
+LEARN_GAPS = 32  # gaps remembered per sensor to learn its interval
+LEARN_MIN = 8  # gaps needed before an interval is learned
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReading:
+    """A reading as committed to the database, as listeners receive it."""
+
+    sensor_id: int
+    kind: str
+    location: str
+    ts_ms: int
+    value: float
+    topic: str
+
+
+Listener = Callable[[list[StoredReading]], None]
+Acker = Callable[[list[RawMessage]], None]
+
+
+@dataclass
+class IngestCounts:
+    """Running totals: readings stored, rejections, duplicates, and rejections by reason."""
+
+    stored: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    def to_json(self) -> dict:
+        """Return the replay contract's object (DESIGN §3.1)."""
+        return {"stored": self.stored, "rejected": self.rejected, "duplicates": self.duplicates,
+                "reasons": dict(sorted(self.reasons.items()))}
+
+
+def sensor_specs(store: Store, settings: Settings, now: datetime) -> list[SensorSpec]:
+    """Register the configured sensors and return them as the decoder sees them."""
+    rows = sync_sensors(store, settings.sensors, now)
+    specs = []
+    for s in settings.sensors:
+        row = rows[(s.topic, s.field or "")]
+        specs.append(SensorSpec(row.id, s.topic, s.field or "", s.kind, s.location, s.ts_field, s.invert))
+    return specs
+
+
+def decoder_for(settings: Settings, specs: list[SensorSpec]) -> Decoder:
+    """Return a decoder with the configured limits and the farm's time zone."""
+    ing = settings.ingest
+    limits = Limits(max_payload_bytes=ing.max_payload_bytes, max_future_ms=ing.max_future_s * 1000,
+                    max_age_ms=int(ing.max_age_days * 86_400_000))
+    return Decoder(specs, limits, settings.farm_view().tz)
+
+
+def _crc(msg: RawMessage) -> int:
+    """Return a checksum of a message's topic and payload (recognises a redelivery)."""
+    return zlib.crc32(msg.payload, zlib.crc32(msg.topic.encode()))
+
+
+class Ingestor:
+    """Decode, validate and store messages in batches; acknowledge after commit; notify listeners.
+
+    Feed it with :meth:`submit` from the MQTT thread after :meth:`start`, or call
+    :meth:`process` and :meth:`flush` directly (trace replay).
+    """
+
+    def __init__(self, store: Store, settings: Settings, now: datetime, *, acker: Acker | None = None,
+                 live: bool = True, batch_size: int | None = None):
+        self.store = store
+        self.settings = settings
+        self.options = settings.ingest
+        self.specs = sensor_specs(store, settings, now)
+        self.decoder = decoder_for(settings, self.specs)
+        self.topics = self.decoder.topics
+        self.acker = acker
+        self.live = live
+        self.batch_size = batch_size or self.options.batch_size
+        self.flush_after_s = self.options.flush_interval_ms / 1000
+        self.listeners: list[Listener] = []
+        self.counts = IngestCounts()
+        self._specs_by_id = {s.id: s for s in self.specs}
+        self._configured_interval = {
+            self.specs[i].id: s.interval for i, s in enumerate(settings.sensors) if s.interval}
+        # The batch being built: messages to acknowledge, readings and rejections to store.
+        self._msgs: list[RawMessage] = []
+        self._readings: list[Reading] = []
+        self._rejections: list[Rejection] = []
+        self._pending_ids: dict[int, int] = {}  # packet id → checksum of uncommitted deliveries
+        self._delivered: list[tuple[int, int]] = []  # (packet id, checksum) of this batch, in order
+        self._dups = 0
+        self._urgent = False
+        self._oldest = 0.0
+        # Caches of what is committed (rebuilt from the database after a failed commit).
+        self._last_state: dict[int, tuple[int, float]] = {}  # state sensor → latest stored (ts, value)
+        self._last_assigned: dict[int, int] = {}  # sensor → last receive-time stamp given (live)
+        self._gaps: dict[int, deque] = {}
+        self._heard: dict[int, int] = {}  # sensor → latest ts heard
+        window = settings.mqtt.receive_maximum
+        self._recent: deque[tuple[int, int]] = deque(maxlen=window)
+        self._recent_before: list[tuple[int, int]] | None = None
+        if live:
+            self._load_recent()
+        self._init_health()
+        # Threaded operation.
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.received = 0  # messages handed to submit()
+        self.finished = 0  # of those, committed (or rejected) and acknowledged
+
+    # ------------------------------------------------------------------ set-up
+
+    def add_listener(self, listener: Listener) -> None:
+        """Register a function called with each committed batch of new readings."""
+        self.listeners.append(listener)
+
+    def _load_recent(self) -> None:
+        """Load the packet ids and checksums of the last committed deliveries."""
+        text = self.store.get_kv(RECENT_KEY)
+        if not text:
+            return
+        try:
+            raw = base64.b64decode(text)
+            self._recent.extend(struct.iter_unpack("<HI", raw[: len(raw) // 6 * 6]))
+        except (ValueError, struct.error):
+            log.warning("ignoring an unreadable %s row", RECENT_KEY)
+
+    def _init_health(self) -> None:
+        """Write configured intervals and read what is known about each sensor."""
+        with self.store.transaction() as db:
+            for sid, interval in self._configured_interval.items():
+                db.execute("INSERT INTO sensor_health(sensor_id, interval_s) VALUES (?, ?) ON CONFLICT(sensor_id)"
+                           " DO UPDATE SET interval_s = excluded.interval_s", [sid, interval])
+        ids = list(self._specs_by_id)
+        if ids:
+            marks = ",".join("?" * len(ids))
+            for row in self.store.query(f"SELECT sensor_id, last_seen FROM sensor_health WHERE sensor_id IN ({marks})"
+                                        " AND last_seen IS NOT NULL", ids):
+                self._heard[row["sensor_id"]] = row["last_seen"]
+        if self.live:
+            # Receive-time stamps continue after the last stored one: stamps kept distinct in a
+            # burst may run ahead of the clock, and a restart must not collide with them.
+            for sid in ids:
+                row = self.store.execute("SELECT max(ts) FROM readings WHERE sensor_id = ?", [sid]).fetchone()
+                if row[0] is not None:
+                    self._last_assigned[sid] = row[0]
+
+    # ------------------------------------------------------------------ synchronous use
+
+    def process(self, msg: RawMessage) -> None:
+        """Take one message; commit when the batch is full or holds an alarm."""
+        self._accept(msg)
+        if self._urgent or len(self._msgs) >= self.batch_size:
+            self.flush()
+
+    def reject(self, rejection: Rejection) -> None:
+        """Record input rejected before decoding (a malformed trace line)."""
+        if not self._msgs and not self._readings and not self._rejections:
+            self._oldest = time.monotonic()
+        self._rejections.append(rejection)
+        if len(self._rejections) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> bool:
+        """Commit the batch, acknowledge it, notify listeners; return False when the commit failed."""
+        if not (self._msgs or self._readings or self._rejections):
+            return True
+        try:
+            stored, new, duplicates = self._commit()
+        except sqlite3.Error as exc:
+            log.error("could not store a batch of %d messages (kept, will retry): %s", len(self._msgs), exc)
+            self._last_state.clear()
+            return False
+        if self.acker is not None:
+            to_ack = [m for m in self._msgs if m.qos]
+            if to_ack:
+                self.acker(to_ack)
+        self.counts.stored += len(stored) + new
+        self.counts.duplicates += duplicates + self._dups
+        self.counts.rejected += len(self._rejections)
+        self.counts.reasons.update(r.reason for r in self._rejections)
+        self.finished += len(self._msgs)
+        self._msgs, self._readings, self._rejections = [], [], []
+        self._pending_ids.clear()
+        self._delivered = []
+        self._dups, self._urgent = 0, False
+        if stored:
+            self._notify(stored)
+        return True
+
+    # ------------------------------------------------------------------ threaded use
+
+    def start(self) -> None:
+        """Start the ingest thread."""
+        self._thread = threading.Thread(target=self._loop, name="ikb-ingest", daemon=True)
+        self._thread.start()
+
+    def submit(self, msg: RawMessage) -> None:
+        """Hand a message to the ingest thread (called from the MQTT network thread)."""
+        self.received += 1
+        self._queue.put(msg)
+
+    def wait_idle(self, timeout: float = 10) -> bool:
+        """Wait until every submitted message is committed; return False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.finished < self.received:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def stop(self, timeout: float = 10) -> None:
+        """Commit what is waiting and stop the ingest thread."""
+        if self._thread is None:
+            return
+        self._stopping.set()
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            pass
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _loop(self) -> None:
+        """Take messages from the queue and commit them in bounded batches."""
+        failures = 0
+        while True:
+            pending = len(self._msgs) + len(self._rejections)
+            timeout = None
+            if pending:
+                timeout = max(0.0, self._oldest + self.flush_after_s - time.monotonic())
+                if pending >= BURST_MIN:
+                    timeout = min(timeout, IDLE_GAP_S)
+            try:
+                msg = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                msg = ...
+            if msg is None:
+                self._flush_until_done()
+                return
+            if msg is not ...:
+                self._accept(msg)
+                if not (self._urgent or len(self._msgs) >= self.batch_size):
+                    continue
+            if not self.flush():
+                delay = RETRY_DELAYS_S[min(failures, len(RETRY_DELAYS_S) - 1)]
+                failures += 1
+                if self._stopping.wait(delay):
+                    self._flush_until_done()
+                    return
+            else:
+                failures = 0
+
+    def _flush_until_done(self) -> None:
+        """Commit the rest while stopping; uncommitted messages stay unacknowledged (the broker keeps them)."""
+        while True:
+            try:
+                msg = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if msg is not None:
+                self._accept(msg)
+        if not self.flush():
+            log.error("stopping with %d uncommitted messages; the broker delivers them again", len(self._msgs))
+
+    # ------------------------------------------------------------------ the work
+
+    def _accept(self, msg: RawMessage) -> None:
+        """Decode one message into the current batch."""
+        if not (self._msgs or self._readings or self._rejections):
+            self._oldest = time.monotonic()
+        self._msgs.append(msg)
+        if msg.qos and self.live:
+            crc = _crc(msg)
+            if msg.dup and (self._pending_ids.get(msg.mid) == crc or (msg.mid, crc) in self._recent):
+                # Redelivered after a reconnect: already committed (or waiting in this batch).
+                self._dups += len(self.decoder.by_topic.get(msg.topic, ())) or 1
+                return
+            self._pending_ids[msg.mid] = crc
+            self._delivered.append((msg.mid, crc))
+        decoded = self.decoder.decode(msg)
+        self._rejections.extend(decoded.rejections)
+        for reading in decoded.readings:
+            sid = reading.sensor.id
+            if self.live and not reading.device_time:
+                # A broker draining a backlog delivers many messages of one sensor within a
+                # millisecond: keep receive-time stamps distinct so none is taken for a duplicate.
+                last = self._last_assigned.get(sid, 0)
+                if reading.ts_ms <= last:
+                    reading = Reading(reading.sensor, last + 1, reading.value, False)
+                self._last_assigned[sid] = reading.ts_ms
+            self._readings.append(reading)
+            if is_alarm(reading.sensor.kind, reading.value):
+                self._urgent = True
+
+    def _commit(self) -> tuple[list[StoredReading], int, int]:
+        """Write the batch in one transaction; return the new readings (or, without listeners, their count)."""
+        conn = self.store.conn
+        self._recent_before = None
+        stored: list[StoredReading] = []
+        notify = bool(self.listeners)  # without listeners, only count (no objects per reading)
+        new = 0
+        duplicates = 0
+        heard: dict[int, tuple[int, float]] = {}
+        try:
+            with self.store.transaction(immediate=True):
+                insert = "INSERT OR IGNORE INTO readings(sensor_id, ts, value) VALUES (?, ?, ?)"
+                for r in self._readings:
+                    spec = r.sensor
+                    if spec.kind in _STATE_KINDS and not self._state_worth_storing(conn, r):
+                        duplicates += 1
+                    elif conn.execute(insert, (spec.id, r.ts_ms, r.value)).rowcount:
+                        if notify:
+                            stored.append(StoredReading(spec.id, spec.kind, spec.location, r.ts_ms, r.value,
+                                                        spec.topic))
+                        else:
+                            new += 1
+                        if spec.kind in _STATE_KINDS and r.ts_ms > self._last_state[spec.id][0]:
+                            self._last_state[spec.id] = (r.ts_ms, r.value)
+                    else:
+                        duplicates += 1
+                    prev = heard.get(spec.id)
+                    if prev is None or r.ts_ms >= prev[0]:
+                        heard[spec.id] = (r.ts_ms, r.value)
+                    self._learn_gap(spec.id, r.ts_ms)
+                self._write_health(conn, heard)
+                self._write_rejections(conn)
+                if self._delivered:
+                    self._write_recent(conn)
+        except BaseException:
+            self._recent_rollback()
+            raise
+        return stored, new, duplicates
+
+    def _state_worth_storing(self, conn: sqlite3.Connection, r: Reading) -> bool:
+        """Return whether a state reading is a change, or the first unchanged one in a heartbeat interval."""
+        sid = r.sensor.id
+        if sid not in self._last_state:
+            row = conn.execute("SELECT ts, value FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
+                               (sid,)).fetchone()
+            self._last_state[sid] = tuple(row) if row else (-1, None)
+        last = self._last_state[sid]
+        if r.ts_ms > last[0]:
+            prev = last if last[1] is not None else None
+        else:  # out of order: compare with the stored reading just before it
+            row = conn.execute("SELECT ts, value FROM readings WHERE sensor_id = ? AND ts <= ? ORDER BY ts DESC"
+                               " LIMIT 1", (sid, r.ts_ms)).fetchone()
+            prev = tuple(row) if row else None
+        if prev is None:
+            return True
+        if prev[0] == r.ts_ms:
+            return False  # the same moment again: a redelivery
+        return prev[1] != r.value or r.ts_ms - prev[0] >= STATE_HEARTBEAT_MS
+
+    def _learn_gap(self, sid: int, ts_ms: int) -> None:
+        """Remember the gap since this sensor was last heard (to learn its interval)."""
+        last = self._heard.get(sid)
+        if last is not None and ts_ms > last:
+            self._gaps.setdefault(sid, deque(maxlen=LEARN_GAPS)).append(ts_ms - last)
+        if last is None or ts_ms > last:
+            self._heard[sid] = ts_ms
+
+    def learned_interval(self, sid: int) -> float | None:
+        """Return a sensor's interval in seconds: configured, or the 90th percentile of recent gaps."""
+        if sid in self._configured_interval:
+            return self._configured_interval[sid]
+        gaps = self._gaps.get(sid)
+        if not gaps or len(gaps) < LEARN_MIN:
+            return None
+        ordered = sorted(gaps)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))] / 1000
+
+    def _write_health(self, conn: sqlite3.Connection, heard: dict[int, tuple[int, float]]) -> None:
+        """Update each heard sensor's last-seen moment and close its open offline event."""
+        if not heard:
+            return
+        conn.executemany(
+            "INSERT INTO sensor_health(sensor_id, last_seen, last_value, interval_s) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(sensor_id) DO UPDATE SET"
+            " last_value = CASE WHEN excluded.last_seen >= coalesce(last_seen, 0) THEN excluded.last_value"
+            " ELSE last_value END,"
+            " last_seen = max(coalesce(last_seen, 0), excluded.last_seen),"
+            " interval_s = coalesce(excluded.interval_s, interval_s)",
+            [(sid, ts, value, self.learned_interval(sid)) for sid, (ts, value) in heard.items()])
+        open_events = conn.execute("SELECT id, sensor_id, start FROM events WHERE kind = 'sensor_offline'"
+                                   " AND \"end\" IS NULL").fetchall()
+        for event_id, sid, start in open_events:
+            if sid in heard and heard[sid][0] > start:
+                conn.execute("UPDATE events SET \"end\" = ? WHERE id = ?", (heard[sid][0], event_id))
+                log.info("sensor %s heard again", self._specs_by_id[sid].topic if sid in self._specs_by_id else sid)
+
+    def _write_rejections(self, conn: sqlite3.Connection) -> None:
+        """Keep rejected input in the bounded dead-letter table and count it by reason."""
+        if not self._rejections:
+            return
+        conn.executemany("INSERT INTO rejections(at, topic, head, reason) VALUES (?, ?, ?, ?)",
+                         [(r.at_ms, r.topic, (r.head + (f" [{r.detail}]" if r.detail else ""))[:400], r.reason)
+                          for r in self._rejections])
+        for reason, n in Counter(r.reason for r in self._rejections).items():
+            last = max(r.at_ms for r in self._rejections if r.reason == reason)
+            conn.execute("INSERT INTO rejection_counts(reason, n, last_at) VALUES (?, ?, ?) ON CONFLICT(reason)"
+                         " DO UPDATE SET n = n + excluded.n, last_at = max(last_at, excluded.last_at)",
+                         (reason, n, last))
+        conn.execute("DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?",
+                     (self.options.dead_letter_max,))
+
+    def _write_recent(self, conn: sqlite3.Connection) -> None:
+        """Remember the packet ids and checksums of this batch's deliveries, with the batch."""
+        self._recent_before = list(self._recent)
+        self._recent.extend(self._delivered)
+        blob = base64.b64encode(b"".join(struct.pack("<HI", mid & 0xFFFF, crc) for mid, crc in self._recent))
+        conn.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                     (RECENT_KEY, blob.decode()))
+
+    def _recent_rollback(self) -> None:
+        """Forget the deliveries of a batch whose commit failed."""
+        before = self._recent_before
+        if before is not None:
+            self._recent.clear()
+            self._recent.extend(before)
+            self._recent_before = None
+
+    def _notify(self, stored: list[StoredReading]) -> None:
+        """Call every listener with the committed readings; a failing listener is logged, never fatal."""
+        for listener in self.listeners:
+            try:
+                listener(stored)
+            except Exception as exc:  # noqa: BLE001 - a listener must never stop ingestion
+                name = getattr(listener, "__name__", None) or type(listener).__name__
+                log.error("listener %s failed on %d readings: %s", name, len(stored), repr(exc)[:200])
+                log.debug("listener failure", exc_info=True)
+
+
+_STATE_KINDS = frozenset(k for k, v in KINDS.items() if v.is_state)
+
+
+def ingest_all(ingestor: Ingestor, messages: Iterable[RawMessage | Rejection]) -> IngestCounts:
+    """Run messages (and pre-decoding rejections) through a synchronous ingestor; return the totals."""
+    for item in messages:
+        if isinstance(item, Rejection):
+            ingestor.reject(item)
+        else:
+            ingestor.process(item)
+    if not ingestor.flush():
+        raise sqlite3.OperationalError("the last batch could not be stored")
+    return ingestor.counts
+

@@ -1,0 +1,54 @@
+"""Self-assessment answers: recorded append-only, read back for the evaluation."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent.clock import keep_until, parse_moment
+from agent.store.connection import Store
+from rules.assessment import check_answer
+from rules.catalogue import Catalogue
+from rules.evidence import Answer
+
+
+class AssessmentError(ValueError):
+    """The answer was not stored; the message names the field."""
+
+
+def record_answer(store: Store, catalogue: Catalogue, *, rule_id: str, status: str, note: str,
+                  answered_by: str, now: datetime, location: str | None = None,
+                  locations: set[str] | None = None, file_id: int | None = None) -> Answer:
+    """Validate and durably store one answer; return it as the rules see it."""
+    rule = catalogue.get(rule_id)
+    if rule is None:
+        raise AssessmentError(f"rule: {rule_id!r} is not an IKB Ei rule (see `ikb-agent rules`)")
+    if location is not None and locations is not None and location not in locations:
+        raise AssessmentError(f"location: expected one of {', '.join(sorted(locations))}")
+    if not answered_by.strip():
+        raise AssessmentError("answered_by: required")
+    try:
+        note = check_answer(rule, status, note)
+    except ValueError as exc:
+        raise AssessmentError(str(exc)) from None
+    with store.transaction() as db:
+        db.execute(
+            "INSERT INTO assessments(rule, location, status, note, answered_by, answered_at, file_id, keep_until)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [rule.id, location, status, note, answered_by.strip(), now.isoformat(), file_id, keep_until(now)],
+        )
+    return Answer(rule.id, location, status, note, answered_by.strip(), now)
+
+
+def load_answers(store: Store, until: datetime | None = None) -> list[Answer]:
+    """Return every stored answer (given at or before ``until`` when set), oldest first."""
+    rows = store.query("SELECT * FROM assessments ORDER BY answered_at, id")
+    answers = [
+        Answer(r["rule"], r["location"], r["status"], r["note"], r["answered_by"], parse_moment(r["answered_at"]))
+        for r in rows
+    ]
+    return [a for a in answers if until is None or a.answered_at <= until]
+
+
+def answer_history(store: Store, rule_id: str) -> list[dict]:
+    """Return every answer to one rule, newest first, for display."""
+    return store.query("SELECT * FROM assessments WHERE rule = ? ORDER BY answered_at DESC, id DESC", [rule_id])

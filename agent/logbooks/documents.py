@@ -1,0 +1,76 @@
+"""Documents with a validity (certificates, reports, plans): recorded append-only."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from agent.clock import keep_until, parse_moment
+from agent.store.connection import Store
+from rules.catalogue import normalise_rule_id
+from rules.documents import KINDS, SPECS, check_document
+from rules.evidence import Document
+
+
+class DocumentError(ValueError):
+    """The document was not stored; the message names the field."""
+
+
+def _date(field: str, value: str | date | None, required: bool) -> date | None:
+    """Parse a YYYY-MM-DD field or raise a DocumentError naming it."""
+    if value in (None, ""):
+        if required:
+            raise DocumentError(f"{field}: required (YYYY-MM-DD)")
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise DocumentError(f"{field}: expected a date YYYY-MM-DD, got {value!r}") from None
+
+
+def record_document(store: Store, *, kind: str, issued_on, recorded_by: str, now: datetime,
+                    valid_until=None, title: str | None = None, location: str | None = None,
+                    note: str = "", house_ids: set[str] | None = None, file_id: int | None = None) -> Document:
+    """Validate and durably store one document record; return it as the rules see it."""
+    spec = KINDS.get(kind) or SPECS.get(normalise_rule_id(kind))
+    if spec is None:
+        raise DocumentError(f"kind: expected one of {', '.join(sorted(KINDS))}")
+    issued = _date("issued_on", issued_on, True)
+    until = _date("valid_until", valid_until, False)
+    if issued > now.date():
+        raise DocumentError("issued_on: lies in the future")
+    if spec.per_house and location is None:
+        raise DocumentError(f"location: {spec.label} is per house; give the house id")
+    if location is not None and house_ids is not None and location not in house_ids:
+        raise DocumentError(f"location: expected one of {', '.join(sorted(house_ids))}")
+    if not recorded_by.strip():
+        raise DocumentError("recorded_by: required")
+    try:
+        check_document(spec, issued, until, location)
+    except ValueError as exc:
+        raise DocumentError(str(exc)) from None
+    title = (title or spec.label).strip()
+    with store.transaction() as db:
+        cur = db.execute(
+            "INSERT INTO documents(rule, kind, title, issued_on, valid_until, location, note, file_id,"
+            " recorded_by, recorded_at, keep_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [spec.rule, spec.kind, title, issued.isoformat(), until.isoformat() if until else None, location,
+             note, file_id, recorded_by.strip(), now.isoformat(), keep_until(now)],
+        )
+    return Document(cur.lastrowid, spec.rule, spec.kind, title, issued, until, location, now, note)
+
+
+def _to_document(row: dict) -> Document:
+    """Turn a documents row into the rules' Document."""
+    return Document(
+        id=row["id"], rule=row["rule"], kind=row["kind"], title=row["title"],
+        issued_on=date.fromisoformat(row["issued_on"]),
+        valid_until=date.fromisoformat(row["valid_until"]) if row["valid_until"] else None,
+        location=row["location"], recorded_at=parse_moment(row["recorded_at"]), note=row["note"],
+    )
+
+
+def load_documents(store: Store) -> list[Document]:
+    """Return every recorded document, oldest first."""
+    return [_to_document(r) for r in store.query("SELECT * FROM documents ORDER BY issued_on, id")]

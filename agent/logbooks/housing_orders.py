@@ -1,0 +1,78 @@
+"""Housing orders (ophokplicht, H3.12.11): recorded append-only, read back for the evaluation.
+
+An order is one row with its first day and, once known, its last day. Ending
+an open order, or correcting one, appends a row that supersedes the old one;
+nothing is updated or deleted within the two-year retention (A9.1).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from agent.clock import keep_until
+from agent.store.connection import Store
+from rules.sensor.freerange import HousingOrder
+
+
+class HousingOrderError(ValueError):
+    """The housing order was not stored; the message names the field."""
+
+
+def _parse_day(value: str | date, field: str) -> date:
+    """Return a date from ``YYYY-MM-DD`` text, naming the field when it is not one."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except (ValueError, AttributeError):
+        raise HousingOrderError(f"{field}: expected a date as YYYY-MM-DD, got {value!r}") from None
+
+
+def load_housing_orders(store: Store) -> list[HousingOrder]:
+    """Return the orders in force as recorded: every row no later row supersedes, oldest first."""
+    rows = store.query(
+        "SELECT id, starts_on, ends_on, note FROM housing_orders h"
+        " WHERE NOT EXISTS (SELECT 1 FROM housing_orders n WHERE n.supersedes = h.id) ORDER BY starts_on, id")
+    return [HousingOrder(r["id"], date.fromisoformat(r["starts_on"]),
+                         date.fromisoformat(r["ends_on"]) if r["ends_on"] else None, r["note"]) for r in rows]
+
+
+def _insert(store: Store, starts_on: date, ends_on: date | None, note: str, recorded_by: str, now: datetime,
+            supersedes: int | None) -> HousingOrder:
+    """Durably store one row and return it."""
+    with store.transaction() as db:
+        cursor = db.execute(
+            "INSERT INTO housing_orders(starts_on, ends_on, note, supersedes, recorded_by, recorded_at, keep_until)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [starts_on.isoformat(), ends_on.isoformat() if ends_on else None, note.strip(), supersedes,
+             recorded_by, now.isoformat(), keep_until(now)])
+    return HousingOrder(cursor.lastrowid, starts_on, ends_on, note.strip())
+
+
+def add_housing_order(store: Store, *, starts_on: str | date, ends_on: str | date | None = None, note: str = "",
+                      recorded_by: str, now: datetime) -> HousingOrder:
+    """Record a housing order from its first day (and last day, when known)."""
+    start = _parse_day(starts_on, "from")
+    end = _parse_day(ends_on, "to") if ends_on else None
+    if end is not None and end < start:
+        raise HousingOrderError("to: lies before the first day (--from)")
+    if not recorded_by.strip():
+        raise HousingOrderError("recorded_by: required")
+    for order in load_housing_orders(store):
+        if order.start <= (end or date.max) and start <= (order.end or date.max):
+            raise HousingOrderError(f"from: overlaps housing order {order.id} ({order.start.isoformat()} – "
+                                    f"{order.end.isoformat() if order.end else 'heden'}); end or correct that one")
+    return _insert(store, start, end, note, recorded_by.strip(), now, None)
+
+
+def end_housing_order(store: Store, order_id: int, *, ends_on: str | date, recorded_by: str,
+                      now: datetime) -> HousingOrder:
+    """Record the last day of an order (a new row superseding the old one)."""
+    current = {o.id: o for o in load_housing_orders(store)}
+    if order_id not in current:
+        raise HousingOrderError(f"id: no housing order {order_id} in force (see `housing-order list`)")
+    order = current[order_id]
+    end = _parse_day(ends_on, "on")
+    if end < order.start:
+        raise HousingOrderError(f"on: lies before the order's first day {order.start.isoformat()}")
+    return _insert(store, order.start, end, order.note, recorded_by.strip() or "?", now, order_id)

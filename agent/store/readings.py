@@ -1,0 +1,87 @@
+"""Sensor readings in SQLite: the sensor registry, batched inserts, and series queries.
+
+Readings are keyed by (sensor, timestamp in integer milliseconds UTC); a
+redelivered message with the same timestamp is a duplicate and is not stored
+twice. Raw readings are kept for the recent window, per-minute aggregates for
+years; :func:`series` reads whichever covers the asked window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from agent.store.connection import Store
+
+
+@dataclass(frozen=True, slots=True)
+class SensorRow:
+    """A configured sensor as stored (its id is stable across restarts)."""
+
+    id: int
+    topic: str
+    field: str
+    kind: str
+    location: str
+
+
+def to_ms(moment: datetime) -> int:
+    """Return integer milliseconds since the epoch for an aware moment."""
+    return int(moment.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    """Return the aware UTC moment of integer milliseconds since the epoch."""
+    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+
+
+def sync_sensors(store: Store, sensors, now: datetime) -> dict[tuple[str, str], SensorRow]:
+    """Register configured sensors (never deleting old ones); return them by (topic, field)."""
+    with store.transaction() as db:
+        for s in sensors:
+            field = s.field or ""
+            db.execute(
+                "INSERT INTO sensors(topic, field, kind, location, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(topic, field) DO UPDATE SET kind = excluded.kind, location = excluded.location",
+                [s.topic, field, s.kind, s.location, to_ms(now)],
+            )
+    rows = store.query("SELECT id, topic, field, kind, location FROM sensors")
+    configured = {(s.topic, s.field or "") for s in sensors}
+    return {(r["topic"], r["field"]): SensorRow(**r) for r in rows if (r["topic"], r["field"]) in configured}
+
+
+def insert_readings(db, rows) -> int:
+    """Insert (sensor_id, ts_ms, value) rows inside the caller's transaction; return how many were new.
+
+    Duplicates of an existing (sensor, timestamp) are ignored: MQTT QoS 1 may
+    deliver a message twice.
+    """
+    before = db.conn.total_changes
+    db.conn.executemany("INSERT OR IGNORE INTO readings(sensor_id, ts, value) VALUES (?, ?, ?)", rows)
+    return db.conn.total_changes - before
+
+
+def series(store: Store, sensor_id: int, since: datetime, until: datetime) -> list[tuple[int, float]]:
+    """Return (ts_ms, value) pairs of one sensor in [since, until], oldest first.
+
+    Raw readings where they exist; for older stretches, the per-minute means of
+    the aggregates (stamped at the start of their minute).
+    """
+    lo, hi = to_ms(since), to_ms(until)
+    raw = store.execute("SELECT ts, value FROM readings WHERE sensor_id = ? AND ts BETWEEN ? AND ? ORDER BY ts",
+                        [sensor_id, lo, hi]).fetchall()
+    first_raw = raw[0][0] if raw else hi + 1
+    if first_raw <= lo:
+        return raw
+    # Bounds on the bare column, so the primary key (sensor_id, minute) serves the range.
+    agg = store.execute("SELECT minute * 60000, mean FROM aggregates WHERE sensor_id = ? AND minute >= ?"
+                        " AND minute < ? ORDER BY minute", [sensor_id, -(-lo // 60000), -(-first_raw // 60000)]
+                        ).fetchall()
+    return agg + raw
+
+
+def sensors_at(store: Store, location: str, kind: str) -> list[SensorRow]:
+    """Return the stored sensors of one kind at one location."""
+    rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE location = ? AND kind = ?",
+                       [location, kind])
+    return [SensorRow(**r) for r in rows]

@@ -1,0 +1,6 @@
+"""The JSON API ``/api/v1/…`` and its OpenAPI document: one blueprint, ``bp``."""
+
+from webui.api import logbooks as _logbook_routes  # noqa: F401 - registers the logbook routes on bp
+from webui.api.core import bp
+
+__all__ = ["bp"]

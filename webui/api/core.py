@@ -1,0 +1,340 @@
+"""The JSON API ``/api/v1/…``: score, findings, rules, sensors, readings, documents, assessments.
+
+Authentication: the page's session (unsafe methods then need the
+``X-CSRFToken`` header) or ``Authorization: Bearer <token>`` from
+``ikb-agent user token NAME``. The OpenAPI document at ``/api/openapi.json``
+is public; it is built from the same pydantic models that validate requests.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from flask import Blueprint, g, jsonify
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from agent.logbooks.assessments import AssessmentError, record_answer
+from agent.logbooks.documents import DocumentError, record_document
+from agent.store.rollups import bucket_width_s, downsample
+from agent.evaluation.score import score_window
+from agent.store.readings import from_ms
+from rules.catalogue import Rule, load_catalogue
+from rules.findings import STATUSES
+from webui.access import public
+from webui.forms import split_agent_error
+from webui.api.models import AssessmentBody, DocumentBody
+from webui.api.openapi import ApiRegistry, error
+from webui.scores import current
+from webui.state import get_config, get_store, now, scores
+
+bp = Blueprint("api", __name__)
+api = ApiRegistry(bp, "ikb-agent API", "1")
+
+StatusName = Literal[STATUSES]  # type: ignore[valid-type]
+MAX_WINDOW = timedelta(days=800)
+
+
+# --------------------------------------------------------------------------- response models
+
+
+class OccurrenceOut(BaseModel):
+    """A spell in which the rule was (or may have been) broken."""
+
+    start: datetime
+    end: datetime | None
+    detail: str
+
+
+class FindingOut(BaseModel):
+    """The status of one rule at one location (DESIGN §3.5)."""
+
+    rule: str
+    location: str | None
+    status: StatusName
+    source: str
+    summary: str
+    occurrences: list[OccurrenceOut]
+    evidence: str | None = None
+
+
+class DueOut(BaseModel):
+    """Something that falls due."""
+
+    rule: str
+    location: str | None
+    due: date
+    what: str
+    overdue: bool
+
+
+class ScoreOut(BaseModel):
+    """The score document (DESIGN §3.5) with the due list and where it came from."""
+
+    at: datetime
+    since: datetime
+    scheme: Literal["IKB Ei"]
+    verdict: Literal["suspension", "repair_required", "remarks", "incomplete", "ready"]
+    points: int
+    counts: dict[str, int]
+    findings: list[FindingOut]
+    due: list[DueOut]
+    evaluated_by: Literal["agent", "web"]
+
+
+class SensorOut(BaseModel):
+    """A stored sensor."""
+
+    id: int
+    topic: str
+    field: str
+    kind: str
+    location: str
+
+
+class BucketOut(BaseModel):
+    """Readings in one bucket [t, t + bucket_s)."""
+
+    t: datetime
+    n: int
+    min: float
+    max: float
+    mean: float
+
+
+class ReadingsOut(BaseModel):
+    """A sensor's readings over a window, reduced to buckets."""
+
+    sensor: SensorOut
+    since: datetime
+    until: datetime
+    bucket_s: int
+    buckets: list[BucketOut]
+
+
+class DocumentOut(BaseModel):
+    """A recorded document."""
+
+    id: int
+    rule: str
+    kind: str
+    title: str
+    issued_on: date
+    valid_until: date | None
+    location: str | None
+    note: str
+    file_id: int | None
+    recorded_by: str
+    recorded_at: datetime
+
+
+class AssessmentOut(BaseModel):
+    """A self-assessment answer."""
+
+    id: int | None = None
+    rule: str
+    location: str | None
+    status: str
+    note: str
+    answered_by: str
+    answered_at: datetime
+    file_id: int | None = None
+
+
+# --------------------------------------------------------------------------- query models
+
+
+class _Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ScoreQuery(_Query):
+    """Evaluate a past window instead of the current score."""
+
+    at: AwareDatetime | None = Field(None, description="End of the window (ISO 8601 with offset); default now")
+    since: AwareDatetime | None = Field(None, description="Start of the window; default at − 30 days")
+
+    @model_validator(mode="after")
+    def _order(self) -> "ScoreQuery":
+        if self.at and self.since and self.since >= self.at:
+            raise ValueError("since: ligt niet vóór at")
+        if self.at and self.since and self.at - self.since > MAX_WINDOW:
+            raise ValueError("since: het venster is hoogstens 800 dagen")
+        return self
+
+
+class FindingsQuery(_Query):
+    """Filter the current findings."""
+
+    status: StatusName | None = None
+    rule: str | None = Field(None, max_length=16)
+    location: str | None = Field(None, max_length=32)
+
+
+class RulesQuery(_Query):
+    """Filter the catalogue."""
+
+    annex: Literal["1.2A", "1.2E", "1.2G", "1.2H", "1.2I"] | None = None
+    evaluation: Literal["sensor", "logbook", "document", "self_assessment"] | None = None
+
+
+class ReadingsQuery(_Query):
+    """Which sensor, which window, how many points."""
+
+    sensor: int = Field(ge=1, le=2**62, description="Sensor id (see /api/v1/sensors)")
+    since: AwareDatetime | None = Field(None, description="Default: until − 48 hours")
+    until: AwareDatetime | None = Field(None, description="Default: now")
+    points: int = Field(300, ge=10, le=2000, description="At most this many buckets")
+
+
+class AssessmentsQuery(_Query):
+    """Filter the answers."""
+
+    rule: str | None = Field(None, max_length=16)
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _score_out(result, evaluated_by: str) -> ScoreOut:
+    """Return the API shape of a Score."""
+    return ScoreOut.model_validate({**result.to_json(), "evaluated_by": evaluated_by})
+
+
+@bp.get("/api/openapi.json")
+@public
+def openapi():
+    """Return the OpenAPI document (public: it holds no farm data)."""
+    return jsonify(api.document())
+
+
+@api.route("/api/v1/score", summary="The current score, or the score of a past window", query=ScoreQuery,
+           response=ScoreOut)
+def score(query: ScoreQuery):
+    """Return the score (DESIGN §3.5)."""
+    if query.at is None and query.since is None:
+        view = current(get_store(), get_config(), now())
+        return _score_out(view.score, view.source)
+    at = query.at or now()
+    since = query.since or at - timedelta(days=30)
+    if since >= at:
+        return error(422, "invalid", "since: ligt niet vóór at", {"since": "ligt niet vóór at"})
+    if at - since > MAX_WINDOW:
+        # Checked after the defaults: `since` alone in year 1 would otherwise ask for 2000 years.
+        return error(422, "invalid", "since: het venster is hoogstens 800 dagen", {"since": "hoogstens 800 dagen"})
+    return _score_out(score_window(get_store(), get_config(), at=at, since=since), "web")
+
+
+@api.route("/api/v1/findings", summary="The current findings, filtered", query=FindingsQuery,
+           response=list[FindingOut])
+def findings(query: FindingsQuery):
+    """Return the current findings."""
+    view = current(get_store(), get_config(), now())
+    rule = load_catalogue().get(query.rule).id if query.rule and load_catalogue().get(query.rule) else query.rule
+    out = []
+    for f in view.score.findings:
+        if (query.status and f.status != query.status) or (rule and f.rule != rule) or \
+                (query.location and (f.location or "") != query.location):
+            continue
+        out.append(f.to_json())
+    return out
+
+
+@api.route("/api/v1/rules", summary="The IKB Ei rule catalogue", query=RulesQuery, response=list[Rule])
+def rules(query: RulesQuery):
+    """Return the catalogue's rules."""
+    return [r.public_dict() for r in load_catalogue()
+            if (not query.annex or r.annex == query.annex) and (not query.evaluation or r.evaluation == query.evaluation)]
+
+
+@api.route("/api/v1/rules/<rule_id>", summary="One rule", response=Rule)
+def rule(rule_id: str):
+    """Return one rule."""
+    found = load_catalogue().get(rule_id)
+    if found is None:
+        return error(404, "not_found", f"rule {rule_id!r} is not an IKB Ei rule")
+    return found.public_dict()
+
+
+@api.route("/api/v1/sensors", summary="The stored sensors", response=list[SensorOut])
+def sensors():
+    """Return every sensor the agent has stored readings for."""
+    return get_store().query("SELECT id, topic, field, kind, location FROM sensors ORDER BY id")
+
+
+@api.route("/api/v1/readings", summary="A sensor's readings, reduced to buckets (min, max, mean)",
+           query=ReadingsQuery, response=ReadingsOut, errors={404: "No such sensor."})
+def readings(query: ReadingsQuery):
+    """Return a sensor's downsampled readings."""
+    store = get_store()
+    rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE id = ?", [query.sensor])
+    if not rows:
+        return error(404, "not_found", f"sensor {query.sensor} does not exist", {"sensor": "bestaat niet"})
+    until = query.until or now()
+    since = query.since or until - timedelta(hours=48)
+    if since >= until:
+        return error(422, "invalid", "since: ligt niet vóór until", {"since": "ligt niet vóór until"})
+    if until - since > MAX_WINDOW:
+        return error(422, "invalid", "since: het venster is hoogstens 800 dagen", {"since": "hoogstens 800 dagen"})
+    buckets = downsample(store, query.sensor, since, until, query.points)
+    return {"sensor": rows[0], "since": since.isoformat(), "until": until.isoformat(),
+            "bucket_s": bucket_width_s(since, until, query.points),
+            "buckets": [{"t": from_ms(b.start).isoformat(), "n": b.n, "min": b.vmin, "max": b.vmax, "mean": b.mean}
+                        for b in buckets]}
+
+
+@api.route("/api/v1/documents", summary="The recorded documents", response=list[DocumentOut])
+def documents():
+    """Return every recorded document, newest first."""
+    return get_store().query("SELECT id, rule, kind, title, issued_on, valid_until, location, note, file_id,"
+                             " recorded_by, recorded_at FROM documents ORDER BY issued_on DESC, id DESC")
+
+
+@api.route("/api/v1/documents", "POST", summary="Record a document", body=DocumentBody, response=DocumentOut,
+           status=201)
+def add_document(body: DocumentBody):
+    """Validate and store a document (same checks as the page and the CLI)."""
+    store = get_store()
+    try:
+        doc = record_document(store, kind=body.kind, issued_on=body.issued_on, valid_until=body.valid_until,
+                              title=body.title, location=body.location, note=body.note,
+                              recorded_by=g.user["name"], now=now(),
+                              house_ids={h.id for h in get_config().houses})
+    except DocumentError as exc:
+        name, message = split_agent_error(str(exc))
+        return error(422, "invalid", f"{name}: {message}", {name or "body": message})
+    scores().invalidate()
+    return store.query("SELECT id, rule, kind, title, issued_on, valid_until, location, note, file_id,"
+                       " recorded_by, recorded_at FROM documents WHERE id = ?", [doc.id])[0]
+
+
+@api.route("/api/v1/assessments", summary="Self-assessment answers, newest first", query=AssessmentsQuery,
+           response=list[AssessmentOut])
+def assessments(query: AssessmentsQuery):
+    """Return the answers (optionally of one rule)."""
+    sql = "SELECT id, rule, location, status, note, answered_by, answered_at, file_id FROM assessments"
+    params: list = []
+    if query.rule:
+        found = load_catalogue().get(query.rule)
+        sql += " WHERE rule = ?"
+        params.append(found.id if found else query.rule)
+    return get_store().query(sql + " ORDER BY answered_at DESC, id DESC", params)
+
+
+@api.route("/api/v1/assessments", "POST", summary="Answer a self-assessed rule", body=AssessmentBody,
+           response=AssessmentOut, status=201)
+def add_assessment(body: AssessmentBody):
+    """Validate and store an answer (same checks as the page and the CLI)."""
+    config = get_config()
+    locations = {h.id for h in config.houses} | {r.id for r in config.egg_rooms}
+    try:
+        answer = record_answer(get_store(), load_catalogue(), rule_id=body.rule, status=body.status, note=body.note,
+                               answered_by=g.user["name"], now=now(), location=body.location or None,
+                               locations=locations)
+    except AssessmentError as exc:
+        name, message = split_agent_error(str(exc))
+        return error(422, "invalid", f"{name}: {message}", {name or "body": message})
+    scores().invalidate()
+    return AssessmentOut(rule=answer.rule, location=answer.location, status=answer.status, note=answer.note,
+                         answered_by=answer.answered_by, answered_at=answer.answered_at)
+
