@@ -20,13 +20,21 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from rules.catalogue import HOUSINGS
 from rules.evidence import EggRoom, Farm, House
-from rules.logbooks.records import LogbookParams
-from rules.params import Params
+from rules.params import LogbookParams, Params
 from rules.scoring import Weights
-from rules.sensor.params import (EGG_ROOM_OVERRIDES, HOUSE_OVERRIDES, ClimateParams, CondensationParams,
-                                 FarmSensorRules, HouseRules, LightParams, SensorRules, VentilationParams, merged)
+from rules.sensor.params import (
+    EGG_ROOM_OVERRIDES,
+    HOUSE_OVERRIDES,
+    ClimateParams,
+    CondensationParams,
+    FarmSensorRules,
+    HouseRules,
+    LightParams,
+    SensorRules,
+    VentilationParams,
+    merged,
+)
 
 SENSOR_KINDS: tuple[str, ...] = (
     "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",

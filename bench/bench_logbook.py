@@ -24,7 +24,7 @@ from agent.evaluation.score import score_window  # noqa: E402
 from agent.exports.pack import build_pack, verify_pack  # noqa: E402
 from agent.logbooks.entries import add_entry, list_entries, logbook_view  # noqa: E402
 from agent.store.connection import open_store  # noqa: E402
-from rules.logbooks.records import LOGBOOKS  # noqa: E402
+from rules.logbooks import LOGBOOKS  # noqa: E402
 
 TOML = """[farm]
 name = "Benchbedrijf"

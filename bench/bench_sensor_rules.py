@@ -34,8 +34,8 @@ sys.path.insert(0, str(REPO))
 from agent.config import load_config  # noqa: E402
 from agent.evaluation.continuous import evaluate_alarm_rules, evaluate_tick  # noqa: E402
 from agent.evaluation.score import score_window  # noqa: E402
-from agent.store.readings import insert_readings, sync_sensors  # noqa: E402
 from agent.store.connection import open_store  # noqa: E402
+from agent.store.readings import insert_readings, sync_sensors  # noqa: E402
 
 AT = datetime(2026, 11, 2, 11, 0, tzinfo=timezone.utc)
 RAW_DAYS = 35

@@ -164,8 +164,8 @@ def consume_naive(port: int, n: int, db: str) -> dict:
 
 def consume_agent(port: int, n: int, config: str) -> dict:
     """Drain the queue through ikb-agent's own path (Agent: subscriber + Ingestor + scheduler)."""
-    from agent.config import load_config
     from agent.cli.runner import Agent
+    from agent.config import load_config
 
     settings = load_config(config)
     agent = Agent(settings)
@@ -186,8 +186,8 @@ def consume_agent(port: int, n: int, config: str) -> dict:
 
 def alarm_latency(port: int, config: str, alarms: int, background: int) -> dict:
     """Return broker-to-listener latency of alarms published during a background load (ms)."""
-    from agent.config import load_config
     from agent.cli.runner import Agent
+    from agent.config import load_config
     from sensors.mqtt import MqttOptions, MqttPublisher
 
     settings = load_config(config)
@@ -244,9 +244,9 @@ def alarm_latency(port: int, config: str, alarms: int, background: int) -> dict:
 
 def bytes_per_sensor_year(sensors: int = 4, interval_s: int = 10) -> dict:
     """Store a year of readings every interval_s for several sensors with the daily roll-up; return sizes."""
+    from agent.store.connection import open_store
     from agent.store.readings import insert_readings
     from agent.store.retention import roll_up
-    from agent.store.connection import open_store
 
     tmp = Path(tempfile.mkdtemp(prefix="ikb-bench-size-"))
     store = open_store(tmp / "size.db")

@@ -26,8 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.config import config_from_dict  # noqa: E402
-from agent.store.readings import sync_sensors, to_ms  # noqa: E402
 from agent.store.connection import open_store  # noqa: E402
+from agent.store.readings import sync_sensors, to_ms  # noqa: E402
 from agent.store.users import add_user  # noqa: E402
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)

@@ -15,15 +15,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Callable
 
-from rules.sensor import registry as sensor_rules
+import rules.logbooks as logbook_rules
 from rules.assessment import answer_due, answer_finding, current_answer
-from rules.logbooks import judge as logbook_rules
 from rules.catalogue import Catalogue, Rule
 from rules.documents import evaluate_document
 from rules.evidence import Evidence
 from rules.findings import Due, Finding
 from rules.params import Params
 from rules.scoring import Score, score
+from rules.sensor import registry as sensor_rules
 
 Evaluator = Callable[[Rule, Evidence, Params], list[Finding]]
 DueProvider = Callable[[Evidence, Params], list[Due]]

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from agent.ingest.ingestor import StoredReading
 from agent.config import Settings, config_from_dict
+from agent.ingest.ingestor import StoredReading
 from agent.store.readings import to_ms
 
 from .conftest import FARM_TOML, free_port

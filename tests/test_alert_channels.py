@@ -12,10 +12,10 @@ import json
 
 import pytest
 
-from agent.alerts.service import AlertService
-from agent.alerts.engine import acknowledge, list_alerts
 from agent.alerts.channels import EmailChannel, build_channels, state_topic
+from agent.alerts.engine import acknowledge, list_alerts
 from agent.alerts.outbox import DeliveryError, Dispatcher, Message
+from agent.alerts.service import AlertService
 from agent.store.connection import open_store
 
 from .alerting import T0, Clock, MqttListener, SmtpReceiver, WebhookReceiver, reading, settings_with

@@ -9,8 +9,8 @@ import pytest
 
 from agent.alerts.channels import SIGNATURE_HEADER, WebhookChannel, build_channels
 from agent.alerts.outbox import Dispatcher, backoff_ms, enqueue
-from agent.store.readings import to_ms
 from agent.store.connection import open_store
+from agent.store.readings import to_ms
 
 from .alerting import T0, Clock, WebhookReceiver, settings_with
 

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from agent.alerts.engine import acknowledge, acknowledge_by_token, acknowledge_mqtt, list_alerts, peek_token
 from agent.alerts.service import AlertService
 from agent.alerts.sources import alerts_for_dues, alerts_from_flags
-from agent.alerts.engine import acknowledge, acknowledge_by_token, acknowledge_mqtt, list_alerts, peek_token
 from agent.store.readings import to_ms
 from rules.catalogue import load_catalogue
 from rules.findings import Due

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rules.catalogue import load_catalogue
-from rules.sensor.eggroom import condensation_day, dew_point
 from rules.evidence import EggRoom, Evidence, Farm, House
 from rules.params import Params
+from rules.sensor.eggroom import condensation_day, dew_point
 from rules.sensor.params import ClimateParams, CondensationParams, SensorRules
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.timeseries import SensorDays, days_between

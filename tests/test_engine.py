@@ -12,7 +12,6 @@ from rules.catalogue import load_catalogue
 from rules.documents import SPECS, add_months
 from rules.engine import evaluate
 from rules.evidence import Answer, Document, EggRoom, Evidence, Farm, House
-from rules.params import Params
 
 AT = datetime(2026, 11, 1, 11, tzinfo=timezone.utc)
 FARM = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam",

@@ -59,7 +59,7 @@ def built(tmp_path_factory) -> bytes:
     config = load_config(tmp / "ikb-agent.toml")
     store = open_store(config.storage.path)
     fill(store, config)
-    from rules.logbooks.records import LOGBOOKS
+    from rules.logbooks import LOGBOOKS
 
     data = build_pack(store, config, list(LOGBOOKS), START, END, NOW)
     store.close()

@@ -8,9 +8,9 @@ import pytest
 
 from rules.catalogue import load_catalogue
 from rules.evidence import Evidence, Farm, House
-from rules.sensor.freerange import HousingOrder, housing_order_dues, journal, sunset_at
 from rules.kinds import POPHOLE_CLOSED, POPHOLE_OPEN
 from rules.params import Params
+from rules.sensor.freerange import HousingOrder, housing_order_dues, journal, sunset_at
 from rules.sensor.registry import EVALUATORS
 from tests.synth import AMS, local, ms, state_samples, state_sensor
 

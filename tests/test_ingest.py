@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent.ingest.ingestor import Ingestor, StoredReading, ingest_all
-from agent.store.readings import from_ms, series, to_ms
+from agent.ingest.ingestor import Ingestor, StoredReading
 from agent.store.connection import open_store
+from agent.store.readings import from_ms, series, to_ms
 from sensors.model import RawMessage
 from sensors.trace import trace_line
 

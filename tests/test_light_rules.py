@@ -12,13 +12,8 @@ from hypothesis import strategies as st
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
 from rules.evidence import Evidence, Farm, House
-from rules.sensor.light import (
-    LIGHT_RULES,
-    light_days,
-    next_spring_forward,
-    spring_forward_dues,
-)
 from rules.params import Params
+from rules.sensor.light import LIGHT_RULES, light_days, next_spring_forward, spring_forward_dues
 from rules.sensor.params import LightParams, SensorRules
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.timeseries import SensorDays

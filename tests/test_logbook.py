@@ -12,9 +12,18 @@ from datetime import datetime, timezone
 
 import pytest
 
-from agent.logbooks.entries import (ENTRY_LISTENERS, GENESIS, LogbookError, add_entry, chain_head, confirm_draft,
-                           correct_entry, list_entries, verify_chain)
-from rules.logbooks.records import LOGBOOKS, EntryError, form_fields
+from agent.logbooks.chain import GENESIS
+from agent.logbooks.entries import (
+    ENTRY_LISTENERS,
+    LogbookError,
+    add_entry,
+    chain_head,
+    confirm_draft,
+    correct_entry,
+    list_entries,
+    verify_chain,
+)
+from rules.logbooks import LOGBOOKS, EntryError, form_fields
 
 from .conftest import REPO
 

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from agent.evaluation.score import score_window
-from agent.logbooks.entries import (add_entry, confirm_draft, correct_entry, draft_detected_checks, format_storage_report,
-                           list_entries, storage_report)
+from agent.logbooks.drafts import draft_detected_checks
+from agent.logbooks.entries import add_entry, confirm_draft, correct_entry, list_entries
+from agent.store.usage import format_storage_report, storage_report
 
 from .test_logbook import GOOD
 
@@ -187,7 +188,8 @@ def test_storage_report_counts_rows_and_bytes(store, config):
 
 
 def test_scheduled_jobs_draft_tests_and_report_storage_when_called_with_a_clock(store, config, caplog):
-    from agent.logbooks.entries import draft_job, storage_job
+    from agent.logbooks.drafts import draft_job
+    from agent.store.usage import storage_job
 
     insert_event(store, datetime(2026, 5, 20, 8, 0, tzinfo=timezone.utc))
     name, run, every = draft_job(store, config)

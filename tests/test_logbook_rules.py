@@ -9,8 +9,8 @@ import pytest
 from rules.catalogue import load_catalogue
 from rules.engine import DUE_PROVIDERS, EVALUATORS, evaluate
 from rules.evidence import Evidence, Farm, House
-from rules.logbooks.records import DetectedTest, LogbookParams, LogbookView, LogEntry, validate_entry
-from rules.params import Params
+from rules.logbooks import DetectedTest, LogbookView, LogEntry, validate_entry
+from rules.params import LogbookParams, Params
 
 AT = datetime(2026, 6, 1, 10, tzinfo=timezone.utc)  # noon in Amsterdam
 TODAY = date(2026, 6, 1)

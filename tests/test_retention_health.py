@@ -7,10 +7,10 @@ from datetime import datetime, timedelta, timezone
 
 from agent.ingest.health import check_health, sensor_status
 from agent.ingest.ingestor import Ingestor
-from agent.store.readings import insert_readings, series, to_ms
-from agent.store.retention import roll_up
 from agent.scheduler import JobSpec, Scheduler
 from agent.store.connection import open_store
+from agent.store.readings import insert_readings, series, to_ms
+from agent.store.retention import roll_up
 from sensors.model import RawMessage
 
 from .farmconfig import settings_for

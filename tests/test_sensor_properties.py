@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rules.catalogue import load_catalogue
-from rules.sensor.eggroom import condensation_day
 from rules.evidence import EggRoom, Evidence, Farm, House
 from rules.kinds import VENTILATION_OK
 from rules.params import Params
+from rules.sensor.eggroom import condensation_day
 from rules.sensor.params import SensorRules
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.timeseries import SensorDays, days_between

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from agent import clock
-from agent.config import config_from_dict
 from agent.cli.runner import Agent
+from agent.config import config_from_dict
 from agent.store.connection import open_store
 from sensors.mqtt import MqttOptions, MqttPublisher
 

@@ -10,9 +10,9 @@ import pytest
 
 from agent.config import load_config
 from agent.evaluation.score import score_window
-from agent.store.readings import insert_readings, sync_sensors
 from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs
 from agent.store.connection import open_store
+from agent.store.readings import insert_readings, sync_sensors
 from rules.kinds import GENERATOR_OFF, GENERATOR_RUNNING, POPHOLE_CLOSED, POPHOLE_OPEN, VENTILATION_OK
 from tests.conftest import FARM_TOML
 from tests.synth import light_samples, local, ms, series, state_samples

@@ -15,8 +15,8 @@ import pytest
 
 from agent.config import load_config
 from agent.ingest.ingestor import Ingestor, ingest_all
-from agent.store.readings import series
 from agent.store.connection import open_store
+from agent.store.readings import series
 from sensors.simulator import DEVICES, FarmModel, catch_up_moment, farm_toml, publish_stream, trace_messages
 from sensors.trace import read_trace, trace_line
 

@@ -8,7 +8,6 @@ import pytest
 
 from rules.catalogue import load_catalogue
 from rules.evidence import Evidence, Farm, House
-from rules.sensor.generator import episodes, generator_dues
 from rules.kinds import (
     GENERATOR_FAULT,
     GENERATOR_OFF,
@@ -20,6 +19,7 @@ from rules.kinds import (
     VENTILATION_OK,
 )
 from rules.params import Params
+from rules.sensor.generator import episodes, generator_dues
 from rules.sensor.params import GeneratorParams
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.ventilation import AlertChannels, ChannelTest, Check, alarm_dues

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 import pytest
 
 from agent.logbooks.assessments import record_answer
-from agent.store.schema import migrations
 from agent.store.connection import StoreError, open_store
+from agent.store.schema import migrations
 from rules.catalogue import load_catalogue
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)

@@ -5,8 +5,19 @@ from __future__ import annotations
 from agent.alerts.engine import AlertEngine, list_alerts
 from agent.store.readings import to_ms
 
-from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
-                           farmer, token_of, web_store)
+from .web_fixtures import (  # noqa: F401
+    NOW,
+    accounts,
+    app,
+    auditor,
+    client_for,
+    clock,
+    db_path,
+    farm_config,
+    farmer,
+    token_of,
+    web_store,
+)
 
 
 def raise_ventilation_alarm(store, config):

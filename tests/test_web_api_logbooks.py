@@ -6,12 +6,23 @@ import pytest
 
 from agent.logbooks.entries import add_entry, list_entries
 from agent.store.connection import open_store
-from rules.logbooks.records import LOGBOOKS, EntryError, validate_entry
+from rules.logbooks import LOGBOOKS, EntryError, validate_entry
 
 from .test_logbook import GOOD
 from .test_web_api import tokens  # noqa: F401
-from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
-                           farmer, token_of, web_store)
+from .web_fixtures import (  # noqa: F401
+    NOW,
+    accounts,
+    app,
+    auditor,
+    client_for,
+    clock,
+    db_path,
+    farm_config,
+    farmer,
+    token_of,
+    web_store,
+)
 
 HOUSES = {"1": "free_range", "2": "barn"}
 

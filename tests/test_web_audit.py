@@ -13,12 +13,12 @@ from pypdf import PdfReader
 from agent.exports.pack import verify_pack
 from agent.logbooks.entries import add_entry
 from agent.logbooks.signatures import parse_reference, store_signature
-from rules.logbooks.records import LOGBOOKS
+from rules.logbooks import LOGBOOKS
 
-from .test_logbook import GOOD, NOW as ENTRY_TIME
+from .test_logbook import GOOD
+from .test_logbook import NOW as ENTRY_TIME
 from .test_web_kiosk import png_data_url
-from .web_fixtures import (accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
-                           web_store)
+from .web_fixtures import accounts, app, auditor, client_for, clock, db_path, farm_config, web_store  # noqa: F401
 
 PERIOD = "from=2026-01-01&to=2026-10-31"
 

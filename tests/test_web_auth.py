@@ -7,8 +7,20 @@ from datetime import timedelta
 from agent.store.connection import open_store
 from webui import create_app
 
-from .web_fixtures import (NOW, PASSWORD, accounts, app, client_for, clock, csrf_from, db_path,  # noqa: F401
-                           farm_config, farmer, login, token_of)
+from .web_fixtures import (  # noqa: F401
+    NOW,
+    PASSWORD,
+    accounts,
+    app,
+    client_for,
+    clock,
+    csrf_from,
+    db_path,
+    farm_config,
+    farmer,
+    login,
+    token_of,
+)
 
 
 def test_first_run_without_accounts_explains_how_to_create_one(farm_config, db_path, clock):

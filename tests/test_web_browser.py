@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from agent.logbooks.assessments import record_answer
 from agent.config import SensorSection
+from agent.logbooks.assessments import record_answer
 from agent.logbooks.documents import record_document
-from agent.store.readings import insert_readings, sync_sensors, to_ms
 from agent.store.connection import open_store
+from agent.store.readings import insert_readings, sync_sensors, to_ms
 from rules.catalogue import load_catalogue
-from rules.logbooks.records import LOGBOOKS
+from rules.logbooks import LOGBOOKS
 
 from .conftest import REPO
 from .web_fixtures import NOW, PASSWORD, accounts, clock, db_path, farm_config  # noqa: F401

@@ -12,10 +12,10 @@ from datetime import timedelta
 
 import pytest
 
-from agent.store.files import get_file
 from agent.logbooks.entries import add_entry, list_entries
 from agent.logbooks.signatures import check, parse_reference
 from agent.store.connection import open_store
+from agent.store.files import get_file
 
 from .test_web_browser import CHROMIUM, _keep, _login, browser, server  # noqa: F401
 from .web_fixtures import NOW, accounts, clock, db_path, farm_config  # noqa: F401

@@ -8,8 +8,7 @@ from datetime import timedelta
 from agent.config import SensorSection
 from agent.store.readings import insert_readings, sync_sensors, to_ms
 
-from .web_fixtures import (NOW, accounts, app, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
-                           web_store)
+from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farm_config, farmer, web_store  # noqa: F401
 
 
 def _lux(local_hour: float, short_night: bool) -> float:

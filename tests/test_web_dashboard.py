@@ -6,15 +6,14 @@ import json
 import re
 from datetime import timedelta
 
-from agent.logbooks.assessments import record_answer
 from agent.config import SensorSection
-from agent.logbooks.documents import record_document
 from agent.evaluation.score import record_score, score_window
+from agent.logbooks.assessments import record_answer
+from agent.logbooks.documents import record_document
 from agent.store.readings import insert_readings, sync_sensors, to_ms
 from rules.catalogue import load_catalogue
 
-from .web_fixtures import (NOW, accounts, app, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
-                           web_store)
+from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farm_config, farmer, web_store  # noqa: F401
 
 WATER_D = load_catalogue().get("A6.3.1").deviation_text("D")
 

@@ -8,8 +8,19 @@ import pytest
 
 from agent.logbooks.entries import add_entry, list_entries
 
-from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
-                           farmer, token_of, web_store)
+from .web_fixtures import (  # noqa: F401
+    NOW,
+    accounts,
+    app,
+    auditor,
+    client_for,
+    clock,
+    db_path,
+    farm_config,
+    farmer,
+    token_of,
+    web_store,
+)
 
 
 def page(response) -> str:

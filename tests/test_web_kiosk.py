@@ -11,13 +11,24 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
-from agent.store.files import get_file
 from agent.logbooks.entries import list_entries
 from agent.logbooks.signatures import MAX_BYTES, parse_reference
+from agent.store.files import get_file
 from webui.kiosk_texts import KIOSK_LANGUAGES, TEXT
 
-from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
-                           farmer, token_of, web_store)
+from .web_fixtures import (  # noqa: F401
+    NOW,
+    accounts,
+    app,
+    auditor,
+    client_for,
+    clock,
+    db_path,
+    farm_config,
+    farmer,
+    token_of,
+    web_store,
+)
 
 
 def png_data_url(size=(600, 200), stroke=True, mode="RGBA") -> str:

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 from agent.store.readings import insert_readings, sync_sensors, to_ms
 from webui.lightstrip import nights
 
-from .web_fixtures import (accounts, app, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
-                           web_store)
+from .web_fixtures import accounts, app, client_for, clock, db_path, farm_config, farmer, web_store  # noqa: F401
 
 TZ = ZoneInfo("Europe/Amsterdam")
 

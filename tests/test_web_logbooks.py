@@ -9,10 +9,21 @@ import pytest
 from markupsafe import escape
 
 from agent.logbooks.entries import add_entry, list_entries
-from rules.logbooks.records import LOGBOOKS, EntryError, form_fields, validate_entry
+from rules.logbooks import LOGBOOKS, EntryError, form_fields, validate_entry
 
-from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
-                           farmer, token_of, web_store)
+from .web_fixtures import (  # noqa: F401
+    NOW,
+    accounts,
+    app,
+    auditor,
+    client_for,
+    clock,
+    db_path,
+    farm_config,
+    farmer,
+    token_of,
+    web_store,
+)
 
 TODAY = "2026-11-01"  # NOW is 13:00 in Amsterdam
 

@@ -7,8 +7,19 @@ import re
 
 from PIL import Image
 
-from .web_fixtures import (NOW, accounts, app, auditor, client_for, clock, db_path, farm_config,  # noqa: F401
-                           farmer, token_of, web_store)
+from .web_fixtures import (  # noqa: F401
+    NOW,
+    accounts,
+    app,
+    auditor,
+    client_for,
+    clock,
+    db_path,
+    farm_config,
+    farmer,
+    token_of,
+    web_store,
+)
 
 
 def _png(size=(8, 8)) -> bytes:

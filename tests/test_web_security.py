@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from .web_fixtures import (accounts, app, auditor, client_for, clock, db_path, farm_config, farmer,  # noqa: F401
-                           token_of)
+from .web_fixtures import accounts, app, auditor, client_for, clock, db_path, farm_config, farmer, token_of  # noqa: F401
 
 PUBLIC = {"auth.login", "auth.set_language", "api.openapi", "static", "kiosk.enter", "alerts.ack_link"}
 # Writes every role may make for itself (ending its own session).

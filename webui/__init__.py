@@ -22,8 +22,21 @@ log = logging.getLogger(__name__)
 
 def create_app(config: Settings, store_path: str | Path | None = None, test_config: dict | None = None) -> Flask:
     """Build the web app for a farm configuration and its database file."""
-    from webui import (access, alerts, api, audit, auth, charts, dashboard, daysheet, i18n, kiosk,  # noqa: F401
-                       logbooks, rule_pages, state)
+    from webui import (  # noqa: F401
+        access,
+        alerts,
+        api,
+        audit,
+        auth,
+        charts,
+        dashboard,
+        daysheet,
+        i18n,
+        kiosk,
+        logbooks,
+        rule_pages,
+        state,
+    )
 
     app = Flask(__name__, instance_relative_config=False)
     web = config.web

@@ -1,6 +1,6 @@
 """The auditor's view: read-only, with a download per logbook and the audit pack for a period.
 
-Every logbook of ``rules.logbooks.records.LOGBOOKS`` gets CSV, XLSX and PDF; the
+Every logbook of ``rules.logbooks.LOGBOOKS`` gets CSV, XLSX and PDF; the
 audit pack (zip, with manifest and hash chains, checked by ``ikb-agent
 verify``) holds them all. The files come from ``agent.exports.pack.export_bytes``,
 exactly what ``ikb-agent export`` writes. Routes:
@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from flask import Blueprint, Response, abort, render_template, request
 
 from agent.exports.pack import ExportError, export_bytes
-from rules.logbooks.records import LOGBOOKS
+from rules.logbooks import LOGBOOKS
 from webui.i18n import gettext as _
 from webui.logbook_forms import title
 from webui.state import get_config, get_store, now

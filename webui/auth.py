@@ -8,7 +8,8 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 
 from agent.store.users import authenticate, clear_login_failures, count_users, login_wait, record_login_failure
 from webui.access import public, roles
-from webui.i18n import LANGUAGES, gettext as _
+from webui.i18n import LANGUAGES
+from webui.i18n import gettext as _
 from webui.state import get_store, now
 
 bp = Blueprint("auth", __name__)

@@ -13,11 +13,12 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, render_template, request
 
-from agent.store.rollups import downsample
 from agent.store.readings import from_ms, sensors_at, series, to_ms
-from webui.i18n import fmt_number, gettext as _, location_word
-from webui.lightstrip import nights
+from agent.store.rollups import downsample
 from rules.sensor.eggroom import dew_point
+from webui.i18n import fmt_number, location_word
+from webui.i18n import gettext as _
+from webui.lightstrip import nights
 from webui.lightview import DARK_LUX, LIGHT_LUX, MIN_DARK_H, Spell, dark_spells, dusk_spells
 from webui.state import get_config, get_store, now
 from webui.svg import Limit, Line, Shade, linear_scale, lux_scale, render

@@ -24,9 +24,10 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from agent.logbooks.entries import add_entry
 from agent.logbooks.signatures import SignatureError, check, decode, store_signature
 from agent.store.users import get_user
-from rules.logbooks.records import EntryError, validate_entry
+from rules.logbooks import EntryError, validate_entry
 from webui.access import public, require_farmer, roles
-from webui.i18n import gettext as _, location_word
+from webui.i18n import gettext as _
+from webui.i18n import location_word
 from webui.kiosk_texts import KIOSK_LANGUAGES, kiosk_text
 from webui.logbooks import flash_flags
 from webui.state import get_config, get_store, now, scores

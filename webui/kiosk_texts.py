@@ -8,7 +8,7 @@ question); German and Polish are translations of it.
 
 from __future__ import annotations
 
-from rules.logbooks.records import form_fields
+from rules.logbooks import form_fields
 
 KIOSK_LANGUAGES = {"nl": "Nederlands", "en": "English", "de": "Deutsch", "pl": "Polski"}
 

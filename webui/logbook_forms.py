@@ -1,4 +1,4 @@
-"""Logbook forms drawn from the record models (``rules.logbooks.records.form_fields``), and submitted forms read back.
+"""Logbook forms drawn from the record models (``rules.logbooks.form_fields``), and submitted forms read back.
 
 The record model is the one definition: its labels (Dutch or English), widget
 hints, options and per-field messages give the form; a submitted form becomes
@@ -19,13 +19,15 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from agent.config import Settings
-from rules.logbooks.records import LOGBOOKS, EntryError, form_fields
+from rules.logbooks import LOGBOOKS, EntryError, form_fields
 from webui.forms import FieldSpec
-from webui.i18n import fmt_date, fmt_number, gettext as _, language, location_word
+from webui.i18n import fmt_date, fmt_number, language, location_word
+from webui.i18n import gettext as _
+
 
 @lru_cache(maxsize=64)
 def record_fields(kind: str, lang: str = "nl") -> tuple[dict, ...]:
-    """Return ``rules.logbooks.records.form_fields`` of a logbook, computed once per language (read-only)."""
+    """Return ``rules.logbooks.form_fields`` of a logbook, computed once per language (read-only)."""
     return tuple(form_fields(kind, lang))
 
 

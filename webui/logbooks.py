@@ -14,14 +14,26 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from agent.logbooks.entries import (LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry,
-                           list_entries)
-from rules.logbooks.records import LOGBOOKS, EntryError, to_json, validate_entry
+from agent.logbooks.chain import StoredEntry
+from agent.logbooks.entries import LogbookError, add_entry, confirm_draft, correct_entry, get_entry, list_entries
+from rules.logbooks import LOGBOOKS, EntryError, to_json, validate_entry
 from webui.access import can_write, require_farmer
 from webui.attention import drafts, logbook_sizes
-from webui.i18n import gettext as _, language
-from webui.logbook_forms import (NON_FIELD, conflict_id, display, entry_from_form, error_messages, house_choices,
-                                 list_columns, logbook_fields, record_fields, signature_file, title)
+from webui.i18n import gettext as _
+from webui.i18n import language
+from webui.logbook_forms import (
+    NON_FIELD,
+    conflict_id,
+    display,
+    entry_from_form,
+    error_messages,
+    house_choices,
+    list_columns,
+    logbook_fields,
+    record_fields,
+    signature_file,
+    title,
+)
 from webui.state import get_config, get_store, now, scores
 
 bp = Blueprint("logbooks", __name__, url_prefix="/logbooks")

@@ -19,9 +19,10 @@ from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.findings import STATUSES, worst
 from webui.access import can_write, require_farmer
-from webui.forms import fields_for, parse_form, split_agent_error
-from webui.i18n import gettext as _, location_word
 from webui.api.models import AssessmentInput, DocumentInput
+from webui.forms import fields_for, parse_form, split_agent_error
+from webui.i18n import gettext as _
+from webui.i18n import location_word
 from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 

@@ -12,13 +12,14 @@ from datetime import date, datetime, timedelta
 
 from agent.config import Settings
 from agent.evaluation.lightdays import house_light_days
-from agent.store.readings import from_ms, sensors_at, series, to_ms
 from agent.store.connection import Store
-from rules.sensor import light
+from agent.store.readings import from_ms, sensors_at, to_ms
 from rules.documents import add_months
-from rules.sensor.eggroom import dew_point
 from rules.findings import worst
-from webui.i18n import fmt_date, fmt_duration, fmt_number, gettext as _
+from rules.sensor import light
+from rules.sensor.eggroom import dew_point
+from webui.i18n import fmt_date, fmt_duration, fmt_number
+from webui.i18n import gettext as _
 
 # A3.6: generator checked at least every 2 months.
 CHECK_MONTHS = 2

@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.alerts.messages import channel_test_payload
 from agent.alerts.channels import broker_of, build_channels
-from agent.config import AlertChannel, Settings
+from agent.alerts.messages import channel_test_payload
 from agent.alerts.outbox import Dispatcher, Message, enqueue
-from agent.store.readings import to_ms
+from agent.config import AlertChannel, Settings
 from agent.store.connection import Store
+from agent.store.readings import to_ms
 from sensors.mqtt import MqttLink
 
 MONTHLY_PREFIX = "maandelijkse alarmtest: "

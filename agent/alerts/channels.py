@@ -24,8 +24,8 @@ from email.utils import formatdate, make_msgid
 from typing import Callable
 from urllib.parse import urlsplit
 
-from agent.config import AlertChannel, Settings
 from agent.alerts.outbox import Channel, DeliveryError, Message
+from agent.config import AlertChannel, Settings
 from sensors.mqtt import MqttLink, MqttOptions, MqttUnavailable
 
 # ntfy priorities: 5 = max (breaks through "do not disturb" where allowed), 4 = high, 3 = default.

@@ -25,13 +25,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from agent.alerts.channels import takes
 from agent.alerts.kinds import KINDS
 from agent.alerts.messages import alert_payload, digest_payload
-from agent.alerts.channels import takes
-from agent.config import AlertChannel, Settings
 from agent.alerts.outbox import enqueue
-from agent.store.readings import from_ms, to_ms
+from agent.config import AlertChannel, Settings
 from agent.store.connection import Store
+from agent.store.readings import from_ms, to_ms
 
 EVENTS_NEEDING_ACK = ("raised", "repeat", "escalated")
 

@@ -16,16 +16,21 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from agent import clock
-from agent.alerts.messages import local_text
-from agent.ingest.ingestor import StoredReading
-from agent.alerts.sources import (SensorWatch, alerts_for_dues, poll_logbook_flags, poll_sensor_events,
-                                 poll_status_changes)
-from agent.alerts.engine import AckResult, AlertEngine, acknowledge_mqtt
 from agent.alerts.channels import broker_of, build_channels
-from agent.config import AlertChannel, Settings
+from agent.alerts.engine import AckResult, AlertEngine, acknowledge_mqtt
+from agent.alerts.messages import local_text
 from agent.alerts.outbox import Dispatcher, Message, with_payload
-from agent.store.readings import to_ms
+from agent.alerts.sources import (
+    SensorWatch,
+    alerts_for_dues,
+    poll_logbook_flags,
+    poll_sensor_events,
+    poll_status_changes,
+)
+from agent.config import AlertChannel, Settings
+from agent.ingest.ingestor import StoredReading
 from agent.store.connection import Store, open_store
+from agent.store.readings import to_ms
 from sensors.mqtt import MqttLink
 
 log = logging.getLogger(__name__)

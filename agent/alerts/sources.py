@@ -18,17 +18,23 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Iterable
 
+from agent.alerts.engine import AlertEngine
 from agent.alerts.kinds import RULE_KINDS
 from agent.alerts.messages import local_text
-from agent.alerts.engine import AlertEngine
 from agent.config import LightSchedule, Settings
 from agent.ingest.ingestor import StoredReading
-from agent.store.readings import from_ms
 from agent.store.connection import Store
+from agent.store.readings import from_ms
 from rules.catalogue import load_catalogue
 from rules.findings import DEVIATIONS
-from rules.kinds import (GENERATOR_FAULT, GENERATOR_RUNNING, MAINS_OFF, VENTILATION_ALARM, VENTILATION_FAULT,
-                         VENTILATION_OK)
+from rules.kinds import (
+    GENERATOR_FAULT,
+    GENERATOR_RUNNING,
+    MAINS_OFF,
+    VENTILATION_ALARM,
+    VENTILATION_FAULT,
+    VENTILATION_OK,
+)
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +391,7 @@ def poll_logbook_flags(engine: AlertEngine, store: Store, now_ms: int) -> bool:
     day_sheets = [r["id"] for r in rows if r["kind"] == "flock_day"]
     if day_sheets:
         from agent.logbooks.entries import get_entry, logbook_view, record_of
-        from rules.logbooks.judge import entry_flags
+        from rules.logbooks import entry_flags
 
         view = logbook_view(store, from_ms(now_ms))
         for entry_id in day_sheets:

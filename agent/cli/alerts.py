@@ -35,9 +35,9 @@ def alert_list(app: AppContext, include_closed: bool, limit: int, fmt: str) -> N
     Example:
       ikb-agent alert list --all --format json
     """
+    from agent.alerts.engine import list_alerts
     from agent.alerts.kinds import KINDS, SEVERITY_WORDS
     from agent.alerts.messages import location_name
-    from agent.alerts.engine import list_alerts
     from agent.store.readings import to_ms
 
     alerts = list_alerts(app.store, include_closed=include_closed, limit=limit)

@@ -22,7 +22,6 @@ from typing import Callable
 
 from agent.config import Settings, load_config
 
-
 # The demo's web account (only created in an empty demo database; never on a farm).
 DEMO_USER = "boer"
 DEMO_PASSWORD = "demo-wachtwoord"

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
-from rules.logbooks.records import LOGBOOKS, EntryError, form_fields
+from rules.logbooks import LOGBOOKS, EntryError, form_fields
 
 KINDS = list(LOGBOOKS)
 

@@ -69,8 +69,8 @@ def score_cmd(app: AppContext, at_text: str | None, since_text: str | None, fmt:
     Example:
       ikb-agent score --at 2026-11-01 --since 2026-10-01 --format json
     """
-    from agent.evaluation.score import score_window
     from agent.cli.report import render_score
+    from agent.evaluation.score import score_window
 
     tz = app.config.farm_view().tz
     at = parse_when(at_text, tz, end_of_day=True) or app.now()
@@ -250,8 +250,8 @@ def demo_cmd(workdir: str, history: float, speed: float, web_port: int) -> None:
     Example:
       ikb-agent demo --dir /tmp/ikb-demo
     """
-    from agent.cli.ingest import setup_logging, stop_on_signals
     from agent.cli.demo import DemoError, run_demo
+    from agent.cli.ingest import setup_logging, stop_on_signals
 
     setup_logging("warning")
     with stop_on_signals() as stop:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Callable, Sequence
 
-from agent.store.readings import series
 from agent.store.connection import Store
+from agent.store.readings import series
 from rules.sensor.timeseries import HOUR, DayRecord, LocalDay, days_between, merge_intervals, to_dt
 
 log = logging.getLogger(__name__)

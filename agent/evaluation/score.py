@@ -10,11 +10,11 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from agent.logbooks.assessments import load_answers
 from agent.config import Settings
-from agent.logbooks.documents import load_documents
-from agent.logbooks.entries import load_logbook_inputs
+from agent.evaluation.logbook_inputs import load_logbook_inputs
 from agent.evaluation.sensor_inputs import load_sensor_inputs
+from agent.logbooks.assessments import load_answers
+from agent.logbooks.documents import load_documents
 from agent.store.connection import Store
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate

@@ -26,14 +26,11 @@ from agent.config import Settings
 from agent.evaluation.derived import Subject, apply_marks, subject_days
 from agent.logbooks.housing_orders import load_housing_orders
 from agent.store.connection import Store
-from rules.sensor import climate
-from rules.sensor import eggroom
-from rules.sensor import light
-from rules.sensor import states
 from rules.evidence import Evidence
+from rules.params import Params
+from rules.sensor import climate, eggroom, light, states
 from rules.sensor.freerange import journal
 from rules.sensor.generator import episodes, groups, history_start
-from rules.params import Params
 from rules.sensor.params import SensorRules
 from rules.sensor.timeseries import SensorDays, to_ms
 from rules.sensor.ventilation import AlertChannels, ChannelTest, Check

@@ -32,15 +32,14 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable
 
-from agent.evaluation import lightdays
-
-from agent.logbooks import signatures
 from agent.config import Settings
-from agent.logbooks.entries import (ChainCheck, StoredEntry, _entry_date, chain_head, check_chain, content_hash,
-                           list_entries)
+from agent.evaluation import lightdays
+from agent.logbooks import signatures
+from agent.logbooks.chain import ChainCheck, StoredEntry, check_chain, content_hash
+from agent.logbooks.entries import _entry_date, chain_head, list_entries
 from agent.store.connection import Store
 from rules.catalogue import load_catalogue
-from rules.logbooks.records import LOGBOOKS, LogbookSpec
+from rules.logbooks import LOGBOOKS, LogbookSpec
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts/dejavu")
 META = ("id", "state", "recorded_at", "recorded_by", "supersedes", "reason", "hash")
@@ -393,8 +392,8 @@ def _logbook_section(ctx: PackContext) -> dict[str, bytes]:
 
 def _score_section(ctx: PackContext) -> dict[str, bytes]:
     """The current score (as `ikb-agent score` gives it now) in JSON and text."""
-    from agent.evaluation.score import score_window
     from agent.cli.report import render_score
+    from agent.evaluation.score import score_window
 
     result = score_window(ctx.store, ctx.config, at=ctx.now, since=ctx.now - timedelta(days=30))
     text = render_score(result, ctx.config.farm_view(), load_catalogue())

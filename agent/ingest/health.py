@@ -19,8 +19,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.store.readings import from_ms, to_ms
 from agent.store.connection import Store
+from agent.store.readings import from_ms, to_ms
 
 log = logging.getLogger(__name__)
 

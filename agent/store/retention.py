@@ -19,8 +19,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from agent.store.readings import to_ms
 from agent.store.connection import Store
+from agent.store.readings import to_ms
 from rules.kinds import KINDS
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.store.readings import to_ms
 from agent.store.connection import Store
+from agent.store.readings import to_ms
 
 # Bucket widths a chart may use, in seconds: the smallest one that gives at most
 # the asked number of points is chosen, so buckets start at round times.

@@ -24,8 +24,20 @@ from rules.evidence import Evidence
 from rules.findings import Finding, Occurrence
 from rules.params import Params
 from rules.sensor.params import Band, ClimateParams, CoverageParams
-from rules.sensor.timeseries import (MINUTE, DayRecord, DayVerdict, LocalDay, Sample, SensorDays, day_finding, hm,
-                              in_window, segments, settle, to_dt)
+from rules.sensor.timeseries import (
+    MINUTE,
+    DayRecord,
+    DayVerdict,
+    LocalDay,
+    Sample,
+    SensorDays,
+    day_finding,
+    hm,
+    in_window,
+    segments,
+    settle,
+    to_dt,
+)
 
 LEVEL_STATUS = {1: "B", 2: "C", 3: "D"}
 QUANTITY_NL = {"temperature": ("temperatuur", "°C"), "humidity": ("luchtvochtigheid", "%"),

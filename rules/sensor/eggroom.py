@@ -27,8 +27,21 @@ from rules.evidence import Evidence
 from rules.findings import Finding, Occurrence
 from rules.params import Params
 from rules.sensor.params import CondensationParams, CoverageParams
-from rules.sensor.timeseries import (MINUTE, DayRecord, DayVerdict, LocalDay, Sample, SensorDays, align, day_finding, hm,
-                              in_window, segments, settle, to_dt)
+from rules.sensor.timeseries import (
+    MINUTE,
+    DayRecord,
+    DayVerdict,
+    LocalDay,
+    Sample,
+    SensorDays,
+    align,
+    day_finding,
+    hm,
+    in_window,
+    segments,
+    settle,
+    to_dt,
+)
 
 MAGNUS_A, MAGNUS_B = 17.62, 243.12
 STEP_MS = 5 * MINUTE

@@ -31,8 +31,23 @@ from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.params import Params
 from rules.sensor.params import CoverageParams, LightParams
-from rules.sensor.timeseries import (HOUR, MINUTE, DayRecord, DayVerdict, LocalDay, Sample, SensorDays, day_finding,
-                              days_between, gap_occurrences, hm, in_window, segments, settle, to_dt)
+from rules.sensor.timeseries import (
+    HOUR,
+    MINUTE,
+    DayRecord,
+    DayVerdict,
+    LocalDay,
+    Sample,
+    SensorDays,
+    day_finding,
+    days_between,
+    gap_occurrences,
+    hm,
+    in_window,
+    segments,
+    settle,
+    to_dt,
+)
 
 DARK, LIT = "D", "L"
 

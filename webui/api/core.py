@@ -14,17 +14,17 @@ from typing import Literal
 from flask import Blueprint, g, jsonify
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from agent.evaluation.score import score_window
 from agent.logbooks.assessments import AssessmentError, record_answer
 from agent.logbooks.documents import DocumentError, record_document
-from agent.store.rollups import bucket_width_s, downsample
-from agent.evaluation.score import score_window
 from agent.store.readings import from_ms
+from agent.store.rollups import bucket_width_s, downsample
 from rules.catalogue import Rule, load_catalogue
 from rules.findings import STATUSES
 from webui.access import public
-from webui.forms import split_agent_error
 from webui.api.models import AssessmentBody, DocumentBody
 from webui.api.openapi import ApiRegistry, error
+from webui.forms import split_agent_error
 from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 

@@ -16,13 +16,13 @@ from typing import Any, Literal
 from flask import g
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.logbooks.entries import (LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry,
-                           list_entries)
-from rules.logbooks.records import LOGBOOKS, EntryError, form_fields
+from agent.logbooks.chain import StoredEntry
+from agent.logbooks.entries import LogbookError, add_entry, confirm_draft, correct_entry, get_entry, list_entries
+from rules.logbooks import LOGBOOKS, EntryError, form_fields
 from webui.api.core import _Query, api
+from webui.api.openapi import error
 from webui.i18n import language
 from webui.logbooks import versions
-from webui.api.openapi import error
 from webui.state import get_config, get_store, now, scores
 
 TAG = "logbooks"

@@ -1,0 +1,278 @@
+"""Flocks and the flock day sheet (koppelkaart): E5.3, E4.4.4, E9.4, A6.2.1 and A6.2.2."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from pydantic import field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from rules.catalogue import Rule
+from rules.evidence import Evidence
+from rules.findings import Due, Finding, Occurrence
+from rules.logbooks.common import NO_LOGBOOKS, _days, _deviation, _flocks, _judge, _lp, _nvt, _occ, _unknown, _view
+from rules.logbooks.fields import Day, Record, ShortText, Text, YesNo, _check_house, _not_future, field
+from rules.logbooks.flocks import (
+    NVWA_PHONE,
+    FlockView,
+    drop_triggers,
+    episodes,
+    flock_on,
+    mortality_triggers,
+    response_day,
+    sheet,
+)
+from rules.logbooks.view import LogbookView
+from rules.params import Params
+
+
+class Flock(Record):
+    """Koppel: a flock placed in a house (E9.4; its age drives E2.1.1 and H2.4)."""
+
+    house: ShortText = field("E9.4", "Stal", "House", widget="house", demand="per koppel")
+    placed_on: Day = field("E9.4", "Opzetdatum", "Placement date", widget="date")
+    hatched_on: Day = field("E2.1.1", "Uitkomstdatum", "Hatch date", widget="date",
+                            demand="leeftijd van het koppel")
+    number_placed: int = field("A6.2.2", "Aantal opgezette hennen", "Number of hens placed", widget="number",
+                               gt=0, le=1_000_000, demand="sterfte op koppelniveau",
+                               message=("vul het aantal opgezette hennen in (een heel getal groter dan 0)",
+                                        "fill in the number of hens placed (a whole number above 0)"))
+    origin: Text = field("E9.4", "Herkomst (opfokbedrijf)", "Origin (rearing farm)")
+    breed: str | None = field("E9.4", "Ras", "Breed", default=None, max_length=200)
+    depopulated_on: Day | None = field("A4.4.5", "Afgevoerd op (laatste dag in de stal)",
+                                       "Depopulated on (last day in the house)", widget="date", default=None)
+
+    _dates = field_validator("placed_on", "hatched_on", "depopulated_on")(_not_future)
+    _house = field_validator("house")(lambda v, info: _check_house(v, info))
+
+    @model_validator(mode="after")
+    def _order(self) -> "Flock":
+        if self.hatched_on >= self.placed_on:
+            raise PydanticCustomError("order", "hatched_on: de uitkomstdatum ligt vóór de opzetdatum")
+        if self.depopulated_on is not None and self.depopulated_on < self.placed_on:
+            raise PydanticCustomError("order", "depopulated_on: ligt vóór de opzetdatum")
+        return self
+
+
+class FlockDay(Record):
+    """Koppelkaart: one house on one day (E5.3, E4.4.4, E9.4; feeds A6.2.1 and A6.2.2)."""
+
+    date: Day = field("E5.3", "Datum", "Date", widget="date", demand="notities die dagelijks op de koppelkaart")
+    house: ShortText = field("E5.3", "Stal", "House", widget="house")
+    inspected: YesNo = field("E5.3", "Koppel gecontroleerd", "Flock inspected", widget="yesno",
+                             demand="Het bedrijf inspecteert het pluimvee ten minste eenmaal per dag")
+    inspected_by: str | None = field("E5.3", "Gecontroleerd door", "Inspected by", default=None, max_length=200)
+    mortality: int = field("E9.4", "Uitval (dood)", "Deaths", widget="number", ge=0, le=1_000_000,
+                           demand="uitval per dag",
+                           message=("vul het aantal dode hennen in (0 of meer)", "fill in the number of dead hens"))
+    culls: int = field("A6.2.2", "Uitgeselecteerd", "Culled", widget="number", ge=0, le=1_000_000, default=0,
+                       demand="Sterfte is inclusief uitgeselecteerde dieren")
+    eggs: int | None = field("E9.4", "Geproduceerde eieren", "Eggs produced", widget="number", ge=0,
+                             le=10_000_000, default=None, demand="dagelijks aantal geproduceerde eieren")
+    water_l: float | None = field("A6.2.1", "Wateropname (liter)", "Water intake (litres)", widget="number",
+                                  ge=0, default=None, demand="reductie van ... drinkwateropname")
+    feed_kg: float | None = field("A6.2.1", "Voeropname (kg)", "Feed intake (kg)", widget="number", ge=0,
+                                  default=None, demand="reductie van voer... opname")
+    dead_removed: YesNo = field("E4.4.4", "Dode hennen verwijderd", "Dead hens removed", widget="yesno",
+                                default=True, demand="Dode leghennen worden dagelijks verwijderd")
+    vet_consulted: YesNo = field("A6.2.1", "Dierenarts geraadpleegd", "Vet consulted", widget="yesno",
+                                 default=False)
+    nvwa_reported: YesNo = field("A6.2.2", "Gemeld bij NVWA (045-5463188)", "Reported to NVWA", widget="yesno",
+                                 default=False)
+    notes: str | None = field("E5.3", "Notities", "Notes", widget="textarea", default=None, max_length=2000)
+
+    _date = field_validator("date")(_not_future)
+    _house = field_validator("house")(lambda v, info: _check_house(v, info))
+
+    @model_validator(mode="after")
+    def _who(self) -> "FlockDay":
+        if self.inspected and not (self.inspected_by or "").strip():
+            raise PydanticCustomError("who", "inspected_by: vul in wie het koppel heeft gecontroleerd")
+        return self
+
+
+# --------------------------------------------------------------------------- flock day sheet
+
+
+def _sheet_days(view: LogbookView, flocks: list[FlockView], house: str, evidence: Evidence):
+    """Return (judged days with their flock, the house's sheet by date, first sheet day) for E5.3/E4.4.4/E9.4.
+
+    Judged: each day in the window before today on which a flock was in the
+    house, from the first day the sheet was kept here.
+    """
+    entries = {r.date: r for r in view.records("flock_day") if r.house == house}
+    if not entries:
+        return [], entries, None
+    first = min(entries)
+    since, today = evidence.farm.local_date(evidence.since), evidence.today
+    judged = []
+    for day in _days(max(since, first), today - timedelta(days=1)):
+        flock = flock_on(flocks, day)
+        if flock is not None:
+            judged.append((day, flock))
+    return judged, entries, first
+
+
+def _sheet_rule(rule: Rule, evidence: Evidence, params: Params, check) -> list[Finding]:
+    """Judge every house's flock day sheet with ``check(day, record) -> problem | None``.
+
+    ``check`` is called with ``record=None`` for a day without an entry.
+    Weights: all judged days failing → D; some → the rule's C (or D when it has none).
+    """
+    view = _view(evidence)
+    if view is None:
+        return [_unknown(rule, None, NO_LOGBOOKS)]
+    flocks = _flocks(view)
+    out = []
+    for house in evidence.farm.houses:
+        if not flocks.get(house.id):
+            out.append(_unknown(rule, house.id, f"Geen koppel geregistreerd voor stal {house.id}."))
+            continue
+        judged, entries, first = _sheet_days(view, flocks[house.id], house.id, evidence)
+        if first is None:
+            out.append(_unknown(rule, house.id, f"De koppelkaart van stal {house.id} wordt nog niet in ikb-agent "
+                                                "bijgehouden."))
+            continue
+        if not judged:
+            if flock_on(flocks[house.id], evidence.today) is None:
+                out.append(_nvt(rule, house.id, f"Geen koppel in stal {house.id} in deze periode."))
+            else:
+                out.append(Finding(rule.id, house.id, "ok", "logbook", "Koppelkaart bijgehouden.",
+                                   evidence="koppelkaart sinds " + first.isoformat()))
+            continue
+        problems = [(day, check(day, entries.get(day))) for day, _ in judged]
+        bad = [(d, p) for d, p in problems if p]
+        line = f"koppelkaart {len(judged) - len(bad)} van {len(judged)} dagen in orde"
+        if not bad:
+            out.append(Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
+            continue
+        weight = "D" if len(bad) == len(judged) or not rule.deviation_text("C") else "C"
+        out.append(_deviation(rule, house.id, weight, _runs(bad, evidence), line))
+    return out
+
+
+def _runs(bad: list[tuple[date, str]], evidence: Evidence) -> list[Occurrence]:
+    """Merge consecutive days with the same problem into one occurrence each."""
+    out: list[list] = []
+    for day, problem in bad:
+        if out and out[-1][2] == problem and (day - out[-1][1]).days == 1:
+            out[-1][1] = day
+        else:
+            out.append([day, day, problem])
+    return [_occ(a, evidence, p if a == b else f"{p} ({a.isoformat()} t/m {b.isoformat()})", b)
+            for a, b, p in out]
+
+
+def eval_daily_inspection(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """E5.3: the flock inspected at least once a day, shown on the day sheet (C: not every day; D: none)."""
+    def check(day, r):
+        if r is None:
+            return "geen koppelkaartregel"
+        return None if r.inspected else "niet gecontroleerd"
+    return _sheet_rule(rule, evidence, params, check)
+
+
+def eval_dead_removed(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """E4.4.4: dead hens removed daily, shown by a daily sheet entry (D when a day is not shown)."""
+    def check(day, r):
+        if r is None:
+            return "geen koppelkaartregel (controle niet aantoonbaar)"
+        if not r.inspected:
+            return "geen controle uitgevoerd"
+        return None if r.dead_removed else "dode hennen niet verwijderd"
+    return _sheet_rule(rule, evidence, params, check)
+
+
+def eval_flock_records(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """E9.4: per flock the eggs produced and the mortality of every day (C: gaps; D: none in the period)."""
+    def check(day, r):
+        if r is None:
+            return "geen eieren en uitval geregistreerd"
+        return None if r.eggs is not None else "aantal eieren ontbreekt"
+    return _sheet_rule(rule, evidence, params, check)
+
+
+def _flock_sheets(view: LogbookView, house: str, flocks: list[FlockView]):
+    """Yield (flock, its sheet by date) for each flock of a house."""
+    days = [r for r in view.records("flock_day") if r.house == house]
+    for flock in flocks:
+        yield flock, sheet(days, flock)
+
+
+def _response_rule(rule: Rule, evidence: Evidence, params: Params, triggers_of, field: str, late: str,
+                   never: str, todo: str) -> list[Finding]:
+    """Judge A6.2.1/A6.2.2: after each trigger episode, was the vet consulted / NVWA told in time?"""
+    view = _view(evidence)
+    if view is None:
+        return [_unknown(rule, None, NO_LOGBOOKS)]
+    flocks = _flocks(view)
+    since, today = evidence.farm.local_date(evidence.since), evidence.today
+    grace = _lp(params).report_grace_days
+    out = []
+    for house in evidence.farm.houses:
+        weighted, pending, handled, seen_days = [], [], [], 0
+        for flock, days in _flock_sheets(view, house.id, flocks.get(house.id, [])):
+            days = {d: r for d, r in days.items() if d <= today}
+            seen_days += len([d for d in days if d >= since])
+            for run in episodes(triggers_of(flock, days)):
+                start = run[0].day
+                if run[-1].day < since:
+                    continue
+                answered = response_day(days, start - timedelta(days=1), field)
+                deadline = start + timedelta(days=grace)
+                detail = f"{flock.label()}: {run[0].detail}"
+                if answered is not None and answered <= deadline:
+                    handled.append(f"{detail}; {todo.split(' (')[0]} op {answered.isoformat()}")
+                    continue
+                if answered is not None:
+                    weighted.append((late, _occ(start, evidence, f"{detail}; pas op {answered.isoformat()}", answered)))
+                elif today > deadline:
+                    weighted.append((never, _occ(start, evidence, f"{detail}; niet geregistreerd", today)))
+                else:
+                    pending.append(f"{detail}: {todo} uiterlijk {deadline.isoformat()}")
+        if weighted:
+            out.append(_judge(rule, house.id, weighted, ""))
+        elif pending:
+            out.append(_unknown(rule, house.id, "; ".join(pending)))
+        elif handled:
+            out.append(Finding(rule.id, house.id, "ok", "logbook", "; ".join(handled), evidence="; ".join(handled)))
+        elif seen_days:
+            out.append(_nvt(rule, house.id))
+        else:
+            out.append(_unknown(rule, house.id, f"Geen koppelkaart van stal {house.id} in deze periode."))
+    return out
+
+
+def eval_vet(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """A6.2.1: after two days of ≥ 5 % fewer eggs (or > 5 % less water or feed) the vet is consulted in time."""
+    return _response_rule(rule, evidence, params, lambda flock, days: drop_triggers(days), "vet_consulted",
+                          "D", "D", "dierenarts raadplegen")
+
+
+def eval_nvwa(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """A6.2.2: after two days of ≥ 0,5 % or a week of > 3 % mortality NVWA is told in time (C late, D never)."""
+    return _response_rule(rule, evidence, params, mortality_triggers, "nvwa_reported", "C", "D",
+                          f"melden bij NVWA ({NVWA_PHONE})")
+
+
+def due_reports(evidence: Evidence, params: Params) -> list[Due]:
+    """Return open A6.2.1/A6.2.2 duties: a vet to consult or NVWA to tell."""
+    view = _view(evidence)
+    if view is None:
+        return []
+    flocks = _flocks(view)
+    today, grace = evidence.today, _lp(params).report_grace_days
+    out = []
+    for house in evidence.farm.houses:
+        for flock, days in _flock_sheets(view, house.id, flocks.get(house.id, [])):
+            for rule, triggers, answer, what in (
+                    ("A6.2.2", mortality_triggers(flock, days), "nvwa_reported", f"Melden bij NVWA ({NVWA_PHONE})"),
+                    ("A6.2.1", drop_triggers(days), "vet_consulted", "Dierenarts raadplegen")):
+                for run in episodes(triggers):
+                    deadline = run[0].day + timedelta(days=grace)
+                    # Duties of the last week: older ones are findings, not to-dos.
+                    if deadline >= today - timedelta(days=7) and response_day(
+                            days, run[0].day - timedelta(days=1), answer) is None:
+                        out.append(Due(rule, house.id, deadline, f"{what}: {run[0].detail}",
+                                       overdue=deadline < today))
+    return out

@@ -1,0 +1,40 @@
+"""The logbook rules as the engine registers them: evaluators by rule id and due providers."""
+
+from __future__ import annotations
+
+from rules.logbooks.checks import due_checks, eval_checks
+from rules.logbooks.cleaning import eval_cleaning, eval_hygienogram, eval_hygienogram_score
+from rules.logbooks.daysheet import (
+                      due_reports,
+                      eval_daily_inspection,
+                      eval_dead_removed,
+                      eval_flock_records,
+                      eval_nvwa,
+                      eval_vet,
+)
+from rules.logbooks.freerange import eval_free_range_journal
+from rules.logbooks.pest import due_pest_control, eval_pest_control
+from rules.logbooks.samples import due_samples, eval_dioxin, eval_salmonella
+from rules.logbooks.visitors import eval_visitors
+
+# --------------------------------------------------------------------------- registration
+
+EVALUATORS = {
+    "A4.2.2": eval_visitors,
+    "A4.5.1": eval_pest_control,
+    "A4.4.5": eval_cleaning,
+    "E4.4.1": eval_hygienogram,
+    "E4.4.2": eval_hygienogram_score,
+    "A3.6": eval_checks,
+    "E5.3": eval_daily_inspection,
+    "E4.4.4": eval_dead_removed,
+    "E9.4": eval_flock_records,
+    "A6.2.1": eval_vet,
+    "A6.2.2": eval_nvwa,
+    "H3.12.10": eval_free_range_journal,
+    "E2.1.1": eval_salmonella,
+    "H2.4": eval_dioxin,
+}
+
+
+DUE_PROVIDERS = [due_checks, due_pest_control, due_samples, due_reports]

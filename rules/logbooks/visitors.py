@@ -1,0 +1,106 @@
+"""A4.2.2: the visitor register (bezoekersregister) — its record and what it proves."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import ValidationInfo, field_validator
+
+from rules.catalogue import Rule
+from rules.evidence import Evidence
+from rules.findings import Finding
+from rules.logbooks.common import NO_LOGBOOKS, _invalid, _judge, _occ, _unknown, _view
+from rules.logbooks.fields import Clock, Day, Record, ShortText, Text, YesNo, _check_house, _not_future, field
+from rules.logbooks.view import LogbookView
+from rules.params import Params
+
+
+class Visitor(Record):
+    """Bezoekersregister: one visitor to the clean part of the farm (A4.2.2)."""
+
+    date: Day = field("A4.2.2", "Datum bezoek", "Date of visit", widget="date", demand="datum bezoek")
+    arrival: Clock = field("A4.2.2", "Tijdstip van aankomst", "Arrival time", widget="time",
+                           demand="tijdstip van aankomst")
+    name: Text = field("A4.2.2", "Naam", "Name", demand="naam")
+    organisation: Text = field("A4.2.2", "Organisatie", "Organisation", demand="organisatie",
+                               message=("vul de organisatie in (of 'particulier')",
+                                        "fill in the organisation (or 'private')"))
+    poultry_contact_48h: YesNo = field(
+        "A4.2.2", "Bent u in de afgelopen 48 uur op een ander pluimveebedrijf geweest waar een besmettelijke "
+                  "ziekte heerst?", "In the last 48 hours, were you on another poultry farm with a contagious "
+                                    "disease?", widget="yesno",
+        demand="de vraag 'Bent u in de afgelopen 48 uur op een ander pluimveebedrijf geweest waar een "
+               "besmettelijke ziekte heerst ?'",
+        message=("beantwoord de 48-uursvraag met ja of nee", "answer the 48-hour question with yes or no"))
+    houses: list[ShortText] = field("A4.2.2", "Bezochte stallen", "Houses visited", widget="houses",
+                                    demand="bezochte stallen", min_length=1,
+                                    message=("kies minstens één bezochte stal", "choose at least one house"))
+    license_plate: ShortText = field("A4.2.2", "Kenteken", "Licence plate", demand="kenteken",
+                                     message=("vul het kenteken in (of 'geen' als de bezoeker zonder auto kwam)",
+                                              "fill in the licence plate (or 'none')"))
+    signature: str = field("A4.2.2", "Paraaf / handtekening", "Initials / signature", widget="signature",
+                           demand="paraaf / handtekening", min_length=1, max_length=200_000)
+    departure: Clock | None = field("A4.2.2", "Tijdstip van vertrek", "Departure time", widget="time",
+                                    default=None)
+    purpose: str | None = field("A4.2.2", "Doel van het bezoek", "Purpose of the visit", default=None,
+                                max_length=500)
+
+    _date = field_validator("date")(_not_future)
+
+    @field_validator("houses")
+    @classmethod
+    def _known_houses(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for house in value:
+            _check_house(house, info)
+        return list(dict.fromkeys(value))
+
+
+# --------------------------------------------------------------------------- A4.2.2 visitors
+
+
+def external_visits(view: LogbookView, evidence: Evidence) -> dict[date, list[str]]:
+    """Return the days on which other logbooks record someone from outside in the houses.
+
+    A pest-control company's check, a hygienogram sample, a flock delivery
+    (placement) and a vet's farm visit (A6.1.2 report) each bring a visitor
+    to the clean part of the farm (A4.2.2: "iedere individuele bezoeker").
+    """
+    days: dict[date, list[str]] = {}
+    for r in view.records("pest_control"):
+        if r.checked_by == "company":
+            days.setdefault(r.date, []).append(f"controle plaagdierbeheersbedrijf (lokdoos {r.bait_box})")
+    for r in view.records("hygienogram"):
+        days.setdefault(r.sampled_on, []).append(f"hygiënogram stal {r.house} door {r.sampled_by}")
+    for r in view.records("flocks"):
+        days.setdefault(r.placed_on, []).append(f"opzet koppel stal {r.house} (herkomst {r.origin})")
+    for d in evidence.documents:
+        if d.rule == "A6.1.2" and d.recorded_at <= evidence.at:
+            days.setdefault(d.issued_on, []).append("bedrijfsbezoek dierenarts")
+    return days
+
+
+def eval_visitors(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """A4.2.2: register present (entries), complete (all fields) and current (no unregistered outside visits).
+
+    "Niet actueel" (C): a day since the register came into use on which another
+    logbook records an outside visitor (see :func:`external_visits`) but the
+    register has no visit.
+    """
+    view = _view(evidence)
+    if view is None:
+        return [_unknown(rule, None, NO_LOGBOOKS)]
+    visits = view.records("visitors")
+    since, today = evidence.farm.local_date(evidence.since), evidence.today
+    if not visits:
+        return [_unknown(rule, None, "Nog geen bezoekers geregistreerd in het bezoekersregister van ikb-agent; "
+                                     "registreer bezoeken of beantwoord de zelfbeoordeling.")]
+    first = min(v.date for v in visits)
+    visit_days = {v.date for v in visits}
+    weighted = [("B", o) for o in _invalid(view, "visitors", since, evidence)]
+    for day, what in sorted(external_visits(view, evidence).items()):
+        if max(since, first) <= day <= today and day not in visit_days:
+            weighted.append(("C", _occ(day, evidence, "geen bezoeker geregistreerd op een dag met " + "; ".join(what))))
+    in_window = [v for v in visits if since <= v.date <= today]
+    line = (f"{len(in_window)} bezoek(en) geregistreerd in de periode; register in gebruik sinds "
+            f"{first.isoformat()}")
+    return [_judge(rule, None, weighted, line)]
