@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from rules.evidence import EggRoom, Farm, House
 from rules.params import LogbookParams, Params
 from rules.scoring import Weights
-from rules.sensor.params import (
+from rules.sensor_params import (
     EGG_ROOM_OVERRIDES,
     HOUSE_OVERRIDES,
     ClimateParams,
@@ -264,7 +264,7 @@ class LightAlerts(_Strict):
 
 def _known_kinds(value: dict[str, str]) -> dict[str, str]:
     """Check that every key of [alerts.severity] is an alert kind."""
-    from agent.alerts.kinds import KINDS
+    from agent.alerts import KINDS
 
     for kind in value:
         if kind not in KINDS:

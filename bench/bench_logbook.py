@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from agent.config import load_config  # noqa: E402
 from agent.evaluation.score import score_window  # noqa: E402
-from agent.exports.pack import build_pack, verify_pack  # noqa: E402
+from agent.exports import build_pack, verify_pack  # noqa: E402
 from agent.logbooks.entries import add_entry, list_entries, logbook_view  # noqa: E402
 from agent.store.connection import open_store  # noqa: E402
 from rules.logbooks import LOGBOOKS  # noqa: E402

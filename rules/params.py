@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from rules.scoring import Weights
-from rules.sensor.params import SensorRules
+from rules.sensor_params import SensorRules
 
 
 class LogbookParams(BaseModel):

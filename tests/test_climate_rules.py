@@ -12,7 +12,7 @@ from rules.catalogue import load_catalogue
 from rules.evidence import EggRoom, Evidence, Farm, House
 from rules.params import Params
 from rules.sensor.eggroom import condensation_day, dew_point
-from rules.sensor.params import ClimateParams, CondensationParams, SensorRules
+from rules.sensor_params import ClimateParams, CondensationParams, SensorRules
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.timeseries import SensorDays, days_between
 from tests.synth import AMS, local, measure_sensor, ms, series

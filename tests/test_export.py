@@ -15,8 +15,10 @@ import openpyxl
 import pypdf
 import pytest
 
+from agent.exports import PACK_SECTIONS, ExportError, build_pack, verify_pack
 from agent.exports import pack as export_mod
-from agent.exports.pack import PACK_SECTIONS, ExportError, build_pack, font_paths, verify_pack
+from agent.exports import pdf as pdf_mod
+from agent.exports.pdf import font_paths
 from agent.logbooks.entries import add_entry, correct_entry
 
 from .test_logbook import GOOD
@@ -130,7 +132,7 @@ def test_pdf_shows_farm_period_rules_entries_corrections_and_page_numbers(cli, f
 def test_pdf_without_the_font_fails_with_a_clear_message(cli, farm, tmp_path, monkeypatch):
     with pytest.raises(ExportError, match="apt-get install fonts-dejavu-core"):
         font_paths(dirs=(str(tmp_path),))
-    monkeypatch.setattr(export_mod, "FONT_DIRS", (str(tmp_path / "nowhere"),))
+    monkeypatch.setattr(pdf_mod, "FONT_DIRS", (str(tmp_path / "nowhere"),))
     result = run_export(cli, tmp_path, "--kind", "visitors", "--format", "pdf", "--out", str(tmp_path / "x.pdf"))
     assert result.code == 1 and "DejaVu Sans" in result.err and not (tmp_path / "x.pdf").exists()
 
@@ -253,7 +255,7 @@ def test_pack_includes_event_episodes_and_sections_added_by_other_features(store
 
 
 def test_export_bytes_serves_the_web_downloads(store, config, farm):
-    from agent.exports.pack import export_bytes
+    from agent.exports import export_bytes
 
     name, data = export_bytes(store, config, "visitors", "csv", START, END, NOW)
     assert name == "ikb-123456-visitors-2026-01-01-2026-03-31.csv" and data.startswith(b"\xef\xbb\xbf")

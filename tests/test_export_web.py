@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from agent.exports.pack import verify_pack
+from agent.exports import verify_pack
 from agent.logbooks.entries import add_entry
 
 from .test_export import NOW as ENTRY_TIME

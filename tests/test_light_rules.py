@@ -14,7 +14,7 @@ from rules.engine import evaluate
 from rules.evidence import Evidence, Farm, House
 from rules.params import Params
 from rules.sensor.light import LIGHT_RULES, light_days, next_spring_forward, spring_forward_dues
-from rules.sensor.params import LightParams, SensorRules
+from rules.sensor_params import LightParams, SensorRules
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.timeseries import SensorDays
 from tests.synth import AMS, light_samples, local, ms

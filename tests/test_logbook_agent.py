@@ -196,6 +196,6 @@ def test_scheduled_jobs_draft_tests_and_report_storage_when_called_with_a_clock(
     assert (name, every) == ("logbook-drafts", 300)
     assert len(run(AT)) == 1 and run(AT) == []
     name, run, every = storage_job(store, config)
-    with caplog.at_level("INFO", logger="agent.logbooks.entries"):
+    with caplog.at_level("INFO", logger="agent.store.usage"):
         report = run(AT)
     assert report["logbooks"]["checks"]["rows"] == 1 and "logboekregels: checks 1" in caplog.text

@@ -55,7 +55,7 @@ def test_bad_thresholds_name_the_key(data, message):
 
 def test_the_example_file_documents_every_sensor_rule_key():
     """Every threshold appears in deploy/ikb-agent.example.toml with its default."""
-    from rules.sensor.params import FarmSensorRules
+    from rules.sensor_params import FarmSensorRules
 
     example = (REPO / "deploy" / "ikb-agent.example.toml").read_text(encoding="utf-8")
     config = load_config(REPO / "deploy" / "ikb-agent.example.toml")

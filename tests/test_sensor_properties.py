@@ -13,7 +13,7 @@ from rules.evidence import EggRoom, Evidence, Farm, House
 from rules.kinds import VENTILATION_OK
 from rules.params import Params
 from rules.sensor.eggroom import condensation_day
-from rules.sensor.params import SensorRules
+from rules.sensor_params import SensorRules
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.timeseries import SensorDays, days_between
 from rules.sensor.ventilation import AlertChannels, ChannelTest

@@ -20,7 +20,7 @@ from rules.kinds import (
 )
 from rules.params import Params
 from rules.sensor.generator import episodes, generator_dues
-from rules.sensor.params import GeneratorParams
+from rules.sensor_params import GeneratorParams
 from rules.sensor.registry import EVALUATORS
 from rules.sensor.ventilation import AlertChannels, ChannelTest, Check, alarm_dues
 from tests.synth import local, ms, state_samples, state_sensor

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from agent.exports.pack import verify_pack
+from agent.exports import verify_pack
 from agent.logbooks.entries import add_entry
 from agent.logbooks.signatures import parse_reference, store_signature
 from rules.logbooks import LOGBOOKS

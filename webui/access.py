@@ -16,7 +16,7 @@ from flask import Flask, abort, current_app, g, jsonify, redirect, request, sess
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from agent.store.users import get_user, user_for_token
+from agent.store import get_user, user_for_token
 from webui.state import get_store
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

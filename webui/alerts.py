@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from agent.alerts.engine import acknowledge, acknowledge_by_token, list_alerts, peek_token
+from agent.alerts import acknowledge, acknowledge_by_token, list_alerts, peek_token
 from webui.access import public, roles
 from webui.i18n import gettext as _
 from webui.state import get_store, now

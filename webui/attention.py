@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from agent.clock import parse_moment
-from agent.logbooks.chain import StoredEntry
-from agent.logbooks.entries import get_entry, list_entries, record_of
-from agent.store.connection import Store
+from agent.logbooks import StoredEntry, get_entry, list_entries, record_of
+from agent.store import Store
 from rules.logbooks import LOGBOOKS, EntryError, Flag, LogbookView, LogEntry, entry_flags
 
 OPEN_FLAG_CODES = ("report_nvwa", "consult_vet")  # A6.2.2, A6.2.1

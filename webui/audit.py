@@ -2,7 +2,7 @@
 
 Every logbook of ``rules.logbooks.LOGBOOKS`` gets CSV, XLSX and PDF; the
 audit pack (zip, with manifest and hash chains, checked by ``ikb-agent
-verify``) holds them all. The files come from ``agent.exports.pack.export_bytes``,
+verify``) holds them all. The files come from ``agent.exports.export_bytes``,
 exactly what ``ikb-agent export`` writes. Routes:
 ``/audit/export/<kind>.<fmt>?from=YYYY-MM-DD&to=YYYY-MM-DD`` with kind a
 logbook or ``all`` and fmt ``csv``, ``xlsx``, ``pdf`` or ``zip`` (kind ``all``).
@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, render_template, request
 
-from agent.exports.pack import ExportError, export_bytes
+from agent.exports import ExportError, export_bytes
 from rules.logbooks import LOGBOOKS
 from webui.i18n import gettext as _
 from webui.logbook_forms import title

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
-from agent.store.users import authenticate, clear_login_failures, count_users, login_wait, record_login_failure
+from agent.store import authenticate, clear_login_failures, count_users, login_wait, record_login_failure
 from webui.access import public, roles
 from webui.i18n import LANGUAGES
 from webui.i18n import gettext as _

@@ -13,9 +13,8 @@ from datetime import timedelta
 
 from flask import Blueprint, abort, render_template, request
 
-from agent.store.readings import from_ms, sensors_at, series, to_ms
-from agent.store.rollups import downsample
-from rules.sensor.eggroom import dew_point
+from agent.store import downsample, from_ms, sensors_at, series, to_ms
+from rules.sensor import dew_point
 from webui.i18n import fmt_number, location_word
 from webui.i18n import gettext as _
 from webui.lightstrip import nights

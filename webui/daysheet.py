@@ -14,8 +14,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from agent.logbooks.chain import StoredEntry
-from agent.logbooks.entries import add_entry, correct_entry, list_entries
+from agent.logbooks import StoredEntry, add_entry, correct_entry, list_entries
 from webui.access import require_farmer
 from webui.i18n import fmt_date, location_word
 from webui.i18n import gettext as _

@@ -21,9 +21,8 @@ import secrets
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
-from agent.logbooks.entries import add_entry
-from agent.logbooks.signatures import SignatureError, check, decode, store_signature
-from agent.store.users import get_user
+from agent.logbooks import SignatureError, add_entry, signatures, store_signature
+from agent.store import get_user
 from rules.logbooks import EntryError, validate_entry
 from webui.access import public, require_farmer, roles
 from webui.i18n import gettext as _
@@ -86,8 +85,8 @@ def register():
     drawn = request.form.get("signature", "")
     png = None
     try:
-        png = decode(drawn)
-        check(png)
+        png = signatures.decode(drawn)
+        signatures.check(png)
     except SignatureError as exc:
         errors["signature"] = kiosk_text("err_signature" if exc.code in ("empty", "blank") else "err_signature_bad",
                                          lang)

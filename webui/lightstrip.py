@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.evaluation.lightdays import house_light_days
-from agent.store.connection import Store
-from rules.sensor import light
-from rules.sensor.timeseries import combine_sensors
+from agent.evaluation import house_light_days
+from agent.store import Store
+from rules.sensor import combine_sensors, light
 
 HOUR_MS = 3_600_000
 NO_DATA = 0.95  # a day this much gap is "geen gegevens" (a reading before it still holds a few minutes into it)

@@ -14,8 +14,7 @@ from datetime import date, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from agent.logbooks.chain import StoredEntry
-from agent.logbooks.entries import LogbookError, add_entry, confirm_draft, correct_entry, get_entry, list_entries
+from agent.logbooks import LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry, list_entries
 from rules.logbooks import LOGBOOKS, EntryError, to_json, validate_entry
 from webui.access import can_write, require_farmer
 from webui.attention import drafts, logbook_sizes

@@ -12,9 +12,8 @@ from contextlib import contextmanager
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from agent.logbooks.assessments import AssessmentError, answer_history, record_answer
-from agent.logbooks.documents import DocumentError, record_document
-from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.logbooks import AssessmentError, DocumentError, answer_history, record_answer, record_document
+from agent.store import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.findings import STATUSES, worst

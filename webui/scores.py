@@ -18,7 +18,7 @@ from flask import current_app
 
 from agent.clock import parse_moment
 from agent.config import Settings
-from agent.store.connection import Store
+from agent.store import Store
 from rules.catalogue import load_catalogue
 from rules.findings import SEVERITY, Finding, Occurrence
 from rules.scoring import Score, score

@@ -18,7 +18,7 @@ from flask import Flask, current_app, g
 
 from agent import clock
 from agent.config import Settings
-from agent.store.connection import Store, open_store
+from agent.store import Store, open_store
 from rules.scoring import Score
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ class ScoreCache:
 
     def _compute(self, app: Flask, store: Store, now: datetime) -> Computed:
         """Evaluate every rule over the last 30 days and keep the result."""
-        from agent.evaluation.score import score_window
+        from agent.evaluation import score_window
 
         config: Settings = app.extensions["ikb"].config
         started = time.monotonic()
@@ -175,7 +175,7 @@ def warm_up(app: Flask) -> None:
 
 def _roll_up_all(store_path: str) -> None:
     """Build the hourly roll-ups of every sensor so that the first long chart is fast."""
-    from agent.store.rollups import ensure_rollups
+    from agent.store import ensure_rollups
 
     store = open_store(store_path)
     try:

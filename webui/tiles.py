@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.evaluation.lightdays import house_light_days
-from agent.store.connection import Store
-from agent.store.readings import from_ms, sensors_at, to_ms
+from agent.evaluation import house_light_days
+from agent.store import Store, from_ms, sensors_at, to_ms
 from rules.documents import add_months
 from rules.findings import worst
-from rules.sensor import light
-from rules.sensor.eggroom import dew_point
+from rules.sensor import dew_point, light
 from webui.i18n import fmt_date, fmt_duration, fmt_number
 from webui.i18n import gettext as _
 

@@ -16,8 +16,7 @@ from agent.alerts.channels import broker_of, build_channels
 from agent.alerts.messages import channel_test_payload
 from agent.alerts.outbox import Dispatcher, Message, enqueue
 from agent.config import AlertChannel, Settings
-from agent.store.connection import Store
-from agent.store.readings import to_ms
+from agent.store import Store, to_ms
 from sensors.mqtt import MqttLink
 
 MONTHLY_PREFIX = "maandelijkse alarmtest: "
@@ -84,7 +83,7 @@ def record_monthly_test(store: Store, settings: Settings, results: list[ChannelT
     The result is ``fault`` when any channel failed: the farmer then sees an
     alarm check with a fault to repair, as the law's monthly test intends.
     """
-    from agent.logbooks.entries import add_entry
+    from agent.logbooks import add_entry
 
     local = now.astimezone(settings.farm_view().tz)
     notes = "Alarmtest via ikb-agent (alle meldkanalen): " + "; ".join(

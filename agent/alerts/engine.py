@@ -30,8 +30,7 @@ from agent.alerts.kinds import KINDS
 from agent.alerts.messages import alert_payload, digest_payload
 from agent.alerts.outbox import enqueue
 from agent.config import AlertChannel, Settings
-from agent.store.connection import Store
-from agent.store.readings import from_ms, to_ms
+from agent.store import Store, from_ms, to_ms
 
 EVENTS_NEEDING_ACK = ("raised", "repeat", "escalated")
 

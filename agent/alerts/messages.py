@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from agent.alerts.kinds import KINDS, SEVERITY_WORDS
 from agent.config import Settings
-from agent.store.readings import from_ms
+from agent.store import from_ms
 
 EVENT_SUFFIX = {"raised": "", "repeat": " (herhaling, nog niet bevestigd)",
                 "escalated": " (escalatie, nog niet bevestigd)"}

@@ -27,8 +27,7 @@ from datetime import datetime
 from typing import Callable, Mapping, Protocol
 
 from agent import clock
-from agent.store.connection import Store
-from agent.store.readings import to_ms
+from agent.store import Store, to_ms
 
 log = logging.getLogger(__name__)
 

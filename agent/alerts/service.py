@@ -28,9 +28,8 @@ from agent.alerts.sources import (
     poll_status_changes,
 )
 from agent.config import AlertChannel, Settings
-from agent.ingest.ingestor import StoredReading
-from agent.store.connection import Store, open_store
-from agent.store.readings import to_ms
+from agent.ingest import StoredReading
+from agent.store import Store, open_store, to_ms
 from sensors.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
@@ -174,7 +173,7 @@ def alert_listener(store: Store, settings: Settings) -> AlertService:
 
 def raise_due_alerts(store: Store, settings: Settings, now: datetime) -> bool:
     """Score the farm and raise an info alert for each item falling due tomorrow (once per local day)."""
-    from agent.evaluation.score import score_window
+    from agent.evaluation import score_window
 
     local = now.astimezone(settings.farm_view().tz)
     day = local.date().isoformat()

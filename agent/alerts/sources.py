@@ -22,9 +22,8 @@ from agent.alerts.engine import AlertEngine
 from agent.alerts.kinds import RULE_KINDS
 from agent.alerts.messages import local_text
 from agent.config import LightSchedule, Settings
-from agent.ingest.ingestor import StoredReading
-from agent.store.connection import Store
-from agent.store.readings import from_ms
+from agent.ingest import StoredReading
+from agent.store import Store, from_ms
 from rules.catalogue import load_catalogue
 from rules.findings import DEVIATIONS
 from rules.kinds import (
@@ -390,7 +389,7 @@ def poll_logbook_flags(engine: AlertEngine, store: Store, now_ms: int) -> bool:
     sent = False
     day_sheets = [r["id"] for r in rows if r["kind"] == "flock_day"]
     if day_sheets:
-        from agent.logbooks.entries import get_entry, logbook_view, record_of
+        from agent.logbooks import get_entry, logbook_view, record_of
         from rules.logbooks import entry_flags
 
         view = logbook_view(store, from_ms(now_ms))

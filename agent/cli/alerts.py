@@ -35,10 +35,8 @@ def alert_list(app: AppContext, include_closed: bool, limit: int, fmt: str) -> N
     Example:
       ikb-agent alert list --all --format json
     """
-    from agent.alerts.engine import list_alerts
-    from agent.alerts.kinds import KINDS, SEVERITY_WORDS
-    from agent.alerts.messages import location_name
-    from agent.store.readings import to_ms
+    from agent.alerts import KINDS, SEVERITY_WORDS, list_alerts, location_name
+    from agent.store import to_ms
 
     alerts = list_alerts(app.store, include_closed=include_closed, limit=limit)
     if fmt == "json":
@@ -47,7 +45,7 @@ def alert_list(app: AppContext, include_closed: bool, limit: int, fmt: str) -> N
     if not alerts:
         click.echo("geen open meldingen" if not include_closed else "geen meldingen")
         return
-    from agent.alerts.messages import local_text
+    from agent.alerts import local_text
 
     for a in alerts:
         state = "open" if a.state == "open" else f"opgelost {local_text(app.config, to_ms(a.closed_at))}"
@@ -68,7 +66,7 @@ def alert_ack(app: AppContext, alert_id: int, by: str | None) -> None:
     Example:
       ikb-agent alert ack 7 --by jan
     """
-    from agent.alerts.engine import acknowledge
+    from agent.alerts import acknowledge
 
     result = acknowledge(app.store, alert_id, by=by or getpass.getuser(), via="cli", now=app.now())
     if result.status == "unknown":
@@ -91,7 +89,7 @@ def alert_outbox(app: AppContext, undelivered: bool, limit: int, fmt: str) -> No
     Example:
       ikb-agent alert outbox --undelivered
     """
-    from agent.alerts.messages import iso, local_text
+    from agent.alerts import iso, local_text
 
     where = "WHERE state IN ('pending', 'failed', 'held')" if undelivered else ""
     rows = app.store.query(
@@ -127,7 +125,7 @@ def alert_test(app: AppContext, names: tuple[str, ...], monthly: bool, by: str |
     Example:
       ikb-agent alert test --monthly
     """
-    from agent.alerts.channel_test import record_monthly_test, run_channel_tests
+    from agent.alerts import record_monthly_test, run_channel_tests
 
     config = app.config
     keys = [c.key for c in config.alerts.channels]

@@ -13,7 +13,7 @@ import click
 
 from agent import clock
 from agent.config import Settings, load_config
-from agent.store.connection import Store, open_store
+from agent.store import Store, open_store
 
 
 class CommandFailed(Exception):

@@ -51,8 +51,7 @@ def write_demo_config(workdir: Path, *, mqtt_port: int = 18830, web_port: int = 
 
 def seed_demo_records(store, now: datetime) -> None:
     """Record a few documents and answers so the demo shows every kind of status."""
-    from agent.logbooks.assessments import record_answer
-    from agent.logbooks.documents import record_document
+    from agent.logbooks import record_answer, record_document
     from rules.catalogue import load_catalogue
 
     if store.query("SELECT 1 FROM documents LIMIT 1"):
@@ -143,7 +142,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
     """Run broker, agent, simulator and web page until ``stop`` is set; stop them in order."""
     from agent.cli.demo_logbooks import seed_demo_logbooks
     from agent.cli.runner import Agent, mqtt_options
-    from agent.store.connection import open_store
+    from agent.store import open_store
     from sensors.mqtt import MqttPublisher
     from sensors.simulator import FarmModel, publish_stream
 
@@ -160,7 +159,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         seed_demo_records(store, now)
         seed_demo_logbooks(store, settings, now)
         if not store.query("SELECT 1 FROM users LIMIT 1"):
-            from agent.store.users import add_user
+            from agent.store import add_user
 
             add_user(store, DEMO_USER, "farmer", DEMO_PASSWORD, now)
         last = store.execute("SELECT max(ts) FROM readings").fetchone()[0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agent.config import Settings
-from agent.logbooks.entries import add_entry
-from agent.store.connection import Store
+from agent.logbooks import add_entry
+from agent.store import Store
 
 PRODUCT = {"name": "Virocid", "admission_number": "13288 N"}
 

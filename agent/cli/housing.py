@@ -33,7 +33,7 @@ def housing_order_add(app: AppContext, starts_on: str, ends_on: str | None, note
     Example:
       ikb-agent housing-order add --from 2026-11-03 --note "ophokplicht heel Nederland"
     """
-    from agent.logbooks.housing_orders import HousingOrderError, add_housing_order
+    from agent.logbooks import HousingOrderError, add_housing_order
 
     try:
         order = add_housing_order(app.store, starts_on=starts_on, ends_on=ends_on, note=note,
@@ -56,7 +56,7 @@ def housing_order_end(app: AppContext, order_id: int, ends_on: str, by: str | No
     Example:
       ikb-agent housing-order end 1 --on 2027-01-15
     """
-    from agent.logbooks.housing_orders import HousingOrderError, end_housing_order
+    from agent.logbooks import HousingOrderError, end_housing_order
 
     try:
         order = end_housing_order(app.store, order_id, ends_on=ends_on, recorded_by=by or getpass.getuser(),
@@ -77,7 +77,7 @@ def housing_order_list(app: AppContext, fmt: str) -> None:
     Example:
       ikb-agent housing-order list --format json
     """
-    from agent.logbooks.housing_orders import load_housing_orders
+    from agent.logbooks import load_housing_orders
 
     orders = load_housing_orders(app.store)
     if fmt == "json":

@@ -81,7 +81,7 @@ def replay_cmd(app: AppContext, trace: str, fmt: str) -> None:
     Example:
       ikb-agent replay night.jsonl --format json
     """
-    from agent.ingest.ingestor import Ingestor, ingest_all
+    from agent.ingest import Ingestor, ingest_all
     from sensors.trace import read_trace
 
     settings = app.config

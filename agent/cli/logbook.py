@@ -90,7 +90,7 @@ def logbook_add(app: AppContext, kind: str, json_text: str, by: str | None, fmt:
         "name": "Piet Jansen", "organisation": "Voerbedrijf", "poultry_contact_48h": false,
         "houses": ["1"], "license_plate": "12-ABC-3", "signature": "PJ"}'
     """
-    from agent.logbooks.entries import LogbookError, add_entry
+    from agent.logbooks import LogbookError, add_entry
 
     data = _read_json(json_text)
     try:
@@ -114,7 +114,7 @@ def logbook_list(app: AppContext, kind: str, history: bool, start: str | None, e
     Example:
       ikb-agent logbook list pest_control --from 2026-01-01 --format json
     """
-    from agent.logbooks.entries import list_entries
+    from agent.logbooks import list_entries
 
     rows = list_entries(app.store, kind, history=history, start=_date_opt(start, "--from"),
                         end=_date_opt(end, "--to"))
@@ -162,7 +162,7 @@ def logbook_correct(app: AppContext, entry_id: int, json_text: str | None, withd
     Example:
       ikb-agent logbook correct 12 --json '{"mortality": 3}' --reason "telfout"
     """
-    from agent.logbooks.entries import LogbookError, correct_entry
+    from agent.logbooks import LogbookError, correct_entry
 
     if withdraw == bool(json_text):
         raise InputError("--json: give the changed fields, or --withdraw (not both)")
@@ -188,7 +188,7 @@ def logbook_confirm(app: AppContext, entry_id: int, json_text: str | None, by: s
     Example:
       ikb-agent logbook confirm 31 --json '{"checked_by": "Jan"}'
     """
-    from agent.logbooks.entries import LogbookError, confirm_draft
+    from agent.logbooks import LogbookError, confirm_draft
 
     changes = _read_json(json_text) if json_text else None
     try:
@@ -242,7 +242,7 @@ def export_cmd(app: AppContext, kind: str, start: str | None, end: str | None, f
     Example:
       ikb-agent export --kind all --from 2026-01-01 --to 2026-12-31 --format zip --out audit-2026.zip
     """
-    from agent.exports.pack import ExportError, export
+    from agent.exports import ExportError, export
 
     now = app.now()
     today = app.config.farm_view().local_date(now)
@@ -270,7 +270,7 @@ def verify_cmd(pack: str) -> None:
     Example:
       ikb-agent verify audit-2026.zip
     """
-    from agent.exports.pack import verify_pack
+    from agent.exports import verify_pack
 
     ok, message = verify_pack(Path(pack))
     if not ok:

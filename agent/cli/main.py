@@ -16,7 +16,7 @@ import click
 
 from agent.cli.base import AppContext, CommandFailed, InputError, parse_when, pass_app
 from agent.config import ConfigError
-from agent.store.connection import StoreError
+from agent.store import StoreError
 from rules.catalogue import load_catalogue
 
 
@@ -70,7 +70,7 @@ def score_cmd(app: AppContext, at_text: str | None, since_text: str | None, fmt:
       ikb-agent score --at 2026-11-01 --since 2026-10-01 --format json
     """
     from agent.cli.report import render_score
-    from agent.evaluation.score import score_window
+    from agent.evaluation import score_window
 
     tz = app.config.farm_view().tz
     at = parse_when(at_text, tz, end_of_day=True) or app.now()
@@ -101,7 +101,7 @@ def assess_cmd(app: AppContext, rule: str, status: str, note: str, location: str
     Example:
       ikb-agent assess A4.1.6 --status ok --note "kadaverkoeling buiten de stal"
     """
-    from agent.logbooks.assessments import AssessmentError, record_answer
+    from agent.logbooks import AssessmentError, record_answer
 
     config = app.config
     locations = {h.id for h in config.houses} | {r.id for r in config.egg_rooms}
@@ -141,7 +141,7 @@ def document_add(app: AppContext, kind: str, issued: str, valid_until: str | Non
     Example:
       ikb-agent document add G1.1 --issued 2025-05-01 --location 1
     """
-    from agent.logbooks.documents import DocumentError, record_document
+    from agent.logbooks import DocumentError, record_document
 
     try:
         doc = record_document(app.store, kind=kind,
@@ -163,7 +163,7 @@ def document_list(app: AppContext, fmt: str) -> None:
     Example:
       ikb-agent document list --format json
     """
-    from agent.logbooks.documents import load_documents
+    from agent.logbooks import load_documents
 
     docs = load_documents(app.store)
     if fmt == "json":
@@ -217,7 +217,7 @@ def user_add(app: AppContext, name: str, role: str) -> None:
     Example:
       printf '%s\\n' 'correct horse battery' | ikb-agent user add auditor1 --role auditor
     """
-    from agent.store.users import UserError, add_user
+    from agent.store import UserError, add_user
 
     if sys.stdin.isatty():
         password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)

@@ -25,16 +25,13 @@ from datetime import datetime
 from typing import Callable
 
 from agent import clock
-from agent.alerts.service import alert_listener, due_job
+from agent.alerts import alert_listener, due_job
 from agent.config import Settings
-from agent.evaluation.continuous import alarm_listener, tick_job
-from agent.ingest.health import check_health
-from agent.ingest.ingestor import Ingestor, Listener, StoredReading  # noqa: F401 - re-exported for features
-from agent.logbooks.drafts import draft_job
+from agent.evaluation import alarm_listener, tick_job
+from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
+from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
-from agent.store.connection import Store, open_store
-from agent.store.retention import roll_up
-from agent.store.usage import storage_job
+from agent.store import Store, open_store, roll_up, storage_job
 from sensors.mqtt import MqttOptions, MqttSubscriber
 
 log = logging.getLogger(__name__)

@@ -53,7 +53,7 @@ def token_cmd(app: AppContext, name: str, label: str) -> None:
     Example:
       ikb-agent user token jan --label "home assistant"
     """
-    from agent.store.users import UserError, create_token
+    from agent.store import UserError, create_token
 
     try:
         token = create_token(app.store, name, app.now(), label)

@@ -1,0 +1,10 @@
+"""Evaluation: evidence gathered from the store, the rules run, the score kept; the per-day cache of the
+sensor rules and the continuous evaluation of `ikb-agent run`.
+"""
+
+from agent.evaluation import lightdays
+from agent.evaluation.continuous import alarm_listener, tick_job
+from agent.evaluation.lightdays import house_light_days
+from agent.evaluation.score import score_window
+
+__all__ = ["alarm_listener", "house_light_days", "lightdays", "score_window", "tick_job"]

@@ -19,9 +19,8 @@ from agent import clock
 from agent.config import Settings
 from agent.evaluation.score import record_score, score_window
 from agent.evaluation.sensor_inputs import load_sensor_inputs
-from agent.logbooks.assessments import load_answers
-from agent.logbooks.documents import load_documents
-from agent.store.connection import Store
+from agent.logbooks import load_answers, load_documents
+from agent.store import Store
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate_rule
 from rules.evidence import Evidence

@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Callable, Sequence
 
-from agent.store.connection import Store
-from agent.store.readings import series
-from rules.sensor.timeseries import HOUR, DayRecord, LocalDay, days_between, merge_intervals, to_dt
+from agent.store import Store, series
+from rules.sensor import HOUR, DayRecord, LocalDay, days_between, merge_intervals, to_dt
 
 log = logging.getLogger(__name__)
 

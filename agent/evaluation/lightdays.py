@@ -16,10 +16,8 @@ from datetime import date, datetime, timedelta
 from agent.config import Settings
 from agent.evaluation.derived import apply_marks, subject_days
 from agent.evaluation.sensor_inputs import build_subjects
-from agent.store.connection import Store
-from rules.sensor import light
-from rules.sensor.light import LightDay
-from rules.sensor.timeseries import to_ms
+from agent.store import Store
+from rules.sensor import LightDay, light, to_ms
 
 HOUR_MS = 3_600_000
 
@@ -28,8 +26,8 @@ HOUR_MS = 3_600_000
 class HouseLightDays:
     """A house's lux sensors and their lighting days over a window."""
 
-    params: object  # rules.sensor.params.LightParams for this house
-    coverage: object  # rules.sensor.params.CoverageParams
+    params: object  # rules.sensor_params.LightParams for this house
+    coverage: object  # rules.sensor_params.CoverageParams
     sensors: list[tuple[str, tuple[LightDay, ...]]]  # (sensor label, its days)
 
 

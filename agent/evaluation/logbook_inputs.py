@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 from agent.config import Settings
-from agent.logbooks.entries import logbook_view
-from agent.store.connection import Store
+from agent.logbooks import logbook_view
+from agent.store import Store
 from rules.logbooks import DetectedTest
 
 

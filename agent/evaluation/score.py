@@ -13,9 +13,8 @@ from typing import Callable
 from agent.config import Settings
 from agent.evaluation.logbook_inputs import load_logbook_inputs
 from agent.evaluation.sensor_inputs import load_sensor_inputs
-from agent.logbooks.assessments import load_answers
-from agent.logbooks.documents import load_documents
-from agent.store.connection import Store
+from agent.logbooks import load_answers, load_documents
+from agent.store import Store
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
 from rules.evidence import Evidence

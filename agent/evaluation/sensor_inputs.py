@@ -24,16 +24,26 @@ from datetime import date, datetime, time
 from agent.clock import parse_moment
 from agent.config import Settings
 from agent.evaluation.derived import Subject, apply_marks, subject_days
-from agent.logbooks.housing_orders import load_housing_orders
-from agent.store.connection import Store
+from agent.logbooks import load_housing_orders
+from agent.store import Store
 from rules.evidence import Evidence
 from rules.params import Params
-from rules.sensor import climate, eggroom, light, states
-from rules.sensor.freerange import journal
-from rules.sensor.generator import episodes, groups, history_start
-from rules.sensor.params import SensorRules
-from rules.sensor.timeseries import SensorDays, to_ms
-from rules.sensor.ventilation import AlertChannels, ChannelTest, Check
+from rules.sensor import (
+    AlertChannels,
+    ChannelTest,
+    Check,
+    SensorDays,
+    climate,
+    eggroom,
+    episodes,
+    groups,
+    history_start,
+    journal,
+    light,
+    states,
+    to_ms,
+)
+from rules.sensor_params import SensorRules
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +160,7 @@ def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules,
 
 def load_checks(store: Store, at: datetime) -> tuple[Check, ...]:
     """Return the confirmed, current entries of the checks logbook (A3.6) as they stood at ``at``."""
-    from agent.logbooks.entries import logbook_view
+    from agent.logbooks import logbook_view
 
     return tuple(Check(e.record.date, e.record.item, e.record.result, e.record.house)
                  for e in logbook_view(store, at).entries.get("checks", ()))

@@ -19,8 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.store.connection import Store
-from agent.store.readings import from_ms, to_ms
+from agent.store import Store, from_ms, to_ms
 
 log = logging.getLogger(__name__)
 

@@ -36,8 +36,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.config import Settings
-from agent.store.connection import Store
-from agent.store.readings import sync_sensors
+from agent.store import Store, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
 from sensors.decode import Decoder, Limits
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec

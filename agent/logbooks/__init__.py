@@ -1,0 +1,55 @@
+"""What the farmer records, as evidence: logbook entries in their hash chain, documents, self-assessment
+answers, housing orders, drawn signatures, and the drafts the agent proposes.
+"""
+
+from agent.logbooks import signatures
+from agent.logbooks.assessments import AssessmentError, answer_history, load_answers, record_answer
+from agent.logbooks.chain import ChainCheck, StoredEntry, check_chain, content_hash
+from agent.logbooks.documents import DocumentError, load_documents, record_document
+from agent.logbooks.drafts import draft_job
+from agent.logbooks.entries import (
+    LogbookError,
+    add_entry,
+    chain_head,
+    confirm_draft,
+    correct_entry,
+    entry_date,
+    get_entry,
+    list_entries,
+    logbook_view,
+    record_of,
+)
+from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
+from agent.logbooks.signatures import SignatureError, store_signature
+
+__all__ = [
+    "AssessmentError",
+    "ChainCheck",
+    "DocumentError",
+    "HousingOrderError",
+    "LogbookError",
+    "SignatureError",
+    "StoredEntry",
+    "add_entry",
+    "add_housing_order",
+    "answer_history",
+    "chain_head",
+    "check_chain",
+    "confirm_draft",
+    "content_hash",
+    "correct_entry",
+    "draft_job",
+    "end_housing_order",
+    "entry_date",
+    "get_entry",
+    "list_entries",
+    "load_answers",
+    "load_documents",
+    "load_housing_orders",
+    "logbook_view",
+    "record_answer",
+    "record_document",
+    "record_of",
+    "signatures",
+    "store_signature",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent.clock import keep_until, parse_moment
-from agent.store.connection import Store
+from agent.store import Store
 from rules.assessment import check_answer
 from rules.catalogue import Catalogue
 from rules.evidence import Answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from agent.clock import keep_until, parse_moment
-from agent.store.connection import Store
+from agent.store import Store
 from rules.catalogue import normalise_rule_id
 from rules.documents import KINDS, SPECS, check_document
 from rules.evidence import Document

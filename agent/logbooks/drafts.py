@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 from typing import Callable
 
 from agent.config import Settings
-from agent.evaluation.logbook_inputs import _ms
 from agent.logbooks.entries import Saved, _rows, add_entry, current
-from agent.store.connection import Store
+from agent.store import Store
+from agent.store import to_ms as _ms
 
 # --------------------------------------------------------------------------- A3.6 drafts from detected tests
 

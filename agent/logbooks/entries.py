@@ -19,7 +19,7 @@ from typing import Any, Callable
 from agent.clock import keep_until, parse_moment
 from agent.config import Settings
 from agent.logbooks.chain import GENESIS, StoredEntry, check_chain, content_hash, envelope_of, link_hash
-from agent.store.connection import Store
+from agent.store import Store
 from rules.logbooks import (
     LOGBOOKS,
     EntryError,
@@ -287,7 +287,7 @@ def confirm_draft(store: Store, config: Settings, entry_id: int, *, by: str, now
     return Saved(stored, flags)
 
 
-def _entry_date(kind: str, entry: dict) -> date | None:
+def entry_date(kind: str, entry: dict) -> date | None:
     """Return the entry's own date (its logbook's date field)."""
     value = entry.get(spec_for(kind).date_field)
     try:
@@ -308,13 +308,13 @@ def list_entries(store: Store, kind: str, *, history: bool = False, start: date 
         rows = current(rows)
 
     def inside(r: StoredEntry) -> bool:
-        day = _entry_date(kind, r.entry)
+        day = entry_date(kind, r.entry)
         return day is None or ((start is None or day >= start) and (end is None or day <= end))
 
     rows = [r for r in rows if inside(r)]
     if history:
         return rows
-    return sorted(rows, key=lambda r: (_entry_date(kind, r.entry) or date.min, r.id))
+    return sorted(rows, key=lambda r: (entry_date(kind, r.entry) or date.min, r.id))
 
 
 def chain_head(store: Store, kind: str) -> tuple[str, int]:
@@ -349,7 +349,7 @@ def logbook_view(store: Store, at: datetime) -> LogbookView:
         try:
             record = record_of(r)
         except EntryError as exc:
-            invalid.append((r.id, r.kind, str(exc), _entry_date(r.kind, r.entry)))
+            invalid.append((r.id, r.kind, str(exc), entry_date(r.kind, r.entry)))
             continue
         item = LogEntry(r.id, r.kind, record, parse_moment(r.recorded_at), r.recorded_by, r.state)
         if r.state == "draft":

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from agent.clock import keep_until
-from agent.store.connection import Store
-from rules.sensor.freerange import HousingOrder
+from agent.store import Store
+from rules.sensor import HousingOrder
 
 
 class HousingOrderError(ValueError):

@@ -20,8 +20,7 @@ import re
 from datetime import datetime
 
 from agent.logbooks.entries import list_entries
-from agent.store.connection import Store
-from agent.store.files import FileError, check_upload, get_file, store_file
+from agent.store import FileError, Store, check_upload, get_file, store_file
 
 DATA_URL_PREFIX = "data:image/png;base64,"
 # A signature drawn on a tablet is 5–40 KB as PNG; 200 KB leaves room and refuses anything else.

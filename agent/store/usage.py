@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from datetime import datetime
 from typing import Callable
 
 from agent.config import Settings
-from agent.logbooks.entries import log
 from agent.store.connection import Store
 
-# --------------------------------------------------------------------------- retention and storage use
+log = logging.getLogger(__name__)
 
 
 def storage_report(store: Store, now: datetime) -> dict:

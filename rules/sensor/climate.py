@@ -23,7 +23,6 @@ from rules.catalogue import Rule
 from rules.evidence import Evidence
 from rules.findings import Finding, Occurrence
 from rules.params import Params
-from rules.sensor.params import Band, ClimateParams, CoverageParams
 from rules.sensor.timeseries import (
     MINUTE,
     DayRecord,
@@ -38,6 +37,7 @@ from rules.sensor.timeseries import (
     settle,
     to_dt,
 )
+from rules.sensor_params import Band, ClimateParams, CoverageParams
 
 LEVEL_STATUS = {1: "B", 2: "C", 3: "D"}
 QUANTITY_NL = {"temperature": ("temperatuur", "°C"), "humidity": ("luchtvochtigheid", "%"),

@@ -26,7 +26,6 @@ from rules.catalogue import Rule
 from rules.evidence import Evidence
 from rules.findings import Finding, Occurrence
 from rules.params import Params
-from rules.sensor.params import CondensationParams, CoverageParams
 from rules.sensor.timeseries import (
     MINUTE,
     DayRecord,
@@ -42,6 +41,7 @@ from rules.sensor.timeseries import (
     settle,
     to_dt,
 )
+from rules.sensor_params import CondensationParams, CoverageParams
 
 MAGNUS_A, MAGNUS_B = 17.62, 243.12
 STEP_MS = 5 * MINUTE

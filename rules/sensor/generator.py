@@ -30,10 +30,10 @@ from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.kinds import GENERATOR_FAULT, GENERATOR_OFF, GENERATOR_RUNNING, MAINS_OFF, MAINS_ON
 from rules.params import Params
-from rules.sensor.params import GeneratorParams
 from rules.sensor.states import intervals, overlap, state_at, timeline
 from rules.sensor.timeseries import MINUTE, SensorDays, hm, merge_intervals, to_dt, to_ms
 from rules.sensor.ventilation import Part, combine, nvt
+from rules.sensor_params import GeneratorParams
 
 FAULT_AFTER_MS = 5 * MINUTE
 

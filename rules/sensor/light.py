@@ -30,7 +30,6 @@ from rules.catalogue import ANNEX_HOUSING, Rule
 from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.params import Params
-from rules.sensor.params import CoverageParams, LightParams
 from rules.sensor.timeseries import (
     HOUR,
     MINUTE,
@@ -48,6 +47,7 @@ from rules.sensor.timeseries import (
     settle,
     to_dt,
 )
+from rules.sensor_params import CoverageParams, LightParams
 
 DARK, LIT = "D", "L"
 

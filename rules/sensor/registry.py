@@ -1,7 +1,7 @@
 """The sensor rules' evaluators and due providers, as the engine registers them.
 
 Definitions: DESIGN §4 and ``docs/SENSOR_RULES.md``; thresholds:
-:mod:`rules.sensor.params`.
+:mod:`rules.sensor_params`.
 """
 
 from __future__ import annotations

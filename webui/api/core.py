@@ -14,11 +14,9 @@ from typing import Literal
 from flask import Blueprint, g, jsonify
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from agent.evaluation.score import score_window
-from agent.logbooks.assessments import AssessmentError, record_answer
-from agent.logbooks.documents import DocumentError, record_document
-from agent.store.readings import from_ms
-from agent.store.rollups import bucket_width_s, downsample
+from agent.evaluation import score_window
+from agent.logbooks import AssessmentError, DocumentError, record_answer, record_document
+from agent.store import bucket_width_s, downsample, from_ms
 from rules.catalogue import Rule, load_catalogue
 from rules.findings import STATUSES
 from webui.access import public

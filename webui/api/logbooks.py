@@ -16,8 +16,7 @@ from typing import Any, Literal
 from flask import g
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.logbooks.chain import StoredEntry
-from agent.logbooks.entries import LogbookError, add_entry, confirm_draft, correct_entry, get_entry, list_entries
+from agent.logbooks import LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry, list_entries
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 from webui.api.core import _Query, api
 from webui.api.openapi import error

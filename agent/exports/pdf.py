@@ -1,0 +1,138 @@
+"""PDF (fpdf2): A4 landscape with farm name, KIP number, period, page numbers, generation time and the rule
+each logbook answers; corrections listed after each logbook. DejaVu Sans (Debian ``fonts-dejavu-core``) gives
+full Unicode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from agent.exports.common import STATE_NL, ExportError, render
+from agent.logbooks import StoredEntry
+from rules.catalogue import load_catalogue
+from rules.logbooks import LogbookSpec
+
+FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts/dejavu")
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def font_paths(dirs=None) -> tuple[str, str]:
+    """Return the DejaVu Sans regular and bold font files, or raise ExportError saying how to install them."""
+    dirs = dirs or FONT_DIRS
+    for d in dirs:
+        regular, bold = Path(d) / "DejaVuSans.ttf", Path(d) / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            return str(regular), str(bold)
+    raise ExportError("PDF-export heeft het lettertype DejaVu Sans nodig (DejaVuSans.ttf niet gevonden in "
+                      f"{', '.join(dirs)}); installeer het met: sudo apt-get install fonts-dejavu-core")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """What every PDF page shows: farm, KIP number, period, generation time, chain fingerprint."""
+
+    farm: str
+    kip: str
+    start: date
+    end: date
+    generated: str
+    fingerprint: str
+
+
+def _rule_line(spec: LogbookSpec) -> str:
+    """Return "A4.2.2: <voorschrift>" for each rule a logbook answers."""
+    catalogue = load_catalogue()
+    parts = []
+    for rule_id in spec.rules:
+        rule = catalogue.get(rule_id)
+        parts.append(f"{rule_id}: {rule.title.splitlines()[0] if rule else ''}")
+    return "\n".join(parts)
+
+
+def _col_widths(pdf, header: list[str], body: list[list[str]], total: float) -> list[float]:
+    """Return column widths in mm: each fits its longest word; the rest is shared by content length."""
+    pad = 2.0
+    mins, wants = [], []
+    for i, head in enumerate(header):
+        cells = [row[i] for row in body]
+        pdf.set_font("DejaVu", "B", 6.5)
+        widest = max([pdf.get_string_width(w) for w in head.split()] + [1.0])
+        pdf.set_font("DejaVu", "", 6.5)
+        widest = max([widest] + [pdf.get_string_width(w) for c in cells for w in c.split()])
+        longest = max([pdf.get_string_width(c) for c in cells] + [0.0])
+        mins.append(widest + pad)
+        wants.append(max(widest, min(longest, 60.0)) + pad)
+    if sum(mins) >= total:
+        return [m * total / sum(mins) for m in mins]
+    extra, room = total - sum(mins), sum(w - m for w, m in zip(wants, mins))
+    if room <= extra:
+        share = [w - m + (extra - room) / len(mins) for w, m in zip(wants, mins)]
+    else:
+        share = [(w - m) * extra / room for w, m in zip(wants, mins)]
+    return [m + s for m, s in zip(mins, share)]
+
+
+def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], heading: Heading,
+           fonts: tuple[str, str] | None = None) -> bytes:
+    """Return a printable A4 PDF: per logbook its rule, its entries and its corrections."""
+    from fpdf import FPDF, FontFace
+
+    regular, bold = fonts or font_paths()
+
+    class _PDF(FPDF):
+        def header(self):
+            self.set_font("DejaVu", "B", 10)
+            self.cell(0, 5, f"{heading.farm} · KIP {heading.kip}", new_x="LMARGIN", new_y="NEXT")
+            self.set_font("DejaVu", "", 8)
+            self.cell(0, 4, f"IKB Ei logboeken · periode {heading.start.isoformat()} t/m {heading.end.isoformat()}",
+                      new_x="LMARGIN", new_y="NEXT")
+            self.ln(2)
+
+        def footer(self):
+            self.set_y(-12)
+            self.set_font("DejaVu", "", 7)
+            self.cell(0, 4, f"Pagina {self.page_no()}/{{nb}} · gegenereerd {heading.generated} · "
+                            f"ketenvingerafdruk {heading.fingerprint[:16]} · ikb-agent", align="C")
+
+    pdf = _PDF(orientation="L", unit="mm", format="A4")
+    pdf.add_font("DejaVu", "", regular)
+    pdf.add_font("DejaVu", "B", bold)
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.alias_nb_pages()
+    pdf.set_title(f"IKB Ei logboeken {heading.farm}")
+    pdf.set_creator("ikb-agent")
+    for spec, rows, corrections in sections:
+        pdf.add_page()
+        pdf.set_font("DejaVu", "B", 13)
+        pdf.cell(0, 7, f"{spec.title_nl} ({spec.title_en})", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("DejaVu", "", 8)
+        pdf.multi_cell(0, 4, "Beantwoordt " + _rule_line(spec), align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+        if not rows:
+            pdf.set_font("DejaVu", "", 10)
+            pdf.cell(0, 6, "Geen registraties in deze periode.", new_x="LMARGIN", new_y="NEXT")
+        else:
+            header = ["#"] + [spec.label(n) for n in spec.columns()] + ["Geregistreerd"]
+            body = [[str(r.id)] + [render(r.entry.get(n)) for n in spec.columns()]
+                    + [f"{r.recorded_by} {r.recorded_at[:16].replace('T', ' ')}"
+                       + (f" ({STATE_NL.get(r.state, r.state)})" if r.state != "confirmed" else "")
+                       + (f" corrigeert #{r.supersedes}" if r.supersedes else "")] for r in rows]
+            pdf.set_font("DejaVu", "", 6.5)
+            with pdf.table(col_widths=_col_widths(pdf, header, body, pdf.epw), text_align="LEFT", line_height=3.2,
+                           headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225)),
+                           repeat_headings=1, padding=0.6) as table:
+                for line in [header] + body:
+                    cells = table.row()
+                    for value in line:
+                        cells.cell(value)
+        if corrections:
+            pdf.ln(3)
+            pdf.set_font("DejaVu", "B", 9)
+            pdf.cell(0, 5, "Correcties en intrekkingen", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("DejaVu", "", 7)
+            for line in corrections:
+                pdf.multi_cell(0, 3.5, line, align="L", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

@@ -1,0 +1,99 @@
+"""Verify an audit pack: the manifest's seal, every file's SHA-256, each chain, and the CSV rows against it."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+from agent.exports.chains import check_chain_file, fingerprint
+from agent.exports.common import csv_header, csv_row
+from agent.exports.pack import PACK_FORMAT
+from agent.logbooks import StoredEntry
+from rules.logbooks import LOGBOOKS
+
+
+def _read(zf: zipfile.ZipFile, name: str) -> bytes:
+    """Read one member; a damaged member raises ValueError naming it."""
+    try:
+        return zf.read(name)
+    except KeyError:
+        raise ValueError(f"{name}: missing from the pack") from None
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        raise ValueError(f"{name}: damaged ({exc})") from None
+
+
+def _verify(zf: zipfile.ZipFile) -> str:
+    """Check a pack; return the summary or raise ValueError naming the first mismatch."""
+    seal = _read(zf, "manifest.sha256").decode("utf-8", "replace").splitlines(keepends=True)
+    if len(seal) != 2 or hashlib.sha256(seal[0].encode()).hexdigest() != seal[1].split()[0]:
+        raise ValueError("manifest.sha256: changed (its check line does not match)")
+    manifest_bytes = _read(zf, "manifest.json")
+    if hashlib.sha256(manifest_bytes).hexdigest() != seal[0].split()[0]:
+        raise ValueError("manifest.json: SHA-256 does not match manifest.sha256")
+    try:
+        manifest = json.loads(manifest_bytes)
+        files, chains = manifest["files"], manifest["chains"]
+    except (ValueError, KeyError, TypeError):
+        raise ValueError("manifest.json: not a valid manifest") from None
+    if manifest.get("format") != PACK_FORMAT:
+        raise ValueError("manifest.json: not an ikb-agent audit pack")
+    members = [i.filename for i in zf.infolist()]
+    for name in members:
+        if name not in files and name not in ("manifest.json", "manifest.sha256"):
+            raise ValueError(f"{name}: not listed in the manifest")
+    data = {}
+    for name, digest in files.items():
+        data[name] = _read(zf, name)
+        if hashlib.sha256(data[name]).hexdigest() != digest:
+            raise ValueError(f"{name}: SHA-256 does not match the manifest")
+    heads, total = {}, 0
+    for kind, info in sorted(chains.items()):
+        name = info["file"]
+        checked = check_chain_file(data.get(name, b""), name)
+        if checked.problem:
+            raise ValueError(checked.problem)
+        if (checked.head, checked.entries) != (info["head"], info["entries"]):
+            raise ValueError(f"{name}: chain head or length does not match the manifest")
+        heads[kind] = checked.head
+        total += checked.entries
+        _check_csv(kind, data.get(f"logbooks/{kind}.csv"), checked.records)
+    if fingerprint(heads) != manifest.get("fingerprint"):
+        raise ValueError("manifest.json: fingerprint does not match the chain heads")
+    return (f"{len(files) + 2} bestanden, {len(chains)} logboeken ({total} ketenregels) kloppen; "
+            f"ketenvingerafdruk {manifest['fingerprint'][:16]}")
+
+
+def _check_csv(kind: str, data: bytes | None, records: dict[str, dict]) -> None:
+    """Check that every CSV row of a logbook is its chain record, rendered the same way."""
+    if data is None or kind not in LOGBOOKS:
+        return
+    spec = LOGBOOKS[kind]
+    name = f"logbooks/{kind}.csv"
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    if not rows or rows[0] != csv_header(spec):
+        raise ValueError(f"{name}: header does not match the logbook's fields")
+    for number, row in enumerate(rows[1:], start=2):
+        record = records.get(row[-1]) if row else None
+        if record is None:
+            raise ValueError(f"{name} row {number}: not in the chain")
+        entry = StoredEntry(record["id"], kind, record["entry"], record["recorded_at"], record["recorded_by"],
+                            record["supersedes"], record["reason"], record["state"], "", row[-1],
+                            record["keep_until"])
+        if csv_row(spec, entry) != row:
+            raise ValueError(f"{name} row {number} (entry #{record['id']}): does not match the chain")
+
+
+def verify_pack(path: Path) -> tuple[bool, str]:
+    """Return (intact, summary or the first file/entry that does not match) for an audit pack."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return True, _verify(zf)
+    except zipfile.BadZipFile as exc:
+        return False, f"{path.name}: not a readable zip file ({exc})"
+    except ValueError as exc:
+        return False, str(exc)
