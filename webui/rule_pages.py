@@ -18,7 +18,7 @@ from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.findings import STATUSES, worst
 from webui.access import can_write, require_farmer
-from webui.api.models import AssessmentInput, DocumentInput
+from webui.inputs import AssessmentInput, DocumentInput
 from webui.forms import fields_for, parse_form, split_agent_error
 from webui.i18n import gettext as _
 from webui.i18n import location_word

@@ -1,5 +1,7 @@
 """The SQLite schema, as ordered migrations. The only module that defines tables.
 
+Migrations are named in the order they run (m001, m004, …: the gaps are steps that were merged).
+
 Rules for changing it:
 - add a new migration at the end; never edit or reorder one that has shipped;
 - never drop or recreate a table that holds logbook entries, answers or
@@ -34,6 +36,13 @@ CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} {when}
 BEGIN SELECT RAISE(ABORT, '{table} rows within retention cannot be deleted'); END;
 """
 
+def _keep_two_years(table: str, column: str, *, ms: bool) -> str:
+    """Return a trigger that refuses deleting rows younger than two years (evidence, A9.1)."""
+    limit = "CAST(strftime('%s', 'now', '-2 years') AS INTEGER) * 1000" if ms else "date('now', '-2 years')"
+    return f"""
+CREATE TRIGGER {table}_keep BEFORE DELETE ON {table} WHEN old.{column} >= {limit}
+BEGIN SELECT RAISE(ABORT, '{table} rows younger than two years cannot be deleted'); END;
+"""
 
 @migrations(name="m001_initial")
 def m001_initial(db: Database) -> None:
@@ -177,49 +186,6 @@ CREATE TABLE kv (
          + _append_only("documents", "keep_until") + _append_only("files", "keep_until"))
 
 
-@migrations(name="m006_web")
-def m006_web(db: Database) -> None:
-    """Add what the web page needs: API tokens, login failures, the evidence line of findings, roll-ups.
-
-``rollups`` holds hourly min/max/sum of the per-minute aggregates: a cache for
-long charts (agent/downsample.py), rebuildable from the aggregates at any time.
-"""
-    _run(db, """
-CREATE TABLE api_tokens (
-    id INTEGER PRIMARY KEY,
-    user_id INTEGER NOT NULL REFERENCES users(id),
-    label TEXT NOT NULL DEFAULT '',
-    token_hash TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-CREATE TABLE login_failures (
-    id INTEGER PRIMARY KEY,
-    at INTEGER NOT NULL,
-    account TEXT NOT NULL,
-    ip TEXT NOT NULL
-);
-CREATE INDEX login_failures_account ON login_failures(account, at);
-CREATE INDEX login_failures_ip ON login_failures(ip, at);
-ALTER TABLE findings ADD COLUMN evidence TEXT;
-CREATE TABLE rollups (
-    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
-    hour INTEGER NOT NULL,
-    n INTEGER NOT NULL,
-    vmin REAL NOT NULL,
-    vmax REAL NOT NULL,
-    total REAL NOT NULL,
-    PRIMARY KEY (sensor_id, hour)
-) WITHOUT ROWID;
-""")
-
-
-@migrations(name="m005_logbooks")
-def m005_logbooks(db: Database) -> None:
-    """Index logbook corrections: the current view asks "is this row superseded?" per row."""
-    _run(db, "CREATE INDEX logbook_supersedes ON logbook(supersedes)")
-
-
 @migrations(name="m004_sensor_rules")
 def m004_sensor_rules(db: Database) -> None:
     """Add the sensor rules' per-day cache, its change marks, and the housing-order record (H3.12.11)."""
@@ -256,13 +222,47 @@ CREATE TABLE housing_orders (
 );
 CREATE INDEX events_kind_location_start ON events(kind, location, start);
 """ + _append_only("housing_orders", "keep_until"))
-def _keep_two_years(table: str, column: str, *, ms: bool) -> str:
-    """Return a trigger that refuses deleting rows younger than two years (evidence, A9.1)."""
-    limit = "CAST(strftime('%s', 'now', '-2 years') AS INTEGER) * 1000" if ms else "date('now', '-2 years')"
-    return f"""
-CREATE TRIGGER {table}_keep BEFORE DELETE ON {table} WHEN old.{column} >= {limit}
-BEGIN SELECT RAISE(ABORT, '{table} rows younger than two years cannot be deleted'); END;
+@migrations(name="m005_logbooks")
+def m005_logbooks(db: Database) -> None:
+    """Index logbook corrections: the current view asks "is this row superseded?" per row."""
+    _run(db, "CREATE INDEX logbook_supersedes ON logbook(supersedes)")
+
+
+@migrations(name="m006_web")
+def m006_web(db: Database) -> None:
+    """Add what the web page needs: API tokens, login failures, the evidence line of findings, roll-ups.
+
+``rollups`` holds hourly min/max/sum of the per-minute aggregates: a cache for
+long charts (agent/downsample.py), rebuildable from the aggregates at any time.
 """
+    _run(db, """
+CREATE TABLE api_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    label TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE login_failures (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    account TEXT NOT NULL,
+    ip TEXT NOT NULL
+);
+CREATE INDEX login_failures_account ON login_failures(account, at);
+CREATE INDEX login_failures_ip ON login_failures(ip, at);
+ALTER TABLE findings ADD COLUMN evidence TEXT;
+CREATE TABLE rollups (
+    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
+    hour INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    vmin REAL NOT NULL,
+    vmax REAL NOT NULL,
+    total REAL NOT NULL,
+    PRIMARY KEY (sensor_id, hour)
+) WITHOUT ROWID;
+""")
 
 
 @migrations(name="m007_alerts")
