@@ -22,7 +22,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from rules.evidence import EggRoom, Farm, House
 from rules.params import LogbookParams, Params
-from rules.scoring import Weights
 from rules.sensor_params import (
     EGG_ROOM_OVERRIDES,
     HOUSE_OVERRIDES,
@@ -332,11 +331,19 @@ class AlertsSection(_Strict):
 
 
 class ScoringSection(_Strict):
-    """[scoring]: weights and ages used in the score."""
+    """[scoring]: ages used in the score."""
 
-    weights: Weights = Field(default_factory=Weights)
     assessment_max_age_days: int = Field(90, ge=1, le=3650)
     due_horizon_days: int = Field(60, ge=1, le=730)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_points(cls, data: Any) -> Any:
+        # DESIGN §3.5 v2: no points are summed any more, so their weights have nothing to configure.
+        if isinstance(data, dict) and "weights" in data:
+            raise _KeyError("weights", "no longer used: the score shows the counts per category with the "
+                                       "scheme's own texts instead of a sum of points; remove [scoring.weights]")
+        return data
 
 
 class EvaluationSection(_Strict):
@@ -468,7 +475,6 @@ class Settings(BaseSettings):
     def params(self) -> Params:
         """Return the evaluation parameters."""
         return Params(
-            weights=self.scoring.weights,
             assessment_max_age_days=self.scoring.assessment_max_age_days,
             due_horizon_days=self.scoring.due_horizon_days,
             logbooks=self.logbooks,

@@ -37,7 +37,9 @@ class Current:
 
 
 def _finding(row: dict) -> Finding:
-    """Turn a findings row into a Finding."""
+    """Turn a findings row into a Finding (whole, from its score JSON, when the row has it)."""
+    if row.get("finding"):
+        return Finding.from_json(json.loads(row["finding"]))
     occurrences = tuple(
         Occurrence(parse_moment(o["start"]), parse_moment(o["end"]) if o.get("end") else None, o.get("detail", ""))
         for o in json.loads(row["occurrences"] or "[]"))
@@ -54,7 +56,7 @@ def current(store: Store, config: Settings, now: datetime) -> Current:
         fresh = now - table_at <= timedelta(seconds=current_app.config["FINDINGS_STALE_S"])
         if fresh and table_at >= computed.score.at:
             result = score([_finding(r) for r in rows], at=table_at, since=table_at - WINDOW,
-                           weights=config.params().weights, due=computed.score.due)
+                           due=computed.score.due)
             return Current(result, table_at, "agent")
     return Current(computed.score, computed.score.at, "web")
 

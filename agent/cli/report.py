@@ -11,8 +11,8 @@ from rules.scoring import Score
 
 VERDICT_NL = {
     "suspension": "schorsing (KO-afwijking)",
-    "repair_required": "herstel vereist vóór afgifte certificaat (D-afwijking)",
-    "remarks": "opmerkingen (B/C-afwijkingen)",
+    "repair_required": "herstel vereist vóór afgifte certificaat (D-afwijking niet hersteld)",
+    "remarks": "opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)",
     "incomplete": "onvolledig: niet alles is aangetoond",
     "ready": "auditklaar",
 }
@@ -35,22 +35,31 @@ def render_score(result: Score, farm: Farm, catalogue: Catalogue, due_days: int 
         f"IKB Ei zelfbeoordeling — {farm.name} (KIP {farm.kip_number})",
         f"Periode: {_fmt(result.since, farm)} – {_fmt(result.at, farm)} ({farm.timezone})",
         f"Oordeel: {result.verdict} — {VERDICT_NL[result.verdict]}",
-        f"Strafpunten: {result.points}",
         "Regels: " + " · ".join(f"{STATUS_NL[s]} {n}" for s, n in result.counts.items()),
+        "Wegingen (schema): " + " · ".join(f"{w} {text}" for w, text in result.weights.items()),
         "",
     ]
+    if result.setup:
+        lines.append(f"Instellen van ikb-agent ({len(result.setup)}) — geen afwijking van het bedrijf")
+        for task in result.setup:
+            lines.append(f"  {task['step']} ({', '.join(task['rules'])})")
+        lines.append("")
     deviations = sorted((f for f in result.findings if f.is_deviation),
                         key=lambda f: (-SEVERITY[f.status], f.rule, f.location or ""))
     lines.append(f"Afwijkingen ({len(deviations)})")
     if not deviations:
         lines.append("  geen")
     for f in deviations:
-        lines.append(f"  {f.status:<3} {f.rule:<9} {_loc(f.location):<8} {f.summary}")
+        mark = " (hersteld)" if f.repaired else ""
+        lines.append(f"  {f.status:<3} {f.rule:<9} {_loc(f.location):<8} {f.summary}{mark}")
         if f.evidence:
             lines.append(f"      bewijs: {f.evidence}")
         for occ in f.occurrences[:5]:
             end = _fmt(occ.end, farm) if occ.end else "nu"
             lines.append(f"      {_fmt(occ.start, farm)} – {end}: {occ.detail}")
+            if occ.repair is not None:
+                lines.append(f"        hersteld {occ.repair.date.isoformat()} door {occ.repair.performed_by}: "
+                             f"{occ.repair.action} (#{occ.repair.entry})")
         if len(f.occurrences) > 5:
             lines.append(f"      … en nog {len(f.occurrences) - 5} keer")
     lines.append("")
@@ -68,7 +77,8 @@ def render_score(result: Score, farm: Farm, catalogue: Catalogue, due_days: int 
     for f in sorted(result.findings, key=lambda f: (order.get(f.rule, 0), f.location or "")):
         if f.is_deviation:
             continue
-        lines.append(f"  {STATUS_NL[f.status]:<8} {f.rule:<9} {_loc(f.location):<8} {f.summary}")
+        note = " (niet gecontroleerd)" if f.not_checked else ""
+        lines.append(f"  {STATUS_NL[f.status]:<8} {f.rule:<9} {_loc(f.location):<8} {f.summary}{note}")
     return "\n".join(lines) + "\n"
 
 

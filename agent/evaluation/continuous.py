@@ -54,7 +54,7 @@ def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[
     for rule in catalogue.applicable(evidence.farm.housings):
         if rule.id in ALARM_RULES:
             findings.extend(evaluate_rule(rule, evidence, params)[0])
-    return record_score(store, score(findings, at=now, since=since, weights=params.weights), now, partial=True)
+    return record_score(store, score(findings, at=now, since=since), now, partial=True)
 
 
 def on_readings(store: Store, config: Settings, batch: Iterable, now: datetime) -> list[dict]:

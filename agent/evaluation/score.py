@@ -64,14 +64,14 @@ def record_score(store: Store, result: Score, now: datetime, *, partial: bool = 
                 db.execute("INSERT INTO status_changes(rule, location, from_status, to_status, at)"
                            " VALUES (?, ?, ?, ?, ?)", [f.rule, key[1], previous.get(key), f.status, now.isoformat()])
             db.execute(
-                "INSERT INTO findings(rule, location, status, source, summary, occurrences, evaluated_at, evidence)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(rule, location) DO UPDATE SET"
+                "INSERT INTO findings(rule, location, status, source, summary, occurrences, evaluated_at, evidence,"
+                " finding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(rule, location) DO UPDATE SET"
                 " status = excluded.status, source = excluded.source, summary = excluded.summary,"
                 " occurrences = excluded.occurrences, evaluated_at = excluded.evaluated_at,"
-                " evidence = excluded.evidence",
+                " evidence = excluded.evidence, finding = excluded.finding",
                 [f.rule, key[1], f.status, f.source, f.summary,
                  json.dumps([o.to_json() for o in f.occurrences], ensure_ascii=False), now.isoformat(),
-                 f.evidence],
+                 f.evidence, json.dumps(f.to_json(), ensure_ascii=False)],
             )
         # A rule that no longer applies (the farm's housing changed) leaves the current view.
         current = {(f.rule, f.location or "") for f in result.findings}

@@ -352,3 +352,13 @@ BEGIN SELECT RAISE(ABORT, 'channel_tests is append-only'); END;
 """ + _keep_two_years("alerts", "opened_at", ms=True) + _keep_two_years("outbox", "created_at", ms=True)
          + _keep_two_years("delivery_attempts", "at", ms=True) + _keep_two_years("ack_tokens", "created_at", ms=True)
          + _keep_two_years("channel_tests", "sent_at", ms=False))
+
+
+@migrations(name="m008_findings_v2")
+def m008_findings_v2(db: Database) -> None:
+    """Keep each current finding whole (DESIGN §3.5 v2: repairs on occurrences, not_checked, set-up steps).
+
+    ``finding`` holds the finding's score JSON (``Finding.to_json``), so a page reading the
+    run loop's findings shows exactly what ``ikb-agent score`` shows.
+    """
+    _run(db, "ALTER TABLE findings ADD COLUMN finding TEXT")

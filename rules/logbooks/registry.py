@@ -19,6 +19,7 @@ from rules.logbooks.daysheet import Flock, FlockDay
 from rules.logbooks.fields import Record
 from rules.logbooks.freerange import FreeRangeDay
 from rules.logbooks.pest import BaitBox, PestControl
+from rules.logbooks.repairs import CorrectiveAction
 from rules.logbooks.samples import Sample
 from rules.logbooks.visitors import Visitor
 
@@ -75,6 +76,9 @@ LOGBOOKS: dict[str, LogbookSpec] = {
                     unique=("house", "date")),
         LogbookSpec("samples", Sample, "Laboratoriumonderzoek per koppel", "Lab samples per flock",
                     ("E2.1.1", "H2.4"), "sampled_on", keep_years=3),
+        # DESIGN §3.3 v2: the repair of an occurrence of any rule's deviation ("herstel voor afgifte certificaat").
+        LogbookSpec("corrective_actions", CorrectiveAction, "Herstelmaatregelen", "Corrective actions", (),
+                    "date"),
     )
 }
 
@@ -168,6 +172,10 @@ _CUSTOM_EN: dict[str, str] = {
     "future": "lies in the future; a logbook records what happened",
     "order": "dates are in the wrong order",
     "who": "fill in who inspected the flock",
+    "rule": "{value} is not an IKB Ei rule",
+    "moment_format": "expected the start of the deviation as a date and time with its offset, "
+                     "e.g. 2026-03-28T03:10:00+01:00",
+    "attachment": "expected a stored file (file:<id>;sha256:<hex>)",
 }
 
 

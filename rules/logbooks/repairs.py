@@ -1,0 +1,177 @@
+"""Corrective actions (herstelmaatregelen): the record of a repair, and how it attaches to a finding's occurrence.
+
+The seed's D weight reads "herstel voor afgifte certificaat": a D needs its repair before the certificate is
+issued (DESIGN §3.5 v2). The farmer records a repair of one occurrence — rule, location and the moment the
+occurrence started — in the ``corrective_actions`` logbook, chained like every logbook entry. The engine
+attaches each repair to the occurrence it names; a deviation that comes back after its repair starts a new
+occurrence, which the old repair does not cover.
+
+Evidence still beats words: an occurrence that the agent's own data show is still going on (a panel still
+silent, a document still expired) takes no repair — it ends when the evidence says so. Only what the farmer
+himself declared (a self-assessed deviation) can be repaired while open.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, datetime, time
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from rules.catalogue import load_catalogue, normalise_rule_id
+from rules.evidence import Evidence
+from rules.findings import Finding, Occurrence, Repair
+from rules.logbooks.fields import Clock, Day, Record, ShortText, Text, _not_future, field
+
+# A stored file named by id and digest, so the file is under the logbook's hash chain (as visitor signatures).
+FILE_REFERENCE = re.compile(r"^file:(\d+);sha256:([0-9a-f]{64})$")
+
+
+def _moment(value: Any) -> Any:
+    """Accept an ISO 8601 date-time with its UTC offset (as the score shows an occurrence's start)."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise PydanticCustomError("moment_format", "verwacht het begin van de afwijking als datum en tijd "
+                                                       "met tijdzone, bijv. 2026-03-28T03:10:00+01:00") from None
+    else:
+        raise PydanticCustomError("moment_format", "verwacht het begin van de afwijking als datum en tijd met "
+                                                   "tijdzone, bijv. 2026-03-28T03:10:00+01:00")
+    if moment.tzinfo is None:
+        raise PydanticCustomError("moment_format", "vermeld de tijdzone, bijv. 2026-03-28T03:10:00+01:00")
+    return moment
+
+
+Moment = Annotated[datetime, BeforeValidator(_moment), PlainSerializer(lambda d: d.isoformat(), return_type=str)]
+
+
+class CorrectiveAction(Record):
+    """Herstelmaatregel: the repair of one occurrence of a deviation (DESIGN §3.3 v2)."""
+
+    date: Day = field("D", "Datum herstel", "Date of repair", widget="date",
+                      demand="herstel voor afgifte certificaat")
+    rule: ShortText = field("D", "Regel", "Rule", widget="hidden",
+                            message=("kies de afwijking die u herstelt", "choose the deviation you repaired"))
+    location: str | None = field("D", "Stal of eierlokaal (leeg: hele bedrijf)",
+                                 "House or egg room (empty: whole farm)", widget="hidden", default=None,
+                                 max_length=64)
+    deviation_start: Moment = field("D", "Begin van de afwijking", "Start of the deviation", widget="hidden")
+    action: Text = field("D", "Wat is er hersteld", "What was repaired", widget="textarea",
+                         message=("beschrijf wat u hebt gedaan", "describe what you did"))
+    performed_by: Text = field("D", "Hersteld door", "Repaired by")
+    time: Clock | None = field("D", "Tijdstip", "Time", widget="time", default=None)
+    attachments: list[str] = field("D", "Foto of document", "Photo or document", widget="hidden",
+                                   default_factory=list, max_length=10)
+
+    _date = field_validator("date")(_not_future)
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        rule = normalise_rule_id(value)
+        if load_catalogue().get(rule) is None:
+            raise PydanticCustomError("rule", "{value} is geen IKB Ei-regel", {"value": value})
+        return rule
+
+    @field_validator("location", mode="before")
+    @classmethod
+    def _location(cls, value: Any, info: ValidationInfo) -> Any:
+        return None if value in (None, "") else value
+
+    @field_validator("attachments")
+    @classmethod
+    def _references(cls, value: list[str]) -> list[str]:
+        for ref in value:
+            if not FILE_REFERENCE.match(ref):
+                raise PydanticCustomError("attachment", "verwacht een opgeslagen bestand (file:<nr>;sha256:<hex>)")
+        return value
+
+    @model_validator(mode="after")
+    def _after_start(self) -> "CorrectiveAction":
+        if self.date < self.deviation_start.date():
+            raise PydanticCustomError("order", "date: het herstel ligt vóór het begin van de afwijking")
+        return self
+
+
+# --------------------------------------------------------------------------- attaching repairs to findings
+
+
+def repair_moment(record: CorrectiveAction, tz) -> datetime:
+    """Return when the repair was made: its date and time (end of the day when no time is given)."""
+    at = time.fromisoformat(record.time) if record.time else time(23, 59, 59)
+    return datetime.combine(record.date, at, tz)
+
+
+def ongoing(occurrence: Occurrence, at: datetime) -> bool:
+    """Return whether the evidence shows the occurrence still going on at ``at``."""
+    return occurrence.end is None or occurrence.end > at
+
+
+def repairable(finding: Finding, occurrence: Occurrence, at: datetime) -> bool:
+    """Return whether a repair of this occurrence can count: a B/C/D, and over unless the farmer declared it."""
+    if finding.status not in ("B", "C", "D"):
+        return False  # KO is never lifted by a repair
+    return finding.source == "self_assessment" or not ongoing(occurrence, at)
+
+
+def _covers(record: CorrectiveAction, finding: Finding, occurrence: Occurrence, tz) -> bool:
+    """Return whether a corrective action names this occurrence and came after it started."""
+    if record.rule != finding.rule or record.location != finding.location:
+        return False
+    start = record.deviation_start
+    named = start == occurrence.start or (
+        occurrence.start <= start and (occurrence.end is None or start < occurrence.end))
+    # A repair dated before the occurrence started belongs to an earlier one: a recurrence is new.
+    return named and repair_moment(record, tz) >= occurrence.start
+
+
+def attach_repairs(findings: list[Finding], entries, evidence: Evidence) -> list[Finding]:
+    """Return the findings with each repairable occurrence carrying the latest repair that names it."""
+    if not entries:
+        return findings
+    tz = evidence.farm.tz
+    out = []
+    for f in findings:
+        mine = [e for e in entries if e.record.rule == f.rule and e.record.location == f.location
+                and e.recorded_at <= evidence.at]
+        if not mine or not f.occurrences:
+            out.append(f)
+            continue
+        occurrences = []
+        for o in f.occurrences:
+            found = [e for e in mine if _covers(e.record, f, o, tz)] if repairable(f, o, evidence.at) else []
+            if found:
+                e = max(found, key=lambda x: (x.record.date, x.id))
+                o = Occurrence(o.start, o.end, o.detail,
+                               Repair(e.id, e.record.date, e.record.action, e.record.performed_by, e.record.time))
+            occurrences.append(o)
+        out.append(replace(f, occurrences=tuple(occurrences)))
+    return out
+
+
+def repair_for(finding: Finding, start: datetime, at: datetime) -> tuple[Occurrence | None, str | None]:
+    """Return the occurrence of a finding that a repair starting at ``start`` would name, or why there is none."""
+    occurrence = next((o for o in finding.occurrences if o.start == start), None)
+    if occurrence is None:
+        return None, "deviation_start: deze afwijking heeft geen voorval dat op dat moment begon"
+    if finding.status == "KO":
+        return None, "rule: een KO-afwijking wordt niet opgeheven door herstel"
+    if finding.status not in ("B", "C", "D"):
+        return None, f"rule: {finding.rule} is nu geen afwijking ({finding.status})"
+    if not repairable(finding, occurrence, at):
+        return None, ("deviation_start: de afwijking duurt volgens de gegevens van de agent nog voort; herstel telt "
+                      "zodra de gegevens laten zien dat ze voorbij is")
+    if occurrence.repair is not None:
+        return None, f"deviation_start: al hersteld (herstelmaatregel #{occurrence.repair.entry})"
+    return occurrence, None
+
+
+def first_day(occurrence: Occurrence, tz) -> date:
+    """Return the farm-local day an occurrence started (the earliest date a repair may carry)."""
+    return occurrence.start.astimezone(tz).date()
