@@ -85,6 +85,13 @@ class Score:
         return dict(WEIGHTS)
 
     @property
+    def repaired_rules(self) -> list[str]:
+        """Return the rules at D whose every D finding has all its occurrences repaired."""
+        per_rule = rule_statuses(self.findings)
+        return [rule for rule, status in per_rule.items() if status == "D" and all(
+            f.repaired for f in self.findings if f.rule == rule and f.status == "D")]
+
+    @property
     def setup(self) -> list[dict]:
         """Return the set-up steps of the agent that keep rules unknown."""
         return setup_tasks(self.findings)

@@ -15,7 +15,7 @@ CALL = re.compile(r"""(?:\b_|\bgettext)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\
 def _interface_strings() -> set[str]:
     """Return every literal passed to _() or gettext() in webui/, plus the word tables passed through them."""
     from webui import charts, forms, i18n, logbooks
-    from webui.api import models
+    from webui import inputs as models
 
     found = set()
     for path in list((REPO / "webui").rglob("*.py")) + list((REPO / "webui" / "templates").rglob("*.html")):
@@ -41,10 +41,11 @@ def test_every_interface_string_has_an_english_translation_with_the_same_placeho
 
 def test_dutch_is_the_default_with_dutch_dates_and_english_on_request(farmer):
     html = farmer.get("/").get_data(as_text=True)
-    assert '<html lang="nl">' in html and "strafpunten" in html and "1 nov 2026 13:00" in html
+    assert '<html lang="nl">' in html and "Afwijkingen per categorie" in html and "1 nov 2026 13:00" in html
     farmer.post("/language", data={"lang": "en", "csrf_token": token_of(farmer), "next": "/rules/A1.1"})
     english = farmer.get("/").get_data(as_text=True)
-    assert '<html lang="en">' in english and "penalty points" in english and "Nov 1, 2026" not in english
+    assert '<html lang="en">' in english and "Deviations per category" in english and "Nov 1, 2026" not in english
+    assert "(15 punt)" in english  # the scheme's own weight texts stay in Dutch
     assert "1 Nov 2026 13:00" in english
     # Rule texts stay in the scheme's Dutch.
     from markupsafe import escape

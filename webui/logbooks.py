@@ -260,6 +260,10 @@ def _open_entry(kind: str, entry_id: int, *, draft: bool):
 def new(kind: str):
     """Add an entry; the CLI's validation names each bad field and nothing is stored then."""
     spec = spec_or_404(kind)
+    if kind == "corrective_actions":
+        # A repair names the occurrence it repairs: it is recorded from the deviation on the rule's page.
+        flash(_("Registreer een herstel bij de afwijking zelf: kies de regel en dan 'Herstel registreren'."), "info")
+        return redirect(url_for("rules.index", status="D"))
     if request.method == "GET":
         return _render_form(kind, "new", values={spec.date_field: today().isoformat()})
     data = entry_from_form(kind, request.form)

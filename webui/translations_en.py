@@ -62,7 +62,26 @@ EN: dict[str, str] = {
     "{h} u {m} min": "{h} h {m} min",
     "{n} dagen": "{n} days",
     # dashboard
-    "strafpunten": "penalty points",
+    "Afwijkingen per categorie (aantal regels)": "Deviations per category (number of rules)",
+    "Weging {w}": "Weight {w}",
+    "waarvan hersteld: {n}": "of which repaired: {n}",
+    "hersteld": "repaired",
+    "niet gecontroleerd": "not checked",
+    "Hersteld": "Repaired",
+    "Herstel registreren": "Record the repair",
+    "ikb-agent instellen": "Set up ikb-agent",
+    "Instellen": "Set up",
+    "Geen afwijking van {rule} die op dat moment begon.": "No deviation of {rule} that started at that moment.",
+    "Herstel vastgelegd: {rule} #{id}.": "Repair recorded: {rule} #{id}.",
+    "Het herstel komt in het logboek herstelmaatregelen, met uw naam en het tijdstip. Komt de afwijking daarna terug, dan is dat een nieuw voorval.":
+        "The repair goes into the corrective-actions logbook, with your name and the time. If the deviation "
+        "comes back afterwards, that is a new occurrence.",
+    "Foto of document (niet verplicht)": "Photo or document (optional)",
+    "Herstel opslaan": "Save the repair",
+    "Registreer een herstel bij de afwijking zelf: kies de regel en dan 'Herstel registreren'.":
+        "Record a repair at the deviation itself: choose the rule, then 'Record the repair'.",
+    "Geen afwijking van het bedrijf: zolang dit niet is ingesteld, blijven deze regels onbekend.":
+        "Not a deviation of the farm: until this is set up, these rules stay unknown.",
     "Beoordeeld": "Evaluated",
     "periode van 30 dagen": "30-day window",
     "door de agent": "by the agent",

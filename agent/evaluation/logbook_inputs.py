@@ -44,5 +44,6 @@ def pophole_days(store: Store, config: Settings, since: datetime, at: datetime) 
 
 def load_logbook_inputs(store: Store, config: Settings, since: datetime, at: datetime) -> dict:
     """Return the evaluation inputs of the logbook rules (an INPUT_LOADERS entry)."""
-    return {"logbooks": logbook_view(store, at), "generator_tests": tuple(detected_tests(store, at)),
-            "pophole_days": pophole_days(store, config, since, at)}
+    view = logbook_view(store, at)
+    return {"logbooks": view, "repairs": view.of("corrective_actions"),
+            "generator_tests": tuple(detected_tests(store, at)), "pophole_days": pophole_days(store, config, since, at)}

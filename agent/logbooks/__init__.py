@@ -20,6 +20,7 @@ from agent.logbooks.entries import (
     record_of,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
+from agent.logbooks.repairs import record_repair
 from agent.logbooks.signatures import SignatureError, store_signature
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "logbook_view",
     "record_answer",
     "record_document",
+    "record_repair",
     "record_of",
     "signatures",
     "store_signature",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, field_validator, model_validator
@@ -23,7 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from rules.catalogue import load_catalogue, normalise_rule_id
 from rules.evidence import Evidence
-from rules.findings import Finding, Occurrence, Repair
+from rules.findings import DEVIATIONS, Finding, Occurrence, Repair
 from rules.logbooks.fields import Clock, Day, Record, ShortText, Text, _not_future, field
 
 # A stored file named by id and digest, so the file is under the logbook's hash chain (as visitor signatures).
@@ -155,23 +155,32 @@ def attach_repairs(findings: list[Finding], entries, evidence: Evidence) -> list
     return out
 
 
-def repair_for(finding: Finding, start: datetime, at: datetime) -> tuple[Occurrence | None, str | None]:
-    """Return the occurrence of a finding that a repair starting at ``start`` would name, or why there is none."""
-    occurrence = next((o for o in finding.occurrences if o.start == start), None)
-    if occurrence is None:
-        return None, "deviation_start: deze afwijking heeft geen voorval dat op dat moment begon"
+def repair_problem(findings: list[Finding], record: CorrectiveAction, at: datetime,
+                   tz) -> tuple[str, str, str] | None:
+    """Return why a repair cannot be recorded against the current findings, as (field, Dutch, English), or None.
+
+    It must name an occurrence of a B, C or D of that rule at that location that started at
+    ``deviation_start``, is not repaired yet and is over (unless the farmer declared it), and be dated
+    on or after the day it started.
+    """
+    where = f"{record.rule} ({record.location or 'bedrijf'})"
+    finding = next((f for f in findings if f.rule == record.rule and f.location == record.location), None)
+    if finding is None or finding.status not in DEVIATIONS:
+        return ("rule", f"{where} is nu geen afwijking", f"{where} is not a deviation now")
     if finding.status == "KO":
-        return None, "rule: een KO-afwijking wordt niet opgeheven door herstel"
-    if finding.status not in ("B", "C", "D"):
-        return None, f"rule: {finding.rule} is nu geen afwijking ({finding.status})"
-    if not repairable(finding, occurrence, at):
-        return None, ("deviation_start: de afwijking duurt volgens de gegevens van de agent nog voort; herstel telt "
-                      "zodra de gegevens laten zien dat ze voorbij is")
+        return ("rule", "een KO-afwijking wordt niet opgeheven door herstel", "a KO is never lifted by a repair")
+    occurrence = next((o for o in finding.occurrences if o.start == record.deviation_start), None)
+    if occurrence is None:
+        return ("deviation_start", f"{where} heeft geen voorval dat op {record.deviation_start.isoformat()} begon",
+                f"{where} has no occurrence that started at {record.deviation_start.isoformat()}")
     if occurrence.repair is not None:
-        return None, f"deviation_start: al hersteld (herstelmaatregel #{occurrence.repair.entry})"
-    return occurrence, None
+        return ("deviation_start", f"al hersteld (herstelmaatregel #{occurrence.repair.entry})",
+                f"already repaired (corrective action #{occurrence.repair.entry})")
+    if not repairable(finding, occurrence, at):
+        return ("deviation_start", "de afwijking duurt volgens de gegevens van de agent nog voort; een herstel telt "
+                                   "zodra de gegevens laten zien dat ze voorbij is",
+                "the agent's data show the deviation is still going on; a repair counts once they show it is over")
+    if record.date < occurrence.start.astimezone(tz).date():
+        return ("date", "het herstel ligt vóór het begin van de afwijking", "the repair lies before the deviation")
+    return None
 
-
-def first_day(occurrence: Occurrence, tz) -> date:
-    """Return the farm-local day an occurrence started (the earliest date a repair may carry)."""
-    return occurrence.start.astimezone(tz).date()

@@ -67,7 +67,7 @@ class FindingOut(BaseModel):
     evidence: str | None = None
     repaired: bool = Field(False, description="A D whose every occurrence has its repair recorded")
     not_checked: bool = Field(False, description="nvt: the scheme's 'niet gecontroleerd' condition is proven")
-    setup: str | None = Field(None, description="unknown until the agent is set up for it: the step to take")
+    setup: list[str] = Field(default_factory=list, description="unknown until the agent is set up for it: the steps")
 
 
 class DueOut(BaseModel):
