@@ -16,12 +16,22 @@ from typing import Any, Literal
 from flask import g
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.logbooks import LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry, list_entries
+from agent.logbooks import (
+    LogbookError,
+    StoredEntry,
+    add_entry,
+    confirm_draft,
+    correct_entry,
+    get_entry,
+    list_entries,
+    record_repair,
+)
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 from webui.api.core import _Query, api
 from webui.api.openapi import error
 from webui.i18n import language
 from webui.logbooks import versions
+from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 
 TAG = "logbooks"
@@ -173,8 +183,13 @@ def _register(kind: str) -> None:
         return [entry_out(r) for r in rows]
 
     def add(body: dict):
+        store, config, moment = get_store(), get_config(), now()
         try:
-            return _saved(add_entry(get_store(), get_config(), kind, body, by=g.user["name"], now=now()))
+            if kind == "corrective_actions":
+                # A repair must name an occurrence of a current deviation: the page's and the CLI's check.
+                return _saved(record_repair(store, config, current(store, config, moment).score, body,
+                                            by=g.user["name"], now=moment))
+            return _saved(add_entry(store, config, kind, body, by=g.user["name"], now=moment))
         except EntryError as exc:
             return _refused(exc)
 
