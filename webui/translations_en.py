@@ -119,7 +119,7 @@ EN: dict[str, str] = {
     "stil: functioneert niet": "silent: not working",
     "Noodstroom laatst getest": "Generator last tested",
     "storing bij test": "fault during test",
-    "langer dan 2 maanden geleden": "more than 2 months ago",
+    "langer dan {n} maanden geleden": "more than {n} months ago",
     "Marge tot dauwpunt": "Margin to dew point",
     "(geschat uit luchttemperatuur)": "(estimated from air temperature)",
     "condens": "condensation",

@@ -4,7 +4,7 @@ Others use what this names: the record models and their registry (validation, fo
 view the rules read, the flags raised at the moment of writing, and the evaluator table the engine registers.
 """
 
-from rules.logbooks.checks import ITEM_LABELS, ITEMS
+from rules.logbooks.checks import ALARM_ITEMS, CHECK_MONTHS, GENERATOR_ITEMS, ITEM_LABELS, ITEMS, test_alarm_spells
 from rules.logbooks.fields import Record
 from rules.logbooks.flags import entry_flags
 from rules.logbooks.registry import LOGBOOKS, EntryError, LogbookSpec, form_fields, spec_for, to_json, validate_entry
@@ -12,6 +12,6 @@ from rules.logbooks.repairs import FILE_REFERENCE, CorrectiveAction, attach_repa
 from rules.logbooks.rules_table import DUE_PROVIDERS, EVALUATORS
 from rules.logbooks.view import DetectedTest, Flag, LogbookView, LogEntry
 
-__all__ = ["DUE_PROVIDERS", "EVALUATORS", "FILE_REFERENCE", "ITEMS", "ITEM_LABELS", "LOGBOOKS", "CorrectiveAction",
+__all__ = ["ALARM_ITEMS", "CHECK_MONTHS", "GENERATOR_ITEMS", "test_alarm_spells", "DUE_PROVIDERS", "EVALUATORS", "FILE_REFERENCE", "ITEMS", "ITEM_LABELS", "LOGBOOKS", "CorrectiveAction",
            "DetectedTest", "EntryError", "Flag", "LogEntry", "LogbookSpec", "LogbookView", "Record", "attach_repairs",
            "entry_flags", "form_fields", "repair_problem", "repairable", "spec_for", "to_json", "validate_entry"]

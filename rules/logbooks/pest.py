@@ -12,21 +12,13 @@ from rules.catalogue import Rule
 from rules.documents import add_months
 from rules.evidence import Evidence
 from rules.findings import Due, Finding
-from rules.logbooks.common import (
-    CHECK_MONTHS,
-    NO_LOGBOOKS,
-    _deviation,
-    _gaps,
-    _invalid,
-    _judge,
-    _lp,
-    _occ,
-    _unknown,
-    _view,
-)
+from rules.logbooks.common import NO_LOGBOOKS, _deviation, _gaps, _invalid, _judge, _lp, _occ, _unknown, _view
 from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _not_future, field
 from rules.logbooks.view import LogbookView
 from rules.params import Params
+
+# A4.5.1: "minimaal één keer per twee maanden gecontroleerd".
+PEST_CHECK_MONTHS = 2
 
 # --------------------------------------------------------------------------- the records
 
@@ -136,7 +128,7 @@ def eval_pest_control(rule: Rule, evidence: Evidence, params: Params) -> list[Fi
         return [_unknown(rule, None, "Geen lokdozenregister en geen controles geregistreerd.")]
     lookback = today - timedelta(days=_lp(params).audit_lookback_days)
     recent = [c for c in checks if c.date >= lookback]
-    overdue = [n for n, (placed, _) in boxes.items() if placed is None or add_months(placed, CHECK_MONTHS) < today]
+    overdue = [n for n, (placed, _) in boxes.items() if placed is None or add_months(placed, PEST_CHECK_MONTHS) < today]
     if not recent and overdue:
         occ = _occ(max(since, lookback), evidence, f"geen enkele controle geregistreerd voor lokdoos/lokdozen "
                                                    f"{', '.join(sorted(overdue))}", today)
@@ -145,7 +137,7 @@ def eval_pest_control(rule: Rule, evidence: Evidence, params: Params) -> list[Fi
     for number, (placed, removed) in sorted(boxes.items()):
         dates = [c.date for c in checks if c.bait_box == number]
         end = min(removed, today) if removed else today
-        for a, b in _gaps(dates, placed, since, end, CHECK_MONTHS):
+        for a, b in _gaps(dates, placed, since, end, PEST_CHECK_MONTHS):
             still = " (nog steeds niet gecontroleerd)" if b == today and b not in dates else ""
             weighted.append(("C", _occ(a, evidence, f"lokdoos {number}: {(b - a).days} dagen tussen "
                                                     f"{a.isoformat()} en {b.isoformat()}{still}", b)))
@@ -168,6 +160,6 @@ def due_pest_control(evidence: Evidence, params: Params) -> list[Due]:
         last = max(dates) if dates else placed
         if last is None:
             continue
-        due = add_months(last, CHECK_MONTHS)
+        due = add_months(last, PEST_CHECK_MONTHS)
         out.append(Due("A4.5.1", None, due, f"Lokdoos {number} controleren", overdue=due < today))
     return out

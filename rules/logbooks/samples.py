@@ -77,14 +77,16 @@ def salmonella_schedule(flock: FlockView, samples: list, today: date) -> list[tu
 
     Round one falls due at 26 weeks (samples before 22 weeks do not count);
     each next round 105 days after the previous sample (or its due date when
-    missed); before slaughter a sample within 3 weeks of the last day.
+    missed); before slaughter a sample within 3 weeks of the last day. A sample
+    counts for a round only when taken before the following round fell due: a
+    round with no sample by then was not carried out at all.
     """
     taken = [s.sampled_on for s in samples if s.sampled_on >= flock.at_age(SALMONELLA_FIRST[0])]
     end = flock.depopulated_on or today
     rounds: list[tuple[date, date | None]] = []
     floor, due = flock.at_age(SALMONELLA_FIRST[0]), flock.at_age(SALMONELLA_FIRST[1])
     while True:
-        got = next((d for d in taken if d >= floor), None)
+        got = next((d for d in taken if floor <= d < due + timedelta(days=SALMONELLA_EVERY)), None)
         if got is None and due > end:
             if flock.depopulated_on is None:
                 rounds.append((due, None))  # the next round, not yet due
@@ -104,12 +106,26 @@ def _flocks_in_window(flocks: list[FlockView], start: date, end: date) -> list[F
     return [f for f in flocks if f.placed_on <= end and (f.depopulated_on is None or f.depopulated_on >= start)]
 
 
+def tolerated(late_rounds: list[date], window_days: int = 365) -> set[date]:
+    """Return the due dates of the late rounds the interpretation's tolerance covers: one per rolling year.
+
+    E2.1.1: "Tolerantie van maximaal 1 week in afgelopen jaar toegestaan (dan sanctie B)". The first round
+    up to a week late is B; another within a year after a tolerated one is D (te laat uitgevoerd).
+    """
+    used: list[date] = []
+    for due in sorted(late_rounds):
+        if not used or (due - used[-1]).days >= window_days:
+            used.append(due)
+    return set(used)
+
+
 def eval_salmonella(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
     """E2.1.1: Salmonella sampling per flock and house from 22–26 weeks, every 105 days, and before slaughter.
 
-    Up to a week late → B (the interpretation's tolerance); later → D; a round
-    whose time has passed without a sample → KO, once the samples logbook is in
-    use (else unknown). Rounds that fell due in the last audit year are judged.
+    Up to a week late → B, once per rolling year per house (the interpretation's tolerance); a later
+    round, or one late again within that year → D "te laat uitgevoerd"; a round with no sample before
+    the next one fell due, or still none a week after its date → KO "niet uitgevoerd", once the samples
+    logbook is in use (else unknown). Rounds that fell due in the last audit year are judged.
     """
     view = _view(evidence)
     if view is None:
@@ -126,25 +142,31 @@ def eval_salmonella(rule: Rule, evidence: Evidence, params: Params) -> list[Find
             out.append(_unknown(rule, house.id, f"Geen koppel geregistreerd in stal {house.id}."))
             continue
         weighted, lines, missing = [], [], []
-        for flock in present:
-            for due, got in salmonella_schedule(flock, _samples(view, flock, "salmonella", today), today):
-                if due < horizon:
-                    continue
-                late = (got - due).days if got else (today - due).days
-                what = f"{flock.label()}: onderzoek uiterlijk {due.isoformat()}"
-                if got is not None and late <= 0:
-                    lines.append(f"onderzoek {got.isoformat()}")
-                elif got is not None:
-                    weight = "B" if late <= lp.salmonella_tolerance_days else "D"
-                    weighted.append((weight, _occ(due, evidence, f"{what}, uitgevoerd {got.isoformat()} "
-                                                                 f"({late} dagen te laat)", got)))
-                elif late > lp.salmonella_tolerance_days:
-                    if in_use:
-                        weighted.append(("KO", _occ(due, evidence, f"{what}: niet uitgevoerd", today)))
-                    else:
-                        missing.append(what)
+        # Every round of the house's flocks, also before the audit year: the tolerance is per rolling year.
+        schedule = [(flock, due, got) for flock in flocks.get(house.id, [])
+                    for due, got in salmonella_schedule(flock, _samples(view, flock, "salmonella", today), today)]
+        within = tolerated([due for _f, due, got in schedule
+                            if got is not None and 0 < (got - due).days <= lp.salmonella_tolerance_days])
+        for flock, due, got in schedule:
+            if flock not in present or due < horizon:
+                continue
+            late = (got - due).days if got else (today - due).days
+            what = f"{flock.label()}: onderzoek uiterlijk {due.isoformat()}"
+            if got is not None and late <= 0:
+                lines.append(f"onderzoek {got.isoformat()}")
+            elif got is not None:
+                weight = "B" if due in within else "D"
+                again = "; tolerantie van een week al gebruikt in het afgelopen jaar" \
+                    if weight == "D" and late <= lp.salmonella_tolerance_days else ""
+                weighted.append((weight, _occ(due, evidence, f"{what}, uitgevoerd {got.isoformat()} "
+                                                             f"({late} dagen te laat{again})", got)))
+            elif late > lp.salmonella_tolerance_days:
+                if in_use:
+                    weighted.append(("KO", _occ(due, evidence, f"{what}: niet uitgevoerd", today)))
                 else:
-                    lines.append(f"volgende onderzoek uiterlijk {due.isoformat()}")
+                    missing.append(what)
+            else:
+                lines.append(f"volgende onderzoek uiterlijk {due.isoformat()}")
         if weighted:
             out.append(_deviation(rule, house.id, worst(w for w, _ in weighted), [o for _, o in weighted],
                                   "; ".join(lines) or None,
