@@ -43,7 +43,8 @@ def test_score_on_a_fresh_database_lists_every_applicable_rule_as_unknown(cli):
     # and no housing order is recorded (H3.12.11 nvt). A fresh install has heard no alarm panel and sent
     # no channel test yet: A3.4 is unknown, not a deviation.
     decided = {(f["rule"], f["location"], f["status"]) for f in doc["findings"] if f["status"] != "unknown"}
-    assert decided == {("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("A3.6", "2", "nvt"), ("H3.12.11", "1", "nvt")}
+    assert decided == {("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("A3.6", "2", "nvt"), ("H3.12.11", "1", "nvt"),
+                       ("E2.3.2", "1", "nvt")}
     a34 = next(f for f in doc["findings"] if f["rule"] == "A3.4" and f["location"] == "1")
     assert a34["status"] == "unknown"
     assert doc["verdict"] == "incomplete" and "points" not in doc

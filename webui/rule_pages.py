@@ -14,14 +14,7 @@ from contextlib import contextmanager
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from agent.logbooks import (
-    AssessmentError,
-    DocumentError,
-    answer_history,
-    record_answer,
-    record_document,
-    record_repair,
-)
+from agent.logbooks import AssessmentError, DocumentError, answer_history, record_answer, record_document, record_repair
 from agent.store import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS

@@ -41,6 +41,11 @@ class Flock(Record):
     breed: str | None = field("E9.4", "Ras", "Breed", default=None, max_length=200)
     depopulated_on: Day | None = field("A4.4.5", "Afgevoerd op (laatste dag in de stal)",
                                        "Depopulated on (last day in the house)", widget="date", default=None)
+    largest_compartment: int | None = field(
+        "G3.1.2", "Hennen in het grootste stalcompartiment", "Hens in the largest compartment", widget="number",
+        default=None, gt=0, le=1_000_000, demand="per stalcompartiment maximaal 6000 leghennen (biologisch 3000)",
+        message=("vul het aantal hennen in het grootste compartiment in (leeg als de stal één compartiment is)",
+                 "fill in the hens in the largest compartment (empty for one compartment)"))
 
     _dates = field_validator("placed_on", "hatched_on", "depopulated_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
@@ -51,6 +56,8 @@ class Flock(Record):
             raise PydanticCustomError("order", "hatched_on: de uitkomstdatum ligt vóór de opzetdatum")
         if self.depopulated_on is not None and self.depopulated_on < self.placed_on:
             raise PydanticCustomError("order", "depopulated_on: ligt vóór de opzetdatum")
+        if self.largest_compartment is not None and self.largest_compartment > self.number_placed:
+            raise PydanticCustomError("order", "largest_compartment: meer dan het aantal opgezette hennen")
         return self
 
 
@@ -275,4 +282,32 @@ def due_reports(evidence: Evidence, params: Params) -> list[Due]:
                             days, run[0].day - timedelta(days=1), answer) is None:
                         out.append(Due(rule, house.id, deadline, f"{what}: {run[0].detail}",
                                        overdue=deadline < today))
+    return out
+
+
+def eval_mortality_measures(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """A6.2.3: NVT "Geen hoge sterfte" where the day sheet of the window shows none (A6.2.2's thresholds).
+
+    With high mortality the measures taken are the farmer's to record (the answer counts): unknown with the
+    days it happened. Houses without a day sheet in the window give no finding.
+    """
+    view = _view(evidence)
+    if view is None:
+        return []
+    flocks = _flocks(view)
+    since, today = evidence.farm.local_date(evidence.since), evidence.today
+    out = []
+    for house in evidence.farm.houses:
+        seen, found = 0, []
+        for flock, days in _flock_sheets(view, house.id, flocks.get(house.id, [])):
+            days = {d: r for d, r in days.items() if d <= today}
+            seen += len([d for d in days if d >= since])
+            found += [t for t in mortality_triggers(flock, days) if t.day >= since]
+        if not seen:
+            continue
+        if found:
+            out.append(_unknown(rule, house.id, "Verhoogde sterfte: " + "; ".join(t.detail for t in found[:3])
+                                + ". Leg de genomen maatregelen vast (zelfbeoordeling)."))
+        else:
+            out.append(_nvt(rule, house.id, f"{rule.nvt} (koppelkaart: {seen} dagen zonder verhoogde sterfte)"))
     return out

@@ -163,3 +163,31 @@ def due_pest_control(evidence: Evidence, params: Params) -> list[Due]:
         due = add_months(last, PEST_CHECK_MONTHS)
         out.append(Due("A4.5.1", None, due, f"Lokdoos {number} controleren", overdue=due < today))
     return out
+
+
+# --------------------------------------------------------------------------- A4.5.3 bait boxes numbered and fixed
+
+
+def eval_bait_boxes_fixed(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """A4.5.3: the product offered in numbered bait boxes, fixed so the poultry cannot reach it (from the register).
+
+    D "Pluimvee toegang tot beheersingsmiddelen" for every box in use that the register holds as not fixed,
+    whatever a self-assessment says; ok when every box in use is numbered and fixed; unknown without a
+    register (the farmer's answer then counts).
+    """
+    view = _view(evidence)
+    if view is None:
+        return [_unknown(rule, None, NO_LOGBOOKS)]
+    today = evidence.today
+    boxes = [b for b in view.records("bait_boxes") if b.placed_on <= today
+             and (b.removed_on is None or b.removed_on > today)]
+    if not boxes:
+        return [_unknown(rule, None, "Geen lokdozen in gebruik in het lokdozenregister.")]
+    loose = sorted((b for b in boxes if not b.fixed), key=lambda b: b.number)
+    line = f"{len(boxes)} lokdoos/lokdozen in het register, genummerd"
+    if not loose:
+        return [Finding(rule.id, None, "ok", "logbook", line + " en vastgezet", evidence=line + " en vastgezet")]
+    since = evidence.farm.local_date(evidence.since)
+    occurrences = [_occ(max(b.placed_on, since), evidence, f"lokdoos {b.number} ({b.location}) niet vastgezet "
+                                                             f"volgens het lokdozenregister", today) for b in loose]
+    return [_deviation(rule, None, "D", occurrences, line)]

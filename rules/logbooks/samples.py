@@ -257,3 +257,115 @@ def due_samples(evidence: Evidence, params: Params) -> list[Due]:
             if today <= hi:
                 out.append(Due("H2.4", house, hi, f"Dioxineonderzoek eieren (30-45 weken) {flock.label()}"))
     return out
+
+
+# --------------------------------------------------------------------------- E2.1.4 recognised laboratory
+
+
+def _year_of_samples(view: LogbookView, kind: str, evidence: Evidence, params: Params) -> list:
+    """Return the samples of one kind taken in the last audit year, up to today."""
+    today = evidence.today
+    horizon = today - timedelta(days=_lp(params).audit_lookback_days)
+    return sorted((s for s in view.records("samples") if s.kind == kind and horizon <= s.sampled_on <= today),
+                  key=lambda s: s.sampled_on)
+
+
+def eval_salmonella_lab(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """E2.1.4: every Salmonella sample of the audit year analysed by a recognised laboratory (D: not).
+
+    Unknown when no Salmonella sample is recorded (the farmer's answer then counts).
+    """
+    view = _view(evidence)
+    if view is None:
+        return [_unknown(rule, None, NO_LOGBOOKS)]
+    samples = _year_of_samples(view, "salmonella", evidence, params)
+    if not samples:
+        return [_unknown(rule, None, "Geen Salmonella-onderzoek geregistreerd in het afgelopen jaar.")]
+    labs = sorted({s.lab for s in samples})
+    line = f"{len(samples)} Salmonella-onderzoek(en), laboratorium: {', '.join(labs)}"
+    wrong = [("D", _occ(s.sampled_on, evidence, f"onderzoek stal {s.house} van {s.sampled_on.isoformat()} door "
+                                                f"{s.lab}: geen erkend laboratorium"))
+             for s in samples if not s.accredited]
+    return [_judge(rule, None, wrong, line)]
+
+
+# --------------------------------------------------------------------------- A2.1.x, E2.1.8–13, H2.1/2: S.E./S.T.
+
+
+# Rules whose NVT reads "geen S.E. en/of S.T. aangetoond" (or the like): proven when every Salmonella round
+# of the audit year was sampled and every result is negative.
+NO_SALMONELLA_RULES = ("A2.1.1", "A2.1.2", "E2.1.8", "E2.1.9", "E2.1.10", "E2.1.11", "E2.1.12", "E2.1.13", "H2.1",
+                       "H2.2")
+
+
+def eval_no_salmonella(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """NVT when the samples logbook proves no S.E./S.T. in the audit year; otherwise no finding (answer it).
+
+    Proven: every house with a flock in the audit year has its E2.1.1 rounds sampled (none missing), and
+    every Salmonella result of the year is negative (none positive, none pending).
+    """
+    view = _view(evidence)
+    if view is None:
+        return []
+    samples = _year_of_samples(view, "salmonella", evidence, params)
+    if not samples or any(s.result != "negative" for s in samples):
+        return []
+    today = evidence.today
+    horizon = today - timedelta(days=_lp(params).audit_lookback_days)
+    flocks = _flocks(view)
+    for house in evidence.farm.houses:
+        for flock in _flocks_in_window(flocks.get(house.id, []), horizon, today):
+            for due, got in salmonella_schedule(flock, _samples(view, flock, "salmonella", today), today):
+                if got is None and due < today:
+                    return []  # a round without a sample: the year is not proven free
+    return [Finding(rule.id, None, "nvt", "logbook", rule.nvt or "NVT: geen S.E. en/of S.T. aangetoond.",
+                    evidence=f"{len(samples)} Salmonella-onderzoek(en) in het afgelopen jaar, alle negatief")]
+
+
+# --------------------------------------------------------------------------- E2.3.2 dioxin per two laying rounds
+
+DIOXIN_END_WEEKS = 8  # E2.3.2 "aan het eind van de legronde": our choice, within 8 weeks before depopulation
+
+
+def eval_dioxin_barn(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """E2.3.2: barn and colony houses: eggs tested for dioxins once per two laying rounds, at the round's end.
+
+    NVT for free-range and organic houses (the seed's NVT, from the configuration). Per barn house, the last
+    two completed rounds: a dioxin sample of an accredited lab in the last 8 weeks of one of them → ok;
+    only samples earlier in the round or not accredited → C; none → D (once the samples logbook is in
+    use; else unknown). Fewer than two completed rounds recorded without a sample → unknown.
+    """
+    view = _view(evidence)
+    out = []
+    flocks = _flocks(view) if view is not None else {}
+    in_use = view is not None and bool(view.records("samples"))
+    today = evidence.today
+    for house in evidence.farm.houses:
+        if house.housing in ("free_range", "organic"):
+            out.append(_nvt(rule, house.id))
+            continue
+        if view is None:
+            out.append(_unknown(rule, house.id, NO_LOGBOOKS))
+            continue
+        done = [f for f in flocks.get(house.id, []) if f.depopulated_on is not None and f.depopulated_on <= today][-2:]
+        tests = [(f, _samples(view, f, "dioxin", today)) for f in done]
+        good = [(f, s) for f, ss in tests for s in ss
+                if s.accredited and s.sampled_on >= f.depopulated_on - timedelta(weeks=DIOXIN_END_WEEKS)]
+        if good:
+            f, s = good[-1]
+            line = f"{f.label()}: dioxineonderzoek {s.sampled_on.isoformat()}"
+            out.append(Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
+        elif any(ss for _f, ss in tests):
+            f, ss = next((f, ss) for f, ss in reversed(tests) if ss)
+            out.append(_deviation(rule, house.id, "C", [_occ(ss[-1].sampled_on, evidence, f"{f.label()}: onderzoek "
+                                                             f"{ss[-1].sampled_on.isoformat()} niet aan het eind "
+                                                             "van de legronde of niet door erkend lab")]))
+        elif len(done) == 2 and in_use:
+            last = done[-1]
+            out.append(_deviation(rule, house.id, "D", [_occ(last.depopulated_on, evidence,
+                                                             f"geen dioxineonderzoek in de laatste twee legrondes "
+                                                             f"(t/m {last.depopulated_on.isoformat()})")]))
+        else:
+            out.append(_unknown(rule, house.id, "Nog geen dioxineonderzoek aan het eind van een van de laatste "
+                                                "twee legrondes geregistreerd."))
+    return out

@@ -29,11 +29,11 @@ from rules.documents import add_months
 from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.kinds import GENERATOR_FAULT, GENERATOR_OFF, GENERATOR_RUNNING, MAINS_OFF, MAINS_ON
+from rules.logbooks import CHECK_MONTHS, GENERATOR_ITEMS
 from rules.params import Params
+from rules.sensor.law import LEGAL_TEST_MONTHS, LOAD_TEST_MONTHS, RECORDS_MONTHS, check_dates
 from rules.sensor.states import intervals, overlap, state_at, timeline
 from rules.sensor.timeseries import MINUTE, SensorDays, hm, merge_intervals, to_dt, to_ms
-from rules.logbooks import CHECK_MONTHS, GENERATOR_ITEMS
-from rules.sensor.law import LEGAL_TEST_MONTHS, LOAD_TEST_MONTHS, RECORDS_MONTHS, check_dates
 from rules.sensor.ventilation import Part, combine, nvt
 from rules.sensor_params import GeneratorParams
 

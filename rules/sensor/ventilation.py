@@ -25,8 +25,8 @@ from rules.documents import add_months
 from rules.evidence import Evidence
 from rules.findings import SEVERITY, Due, Finding, Occurrence
 from rules.kinds import VENTILATION_ALARM, VENTILATION_FAULT
-from rules.params import Params
 from rules.logbooks import ALARM_ITEMS
+from rules.params import Params
 from rules.sensor.law import LEGAL_TEST_MONTHS, check_dates
 from rules.sensor.states import intervals, overlap, timeline
 from rules.sensor.timeseries import SensorDays, hm, merge_intervals, to_dt, to_ms

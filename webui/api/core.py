@@ -20,9 +20,9 @@ from agent.store import bucket_width_s, downsample, from_ms
 from rules.catalogue import Rule, load_catalogue
 from rules.findings import STATUSES
 from webui.access import public
-from webui.inputs import AssessmentBody, DocumentBody
 from webui.api.openapi import ApiRegistry, error
 from webui.forms import split_agent_error
+from webui.inputs import AssessmentBody, DocumentBody
 from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 
