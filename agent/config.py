@@ -86,6 +86,10 @@ class HouseSection(_Strict):
     housing: Literal["barn", "free_range", "organic", "colony"]
     mechanical_ventilation: bool = True
     name: str | None = None
+    # G1.2: the maximum number of hens the house's stalmeetrapport allows.
+    max_hens: int | None = Field(None, gt=0, le=1_000_000)
+    # H3.12.1: the free-range area of the house in hectares (at most 2500 hens per hectare).
+    free_range_ha: float | None = Field(None, gt=0, le=1000)
     # Per-house thresholds, laid over [sensor_rules.*] key by key ([houses.light] etc.).
     light: LightParams | None = None
     climate: ClimateParams | None = None
@@ -468,7 +472,8 @@ class Settings(BaseSettings):
             latitude=self.farm.latitude,
             longitude=self.farm.longitude,
             timezone=self.farm.timezone,
-            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name) for h in self.houses),
+            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name, h.max_hens, h.free_range_ha)
+                         for h in self.houses),
             egg_rooms=tuple(EggRoom(r.id, r.name) for r in self.egg_rooms),
         )
 

@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Callable
 
+import rules.farm_rules as farm_rules
 import rules.logbooks as logbook_rules
 from rules.assessment import answer_due, answer_finding, current_answer
 from rules.catalogue import Catalogue, Rule
@@ -38,7 +39,7 @@ DueProvider = Callable[[Evidence, Params], list[Due]]
 
 # Automated evaluators by rule id. Feature modules contribute their own tables
 # here, so this module stays the one place that says what is automated.
-EVALUATORS: dict[str, Evaluator] = {**logbook_rules.EVALUATORS, **sensor_rules.EVALUATORS}
+EVALUATORS: dict[str, Evaluator] = {**logbook_rules.EVALUATORS, **sensor_rules.EVALUATORS, **farm_rules.EVALUATORS}
 DUE_PROVIDERS: list[DueProvider] = [*logbook_rules.DUE_PROVIDERS, *sensor_rules.DUE_PROVIDERS]
 
 # The seed's "niet gecontroleerd" conditions and the document rule that proves each (DESIGN §3.5 v2).

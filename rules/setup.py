@@ -81,6 +81,25 @@ def _popholes(f: Finding, evidence: Evidence) -> list[str]:
     return []
 
 
+def _house_of(evidence: Evidence, location: str | None):
+    """Return the configured house at a location, or None."""
+    return next((h for h in evidence.farm.houses if h.id == location), None)
+
+
+def _max_hens(f: Finding, evidence: Evidence) -> list[str]:
+    house = _house_of(evidence, f.location)
+    if house is not None and house.max_hens is None:
+        return [f"Vul voor {_house(evidence, f.location)} in hoeveel hennen het stalmeetrapport toestaat."]
+    return []
+
+
+def _range_area(f: Finding, evidence: Evidence) -> list[str]:
+    house = _house_of(evidence, f.location)
+    if house is not None and house.free_range_ha is None:
+        return [f"Vul voor {_house(evidence, f.location)} de oppervlakte van de vrije uitloop in (hectare)."]
+    return []
+
+
 SetupCheck = Callable[[Finding, Evidence], list[str]]
 
 STEPS: dict[str, SetupCheck] = {
@@ -90,6 +109,8 @@ STEPS: dict[str, SetupCheck] = {
     "A3.5": _generator,
     "E3.3": _egg_room,
     "H3.12.8": _popholes,
+    "G1.2": _max_hens,
+    "H3.12.1": _range_area,
 }
 
 

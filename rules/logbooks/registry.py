@@ -20,7 +20,7 @@ from rules.logbooks.fields import Record
 from rules.logbooks.freerange import FreeRangeDay
 from rules.logbooks.pest import BaitBox, PestControl
 from rules.logbooks.repairs import CorrectiveAction
-from rules.logbooks.samples import Sample
+from rules.logbooks.samples import NO_SALMONELLA_RULES, Sample
 from rules.logbooks.visitors import Visitor
 
 # --------------------------------------------------------------------------- the logbooks
@@ -68,14 +68,16 @@ LOGBOOKS: dict[str, LogbookSpec] = {
                     "sampled_on"),
         LogbookSpec("checks", Check, "Controles noodstroom en alarm", "Generator and alarm checks", ("A3.6",),
                     "date"),
-        LogbookSpec("flocks", Flock, "Koppels (opzet)", "Flocks (placements)", ("E9.4", "A4.4.5", "E2.1.1"),
+        LogbookSpec("flocks", Flock, "Koppels (opzet)", "Flocks (placements)",
+                    ("E9.4", "A4.4.5", "E2.1.1", "G3.1.2", "I1.3", "G1.2", "H3.12.1"),
                     "placed_on", keep_years=3, unique=("house", "placed_on")),
         LogbookSpec("flock_day", FlockDay, "Koppelkaart", "Flock day sheet",
-                    ("E5.3", "E4.4.4", "E9.4", "A6.2.1", "A6.2.2"), "date", keep_years=3, unique=("house", "date")),
+                    ("E5.3", "E4.4.4", "E9.4", "A6.2.1", "A6.2.2", "A6.2.3"), "date", keep_years=3,
+                    unique=("house", "date")),
         LogbookSpec("free_range", FreeRangeDay, "Uitloopjournaal", "Free-range journal", ("H3.12.10",), "date",
                     unique=("house", "date")),
         LogbookSpec("samples", Sample, "Laboratoriumonderzoek per koppel", "Lab samples per flock",
-                    ("E2.1.1", "H2.4"), "sampled_on", keep_years=3),
+                    ("E2.1.1", "H2.4", "E2.1.3", "E2.1.4", "E2.3.2", *NO_SALMONELLA_RULES), "sampled_on", keep_years=3),
         # DESIGN §3.3 v2: the repair of an occurrence of any rule's deviation ("herstel voor afgifte certificaat").
         LogbookSpec("corrective_actions", CorrectiveAction, "Herstelmaatregelen", "Corrective actions", (),
                     "date"),

@@ -54,19 +54,19 @@ Moment = Annotated[datetime, BeforeValidator(_moment), PlainSerializer(lambda d:
 class CorrectiveAction(Record):
     """Herstelmaatregel: the repair of one occurrence of a deviation (DESIGN §3.3 v2)."""
 
-    date: Day = field("D", "Datum herstel", "Date of repair", widget="date",
+    date: Day = field("Weging D", "Datum herstel", "Date of repair", widget="date",
                       demand="herstel voor afgifte certificaat")
-    rule: ShortText = field("D", "Regel", "Rule", widget="hidden",
+    rule: ShortText = field("Weging D", "Regel", "Rule", widget="hidden",
                             message=("kies de afwijking die u herstelt", "choose the deviation you repaired"))
-    location: str | None = field("D", "Stal of eierlokaal (leeg: hele bedrijf)",
+    location: str | None = field("Weging D", "Stal of eierlokaal (leeg: hele bedrijf)",
                                  "House or egg room (empty: whole farm)", widget="hidden", default=None,
                                  max_length=64)
-    deviation_start: Moment = field("D", "Begin van de afwijking", "Start of the deviation", widget="hidden")
-    action: Text = field("D", "Wat is er hersteld", "What was repaired", widget="textarea",
+    deviation_start: Moment = field("Weging D", "Begin van de afwijking", "Start of the deviation", widget="hidden")
+    action: Text = field("Weging D", "Wat is er hersteld", "What was repaired", widget="textarea",
                          message=("beschrijf wat u hebt gedaan", "describe what you did"))
-    performed_by: Text = field("D", "Hersteld door", "Repaired by")
-    time: Clock | None = field("D", "Tijdstip", "Time", widget="time", default=None)
-    attachments: list[str] = field("D", "Foto of document", "Photo or document", widget="hidden",
+    performed_by: Text = field("Weging D", "Hersteld door", "Repaired by")
+    time: Clock | None = field("Weging D", "Tijdstip", "Time", widget="time", default=None)
+    attachments: list[str] = field("Weging D", "Foto of document", "Photo or document", widget="hidden",
                                    default_factory=list, max_length=10)
 
     _date = field_validator("date")(_not_future)

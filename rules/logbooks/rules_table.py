@@ -23,8 +23,9 @@ from rules.logbooks.samples import (
     eval_no_salmonella,
     eval_salmonella,
     eval_salmonella_lab,
+    eval_slaughter_sample,
 )
-from rules.logbooks.stocking import eval_compartments
+from rules.logbooks.stocking import eval_compartments, eval_hens_per_hectare, eval_max_hens
 from rules.logbooks.visitors import eval_visitors
 
 # --------------------------------------------------------------------------- registration
@@ -47,9 +48,12 @@ EVALUATORS = {
     # Moved from self-assessment to the records (docs/COVERAGE.md).
     "A4.5.3": eval_bait_boxes_fixed,
     "E2.1.4": eval_salmonella_lab,
+    "E2.1.3": eval_slaughter_sample,
     "E2.3.2": eval_dioxin_barn,
     "G3.1.2": eval_compartments,
     "I1.3": eval_compartments,
+    "G1.2": eval_max_hens,  # with [[houses]] max_hens from the stalmeetrapport
+    "H3.12.1": eval_hens_per_hectare,  # with [[houses]] free_range_ha
     # Only the NVT condition comes from the records; otherwise the farmer answers.
     "A6.2.3": eval_mortality_measures,
     **{rule: eval_no_salmonella for rule in NO_SALMONELLA_RULES},

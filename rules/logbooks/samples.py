@@ -46,6 +46,10 @@ class Sample(Record):
     result: Literal["pending", "negative", "positive", "compliant", "non_compliant"] = field(
         "E2.1.1", "Uitslag", "Result", widget="select", options=SAMPLE_RESULTS, default="pending")
     taken_by: str | None = field("E2.1.1", "Genomen door", "Taken by", default=None, max_length=200)
+    by_vet: YesNo | None = field("E2.1.3", "Genomen door dierenarts of paraveterinair",
+                                 "Taken by a vet or paraveterinarian", widget="yesno", default=None,
+                                 demand="elke monsterneming voor aflevering van een koppel leghennen aan de "
+                                        "slachterij ... door een dierenarts of paraveterinair")
 
     _date = field_validator("sampled_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
@@ -368,4 +372,56 @@ def eval_dioxin_barn(rule: Rule, evidence: Evidence, params: Params) -> list[Fin
         else:
             out.append(_unknown(rule, house.id, "Nog geen dioxineonderzoek aan het eind van een van de laatste "
                                                 "twee legrondes geregistreerd."))
+    return out
+
+
+# --------------------------------------------------------------------------- E2.1.3 the sample before slaughter
+
+
+def eval_slaughter_sample(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """E2.1.3: the Salmonella sample within 3 weeks before a flock leaves for slaughter, taken by a vet or
+    paraveterinarian (B: by someone else; D: none, once the samples logbook is in use).
+
+    Judged for the flocks depopulated in the audit year; without one, no finding (the farmer answers).
+    """
+    view = _view(evidence)
+    if view is None:
+        return []
+    today = evidence.today
+    horizon = today - timedelta(days=_lp(params).audit_lookback_days)
+    in_use = any(s.kind == "salmonella" for s in view.records("samples"))
+    flocks = _flocks(view)
+    out = []
+    for house in evidence.farm.houses:
+        gone = [f for f in flocks.get(house.id, []) if f.depopulated_on is not None
+                and horizon <= f.depopulated_on <= today]
+        if not gone:
+            continue
+        weighted, lines, open_ = [], [], []
+        for flock in gone:
+            window = flock.depopulated_on - timedelta(days=SALMONELLA_BEFORE_SLAUGHTER)
+            taken = [s for s in _samples(view, flock, "salmonella", today) if window <= s.sampled_on]
+            if not taken:
+                if in_use:
+                    weighted.append(("D", _occ(flock.depopulated_on, evidence, f"{flock.label()}: geen onderzoek "
+                                                                               f"in de 3 weken voor afvoer")))
+                else:
+                    open_.append(f"{flock.label()}: geen onderzoek voor afvoer geregistreerd")
+                continue
+            s = taken[-1]
+            if s.by_vet is None:
+                open_.append(f"{flock.label()}: vul bij het onderzoek van {s.sampled_on.isoformat()} in of een "
+                             f"dierenarts of paraveterinair het monster nam")
+            elif not s.by_vet:
+                weighted.append(("B", _occ(s.sampled_on, evidence, f"{flock.label()}: onderzoek "
+                                                                   f"{s.sampled_on.isoformat()} niet door "
+                                                                   f"dierenarts of paraveterinair")))
+            else:
+                lines.append(f"{flock.label()}: onderzoek voor afvoer {s.sampled_on.isoformat()} door dierenarts")
+        if weighted:
+            out.append(_judge(rule, house.id, weighted, "; ".join(lines)))
+        elif open_:
+            out.append(_unknown(rule, house.id, "; ".join(open_) + "."))
+        else:
+            out.append(Finding(rule.id, house.id, "ok", "logbook", "; ".join(lines), evidence="; ".join(lines)))
     return out

@@ -57,3 +57,55 @@ def eval_compartments(rule: Rule, evidence: Evidence, params: Params) -> list[Fi
         else:
             out.append(Finding(rule.id, house.id, "ok", "logbook", "; ".join(lines), evidence="; ".join(lines)))
     return out
+
+
+# --------------------------------------------------------------------------- G1.2 and H3.12.1: how many hens
+
+HENS_PER_HECTARE = 2500  # H3.12.1: "niet meer dan 2500 hennen per hectare vrije uitloop"
+
+
+def _placements(view, house: str, evidence: Evidence, params: Params) -> list:
+    """Return the house's flocks placed in the audit year or still present (the peilmoment is the placement)."""
+    today = evidence.today
+    horizon = today - timedelta(days=_lp(params).audit_lookback_days)
+    return [f for f in _flocks(view).get(house, []) if f.placed_on <= today
+            and (f.placed_on >= horizon or f.depopulated_on is None or f.depopulated_on >= horizon)]
+
+
+def _per_house_limit(rule: Rule, evidence: Evidence, params: Params, limit_of, over_weight: str,
+                     unit: str) -> list[Finding]:
+    """Judge each applicable house's placements against a limit from the configuration (None: not set up)."""
+    view = _view(evidence)
+    if view is None:
+        return [_unknown(rule, None, NO_LOGBOOKS)]
+    out = []
+    for house in evidence.farm.houses:
+        if not rule.applies(house.housing):
+            continue
+        limit = limit_of(house)
+        if limit is None:
+            out.append(_unknown(rule, house.id, f"Voor stal {house.id} is {unit} nog niet ingesteld."))
+            continue
+        flocks = _placements(view, house.id, evidence, params)
+        if not flocks:
+            out.append(_unknown(rule, house.id, f"Geen koppel geregistreerd in stal {house.id}."))
+            continue
+        over = [_occ(f.placed_on, evidence, f"{f.label()}: {f.number_placed} hennen opgezet (maximaal {limit:g})",
+                     f.depopulated_on or evidence.today) for f in flocks if f.number_placed > limit]
+        line = "; ".join(f"{f.label()}: {f.number_placed} hennen (maximaal {limit:g})" for f in flocks)
+        out.append(_deviation(rule, house.id, over_weight, over, line) if over else
+                   Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
+    return out
+
+
+def eval_max_hens(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """G1.2: at placement no more hens than the house's stalmeetrapport allows (KO), from the flock records."""
+    return _per_house_limit(rule, evidence, params, lambda h: h.max_hens, "KO",
+                            "het maximale aantal hennen uit het stalmeetrapport")
+
+
+def eval_hens_per_hectare(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """H3.12.1: at most 2500 hens per hectare of free range (D), from the flock records and the range's area."""
+    return _per_house_limit(rule, evidence, params,
+                            lambda h: None if h.free_range_ha is None else h.free_range_ha * HENS_PER_HECTARE, "D",
+                            "de oppervlakte van de vrije uitloop")
