@@ -130,7 +130,7 @@ STATUS_WORDS = {
 VERDICT_WORDS = {
     "suspension": "Schorsing: KO-afwijking",
     "repair_required": "Herstel vereist vóór afgifte certificaat",
-    "remarks": "Opmerkingen: B/C-afwijkingen",
+    "remarks": "Opmerkingen: B/C-afwijkingen of herstelde D-afwijkingen",
     "incomplete": "Onvolledig: niet alles is aangetoond",
     "ready": "Auditklaar",
 }

@@ -47,11 +47,13 @@ class ScoreCache:
         self.value: Computed | None = None
         self.lock = threading.Lock()
         self.refreshing = False
+        self.generation = 0  # bumped by every write: a score computed before it must not be kept
 
     def invalidate(self) -> None:
         """Drop the cached score after a write from this process (the next page recomputes)."""
         with self.lock:
             self.value = None
+            self.generation += 1
 
     def get(self, app: Flask, now: datetime) -> Computed:
         """Return the cached score; compute now when there is none, refresh in the background when old."""
@@ -73,11 +75,15 @@ class ScoreCache:
 
         config: Settings = app.extensions["ikb"].config
         started = time.monotonic()
+        with self.lock:
+            generation = self.generation
         result = score_window(store, config, at=now, since=now - timedelta(days=30))
         value = Computed(result, time.monotonic())
         log.debug("score computed in %.0f ms", (value.computed_at - started) * 1000)
         with self.lock:
-            self.value = value
+            # A background refresh that began before a write would otherwise put the old score back.
+            if generation == self.generation:
+                self.value = value
         return value
 
     def _refresh_in_background(self, app: Flask) -> None:

@@ -47,7 +47,7 @@ EN: dict[str, str] = {
     "onbekend": "unknown",
     "Schorsing: KO-afwijking": "Suspension: KO deviation",
     "Herstel vereist vóór afgifte certificaat": "Repair required before the certificate is issued",
-    "Opmerkingen: B/C-afwijkingen": "Remarks: B/C deviations",
+    "Opmerkingen: B/C-afwijkingen of herstelde D-afwijkingen": "Remarks: B/C deviations or repaired D deviations",
     "Onvolledig: niet alles is aangetoond": "Incomplete: not everything is shown",
     "Auditklaar": "Ready for the audit",
     "sensor": "sensor",
