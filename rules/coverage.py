@@ -15,10 +15,9 @@ from rules.catalogue import Catalogue, Rule, load_catalogue
 from rules.documents import SPECS
 from rules.engine import EVALUATORS, NOT_CHECKED_BY
 from rules.farm_rules import EVALUATORS as FARM_EVALUATORS
-from rules.logbooks import LOGBOOKS
-from rules.logbooks.rules_table import EVALUATORS as LOGBOOK_EVALUATORS
-from rules.logbooks.rules_table import NVT_ONLY
-from rules.sensor.registry import EVALUATORS as SENSOR_EVALUATORS
+from rules.logbooks import EVALUATORS as LOGBOOK_EVALUATORS
+from rules.logbooks import LOGBOOKS, NVT_ONLY
+from rules.sensor import registry
 
 ANNEXES = ("1.2A", "1.2E", "1.2G", "1.2H", "1.2I")
 SOURCES = ("sensor", "logbook", "document", "logbook (NVT) + answer", "configuration (NVT) + answer",
@@ -61,7 +60,7 @@ def _logbooks_of(rule_id: str) -> str:
 
 def coverage_of(rule: Rule) -> Coverage:
     """Return where one rule's evidence comes from."""
-    if rule.id in SENSOR_EVALUATORS:
+    if rule.id in registry.EVALUATORS:
         return Coverage(rule, "sensor", SENSOR_INPUTS.get(rule.id, "sensors"))
     if rule.id in FARM_EVALUATORS:
         also = "; not checked with a valid stalmeetrapport (G1.1)" if rule.not_checked else ""

@@ -9,9 +9,9 @@ from rules.logbooks.fields import Record
 from rules.logbooks.flags import entry_flags
 from rules.logbooks.registry import LOGBOOKS, EntryError, LogbookSpec, form_fields, spec_for, to_json, validate_entry
 from rules.logbooks.repairs import FILE_REFERENCE, CorrectiveAction, attach_repairs, repair_problem, repairable
-from rules.logbooks.rules_table import DUE_PROVIDERS, EVALUATORS
+from rules.logbooks.rules_table import DUE_PROVIDERS, EVALUATORS, NVT_ONLY
 from rules.logbooks.view import DetectedTest, Flag, LogbookView, LogEntry
 
 __all__ = ["ALARM_ITEMS", "CHECK_MONTHS", "GENERATOR_ITEMS", "test_alarm_spells", "DUE_PROVIDERS", "EVALUATORS", "FILE_REFERENCE", "ITEMS", "ITEM_LABELS", "LOGBOOKS", "CorrectiveAction",
-           "DetectedTest", "EntryError", "Flag", "LogEntry", "LogbookSpec", "LogbookView", "Record", "attach_repairs",
+           "DetectedTest", "EntryError", "Flag", "LogEntry", "LogbookSpec", "LogbookView", "NVT_ONLY", "Record", "attach_repairs",
            "entry_flags", "form_fields", "repair_problem", "repairable", "spec_for", "to_json", "validate_entry"]
