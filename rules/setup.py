@@ -15,6 +15,9 @@ from rules.evidence import Evidence
 from rules.findings import Finding
 
 
+SetupCheck = Callable[[Finding, Evidence], list[str]]
+
+
 def _missing(evidence: Evidence, name: str, location: str | None) -> bool:
     """Return whether the loaded sensor inputs show no sensor of this family at the location.
 
@@ -32,11 +35,18 @@ def _house(evidence: Evidence, location: str | None) -> str:
     return f"eierlokaal {location}" if location in rooms else f"stal {location}"
 
 
-def _light(f: Finding, evidence: Evidence) -> list[str]:
-    if _missing(evidence, "light", f.location):
-        return [f"Hang een lichtsensor (luxmeter) op ooghoogte van de hennen in {_house(evidence, f.location)} "
-                "en koppel hem aan ikb-agent."]
-    return []
+def _sensor(name: str, step: str) -> SetupCheck:
+    """Return the check for a rule that reads one sensor family: ``step`` names the place as {place}."""
+    def check(f: Finding, evidence: Evidence) -> list[str]:
+        return [step.format(place=_house(evidence, f.location))] if _missing(evidence, name, f.location) else []
+    return check
+
+
+_light = _sensor("light", "Hang een lichtsensor (luxmeter) op ooghoogte van de hennen in {place} en koppel hem aan "
+                          "ikb-agent.")
+_climate = _sensor("climate", "Hang een temperatuur- en vochtsensor in {place} en koppel hem aan ikb-agent.")
+_egg_room = _sensor("condensation", "Hang een temperatuur- en vochtsensor in {place} en koppel hem aan ikb-agent.")
+_popholes = _sensor("pophole", "Sluit de uitloopluiken van {place} aan op ikb-agent (open/dicht).")
 
 
 def _alarm(f: Finding, evidence: Evidence) -> list[str]:
@@ -61,46 +71,23 @@ def _generator(f: Finding, evidence: Evidence) -> list[str]:
     return []
 
 
-def _climate(f: Finding, evidence: Evidence) -> list[str]:
-    if _missing(evidence, "climate", f.location):
-        return [f"Hang een temperatuur- en vochtsensor in {_house(evidence, f.location)} en koppel hem aan "
-                "ikb-agent."]
-    return []
-
-
-def _egg_room(f: Finding, evidence: Evidence) -> list[str]:
-    if _missing(evidence, "condensation", f.location):
-        return [f"Hang een temperatuur- en vochtsensor in {_house(evidence, f.location)} en koppel hem aan "
-                "ikb-agent."]
-    return []
-
-
-def _popholes(f: Finding, evidence: Evidence) -> list[str]:
-    if _missing(evidence, "pophole", f.location):
-        return [f"Sluit de uitloopluiken van {_house(evidence, f.location)} aan op ikb-agent (open/dicht)."]
-    return []
-
-
 def _house_of(evidence: Evidence, location: str | None):
     """Return the configured house at a location, or None."""
     return next((h for h in evidence.farm.houses if h.id == location), None)
 
 
-def _max_hens(f: Finding, evidence: Evidence) -> list[str]:
-    house = _house_of(evidence, f.location)
-    if house is not None and house.max_hens is None:
-        return [f"Vul voor {_house(evidence, f.location)} in hoeveel hennen het stalmeetrapport toestaat."]
-    return []
+def _house_setting(attribute: str, step: str) -> SetupCheck:
+    """Return the check for a rule that needs a setting of the house in the configuration."""
+    def check(f: Finding, evidence: Evidence) -> list[str]:
+        house = _house_of(evidence, f.location)
+        missing = house is not None and getattr(house, attribute) is None
+        return [step.format(place=_house(evidence, f.location))] if missing else []
+    return check
 
 
-def _range_area(f: Finding, evidence: Evidence) -> list[str]:
-    house = _house_of(evidence, f.location)
-    if house is not None and house.free_range_ha is None:
-        return [f"Vul voor {_house(evidence, f.location)} de oppervlakte van de vrije uitloop in (hectare)."]
-    return []
+_max_hens = _house_setting("max_hens", "Vul voor {place} in hoeveel hennen het stalmeetrapport toestaat.")
+_range_area = _house_setting("free_range_ha", "Vul voor {place} de oppervlakte van de vrije uitloop in (hectare).")
 
-
-SetupCheck = Callable[[Finding, Evidence], list[str]]
 
 STEPS: dict[str, SetupCheck] = {
     **{rule: _light for rule in ("G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11")},

@@ -239,10 +239,15 @@ def test_alert_test_monthly_is_a_channel_test_not_an_alarm_check(farm):
 # --------------------------------------------------------------------------- E2.1.1
 
 
+def old_flock(run):
+    """A flock hatched 2025-02-01 in house 1: its first Salmonella round fell due on 2025-08-02 (26 weeks)."""
+    logbook(run, "flocks", {"house": "1", "placed_on": "2025-06-01", "hatched_on": "2025-02-01",
+                            "number_placed": 5000, "origin": "Opfok"})
+
+
 def test_e2_1_1_s_tolerance_applied_every_time(farm):
     """'Four Salmonella rounds in a year, each 4–5 days late, give B': once a year; later late rounds are D."""
-    logbook(farm, "flocks", {"house": "1", "placed_on": "2025-06-01", "hatched_on": "2025-02-01",
-                             "number_placed": 5000, "origin": "Opfok"})
+    old_flock(farm)
     due = date(2025, 8, 2)  # 26 weeks
     for late in (4, 5, 4):
         got = due + timedelta(days=late)
@@ -256,8 +261,7 @@ def test_e2_1_1_s_tolerance_applied_every_time(farm):
 
 def test_e2_1_1_a_round_not_done_is_ko(farm):
     """'niet uitgevoerd' is KO, as the seed says."""
-    logbook(farm, "flocks", {"house": "1", "placed_on": "2025-06-01", "hatched_on": "2025-02-01",
-                             "number_placed": 5000, "origin": "Opfok"})
+    old_flock(farm)
     logbook(farm, "samples", {"house": "1", "sampled_on": "2025-08-01", "kind": "salmonella", "method": "boot_swabs",
                               "lab": "GD", "result": "negative"})
     doc = score(farm)
