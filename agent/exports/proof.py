@@ -9,8 +9,10 @@ the Pi can edit the database and export again, but cannot recall what the integr
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from agent.signing import ALGORITHM, check_signature, key_fingerprint
 from agent.upstream import check_chain_doc
@@ -135,3 +137,12 @@ def heads_summary(result: HeadsCheck) -> str:
     for note in result.notes + [f"niet vergeleken: {s}" for s in result.skipped]:
         text += f"; {note}"
     return text
+
+
+def pack_kip(path: Path) -> str | None:
+    """Return the KIP number a pack's manifest names, or None when it cannot be read."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return str(json.loads(zf.read("manifest.json"))["farm"]["kip_number"])
+    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile):
+        return None

@@ -3,6 +3,11 @@ open alerts, signed chain heads), the job that publishes them on change, the ``f
 Assistant discovery. The bridge itself is mosquitto configuration (``deploy/mosquitto-bridge.conf.example``).
 """
 
+from agent.upstream import homeassistant
 from agent.upstream.documents import KINDS, VERSION, ack_topic, chain_doc, check_chain_doc, connected_topic, topic
+from agent.upstream.fleet import FleetError, collect_fleet, fleet_rows, render_fleet, save_heads
+from agent.upstream.publisher import UpstreamPublisher, upstream_job
 
-__all__ = ["KINDS", "VERSION", "ack_topic", "chain_doc", "check_chain_doc", "connected_topic", "topic"]
+__all__ = ["KINDS", "VERSION", "FleetError", "UpstreamPublisher", "ack_topic", "chain_doc", "check_chain_doc",
+           "collect_fleet", "connected_topic", "fleet_rows", "homeassistant", "render_fleet", "save_heads", "topic",
+           "upstream_job"]

@@ -39,7 +39,7 @@ def connected_topic(settings: Settings) -> str:
     return f"{settings.upstream.topic_root}/{settings.farm.kip_number}/connected"
 
 
-def _agent_version() -> str:
+def agent_version() -> str:
     """Return the installed ikb-agent version."""
     try:
         return metadata.version("ikb-agent")
@@ -56,7 +56,7 @@ def status_doc(store: Store, settings: Settings, now: datetime, *, started: date
                fingerprint: str | None) -> dict:
     """Return the farm's status: the agent, its key's fingerprint, houses and sensors (offline ones counted)."""
     sensors = sensor_status(store)
-    return {**_head(settings, now), "farm": settings.farm.name, "agent": _agent_version(),
+    return {**_head(settings, now), "farm": settings.farm.name, "agent": agent_version(),
             "started": started.isoformat(), "fingerprint": fingerprint, "houses": len(settings.houses),
             "sensors": {"configured": len(sensors), "offline": sum(1 for s in sensors if s.offline_since)}}
 
