@@ -70,12 +70,13 @@ class MqttOptions:
     status_topic: str | None = "ikb-agent/status"
     session_expiry: int = 7 * 24 * 3600
     receive_maximum: int = 1000
+    mqtt_version: int = 5  # 4 = MQTT 3.1.1, for brokers without MQTT 5 (RabbitMQ before 3.13)
 
 
 def _client(options: MqttOptions, client_id: str, *, manual_ack: bool) -> mqtt.Client:
     """Return a configured (not yet connected) paho client."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                         manual_ack=manual_ack)
+    protocol = mqtt.MQTTv5 if options.mqtt_version == 5 else mqtt.MQTTv311
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, manual_ack=manual_ack)
     if options.username is not None:
         client.username_pw_set(options.username, options.password)
     if options.tls:
@@ -381,7 +382,11 @@ class MqttLink:
 
 
 def options_from_url(url: str, **extra) -> MqttOptions:
-    """Return options for ``mqtt://host[:port]`` or ``mqtts://host[:port]``; ValueError naming what is wrong."""
+    """Return options for ``mqtt://host[:port]`` or ``mqtts://host[:port]``; ValueError naming what is wrong.
+
+    MQTT 3.1.1 unless ``mqtt_version`` is given: every upstream broker speaks it.
+    """
+    extra.setdefault("mqtt_version", 4)
     match = re.fullmatch(r"(mqtts?)://([^/:\s]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?/?", url.strip())
     if not match:
         raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {url!r}")
@@ -411,7 +416,7 @@ def fetch_retained(options: MqttOptions, topics: Iterable[str], *, timeout: floa
             refused.append(str(reason_code))
             subscribed.set()
             return
-        c.subscribe([(t, SubscribeOptions(qos=1)) for t in topics])
+        c.subscribe([(t, SubscribeOptions(qos=1) if options.mqtt_version == 5 else 1) for t in topics])
 
     def on_subscribe(c, userdata, mid, reason_codes, properties):
         last[0] = time.monotonic()
@@ -425,7 +430,10 @@ def fetch_retained(options: MqttOptions, topics: Iterable[str], *, timeout: floa
     client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
     where = f"{options.host}:{options.port}"
     try:
-        client.connect(options.host, options.port, keepalive=options.keepalive, clean_start=True)
+        if options.mqtt_version == 5:
+            client.connect(options.host, options.port, keepalive=options.keepalive, clean_start=True)
+        else:
+            client.connect(options.host, options.port, keepalive=options.keepalive)
     except (OSError, ssl.SSLError) as exc:
         raise MqttUnavailable(f"MQTT-broker {where} niet bereikbaar: {exc}") from None
     client.loop_start()
