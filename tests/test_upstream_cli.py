@@ -45,3 +45,18 @@ def test_verify_refuses_a_heads_file_that_is_not_json(cli, tmp_path):
     pack.write_bytes(b"PK")
     result = cli("verify", str(pack), "--heads", str(heads), config=None)
     assert result.code == 2 and "heads.jsonl line 1: not valid JSON" in result.err
+
+
+def test_a_signed_heads_document_with_malformed_fields_is_refused(store, config):
+    from agent.signing import farm_key
+    from agent.upstream import check_chain_doc
+    from agent.upstream.documents import chain_doc
+
+    from .test_upstream import NOW
+
+    doc = chain_doc(store, config, NOW, farm_key(config.key_path()))
+    assert check_chain_doc(doc) is None
+    for bad in ({"time": "2026-03-04T13:00:00"}, {"kip_number": "12a"},
+                {"heads": {"visitors": {"entries": "2", "hash": "0" * 64}}},
+                {"heads": {"visitors": {"entries": 2, "hash": "xyz"}}}):
+        assert check_chain_doc({**doc, **bad}) == "missing or malformed fields", bad

@@ -8,6 +8,7 @@ worth a message: a document is published when its essence changed, or as a heart
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from importlib import metadata
 
@@ -104,10 +105,12 @@ def check_chain_doc(doc) -> str | None:
         heads, key, signature = doc["heads"], doc["key"], doc["signature"]
         if doc.get("version") != VERSION or key.get("algorithm") != ALGORITHM:
             return f"unknown format (version {doc.get('version')!r}, algorithm {key.get('algorithm')!r})"
-        datetime.fromisoformat(doc["time"])
-        str(doc["kip_number"])
+        if datetime.fromisoformat(doc["time"]).tzinfo is None or not str(doc["kip_number"]).isdigit():
+            return "missing or malformed fields"
         for item in heads.values():
-            int(item["entries"]), str(item["hash"])
+            if not (type(item["entries"]) is int and item["entries"] >= 0
+                    and re.fullmatch(r"[0-9a-f]{64}", item["hash"])):
+                return "missing or malformed fields"
         if key_fingerprint(key["public_key"]) != key.get("fingerprint"):
             return "the fingerprint does not belong to the public key"
         body = {k: v for k, v in doc.items() if k != "signature"}
