@@ -171,7 +171,7 @@ def test_a_sensor_drafted_check_waits_on_the_page_and_is_confirmed_by_the_farmer
         "event_id": 7}, by="ikb-agent", now=NOW, state="draft").entry
     index = page(farmer.get("/logbooks/"))
     assert "Wacht op bevestiging (1)" in index and f"/logbooks/checks/{draft.id}/confirm" in index
-    assert "1 door de sensoren gedetecteerde controles wachten op uw bevestiging" in page(farmer.get("/live"))
+    assert "1 door de sensoren gedetecteerde controle wacht op uw bevestiging" in page(farmer.get("/live"))
     form_page = page(farmer.get(f"/logbooks/checks/{draft.id}/confirm"))
     assert 'value="jan"' in form_page  # who confirms vouches for the check
     form = {"csrf_token": token_of(farmer), "date": "2026-10-30", "item": "generator", "result": "ok",

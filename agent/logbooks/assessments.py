@@ -15,7 +15,7 @@ from rules.texts import N_
 class AssessmentError(AnswerError):
     """The answer was not stored; the message names the field."""
 
-    messages = {"rule": N_("{rule} is geen IKB Ei-regel (zie `ikb-agent rules`)")}
+    messages = {"rule": N_("{rule} is geen IKB Ei-regel")}
 
 
 def record_answer(store: Store, catalogue: Catalogue, *, rule_id: str, status: str, note: str,
