@@ -8,9 +8,9 @@ Hierarchy::
 
     IkbError (ValueError)          field, code, params; one or more problems
     ├── rules.logbooks.EntryError  a logbook entry (each pydantic error becomes a problem)
-    ├── rules.assessment.AnswerError, rules.documents.DocumentSpecError
-    └── agent: StoreError, LogbookError, AssessmentError, DocumentError, HousingOrderError, SignatureError,
-        UserError, FileError, ExportError, CommandFailed …
+    ├── rules.assessment.AnswerError (agent.logbooks.AssessmentError), rules.documents.DocumentError
+    ├── agent: StoreError, LogbookError, HousingOrderError, SignatureError, UserError, FileError, ExportError
+    └── webui.api.openapi.ApiError  a request the API refuses beyond its models
 
 A subclass names its codes and their Dutch msgids in ``messages`` (looked up along the class hierarchy, so
 the codes here are everyone's). Pure: no catalogue is read here.
