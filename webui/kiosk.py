@@ -2,8 +2,8 @@
 
 One page in Dutch, English, German or Polish (buttons at the top; the texts come from the
 catalogues, :mod:`agent.i18n`, whose German and Polish cover the kiosk): the 48-hour
-question first and large (the visitors record's own label), name, organisation, the houses as toggle buttons,
-licence plate, and a signature drawn with a finger (``static/kiosk.js``,
+question first and large (the visitors record's own label), name, organisation, the houses
+as toggle buttons, licence plate, and a signature drawn with a finger (``static/kiosk.js``,
 pointer events; the PNG is checked by ``agent.logbooks.signatures`` and kept in
 ``files``). Date and arrival time are the tablet's moment of registration.
 A "yes" to the 48-hour question is stored (the register must show it),
