@@ -14,7 +14,6 @@ from typing import Callable
 from rules.evidence import Evidence
 from rules.findings import Finding
 
-
 SetupCheck = Callable[[Finding, Evidence], list[str]]
 
 

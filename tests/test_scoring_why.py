@@ -126,6 +126,10 @@ def test_a_deviation_can_never_be_closed(farm):
     # The same repair twice is refused; so is a start that names no occurrence.
     again = farm("repair", "add", "A3.4", "--location", "1", "--start", occ["start"], "--action", "x", "--by", "Jan")
     assert again.code == 2 and "al hersteld" in again.err
+    entry = added.out.split("#")[1].split()[0]
+    english = farm("--lang", "en", "repair", "add", "A3.4", "--location", "1", "--start", occ["start"], "--action",
+                   "x", "--by", "Jan")
+    assert english.code == 2 and f"deviation_start: already repaired (corrective action #{entry})" in english.err
     wrong = farm("repair", "add", "A3.4", "--location", "1", "--start", "2026-05-01T03:00:00+02:00", "--action", "x")
     assert wrong.code == 2 and "deviation_start" in wrong.err
     # The fault comes back after the repair: a new occurrence, not repaired.

@@ -108,7 +108,11 @@ def test_the_api_records_a_repair_with_the_same_check(farmer, web_store, app):
     body = {"date": "2026-11-01", "rule": "A4.1.6", "deviation_start": start, "action": "koelcel gebruikt",
             "performed_by": "jan"}
     wrong = farmer.post("/api/v1/logbooks/corrective_actions", json={**body, "rule": "A4.1.7"}, headers=headers)
-    assert wrong.status_code == 422 and "rule" in wrong.json["fields"]
+    assert wrong.status_code == 422 and wrong.json["fields"]["rule"] == "A4.1.7 (bedrijf) is nu geen afwijking"
+    farmer.post("/language", data={"lang": "en", "csrf_token": token_of(farmer), "next": "/"})
+    english = farmer.post("/api/v1/logbooks/corrective_actions", json={**body, "rule": "A4.1.7"}, headers=headers)
+    assert english.status_code == 422 and english.json["fields"]["rule"] == "A4.1.7 (farm) is not a deviation now"
+    farmer.post("/language", data={"lang": "nl", "csrf_token": token_of(farmer), "next": "/"})
     ok = farmer.post("/api/v1/logbooks/corrective_actions", json=body, headers=headers)
     assert ok.status_code == 201, ok.json
     after = farmer.get("/api/v1/score").json

@@ -18,14 +18,15 @@ from agent.logbooks import AssessmentError, DocumentError, answer_history, recor
 from agent.store import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
+from rules.errors import IkbError
 from rules.findings import STATUSES, Finding, Occurrence, worst
-from rules.logbooks import EntryError, repairable
+from rules.logbooks import repairable
 from webui.access import can_write, require_farmer
-from webui.forms import fields_for, parse_form, split_agent_error
+from webui.forms import field_errors, fields_for, parse_form
+from webui.i18n import current_translations, location_word
 from webui.i18n import gettext as _
-from webui.i18n import location_word
 from webui.inputs import AssessmentInput, DocumentInput
-from webui.logbook_forms import entry_from_form, error_messages, logbook_fields
+from webui.logbook_forms import entry_from_form, logbook_fields
 from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 
@@ -166,7 +167,7 @@ def assess(rule_id: str):
     try:
         upload = _upload("photo", IMAGE_TYPES)
     except FileError as exc:
-        errors["photo"] = str(exc)
+        errors["photo"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, assess_values=values, assess_errors=errors, status=422)
     store, moment, user = get_store(), now(), _user_name()
@@ -176,8 +177,7 @@ def assess(rule_id: str):
                           answered_by=user, now=moment, location=answer.location,
                           locations={i for i, _n in _locations()}, file_id=file_id)
     except AssessmentError as exc:
-        name, message = split_agent_error(str(exc))
-        return _render_rule(rule, assess_values=values, assess_errors={name or "status": message}, status=422)
+        return _render_rule(rule, assess_values=values, assess_errors=_at_fields(exc, AssessmentInput, "status"), status=422)
     scores().invalidate()
     flash(_("Opgeslagen: {rule} = {status}.", rule=rule.id, status=answer.status), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
@@ -198,7 +198,7 @@ def document(rule_id: str):
     try:
         upload = _upload("file", DOCUMENT_TYPES)
     except FileError as exc:
-        errors["file"] = str(exc)
+        errors["file"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, doc_values=values, doc_errors=errors, status=422)
     store, moment, user = get_store(), now(), _user_name()
@@ -208,11 +208,18 @@ def document(rule_id: str):
                             title=doc.title, location=doc.location, note=doc.note, recorded_by=user, now=moment,
                             house_ids={h.id for h in get_config().houses}, file_id=file_id)
     except DocumentError as exc:
-        name, message = split_agent_error(str(exc))
-        return _render_rule(rule, doc_values=values, doc_errors={name or "issued_on": message}, status=422)
+        return _render_rule(rule, doc_values=values, doc_errors=_at_fields(exc, DocumentInput, "issued_on"), status=422)
     scores().invalidate()
     flash(_("Document opgeslagen."), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
+
+
+def _at_fields(exc, model, first: str) -> dict[str, str]:
+    """Return an agent refusal's messages at their form fields (one the form lacks goes to ``first``)."""
+    out: dict[str, str] = {}
+    for name, message in field_errors(exc).items():
+        out.setdefault(name if name in model.model_fields else first, message)
+    return out
 
 
 REPAIR_KIND = "corrective_actions"
@@ -270,8 +277,8 @@ def repair(rule_id: str):
         saved = record_repair(store, get_config(), current(store, get_config(), now()).score, data,
                               by=_user_name(), now=now(), uploads=uploads,
                               max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
-    except EntryError as exc:
-        messages = error_messages(exc)
+    except IkbError as exc:  # the entry, the occurrence it names, or an upload: each at its field
+        messages = field_errors(exc)
         if "attachments" in messages:
             messages["attachment"] = messages.pop("attachments")
         return _render_repair(rule, finding, occurrence, values=data, errors=messages, status=422)

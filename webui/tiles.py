@@ -17,7 +17,7 @@ from rules.documents import add_months
 from rules.findings import worst
 from rules.logbooks import CHECK_MONTHS, GENERATOR_ITEMS
 from rules.sensor import dew_point, light
-from webui.i18n import fmt_date, fmt_duration, fmt_number
+from webui.i18n import fmt_date, fmt_duration, fmt_number, ngettext
 from webui.i18n import gettext as _
 
 # E3.3: condensation when the dew point reaches the egg surface; below this margin (°C) it is close.
@@ -150,7 +150,8 @@ def generator_tile(store: Store, now: datetime, today: date) -> Tile:
     if result == "fault":
         return Tile(label, fmt_date(last), "bad", _("storing bij test"))
     if add_months(last, CHECK_MONTHS) < today:
-        return Tile(label, fmt_date(last), "bad", _("langer dan {n} maanden geleden", n=CHECK_MONTHS))
+        return Tile(label, fmt_date(last), "bad",
+                    ngettext("langer dan {n} maand geleden", "langer dan {n} maanden geleden", CHECK_MONTHS))
     return Tile(label, fmt_date(last), "ok", _("in orde"))
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli.base import AppContext, InputError, pass_app
+from agent.cli.base import AppContext, InputError, _, pass_app
 
 
 def current_score(app: AppContext):
@@ -23,19 +23,16 @@ def current_score(app: AppContext):
 def save_repair(app: AppContext, data, *, by: str | None, attach: tuple[str, ...] = ()):
     """Record a repair through the one API the page uses; exit 2 naming the field when it does not fit."""
     from agent.logbooks import record_repair
-    from rules.logbooks import EntryError
 
     uploads = []
     for path in attach:
         try:
             uploads.append((Path(path).name, Path(path).read_bytes()))
         except OSError as exc:
-            raise InputError(f"--attach: cannot read {path}: {exc.strerror}") from None
-    try:
-        return record_repair(app.store, app.config, current_score(app), data, by=by or getpass.getuser(),
-                             now=app.now(), uploads=uploads)
-    except EntryError as exc:
-        raise InputError(str(exc)) from None
+            raise InputError(_("--attach: kan {path} niet lezen: {detail}", path=path, detail=exc.strerror)) from None
+    # A refusal (the entry, the occurrence it names, an upload) is an IkbError: IkbGroup renders it, exit 2.
+    return record_repair(app.store, app.config, current_score(app), data, by=by or getpass.getuser(),
+                         now=app.now(), uploads=uploads)
 
 
 @click.group("repair")
@@ -76,10 +73,10 @@ def repair_list(app: AppContext, show_all: bool, fmt: str) -> None:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
         return
     if not rows:
-        click.echo("geen afwijkingen die op herstel wachten")
+        click.echo(_("geen afwijkingen die op herstel wachten"))
     for r in rows:
-        state = "hersteld" if r["repair"] else ("te herstellen" if r["repairable"] else "duurt nog voort")
-        click.echo(f"{r['status']:<2} {r['rule']:<9} {r['location'] or 'bedrijf':<8} {r['start']}  {state}: "
+        state = _("hersteld") if r["repair"] else (_("te herstellen") if r["repairable"] else _("duurt nog voort"))
+        click.echo(f"{r['status']:<2} {r['rule']:<9} {r['location'] or _('bedrijf'):<8} {r['start']}  {state}: "
                    f"{r['detail']}")
 
 
@@ -108,4 +105,5 @@ def repair_add(app: AppContext, rule: str, start: str, location: str | None, act
     if clock:
         data["time"] = clock
     saved = save_repair(app, data, by=who, attach=attach)
-    click.echo(f"herstel vastgelegd: corrective_actions #{saved.entry.id} (keten {saved.entry.hash[:12]}…)")
+    click.echo(_("herstel vastgelegd: corrective_actions #{id} (keten {hash}…)", id=saved.entry.id,
+                 hash=saved.entry.hash[:12]))

@@ -9,12 +9,13 @@ unless the farmer declared it), stores the attached photos or documents and then
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime
 
 from agent.config import Settings
 from agent.logbooks.entries import Saved, _houses, _today, add_entry
-from agent.store import DOCUMENT_TYPES, Store, check_upload, get_file, store_file
-from rules.logbooks import FILE_REFERENCE, EntryError, repair_problem, validate_entry
+from agent.store import DOCUMENT_TYPES, FileError, Store, check_upload, get_file, store_file
+from rules.logbooks import FILE_REFERENCE, EntryError, RepairError, repair_problem, validate_entry
 from rules.scoring import Score
 
 KIND = "corrective_actions"
@@ -32,8 +33,7 @@ def _check_references(store: Store, references: list) -> None:
         match = FILE_REFERENCE.match(ref) if isinstance(ref, str) else None
         row = get_file(store, int(match.group(1))) if match else None
         if row is None or hashlib.sha256(row["data"]).hexdigest() != match.group(2):
-            raise EntryError([(f"attachments[{i}]", "bestand niet gevonden of gewijzigd",
-                               "file not found or changed")])
+            raise RepairError(("attachments", i), "file")
 
 
 def record_repair(store: Store, config: Settings, current: Score, data: dict, *, by: str, now: datetime,
@@ -41,23 +41,22 @@ def record_repair(store: Store, config: Settings, current: Score, data: dict, *,
     """Validate a repair against the current score and store it, with its uploads, in the chain.
 
     ``uploads`` are (file name, bytes): photos or PDF documents, checked by their content. Raises
-    EntryError naming the field when the entry does not fit or names no repairable occurrence; nothing
-    is stored then.
+    EntryError naming the field when the entry does not fit, RepairError when it names no repairable
+    occurrence, FileError (at ``attachments``) for an upload it refuses; nothing is stored then.
     """
     if not isinstance(data, dict):
-        raise EntryError([("", "verwacht een JSON-object met de velden van het logboek",
-                           "expected a JSON object with the logbook's fields")])
+        raise EntryError("", "not_an_object")
     record = validate_entry(KIND, data, houses=_houses(config), today=_today(config, now))
     _check_references(store, record.attachments)
     problem = repair_problem(current.findings, record, current.at, config.farm_view().tz)
     if problem is not None:
-        raise EntryError([problem])
+        raise problem
     checked = []
     for name, blob in uploads:
         try:
             kind = check_upload(name, blob, allowed=DOCUMENT_TYPES, max_bytes=max_bytes)
-        except ValueError as exc:
-            raise EntryError([("attachments", str(exc), str(exc))]) from None
+        except FileError as exc:
+            raise FileError(problems=[replace(p, loc=("attachments",)) for p in exc.problems]) from None
         checked.append((name, blob, kind))
     references = list(record.attachments)
     if checked:

@@ -25,45 +25,43 @@ from rules.logbooks.common import NO_LOGBOOKS, _deviation, _gaps, _lp, _nvt, _oc
 from rules.logbooks.fields import Clock, Day, Record, Text, _check_house, _not_future, field
 from rules.logbooks.view import DetectedTest
 from rules.params import Params
+from rules.texts import N_
 
 # A3.6 interpretation: "Controles worden 1 keer per 2 maanden uitgevoerd".
 CHECK_MONTHS = 2
 
 # DESIGN §3.3 v2: the yearly test under load and a panel's own dialer are checks of their installation too.
-ITEMS = {"generator": ("noodstroomaggregaat", "emergency generator"),
-         "alarm": ("alarminstallatie", "alarm system"),
-         "generator_load": ("noodstroomaggregaat, test onder belasting (jaarlijks)",
-                            "emergency generator, test under load (yearly)"),
-         "alarm_dialer": ("kiezer van het alarmpaneel (doormelding getest)", "alarm panel's own dialer (tested)")}
+ITEMS = {"generator": N_("noodstroomaggregaat"),
+         "alarm": N_("alarminstallatie"),
+         "generator_load": N_("noodstroomaggregaat, jaarlijkse test onder belasting"),
+         "alarm_dialer": N_("kiezer van het alarmpaneel, doormelding getest")}
 
 # Which entries count for each installation A3.6 names.
 GENERATOR_ITEMS = ("generator", "generator_load")
 ALARM_ITEMS = ("alarm", "alarm_dialer")
 INSTALLATIONS = (("generator", "noodstroomaggregaat", GENERATOR_ITEMS), ("alarm", "alarminstallatie", ALARM_ITEMS))
 
-ITEM_LABELS = {k: v[0] for k, v in ITEMS.items()}
+RESULTS = {"ok": N_("in orde"), "fault": N_("storing")}
 
-RESULTS = {"ok": ("in orde", "ok"), "fault": ("storing", "fault")}
-
-SOURCES = {"manual": ("handmatig", "manual"), "detected": ("gedetecteerd door sensor", "sensor-detected")}
+SOURCES = {"manual": N_("handmatig"), "detected": N_("gedetecteerd door sensor")}
 
 
 class Check(Record):
     """Controle noodstroomaggregaat / alarminstallatie (A3.6)."""
 
-    date: Day = field("A3.6", "Datum controle", "Date of check", widget="date",
+    date: Day = field("A3.6", N_("Datum controle"), widget="date",
                       demand="De uitgevoerde controles ... worden geregistreerd")
     item: Literal["generator", "alarm", "generator_load", "alarm_dialer"] = field(
-        "A3.6", "Onderdeel", "Item", widget="select", options=ITEMS)
-    result: Literal["ok", "fault"] = field("A3.6", "Resultaat", "Result", widget="select", options=RESULTS)
-    checked_by: Text = field("A3.6", "Gecontroleerd door", "Checked by")
-    notes: str = field("A3.6", "Opmerkingen", "Notes", widget="textarea", default="", max_length=2000)
-    time: Clock | None = field("A3.6", "Tijdstip", "Time", widget="time", default=None)
-    house: str | None = field("A3.6", "Stal (leeg: alle stallen)", "House (empty: all houses)", widget="house",
+        "A3.6", N_("Onderdeel"), widget="select", options=ITEMS)
+    result: Literal["ok", "fault"] = field("A3.6", N_("Resultaat"), widget="select", options=RESULTS)
+    checked_by: Text = field("A3.6", N_("Gecontroleerd door"))
+    notes: str = field("A3.6", N_("Opmerkingen"), widget="textarea", default="", max_length=2000)
+    time: Clock | None = field("A3.6", N_("Tijdstip"), widget="time", default=None)
+    house: str | None = field("A3.6", N_("Stal (leeg: alle stallen)"), widget="house",
                               default=None)
-    source: Literal["manual", "detected"] = field("A3.6", "Bron", "Source", widget="hidden", default="manual",
+    source: Literal["manual", "detected"] = field("A3.6", N_("Bron"), widget="hidden", default="manual",
                                                   options=SOURCES)
-    event_id: int | None = field("A3.6", "Sensorgebeurtenis", "Sensor event", widget="hidden", default=None)
+    event_id: int | None = field("A3.6", N_("Sensorgebeurtenis"), widget="hidden", default=None)
 
     _date = field_validator("date")(_not_future)
 
@@ -165,7 +163,7 @@ def eval_checks(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]
             out.append(_unknown(rule, house.id, "Nog niet aangetoond: " + "; ".join(waiting) + "."))
         else:
             # A fault found by a check is the check working; the repair is A3.5's business.
-            faults = tuple(_occ(c.date, evidence, f"storing {ITEM_LABELS[c.item]} bij controle: {c.notes}".rstrip(": "))
+            faults = tuple(_occ(c.date, evidence, f"storing {ITEMS[c.item]} bij controle: {c.notes}".rstrip(": "))
                            for c in checks if c.result == "fault" and c.date >= since)
             out.append(Finding(rule.id, house.id, "ok", "logbook", line, faults, line))
     return out

@@ -19,12 +19,13 @@ from datetime import datetime, time
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from rules.catalogue import load_catalogue, normalise_rule_id
+from rules.errors import IkbError, invalid
 from rules.evidence import Evidence
 from rules.findings import DEVIATIONS, Finding, Occurrence, Repair
 from rules.logbooks.fields import Clock, Day, Record, ShortText, Text, _not_future, field
+from rules.texts import N_, lazy_gettext
 
 # A stored file named by id and digest, so the file is under the logbook's hash chain (as visitor signatures).
 FILE_REFERENCE = re.compile(r"^file:(\d+);sha256:([0-9a-f]{64})$")
@@ -32,42 +33,53 @@ FILE_REFERENCE = re.compile(r"^file:(\d+);sha256:([0-9a-f]{64})$")
 
 def _moment(value: Any) -> Any:
     """Accept an ISO 8601 date-time with its UTC offset (as the score shows an occurrence's start)."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
+    moment = value if isinstance(value, datetime) else None
+    if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise PydanticCustomError("moment_format", "verwacht het begin van de afwijking als datum en tijd "
-                                                       "met tijdzone, bijv. 2026-03-28T03:10:00+01:00") from None
-    else:
-        raise PydanticCustomError("moment_format", "verwacht het begin van de afwijking als datum en tijd met "
-                                                   "tijdzone, bijv. 2026-03-28T03:10:00+01:00")
+            pass
+    if moment is None:
+        raise invalid("moment", N_("verwacht het begin van de afwijking als datum en tijd met tijdzone, "
+                                   "bijv. 2026-03-28T03:10:00+01:00"))
     if moment.tzinfo is None:
-        raise PydanticCustomError("moment_format", "vermeld de tijdzone, bijv. 2026-03-28T03:10:00+01:00")
+        raise invalid("moment_zone", N_("vermeld de tijdzone, bijv. 2026-03-28T03:10:00+01:00"))
     return moment
 
 
 Moment = Annotated[datetime, BeforeValidator(_moment), PlainSerializer(lambda d: d.isoformat(), return_type=str)]
 
 
+class RepairError(IkbError):
+    """A repair that names no occurrence it can repair: the field and why (DESIGN §3.5 v2)."""
+
+    messages = {
+        "not_deviation": N_("{rule} ({location}) is nu geen afwijking"),
+        "ko": N_("een KO-afwijking wordt niet opgeheven door herstel"),
+        "no_occurrence": N_("{rule} ({location}) heeft geen voorval dat op {start} begon"),
+        "repaired": N_("al hersteld (herstelmaatregel #{id})"),
+        "ongoing": N_("de afwijking duurt volgens de gegevens van de agent nog voort; een herstel telt zodra de "
+                      "gegevens laten zien dat ze voorbij is"),
+        "before_start": N_("het herstel ligt vóór het begin van de afwijking"),
+        "file": N_("bestand niet gevonden of gewijzigd"),
+    }
+
+
 class CorrectiveAction(Record):
     """Herstelmaatregel: the repair of one occurrence of a deviation (DESIGN §3.3 v2)."""
 
-    date: Day = field("Weging D", "Datum herstel", "Date of repair", widget="date",
-                      demand="herstel voor afgifte certificaat")
-    rule: ShortText = field("Weging D", "Regel", "Rule", widget="hidden",
-                            message=("kies de afwijking die u herstelt", "choose the deviation you repaired"))
-    location: str | None = field("Weging D", "Stal of eierlokaal (leeg: hele bedrijf)",
-                                 "House or egg room (empty: whole farm)", widget="hidden", default=None,
-                                 max_length=64)
-    deviation_start: Moment = field("Weging D", "Begin van de afwijking", "Start of the deviation", widget="hidden")
-    action: Text = field("Weging D", "Wat is er hersteld", "What was repaired", widget="textarea",
-                         message=("beschrijf wat u hebt gedaan", "describe what you did"))
-    performed_by: Text = field("Weging D", "Hersteld door", "Repaired by")
-    time: Clock | None = field("Weging D", "Tijdstip", "Time", widget="time", default=None)
-    attachments: list[str] = field("Weging D", "Foto of document", "Photo or document", widget="hidden",
-                                   default_factory=list, max_length=10)
+    date: Day = field("Weging D", N_("Datum herstel"), widget="date", demand="herstel voor afgifte certificaat")
+    rule: ShortText = field("Weging D", N_("Regel"), widget="hidden",
+                            message=N_("kies de afwijking die u herstelt"))
+    location: str | None = field("Weging D", N_("Stal of eierlokaal (leeg: hele bedrijf)"), widget="hidden",
+                                 default=None, max_length=64)
+    deviation_start: Moment = field("Weging D", N_("Begin van de afwijking"), widget="hidden")
+    action: Text = field("Weging D", N_("Wat is er hersteld"), widget="textarea",
+                         message=N_("beschrijf wat u hebt gedaan"))
+    performed_by: Text = field("Weging D", N_("Hersteld door"))
+    time: Clock | None = field("Weging D", N_("Tijdstip"), widget="time", default=None)
+    attachments: list[str] = field("Weging D", N_("Foto of document"), widget="hidden", default_factory=list,
+                                   max_length=10)
 
     _date = field_validator("date")(_not_future)
 
@@ -76,7 +88,7 @@ class CorrectiveAction(Record):
     def _known_rule(cls, value: str) -> str:
         rule = normalise_rule_id(value)
         if load_catalogue().get(rule) is None:
-            raise PydanticCustomError("rule", "{value} is geen IKB Ei-regel", {"value": value})
+            raise invalid("rule", N_("{rule} is geen IKB Ei-regel"), rule=value)
         return rule
 
     @field_validator("location", mode="before")
@@ -89,13 +101,13 @@ class CorrectiveAction(Record):
     def _references(cls, value: list[str]) -> list[str]:
         for ref in value:
             if not FILE_REFERENCE.match(ref):
-                raise PydanticCustomError("attachment", "verwacht een opgeslagen bestand (file:<nr>;sha256:<hex>)")
+                raise invalid("attachment", N_("verwacht een opgeslagen bestand (file:<nr>;sha256:<hex>)"))
         return value
 
     @model_validator(mode="after")
     def _after_start(self) -> "CorrectiveAction":
         if self.date < self.deviation_start.date():
-            raise PydanticCustomError("order", "date: het herstel ligt vóór het begin van de afwijking")
+            raise invalid("before_start", RepairError.messages["before_start"], field="date")
         return self
 
 
@@ -155,32 +167,26 @@ def attach_repairs(findings: list[Finding], entries, evidence: Evidence) -> list
     return out
 
 
-def repair_problem(findings: list[Finding], record: CorrectiveAction, at: datetime,
-                   tz) -> tuple[str, str, str] | None:
-    """Return why a repair cannot be recorded against the current findings, as (field, Dutch, English), or None.
+def repair_problem(findings: list[Finding], record: CorrectiveAction, at: datetime, tz) -> RepairError | None:
+    """Return why a repair cannot be recorded against the current findings (field, code, values), or None.
 
     It must name an occurrence of a B, C or D of that rule at that location that started at
     ``deviation_start``, is not repaired yet and is over (unless the farmer declared it), and be dated
     on or after the day it started.
     """
-    where = f"{record.rule} ({record.location or 'bedrijf'})"
+    where = {"rule": record.rule, "location": record.location or lazy_gettext("bedrijf")}
     finding = next((f for f in findings if f.rule == record.rule and f.location == record.location), None)
     if finding is None or finding.status not in DEVIATIONS:
-        return ("rule", f"{where} is nu geen afwijking", f"{where} is not a deviation now")
+        return RepairError("rule", "not_deviation", where)
     if finding.status == "KO":
-        return ("rule", "een KO-afwijking wordt niet opgeheven door herstel", "a KO is never lifted by a repair")
+        return RepairError("rule", "ko")
     occurrence = next((o for o in finding.occurrences if o.start == record.deviation_start), None)
     if occurrence is None:
-        return ("deviation_start", f"{where} heeft geen voorval dat op {record.deviation_start.isoformat()} begon",
-                f"{where} has no occurrence that started at {record.deviation_start.isoformat()}")
+        return RepairError("deviation_start", "no_occurrence", {**where, "start": record.deviation_start.isoformat()})
     if occurrence.repair is not None:
-        return ("deviation_start", f"al hersteld (herstelmaatregel #{occurrence.repair.entry})",
-                f"already repaired (corrective action #{occurrence.repair.entry})")
+        return RepairError("deviation_start", "repaired", {"id": occurrence.repair.entry})
     if not repairable(finding, occurrence, at):
-        return ("deviation_start", "de afwijking duurt volgens de gegevens van de agent nog voort; een herstel telt "
-                                   "zodra de gegevens laten zien dat ze voorbij is",
-                "the agent's data show the deviation is still going on; a repair counts once they show it is over")
+        return RepairError("deviation_start", "ongoing")
     if record.date < occurrence.start.astimezone(tz).date():
-        return ("date", "het herstel ligt vóór het begin van de afwijking", "the repair lies before the deviation")
+        return RepairError("date", "before_start")
     return None
-
