@@ -90,7 +90,6 @@ def test_the_web_imports_no_database_library_and_no_store_internals():
     assert _violations("webui", forbidden) == []
 
 
-@pytest.mark.xfail(strict=True, reason="the web's queries are still moving into agent.store")
 def test_the_web_holds_no_sql():
     found = []
     for mod, _path, tree in _sources("webui"):

@@ -10,7 +10,8 @@ import pytest
 
 from agent.config import load_config
 from agent.evaluation.score import score_window
-from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs
+from agent.evaluation.continuous import record_generator_episodes
+from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs, refresh_day_cache
 from agent.store.connection import open_store
 from agent.store.readings import insert_readings, sync_sensors
 from rules.kinds import GENERATOR_OFF, GENERATOR_RUNNING, POPHOLE_CLOSED, POPHOLE_OPEN, VENTILATION_OK
@@ -150,10 +151,12 @@ def test_score_command_over_stored_data(farm, cli):
     assert "G3.8.9" in text and "langste ononderbroken donkerperiode" in text
 
 
-def test_days_are_cached_and_late_readings_recompute_them(farm):
+def test_days_are_cached_by_run_and_late_readings_recompute_them(farm):
     _path, config, store, ids = farm
     fill(store, ids)
     assert statuses(score_window(store, config, at=AT, since=SINCE))["G3.8.10"] == "ok"
+    assert store.query("SELECT count(*) AS n FROM derived_days")[0]["n"] == 0  # scoring writes no cache
+    refresh_day_cache(store, config, SINCE, AT)  # `run`'s step before each evaluation
     cached = store.query("SELECT day FROM derived_days WHERE family = 'light'")
     assert len(cached) == DAYS - 1  # the last day's context (the next morning's dawn) is not there yet
     assert store.query("SELECT count(*) AS n FROM derived_marks")[0]["n"] == 0
@@ -165,10 +168,17 @@ def test_days_are_cached_and_late_readings_recompute_them(farm):
         db.conn.executemany("DELETE FROM readings WHERE sensor_id = ? AND ts = ?",
                             [(ids[("ikb/1/lux", "")], t) for t, _v in night])
     put(store, ids, "ikb/1/lux", night)
+    # A reader sees the late readings at once (the stale cached night is derived again in memory) ...
     result = score_window(store, config, at=AT, since=SINCE)
     g3810 = next(f for f in result.findings if f.rule == "G3.8.10" and f.location == "1")
     assert g3810.status == "D"
     assert {o.start.date() for o in g3810.occurrences} == {FIRST + timedelta(days=1)}
+    # ... without consuming the marks; `run` consumes them and stores the night again.
+    assert store.query("SELECT count(*) AS n FROM derived_marks")[0]["n"] > 0
+    refresh_day_cache(store, config, SINCE, AT)
+    assert store.query("SELECT count(*) AS n FROM derived_marks")[0]["n"] == 0
+    assert len(store.query("SELECT day FROM derived_days WHERE family = 'light'")) == DAYS - 1
+    assert score_window(store, config, at=AT, since=SINCE) == result
 
 
 def test_minute_aggregates_give_the_same_verdicts(farm):
@@ -186,8 +196,10 @@ def test_minute_aggregates_give_the_same_verdicts(farm):
 def test_generator_tests_become_events_once(farm):
     _path, config, store, ids = farm
     fill(store, ids)
+    score_window(store, config, at=AT, since=SINCE)
+    assert store.query("SELECT 1 FROM events") == []  # scoring records nothing
     for _ in range(2):
-        score_window(store, config, at=AT, since=SINCE)
+        record_generator_episodes(store, config, AT)  # `run`'s job
     events = store.query("SELECT kind, location, start, \"end\", detail FROM events WHERE kind = 'generator_test'")
     assert len(events) == 1
     assert events[0]["location"] is None  # one generator for the farm
@@ -199,13 +211,13 @@ def test_an_ongoing_episode_is_completed_not_duplicated(farm):
     _path, config, store, ids = farm
     fill(store, ids)
     t0 = local(FIRST + timedelta(days=1), "10:00")
-    score_window(store, config, at=t0 + timedelta(minutes=5), since=SINCE)
+    record_generator_episodes(store, config, t0 + timedelta(minutes=5))
     [running] = store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")
     assert running["end"] is None
-    score_window(store, config, at=AT, since=SINCE)
+    record_generator_episodes(store, config, AT)
     [done] = store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")
     assert done["end"] == ms(t0 + timedelta(minutes=15))
-    score_window(store, config, at=t0 + timedelta(minutes=5), since=SINCE)  # a past window never reopens it
+    record_generator_episodes(store, config, t0 + timedelta(minutes=5))  # a past window never reopens it
     assert store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")[0]["end"] == done["end"]
 
 

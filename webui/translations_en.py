@@ -67,6 +67,12 @@ EN: dict[str, str] = {
     "periode van 30 dagen": "30-day window",
     "door de agent": "by the agent",
     "door deze pagina (de agent heeft niet recent beoordeeld)": "by this page (the agent has not evaluated recently)",
+    "De agent draait niet sinds {since}: de beoordeling hieronder is van {at}, berekend door deze pagina uit de opgeslagen gegevens.":
+        "The agent has not been running since {since}: the evaluation below is of {at}, computed by this page from "
+        "the stored data.",
+    "De agent heeft nog geen beoordeling opgeslagen (draait ikb-agent run?): de beoordeling hieronder is van {at}, berekend door deze pagina uit de opgeslagen gegevens.":
+        "The agent has not stored an evaluation yet (is ikb-agent run running?): the evaluation below is of {at}, "
+        "computed by this page from the stored data.",
     "Afwijkingen": "Deviations",
     "Geen afwijkingen gevonden.": "No deviations found.",
     "Bewijs": "Evidence",

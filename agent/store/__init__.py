@@ -1,13 +1,65 @@
 """The SQLite store: the schema (every table, as ordered migrations), the connection, and the query
-functions of each table family (readings and sensors, files, users, roll-ups, retention, storage use).
-Only this package writes SQL for those tables.
+functions of each table family: readings and sensors, the logbook, the farmer's other records, files,
+users, events, the per-day cache, the score snapshot, channel tests, roll-ups, retention, storage use.
+Only this package writes SQL for those tables (the alert tables' SQL stays in ``agent.alerts``, their
+one user).
 """
 
+from agent.store.channel_tests import channel_tests, record_channel_test
 from agent.store.connection import Store, StoreError, open_store
+from agent.store.derived import DayKey, cached_days, consume_marks, pending_marks, store_days
+from agent.store.events import episode_ids, events_between, finished_episodes, record_episodes
 from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
-from agent.store.readings import from_ms, sensors_at, series, sync_sensors, to_ms
+from agent.store.logbook import (
+    chain_tail,
+    count_current,
+    current_rows,
+    get_row,
+    insert_row,
+    last_row_id,
+    latest_entry_date,
+    logbook_head,
+    logbook_rows,
+)
+from agent.store.owners import WEB_WRITES, Writes
+from agent.store.readings import (
+    first_reading_ms,
+    from_ms,
+    get_sensor,
+    heard_between,
+    last_reading,
+    last_seen,
+    list_sensors,
+    newest_reading_ms,
+    reading_stamps,
+    sensor_registry,
+    sensors_at,
+    sensors_of_kind,
+    series,
+    sync_sensors,
+    to_ms,
+)
+from agent.store.records import (
+    answer_rows,
+    document_rows,
+    get_document,
+    has_documents,
+    housing_order_rows,
+    insert_answer,
+    insert_document,
+    insert_housing_order,
+)
 from agent.store.retention import roll_up
-from agent.store.rollups import bucket_width_s, downsample, ensure_rollups
+from agent.store.rollups import bucket_width_s, downsample, ensure_rollups, roll_up_charts
+from agent.store.scores import (
+    StoredScore,
+    finding_occurrences,
+    latest_score,
+    record_score,
+    status_changes_after,
+    status_history,
+    stored_findings,
+)
 from agent.store.usage import storage_job
 from agent.store.users import (
     UserError,
@@ -17,6 +69,7 @@ from agent.store.users import (
     count_users,
     create_token,
     get_user,
+    list_accounts,
     login_wait,
     record_login_failure,
     user_for_token,
@@ -24,31 +77,80 @@ from agent.store.users import (
 
 __all__ = [
     "DOCUMENT_TYPES",
+    "DayKey",
     "FileError",
     "IMAGE_TYPES",
     "Store",
     "StoreError",
+    "StoredScore",
     "UserError",
+    "WEB_WRITES",
+    "Writes",
     "add_user",
+    "answer_rows",
     "authenticate",
     "bucket_width_s",
+    "cached_days",
+    "chain_tail",
+    "channel_tests",
     "check_upload",
     "clear_login_failures",
+    "consume_marks",
+    "count_current",
     "count_users",
     "create_token",
+    "current_rows",
+    "document_rows",
     "downsample",
     "ensure_rollups",
+    "episode_ids",
+    "events_between",
+    "finding_occurrences",
+    "finished_episodes",
+    "first_reading_ms",
     "from_ms",
+    "get_document",
     "get_file",
+    "get_row",
+    "get_sensor",
     "get_user",
+    "has_documents",
+    "heard_between",
+    "housing_order_rows",
+    "insert_answer",
+    "insert_document",
+    "insert_housing_order",
+    "insert_row",
+    "last_reading",
+    "last_row_id",
+    "last_seen",
+    "latest_entry_date",
+    "latest_score",
+    "list_accounts",
+    "list_sensors",
+    "logbook_head",
+    "logbook_rows",
     "login_wait",
+    "newest_reading_ms",
     "open_store",
+    "pending_marks",
+    "reading_stamps",
+    "record_channel_test",
+    "record_episodes",
     "record_login_failure",
+    "record_score",
     "roll_up",
+    "roll_up_charts",
+    "sensor_registry",
     "sensors_at",
+    "sensors_of_kind",
     "series",
+    "status_changes_after",
+    "status_history",
     "storage_job",
+    "store_days",
     "store_file",
+    "stored_findings",
     "sync_sensors",
     "to_ms",
     "user_for_token",

@@ -22,7 +22,7 @@ from webui.api.core import _Query, api
 from webui.api.openapi import error
 from webui.i18n import language
 from webui.logbooks import versions
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 TAG = "logbooks"
 MAX_ID = 2**62
@@ -174,7 +174,7 @@ def _register(kind: str) -> None:
 
     def add(body: dict):
         try:
-            return _saved(add_entry(get_store(), get_config(), kind, body, by=g.user["name"], now=now()))
+            return _saved(add_entry(get_writer(), get_config(), kind, body, by=g.user["name"], now=now()))
         except EntryError as exc:
             return _refused(exc)
 
@@ -213,7 +213,7 @@ def correct_logbook_entry(kind: str, entry_id: int, body: CorrectionBody):
         return error(422, "invalid", "changes: geef de velden die veranderen, of withdraw (niet beide)",
                      {"changes": "geef de velden die veranderen, of withdraw (niet beide)"})
     try:
-        return _saved(correct_entry(get_store(), get_config(), entry_id, body.changes, by=g.user["name"], now=now(),
+        return _saved(correct_entry(get_writer(), get_config(), entry_id, body.changes, by=g.user["name"], now=now(),
                                     reason=body.reason, withdraw=body.withdraw))
     except EntryError as exc:
         return _refused(exc)
@@ -229,7 +229,7 @@ def confirm_logbook_entry(kind: str, entry_id: int, body: ConfirmationBody):
     if _row(kind, entry_id) is None:
         return error(404, "not_found", f"{kind} has no entry #{entry_id}")
     try:
-        return _saved(confirm_draft(get_store(), get_config(), entry_id, by=g.user["name"], now=now(),
+        return _saved(confirm_draft(get_writer(), get_config(), entry_id, by=g.user["name"], now=now(),
                                     changes=body.changes))
     except EntryError as exc:
         return _refused(exc)
