@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
-from agent.evaluation.score import score_window
 from agent.evaluation.continuous import record_generator_episodes
+from agent.evaluation.score import score_window
 from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs, refresh_day_cache
 from agent.store.connection import open_store
 from agent.store.readings import insert_readings, sync_sensors
@@ -322,3 +322,38 @@ def test_loading_only_alarm_inputs(farm):
     fill(store, ids)
     inputs = load_sensor_inputs(store, config, SINCE, AT, families=("ventilation_alarm",))
     assert inputs["ventilation_alarm"]["1"][0].days and inputs["light"]["1"] == ()
+
+
+AGENT_TABLES = ("events", "derived_days", "derived_marks", "findings", "status_changes", "score_summary",
+                "score_window", "logbook", "rollups")
+
+
+def _row_counts(store):
+    return {t: store.query(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in AGENT_TABLES}
+
+
+def test_scoring_the_same_window_twice_or_after_other_windows_gives_identical_findings(farm):
+    """A generator test run in the readings: scoring once used to record it, so a second score judged A3.6 anew."""
+    _path, config, store, ids = farm
+    fill(store, ids)  # the generator ran 15 minutes with mains present on the second day: a test
+    before = _row_counts(store)
+    first = score_window(store, config, at=AT, since=SINCE)
+    a36 = next(f for f in first.findings if f.rule == "A3.6" and f.location == "1")
+    assert a36.status == "B" and "aggregaattest gedetecteerd" in a36.occurrences[0].detail
+    assert score_window(store, config, at=AT, since=SINCE) == first
+    t0 = local(FIRST + timedelta(days=1), "10:00")
+    for at in (t0 + timedelta(minutes=5), t0 + timedelta(hours=1), AT - timedelta(days=1), AT + timedelta(days=1)):
+        score_window(store, config, at=at, since=at - timedelta(days=3))
+    assert score_window(store, config, at=AT, since=SINCE) == first
+    assert _row_counts(store) == before  # no events, no cached days, no drafts: scoring wrote nothing
+
+
+def test_the_score_command_computes_without_writing(farm, cli):
+    path, config, store, ids = farm
+    fill(store, ids)
+    before = _row_counts(store)
+    assert before["derived_marks"] > 0  # readings waiting for `run` to refresh the cache
+    result = cli("score", "--at", AT.isoformat(), "--since", SINCE.isoformat(), "--format", "json", config=path)
+    assert result.code == 0, result.err
+    assert {f["rule"]: f["status"] for f in json.loads(result.out)["findings"] if f["location"] == "1"}["A3.6"] == "B"
+    assert _row_counts(store) == before

@@ -80,10 +80,25 @@ def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[
             findings.extend(evaluate_rule(rule, evidence, params)[0])
     # Merged into the last whole score, whose window and due list stay: the page shows the alarm at once.
     last = latest_score(store)
-    merged = [f for f in (last.score.findings if last else stored_findings(store)) if f.rule not in ALARM_RULES]
+    merged = _replace_rules(last.score.findings if last else stored_findings(store), findings)
     at, since = (last.score.at, last.score.since) if last else (now, since)
-    result = score(merged + findings, at=at, since=since, weights=params.weights, due=last.score.due if last else [])
+    result = score(merged, at=at, since=since, weights=params.weights, due=last.score.due if last else [])
     return record_score(store, result, now, whole=False)
+
+
+def _replace_rules(findings: list, new: list) -> list:
+    """Return ``findings`` with every finding of the rules in ``new`` replaced by those, in the same place."""
+    by_rule: dict[str, list] = {}
+    for f in new:
+        by_rule.setdefault(f.rule, []).append(f)
+    out, placed = [], set()
+    for f in findings:
+        if f.rule not in by_rule:
+            out.append(f)
+        elif f.rule not in placed:
+            out.extend(by_rule[f.rule])
+            placed.add(f.rule)
+    return out + [f for rule, fs in by_rule.items() if rule not in placed for f in fs]
 
 
 def on_readings(store: Store, config: Settings, batch: Iterable, now: datetime) -> list[dict]:

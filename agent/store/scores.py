@@ -4,7 +4,7 @@ Three tables (migration ``m008_score_snapshot``), written only by ``ikb-agent ru
 
 - ``findings``: one row per (rule, location); ``document`` is the finding as the score JSON has it
   (DESIGN §3.5), the other columns keep what the alerts and the rule history query;
-- ``score_summary``: the rest of the score (verdict, counts, points, the due list);
+- ``score_summary``: the rest of the score (verdict, counts, points, the due list) and the findings' order;
 - ``score_window``: the window of the last whole evaluation and its moment (`run`'s heartbeat).
 
 Writes are change-only: a finding row is rewritten when its document changed, the summary when it
@@ -24,6 +24,7 @@ from rules.findings import Finding, Occurrence
 from rules.scoring import Score
 
 WINDOW_KEYS = ("at", "since", "findings")  # what the summary leaves to the other two tables
+ORDER_KEY = "finding_order"  # in the summary: the findings' (rule, location) in the evaluation's order
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
             current = {(f.rule, f.location or "") for f in result.findings}
             for key in set(previous) - current:
                 db.execute("DELETE FROM findings WHERE rule = ? AND location = ?", list(key))
-        summary = _dump({k: v for k, v in result.to_json().items() if k not in WINDOW_KEYS})
+        # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
+        summary = _dump({**{k: v for k, v in result.to_json().items() if k not in WINDOW_KEYS},
+                         ORDER_KEY: [[f.rule, f.location] for f in result.findings]})
         old = db.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
         if old is None or old[0] != summary:
             db.execute("INSERT INTO score_summary(id, summary, changed_at) VALUES (1, ?, ?) ON CONFLICT(id)"
@@ -106,24 +109,27 @@ def latest_score(store: Store) -> StoredScore | None:
         changed = db.execute("SELECT max(evaluated_at) FROM findings").fetchone()[0]
     if window is None or summary is None:
         return None
-    findings = _in_scheme_order([_finding(r) for r in rows])
+    document = json.loads(summary[0])
+    findings = _in_order([_finding(r) for r in rows], document.pop(ORDER_KEY, []))
     last = max(summary[1], changed or summary[1])
-    score = replace(Score.from_json({**json.loads(summary[0]), "since": window[0], "at": window[1], "findings": []}),
+    score = replace(Score.from_json({**document, "since": window[0], "at": window[1], "findings": []}),
                     findings=findings)
     return StoredScore(score, datetime.fromisoformat(last))
 
 
-def _in_scheme_order(findings: list[Finding]) -> list[Finding]:
-    """Return findings in the catalogue's order (as an evaluation lists them), then by location."""
-    order = {r.id: i for i, r in enumerate(load_catalogue())}
-    return sorted(findings, key=lambda f: (order.get(f.rule, len(order)), f.location or ""))
+def _in_order(findings: list[Finding], keys: list) -> list[Finding]:
+    """Return findings in the stored order of (rule, location) keys; others after them, in the catalogue's order."""
+    position = {(rule, location): i for i, (rule, location) in enumerate(keys)}
+    catalogue = {r.id: i for i, r in enumerate(load_catalogue())}
+    return sorted(findings, key=lambda f: (position.get((f.rule, f.location), len(position)),
+                                           catalogue.get(f.rule, len(catalogue)), f.location or ""))
 
 
 def stored_findings(store: Store) -> list[Finding]:
     """Return the findings of the snapshot (also those an on-arrival evaluation updated), in the scheme's order."""
     rows = store.execute("SELECT rule, location, status, source, summary, occurrences, evidence, document"
                          " FROM findings").fetchall()
-    return _in_scheme_order([_finding(r) for r in rows])
+    return _in_order([_finding(r) for r in rows], [])
 
 
 def status_history(store: Store, rule: str, limit: int = 100) -> list[dict]:
