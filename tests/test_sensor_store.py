@@ -11,7 +11,7 @@ import pytest
 from agent.config import load_config
 from agent.evaluation.continuous import record_generator_episodes
 from agent.evaluation.score import score_window
-from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs, refresh_day_cache
+from agent.evaluation.sensor_inputs import backfill_day_cache, journal_for, load_sensor_inputs, refresh_day_cache
 from agent.store.connection import open_store
 from agent.store.readings import insert_readings, sync_sensors
 from rules.kinds import GENERATOR_OFF, GENERATOR_RUNNING, POPHOLE_CLOSED, POPHOLE_OPEN, VENTILATION_OK
@@ -357,3 +357,20 @@ def test_the_score_command_computes_without_writing(farm, cli):
     assert result.code == 0, result.err
     assert {f["rule"]: f["status"] for f in json.loads(result.out)["findings"] if f["location"] == "1"}["A3.6"] == "B"
     assert _row_counts(store) == before
+
+
+def test_runs_backfill_caches_the_kept_history_a_slice_at_a_time_newest_first(farm):
+    _path, config, store, ids = farm
+    fill(store, ids)
+    later = AT + timedelta(days=60)  # the filled days now lie before any evaluation window
+    assert backfill_day_cache(store, config, later, budget=3) == 3
+    light = [r["day"] for r in store.query("SELECT day FROM derived_days WHERE family = 'light' ORDER BY day")]
+    total = backfill_day_cache(store, config, later)
+    assert total > 0 and backfill_day_cache(store, config, later) == 0  # all cached: nothing left to do
+    every = [r["day"] for r in store.query("SELECT day FROM derived_days WHERE family = 'light' ORDER BY day")]
+    assert not light or light[-1] == every[-1]  # the newest days came first
+    # The cached history gives the same score as deriving it all in memory.
+    fresh = score_window(store, config, at=AT, since=SINCE)
+    with store.transaction() as db:
+        db.execute("DELETE FROM derived_days")
+    assert score_window(store, config, at=AT, since=SINCE) == fresh

@@ -27,7 +27,7 @@ from typing import Callable
 from agent import clock
 from agent.alerts import alert_listener, due_job
 from agent.config import Settings
-from agent.evaluation import alarm_listener, episodes_job, tick_job
+from agent.evaluation import alarm_listener, backfill_job, episodes_job, tick_job
 from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
@@ -45,6 +45,7 @@ JOB_FACTORIES += [
     lambda st, s: JobSpec(*draft_job(st, s)),  # A3.6: draft detected generator tests for confirmation
     lambda st, s: JobSpec(*storage_job(st, s)),  # retention: report storage use daily
     lambda st, s: JobSpec(*tick_job(st, s), first_delay_s=5),  # every rule, each minute: the score snapshot
+    lambda st, s: JobSpec(*backfill_job(st, s), first_delay_s=90),  # the history's days into the per-day cache
 ]
 LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
 LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands

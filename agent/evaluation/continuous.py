@@ -9,6 +9,8 @@ writes what evaluation produces:
   the days new readings touched), scores the recent window through the same
   :func:`agent.evaluation.score.score_window` as ``score`` (which writes
   nothing), and keeps the result as the score snapshot (``agent.store.scores``);
+- the backfill job (:func:`backfill_job`) caches the days of the kept history
+  before the window, a slice at a time, so a ``score`` over two years is fast;
 - the episode job (:func:`record_generator_episodes`) records the generator
   tests and mains outages the readings show as ``events``, idempotently, for
   the checks logbook to draft (``agent.logbooks.draft_job``);
@@ -25,7 +27,7 @@ from typing import Callable, Iterable
 from agent import clock
 from agent.config import Settings
 from agent.evaluation.score import score_window
-from agent.evaluation.sensor_inputs import load_sensor_inputs, record_episodes, refresh_day_cache
+from agent.evaluation.sensor_inputs import backfill_day_cache, load_sensor_inputs, record_episodes, refresh_day_cache
 from agent.logbooks import load_answers, load_documents
 from agent.store import Store, latest_score, record_score, stored_findings
 from rules.catalogue import load_catalogue
@@ -64,6 +66,14 @@ def episodes_job(store: Store, config: Settings) -> tuple[str, Callable[[datetim
     """Return (name, function(now), interval) of the job that records generator tests and mains outages."""
     return ("episodes", lambda now: record_generator_episodes(store, config, now),
             float(config.evaluation.interval_seconds))
+
+
+BACKFILL_EVERY_S = 300
+
+
+def backfill_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], int], float]:
+    """Return (name, function(now), interval) of the job that caches the history's days a slice at a time."""
+    return "day-cache-backfill", lambda now: backfill_day_cache(store, config, now), BACKFILL_EVERY_S
 
 
 def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[dict]:

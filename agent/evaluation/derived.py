@@ -136,16 +136,19 @@ def subject_days(store: Store, subject: Subject, lo: int, hi: int, tz,
     return tuple(out[d.day] for d in days)
 
 
-def cache_days(store: Store, subject: Subject, lo: int, hi: int, tz) -> int:
+def cache_days(store: Store, subject: Subject, lo: int, hi: int, tz, limit: int | None = None) -> int:
     """Derive and store the subject's settled days in ``[lo, hi)`` that are not cached; return how many (``run``).
 
-    Call :func:`apply_marks` first: the days new data touched are then missing here and derived again.
+    ``limit``: derive at most this many, the newest first. Call :func:`apply_marks` first: the days new
+    data touched are then missing here and derived again.
     """
     days = [d for d in days_between(lo, hi, subject.day_start, tz) if d.end + subject.after_ms <= hi]
     if not days:
         return 0
     cached = _cached(store, subject, days, frozenset())
     missing = [d for d in days if d.day.isoformat() not in cached]
+    if limit is not None:
+        missing = missing[max(0, len(missing) - limit):]
     for i in range(0, len(missing), CHUNK_DAYS):
         derived = _derive(store, subject, missing[i:i + CHUNK_DAYS], None)
         rows = []

@@ -8,7 +8,18 @@ one user).
 from agent.store.channel_tests import channel_tests, record_channel_test
 from agent.store.connection import Store, StoreError, open_store
 from agent.store.derived import DayKey, cached_days, consume_marks, pending_marks, store_days
-from agent.store.events import episode_ids, events_between, finished_episodes, record_episodes
+from agent.store.events import (
+    close_offline_events,
+    episode_ids,
+    event_ended,
+    events_between,
+    finished_episodes,
+    offline_candidates,
+    offline_events_after,
+    open_offline_event,
+    record_episodes,
+    sensor_health_rows,
+)
 from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
 from agent.store.logbook import (
     chain_tail,
@@ -20,6 +31,7 @@ from agent.store.logbook import (
     latest_entry_date,
     logbook_head,
     logbook_rows,
+    rows_after,
 )
 from agent.store.owners import WEB_WRITES, Writes
 from agent.store.readings import (
@@ -95,6 +107,7 @@ __all__ = [
     "channel_tests",
     "check_upload",
     "clear_login_failures",
+    "close_offline_events",
     "consume_marks",
     "count_current",
     "count_users",
@@ -104,6 +117,7 @@ __all__ = [
     "downsample",
     "ensure_rollups",
     "episode_ids",
+    "event_ended",
     "events_between",
     "finding_occurrences",
     "finished_episodes",
@@ -132,6 +146,9 @@ __all__ = [
     "logbook_rows",
     "login_wait",
     "newest_reading_ms",
+    "offline_candidates",
+    "offline_events_after",
+    "open_offline_event",
     "open_store",
     "pending_marks",
     "reading_stamps",
@@ -141,6 +158,8 @@ __all__ = [
     "record_score",
     "roll_up",
     "roll_up_charts",
+    "rows_after",
+    "sensor_health_rows",
     "sensor_registry",
     "sensors_at",
     "sensors_of_kind",

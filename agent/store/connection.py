@@ -110,6 +110,12 @@ class Store:
         with self.lock:
             return list(self.db.query(sql, params))
 
+    def max_id(self, table: str) -> int:
+        """Return the highest ``id`` in a table (0 when empty): a watermark for polling it."""
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        return self.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+
     def get_kv(self, key: str) -> str | None:
         """Return a stored setting."""
         row = self.query("SELECT value FROM kv WHERE key = ?", [key])

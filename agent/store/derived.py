@@ -39,11 +39,10 @@ def consume_marks(store: Store, stale: Callable[[list[tuple[int, int]]], Iterabl
     return len(keys)
 
 
+DAY_COLUMNS = ("family", "subject", "day", "version", "start", "end", "result", "computed_at")
+
+
 def store_days(store: Store, rows: list[tuple]) -> None:
     """Write derived days (family, subject, day, version, start, end, result, computed_at), replacing older ones."""
     with store.transaction() as db:
-        db.conn.executemany(
-            'INSERT INTO derived_days(family, subject, day, version, start, "end", result, computed_at)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(family, subject, day) DO UPDATE SET"
-            ' version = excluded.version, start = excluded.start, "end" = excluded."end",'
-            " result = excluded.result, computed_at = excluded.computed_at", rows)
+        db["derived_days"].upsert_all((dict(zip(DAY_COLUMNS, r)) for r in rows), pk=("family", "subject", "day"))

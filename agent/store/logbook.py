@@ -75,6 +75,11 @@ def last_row_id(store: Store) -> int | None:
     return store.execute("SELECT max(id) FROM logbook").fetchone()[0]
 
 
+def rows_after(store: Store, last_id: int, limit: int = 1000) -> list[dict]:
+    """Return (id, kind) of the rows after row ``last_id``, oldest first (for polling new entries)."""
+    return store.query("SELECT id, kind FROM logbook WHERE id > ? ORDER BY id LIMIT ?", [last_id, limit])
+
+
 def chain_tail(db, kind: str) -> tuple[int, str | None]:
     """Return the id the next row gets and the hash of the logbook's last row (None when empty).
 

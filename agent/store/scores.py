@@ -63,14 +63,10 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
                                 "at": stamp})
                 db.execute("INSERT INTO status_changes(rule, location, from_status, to_status, at)"
                            " VALUES (?, ?, ?, ?, ?)", [f.rule, key[1], old_status, f.status, stamp])
-            db.execute(
-                "INSERT INTO findings(rule, location, status, source, summary, occurrences, evaluated_at, evidence,"
-                " document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(rule, location) DO UPDATE SET"
-                " status = excluded.status, source = excluded.source, summary = excluded.summary,"
-                " occurrences = excluded.occurrences, evaluated_at = excluded.evaluated_at,"
-                " evidence = excluded.evidence, document = excluded.document",
-                [f.rule, key[1], f.status, f.source, f.summary,
-                 json.dumps([o.to_json() for o in f.occurrences], ensure_ascii=False), stamp, f.evidence, document])
+            db["findings"].upsert({
+                "rule": f.rule, "location": key[1], "status": f.status, "source": f.source, "summary": f.summary,
+                "occurrences": json.dumps([o.to_json() for o in f.occurrences], ensure_ascii=False),
+                "evaluated_at": stamp, "evidence": f.evidence, "document": document}, pk=("rule", "location"))
         if whole:
             # A rule that no longer applies (the farm's housing changed) leaves the current view.
             current = {(f.rule, f.location or "") for f in result.findings}
@@ -81,12 +77,10 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
                          ORDER_KEY: [[f.rule, f.location] for f in result.findings]})
         old = db.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
         if old is None or old[0] != summary:
-            db.execute("INSERT INTO score_summary(id, summary, changed_at) VALUES (1, ?, ?) ON CONFLICT(id)"
-                       " DO UPDATE SET summary = excluded.summary, changed_at = excluded.changed_at", [summary, stamp])
+            db["score_summary"].upsert({"id": 1, "summary": summary, "changed_at": stamp}, pk="id")
         if whole:
-            db.execute("INSERT INTO score_window(id, since, at) VALUES (1, ?, ?) ON CONFLICT(id)"
-                       " DO UPDATE SET since = excluded.since, at = excluded.at",
-                       [result.since.isoformat(), result.at.isoformat()])
+            db["score_window"].upsert({"id": 1, "since": result.since.isoformat(), "at": result.at.isoformat()},
+                                      pk="id")
     return changes
 
 
