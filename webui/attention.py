@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from agent.clock import parse_moment
-from agent.logbooks import StoredEntry, current_entries, get_entry, list_entries, record_of
+from agent.logbooks import StoredEntry, current_entries, list_entries, record_of
 from agent.store import Store, count_current, last_row_id, latest_entry_date
 from rules.logbooks import LOGBOOKS, EntryError, Flag, LogbookView, LogEntry, entry_flags
 
@@ -86,7 +86,7 @@ def waiting_drafts(store: Store) -> int:
 
 def drafts(store: Store) -> list[StoredEntry]:
     """Return the drafted entries waiting for confirmation (sensor-detected generator tests, A3.6)."""
-    return [get_entry(store, r.id) for r in current_entries(store, state="draft")]
+    return current_entries(store, state="draft")
 
 
 def logbook_sizes(store: Store) -> dict[str, tuple[int, str | None]]:

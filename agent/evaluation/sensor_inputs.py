@@ -306,8 +306,10 @@ def backfill_day_cache(store: Store, config: Settings, now: datetime, budget: in
     """
     tz = config.farm_view().tz
     horizon = to_ms(now - timedelta(days=config.storage.aggregate_retention_days))
+    subjects = build_subjects(store, config, config.params().sensor_rules)
+    apply_marks(store, subjects, tz)  # days new readings touched first, so none is cached from old data
     done = 0
-    for subject in build_subjects(store, config, config.params().sensor_rules):
+    for subject in subjects:
         if done >= budget:
             break
         # From the subject's first reading on: days before it hold nothing worth a row.
