@@ -179,3 +179,9 @@ class Due:
             "what": self.what,
             "overdue": self.overdue,
         }
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Due":
+        """Return the due item an object of :meth:`to_json` describes."""
+        return cls(doc["rule"], doc.get("location"), date.fromisoformat(doc["due"]), doc["what"],
+                   bool(doc.get("overdue", False)))

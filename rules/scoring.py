@@ -114,6 +114,14 @@ class Score:
             "setup": self.setup,
         }
 
+    @classmethod
+    def from_json(cls, doc: dict) -> "Score":
+        """Return the score a document of :meth:`to_json` describes (a stored snapshot read back)."""
+        return cls(at=datetime.fromisoformat(doc["at"]), since=datetime.fromisoformat(doc["since"]),
+                   verdict=doc["verdict"], counts=dict(doc["counts"]),
+                   findings=[Finding.from_json(f) for f in doc["findings"]],
+                   due=[Due.from_json(d) for d in doc.get("due", ())])
+
 
 def score(findings: list[Finding], *, at: datetime, since: datetime, due: list[Due] | None = None) -> Score:
     """Combine findings into counts per category and a verdict, each rule counted once."""

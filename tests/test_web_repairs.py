@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import quote
 
 from PIL import Image
 
+from agent.evaluation import score_window
 from agent.logbooks.assessments import record_answer
 from agent.logbooks.documents import record_document
+from agent.store import record_score
 from rules.catalogue import load_catalogue
 
 from .web_fixtures import (  # noqa: F401
@@ -119,3 +122,45 @@ def test_the_api_records_a_repair_with_the_same_check(farmer, web_store, app):
     [f] = [x for x in after["findings"] if x["rule"] == "A4.1.6"]
     assert f["repaired"] is True and f["occurrences"][0]["repair"]["action"] == "koelcel gebruikt"
     assert after["verdict"] == "remarks" and "points" not in after
+
+
+def _page_text(client, path: str = "/") -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", client.get(path).get_data(as_text=True)))
+
+
+def _agent_evaluates(store, config, at):
+    """Store, as `run`'s minute job does, the score of the window ending at ``at``."""
+    record_score(store, score_window(store, config, at=at, since=at - timedelta(days=30)), at)
+
+
+def test_a_repair_recorded_on_the_page_shows_at_once_while_the_agent_runs(farmer, web_store, farm_config, clock, app):
+    _declared_d(web_store)
+    _agent_evaluates(web_store, farm_config, NOW - timedelta(minutes=1))  # `run` runs: a fresh snapshot
+    text = _page_text(farmer)
+    assert "Herstel vereist vóór afgifte certificaat" in text and "door de agent" in text
+    link = _repair_link(farmer.get("/rules/A4.1.6").get_data(as_text=True))
+    start = re.search(r'name="start" value="([^"]+)"', farmer.get(link).get_data(as_text=True)).group(1)
+    saved = farmer.post("/rules/A4.1.6/repair", data={
+        "csrf_token": token_of(farmer, link), "location": "", "start": start, "date": "2026-11-01",
+        "action": "kadavers naar de koelcel", "performed_by": "jan"})
+    assert saved.status_code == 302
+    # At once, before `run` evaluates again: the page's own score holds the repair; the agent is not "down".
+    text = _page_text(farmer)
+    assert "Opmerkingen: B/C-afwijkingen of herstelde D-afwijkingen" in text
+    assert "door deze pagina (na uw registratie)" in text and "De agent draait niet" not in text
+    assert "kadavers naar de koelcel" in _page_text(farmer, "/rules/A4.1.6")
+    api = farmer.get("/api/v1/score").json
+    assert (api["evaluated_by"], api["verdict"]) == ("web", "remarks")
+    # A snapshot `run` began at the moment of the write (without the repair) does not bring the D back.
+    old = score_window(web_store, farm_config, at=NOW, since=NOW - timedelta(days=30))
+    record_score(web_store, replace(old, findings=[
+        replace(f, occurrences=tuple(replace(o, repair=None) for o in f.occurrences)) for f in old.findings],
+        verdict="repair_required"), NOW)
+    clock.now = NOW + timedelta(seconds=30)
+    assert "Opmerkingen: B/C-afwijkingen" in _page_text(farmer)
+    # `run`'s next evaluation, after the write, holds the repair: the page shows the agent's snapshot again.
+    clock.now = NOW + timedelta(minutes=1)
+    _agent_evaluates(web_store, farm_config, clock.now)
+    text = _page_text(farmer)
+    assert "Opmerkingen: B/C-afwijkingen of herstelde D-afwijkingen" in text and "door de agent" in text
+    assert "na uw registratie" not in text and farmer.get("/api/v1/score").json["evaluated_by"] == "agent"

@@ -33,7 +33,7 @@ from webui.logbook_forms import (
     signature_file,
     title,
 )
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("logbooks", __name__, url_prefix="/logbooks")
 
@@ -269,12 +269,12 @@ def new(kind: str):
     if request.method == "GET":
         return _render_form(kind, "new", values={spec.date_field: today().isoformat()})
     data = entry_from_form(kind, request.form)
-    saved, refused = attempt(lambda: add_entry(get_store(), get_config(), kind, data, by=_user(), now=now()),
+    saved, refused = attempt(lambda: add_entry(get_writer(), get_config(), kind, data, by=_user(), now=now()),
                              lambda errors, status, conflict: _render_form(kind, "new", values=data, errors=errors,
                                                                            status=status, conflict=conflict))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Opgeslagen: {title} #{id}.", title=title(kind), id=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.entries", kind=kind))
@@ -292,13 +292,13 @@ def correct(kind: str, entry_id: int):
     data = entry_from_form(kind, request.form)
     reason = request.form.get("reason", "").strip()
     saved, refused = attempt(
-        lambda: correct_entry(get_store(), get_config(), entry_id, changed(kind, row.entry, data), by=_user(),
+        lambda: correct_entry(get_writer(), get_config(), entry_id, changed(kind, row.entry, data), by=_user(),
                               now=now(), reason=reason),
         lambda errors, status, conflict: _render_form(kind, "correct", values=data, errors=errors, row=row,
                                                       reason=reason, status=status, conflict=conflict))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Gecorrigeerd: #{old} is vervangen door #{new}.", old=entry_id, new=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.entry", kind=kind, entry_id=saved.entry.id))
@@ -311,7 +311,7 @@ def withdraw(kind: str, entry_id: int):
     spec_or_404(kind)
     entry_or_404(kind, entry_id)
     try:
-        correct_entry(get_store(), get_config(), entry_id, None, by=_user(), now=now(),
+        correct_entry(get_writer(), get_config(), entry_id, None, by=_user(), now=now(),
                       reason=request.form.get("reason", ""), withdraw=True)
     except EntryError as exc:
         errors = field_errors(exc)
@@ -320,7 +320,7 @@ def withdraw(kind: str, entry_id: int):
     except LogbookError as exc:
         flash(exc.problems[0].render(current_translations()), "error")
         return redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Ingetrokken: #{id}. De regel blijft in de geschiedenis.", id=entry_id), "ok")
     return redirect(url_for("logbooks.entries", kind=kind))
 
@@ -340,13 +340,13 @@ def confirm(kind: str, entry_id: int):
         return _render_form(kind, "confirm", values=values, row=row)
     data = entry_from_form(kind, request.form)
     saved, refused = attempt(
-        lambda: confirm_draft(get_store(), get_config(), entry_id, by=_user(), now=now(),
+        lambda: confirm_draft(get_writer(), get_config(), entry_id, by=_user(), now=now(),
                               changes=revised(kind, row.entry, data)),
         lambda errors, status, conflict: _render_form(kind, "confirm", values=data, errors=errors, row=row,
                                                       status=status))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Bevestigd: #{old} is vastgelegd als #{new}.", old=entry_id, new=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.index"))

@@ -15,7 +15,16 @@ from contextlib import contextmanager
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from agent.logbooks import AssessmentError, DocumentError, answer_history, record_answer, record_document, record_repair
-from agent.store import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.store import (
+    DOCUMENT_TYPES,
+    IMAGE_TYPES,
+    FileError,
+    check_upload,
+    document_rows,
+    get_file,
+    status_history,
+    store_file,
+)
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.errors import IkbError
@@ -28,7 +37,7 @@ from webui.i18n import gettext as _
 from webui.inputs import AssessmentInput, DocumentInput
 from webui.logbook_forms import entry_from_form, logbook_fields
 from webui.scores import current
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
 
@@ -108,10 +117,9 @@ def _render_rule(rule: Rule, *, assess_values=None, assess_errors=None, doc_valu
     store = get_store()
     view = current(store, get_config(), now())
     findings = [f for f in view.score.findings if f.rule == rule.id]
-    history = store.query("SELECT * FROM status_changes WHERE rule = ? ORDER BY at DESC, id DESC LIMIT 100",
-                          [rule.id])
+    history = status_history(store, rule.id)
     answers = answer_history(store, rule.id)
-    documents = store.query("SELECT * FROM documents WHERE rule = ? ORDER BY issued_on DESC, id DESC", [rule.id])
+    documents = document_rows(store, rule.id, newest_first=True)
     spec = SPECS.get(rule.id)
     writer = can_write()
 
@@ -170,7 +178,7 @@ def assess(rule_id: str):
         errors["photo"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, assess_values=values, assess_errors=errors, status=422)
-    store, moment, user = get_store(), now(), _user_name()
+    store, moment, user = get_writer(), now(), _user_name()
     try:
         with _with_upload(store, upload, user, moment) as file_id:
             record_answer(store, load_catalogue(), rule_id=rule.id, status=answer.status, note=answer.note,
@@ -178,7 +186,7 @@ def assess(rule_id: str):
                           locations={i for i, _n in _locations()}, file_id=file_id)
     except AssessmentError as exc:
         return _render_rule(rule, assess_values=values, assess_errors=_at_fields(exc, AssessmentInput, "status"), status=422)
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Opgeslagen: {rule} = {status}.", rule=rule.id, status=answer.status), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
 
@@ -201,7 +209,7 @@ def document(rule_id: str):
         errors["file"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, doc_values=values, doc_errors=errors, status=422)
-    store, moment, user = get_store(), now(), _user_name()
+    store, moment, user = get_writer(), now(), _user_name()
     try:
         with _with_upload(store, upload, user, moment) as file_id:
             record_document(store, kind=rule.id, issued_on=doc.issued_on, valid_until=doc.valid_until,
@@ -209,7 +217,7 @@ def document(rule_id: str):
                             house_ids={h.id for h in get_config().houses}, file_id=file_id)
     except DocumentError as exc:
         return _render_rule(rule, doc_values=values, doc_errors=_at_fields(exc, DocumentInput, "issued_on"), status=422)
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Document opgeslagen."), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
 
@@ -272,9 +280,8 @@ def repair(rule_id: str):
     upload = request.files.get("attachment")
     if upload is not None and upload.filename:
         uploads.append((upload.filename, upload.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)))
-    store = get_store()
     try:
-        saved = record_repair(store, get_config(), current(store, get_config(), now()).score, data,
+        saved = record_repair(get_writer(), get_config(), current(get_store(), get_config(), now()).score, data,
                               by=_user_name(), now=now(), uploads=uploads,
                               max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
     except IkbError as exc:  # the entry, the occurrence it names, or an upload: each at its field
@@ -282,7 +289,7 @@ def repair(rule_id: str):
         if "attachments" in messages:
             messages["attachment"] = messages.pop("attachments")
         return _render_repair(rule, finding, occurrence, values=data, errors=messages, status=422)
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Herstel vastgelegd: {rule} #{id}.", rule=rule.id, id=saved.entry.id), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from agent.config import Settings
-from agent.logbooks.entries import Saved, _rows, add_entry, current
-from agent.store import Store
+from agent.logbooks.entries import Saved, _rows, add_entry, current_entries
+from agent.store import Store, finished_episodes, record_episode
 from agent.store import to_ms as _ms
 
 # --------------------------------------------------------------------------- A3.6 drafts from detected tests
@@ -25,12 +25,10 @@ def draft_detected_checks(store: Store, config: Settings, now: datetime) -> list
     """
     farm = config.farm_view()
     houses = {h.id for h in config.houses}
-    rows = _rows(store, "checks")
-    referenced = {r.entry.get("event_id") for r in rows}
-    manual = {(r.entry.get("date"), r.entry.get("house")) for r in current(rows)
-              if r.entry.get("item") == "generator" and r.state == "confirmed"}
-    events = store.query("SELECT id, location, start, \"end\", detail FROM events WHERE kind = 'generator_test'"
-                         " AND \"end\" IS NOT NULL AND \"end\" <= ? ORDER BY start", [_ms(now)])
+    referenced = {r.entry.get("event_id") for r in _rows(store, "checks")}
+    manual = {(r.entry.get("date"), r.entry.get("house"))
+              for r in current_entries(store, "checks", state="confirmed", fields={"item": "generator"})}
+    events = finished_episodes(store, "generator_test", _ms(now))
     saved = []
     for ev in events:
         if ev["id"] in referenced:
@@ -41,10 +39,7 @@ def draft_detected_checks(store: Store, config: Settings, now: datetime) -> list
         day = start.date().isoformat()
         if (day, house) in manual or (day, None) in manual:
             continue
-        try:
-            detail = json.loads(ev["detail"] or "{}")
-        except ValueError:
-            detail = {}
+        detail = ev["detail"]
         result = detail.get("result") if detail.get("result") in ("ok", "fault") else "ok"
         minutes = round((end - start).total_seconds() / 60)
         entry = {"date": day, "item": "generator", "result": result, "checked_by": "automatisch gedetecteerd",
@@ -57,18 +52,6 @@ def draft_detected_checks(store: Store, config: Settings, now: datetime) -> list
 # --------------------------------------------------------------------------- A3.6 drafts from the panel's test alarm
 
 ALARM_TEST_LOOKBACK = timedelta(days=7)  # test alarms of the last week are drafted (the job runs every 5 min)
-
-
-def _alarm_test_event(store: Store, house: str, start: int, end: int) -> int:
-    """Return the id of the `alarm_test` event for a spell, recording it once."""
-    with store.transaction() as db:
-        row = db.execute("SELECT id FROM events WHERE kind = 'alarm_test' AND location IS ? AND start = ?",
-                         [house, start]).fetchone()
-        if row is not None:
-            return row[0]
-        cur = db.execute('INSERT INTO events(kind, location, start, "end", detail) VALUES (?, ?, ?, ?, ?)',
-                         ["alarm_test", house, start, end, json.dumps({"result": "ok"})])
-        return cur.lastrowid
 
 
 def draft_alarm_tests(store: Store, config: Settings, now: datetime) -> list[Saved]:
@@ -86,10 +69,9 @@ def draft_alarm_tests(store: Store, config: Settings, now: datetime) -> list[Sav
     farm = config.farm_view()
     ventilated = {h.id for h in config.houses if h.mechanical_ventilation}
     inputs = load_sensor_inputs(store, config, now - ALARM_TEST_LOOKBACK, now, families=("ventilation_alarm",))
-    rows = _rows(store, "checks")
-    referenced = {r.entry.get("event_id") for r in rows}
-    manual = {(r.entry.get("date"), r.entry.get("house")) for r in current(rows)
-              if r.entry.get("item") in ALARM_ITEMS and r.state == "confirmed"}
+    referenced = {r.entry.get("event_id") for r in _rows(store, "checks")}
+    manual = {(r.entry.get("date"), r.entry.get("house"))
+              for r in current_entries(store, "checks", state="confirmed") if r.entry.get("item") in ALARM_ITEMS}
     lo, hi = _ms(now - ALARM_TEST_LOOKBACK), _ms(now)
     saved = []
     for house, sensors in sorted(inputs.get("ventilation_alarm", {}).items()):
@@ -102,7 +84,7 @@ def draft_alarm_tests(store: Store, config: Settings, now: datetime) -> list[Sav
                 day = start.date().isoformat()
                 if (day, house) in manual or (day, None) in manual:
                     continue
-                event = _alarm_test_event(store, house, s, e)
+                event = record_episode(store, "alarm_test", house, s, e, json.dumps({"result": "ok"}))
                 if event in referenced:
                     continue
                 minutes = max(1, round((e - s) / 60_000))

@@ -33,7 +33,7 @@ from webui.api.openapi import ApiError, refused
 from webui.i18n import gettext as _
 from webui.logbooks import versions
 from webui.scores import current
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 TAG = "logbooks"
 MAX_ID = 2**62
@@ -135,7 +135,7 @@ def entry_out(row: StoredEntry) -> dict:
 
 def _saved(saved) -> dict:
     """Return a write's result and drop the cached score (the evidence changed)."""
-    scores().invalidate()
+    scores().invalidate(now())
     return {"entry": entry_out(saved.entry), "flags": [f.to_json() for f in saved.flags]}
 
 
@@ -175,13 +175,13 @@ def _register(kind: str) -> None:
         return [entry_out(r) for r in rows]
 
     def add(body: dict):
-        store, config, moment = get_store(), get_config(), now()
+        config, moment = get_config(), now()
         try:
             if kind == "corrective_actions":
                 # A repair must name an occurrence of a current deviation: the page's and the CLI's check.
-                return _saved(record_repair(store, config, current(store, config, moment).score, body,
+                return _saved(record_repair(get_writer(), config, current(get_store(), config, moment).score, body,
                                             by=g.user["name"], now=moment))
-            return _saved(add_entry(store, config, kind, body, by=g.user["name"], now=moment))
+            return _saved(add_entry(get_writer(), config, kind, body, by=g.user["name"], now=moment))
         except (EntryError, RepairError) as exc:
             return refused(422, "invalid", exc)
 
@@ -220,7 +220,7 @@ def correct_logbook_entry(kind: str, entry_id: int, body: CorrectionBody):
     if body.withdraw == bool(body.changes):
         return refused(422, "invalid", ApiError("changes", "changes_or_withdraw"))
     try:
-        return _saved(correct_entry(get_store(), get_config(), entry_id, body.changes, by=g.user["name"], now=now(),
+        return _saved(correct_entry(get_writer(), get_config(), entry_id, body.changes, by=g.user["name"], now=now(),
                                     reason=body.reason, withdraw=body.withdraw))
     except EntryError as exc:
         return refused(422, "invalid", exc)
@@ -236,7 +236,7 @@ def confirm_logbook_entry(kind: str, entry_id: int, body: ConfirmationBody):
     if _row(kind, entry_id) is None:
         return refused(404, "not_found", ApiError("entry_id", "no_entry", {"kind": kind, "id": entry_id}))
     try:
-        return _saved(confirm_draft(get_store(), get_config(), entry_id, by=g.user["name"], now=now(),
+        return _saved(confirm_draft(get_writer(), get_config(), entry_id, by=g.user["name"], now=now(),
                                     changes=body.changes))
     except EntryError as exc:
         return refused(422, "invalid", exc)
