@@ -137,10 +137,11 @@ class StorageSection(_Strict):
 class IngestSection(_Strict):
     """[ingest]: batching and validation of sensor messages (docs/INGEST.md)."""
 
-    # A batch is committed when it holds this many messages, or its oldest is this old;
-    # alarm-class readings (ventilation alarm, mains off, generator fault) are committed at once.
+    # A batch is committed when it holds this many messages, or its oldest is this old (a minute: every
+    # commit rewrites pages of the SD card, docs/PERFORMANCE.md); alarm-class readings (ventilation alarm,
+    # mains off, generator fault) and every change of an alarm input are committed at once.
     batch_size: int = Field(500, ge=1, le=10_000)
-    flush_interval_ms: int = Field(250, ge=1, le=10_000)
+    flush_interval_ms: int = Field(60_000, ge=1, le=600_000)
     max_payload_bytes: int = Field(4096, ge=64, le=1_048_576)
     # A timestamp inside a payload may lie this far after / before the moment of receipt.
     max_future_s: int = Field(300, ge=0)

@@ -61,6 +61,7 @@ class Proc:
                           rss)
 
 
+ATTRIBUTE_EVERY_S = 10  # frames are attributed to tables with the page map read this often
 WAL_HEADER = 32
 FRAME_HEADER = 24
 
@@ -158,15 +159,15 @@ class WalWatch(threading.Thread):
                         tx = []
         except FileNotFoundError:
             return
-        if time.monotonic() - self._pages_read_at > 30:
+        if time.monotonic() - self._pages_read_at > ATTRIBUTE_EVERY_S:
             self._attribute()
 
     def _attribute(self, final: bool = False) -> None:
         """Attribute pending frames to tables (dbstat's page map, read again when a page is unknown)."""
         with self._lock:
             pending, self._pending = self._pending, Counter()
-        if any(p not in self._pages for p in pending) or final:
-            self._read_pages()
+        if pending or final:
+            self._read_pages()  # afresh: a freed page may belong to another table now
         for page, n in pending.items():
             self.counts.by_table[self._pages.get(page, "(free list / new page)")] += n
 
@@ -175,8 +176,7 @@ class WalWatch(threading.Thread):
         try:
             conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
             try:
-                self._pages.update({pageno: name for name, pageno in
-                                    conn.execute("SELECT name, pageno FROM dbstat")})
+                self._pages = {pageno: name for name, pageno in conn.execute("SELECT name, pageno FROM dbstat")}
             finally:
                 conn.close()
         except sqlite3.Error:

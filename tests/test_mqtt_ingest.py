@@ -72,8 +72,10 @@ def status_of(broker, topic="ikb-agent/status"):
 
 @pytest.fixture
 def live_settings(tmp_path, broker):
-    """Return settings pointing at the test broker."""
-    return settings_for(tmp_path, mqtt={"port": broker.port, "client_id": f"agent-{tmp_path.name}"})
+    """Return settings pointing at the test broker (the last messages of a stream committed after a quarter
+    second, not the default minute: these tests are about what is stored, not when)."""
+    return settings_for(tmp_path, mqtt={"port": broker.port, "client_id": f"agent-{tmp_path.name}"},
+                        flush_interval_ms=250)
 
 
 def test_published_messages_are_stored_and_the_agent_says_online_then_offline(live_settings, broker):
@@ -171,7 +173,8 @@ def agent_process(config_path):
 
 @pytest.mark.parametrize("with_ts", [False, True], ids=["receive-time", "device-time"])
 def test_agent_killed_mid_stream_stores_every_message_exactly_once(tmp_path, broker, with_ts):
-    data = farm_dict(tmp_path, mqtt={"port": broker.port, "client_id": "agent-kill"}, batch_size=50)
+    data = farm_dict(tmp_path, mqtt={"port": broker.port, "client_id": "agent-kill"}, batch_size=50,
+                     flush_interval_ms=250)
     config = tmp_path / "farm.toml"
     config.write_text(to_toml(data), encoding="utf-8")
     db = data["storage"]["path"]

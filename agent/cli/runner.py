@@ -75,13 +75,17 @@ def retention_step(store: Store, settings: Settings, now: datetime) -> None:
     roll_up_charts(store)
 
 
-def ingest_jobs(store: Store, settings: Settings, sensor_ids: list[int], started: datetime) -> list[JobSpec]:
-    """Return the ingest feature's own jobs: sensor health and the retention roll-up."""
+def ingest_jobs(store: Store, settings: Settings, sensor_ids: list[int], started: datetime,
+                heard: Callable[[], dict[int, int]] | None = None) -> list[JobSpec]:
+    """Return the ingest feature's own jobs: sensor health and the retention roll-up.
+
+    ``heard``: the ingestor's in-memory last-heard moments (it writes ``sensor_health`` once a minute).
+    """
     ing = settings.ingest
     return [
         JobSpec("sensor-health", lambda now: check_health(
             store, now, sensor_ids=sensor_ids, started=started, offline_after=ing.offline_after,
-            offline_min_s=ing.offline_min_s), HEALTH_EVERY_S),
+            offline_min_s=ing.offline_min_s, heard=heard() if heard else None), HEALTH_EVERY_S),
         JobSpec("retention", lambda now: retention_step(store, settings, now), RETENTION_EVERY_S, first_delay_s=60),
     ]
 
@@ -114,7 +118,8 @@ class Agent:
             except Exception as exc:  # noqa: BLE001 - one feature failing to start must not stop ingestion
                 log.error("listener %s could not start: %s", getattr(factory, "__qualname__", factory),
                           repr(exc)[:300])
-        jobs = ingest_jobs(job_store, self.settings, [s.id for s in self.ingestor.specs], started)
+        jobs = ingest_jobs(job_store, self.settings, [s.id for s in self.ingestor.specs], started,
+                           heard=self.ingestor.heard)
         for factory in JOB_FACTORIES:
             try:
                 spec = factory(job_store, self.settings)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Callable, Sequence
 
-from agent.store import DayKey, Store, cached_days, consume_marks, pending_marks, series, store_days
+from agent.store import DayKey, Store, cached_days, consume_marks, pending_marks, raise_watermark, series, store_days
 from rules.sensor import HOUR, DayRecord, LocalDay, days_between, merge_intervals, to_dt
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,13 @@ def cache_days(store: Store, subject: Subject, lo: int, hi: int, tz, limit: int 
     missing = [d for d in days if d.day.isoformat() not in cached]
     if limit is not None:
         missing = missing[max(0, len(missing) - limit):]
+    if missing:
+        # Before reading their data: a reading committed from here on is read below, or marks the day.
+        try:
+            raise_watermark(store, max(d.end + subject.after_ms for d in missing))
+        except sqlite3.OperationalError as exc:
+            log.info("sensor-rule cache not written: %s", exc)
+            return 0
     for i in range(0, len(missing), CHUNK_DAYS):
         derived = _derive(store, subject, missing[i:i + CHUNK_DAYS], None)
         rows = []

@@ -18,6 +18,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Mapping
 
 from agent.store import Store, from_ms, offline_candidates, open_offline_event, sensor_health_rows, to_ms
 
@@ -42,15 +43,23 @@ class SensorStatus:
 
 
 def check_health(store: Store, now: datetime, *, sensor_ids: list[int], started: datetime,
-                 offline_after: float = 3.0, offline_min_s: float = 120) -> list[int]:
-    """Open a sensor_offline event for each silent sensor without one; return their ids."""
+                 offline_after: float = 3.0, offline_min_s: float = 120,
+                 heard: Mapping[int, int] | None = None) -> list[int]:
+    """Open a sensor_offline event for each silent sensor without one; return their ids.
+
+    ``heard``: when each sensor was last heard as the running ingestor knows it (it writes
+    ``sensor_health`` only once a minute), taken over the stored moment when later.
+    """
     now_ms, started_ms = to_ms(now), to_ms(started)
     opened: list[int] = []
     if not sensor_ids:
         return opened
+    heard = heard or {}
     with store.transaction(immediate=True) as db:
         rows = offline_candidates(db, sensor_ids)
         for sid, location, kind, topic, created_at, last_seen, interval_s in rows:
+            if heard.get(sid) is not None and (last_seen is None or heard[sid] > last_seen):
+                last_seen = heard[sid]
             if last_seen is None:
                 silent_since, limit_s = max(created_at, started_ms), NEVER_HEARD_S
             elif interval_s:

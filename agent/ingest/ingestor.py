@@ -22,11 +22,9 @@ See docs/INGEST.md.
 
 from __future__ import annotations
 
-import base64
 import logging
 import queue
 import sqlite3
-import struct
 import threading
 import time
 import zlib
@@ -43,13 +41,23 @@ from sensors.model import RawMessage, Reading, Rejection, SensorSpec
 
 log = logging.getLogger(__name__)
 
-RECENT_KEY = "ingest.recent_deliveries"  # kv row: packet ids + checksums of recently committed messages
-BURST_MIN = 20  # at least this many waiting and the queue quiet for IDLE_GAP_S: the broker waits for acks
+# The broker waits for our acknowledgements (it has sent its whole window): commit without waiting for
+# flush_interval. Seen as at least BURST_MIN messages waiting that came in one burst (within BURST_SPAN_S)
+# and then nothing for IDLE_GAP_S (a backlog draining), or nothing at all for STALL_GAP_S (a broker whose
+# window is smaller than a flush interval of live traffic).
+BURST_MIN = 20
+BURST_SPAN_S = 0.25
 IDLE_GAP_S = 0.005
+STALL_GAP_S = 1.0
+ALARM_KINDS = frozenset({"ventilation_alarm", "mains", "generator"})  # a change of these is committed at once
 QUEUE_MAX = 20_000  # messages waiting for the ingest thread; paho blocks (TCP backpressure) beyond
 RETRY_DELAYS_S = (0.5, 1, 2, 5, 10, 30)  # after a failed commit; the batch is kept and retried
 LEARN_GAPS = 32  # gaps remembered per sensor to learn its interval
 LEARN_MIN = 8  # gaps needed before an interval is learned
+# Live, sensor_health (last heard, last value, learned interval) is written with a commit at most this
+# often: it is not evidence (the readings are), `run`'s own health check reads the moments in memory
+# (:meth:`Ingestor.heard`), and rewriting its page with every commit was a third of the SD-card writes.
+HEALTH_WRITE_S = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +109,45 @@ def decoder_for(settings: Settings, specs: list[SensorSpec]) -> Decoder:
     return Decoder(specs, limits, settings.farm_view().tz)
 
 
+# Live readings are appended to readings_recent (one or two pages a commit, whatever the sensors) and
+# moved into readings_main, clustered by sensor, every FOLD_EVERY_S (agent.store.schema m009). A
+# trace replay's big batches go to readings_main at once. Either way a (sensor, ts) is stored once.
+INSERT_RECENT = ("INSERT OR IGNORE INTO readings_recent(sensor_id, ts, value) SELECT ?1, ?2, ?3"
+                 " WHERE NOT EXISTS (SELECT 1 FROM readings_main WHERE sensor_id = ?1 AND ts = ?2)")
+INSERT_MAIN = ("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT ?1, ?2, ?3"
+               " WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE sensor_id = ?1 AND ts = ?2)")
+FOLD_EVERY_S = 600
+FOLD_ROWS = 20_000  # fold sooner when this many wait (a backlog)
+
+DELIVERY_UPSERT = ("INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES (?, ?, ?, ?) ON CONFLICT(slot)"
+                   " DO UPDATE SET seq = excluded.seq, mid = excluded.mid, crc = excluded.crc")
+
+
+def fold_recent(conn: sqlite3.Connection) -> int:
+    """Move every row of readings_recent into readings_main inside the caller's transaction; return how many."""
+    conn.execute("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value)"
+                 " SELECT sensor_id, ts, value FROM readings_recent ORDER BY sensor_id, ts")
+    return conn.execute("DELETE FROM readings_recent").rowcount
+
+
+def staged_count(store: Store) -> int:
+    """Return how many live readings wait in readings_recent."""
+    return store.execute("SELECT count(*) FROM readings_recent").fetchone()[0]
+
+
+def load_deliveries(store: Store) -> list[tuple[int, int, int, int]]:
+    """Return the remembered deliveries (slot, seq, packet id, checksum), oldest first."""
+    return store.execute("SELECT slot, seq, mid, crc FROM ingest_deliveries ORDER BY seq").fetchall()
+
+
+def write_deliveries(store: Store, rows: list[tuple[int, int, int, int]], *, replace: bool = False) -> None:
+    """Store deliveries (slot, seq, packet id, checksum) in the ring; ``replace``: instead of what is there."""
+    with store.transaction() as db:
+        if replace:
+            db.execute("DELETE FROM ingest_deliveries")
+        db.conn.executemany(DELIVERY_UPSERT, rows)
+
+
 def _crc(msg: RawMessage) -> int:
     """Return a checksum of a message's topic and payload (recognises a redelivery)."""
     return zlib.crc32(msg.payload, zlib.crc32(msg.topic.encode()))
@@ -144,11 +191,24 @@ class Ingestor:
         self._last_assigned: dict[int, int] = {}  # sensor → last receive-time stamp given (live)
         self._gaps: dict[int, deque] = {}
         self._heard: dict[int, int] = {}  # sensor → latest ts heard
+        self._health_due: dict[int, tuple[int, float]] = {}  # sensor → (ts, value) heard, not yet in sensor_health
+        self._health_written = 0.0  # monotonic moment sensor_health was last written (live)
+        self._staged = 0  # readings in readings_recent (live)
+        self._arrivals: deque[float] = deque(maxlen=BURST_MIN)  # when the last messages were taken
+        self._alarm_inputs: dict[int, float] = {}  # alarm-class sensor → last value taken
+        self._folded_at = time.monotonic()
         window = settings.mqtt.receive_maximum
         self._recent: deque[tuple[int, int]] = deque(maxlen=window)
+        self._seq = 0  # deliveries remembered so far (the ring's last sequence number)
         self._recent_before: list[tuple[int, int]] | None = None
         if live:
             self._load_recent()
+            self._staged = staged_count(store)  # left by a process that stopped without folding: the first flush moves them
+            for spec in self.specs:  # a change of an alarm input is judged against what is stored
+                if spec.kind in ALARM_KINDS and (last := last_reading(store, spec.id)) is not None:
+                    self._alarm_inputs[spec.id] = last[1]
+            if self._staged:
+                self._folded_at = 0.0
         self._init_health()
         # Threaded operation.
         self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
@@ -164,15 +224,16 @@ class Ingestor:
         self.listeners.append(listener)
 
     def _load_recent(self) -> None:
-        """Load the packet ids and checksums of the last committed deliveries."""
-        text = self.store.get_kv(RECENT_KEY)
-        if not text:
-            return
-        try:
-            raw = base64.b64decode(text)
-            self._recent.extend(struct.iter_unpack("<HI", raw[: len(raw) // 6 * 6]))
-        except (ValueError, struct.error):
-            log.warning("ignoring an unreadable %s row", RECENT_KEY)
+        """Load the packet ids and checksums of the last committed deliveries (the ring ``ingest_deliveries``)."""
+        window = self._recent.maxlen
+        rows = load_deliveries(self.store)
+        keep = rows[-window:]
+        self._recent.extend((mid, crc) for _slot, _seq, mid, crc in keep)
+        self._seq = keep[-1][1] if keep else 0
+        if len(keep) < len(rows) or any(slot != seq % window for slot, seq, _mid, _crc in keep):
+            # receive_maximum changed (or an older version's guard was carried over): lay the ring out again.
+            write_deliveries(self.store, [(seq % window, seq, mid, crc) for _slot, seq, mid, crc in keep],
+                             replace=True)
 
     def _init_health(self) -> None:
         """Write configured intervals and read what is known about each sensor."""
@@ -228,9 +289,29 @@ class Ingestor:
         self._pending_ids.clear()
         self._delivered = []
         self._dups, self._urgent = 0, False
+        if self.live:
+            self._staged += len(stored) + new
         if stored:
             self._notify(stored)
+        if self._staged and (self._staged >= FOLD_ROWS or time.monotonic() - self._folded_at >= FOLD_EVERY_S):
+            self.fold()
         return True
+
+    def fold(self) -> int:
+        """Move the live readings of ``readings_recent`` into ``readings_main``; return how many moved.
+
+        One transaction: each sensor's page of ``readings_main`` is written once per fold instead of
+        once per commit, and a reader (through the ``readings`` view) sees every reading before and after.
+        """
+        try:
+            with self.store.transaction(immediate=True):
+                moved = fold_recent(self.store.conn)
+        except sqlite3.Error as exc:
+            log.warning("recent readings not moved yet (they stay where they are): %s", exc)
+            return 0
+        self._staged = 0
+        self._folded_at = time.monotonic()
+        return moved
 
     # ------------------------------------------------------------------ threaded use
 
@@ -274,7 +355,8 @@ class Ingestor:
             if pending:
                 timeout = max(0.0, self._oldest + self.flush_after_s - time.monotonic())
                 if pending >= BURST_MIN:
-                    timeout = min(timeout, IDLE_GAP_S)
+                    burst = self._arrivals[-1] - self._arrivals[0] <= BURST_SPAN_S
+                    timeout = min(timeout, IDLE_GAP_S if burst else STALL_GAP_S)
             try:
                 msg = self._queue.get(timeout=timeout)
             except queue.Empty:
@@ -306,13 +388,18 @@ class Ingestor:
                 self._accept(msg)
         if not self.flush():
             log.error("stopping with %d uncommitted messages; the broker delivers them again", len(self._msgs))
+        self.write_health()
+        if self._staged:
+            self.fold()
 
     # ------------------------------------------------------------------ the work
 
     def _accept(self, msg: RawMessage) -> None:
         """Decode one message into the current batch."""
+        now = time.monotonic()
         if not (self._msgs or self._readings or self._rejections):
-            self._oldest = time.monotonic()
+            self._oldest = now
+        self._arrivals.append(now)
         self._msgs.append(msg)
         if msg.qos and self.live:
             crc = _crc(msg)
@@ -334,8 +421,14 @@ class Ingestor:
                     reading = Reading(reading.sensor, last + 1, reading.value, False)
                 self._last_assigned[sid] = reading.ts_ms
             self._readings.append(reading)
-            if is_alarm(reading.sensor.kind, reading.value):
-                self._urgent = True
+            kind = reading.sensor.kind
+            if kind in ALARM_KINDS:
+                # An alarm, and any change of an alarm input (the alarm over, power back), is committed and
+                # passed on at once; the rest waits for the batch (SD-card writes, docs/INGEST.md).
+                before = self._alarm_inputs.get(sid)
+                if is_alarm(kind, reading.value) or (before is not None and before != reading.value):
+                    self._urgent = True
+                self._alarm_inputs[sid] = reading.value
 
     def _commit(self) -> tuple[list[StoredReading], int, int]:
         """Write the batch in one transaction; return the new readings (or, without listeners, their count)."""
@@ -348,7 +441,7 @@ class Ingestor:
         heard: dict[int, tuple[int, float]] = {}
         try:
             with self.store.transaction(immediate=True):
-                insert = "INSERT OR IGNORE INTO readings(sensor_id, ts, value) VALUES (?, ?, ?)"
+                insert = INSERT_RECENT if self.live else INSERT_MAIN
                 for r in self._readings:
                     spec = r.sensor
                     if spec.kind in _STATE_KINDS and not self._state_worth_storing(conn, r):
@@ -367,13 +460,16 @@ class Ingestor:
                     if prev is None or r.ts_ms >= prev[0]:
                         heard[spec.id] = (r.ts_ms, r.value)
                     self._learn_gap(spec.id, r.ts_ms)
-                self._write_health(conn, heard)
+                health = self._note_health(conn, heard)
                 self._write_rejections(conn)
                 if self._delivered:
                     self._write_recent(conn)
         except BaseException:
             self._recent_rollback()
             raise
+        if health:
+            self._health_due.clear()
+            self._health_written = time.monotonic()
         return stored, new, duplicates
 
     def _state_worth_storing(self, conn: sqlite3.Connection, r: Reading) -> bool:
@@ -410,10 +506,23 @@ class Ingestor:
         ordered = sorted(gaps)
         return ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))] / 1000
 
+    def _note_health(self, conn: sqlite3.Connection, heard: dict[int, tuple[int, float]]) -> bool:
+        """Close the open offline events of heard sensors; write sensor_health when due; return whether written."""
+        if heard:
+            for sid in close_offline_events(conn, {sid: ts for sid, (ts, _value) in heard.items()}):
+                log.info("sensor %s heard again",
+                         self._specs_by_id[sid].topic if sid in self._specs_by_id else sid)
+        for sid, (ts, value) in heard.items():
+            prev = self._health_due.get(sid)
+            if prev is None or ts >= prev[0]:
+                self._health_due[sid] = (ts, value)
+        if not self._health_due or (self.live and time.monotonic() - self._health_written < HEALTH_WRITE_S):
+            return False
+        self._write_health(conn, self._health_due)
+        return True
+
     def _write_health(self, conn: sqlite3.Connection, heard: dict[int, tuple[int, float]]) -> None:
-        """Update each heard sensor's last-seen moment and close its open offline event."""
-        if not heard:
-            return
+        """Update each heard sensor's last-seen moment, last value and learned interval."""
         conn.executemany(
             "INSERT INTO sensor_health(sensor_id, last_seen, last_value, interval_s) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(sensor_id) DO UPDATE SET"
@@ -422,8 +531,23 @@ class Ingestor:
             " last_seen = max(coalesce(last_seen, 0), excluded.last_seen),"
             " interval_s = coalesce(excluded.interval_s, interval_s)",
             [(sid, ts, value, self.learned_interval(sid)) for sid, (ts, value) in heard.items()])
-        for sid in close_offline_events(conn, {sid: ts for sid, (ts, _value) in heard.items()}):
-            log.info("sensor %s heard again", self._specs_by_id[sid].topic if sid in self._specs_by_id else sid)
+
+    def write_health(self) -> None:
+        """Write what was heard since sensor_health was last written (when stopping)."""
+        if not self._health_due:
+            return
+        try:
+            with self.store.transaction(immediate=True):
+                self._write_health(self.store.conn, self._health_due)
+        except sqlite3.Error as exc:
+            log.warning("sensor health not written: %s", exc)
+            return
+        self._health_due.clear()
+        self._health_written = time.monotonic()
+
+    def heard(self) -> dict[int, int]:
+        """Return when each sensor was last heard (ms), as this ingestor knows it: fresher than sensor_health."""
+        return dict(self._heard)
 
     def _write_rejections(self, conn: sqlite3.Connection) -> None:
         """Keep rejected input in the bounded dead-letter table and count it by reason."""
@@ -441,19 +565,27 @@ class Ingestor:
                      (self.options.dead_letter_max,))
 
     def _write_recent(self, conn: sqlite3.Connection) -> None:
-        """Remember the packet ids and checksums of this batch's deliveries, with the batch."""
-        self._recent_before = list(self._recent)
+        """Remember the packet ids and checksums of this batch's deliveries, with the batch.
+
+        Each delivery takes the next slot of a ring of ``receive_maximum`` rows, updated in place: a
+        commit rewrites the page holding its own slots, not the whole guard.
+        """
+        self._recent_before = (list(self._recent), self._seq)
+        window = self._recent.maxlen
+        rows = []
+        for mid, crc in self._delivered:
+            self._seq += 1
+            rows.append((self._seq % window, self._seq, mid & 0xFFFF, crc))
         self._recent.extend(self._delivered)
-        blob = base64.b64encode(b"".join(struct.pack("<HI", mid & 0xFFFF, crc) for mid, crc in self._recent))
-        conn.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                     (RECENT_KEY, blob.decode()))
+        conn.executemany(DELIVERY_UPSERT, rows)
 
     def _recent_rollback(self) -> None:
         """Forget the deliveries of a batch whose commit failed."""
         before = self._recent_before
         if before is not None:
             self._recent.clear()
-            self._recent.extend(before)
+            self._recent.extend(before[0])
+            self._seq = before[1]
             self._recent_before = None
 
     def _notify(self, stored: list[StoredReading]) -> None:

@@ -7,7 +7,7 @@ one user).
 
 from agent.store.channel_tests import channel_tests, record_channel_test
 from agent.store.connection import Store, StoreError, open_store
-from agent.store.derived import DayKey, cached_days, consume_marks, pending_marks, store_days
+from agent.store.derived import DayKey, cached_days, consume_marks, pending_marks, raise_watermark, store_days
 from agent.store.events import (
     close_offline_events,
     episode_ids,
@@ -152,6 +152,7 @@ __all__ = [
     "open_offline_event",
     "open_store",
     "pending_marks",
+    "raise_watermark",
     "reading_stamps",
     "record_channel_test",
     "record_episode",

@@ -2,7 +2,8 @@
 
 What a day holds is decided in ``agent.evaluation.derived``; this module only keeps it. Triggers on
 ``readings`` and ``aggregates`` (``agent.store.schema``) note every (sensor, hour) new data touched in
-``derived_marks``. Readers take the marks into account without consuming them
+``derived_marks`` — for readings, only those up to ``derived_watermark`` (:func:`raise_watermark`): a
+reading after every cached day's data changes none of them, and live readings are all such. Readers take the marks into account without consuming them
 (:func:`pending_marks`); only ``ikb-agent run`` consumes them and deletes the days they made stale
 (:func:`consume_marks`), and stores newly derived days (:func:`store_days`).
 """
@@ -37,6 +38,21 @@ def consume_marks(store: Store, stale: Callable[[list[tuple[int, int]]], Iterabl
         keys = list(stale([tuple(m) for m in marks]))
         db.conn.executemany("DELETE FROM derived_days WHERE family = ? AND subject = ? AND day = ?", keys)
     return len(keys)
+
+
+def raise_watermark(store: Store, until_ms: int) -> bool:
+    """Say that cached days may read data up to ``until_ms``, before deriving them; return whether it rose.
+
+    Readings at or before the watermark leave marks; so one that arrives while a day is being derived
+    is either read by the derivation or marks the day stale.
+    """
+    row = store.execute("SELECT until FROM derived_watermark WHERE id = 1").fetchone()
+    if row is not None and row[0] >= until_ms:
+        return False
+    with store.transaction() as db:
+        db.execute("INSERT INTO derived_watermark(id, until) VALUES (1, ?)"
+                   " ON CONFLICT(id) DO UPDATE SET until = max(until, excluded.until)", [int(until_ms)])
+    return True
 
 
 DAY_COLUMNS = ("family", "subject", "day", "version", "start", "end", "result", "computed_at")

@@ -50,14 +50,32 @@ def sync_sensors(store: Store, sensors, now: datetime) -> dict[tuple[str, str], 
     return {(r["topic"], r["field"]): SensorRow(**r) for r in rows if (r["topic"], r["field"]) in configured}
 
 
+# The smaller / larger of two columns ``a`` and ``b`` of which either may be NULL (SQLite's min(a, b) is
+# NULL then). An aggregate over the ``readings`` view reads every row of both tables, so the store asks
+# readings_main and readings_recent each (their primary keys answer min and max at once) and takes these.
+LEAST = "coalesce(min(a, b), a, b)"
+GREATEST = "coalesce(max(a, b), a, b)"
+
+
+def first_raw_ms(db, sensor_id: int, lo: int, hi: int) -> int | None:
+    """Return the moment (ms) of a sensor's earliest raw reading in ``[lo, hi)``, or None."""
+    return db.execute(f"SELECT {LEAST} FROM (SELECT"
+                      " (SELECT min(ts) FROM readings_main WHERE sensor_id = ?1 AND ts >= ?2 AND ts < ?3) AS a,"
+                      " (SELECT min(ts) FROM readings_recent WHERE sensor_id = ?1 AND ts >= ?2 AND ts < ?3) AS b)",
+                      [sensor_id, lo, hi]).fetchone()[0]
+
+
 def insert_readings(db, rows) -> int:
     """Insert (sensor_id, ts_ms, value) rows inside the caller's transaction; return how many were new.
 
     Duplicates of an existing (sensor, timestamp) are ignored: MQTT QoS 1 may
     deliver a message twice.
     """
+    # Straight into readings_main (a bulk load: history), unless the live agent holds the reading in
+    # readings_recent (agent.store.schema m009).
     before = db.conn.total_changes
-    db.conn.executemany("INSERT OR IGNORE INTO readings(sensor_id, ts, value) VALUES (?, ?, ?)", rows)
+    db.conn.executemany("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT ?1, ?2, ?3"
+                        " WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE sensor_id = ?1 AND ts = ?2)", rows)
     return db.conn.total_changes - before
 
 
@@ -131,7 +149,8 @@ def last_seen(store: Store, sensor_ids: list[int]) -> dict[int, int]:
 def first_reading_ms(store: Store, sensor_id: int) -> int | None:
     """Return the moment (ms) of a sensor's oldest stored reading, raw or aggregated, or None."""
     # Two primary-key seeks: the oldest raw reading and the oldest aggregated minute.
-    raw = store.execute("SELECT min(ts) FROM readings WHERE sensor_id = ?", [sensor_id]).fetchone()[0]
+    raw = store.execute(f"SELECT {LEAST} FROM (SELECT (SELECT min(ts) FROM readings_main WHERE sensor_id = ?1) AS a,"
+                        " (SELECT min(ts) FROM readings_recent WHERE sensor_id = ?1) AS b)", [sensor_id]).fetchone()[0]
     agg = store.execute("SELECT min(minute) FROM aggregates WHERE sensor_id = ?", [sensor_id]).fetchone()[0]
     found = [t for t in (raw, agg * 60_000 if agg is not None else None) if t is not None]
     return min(found) if found else None
@@ -139,7 +158,9 @@ def first_reading_ms(store: Store, sensor_id: int) -> int | None:
 
 def newest_reading_ms(store: Store) -> int | None:
     """Return the moment (ms) of the newest raw reading of any sensor, or None."""
-    return store.execute("SELECT max(ts) FROM readings").fetchone()[0]
+    # Per table: an aggregate over the ``readings`` view would read every row.
+    return store.execute(f"SELECT {GREATEST} FROM (SELECT (SELECT max(ts) FROM readings_main) AS a,"
+                         " (SELECT max(ts) FROM readings_recent) AS b)").fetchone()[0]
 
 
 def heard_between(store: Store, sensor_id: int, lo: int, hi: int) -> bool:

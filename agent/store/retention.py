@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agent.store.connection import Store
-from agent.store.readings import to_ms
+from agent.store.readings import first_raw_ms, to_ms
 from rules.kinds import KINDS
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,7 @@ def roll_up(store: Store, now: datetime, *, raw_retention_days: int, aggregate_r
 
 def _first(store: Store, sid: int, lo: int, hi: int) -> int | None:
     """Return the earliest raw reading of a sensor in [lo, hi), or None."""
-    return store.execute("SELECT min(ts) FROM readings WHERE sensor_id = ? AND ts >= ? AND ts < ?",
-                         [sid, lo, hi]).fetchone()[0]
+    return first_raw_ms(store, sid, lo, hi)
 
 
 def _roll_day(store: Store, sid: int, is_state: bool, start: int, end: int, result: RollUp,
@@ -97,7 +96,7 @@ def _roll_day(store: Store, sid: int, is_state: bool, start: int, end: int, resu
             total = db.execute("SELECT count(*) FROM readings WHERE sensor_id = ? AND ts >= ? AND ts < ?",
                                [sid, start, end]).fetchone()[0]
             deleted = db.execute(
-                "DELETE FROM readings WHERE sensor_id = ? AND ts IN ("
+                "DELETE FROM readings_main WHERE sensor_id = ? AND ts IN ("
                 " SELECT ts FROM (SELECT ts, value, lag(value) OVER (ORDER BY ts) AS prev FROM readings"
                 "  WHERE sensor_id = ? AND ts < ?) WHERE ts >= ? AND prev = value)",
                 [sid, sid, end, start]).rowcount
@@ -106,6 +105,6 @@ def _roll_day(store: Store, sid: int, is_state: bool, start: int, end: int, resu
             db.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                        [WATERMARK_KEY, json.dumps(marks)])
         else:
-            total = db.execute("DELETE FROM readings WHERE sensor_id = ? AND ts >= ? AND ts < ?",
+            total = db.execute("DELETE FROM readings_main WHERE sensor_id = ? AND ts >= ? AND ts < ?",
                                [sid, start, end]).rowcount
         result.aggregated += total

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from agent.store.connection import Store
-from agent.store.readings import to_ms
+from agent.store.readings import first_raw_ms, to_ms
 
 # Bucket widths a chart may use, in seconds: the smallest one that gives at most
 # the asked number of points is chosen, so buckets start at round times.
@@ -104,8 +104,7 @@ def downsample(store: Store, sensor_id: int, since: datetime, until: datetime, p
     """Return at most about ``points`` buckets of one sensor over [since, until], oldest first."""
     width_ms = bucket_width_s(since, until, points) * 1000
     lo, hi = to_ms(since), to_ms(until)
-    first_raw = store.execute("SELECT min(ts) FROM readings WHERE sensor_id = ? AND ts BETWEEN ? AND ?",
-                              [sensor_id, lo, hi]).fetchone()[0]
+    first_raw = first_raw_ms(store, sensor_id, lo, hi + 1)
     raw_from = first_raw if first_raw is not None else hi + 1
     rows = list(store.execute(
         "SELECT (ts / ?1) * ?1, count(*), min(value), max(value), sum(value) FROM readings"

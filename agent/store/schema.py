@@ -385,3 +385,74 @@ CREATE TABLE score_window (
     at TEXT NOT NULL
 );
 """)
+
+
+@migrations(name="m009_sd_writes")
+def m009_sd_writes(db: Database) -> None:
+    """Write less to the SD card (issue 15; docs/PERFORMANCE.md, "SD-card writes").
+
+    - ``readings`` becomes a view of two tables: ``readings_main`` (the old table, clustered by sensor
+      and time, as every reader wants it) and ``readings_recent``, where live ingestion appends in
+      arrival order. A commit then rewrites one or two pages of ``readings_recent`` instead of one
+      page per sensor in the batch; ``ikb-agent run`` moves the recent rows into ``readings_main``
+      every few minutes in one transaction (each sensor's page once). Readers query ``readings`` as
+      before; an INSERT into the view goes to ``readings_recent``, a DELETE to whichever holds the row. A reading is stored once: the
+      primary key of each table, and no row of ``readings_recent`` whose (sensor, ts) is in
+      ``readings_main``.
+    - ``ingest_deliveries``: the redelivery guard (docs/INGEST.md, "Exactly once after a crash") as a
+      ring of ``receive_maximum`` slots updated in place, instead of one 8 KB ``kv`` row (three pages)
+      rewritten by every commit. The guard of an older version is carried over.
+    - ``derived_watermark``: the end of the data the per-day cache has read (``run`` raises it before
+      it derives a day). A reading after it can change no cached day and leaves no ``derived_marks``
+      row — which every live reading did, one page per commit.
+    """
+    import base64
+    import struct
+
+    mark = ("WHEN new.ts <= coalesce((SELECT until FROM derived_watermark WHERE id = 1), 9223372036854775807)\n"
+            "BEGIN INSERT OR IGNORE INTO derived_marks(sensor_id, hour) VALUES (new.sensor_id, new.ts / 3600000); END")
+    _run(db, f"""
+CREATE TABLE ingest_deliveries (
+    slot INTEGER PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    mid INTEGER NOT NULL,
+    crc INTEGER NOT NULL
+);
+CREATE TABLE derived_watermark (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    until INTEGER NOT NULL
+);
+DROP TRIGGER readings_mark_derived;
+ALTER TABLE readings RENAME TO readings_main;
+CREATE TABLE readings_recent (
+    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    UNIQUE (sensor_id, ts)
+);
+CREATE TRIGGER readings_mark_derived AFTER INSERT ON readings_main
+{mark};
+CREATE TRIGGER readings_recent_mark_derived AFTER INSERT ON readings_recent
+{mark};
+CREATE VIEW readings AS
+SELECT sensor_id, ts, value FROM readings_main UNION ALL SELECT sensor_id, ts, value FROM readings_recent;
+CREATE TRIGGER readings_insert INSTEAD OF INSERT ON readings
+BEGIN INSERT OR IGNORE INTO readings_recent(sensor_id, ts, value) SELECT new.sensor_id, new.ts, new.value
+WHERE NOT EXISTS (SELECT 1 FROM readings_main WHERE sensor_id = new.sensor_id AND ts = new.ts); END;
+CREATE TRIGGER readings_delete INSTEAD OF DELETE ON readings
+BEGIN DELETE FROM readings_main WHERE sensor_id = old.sensor_id AND ts = old.ts; DELETE FROM readings_recent
+WHERE sensor_id = old.sensor_id AND ts = old.ts; END;
+""")
+    # Cached days so far were derived from data up to their computed_at at most.
+    db.execute("INSERT INTO derived_watermark(id, until) SELECT 1, max(computed_at) FROM derived_days"
+               " HAVING count(*) > 0")
+    row = db.execute("SELECT value FROM kv WHERE key = 'ingest.recent_deliveries'").fetchone()
+    if row and row[0]:
+        try:
+            raw = base64.b64decode(row[0])
+            pairs = list(struct.iter_unpack("<HI", raw[: len(raw) // 6 * 6]))
+        except (ValueError, struct.error):
+            pairs = []
+        db.conn.executemany("INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES (?, ?, ?, ?)",
+                            [(i + 1, i + 1, mid, crc) for i, (mid, crc) in enumerate(pairs)])
+    db.execute("DELETE FROM kv WHERE key = 'ingest.recent_deliveries'")

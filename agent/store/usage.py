@@ -22,7 +22,7 @@ def storage_report(store: Store, now: datetime) -> dict:
     path = store.path
     sizes = {p: os.path.getsize(p) for p in (path, path + "-wal") if os.path.exists(p)}
     disk = shutil.disk_usage(os.path.dirname(os.path.abspath(path)))
-    tables = [r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table' "
+    tables = [r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
                                              "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
     rows = {t: store.query(f'SELECT count(*) AS n FROM "{t}"')[0]["n"] for t in tables}
     kinds = {r["kind"]: {"rows": r["n"], "oldest": r["oldest"], "keep_until_max": r["keep"]}
