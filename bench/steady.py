@@ -271,6 +271,13 @@ class PagePoller(threading.Thread):
             self.stop_event.wait(POLL_S)
 
 
+def snapshot_rows(db: Path) -> dict:
+    """Return the score snapshot's size: findings rows, window row, status changes so far."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("findings", "score_window", "status_changes")}
+
+
 def readings_count(db: Path) -> int:
     """Return how many raw readings and minute aggregates the database holds."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
@@ -287,6 +294,7 @@ def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | Non
     watch.start()
     r0, w0 = run_p.sample(), web_p.sample()
     n0 = readings_count(db)
+    snap0 = snapshot_rows(db)
     rss_max = {"run": r0.rss_kb, "web": w0.rss_kb}
     deadline = time.monotonic() + minutes * 60
     while time.monotonic() < deadline:
@@ -299,6 +307,7 @@ def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | Non
     r1, w1 = run_p.sample(), web_p.sample()
     counts = watch.stop()
     n1 = readings_count(db)
+    snap1 = snapshot_rows(db)
     wall = r1.at - r0.at
     stored = n1 - n0
     written = (r1.write_bytes - r0.write_bytes) + (w1.write_bytes - w0.write_bytes)
@@ -312,6 +321,8 @@ def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | Non
         "web": {"write_bytes": w1.write_bytes - w0.write_bytes, "cpu_pct": round(100 * (w1.cpu_s - w0.cpu_s) / wall, 2),
                 "rss_mb_start": round(w0.rss_kb / 1024, 1), "rss_mb_end": round(w1.rss_kb / 1024, 1),
                 "rss_mb_max": round(rss_max["web"] / 1024, 1)},
+        "snapshot": {"findings": snap1["findings"], "window": snap1["score_window"],
+                     "status_changes": snap1["status_changes"] - snap0["status_changes"]},
         "write_bytes": written,
         "write_mb_per_day": round(written / wall * 86400 / 1e6, 1),
         "write_bytes_per_reading": round(written / stored) if stored else None,
@@ -345,6 +356,9 @@ def report(title: str, m: dict) -> None:
           f"{w['restarts']} restarts (checkpoints)")
     for name, n in list(w["by_table_per_min"].items())[:15]:
         print(f"  {n:8.1f} frames/min  {name}")
+    snap = m["snapshot"]
+    print(f"score snapshot: {snap['findings']} findings, {snap['window']} window row, {snap['status_changes']} "
+          "status changes in the window")
     if "page" in m:
         print(f"page: {m['page']['polls']} polls, p50 {m['page']['p50_ms']} ms, max {m['page']['max_ms']} ms, "
               f"{m['page']['errors']} errors")

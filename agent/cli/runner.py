@@ -106,7 +106,11 @@ class Agent:
     def start(self) -> None:
         """Open the database, start ingesting and the scheduled jobs."""
         path = self.db_path or self.settings.storage.path
-        ingest_store, listener_store, job_store = (open_store(path) for _ in range(3))
+        # Readings acknowledged to the broker and alerts are fsynced with every commit; the jobs write
+        # what can be computed again (caches, the score snapshot, roll-ups), fsynced at the next checkpoint
+        # or the next commit of the other two (one WAL), except logbook drafts (Store.durable).
+        ingest_store, listener_store = open_store(path), open_store(path)
+        job_store = open_store(path, synchronous="NORMAL")
         self.stores = [ingest_store, listener_store, job_store]
         started = self.now()
         self.ingestor = Ingestor(ingest_store, self.settings, started)

@@ -117,7 +117,7 @@ INSERT_RECENT = ("INSERT OR IGNORE INTO readings_recent(sensor_id, ts, value) SE
 INSERT_MAIN = ("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT ?1, ?2, ?3"
                " WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE sensor_id = ?1 AND ts = ?2)")
 FOLD_EVERY_S = 600
-FOLD_ROWS = 20_000  # fold sooner when this many wait (a backlog)
+FOLD_ROWS = 10_000  # fold sooner when this many wait (a backlog): readers scan readings_recent by time
 
 DELIVERY_UPSERT = ("INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES (?, ?, ?, ?) ON CONFLICT(slot)"
                    " DO UPDATE SET seq = excluded.seq, mid = excluded.mid, crc = excluded.crc")

@@ -76,8 +76,9 @@ def _row(r: dict) -> StoredEntry:
 
 @contextmanager
 def _immediate(store: Store):
-    """Run a block in one IMMEDIATE transaction: the chain head cannot move under us; commit = fsync."""
-    with store.lock:
+    """Run a block in one IMMEDIATE transaction: the chain head cannot move under us; commit = fsync
+    (also on `run`'s job connection, which otherwise does not fsync: a draft is an entry too)."""
+    with store.durable():
         conn = store.conn
         conn.execute("BEGIN IMMEDIATE")
         try:

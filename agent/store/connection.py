@@ -22,6 +22,8 @@ from agent.store.schema import migrations
 from rules.errors import IkbError
 from rules.texts import N_
 
+SYNCHRONOUS = ("FULL", "NORMAL")
+
 
 class StoreError(IkbError):
     """The database cannot be used; the message says why and what to do."""
@@ -37,8 +39,12 @@ class StoreError(IkbError):
 class Store:
     """One SQLite database file, migrated to the current schema."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None):
+    def __init__(self, path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None,
+                 synchronous: str = "FULL"):
+        if synchronous not in SYNCHRONOUS:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
         self.path = str(path)
+        self.synchronous = synchronous
         try:
             if readonly:
                 conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False,
@@ -49,8 +55,10 @@ class Store:
             conn.execute("PRAGMA foreign_keys = ON")
             if not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
-            # FULL: a commit is fsynced before we say "saved" (DESIGN §5).
-            conn.execute("PRAGMA synchronous = FULL")
+            # FULL: a commit is fsynced before we say "saved" (DESIGN §5). NORMAL (WAL): fsynced at the next
+            # checkpoint or the next FULL commit of any connection — for `run`'s jobs, whose writes can be
+            # computed again; their evidence writes (logbook entries) use :meth:`durable`.
+            conn.execute(f"PRAGMA synchronous = {synchronous}")
             conn.execute("PRAGMA busy_timeout = 30000")
         except sqlite3.DatabaseError as exc:
             raise StoreError(self.path, "unusable", {"detail": str(exc)}) from None
@@ -106,6 +114,20 @@ class Store:
                 raise
             self.conn.execute("COMMIT")
 
+    @contextmanager
+    def durable(self):
+        """Run a block whose commits are fsynced before they return (``synchronous=FULL``), whatever this
+        connection's own setting: evidence someone is told is saved."""
+        with self.lock:
+            if self.synchronous == "FULL":
+                yield self
+                return
+            self.conn.execute("PRAGMA synchronous = FULL")
+            try:
+                yield self
+            finally:
+                self.conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+
     def execute(self, sql: str, params=()) -> sqlite3.Cursor:
         """Run one statement (reads, or writes already inside `transaction()`)."""
         with self.lock:
@@ -144,7 +166,9 @@ class Store:
         self.db.close()
 
 
-def open_store(path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None) -> Store:
+def open_store(path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None,
+               synchronous: str = "FULL") -> Store:
     """Open the database at ``path``: creating and migrating it when needed, or read-only (``mode=ro``);
-    ``writes``: refuse every write but these (the web process's own tables)."""
-    return Store(path, readonly=readonly, writes=writes)
+    ``writes``: refuse every write but these (the web process's own tables); ``synchronous``: FULL (every
+    commit on disk when it returns) unless the connection writes only what can be computed again (NORMAL)."""
+    return Store(path, readonly=readonly, writes=writes, synchronous=synchronous)

@@ -392,9 +392,9 @@ def m009_sd_writes(db: Database) -> None:
     """Write less to the SD card (issue 15; docs/PERFORMANCE.md, "SD-card writes").
 
     - ``readings`` becomes a view of two tables: ``readings_main`` (the old table, clustered by sensor
-      and time, as every reader wants it) and ``readings_recent``, where live ingestion appends in
-      arrival order. A commit then rewrites one or two pages of ``readings_recent`` instead of one
-      page per sensor in the batch; ``ikb-agent run`` moves the recent rows into ``readings_main``
+      and time, as every reader wants it) and ``readings_recent``, clustered by time, where live
+      ingestion appends. A commit then rewrites the last page of ``readings_recent`` (live readings
+      arrive in time order) instead of one page per sensor in the batch; ``ikb-agent run`` moves the recent rows into ``readings_main``
       every few minutes in one transaction (each sensor's page once). Readers query ``readings`` as
       before; an INSERT into the view goes to ``readings_recent``, a DELETE to whichever holds the row. A reading is stored once: the
       primary key of each table, and no row of ``readings_recent`` whose (sensor, ts) is in
@@ -425,11 +425,11 @@ CREATE TABLE derived_watermark (
 DROP TRIGGER readings_mark_derived;
 ALTER TABLE readings RENAME TO readings_main;
 CREATE TABLE readings_recent (
-    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
     ts INTEGER NOT NULL,
+    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
     value REAL NOT NULL,
-    UNIQUE (sensor_id, ts)
-);
+    PRIMARY KEY (ts, sensor_id)
+) WITHOUT ROWID;
 CREATE TRIGGER readings_mark_derived AFTER INSERT ON readings_main
 {mark};
 CREATE TRIGGER readings_recent_mark_derived AFTER INSERT ON readings_recent

@@ -1,0 +1,329 @@
+"""What `run` writes to the SD card (issue 15): only evidence and what changed, evidence still durable.
+
+Real SQLite files throughout; the write counts are SQLite's own (``total_changes``, rows) or the
+pragma as the connection reports it, never timings (bench/steady.py measures bytes).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from agent.config import config_from_dict
+from agent.evaluation.derived import cache_days
+from agent.evaluation.sensor_inputs import build_subjects
+from agent.ingest.ingestor import Ingestor
+from agent.store import raise_watermark
+from agent.store.connection import open_store
+from agent.store.readings import first_reading_ms, insert_readings, newest_reading_ms, series, to_ms
+from sensors.model import RawMessage
+
+from .farmconfig import farm_dict, settings_for
+
+T0 = datetime(2026, 3, 28, 20, 0, tzinfo=timezone.utc)
+T0_MS = to_ms(T0)
+
+
+def msg(topic, payload, at_ms, **kw):
+    """Return a raw message received at ``at_ms``."""
+    return RawMessage(topic, str(payload).encode(), at_ms, **kw)
+
+
+def rows(store, table):
+    """Return the number of rows of a table or view."""
+    return store.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+@pytest.fixture
+def farm(tmp_path):
+    """Return (settings, store) of the small farm (default batching: a minute)."""
+    settings = settings_for(tmp_path)
+    store = open_store(settings.storage.path)
+    yield settings, store
+    store.close()
+
+
+# ---------------------------------------------------------------------- when a batch is committed
+
+
+def test_a_change_of_an_alarm_input_is_committed_at_once_and_other_readings_wait_for_the_batch(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)  # live: what `run` does
+    ing.process(msg("stal1/mains", "on", T0_MS))  # nothing stored yet to compare with: no change
+    ing.process(msg("ikb/1/lux", "5", T0_MS + 10))
+    assert rows(store, "readings") == 0  # waiting for the batch (a minute, or 500 messages)
+    ing.process(msg("stal1/mains", "off", T0_MS + 20))  # power gone: an alarm
+    assert rows(store, "readings") == 3
+    ing.process(msg("stal1/mains", "off", T0_MS + 30))
+    ing.process(msg("ikb/1/lux", "6", T0_MS + 40))
+    assert rows(store, "readings") == 3
+    ing.process(msg("stal1/mains", "on", T0_MS + 50))  # power back: no alarm, but the alarm is over
+    assert rows(store, "readings") == 5  # the lux reading went with it; the unchanged "off" was not stored
+    ing.process(msg("stal1/alarm", "ok", T0_MS + 60))
+    assert rows(store, "readings") == 5
+
+
+def test_a_restarted_ingestor_compares_an_alarm_input_with_what_is_stored(farm):
+    settings, store = farm
+    first = Ingestor(store, settings, T0)
+    first.process(msg("stal1/mains", "off", T0_MS))
+    assert rows(store, "readings") == 1
+    again = Ingestor(store, settings, T0 + timedelta(minutes=5))
+    again.process(msg("stal1/mains", "on", T0_MS + 300_000))  # the first message after a restart, a change
+    assert rows(store, "readings") == 2
+
+
+# ---------------------------------------------------------------------- readings_recent and readings_main
+
+
+def test_live_readings_are_appended_then_moved_once_and_every_reader_sees_each_once(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    sid = next(s.id for s in ing.specs if s.kind == "lux")
+    for i in range(10):
+        ing.process(msg("ikb/1/lux", json.dumps({"value": i, "ts": T0_MS + i * 1000}), T0_MS + i * 1000 + 5))
+    assert ing.flush()
+    assert (rows(store, "readings_recent"), rows(store, "readings_main")) == (10, 0)
+    expected = [(T0_MS + i * 1000, float(i)) for i in range(10)]
+    assert series(store, sid, T0, T0 + timedelta(minutes=1)) == expected
+    assert ing.fold() == 10
+    assert (rows(store, "readings_recent"), rows(store, "readings_main")) == (0, 10)
+    assert series(store, sid, T0, T0 + timedelta(minutes=1)) == expected
+    # Stored once whichever table holds it: a redelivery after the move, a trace replayed over it.
+    ing.process(msg("ikb/1/lux", json.dumps({"value": 3, "ts": T0_MS + 3000}), T0_MS + 20_000))
+    ing.process(msg("ikb/1/lux", json.dumps({"value": 10, "ts": T0_MS + 10_000}), T0_MS + 20_000))
+    assert ing.flush()
+    replay = Ingestor(store, settings, T0, live=False)
+    for i in (9, 10):
+        replay.process(msg("ikb/1/lux", json.dumps({"value": i, "ts": T0_MS + i * 1000}), T0_MS + 30_000))
+    assert replay.flush()
+    with store.transaction() as db:
+        assert insert_readings(db, [(sid, T0_MS + 10_000, 10.0), (sid, T0_MS + 11_000, 11.0)]) == 1
+    assert (ing.counts.stored, ing.counts.duplicates) == (11, 1)
+    assert (replay.counts.stored, replay.counts.duplicates) == (0, 2)
+    assert series(store, sid, T0, T0 + timedelta(minutes=1)) == [(T0_MS + i * 1000, float(i)) for i in range(12)]
+    assert (first_reading_ms(store, sid), newest_reading_ms(store)) == (T0_MS, T0_MS + 11_000)
+
+
+def test_a_stopped_agent_moves_what_it_staged_and_a_crashed_one_is_caught_up_by_the_next(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    for i in range(3):
+        ing.process(msg("ikb/1/lux", str(i), T0_MS + i * 1000))
+    assert ing.flush()
+    # A crash: nothing moved. The next ingestor finds the staged rows and moves them with its first commit.
+    nxt = Ingestor(store, settings, T0 + timedelta(minutes=1))
+    assert rows(store, "readings_recent") == 3
+    nxt.process(msg("stal1/alarm", "alarm", T0_MS + 60_000))
+    assert (rows(store, "readings_recent"), rows(store, "readings_main")) == (0, 4)
+    # A clean stop moves what waits.
+    nxt.start()
+    nxt.submit(msg("ikb/1/lux", "7", T0_MS + 61_000))
+    nxt.stop()
+    assert (rows(store, "readings_recent"), rows(store, "readings_main")) == (0, 5)
+
+
+# ---------------------------------------------------------------------- the delivery guard
+
+
+def test_the_delivery_guard_is_a_ring_rewritten_in_place_and_survives_a_restart(tmp_path):
+    settings = settings_for(tmp_path, mqtt={"receive_maximum": 20})
+    store = open_store(settings.storage.path)
+    ing = Ingestor(store, settings, T0)
+    for i in range(50):
+        ing.process(msg("ikb/1/lux", str(i), T0_MS + i, mid=i + 1, qos=1))
+        if i % 10 == 9:
+            assert ing.flush()
+    assert rows(store, "ingest_deliveries") == 20  # receive_maximum slots, never more
+    # After a restart, a redelivery of one of the last 20 is recognised; an older one is not (the broker
+    # cannot hold it unacknowledged: at most receive_maximum messages are in flight).
+    again = Ingestor(store, settings, T0 + timedelta(minutes=1))
+    again.process(msg("ikb/1/lux", "49", T0_MS + 100, mid=50, qos=1, dup=True))
+    again.process(msg("ikb/1/lux", "31", T0_MS + 101, mid=32, qos=1, dup=True))
+    again.process(msg("ikb/1/lux", "4", T0_MS + 102, mid=5, qos=1, dup=True))
+    assert again.flush()
+    assert (again.counts.duplicates, again.counts.stored) == (2, 1)
+    # A smaller window: the ring is laid out again and keeps the newest.
+    small = Ingestor(store, settings_for(tmp_path, mqtt={"receive_maximum": 10}), T0 + timedelta(minutes=2))
+    assert rows(store, "ingest_deliveries") == 10
+    small.process(msg("ikb/1/lux", "4", T0_MS + 200, mid=5, qos=1, dup=True))
+    assert small.flush()
+    assert small.counts.duplicates == 1
+    store.close()
+
+
+def test_an_older_versions_delivery_guard_is_carried_over(tmp_path):
+    import base64
+    import struct
+    import zlib
+
+    from sqlite_utils import Database
+
+    from agent.store.schema import migrations
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m009_sd_writes")
+    crc = zlib.crc32(b"8", zlib.crc32(b"ikb/1/lux"))  # message 8 was committed, its PUBACK lost
+    blob = base64.b64encode(b"".join(struct.pack("<HI", mid, c) for mid, c in ((7, 1), (8, crc), (9, 2)))).decode()
+    db.execute("INSERT INTO kv(key, value) VALUES ('ingest.recent_deliveries', ?)", [blob])
+    db.conn.commit()
+    db.close()
+    store = open_store(path)  # the new version migrates
+    assert store.get_kv("ingest.recent_deliveries") is None
+    assert [(mid, c) for _slot, _seq, mid, c in store.execute("SELECT * FROM ingest_deliveries ORDER BY seq")] == [
+        (7, 1), (8, crc), (9, 2)]
+    ing = Ingestor(store, settings_for(tmp_path), T0)
+    ing.process(RawMessage("ikb/1/lux", b"8", T0_MS, mid=8, qos=1, dup=True))
+    assert ing.flush()
+    assert (ing.counts.duplicates, ing.counts.stored) == (1, 0)
+    store.close()
+
+
+# ---------------------------------------------------------------------- marks for the per-day cache
+
+
+def test_a_live_reading_after_the_cached_days_leaves_no_mark_and_a_late_one_still_does(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, live=False)
+    sid = next(s.id for s in ing.specs if s.kind == "lux")
+    # Two days of lux readings, the days cached by `run` (which raises the watermark first).
+    for i in range(0, 48 * 60, 10):
+        ing.process(msg("ikb/1/lux", json.dumps({"value": 20.0, "ts": T0_MS + i * 60_000}), T0_MS + i * 60_000))
+    assert ing.flush()
+    store.execute("DELETE FROM derived_marks")
+    now = T0 + timedelta(days=2)
+    subject = next(s for s in build_subjects(store, settings, settings.params().sensor_rules)
+                   if s.family == "light" and s.sensor_ids == (sid,))
+    assert cache_days(store, subject, T0_MS, to_ms(now), settings.farm_view().tz) >= 1
+    until = store.execute("SELECT until FROM derived_watermark").fetchone()[0]
+    assert until <= to_ms(now)
+    live = Ingestor(store, settings, now)
+    live.process(msg("ikb/1/lux", json.dumps({"value": 21.0, "ts": to_ms(now)}), to_ms(now)))
+    assert live.flush()
+    assert rows(store, "derived_marks") == 0  # nothing cached can change: no page written for it
+    late = to_ms(T0 + timedelta(hours=27, minutes=5))  # inside a cached day
+    live.process(msg("ikb/1/lux", json.dumps({"value": 0.0, "ts": late}), to_ms(now) + 1000))
+    assert live.flush()
+    assert store.execute("SELECT sensor_id, hour FROM derived_marks").fetchall() == [(sid, late // 3_600_000)]
+
+
+def test_the_watermark_only_rises(farm):
+    _settings, store = farm
+    assert raise_watermark(store, 1000)
+    assert not raise_watermark(store, 500)
+    assert store.execute("SELECT until FROM derived_watermark").fetchone()[0] == 1000
+    assert raise_watermark(store, 2000)
+
+
+# ---------------------------------------------------------------------- sensor health
+
+
+def test_sensor_health_is_written_once_a_minute_live_and_on_stop(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    sid = next(s.id for s in ing.specs if s.kind == "lux")
+
+    def last_seen():
+        return store.execute("SELECT last_seen FROM sensor_health WHERE sensor_id = ?", [sid]).fetchone()[0]
+
+    ing.process(msg("stal1/mains", "on", T0_MS))
+    ing.process(msg("ikb/1/lux", "1", T0_MS + 1000))
+    ing.process(msg("stal1/mains", "off", T0_MS + 2000))  # committed at once: the first commit writes health
+    assert last_seen() == T0_MS + 1000
+    ing.process(msg("ikb/1/lux", "2", T0_MS + 3000))
+    ing.process(msg("stal1/mains", "on", T0_MS + 4000))  # a second commit within the minute: health waits
+    assert last_seen() == T0_MS + 1000
+    assert ing.heard()[sid] == T0_MS + 3000  # what `run`'s health check reads meanwhile
+    ing.write_health()
+    assert last_seen() == T0_MS + 3000
+
+
+def test_the_health_check_takes_what_the_ingestor_heard_over_the_stored_moment(farm):
+    from agent.ingest.health import check_health
+
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    ids = [s.id for s in ing.specs]
+    for i in range(12):  # every 30 s: the interval is learned
+        ing.process(msg("ikb/1/lux", str(i), T0_MS + i * 30_000))
+    assert ing.flush()
+    ing.write_health()
+    later = T0 + timedelta(minutes=10)
+    heard = {**ing.heard(), ids[0]: to_ms(later) - 10_000}
+    assert ids[0] not in check_health(store, later, sensor_ids=ids, started=T0, heard=heard)
+    assert ids[0] in check_health(store, later, sensor_ids=ids, started=T0)
+
+
+# ---------------------------------------------------------------------- durability where it is evidence
+
+
+def test_config_default_commits_a_minute_and_accepts_up_to_ten(tmp_path):
+    data = farm_dict(tmp_path)
+    assert config_from_dict(data).ingest.flush_interval_ms == 60_000
+    data["ingest"] = {"flush_interval_ms": 600_000}
+    assert config_from_dict(data).ingest.flush_interval_ms == 600_000
+
+
+MODES = {2: "FULL", 1: "NORMAL", 0: "OFF"}
+
+
+def synchronous_at_commits(store, statements: list[str]) -> list[str]:
+    """Return the synchronous setting in force at each COMMIT of a statement sequence traced on ``store``
+    (which now has its own setting again)."""
+    mode, out = MODES[store.execute("PRAGMA synchronous").fetchone()[0]], []
+    for sql in statements:
+        text = " ".join(sql.split()).upper()
+        if text.startswith("PRAGMA SYNCHRONOUS ="):
+            mode = text.split("=", 1)[1].strip()
+        elif text in ("COMMIT", "END"):
+            out.append(mode)
+    return out
+
+
+def test_readings_and_logbook_entries_are_fsynced_and_only_the_jobs_own_writes_are_not(tmp_path, broker):
+    from agent.cli.runner import Agent
+    from agent.logbooks import add_entry
+
+    settings = settings_for(tmp_path, mqtt={"port": broker.port, "client_id": f"agent-{tmp_path.name}"})
+    agent = Agent(settings)
+    agent.start()
+    try:
+        ingest, listener, jobs = agent.stores
+        assert agent.ingestor.store is ingest
+        # PRAGMA synchronous: 2 = FULL (fsync at every commit), 1 = NORMAL (at the checkpoint)
+        assert [s.execute("PRAGMA synchronous").fetchone()[0] for s in (ingest, listener, jobs)] == [2, 2, 1]
+        # A logbook entry written on the jobs' connection (a drafted check) is fsynced all the same.
+        traced: list[str] = []
+        jobs.conn.set_trace_callback(traced.append)
+        try:
+            add_entry(jobs, settings, "checks", {"date": "2026-03-28", "item": "generator", "result": "ok",
+                                                 "checked_by": "agent", "notes": ""},
+                      by="ikb-agent", now=T0, state="draft")
+        finally:
+            jobs.conn.set_trace_callback(None)
+        assert synchronous_at_commits(jobs, traced) == ["FULL"]
+        assert jobs.execute("PRAGMA synchronous").fetchone()[0] == 1  # and the jobs' own setting is back
+        # The ingest path commits on its FULL connection: traced the same way.
+        traced.clear()
+        ingest.conn.set_trace_callback(traced.append)
+        try:
+            agent.ingestor.submit(msg("stal1/alarm", "alarm", T0_MS))
+            assert agent.ingestor.wait_idle(10)
+        finally:
+            ingest.conn.set_trace_callback(None)
+        assert synchronous_at_commits(ingest, traced) and set(synchronous_at_commits(ingest, traced)) == {"FULL"}
+    finally:
+        agent.stop()
+
+
+def test_the_web_writes_what_people_record_with_fsync(tmp_path, config_file):
+    from agent.config import load_config
+    from webui import create_app
+    from webui.state import get_writer
+
+    app = create_app(load_config(config_file), str(tmp_path / "farm.db"))
+    with app.test_request_context("/"):
+        assert get_writer().execute("PRAGMA synchronous").fetchone()[0] == 2
