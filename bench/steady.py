@@ -151,6 +151,20 @@ def farm100_messages(start: datetime, end: datetime, every_s: float = 10):
                                           "ts": moment.isoformat(timespec="milliseconds")})
 
 
+def replay_history(procs: "Processes", work: Path, days: float) -> None:
+    """Store ``days`` of the 100-sensor farm before it goes live (a trace through `ikb-agent replay`)."""
+    from sensors.trace import trace_line
+
+    end = datetime.now(timezone.utc)
+    trace = work / "history.jsonl"
+    with trace.open("w", encoding="utf-8") as out:
+        for at, topic, payload in farm100_messages(end - timedelta(days=days), end):
+            out.write(trace_line(int(at * 1000), topic, payload) + "\n")
+    print(f"storing {days:g} days of history …", flush=True)
+    procs.cli("replay", str(trace))
+    trace.unlink()
+
+
 class LivePublisher(threading.Thread):
     """Publish the 100-sensor farm in real time (QoS 1) until stopped."""
 
@@ -189,7 +203,7 @@ class Processes:
 
     def cli(self, *args: str, stdin: str | None = None) -> None:
         subprocess.run([str(EXE), "--config", str(self.config), *args], input=stdin, text=True, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=120)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=1200)
 
     def start_run(self) -> None:
         self.run = subprocess.Popen([str(EXE), "--config", str(self.config), "run"], stdout=subprocess.DEVNULL,
@@ -383,6 +397,8 @@ def steady(args, work: Path) -> dict:
     publisher = sim = None
     try:
         procs.cli("user", "add", "boer", "--role", "farmer", stdin=PASSWORD + "\n")
+        if args.farm == "100" and args.history_days:
+            replay_history(procs, work, args.history_days)
         procs.start_run()
         procs.start_web()
         if args.farm == "sim":
@@ -597,7 +613,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--farm", choices=("sim", "100"), default="sim", help="which farm runs live (default sim)")
     parser.add_argument("--minutes", type=float, default=4, help="minutes measured (default 4)")
     parser.add_argument("--warmup", type=float, default=150, help="seconds before measuring (default 150)")
-    parser.add_argument("--history-days", type=float, default=3, help="sim: days published before going live")
+    parser.add_argument("--history-days", type=float, default=None,
+                        help="days stored before going live (default: sim 3, published; 100 sensors 1, replayed)")
     parser.add_argument("--catch-up", action="store_true", help="the catch-up scenario instead")
     parser.add_argument("--hours", type=float, default=24, help="catch-up: hours of outage queued (default 24)")
     parser.add_argument("--alarm-every", type=float, default=3, help="catch-up: seconds between alarms")
@@ -606,6 +623,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
     args = parser.parse_args(argv)
+    if args.history_days is None:
+        args.history_days = 3 if args.farm == "sim" else 1
     if not EXE.exists():
         raise SystemExit(f"bench: {EXE} not found (run ./dev test first)")
     work = Path(tempfile.mkdtemp(prefix="ikb-steady-"))

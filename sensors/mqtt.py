@@ -90,9 +90,12 @@ class MqttSubscriber:
     """Receive QoS 1 messages on fixed topics into a handler; acknowledge them when told."""
 
     def __init__(self, options: MqttOptions, topics: Iterable[str], handler: Callable[[RawMessage], None],
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, *, unsubscribe: Iterable[str] = ()):
         self.options = options
         self.topics = sorted(set(topics))
+        # Topics this (persistent) session may still be subscribed to from an earlier version and must
+        # no longer receive: they moved to another session, which would otherwise get them too.
+        self.unsubscribe = sorted(set(unsubscribe) - set(self.topics))
         self.handler = handler
         self.clock = clock
         self.generation = 0  # incremented per successful connection; acks go to the one that delivered
@@ -179,6 +182,8 @@ class MqttSubscriber:
             # retainHandling=2: no retained messages on subscribe. A retained value is old
             # state of unknown age; storing it with the receive time would invent a reading.
             client.subscribe([(t, SubscribeOptions(qos=1, retainHandling=2)) for t in self.topics])
+        if self.unsubscribe and self.session_present:
+            client.unsubscribe(self.unsubscribe)
         if self.options.status_topic:
             client.publish(self.options.status_topic, b"online", qos=1, retain=True)
         self.connected.set()

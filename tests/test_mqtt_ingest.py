@@ -119,6 +119,32 @@ def test_an_alarm_reaches_listeners_quickly(live_settings, broker):
         agent.stop()
 
 
+def test_an_alarm_overtakes_a_backlog_of_other_readings_after_an_outage(live_settings, broker):
+    agent = Agent(live_settings)
+    agent.start()  # both sessions are created (the alarm inputs' and the rest), then the agent goes away
+    assert agent.subscriber.wait_connected(10) and agent.alarm_subscriber.wait_connected(10)
+    assert agent.alarm_subscriber.topics == ["stal1/alarm", "stal1/mains"]
+    agent.stop()
+    n = 20_000
+    pub = publisher(broker)
+    for i in range(n):  # the broker queues them for the agent's session
+        pub.publish("ikb/1/lux", str(i % 500))
+    assert pub.flush(60)
+    agent = Agent(live_settings)
+    lux_before_alarm = []
+    agent.start()
+    agent.ingestor.add_listener(lambda batch: any(r.kind == "ventilation_alarm" for r in batch)
+                                and lux_before_alarm.append(len(stored_values(live_settings.storage.path))))
+    try:
+        pub.publish("stal1/alarm", "ALARM")  # queued behind nothing: its own session
+        assert wait_for(lambda: lux_before_alarm, 30)
+        assert wait_for(lambda: len(stored_values(live_settings.storage.path)) == n, 60)
+    finally:
+        pub.close()
+        agent.stop()
+    assert lux_before_alarm[0] < n  # committed and passed on while the backlog was still draining
+
+
 def test_retained_messages_are_not_taken_for_new_readings(live_settings, broker):
     pub = publisher(broker)
     pub.publish("ikb/1/lux", "777", retain=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable
 
@@ -55,6 +55,7 @@ JOB_FACTORIES += [due_job]  # info alert for what falls due tomorrow (once a day
 JOB_FACTORIES += [upstream_job]  # the farm key; status, score, alerts, chain heads upstream; Home Assistant
 
 HEALTH_EVERY_S = 30
+ALARM_SESSION_SUFFIX = "-alarms"  # the alarm inputs' session: [mqtt] client_id + this
 RETENTION_EVERY_S = 3600
 
 
@@ -100,6 +101,7 @@ class Agent:
     stores: list[Store] = field(default_factory=list)
     ingestor: Ingestor | None = None
     subscriber: MqttSubscriber | None = None
+    alarm_subscriber: MqttSubscriber | None = None  # the alarm inputs' own session
     scheduler: Scheduler | None = None
     listeners: list = field(default_factory=list)  # a listener with close() is closed on stop
 
@@ -131,21 +133,43 @@ class Agent:
                     jobs.append(spec)
             except Exception as exc:  # noqa: BLE001
                 log.error("job %s could not start: %s", getattr(factory, "__qualname__", factory), repr(exc)[:300])
-        self.subscriber = MqttSubscriber(mqtt_options(self.settings), self.ingestor.topics, self.ingestor.submit)
-        self.ingestor.acker = self.subscriber.ack
+        # Two persistent sessions: the alarm inputs' own (ventilation alarm, mains, generator) and the rest.
+        # A broker delivers a session's queue in order; after an outage the alarms then wait behind their
+        # own backlog only, and the ingest thread takes them before anything else (docs/INGEST.md).
+        options = mqtt_options(self.settings)
+        alarm_topics = self.ingestor.alarm_topics
+        self.subscriber = MqttSubscriber(options, [t for t in self.ingestor.topics if t not in alarm_topics],
+                                         self.ingestor.submit, unsubscribe=alarm_topics)
+        if alarm_topics:
+            self.alarm_subscriber = MqttSubscriber(
+                replace(options, client_id=f"{options.client_id}{ALARM_SESSION_SUFFIX}", status_topic=None),
+                alarm_topics, self.ingestor.submit_alarm)
+        self.ingestor.acker = self._ack
         self.ingestor.start()
+        if self.alarm_subscriber is not None:
+            self.alarm_subscriber.start()
         self.subscriber.start()
         self.scheduler = Scheduler(jobs, now=self.now)
         self.scheduler.start()
         log.info("ikb-agent running: %d sensors on %d topics, broker %s:%s", len(self.ingestor.specs),
                  len(self.ingestor.topics), self.settings.mqtt.host, self.settings.mqtt.port)
 
+    def _ack(self, messages: list) -> None:
+        """Acknowledge committed messages on the session that delivered them (topics belong to one)."""
+        if self.alarm_subscriber is None:
+            self.subscriber.ack(messages)
+            return
+        alarm = set(self.alarm_subscriber.topics)
+        self.alarm_subscriber.ack([m for m in messages if m.topic in alarm])
+        self.subscriber.ack([m for m in messages if m.topic not in alarm])
+
     def wait(self, stop: threading.Event) -> str | None:
-        """Block until ``stop`` is set or the MQTT client gave up; return the fatal error, if any."""
+        """Block until ``stop`` is set or an MQTT client gave up; return the fatal error, if any."""
         assert self.subscriber is not None
         while not stop.wait(0.2):
-            if self.subscriber.fatal:
-                return self.subscriber.fatal
+            for subscriber in (self.subscriber, self.alarm_subscriber):
+                if subscriber is not None and subscriber.fatal:
+                    return subscriber.fatal
         return None
 
     def stop(self) -> None:
@@ -157,6 +181,8 @@ class Agent:
                      self.ingestor.received, c.stored, c.duplicates, c.rejected)
         if self.subscriber is not None:
             self.subscriber.stop()
+        if self.alarm_subscriber is not None:
+            self.alarm_subscriber.stop()
         if self.scheduler is not None:
             self.scheduler.stop()
         for listener in self.listeners:  # e.g. the alert service's threads

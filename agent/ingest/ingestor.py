@@ -22,6 +22,7 @@ See docs/INGEST.md.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import queue
 import sqlite3
@@ -148,6 +149,43 @@ def write_deliveries(store: Store, rows: list[tuple[int, int, int, int]], *, rep
         db.conn.executemany(DELIVERY_UPSERT, rows)
 
 
+class Inbox:
+    """The ingest thread's queue: alarm inputs first, everything else in arrival order and bounded.
+
+    Bounded for the rest only (``maxsize``): a full queue blocks that session's network thread (TCP
+    backpressure to the broker, which keeps the messages), never the alarm session's.
+    """
+
+    def __init__(self, maxsize: int):
+        self._heap: queue.PriorityQueue = queue.PriorityQueue()
+        self._room = threading.BoundedSemaphore(maxsize)
+        self._seq = itertools.count()
+
+    def put(self, msg: RawMessage, *, urgent: bool = False) -> None:
+        """Queue a message (blocking while the rest fills the queue, unless urgent)."""
+        if not urgent:
+            self._room.acquire()
+        self._heap.put((0 if urgent else 1, next(self._seq), urgent, msg))
+
+    def put_stop(self) -> None:
+        """Queue the end: taken after every message queued before it."""
+        self._heap.put((2, next(self._seq), True, None))
+
+    def get(self, timeout: float | None = None) -> RawMessage | None:
+        """Take the next message (alarm inputs first); raise queue.Empty after ``timeout``."""
+        _order, _seq, urgent, msg = self._heap.get(timeout=timeout)
+        if not urgent:
+            self._room.release()
+        return msg
+
+    def get_nowait(self) -> RawMessage | None:
+        """Take the next message without waiting; raise queue.Empty when there is none."""
+        _order, _seq, urgent, msg = self._heap.get_nowait()
+        if not urgent:
+            self._room.release()
+        return msg
+
+
 def _crc(msg: RawMessage) -> int:
     """Return a checksum of a message's topic and payload (recognises a redelivery)."""
     return zlib.crc32(msg.payload, zlib.crc32(msg.topic.encode()))
@@ -168,6 +206,9 @@ class Ingestor:
         self.specs = sensor_specs(store, settings, now)
         self.decoder = decoder_for(settings, self.specs)
         self.topics = self.decoder.topics
+        # Topics carrying an alarm input: `run` receives them in a session of their own (docs/INGEST.md).
+        self.alarm_topics = sorted(t for t in self.topics
+                                   if any(spec.kind in ALARM_KINDS for spec in self.decoder.by_topic.get(t, ())))
         self.acker = acker
         self.live = live
         self.batch_size = batch_size or self.options.batch_size
@@ -181,7 +222,9 @@ class Ingestor:
         self._msgs: list[RawMessage] = []
         self._readings: list[Reading] = []
         self._rejections: list[Rejection] = []
-        self._pending_ids: dict[int, int] = {}  # packet id → checksum of uncommitted deliveries
+        # (packet id, checksum) of uncommitted deliveries: two sessions (alarm inputs, the rest) number
+        # their packets each, and the checksum covers the topic, which belongs to one session only.
+        self._pending_ids: set[tuple[int, int]] = set()
         self._delivered: list[tuple[int, int]] = []  # (packet id, checksum) of this batch, in order
         self._dups = 0
         self._urgent = False
@@ -211,7 +254,8 @@ class Ingestor:
                 self._folded_at = 0.0
         self._init_health()
         # Threaded operation.
-        self._queue: queue.Queue = queue.Queue(maxsize=QUEUE_MAX)
+        self._queue = Inbox(QUEUE_MAX)
+        self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self.received = 0  # messages handed to submit()
@@ -322,8 +366,19 @@ class Ingestor:
 
     def submit(self, msg: RawMessage) -> None:
         """Hand a message to the ingest thread (called from the MQTT network thread)."""
-        self.received += 1
+        with self._count_lock:
+            self.received += 1
         self._queue.put(msg)
+
+    def submit_alarm(self, msg: RawMessage) -> None:
+        """Hand a message of an alarm input to the ingest thread, ahead of every other waiting message.
+
+        Called from the network thread of the alarm inputs' own MQTT session (``run``): a backlog of
+        other readings, in their session and in this queue, never delays an alarm.
+        """
+        with self._count_lock:
+            self.received += 1
+        self._queue.put(msg, urgent=True)
 
     def wait_idle(self, timeout: float = 10) -> bool:
         """Wait until every submitted message is committed; return False on timeout."""
@@ -339,10 +394,7 @@ class Ingestor:
         if self._thread is None:
             return
         self._stopping.set()
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            pass
+        self._queue.put_stop()
         self._thread.join(timeout)
         self._thread = None
 
@@ -403,11 +455,11 @@ class Ingestor:
         self._msgs.append(msg)
         if msg.qos and self.live:
             crc = _crc(msg)
-            if msg.dup and (self._pending_ids.get(msg.mid) == crc or (msg.mid, crc) in self._recent):
+            if msg.dup and ((msg.mid, crc) in self._pending_ids or (msg.mid, crc) in self._recent):
                 # Redelivered after a reconnect: already committed (or waiting in this batch).
                 self._dups += len(self.decoder.by_topic.get(msg.topic, ())) or 1
                 return
-            self._pending_ids[msg.mid] = crc
+            self._pending_ids.add((msg.mid, crc))
             self._delivered.append((msg.mid, crc))
         decoded = self.decoder.decode(msg)
         self._rejections.extend(decoded.rejections)
