@@ -21,7 +21,7 @@ from webui.i18n import gettext as _
 from webui.lightstrip import nights
 from webui.lightview import DARK_LUX, LIGHT_LUX, MIN_DARK_H, Spell, dark_spells, dusk_spells
 from webui.state import get_config, get_store, now
-from webui.svg import Limit, Line, Shade, linear_scale, lux_scale, render
+from webui.svg import Limit, Line, Shade, legend_key, linear_scale, lux_scale, responsive
 
 bp = Blueprint("charts", __name__, url_prefix="/charts")
 
@@ -102,14 +102,16 @@ def light(house: str):
         marks = [(r.spell.start, r.spell.start + int(MIN_DARK_H * 3_600_000), _("8 u")) for r in rows] \
             if RANGES[key] <= RAW_SPELLS_UP_TO else []
         top = max((b.vmax for b in buckets), default=50.0)
-        chart = render(
+        lux = Line(_("lux (gemiddelde, band: min–max)"), [(b.start, b.mean) for b in buckets], "blue",
+                   [(b.start, b.vmin, b.vmax) for b in buckets], short="lux")
+        chart = responsive(
             lo=lo, hi=hi, tz=tz, scale=lux_scale(top, lambda v: fmt_number(v, 1 if v < 1 else 0)),
-            lines=[Line(_("lux (gemiddelde, band: min–max)"), [(b.start, b.mean) for b in buckets], "#0b57a4",
-                        [(b.start, b.vmin, b.vmax) for b in buckets])],
+            lines=[lux], chart_id=f"light-{house}",
             shades=shades, marks=marks,
             limits=[Limit(DARK_LUX, _("0,5 lx: donker (G3.8.10)")), Limit(LIGHT_LUX, _("20 lx: licht (G3.8.8)"))],
             title=_("Lichtintensiteit {loc}", loc=location_word(house)), y_label="lux")
     return render_template("charts/light.html", house=house, chart=chart, rows=rows, strip=strip, key=key, ranges=RANGES,
+                           lux_key=legend_key(lux, 0) if chart else None,
                            range_labels=RANGE_LABELS, from_ms=from_ms, has_sensor=bool(sensors))
 
 
@@ -138,14 +140,18 @@ def egg_room(room: str):
         width = (temp[1].start - temp[0].start) if len(temp) > 1 else 60_000
         risks = _runs([t for t, d in dew if t in surface and d >= surface[t] - RISK_MARGIN], width)
         values = [b.vmin for b in temp] + [b.vmax for b in temp] + [d for _t, d in dew] + [b.mean for b in egg]
-        lines = [Line(_("luchttemperatuur"), [(b.start, b.mean) for b in temp], "#b3261e",
-                      [(b.start, b.vmin, b.vmax) for b in temp]),
-                 Line(_("dauwpunt"), dew, "#0b57a4", dashed=True)]
+        # Air and egg were red and green: now vermillion, solid, circles; purple, dotted, triangles.
+        lines = [Line(_("luchttemperatuur"), [(b.start, b.mean) for b in temp], "vermillion",
+                      [(b.start, b.vmin, b.vmax) for b in temp], shape="circle", short=_("lucht")),
+                 Line(_("dauwpunt"), dew, "blue", dash="dashed", shape="square", short=_("dauwpunt"))]
         if egg:
-            lines.append(Line(_("eitemperatuur"), [(b.start, b.mean) for b in egg], "#1b7a36"))
-        chart = render(lo=to_ms(since), hi=to_ms(until), tz=tz,
+            lines.append(Line(_("eitemperatuur"), [(b.start, b.mean) for b in egg], "purple", dash="dotted",
+                              shape="triangle", short=_("ei")))
+        keys = {k: legend_key(line, i) for i, (k, line) in enumerate(zip(("air", "dew", "egg"), lines))}
+        chart = responsive(chart_id=f"room-{room}", lo=to_ms(since), hi=to_ms(until), tz=tz,
                        scale=linear_scale(min(values), max(values), lambda v: fmt_number(v, 0) + " °C"),
                        lines=lines, shades=[Shade(s.start, s.end, "risk", _("condensrisico")) for s in risks],
                        title=_("Eierlokaal {loc}: temperatuur en dauwpunt", loc=location_word(room)), y_label="°C")
     return render_template("charts/egg_room.html", room=room, chart=chart, risks=risks, key=key, ranges=RANGES,
+                           keys=keys if temp else {},
                            range_labels=RANGE_LABELS, from_ms=from_ms, has_egg=bool(egg), has_data=bool(temp))
