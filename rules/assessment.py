@@ -56,14 +56,18 @@ def current_answer(answers, rule_id: str, location: str | None, at: datetime) ->
     return best
 
 
+def answer_is_fresh(answer: Answer, at: datetime, params: Params) -> bool:
+    """Return whether an answer still counts at ``at`` (not older than the re-assessment period)."""
+    return answer.answered_at <= at and at - answer.answered_at <= timedelta(days=params.assessment_max_age_days)
+
+
 def answer_finding(rule: Rule, answer: Answer | None, location: str | None,
                    evidence: Evidence, params: Params, reason_if_none: str) -> Finding:
     """Return the finding a self-assessment answer gives, or `unknown` when absent or stale."""
     if answer is None:
         return Finding(rule.id, location, "unknown", "self_assessment", reason_if_none)
-    age = evidence.at - answer.answered_at
     when = evidence.farm.local_date(answer.answered_at).isoformat()
-    if age > timedelta(days=params.assessment_max_age_days):
+    if not answer_is_fresh(answer, evidence.at, params):
         return Finding(
             rule.id, location, "unknown", "self_assessment",
             f"Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan "

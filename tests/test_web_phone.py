@@ -30,14 +30,14 @@ MIN_LABEL_PX = 11
 FARMER_PAGES = [
     "/", "/rules/", "/rules/?q=ongedierte", "/rules/A4.1.10", "/rules/A6.3.1", "/rules/G3.8.9", "/logbooks/",
     "/daysheet/", "/daysheet/1", "/charts/", "/charts/light/1", "/charts/egg-room/E", "/alerts/", "/audit/",
-    "/kiosk/poster", "/oefening/", "/oefening/A4",
+    "/kiosk/poster", "/exercise/", "/exercise/A4", "/exercise/print",
     *[f"/logbooks/{kind}/" for kind in ("visitors", "pest_control", "bait_boxes", "cleaning", "hygienogram",
                                          "checks", "flocks", "flock_day", "free_range", "samples")],
     *[f"/logbooks/{kind}/new" for kind in ("visitors", "pest_control", "bait_boxes", "cleaning", "hygienogram",
                                             "checks", "flocks", "flock_day", "free_range", "samples")],
     "entry:pest_control", "correct:pest_control", "entry:visitors",
 ]
-PAGES = ([("jan", p) for p in FARMER_PAGES] + [("anna", "/"), ("anna", "/audit/"), ("anna", "/oefening/A4")]
+PAGES = ([("jan", p) for p in FARMER_PAGES] + [("anna", "/"), ("anna", "/audit/"), ("anna", "/exercise/A4")]
          + [("tablet", "/kiosk/"), ("tablet", "/kiosk/vertrek"), (None, "/login")])
 
 
@@ -145,5 +145,5 @@ def test_every_page_fits_a_phone_and_a_desktop(phone_server, pages, account, pat
 
 
 SCREENSHOTS = {"/": "dashboard", "/alerts/": "alerts", "/charts/egg-room/E": "chart-egg-room",
-               "/charts/light/1": "chart-light", "/rules/": "rules", "/oefening/A4": "oefening",
+               "/charts/light/1": "chart-light", "/rules/": "rules", "/exercise/A4": "exercise",
                "/logbooks/pest_control/new": "pest-control"}

@@ -3,7 +3,7 @@ answers, housing orders, drawn signatures, and the drafts the agent proposes.
 """
 
 from agent.logbooks import signatures
-from agent.logbooks.assessments import AssessmentError, answer_history, load_answers, record_answer
+from agent.logbooks.assessments import AssessmentError, answer_history, load_answers, record_answer, record_answers
 from agent.logbooks.chain import ChainCheck, StoredEntry, canonical, check_chain, content_hash
 from agent.logbooks.documents import DocumentError, load_documents, record_document
 from agent.logbooks.drafts import draft_job
@@ -49,6 +49,7 @@ __all__ = [
     "load_housing_orders",
     "logbook_view",
     "record_answer",
+    "record_answers",
     "record_document",
     "record_of",
     "signatures",
