@@ -67,6 +67,10 @@ KINDS: dict[str, AlertKind] = {
                   "(045-5463188)."),
         AlertKind("production_drop", "warning", N_("daling voer-, water- of eiproductie"), "logbook",
                   "Bij twee opeenvolgende dagen daling: raadpleeg de dierenarts (A6.2.1)."),
+        # A4.2.2: the kiosk promises the visitor who answered "ja" that the farmer is told at once.
+        AlertKind("visitor_contact", "warning", N_("bezoeker met pluimveecontact (48 uur)"), "logbook",
+                  "Een bezoeker antwoordde ja op de 48-uursvraag: spreek hem voordat hij de stallen in gaat en "
+                  "overleg met de dierenarts."),
         AlertKind("due_tomorrow", "info", N_("morgen te doen"), "schedule"),
     )
 }

@@ -341,19 +341,26 @@ def poll_sensor_events(engine: AlertEngine, store: Store, settings: Settings, no
     return sent
 
 
-# ---------------------------------------------------------------------- logbooks: the flock day sheet
+# ---------------------------------------------------------------------- logbooks: day sheets and the kiosk
 
-FLAG_KINDS = {"A6.2.2": "mortality", "A6.2.1": "production_drop"}
+# The logbook flags that must reach the farmer off the farm, by the flag's code (or, for callers that
+# pass bare rule ids, by rule), and the logbooks whose new rows are judged for them.
+FLAG_KINDS = {"report_nvwa": "mortality", "consult_vet": "production_drop", "poultry_contact_48h": "visitor_contact",
+              "A6.2.2": "mortality", "A6.2.1": "production_drop", "A4.2.2": "visitor_contact"}
+FLAGGED_LOGBOOKS = ("flock_day", "visitors")
 FLAG_LIFETIME_MS = 48 * 3600 * 1000
+# A visitor with poultry contact is about today's visit: the alert ends after 12 hours.
+LIFETIME_MS = {"visitor_contact": 12 * 3600 * 1000}
 
 
-def alerts_from_flags(engine: AlertEngine, kind: str, entry, flags, now_ms: int) -> bool:
-    """Raise alerts for A6.2.2 (mortality) and A6.2.1 (feed/water/production drop) flags of a logbook entry.
+def alerts_from_flags(engine: AlertEngine, kind: str, entry, flags, now_ms: int, *, entry_id: int | None = None) -> bool:
+    """Raise alerts for the flags of a logbook entry that promise the farmer a message.
 
-    ``flags`` may hold agent.logbooks.entries Flag objects (``rule``, ``message``,
-    ``location``), dicts with those keys, or bare rule ids. Such an alert stays open
-    48 h; a later day sheet flagging it again keeps it open (it cannot be
-    "cleared" by a sensor, only by the numbers improving).
+    A6.2.2 (mortality) and A6.2.1 (feed/water/production drop) of a day sheet, and a visitor's
+    "ja" to the 48-hour question (A4.2.2, one alert per visitor: ``entry_id``). ``flags`` may hold
+    Flag objects (``code``, ``rule``, ``message``, ``location``), dicts with those keys, or bare rule
+    ids. A day-sheet alert stays open 48 h; a later day sheet flagging it again keeps it open (it
+    cannot be "cleared" by a sensor, only by the numbers improving).
     """
     entry_doc = entry if isinstance(entry, dict) else getattr(entry, "model_dump", lambda: {})()
     default_location = str(entry_doc.get("house") or entry_doc.get("location") or "")
@@ -361,50 +368,66 @@ def alerts_from_flags(engine: AlertEngine, kind: str, entry, flags, now_ms: int)
     for flag in flags or ():
         item = _flag_dict(flag)
         rule = str(item.get("rule") or "").rstrip(".")
-        alert_kind = FLAG_KINDS.get(rule)
+        alert_kind = FLAG_KINDS.get(str(item.get("code") or "")) or FLAG_KINDS.get(rule)
         if alert_kind is None:
             log.info("logbook %s: flag %r raises no alert", kind, flag)
             continue
         location = str(item.get("location") or item.get("house") or default_location)
         text = item.get("text") or item.get("message") or item.get("detail") or ""
         day = entry_doc.get("date")
-        detail = " ".join(p for p in (f"Dagstaat {day}." if day else "", str(text)) if p)
-        _, new = engine.raise_alert(alert_kind, location, now_ms, detail=detail, expires_at=now_ms + FLAG_LIFETIME_MS)
+        when = f"Dagstaat {day}." if kind == "flock_day" and day else \
+            f"Aangemeld {day} om {entry_doc.get('arrival')}." if kind == "visitors" and day else ""
+        detail = " ".join(p for p in (when, str(text)) if p)
+        subject = str(entry_id) if alert_kind == "visitor_contact" and entry_id is not None else ""
+        _, new = engine.raise_alert(alert_kind, location, now_ms, subject=subject, detail=detail,
+                                    expires_at=now_ms + LIFETIME_MS.get(alert_kind, FLAG_LIFETIME_MS))
         sent |= new
     return sent
 
 
 def poll_logbook_flags(engine: AlertEngine, store: Store, now_ms: int) -> bool:
-    """Raise alerts for the flags of flock day sheets written since the last poll (by any process).
+    """Raise alerts for the flags of day sheets and visitor registrations written since the last poll.
 
-    agent.logbooks.entries's ENTRY_LISTENERS run in the process that wrote the entry
-    (the web page, the CLI) and are not told which database; the running
-    agent, which owns the channels, therefore reads new day-sheet lines here
-    and judges them with the same rules (``entry_flags`` over the logbooks).
+    The web page, the kiosk and the CLI only write the entry; the running agent, which owns the
+    channels, reads the new rows here (every tick, 5 s) and judges them with the same rules
+    (``entry_flags`` over the logbooks), so an alert goes through the one engine and outbox.
     """
     since = _watermark(store, "alerts.logbook.last_id", "logbook")
     rows = store.query("SELECT id, kind FROM logbook WHERE id > ? ORDER BY id LIMIT 1000", [since])
     if not rows:
         return False
     sent = False
-    day_sheets = [r["id"] for r in rows if r["kind"] == "flock_day"]
-    if day_sheets:
+    flagged = [(r["id"], r["kind"]) for r in rows if r["kind"] in FLAGGED_LOGBOOKS]
+    if flagged:
         from agent.logbooks import get_entry, logbook_view, record_of
         from rules.logbooks import entry_flags
 
         view = logbook_view(store, from_ms(now_ms))
-        for entry_id in day_sheets:
+        for entry_id, kind in flagged:
             entry = get_entry(store, entry_id)
-            if entry.state != "confirmed":
+            if entry.state != "confirmed" or _flag_already_told(store, kind, entry):
                 continue
             try:
-                flags = entry_flags("flock_day", record_of(entry), view)
+                flags = entry_flags(kind, record_of(entry), view)
             except ValueError as exc:  # an entry that no longer passes its model: nothing to judge
-                log.warning("day sheet #%s not judged for alerts: %s", entry_id, exc)
+                log.warning("%s #%s not judged for alerts: %s", kind, entry_id, exc)
                 continue
-            sent |= alerts_from_flags(engine, "flock_day", entry.entry, flags, now_ms)
+            sent |= alerts_from_flags(engine, kind, entry.entry, flags, now_ms, entry_id=entry_id)
     store.set_kv("alerts.logbook.last_id", str(rows[-1]["id"]))
     return sent
+
+
+def _flag_already_told(store: Store, kind: str, entry) -> bool:
+    """Return whether a correction of a visitor keeps a "ja" its earlier version already reported.
+
+    Reporting the departure corrects the visit; the farmer was told of the "ja" at the arrival.
+    """
+    if kind != "visitors" or entry.supersedes is None:
+        return False
+    from agent.logbooks import get_entry
+
+    earlier = get_entry(store, entry.supersedes)
+    return bool(earlier.entry.get("poultry_contact_48h")) and bool(entry.entry.get("poultry_contact_48h"))
 
 
 def _flag_dict(flag) -> dict:
