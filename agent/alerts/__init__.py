@@ -2,7 +2,7 @@
 come from, the persistent outbox, the channels (webhook, e-mail, MQTT) and channel tests.
 """
 
-from agent.alerts.channel_test import record_monthly_test, run_channel_tests
+from agent.alerts.channel_test import ChannelState, channel_states, record_monthly_test, run_channel_tests
 from agent.alerts.engine import acknowledge, acknowledge_by_token, list_alerts, peek_token
 from agent.alerts.kinds import KINDS, SEVERITY_WORDS
 from agent.alerts.messages import iso, local_text, location_name
@@ -10,10 +10,12 @@ from agent.alerts.service import alert_listener, due_job
 
 __all__ = [
     "KINDS",
+    "ChannelState",
     "SEVERITY_WORDS",
     "acknowledge",
     "acknowledge_by_token",
     "alert_listener",
+    "channel_states",
     "due_job",
     "iso",
     "list_alerts",
