@@ -173,8 +173,9 @@ def save(section: str):
             errors.setdefault(str(p.loc[0]) if p.loc else NON_FIELD, p.render(translations))
         return _render(current, found, values=values, errors=errors, status=422)
     scores().invalidate()
+    name = current.section + " " + current.title
     flash(ngettext("Opgeslagen: {n} antwoord in {chapter}.", "Opgeslagen: {n} antwoorden in {chapter}.", len(saved),
-                   chapter=f"{current.section} {current.title}"), "ok")
+                   chapter=name), "ok")
     following = next_open(chapters(), section)
     if following is None:
         return redirect(url_for("exercise.index"))
