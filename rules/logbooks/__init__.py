@@ -7,10 +7,11 @@ view the rules read, the flags raised at the moment of writing, and the evaluato
 from rules.logbooks.checks import ITEMS
 from rules.logbooks.fields import FieldMeta, Record, describe
 from rules.logbooks.flags import entry_flags
+from rules.logbooks.plausible import Jump, jumps
 from rules.logbooks.registry import LOGBOOKS, EntryError, LogbookSpec, form_fields, spec_for, to_json, validate_entry
 from rules.logbooks.rules_table import DUE_PROVIDERS, EVALUATORS
 from rules.logbooks.view import DetectedTest, Flag, LogbookView, LogEntry
 
 __all__ = ["DUE_PROVIDERS", "EVALUATORS", "ITEMS", "LOGBOOKS", "DetectedTest", "EntryError", "FieldMeta", "Flag",
-           "LogEntry", "LogbookSpec", "LogbookView", "Record", "describe", "entry_flags", "form_fields", "spec_for", "to_json",
-           "validate_entry"]
+           "Jump", "LogEntry", "LogbookSpec", "LogbookView", "Record", "describe", "entry_flags", "form_fields", "jumps",
+           "spec_for", "to_json", "validate_entry"]

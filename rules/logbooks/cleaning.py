@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 
 from rules.catalogue import Rule
 from rules.errors import invalid
@@ -46,12 +46,15 @@ class Cleaning(Record):
     _dates = field_validator("cleaned_on", "disinfected_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    @model_validator(mode="after")
-    def _order(self) -> "Cleaning":
-        if self.disinfected_on < self.cleaned_on:
-            raise invalid("order", N_("ontsmetten komt na reinigen; ligt vóór de reinigingsdatum"),
-                          field="disinfected_on")
-        return self
+    # A field validator on the later field (not a model validator), so that the check runs, and its message
+    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
+    @field_validator("disinfected_on")
+    @classmethod
+    def _order(cls, value, info: ValidationInfo):
+        cleaned = info.data.get("cleaned_on")
+        if cleaned is not None and value < cleaned:
+            raise invalid("order", N_("ontsmetten komt na reinigen; ligt vóór de reinigingsdatum"))
+        return value
 
 
 class Hygienogram(Record):

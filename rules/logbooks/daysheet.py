@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 
 from rules.catalogue import Rule
 from rules.errors import invalid
@@ -44,13 +44,23 @@ class Flock(Record):
     _dates = field_validator("placed_on", "hatched_on", "depopulated_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    @model_validator(mode="after")
-    def _order(self) -> "Flock":
-        if self.hatched_on >= self.placed_on:
-            raise invalid("order", N_("de uitkomstdatum ligt vóór de opzetdatum"), field="hatched_on")
-        if self.depopulated_on is not None and self.depopulated_on < self.placed_on:
-            raise invalid("order", N_("ligt vóór de opzetdatum"), field="depopulated_on")
-        return self
+    # A field validator on the later field (not a model validator), so that the check runs, and its message
+    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
+    @field_validator("hatched_on")
+    @classmethod
+    def _hatched_first(cls, value, info: ValidationInfo):
+        placed = info.data.get("placed_on")
+        if placed is not None and value >= placed:
+            raise invalid("order", N_("de uitkomstdatum ligt vóór de opzetdatum"))
+        return value
+
+    @field_validator("depopulated_on")
+    @classmethod
+    def _depopulated_after(cls, value, info: ValidationInfo):
+        placed = info.data.get("placed_on")
+        if value is not None and placed is not None and value < placed:
+            raise invalid("order", N_("ligt vóór de opzetdatum"))
+        return value
 
 
 class FlockDay(Record):
@@ -83,11 +93,14 @@ class FlockDay(Record):
     _date = field_validator("date")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    @model_validator(mode="after")
-    def _who(self) -> "FlockDay":
-        if self.inspected and not (self.inspected_by or "").strip():
-            raise invalid("who", N_("vul in wie het koppel heeft gecontroleerd"), field="inspected_by")
-        return self
+    # A field validator on the later field (not a model validator), so that the check runs, and its message
+    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
+    @field_validator("inspected_by")
+    @classmethod
+    def _who(cls, value, info: ValidationInfo):
+        if info.data.get("inspected") and not (value or "").strip():
+            raise invalid("who", N_("vul in wie het koppel heeft gecontroleerd"))
+        return value
 
 
 # --------------------------------------------------------------------------- flock day sheet

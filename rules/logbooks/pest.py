@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 
 from rules.catalogue import Rule
 from rules.documents import add_months
@@ -100,11 +100,15 @@ class BaitBox(Record):
 
     _dates = field_validator("placed_on", "removed_on")(_not_future)
 
-    @model_validator(mode="after")
-    def _order(self) -> "BaitBox":
-        if self.removed_on is not None and self.removed_on < self.placed_on:
-            raise invalid("order", N_("ligt vóór de plaatsingsdatum"), field="removed_on")
-        return self
+    # A field validator on the later field (not a model validator), so that the check runs, and its message
+    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
+    @field_validator("removed_on")
+    @classmethod
+    def _order(cls, value, info: ValidationInfo):
+        placed = info.data.get("placed_on")
+        if value is not None and placed is not None and value < placed:
+            raise invalid("order", N_("ligt vóór de plaatsingsdatum"))
+        return value
 
 
 # --------------------------------------------------------------------------- A4.5.1 pest control
