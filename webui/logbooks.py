@@ -20,9 +20,11 @@ from rules.texts import N_
 from webui.access import can_write, require_farmer
 from webui.attention import drafts, logbook_sizes
 from webui.forms import NON_FIELD, field_errors
-from webui.i18n import current_translations
+from webui.i18n import current_translations, ngettext
 from webui.i18n import gettext as _
 from webui.logbook_forms import (
+    bait_box_choices,
+    carried_over,
     conflict_id,
     display,
     entry_from_form,
@@ -188,13 +190,24 @@ def entry(kind: str, entry_id: int):
 # --------------------------------------------------------------------------- forms
 
 
+def _register_choices(kind: str) -> dict[str, list[tuple[str, str]]]:
+    """Return the choices a form takes from a register: a pest-control check names a box of the register."""
+    if kind != "pest_control":
+        return {}
+    boxes = bait_box_choices([r.entry for r in list_entries(get_store(), "bait_boxes")], today())
+    return {"bait_box": boxes} if boxes else {}
+
+
 def _render_form(kind: str, mode: str, *, values: dict | None = None, errors: dict | None = None,
                  row: StoredEntry | None = None, reason: str = "", status: int = 200, conflict: int | None = None):
     """Render a logbook form: new entry, correction or confirmation of a draft."""
-    fields = logbook_fields(kind, get_config(), values=values, errors=errors)
+    choices = _register_choices(kind)
+    # A new check may cover several boxes of the register at once: one entry per box.
+    several = tuple(choices) if mode == "new" else ()
+    fields = logbook_fields(kind, get_config(), values=values, errors=errors, choices=choices, several=several)
     return render_template("logbooks/form.html", kind=kind, spec=LOGBOOKS[kind], title=title(kind), mode=mode,
                            fields=fields, errors=errors or {}, form_error=(errors or {}).get(NON_FIELD), row=row,
-                           reason=reason, conflict=conflict), status
+                           reason=reason, conflict=conflict, register=bool(choices)), status
 
 
 def _user() -> str:
@@ -263,17 +276,34 @@ def new(kind: str):
     """Add an entry; the CLI's validation names each bad field and nothing is stored then."""
     spec = spec_or_404(kind)
     if request.method == "GET":
-        return _render_form(kind, "new", values={spec.date_field: today().isoformat()})
+        current = list_entries(get_store(), kind)
+        values = carried_over(kind, current[-1].entry if current else None) | {spec.date_field: today().isoformat()}
+        return _render_form(kind, "new", values=values)
     data = entry_from_form(kind, request.form)
-    saved, refused = attempt(lambda: add_entry(get_store(), get_config(), kind, data, by=_user(), now=now()),
-                             lambda errors, status, conflict: _render_form(kind, "new", values=data, errors=errors,
+    several = [v for v in request.form.getlist("bait_box") if v] if _register_choices(kind) else []
+    entries = [{**data, "bait_box": box} for box in several] or [data]
+    shown = {**data, "bait_box": several} if several else data
+    saved, refused = attempt(lambda: _add_all(kind, entries),
+                             lambda errors, status, conflict: _render_form(kind, "new", values=shown, errors=errors,
                                                                            status=status, conflict=conflict))
     if refused:
         return refused
     scores().invalidate()
-    flash(_("Opgeslagen: {title} #{id}.", title=title(kind), id=saved.entry.id), "ok")
-    flash_flags(saved.flags)
+    if len(saved) == 1:
+        flash(_("Opgeslagen: {title} #{id}.", title=title(kind), id=saved[0].entry.id), "ok")
+    else:
+        flash(ngettext("Opgeslagen: {n} registratie in {title}: #{ids}.", "Opgeslagen: {n} registraties in {title}: #{ids}.",
+                       len(saved), title=title(kind), ids=", #".join(str(s.entry.id) for s in saved)), "ok")
+    for one in saved:
+        flash_flags(one.flags)
     return redirect(url_for("logbooks.entries", kind=kind))
+
+
+def _add_all(kind: str, entries: list[dict]) -> list:
+    """Validate every entry first (all or nothing), then store each; return what was saved."""
+    for entry in entries:
+        validate_entry(kind, entry, houses=_houses(), today=today())
+    return [add_entry(get_store(), get_config(), kind, entry, by=_user(), now=now()) for entry in entries]
 
 
 @bp.route("/<kind>/<int:entry_id>/correct", methods=["GET", "POST"])
