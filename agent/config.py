@@ -363,6 +363,8 @@ class WebSection(_Strict):
     threads: int = Field(4, ge=1, le=32)
     # Address of a reverse proxy that terminates https and may set X-Forwarded-Proto.
     trusted_proxy: str | None = None
+    # The visitor kiosk returns to an empty Dutch form after this many seconds without a touch.
+    kiosk_idle_seconds: int = Field(90, ge=10, le=3600)
 
 
 class SigningSection(_Strict):

@@ -21,7 +21,7 @@ from .conftest import REPO
 # What the visitor tablet draws: its module, its templates (not the farmer's poster) and the 48-hour
 # question, which is the visitors record's own label.
 KIOSK_SOURCES = ("webui/kiosk.py", "webui/templates/kiosk/_layout.html", "webui/templates/kiosk/index.html",
-                 "webui/templates/kiosk/thanks.html")
+                 "webui/templates/kiosk/thanks.html", "webui/templates/kiosk/departure.html")
 KIOSK_RECORD_LABELS = (LOGBOOKS["visitors"].label("poultry_contact_48h"),)
 # "controle(s)", "bezoek(en)", "lokdoos/lokdozen"-style shortcuts: a plural must come from ngettext.
 BRACKET_PLURAL = re.compile(r"[^\W\d_]\((s|en|es|ren)\)|\blokdoos/lokdozen\b")

@@ -54,6 +54,7 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SCORE_TTL_S=60,
         LIVE_POLL_S=30,  # the dashboard's live part is fetched again this often
+        KIOSK_IDLE_S=web.kiosk_idle_seconds,
         FINDINGS_STALE_S=5 * 60,
         JSON_SORT_KEYS=False,
     )

@@ -70,9 +70,9 @@ def login():
 
 
 @bp.post("/logout")
-@roles(read=("farmer", "auditor", "kiosk"), write=("farmer", "auditor", "kiosk"))
+@roles(read=("farmer", "auditor"), write=("farmer", "auditor"))
 def logout():
-    """End the session."""
+    """End the session (a kiosk is unlocked with the farmer's PIN instead: ``/kiosk/unlock``)."""
     lang = session.get("lang")
     session.clear()
     if lang:

@@ -157,8 +157,9 @@ def _questions(data: dict, yesterday: StoredEntry | None) -> dict[str, str]:
         if jump.field == "mortality":
             out[jump.field] = _("{today} dood, gisteren {yesterday}: klopt dat?", today=today_text, yesterday=before)
         else:
+            change = format(jump.change, "+d")
             out[jump.field] = _("{today}, gisteren {yesterday} ({change} %): klopt dat?", today=today_text,
-                                yesterday=before, change=f"{jump.change:+d}")
+                                yesterday=before, change=change)
     return out
 
 
