@@ -134,11 +134,11 @@ def test_farmer_logs_in_sees_the_deviation_is_refused_an_invalid_answer_and_logs
     store.close()
 
     page.goto(server.url + "/charts/light/1")
-    page.wait_for_selector("svg.chart")
-    page.locator("svg.chart").screenshot(path=tmp_path / "chart-light.png")
+    page.wait_for_selector("svg.chart-wide")
+    page.locator("svg.chart-wide").screenshot(path=tmp_path / "chart-light.png")
     _keep(tmp_path / "chart-light.png")
     page.goto(server.url + "/charts/egg-room/E")
-    page.locator("svg.chart").screenshot(path=tmp_path / "chart-egg-room.png")
+    page.locator("svg.chart-wide").screenshot(path=tmp_path / "chart-egg-room.png")
     _keep(tmp_path / "chart-egg-room.png")
 
     page.click("#logout")

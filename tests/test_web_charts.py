@@ -36,7 +36,8 @@ def _light_data(store, days: int = 3):
 def test_light_chart_shades_dark_periods_and_lists_them_with_a_verdict(farmer, web_store):
     _light_data(web_store)
     html = farmer.get("/charts/light/1").get_data(as_text=True)
-    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    assert html.count('<svg class="chart chart-narrow"') == 1  # drawn for a phone too (the stylesheet picks)
+    svg = re.search(r'<svg class="chart chart-wide".*?</svg>', html, re.S).group(0)
     assert svg.count('class="dark"') >= 1 and svg.count('class="short"') == 1
     assert 'class="dusk"' in svg and ">8 u<" in svg and "0,5 lx: donker (G3.8.10)" in svg
     table = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index("Donkerperioden"):]))
@@ -71,7 +72,8 @@ def test_egg_room_chart_shades_condensation_risk(farmer, web_store):
     with web_store.transaction() as db:
         insert_readings(db, rows)
     html = farmer.get("/charts/egg-room/E").get_data(as_text=True)
-    assert html.count('class="risk"') == 1 and "dauwpunt" in html
+    wide = re.search(r'<svg class="chart chart-wide".*?</svg>', html, re.S).group(0)
+    assert wide.count('class="risk"') == 1 and "dauwpunt" in wide
     table = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index("<h2>Condensrisico"):]))
     assert "1 nov 2026 04:00 1 nov 2026 07:00 3 u 0 min" in table
 

@@ -22,7 +22,7 @@ from webui.i18n import fmt_date, fmt_number, location_word
 from webui.i18n import gettext as _
 from webui.logbook_forms import display, entry_from_form, logbook_fields
 from webui.logbooks import _user, attempt, changed, flash_flags, today
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("daysheet", __name__, url_prefix="/daysheet")
 
@@ -180,7 +180,7 @@ def save(house: str):
     errors, questions = _problems(data, existing, reason), _questions(data, yesterday)
     if errors or questions:
         return _render(house, day, values=data, errors=errors, questions=questions, reason=reason, status=422)
-    store, config = get_store(), get_config()
+    store, config = get_writer(), get_config()
 
     def write():
         if existing is None:

@@ -24,7 +24,7 @@ from webui.access import can_write
 from webui.forms import NON_FIELD
 from webui.i18n import current_translations, ngettext
 from webui.i18n import gettext as _
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("exercise", __name__, url_prefix="/exercise")
 
@@ -165,7 +165,7 @@ def save(section: str):
         flash(_("Niets opgeslagen: kies bij een regel ok, NVT of een afwijking."), "error")
         return redirect(url_for("exercise.chapter", section=section))
     try:
-        saved = record_answers(get_store(), load_catalogue(), answers, answered_by=g.user["name"], now=now())
+        saved = record_answers(get_writer(), load_catalogue(), answers, answered_by=g.user["name"], now=now())
     except AssessmentError as exc:
         errors: dict[str, str] = {}
         translations = current_translations()

@@ -43,7 +43,7 @@ from agent.logbooks import (
     store_signature,
 )
 from agent.signing import FarmKeyError, farm_key
-from agent.store import get_user
+from agent.store import get_user, list_accounts
 from rules.logbooks import LOGBOOKS, EntryError, validate_entry
 from rules.texts import N_
 from webui.access import public, require_farmer, roles
@@ -51,7 +51,7 @@ from webui.forms import NON_FIELD
 from webui.i18n import gettext as _
 from webui.i18n import location_word
 from webui.logbooks import flash_flags
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -147,7 +147,7 @@ def register():
     if errors:
         values = {**data, "signature": drawn if "signature" not in errors else ""}
         return render_template("kiosk/index.html", **_context(lang, values, errors)), 422
-    store, by, moment = get_store(), g.user["name"], now()
+    store, by, moment = get_writer(), g.user["name"], now()
     data["signature"] = store_signature(store, png, by=by, now=moment)
     try:
         saved = add_entry(store, config, "visitors", data, by=by, now=moment)
@@ -214,7 +214,7 @@ def leave():
     local = _local()
     left = max(local.strftime("%H:%M"), visitor.entry.get("arrival") or "00:00")
     try:
-        correct_entry(get_store(), get_config(), visitor.id, {**visitor.entry, "departure": left}, by=g.user["name"],
+        correct_entry(get_writer(), get_config(), visitor.id, {**visitor.entry, "departure": left}, by=g.user["name"],
                       now=now(), reason=DEPARTURE_REASON)
     except (LogbookError, ValueError):  # corrected meanwhile, or no longer valid: ask again from the list
         return render_template("kiosk/departure.html", **_context(lang, {}, {}), visitors=still_here(),
@@ -255,7 +255,7 @@ def set_pin():
     if not (pin.isdigit() and 4 <= len(pin) <= 12):
         flash(_("Een pincode is 4 tot 12 cijfers."), "error")
     else:
-        get_store().set_kv(PIN_KV, generate_password_hash(pin))
+        get_writer().set_kv(PIN_KV, generate_password_hash(pin))
         flash(_("Pincode van de kiosk ingesteld."), "ok")
     return redirect(url_for("kiosk.poster"))
 
@@ -265,7 +265,7 @@ def set_pin():
 
 def _kiosk_accounts() -> list[dict]:
     """Return the kiosk accounts."""
-    return get_store().query("SELECT id, name FROM users WHERE role = 'kiosk' AND disabled = 0 ORDER BY name")
+    return list_accounts(get_store(), "kiosk")
 
 
 def _link() -> tuple[int, str] | None:
@@ -310,7 +310,7 @@ def make_link():
         uid = 0
     if uid not in {a["id"] for a in _kiosk_accounts()}:
         abort(400, _("Kies een kioskaccount."))
-    get_store().set_kv(LINK_KV, f"{uid}:{secrets.token_urlsafe(24)}")
+    get_writer().set_kv(LINK_KV, f"{uid}:{secrets.token_urlsafe(24)}")
     return redirect(url_for("kiosk.poster"))
 
 

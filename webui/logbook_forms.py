@@ -77,13 +77,12 @@ def carried_over(kind: str, last: dict | None) -> dict:
 
 def bait_box_choices(boxes: list[dict], today: date) -> list[tuple[str, str]]:
     """Return the register's boxes still in place as (number, 'number — location (pest)') choices (A4.5.3)."""
-    from rules.logbooks.pest import PESTS
-
+    pests = record_fields("bait_boxes")["target_pest"].options or {}
     out = []
     for box in sorted(boxes, key=lambda b: (len(b["number"]), b["number"])):
         if box.get("removed_on") and box["removed_on"] <= today.isoformat():
             continue
-        pest = PESTS.get(box.get("target_pest", ""), "")
+        pest = pests.get(box.get("target_pest", ""), "")
         out.append((box["number"], f"{box['number']} — {box.get('location', '')}" + (f" ({_(pest)})" if pest else "")))
     return out
 

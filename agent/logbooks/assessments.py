@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from agent.clock import keep_until, parse_moment
-from agent.store import Store
+from agent.store import Store, answer_rows, insert_answer
 from rules.assessment import AnswerError, check_answer
 from rules.catalogue import Catalogue
 from rules.evidence import Answer
@@ -53,12 +53,9 @@ def _insert(store: Store, answers: list[Answer], file_id: int | None) -> None:
     """Store checked answers in one transaction (committed before the caller says "saved")."""
     with store.transaction() as db:
         for a in answers:
-            db.execute(
-                "INSERT INTO assessments(rule, location, status, note, answered_by, answered_at, file_id, keep_until)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [a.rule, a.location, a.status, a.note, a.answered_by, a.answered_at.isoformat(), file_id,
-                 keep_until(a.answered_at)],
-            )
+            insert_answer(db, rule=a.rule, location=a.location, status=a.status, note=a.note,
+                          answered_by=a.answered_by, answered_at=a.answered_at.isoformat(), file_id=file_id,
+                          keep_until=keep_until(a.answered_at))
 
 
 def checked_answer(catalogue: Catalogue, *, rule_id: str, status: str, note: str, answered_by: str, now: datetime,
@@ -80,7 +77,7 @@ def checked_answer(catalogue: Catalogue, *, rule_id: str, status: str, note: str
 
 def load_answers(store: Store, until: datetime | None = None) -> list[Answer]:
     """Return every stored answer (given at or before ``until`` when set), oldest first."""
-    rows = store.query("SELECT * FROM assessments ORDER BY answered_at, id")
+    rows = answer_rows(store)
     answers = [
         Answer(r["rule"], r["location"], r["status"], r["note"], r["answered_by"], parse_moment(r["answered_at"]))
         for r in rows
@@ -90,4 +87,4 @@ def load_answers(store: Store, until: datetime | None = None) -> list[Answer]:
 
 def answer_history(store: Store, rule_id: str) -> list[dict]:
     """Return every answer to one rule, newest first, for display."""
-    return store.query("SELECT * FROM assessments WHERE rule = ? ORDER BY answered_at DESC, id DESC", [rule_id])
+    return answer_rows(store, rule_id, newest_first=True)
