@@ -31,7 +31,7 @@ def test_fresh_database_is_incomplete_with_zero_points_and_no_data_tiles(farmer)
     assert "Onvolledig" in text and "0 strafpunten" in text
     assert "Afwijkingen (0)" in text
     assert "Donkerperiode afgelopen nacht geen gegevens" in text
-    assert "Alarmkast gehoord geen gegevens" in text
+    assert "Alarminstallatie gehoord geen gegevens" in text
     assert "Marge tot dauwpunt geen gegevens" in text
     # House 2 has no mechanical ventilation: the alarm line says so in words.
     assert "geen mechanische ventilatie" in text
@@ -136,7 +136,7 @@ def test_tiles_show_dark_period_light_hours_alarm_and_dew_point_margin(farmer, w
     text = _text(farmer.get("/").get_data(as_text=True))
     assert "Donkerperiode afgelopen nacht in orde 8 u 0 min (22:00–06:00)" in text
     assert "Lichturen in orde 16,0 uur" in text
-    assert "Alarmkast gehoord in orde 40 s geleden" in text
+    assert "Alarminstallatie gehoord in orde 40 s geleden" in text
     # Dew point of 12 °C at 90 %RH is 10,4 °C: an egg at 9 °C gets wet.
     assert "Marge tot dauwpunt condens -1,4 °C" in text
 
@@ -152,7 +152,7 @@ def test_tiles_warn_in_words_when_the_panel_is_silent_or_the_night_short(farmer,
     text = _text(farmer.get("/").get_data(as_text=True))
     assert "Donkerperiode afgelopen nacht korter dan 8 uur 6 u 0 min" in text
     assert "Lichturen meer dan 16 uur 18,0 uur" in text
-    assert "Alarmkast gehoord stil: functioneert niet 25 min geleden" in text
+    assert "Alarminstallatie gehoord stil: functioneert niet 25 min geleden" in text
 
 
 def test_generator_tile_reads_the_checks_logbook(farmer, web_store):

@@ -105,7 +105,7 @@ def test_products_rows_make_the_cleaning_record(farmer, web_store):
         {"name": "Virocid", "admission_number": "13288 N"}]
     form["products-0-admission_number"] = "geen"
     html = page(farmer.post("/logbooks/cleaning/new", data=form))
-    assert field_error(html, "products").startswith("regel 1: verwacht een Ctgb-toelatingsnummer")
+    assert field_error(html, "products").startswith("rij 1: verwacht een Ctgb-toelatingsnummer")
 
 
 def test_a_second_day_sheet_for_the_same_day_is_refused_with_a_link_to_correct_it(farmer, web_store, farm_config):

@@ -142,7 +142,7 @@ def field_errors(exc: IkbError) -> dict[str, str]:
         name = str(problem.loc[0]) if problem.loc else NON_FIELD
         message = problem.render(translations)
         if len(problem.loc) > 1 and isinstance(problem.loc[1], int):
-            message = _("regel {n}", n=problem.loc[1] + 1) + ": " + message
+            message = _("rij {n}", n=problem.loc[1] + 1) + ": " + message
         out.setdefault(name, message)
     return out
 

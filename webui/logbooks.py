@@ -61,7 +61,7 @@ def entry_or_404(kind: str, entry_id: int) -> StoredEntry:
     except LogbookError:
         row = None
     if row is None or row.kind != kind:
-        abort(404, _("Regel #{id} bestaat niet in dit logboek.", id=entry_id))
+        abort(404, _("Registratie #{id} bestaat niet in dit logboek.", id=entry_id))
     return row
 
 
@@ -265,8 +265,8 @@ def _open_entry(kind: str, entry_id: int, *, draft: bool):
     row = entry_or_404(kind, entry_id)
     if row.superseded_by is None and (row.state == "draft" if draft else row.state != "withdrawn"):
         return row, None
-    flash(_("Regel #{id} is geen concept dat op bevestiging wacht.", id=entry_id) if draft else
-          _("Regel #{id} is al gecorrigeerd of ingetrokken; corrigeer de nieuwste versie.", id=entry_id), "error")
+    flash(_("Registratie #{id} is geen concept dat op bevestiging wacht.", id=entry_id) if draft else
+          _("Registratie #{id} is al gecorrigeerd of ingetrokken; corrigeer de nieuwste versie.", id=entry_id), "error")
     return None, redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
 
 
@@ -347,7 +347,7 @@ def withdraw(kind: str, entry_id: int):
         flash(exc.problems[0].render(current_translations()), "error")
         return redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
     scores().invalidate()
-    flash(_("Ingetrokken: #{id}. De regel blijft in de geschiedenis.", id=entry_id), "ok")
+    flash(_("Ingetrokken: #{id}. De registratie blijft in de geschiedenis.", id=entry_id), "ok")
     return redirect(url_for("logbooks.entries", kind=kind))
 
 

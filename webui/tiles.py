@@ -92,7 +92,7 @@ def _verdict_level(status: str, deviation_word: str) -> tuple[str, str]:
 
 def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
     """Return when the ventilation alarm panel was last heard from (A3.4)."""
-    label = _("Alarmkast gehoord")
+    label = _("Alarminstallatie gehoord")
     if not house.mechanical_ventilation:
         return Tile(label, "—", "nvt", _("geen mechanische ventilatie"))
     sensors = sensors_at(store, house.id, "ventilation_alarm")

@@ -125,7 +125,7 @@ def logbook_list(app: AppContext, kind: str, history: bool, start: str | None, e
         click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=1))
         return
     spec = LOGBOOKS[kind]
-    click.echo(ngettext("{title} ({rules}): {n} regel", "{title} ({rules}): {n} regels", len(rows),
+    click.echo(ngettext("{title} ({rules}): {n} registratie", "{title} ({rules}): {n} registraties", len(rows),
                         title=_(spec.title), rules=", ".join(spec.rules)))
     for r in rows:
         marks = []

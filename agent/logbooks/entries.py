@@ -53,8 +53,8 @@ class LogbookError(IkbError):
     """The request does not fit the logbook's history (unknown or already corrected entry…)."""
 
     messages = {
-        "no_entry": N_("geen logboekregel #{id}"),
-        "corrected": N_("#{id} is al gecorrigeerd door #{by}; corrigeer die regel"),
+        "no_entry": N_("geen registratie #{id}"),
+        "corrected": N_("#{id} is al gecorrigeerd door #{by}; corrigeer die registratie"),
         "withdrawn": N_("#{id} is een intrekking; er valt niets meer te corrigeren"),
         "not_draft": N_("#{id} is geen concept (status {state})"),
     }
