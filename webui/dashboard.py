@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, render_template
 
+from agent.history import read_history
 from rules.catalogue import load_catalogue
 from webui.attention import attention
 from webui.scores import current, deviations_first
@@ -36,6 +37,7 @@ def _context() -> dict:
         "catalogue": load_catalogue(),
         "now": moment,
         "poll_s": current_app.config["LIVE_POLL_S"],
+        "history": _loading(store),
     }
 
 
@@ -61,6 +63,12 @@ def unknown_share(counts: dict[str, int]) -> Share:
     found = chapters()
     return Share(counts.get("unknown", 0), sum(counts.values()), sum(c.answered for c in found),
                  sum(c.total for c in found))
+
+
+def _loading(store):
+    """Return the demo's history while it is still being loaded or judged (None on a farm, or once done)."""
+    state = read_history(store)
+    return state if state is not None and state.loading else None
 
 
 @bp.get("/")
