@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from rules.catalogue import Rule
 
@@ -46,20 +47,32 @@ def alternatives(word: str) -> list[re.Pattern]:
     found = [re.compile(re.escape(word))]
     for group in SYNONYMS:
         if len(word) >= 3 and any(word.startswith(stem) or stem.startswith(word) for stem in group):
-            # At a word's start only: 'rat' finds 'ratten', not 'registratie'.
-            found += [re.compile(r"(?<![a-z])" + re.escape(stem)) for stem in group]
+            # At a word's start only: 'rat' finds 'ratten', not 'registratie'. One pattern per group.
+            stems = "|".join(re.escape(stem) for stem in sorted(group, key=len, reverse=True))
+            found.append(re.compile(rf"(?<![a-z])(?:{stems})"))
     return found
+
+
+@lru_cache(maxsize=512)
+def _searchable(rule_id: str, texts: tuple[str, ...]) -> str:
+    """Return the normalised text of a rule (cached: the catalogue does not change)."""
+    return normalise(" ".join(texts))
 
 
 def searchable(rule: Rule) -> str:
     """Return the normalised text a rule is found by."""
-    parts = [rule.id, rule.title, rule.interpretation or "", rule.nvt or "", rule.section_title or ""]
-    parts += [rule.deviation_text(w) or "" for w in ("B", "C", "D", "KO")]
-    return normalise(" ".join(parts))
+    parts = (rule.id, rule.title, rule.interpretation or "", rule.nvt or "", rule.section_title or "",
+             *(rule.deviation_text(w) or "" for w in ("B", "C", "D", "KO")))
+    return _searchable(rule.id, parts)
+
+
+@lru_cache(maxsize=64)
+def _query(query: str) -> tuple[tuple[re.Pattern, ...], ...]:
+    """Return, per query word, the patterns that find it (compiled once per query)."""
+    return tuple(tuple(alternatives(word)) for word in normalise(query).split())
 
 
 def matches(rule: Rule, query: str) -> bool:
     """Return whether every word of the query, or one of its synonyms, occurs in the rule's texts."""
     text = searchable(rule)
-    words = normalise(query).split()
-    return all(any(p.search(text) for p in alternatives(word)) for word in words)
+    return all(any(p.search(text) for p in word) for word in _query(query))
