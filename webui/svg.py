@@ -34,11 +34,12 @@ class Frame:
     right: int
     x_ticks: int  # at most this many time labels
     y_ticks: int  # at most this many value labels
+    top: int = 16  # room above the plot (the phone's value axis names its unit there)
 
 
 WIDE = Frame("wide", W, H, LEFT, 120, 14, 8)
 # 360 units shown on a 340-390 px phone: the 12-unit labels stay 11 px or more on screen.
-NARROW = Frame("narrow", 360, 300, 44, 72, 5, 6)
+NARROW = Frame("narrow", 360, 300, 44, 72, 5, 6, top=28)
 
 # Okabe & Ito (2008), "Color Universal Design": told apart with every common colour-vision deficiency.
 PALETTE = {"blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "green": "#009E73",
@@ -204,15 +205,15 @@ def render(*, lo: int, hi: int, tz, scale: Scale, lines: list[Line], shades: lis
            limits: list[Limit] = (), title: str = "", y_label: str = "", marks: list[tuple[int, int, str]] = (),
            frame: Frame = WIDE, chart_id: str = "c") -> Markup:
     """Return an accessible SVG chart of the window [lo, hi] (ms), drawn for one frame (phone or wide)."""
-    w, h, left, right = frame.width, frame.height, frame.left, frame.right
-    pw, ph = w - left - right, h - TOP - BOTTOM
+    w, h, left, right, top = frame.width, frame.height, frame.left, frame.right, frame.top
+    pw, ph = w - left - right, h - top - BOTTOM
     prefix = f"{chart_id}-{frame.name}"
 
     def x(ms: int) -> float:
         return left + (ms - lo) / max(1, hi - lo) * pw
 
     def y(v: float) -> float:
-        return TOP + ph - min(1.0, max(0.0, scale.forward(v))) * ph
+        return top + ph - min(1.0, max(0.0, scale.forward(v))) * ph
 
     out = [f'<svg class="chart chart-{frame.name}" viewBox="0 0 {w} {h}" role="img" aria-label="{escape(title)}"'
            f' xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>", _defs(prefix)]
@@ -220,10 +221,10 @@ def render(*, lo: int, hi: int, tz, scale: Scale, lines: list[Line], shades: lis
         x0, x1 = x(max(s.start, lo)), x(min(s.end, hi))
         if x1 - x0 < 0.3:
             x1 = x0 + 0.3
-        out.append(f'<rect class="{escape(s.css)}" x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{ph}">'
+        out.append(f'<rect class="{escape(s.css)}" x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{ph}">'
                    f"<title>{escape(s.label)}</title></rect>")
         if s.css in HATCHES:
-            out.append(f'<rect fill="url(#{prefix}-{s.css})" x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}"'
+            out.append(f'<rect fill="url(#{prefix}-{s.css})" x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}"'
                        f' height="{ph}" pointer-events="none"/>')
     for v in _thin(scale.ticks, frame.y_ticks):
         yy = y(v)
@@ -231,13 +232,15 @@ def render(*, lo: int, hi: int, tz, scale: Scale, lines: list[Line], shades: lis
         out.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{escape(scale.fmt(v))}</text>')
     for ms, label in _thin(_time_ticks(lo, hi, tz), frame.x_ticks):
         xx = x(ms)
-        out.append(f'<line class="grid" x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP}" y2="{TOP + ph}"/>')
+        out.append(f'<line class="grid" x1="{xx:.1f}" x2="{xx:.1f}" y1="{top}" y2="{top + ph}"/>')
         out.append(f'<text x="{xx:.1f}" y="{h - BOTTOM + 16}" text-anchor="middle">{escape(label)}</text>')
-    out.append(f'<line class="axis" x1="{left}" x2="{w - right}" y1="{TOP + ph}" y2="{TOP + ph}"/>')
-    out.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{TOP}" y2="{TOP + ph}"/>')
-    if y_label:
-        out.append(f'<text x="12" y="{TOP + ph / 2:.0f}" transform="rotate(-90 12 {TOP + ph / 2:.0f})"'
+    out.append(f'<line class="axis" x1="{left}" x2="{w - right}" y1="{top + ph}" y2="{top + ph}"/>')
+    out.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}"/>')
+    if y_label and frame is WIDE:
+        out.append(f'<text x="12" y="{top + ph / 2:.0f}" transform="rotate(-90 12 {top + ph / 2:.0f})"'
                    f' text-anchor="middle">{escape(y_label)}</text>')
+    elif y_label:  # a phone: the unit above the value axis, where it cannot run into the tick labels
+        out.append(f'<text x="4" y="{top - 10}">{escape(y_label)}</text>')
     for lim in limits:
         yy = y(lim.value)
         out.append(f'<line class="limit" x1="{left}" x2="{w - right}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
@@ -248,9 +251,9 @@ def render(*, lo: int, hi: int, tz, scale: Scale, lines: list[Line], shades: lis
     for start, end, label in marks:
         # A bracket of fixed length (the 8-hour line) from the start of a dark period.
         x0, x1 = x(max(start, lo)), x(min(end, hi))
-        out.append(f'<line class="limit" x1="{x0:.1f}" x2="{x1:.1f}" y1="{TOP + 10}" y2="{TOP + 10}"/>')
-        out.append(f'<line class="limit" x1="{x1:.1f}" x2="{x1:.1f}" y1="{TOP + 4}" y2="{TOP + 16}"/>')
-        out.append(f'<text x="{x1 + 3:.1f}" y="{TOP + 14}">{escape(label)}</text>')
+        out.append(f'<line class="limit" x1="{x0:.1f}" x2="{x1:.1f}" y1="{top + 10}" y2="{top + 10}"/>')
+        out.append(f'<line class="limit" x1="{x1:.1f}" x2="{x1:.1f}" y1="{top + 4}" y2="{top + 16}"/>')
+        out.append(f'<text x="{x1 + 3:.1f}" y="{top + 14}">{escape(label)}</text>')
     ends: list[tuple[float, str, str]] = []
     for index, line in enumerate(lines):
         colour, shape = line.stroke, line.shape or SHAPES[index % len(SHAPES)]
