@@ -120,11 +120,15 @@ class Agent:
                  len(self.ingestor.topics), self.settings.mqtt.host, self.settings.mqtt.port)
 
     def wait(self, stop: threading.Event) -> str | None:
-        """Block until ``stop`` is set or the MQTT client gave up; return the fatal error, if any."""
-        assert self.subscriber is not None
+        """Block until ``stop`` is set, the MQTT client gave up or the ingest thread died; return why."""
+        assert self.subscriber is not None and self.ingestor is not None
         while not stop.wait(0.2):
             if self.subscriber.fatal:
                 return self.subscriber.fatal
+            if not self.ingestor.alive:
+                # A dead ingest thread with a live process would look healthy to systemd while
+                # nothing is stored and no alarm is sent: end the process so it is restarted.
+                return self.ingestor.failure or "ingest thread stopped"
         return None
 
     def stop(self) -> None:
