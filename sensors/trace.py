@@ -9,7 +9,6 @@ other JSON value JSON-encoded. A malformed line becomes a counted rejection.
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timezone
 from typing import IO, Iterable, Iterator
 

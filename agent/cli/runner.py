@@ -31,7 +31,7 @@ from agent.evaluation import alarm_listener, tick_job
 from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
-from agent.store import Store, open_store, roll_up, storage_job
+from agent.store import RunLock, Store, open_store, roll_up, storage_job
 from sensors.mqtt import MqttOptions, MqttSubscriber
 
 log = logging.getLogger(__name__)
@@ -88,10 +88,12 @@ class Agent:
     subscriber: MqttSubscriber | None = None
     scheduler: Scheduler | None = None
     listeners: list = field(default_factory=list)  # a listener with close() is closed on stop
+    run_lock: RunLock | None = None
 
     def start(self) -> None:
-        """Open the database, start ingesting and the scheduled jobs."""
+        """Take the database's run lock, open the database, start ingesting and the scheduled jobs."""
         path = self.db_path or self.settings.storage.path
+        self.run_lock = RunLock(path).acquire()  # StoreError when another `run` has this database
         ingest_store, listener_store, job_store = (open_store(path) for _ in range(3))
         self.stores = [ingest_store, listener_store, job_store]
         started = self.now()
@@ -153,13 +155,16 @@ class Agent:
         for store in self.stores:
             store.close()
         self.stores = []
+        if self.run_lock is not None:
+            self.run_lock.release()
+            self.run_lock = None
 
 
 def run_agent(settings: Settings, stop: threading.Event, db_path: str | None = None) -> str | None:
     """Run until ``stop`` is set; return a fatal error message (bad credentials) or None."""
     agent = Agent(settings, db_path)
-    agent.start()
     try:
+        agent.start()
         return agent.wait(stop)
     finally:
         agent.stop()

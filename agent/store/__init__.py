@@ -8,6 +8,7 @@ from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_uplo
 from agent.store.readings import from_ms, sensors_at, series, sync_sensors, to_ms
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups
+from agent.store.runlock import RunLock
 from agent.store.usage import storage_job
 from agent.store.users import (
     UserError,
@@ -26,6 +27,7 @@ __all__ = [
     "DOCUMENT_TYPES",
     "FileError",
     "IMAGE_TYPES",
+    "RunLock",
     "Store",
     "StoreError",
     "UserError",

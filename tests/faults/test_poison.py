@@ -15,7 +15,6 @@ from agent.cli.runner import Agent
 from agent.ingest import Ingestor, ingest_all
 from agent.store import open_store
 from sensors.model import RawMessage
-from sensors.trace import read_trace
 from tests.alerting import WebhookReceiver, settings_with
 from tests.test_mqtt_ingest import publisher, wait_for
 
