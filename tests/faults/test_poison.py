@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from agent.cli.runner import Agent
 from agent.ingest import Ingestor, ingest_all
 from agent.store import open_store
@@ -173,10 +171,3 @@ def _now():
     from datetime import datetime, timezone
 
     return datetime(2026, 3, 28, 20, 59, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def store(tmp_path):  # noqa: F811 - the config's own database
-    s = open_store(tmp_path / "farm.db")
-    yield s
-    s.close()
