@@ -38,7 +38,10 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         state,
     )
 
+    from webui.api.openapi import StrictJSONProvider
+
     app = Flask(__name__, instance_relative_config=False)
+    app.json = StrictJSONProvider(app)  # request bodies: no NaN, 1e309, giant integers, deep nesting
     web = config.web
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,

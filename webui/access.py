@@ -16,8 +16,8 @@ from flask import Flask, abort, current_app, g, jsonify, redirect, request, sess
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from agent.store import get_user, user_for_token
-from webui.state import get_store
+from agent.store import end_session, session_user, start_session, user_for_token
+from webui.state import get_config, get_store, now
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 DEFAULT_READ = ("farmer", "auditor")
@@ -61,13 +61,38 @@ def _identify() -> tuple[dict | None, bool]:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return user_for_token(get_store(), header[7:].strip()), True
-    uid = session.get("uid")
-    if isinstance(uid, int):
-        user = get_user(get_store(), uid)
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        web = get_config().web
+        user = session_user(get_store(), sid, now(), max_age_s=web.session_days * 86400,
+                            idle_s=web.session_idle_days * 86400)
         if user is None:
-            session.clear()  # account disabled or removed
+            _forget_session()  # logged out elsewhere, expired, or the account was disabled
         return user, False
     return None, False
+
+
+def log_in(user: dict) -> None:
+    """Start a fresh server-side session for an account (a new id: no fixation); keep the language."""
+    _forget_session()
+    session.permanent = True
+    session["sid"] = start_session(get_store(), user["id"], now())
+
+
+def log_out() -> None:
+    """End the session on the server: the cookie, wherever it was copied, logs nobody in any more."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        end_session(get_store(), sid, now())
+    _forget_session()
+
+
+def _forget_session() -> None:
+    """Clear the cookie's contents except the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 def enforce():

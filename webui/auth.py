@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
 
 from agent.store import authenticate, clear_login_failures, count_users, login_wait, record_login_failure
-from webui.access import public, roles
+from webui.access import log_in, log_out, public, roles
 from webui.i18n import LANGUAGES
 from webui.i18n import gettext as _
 from webui.state import get_store, now
@@ -59,12 +59,7 @@ def login():
                 status = 401
             else:
                 clear_login_failures(store, name)
-                lang = session.get("lang")
-                session.clear()  # a fresh session on login: no fixation
-                session.permanent = True
-                session["uid"] = user["id"]
-                if lang:
-                    session["lang"] = lang
+                log_in(user)
                 return redirect(_safe_next(request.args.get("next"), user["role"]))
     return render_template("auth/login.html", error=error, name=name), status
 
@@ -72,11 +67,8 @@ def login():
 @bp.post("/logout")
 @roles(read=("farmer", "auditor", "kiosk"), write=("farmer", "auditor", "kiosk"))
 def logout():
-    """End the session."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    """End the session, on the server too."""
+    log_out()
     return redirect(url_for("auth.login"))
 
 

@@ -24,7 +24,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from agent.logbooks import SignatureError, add_entry, signatures, store_signature
 from agent.store import get_user
 from rules.logbooks import EntryError, validate_entry
-from webui.access import public, require_farmer, roles
+from webui.access import log_in, public, require_farmer, roles
 from webui.i18n import gettext as _
 from webui.i18n import location_word
 from webui.kiosk_texts import KIOSK_LANGUAGES, kiosk_text
@@ -182,10 +182,5 @@ def enter(key: str):
     account = get_user(get_store(), link[0]) if link else None
     if link is None or account is None or account["role"] != "kiosk" or not secrets.compare_digest(key, link[1]):
         abort(404, _("Deze kioskcode is niet (meer) geldig. Vraag de pluimveehouder."))
-    lang = session.get("lang")
-    session.clear()
-    session.permanent = True
-    session["uid"] = account["id"]
-    if lang:
-        session["lang"] = lang
+    log_in(account)
     return redirect(url_for("kiosk.index"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from agent import jsontext
 from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 
@@ -26,7 +27,7 @@ def _read_json(text: str, option: str = "--json"):
         except OSError as exc:
             raise InputError(f"{option}: cannot read {text[1:]}: {exc.strerror}") from None
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError as exc:
         raise InputError(f"{option}: not valid JSON ({exc})") from None
 

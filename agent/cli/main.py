@@ -217,14 +217,11 @@ def user_add(app: AppContext, name: str, role: str) -> None:
     Example:
       printf '%s\\n' 'correct horse battery' | ikb-agent user add auditor1 --role auditor
     """
+    from agent.cli.users import read_password
     from agent.store import UserError, add_user
 
-    if sys.stdin.isatty():
-        password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
     try:
-        add_user(app.store, name, role, password, app.now())
+        add_user(app.store, name, role, read_password(), app.now())
     except UserError as exc:
         raise InputError(str(exc)) from None
     click.echo(f"account {name} ({role}) aangemaakt")
@@ -280,6 +277,12 @@ from agent.cli.web import token_cmd, web_cmd  # noqa: E402
 
 cli.add_command(web_cmd)
 user_group.add_command(token_cmd)
+
+from agent.cli.users import USER_COMMANDS, token_group  # noqa: E402
+
+for _command in USER_COMMANDS:
+    user_group.add_command(_command)
+cli.add_command(token_group)
 
 
 # --------------------------------------------------------------------------- ingest (issue 3)

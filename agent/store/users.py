@@ -49,9 +49,117 @@ def count_users(store: Store) -> int:
 
 
 def get_user(store: Store, user_id: int) -> dict | None:
-    """Return an enabled account by id (for a session), else None."""
+    """Return an enabled account by id, else None."""
     rows = store.query("SELECT id, name, role FROM users WHERE id = ? AND disabled = 0", [user_id])
     return rows[0] if rows else None
+
+
+def _account(store: Store, name: str) -> dict:
+    """Return an account by name, or raise UserError naming it."""
+    rows = store.query("SELECT id, name, role, disabled FROM users WHERE name = ?", [name.strip()])
+    if not rows:
+        raise UserError(f"name: no account {name!r} (see `ikb-agent user list`)")
+    return rows[0]
+
+
+def list_users(store: Store, now: datetime) -> list[dict]:
+    """Return every account with its open sessions and active API tokens (for `ikb-agent user list`)."""
+    return store.query(
+        "SELECT u.name, u.role, u.disabled, u.created_at,"
+        " (SELECT count(*) FROM web_sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL) AS sessions,"
+        " (SELECT max(last_seen) FROM web_sessions s WHERE s.user_id = u.id) AS last_seen,"
+        " (SELECT count(*) FROM api_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL) AS tokens"
+        " FROM users u ORDER BY u.name")
+
+
+def set_disabled(store: Store, name: str, disabled: bool, now: datetime) -> dict:
+    """Disable (or enable again) an account; disabling ends its sessions at once (its tokens stop working)."""
+    account = _account(store, name)
+    with store.transaction() as db:
+        db.execute("UPDATE users SET disabled = ? WHERE id = ?", [int(disabled), account["id"]])
+        if disabled:
+            _end_user_sessions(db, account["id"], now, "disabled")
+    return {**account, "disabled": int(disabled)}
+
+
+def set_password(store: Store, name: str, password: str, now: datetime) -> None:
+    """Give an account a new password; every session of it ends (a thief's copy of a cookie too)."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+    account = _account(store, name)
+    with store.transaction() as db:
+        db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                   [generate_password_hash(password), account["id"]])
+        _end_user_sessions(db, account["id"], now, "password changed")
+
+
+# --------------------------------------------------------------------------- web sessions (server side)
+
+SESSION_TOUCH_MS = 10 * 60_000  # last_seen is written at most this often: a page view is no SD-card write
+SESSION_KEEP_MS = 90 * 86_400_000  # ended sessions are pruned after this
+
+
+def _session_hash(sid: str) -> str:
+    """Return the stored form of a session id."""
+    return hashlib.sha256(sid.encode("utf-8")).hexdigest()
+
+
+def start_session(store: Store, user_id: int, now: datetime) -> str:
+    """Open a server-side session for an account and return its id (for the signed cookie)."""
+    sid = secrets.token_urlsafe(32)
+    now_ms = _ms(now)
+    with store.transaction() as db:
+        db.execute("INSERT INTO web_sessions(id, user_id, created_at, last_seen) VALUES (?, ?, ?, ?)",
+                   [_session_hash(sid), user_id, now_ms, now_ms])
+        db.execute("DELETE FROM web_sessions WHERE ended_at < ?", [now_ms - SESSION_KEEP_MS])
+    return sid
+
+
+def session_user(store: Store, sid: str, now: datetime, *, max_age_s: float, idle_s: float | None) -> dict | None:
+    """Return the account of an open session, or None (ended, too old, idle too long, account disabled).
+
+    ``idle_s`` None: no idle limit (kiosk tablets). A session found too old is ended here.
+    """
+    if not isinstance(sid, str) or not sid:
+        return None
+    rows = store.query(
+        "SELECT s.id AS sid, s.created_at, s.last_seen, u.id, u.name, u.role FROM web_sessions s"
+        " JOIN users u ON u.id = s.user_id WHERE s.id = ? AND s.ended_at IS NULL AND u.disabled = 0",
+        [_session_hash(sid)])
+    if not rows:
+        return None
+    row, now_ms = rows[0], _ms(now)
+    too_old = now_ms - row["created_at"] > max_age_s * 1000
+    idle = idle_s is not None and row["role"] != "kiosk" and now_ms - row["last_seen"] > idle_s * 1000
+    if too_old or idle:
+        with store.transaction() as db:
+            db.execute("UPDATE web_sessions SET ended_at = ?, ended_why = ? WHERE id = ? AND ended_at IS NULL",
+                       [now_ms, "expired" if too_old else "idle", row["sid"]])
+        return None
+    if now_ms - row["last_seen"] > SESSION_TOUCH_MS:  # never backwards: a clock set back must not age it
+        with store.transaction() as db:
+            db.execute("UPDATE web_sessions SET last_seen = max(last_seen, ?) WHERE id = ?", [now_ms, row["sid"]])
+    return {"id": row["id"], "name": row["name"], "role": row["role"]}
+
+
+def end_session(store: Store, sid: str, now: datetime, why: str = "logout") -> None:
+    """End one session (logging out): its cookie, wherever copied, no longer logs anyone in."""
+    if not isinstance(sid, str) or not sid:
+        return
+    with store.transaction() as db:
+        db.execute("UPDATE web_sessions SET ended_at = ?, ended_why = ? WHERE id = ? AND ended_at IS NULL",
+                   [_ms(now), why, _session_hash(sid)])
+
+
+def _end_user_sessions(db, user_id: int, now: datetime, why: str) -> None:
+    """End every open session of an account (inside a transaction)."""
+    db.execute("UPDATE web_sessions SET ended_at = ?, ended_why = ? WHERE user_id = ? AND ended_at IS NULL",
+               [_ms(now), why, user_id])
+
+
+def _ms(moment: datetime) -> int:
+    """Return a moment as ms since the epoch."""
+    return int(moment.timestamp() * 1000)
 
 
 # --------------------------------------------------------------------------- API tokens
@@ -74,6 +182,29 @@ def create_token(store: Store, name: str, now: datetime, label: str = "") -> str
         db.execute("INSERT INTO api_tokens(user_id, label, token_hash, created_at) VALUES (?, ?, ?, ?)",
                    [rows[0]["id"], label.strip(), _token_hash(token), now.isoformat()])
     return token
+
+
+def list_tokens(store: Store, name: str | None = None) -> list[dict]:
+    """Return API tokens (of one account, or all): id, account, label, created, revoked — never the token."""
+    sql = ("SELECT t.id, u.name, t.label, t.created_at, t.revoked_at FROM api_tokens t"
+           " JOIN users u ON u.id = t.user_id")
+    params: list = []
+    if name is not None:
+        sql += " WHERE u.name = ?"
+        params.append(_account(store, name)["name"])
+    return store.query(sql + " ORDER BY t.id", params)
+
+
+def revoke_token(store: Store, token_id: int, now: datetime) -> dict:
+    """Revoke an API token by its id (from `ikb-agent user token-list`); return it."""
+    rows = store.query("SELECT t.id, u.name, t.label, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
+                       " WHERE t.id = ?", [token_id])
+    if not rows:
+        raise UserError(f"id: no API token #{token_id} (see `ikb-agent user tokens`)")
+    if rows[0]["revoked_at"] is None:
+        with store.transaction() as db:
+            db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", [now.isoformat(), token_id])
+    return rows[0]
 
 
 def user_for_token(store: Store, token: str) -> dict | None:

@@ -69,10 +69,12 @@ class FlockDay(Record):
                        demand="Sterfte is inclusief uitgeselecteerde dieren")
     eggs: int | None = field("E9.4", "Geproduceerde eieren", "Eggs produced", widget="number", ge=0,
                              le=10_000_000, default=None, demand="dagelijks aantal geproduceerde eieren")
+    # Upper bounds (our choice): a house of a million hens (number_placed's bound) drinks about 300,000 litres
+    # and eats about 130,000 kg a day; 1e308 is a typing accident, not an amount.
     water_l: float | None = field("A6.2.1", "Wateropname (liter)", "Water intake (litres)", widget="number",
-                                  ge=0, default=None, demand="reductie van ... drinkwateropname")
+                                  ge=0, le=1_000_000, default=None, demand="reductie van ... drinkwateropname")
     feed_kg: float | None = field("A6.2.1", "Voeropname (kg)", "Feed intake (kg)", widget="number", ge=0,
-                                  default=None, demand="reductie van voer... opname")
+                                  le=1_000_000, default=None, demand="reductie van voer... opname")
     dead_removed: YesNo = field("E4.4.4", "Dode hennen verwijderd", "Dead hens removed", widget="yesno",
                                 default=True, demand="Dode leghennen worden dagelijks verwijderd")
     vet_consulted: YesNo = field("A6.2.1", "Dierenarts geraadpleegd", "Vet consulted", widget="yesno",

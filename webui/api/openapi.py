@@ -15,12 +15,33 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from agent import jsontext
 from webui.forms import validation_messages
 
 REF = "#/components/schemas/{model}"
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading request bodies strictly: no NaN/Infinity/1e309, no giant integers, bounded nesting."""
+
+    def loads(self, s, **kwargs):
+        """Parse a request body (agent.jsontext: a ValueError for what is no data, never a RecursionError)."""
+        return jsontext.loads(s)
+
+
+def _json_problem() -> str:
+    """Return why the request body is not JSON this API takes (for the 400 message)."""
+    if not request.is_json:
+        return "Content-Type is not application/json"
+    try:
+        jsontext.loads(request.get_data())
+    except ValueError as exc:
+        return str(exc)[:200]
+    return "not JSON"
 
 
 class ErrorOut(BaseModel):
@@ -84,7 +105,7 @@ class ApiRegistry:
                     data = request.get_json(silent=True)
                     if data is None:
                         return error(400, "bad_request", "expected a JSON object as the request body"
-                                     " (Content-Type: application/json)")
+                                     f" (Content-Type: application/json): {_json_problem()}")
                     if not isinstance(data, dict):
                         return error(422, "invalid", "expected a JSON object", {"body": "verwacht een object"})
                     if raw_body:
