@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime
 
 from agent.config import Settings
@@ -48,12 +49,29 @@ def render(value) -> str:
     return text
 
 
+# A spreadsheet takes a cell starting with one of these for a formula (or DDE command): "=HYPERLINK(…)",
+# "=cmd|' /C calc'!A0", "+…", "-…", "@SUM(…)"; tab and carriage return start one in some importers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+def cell(text: str) -> str:
+    """Return a text as a spreadsheet cell that is never a formula: a leading ' where it could start one.
+
+    The one place CSV and XLSX cells pass (the kiosk lets anyone type a visitor's name); the verifier
+    compares a pack's cells in this form, so it checks the neutralised text against the chain.
+    """
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def csv_row(spec: LogbookSpec, row: StoredEntry) -> list[str]:
-    """Return one CSV row: the record's fields, then the entry's metadata."""
+    """Return one CSV row: the record's fields, then the entry's metadata (every cell neutralised)."""
     meta = {"id": str(row.id), "state": row.state, "recorded_at": row.recorded_at, "recorded_by": row.recorded_by,
             "supersedes": "" if row.supersedes is None else str(row.supersedes), "reason": row.reason or "",
             "hash": row.hash}
-    return [render(row.entry.get(name)) for name in spec.columns()] + [meta[m] for m in META]
+    return [cell(render(row.entry.get(name))) for name in spec.columns()] + [cell(meta[m]) for m in META]
 
 
 def csv_header(spec: LogbookSpec) -> list[str]:
