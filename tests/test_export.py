@@ -170,10 +170,12 @@ def test_the_audit_pack_holds_every_logbook_score_and_manifest_and_verifies(cli,
     assert verify_pack(pack)[0]
 
 
-def test_a_chain_carries_only_the_digest_of_entries_outside_the_period(pack):
+def test_every_chain_line_carries_its_record_so_the_pack_can_prove_it_is_complete(pack):
+    """Issue 13: a digest-only line does not say its entry's date, so it could hide an entry of the period."""
     lines = [json.loads(x) for x in zipfile.ZipFile(pack).read("chains/visitors.jsonl").splitlines()]
-    assert ["record" in x for x in lines] == [True, False]
-    assert "Oud Bezoek" not in zipfile.ZipFile(pack).read("chains/visitors.jsonl").decode()
+    assert ["record" in x for x in lines] == [True, True]
+    assert "Oud Bezoek" in zipfile.ZipFile(pack).read("chains/visitors.jsonl").decode()  # outside the period
+    assert "Oud Bezoek" not in zipfile.ZipFile(pack).read("logbooks/visitors.csv").decode("utf-8-sig")
 
 
 def rewrite(pack: Path, out: Path, name: str, change) -> Path:
@@ -226,7 +228,7 @@ def test_a_csv_edited_and_resealed_still_fails_against_the_chain(pack, tmp_path)
         for name, data in files.items():
             zf.writestr(name, data)
     ok, message = verify_pack(bad)
-    assert not ok and message == "logbooks/visitors.csv row 2 (entry #1): does not match the chain"
+    assert not ok and message.startswith("logbooks/visitors.csv: klopt niet met de registraties in de keten (regel 2")
 
 
 def test_verify_exits_1_naming_the_member_and_refuses_non_zips(cli, pack, tmp_path):

@@ -7,8 +7,7 @@ import re
 from datetime import date, datetime
 
 from agent.config import Settings
-from agent.logbooks import StoredEntry, entry_date, list_entries
-from agent.store import Store
+from agent.logbooks import StoredEntry, entry_date, select_entries
 from rules.logbooks import LOGBOOKS, LogbookSpec
 
 META = ("id", "state", "recorded_at", "recorded_by", "supersedes", "reason", "hash")
@@ -79,14 +78,17 @@ def csv_header(spec: LogbookSpec) -> list[str]:
     return spec.columns() + list(META)
 
 
-def entries_for(store: Store, kind: str, start: date, end: date) -> list[StoredEntry]:
-    """Return the current entries (drafts included) of a logbook dated within [start, end]."""
-    return list_entries(store, kind, start=start, end=end)
+def period_view(kind: str, history: list[StoredEntry], start: date, end: date) -> tuple[list[StoredEntry], list[str]]:
+    """Return a period's current entries and its correction lines, from a logbook's whole history.
+
+    The pack is built from the database's history and checked from the history in its chain file, both
+    through this function: an entry missing from the CSV, XLSX or PDF is then a difference the verifier sees.
+    """
+    return select_entries(kind, history, start=start, end=end), correction_lines(kind, history, start, end)
 
 
-def corrections_for(store: Store, kind: str, start: date, end: date) -> list[str]:
+def correction_lines(kind: str, history: list[StoredEntry], start: date, end: date) -> list[str]:
     """Return one line per correction, confirmation or withdrawal dated in the period: who, when, why, what."""
-    history = list_entries(store, kind, history=True)
     by_id = {r.id: r for r in history}
     lines = []
     for r in history:

@@ -4,7 +4,7 @@ answers, housing orders, drawn signatures, and the drafts the agent proposes.
 
 from agent.logbooks import signatures
 from agent.logbooks.assessments import AssessmentError, answer_history, load_answers, record_answer
-from agent.logbooks.chain import ChainCheck, StoredEntry, check_chain, content_hash
+from agent.logbooks.chain import GENESIS, ChainCheck, StoredEntry, check_chain, content_hash
 from agent.logbooks.documents import DocumentError, load_documents, record_document
 from agent.logbooks.drafts import draft_job
 from agent.logbooks.entries import (
@@ -18,6 +18,9 @@ from agent.logbooks.entries import (
     list_entries,
     logbook_view,
     record_of,
+    select_entries,
+    verify_chain,
+    with_successors,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
 from agent.logbooks.signatures import SignatureError, store_signature
@@ -26,6 +29,7 @@ __all__ = [
     "AssessmentError",
     "ChainCheck",
     "DocumentError",
+    "GENESIS",
     "HousingOrderError",
     "LogbookError",
     "SignatureError",
@@ -50,6 +54,9 @@ __all__ = [
     "record_answer",
     "record_document",
     "record_of",
+    "select_entries",
     "signatures",
     "store_signature",
+    "verify_chain",
+    "with_successors",
 ]

@@ -117,7 +117,11 @@ def _append(conn, kind: str, entry: dict, *, by: str, now: datetime, supersedes:
 def _rows(store: Store, kind: str | None = None) -> list[StoredEntry]:
     """Return every row (of one logbook, or all), oldest first, with superseded_by filled in."""
     sql = "SELECT * FROM logbook" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
-    rows = [_row(r) for r in store.query(sql, [kind] if kind else [])]
+    return with_successors([_row(r) for r in store.query(sql, [kind] if kind else [])])
+
+
+def with_successors(rows: list[StoredEntry]) -> list[StoredEntry]:
+    """Return rows with superseded_by filled in from the rows that supersede them."""
     later = {r.supersedes: r.id for r in rows if r.supersedes is not None}
     return [replace(r, superseded_by=later.get(r.id)) for r in rows]
 
@@ -303,7 +307,16 @@ def list_entries(store: Store, kind: str, *, history: bool = False, start: date 
     ``start``/``end`` keep the entries whose own date lies in [start, end].
     """
     spec_for(kind)
-    rows = _rows(store, kind)
+    return select_entries(kind, _rows(store, kind), history=history, start=start, end=end)
+
+
+def select_entries(kind: str, rows: list[StoredEntry], *, history: bool = False, start: date | None = None,
+                   end: date | None = None) -> list[StoredEntry]:
+    """Return what :func:`list_entries` returns, from a logbook's rows (with successors) already in hand.
+
+    The audit pack and its verifier both call this on the same rows (the database's, the pack's chain file),
+    so an export and its check cannot differ on which entries belong to a period.
+    """
     if not history:
         rows = current(rows)
 
