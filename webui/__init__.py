@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 
 from flask import Flask
@@ -72,18 +73,67 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
     return app
 
 
+ANONYMOUS_BODY_MAX = 64 * 1024  # a login form or a language switch; anything larger needs a login first
+
+
+def _guarded_channel(app: Flask):
+    """Return a waitress channel class that refuses request bodies by size before they are spooled.
+
+    waitress reads a whole body (to a temporary file beyond 512 kB) before the app sees the request, so a
+    413 from Flask comes after the disk has filled. Here the limits apply when the headers are in: every
+    body over the upload limit, and any body over 64 kB (or chunked) from a request without a signed
+    session cookie or an API token, is refused at once: an anonymous client never reaches the disk.
+    """
+    from waitress.channel import HTTPChannel
+    from waitress.parser import HTTPRequestParser
+    from waitress.utilities import RequestEntityTooLarge
+
+    def credentials(headers: dict) -> bool:
+        if headers.get("AUTHORIZATION", "").lower().startswith("bearer "):
+            return True  # checked by the app; a token is no anonymous request
+        cookie = SimpleCookie()
+        try:
+            cookie.load(headers.get("COOKIE", ""))
+            value = cookie[app.config["SESSION_COOKIE_NAME"]].value
+            data = app.session_interface.get_signing_serializer(app).loads(
+                value, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        except Exception:  # noqa: BLE001 - no cookie, a bad one, an expired one: all anonymous
+            return False
+        return isinstance(data, dict) and isinstance(data.get("sid"), str)
+
+    class Parser(HTTPRequestParser):
+        checked = False
+
+        def received(self, data):
+            consumed = super().received(data)
+            if self.headers_finished and not self.checked:
+                self.checked = True
+                big = self.chunked or self.content_length > ANONYMOUS_BODY_MAX
+                if not self.completed and big and not credentials(self.headers):
+                    self.error = RequestEntityTooLarge(f"a body over {ANONYMOUS_BODY_MAX} bytes needs a login")
+                    self.completed = True
+            return consumed
+
+    class Channel(HTTPChannel):
+        parser_class = Parser
+
+    return Channel
+
+
 class WebServer:
     """The app under waitress on one address; ``run`` blocks, ``start`` runs it in a thread."""
 
     def __init__(self, app: Flask, host: str, port: int, *, threads: int = 4, trusted_proxy: str | None = None):
         from waitress import create_server
 
-        options = {"threads": threads, "ident": "ikb-agent"}
+        # Bodies are refused by size when the headers arrive, before waitress spools them (see _guarded_channel).
+        options = {"threads": threads, "ident": "ikb-agent", "max_request_body_size": app.config["MAX_CONTENT_LENGTH"]}
         if trusted_proxy:
             options.update(trusted_proxy=trusted_proxy, trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"},
                            clear_untrusted_proxy_headers=True)
         self.app = app
         self.server = create_server(app, host=host, port=port, **options)
+        self.server.channel_class = _guarded_channel(app)
         self.thread: threading.Thread | None = None
 
     @property
