@@ -221,36 +221,54 @@ def user_for_token(store: Store, token: str) -> dict | None:
 
 # Failures are kept in the database so that restarting the web process does not
 # reset the count (an attacker could otherwise crash-restart it to try again).
+# An attempt is *reserved* — counted as a failure — in the same IMMEDIATE transaction
+# that counts the earlier ones, before the (slow) password check: forty guesses at once
+# get exactly as many checks as the limit allows, not as many as slip in between.
+#
+# Lock-out by others: a browser that logged in to an account before carries a signed
+# device cookie (webui/auth.py); its attempts count only against that device, so a
+# guesser elsewhere cannot lock the farmer out of his own phone. Attempts without it
+# count per account and per address, as before.
 FAILURE_WINDOW_S = 15 * 60
 MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_IP = 20
+MAX_FAILURES_PER_DEVICE = 5
+_DEVICE = "device:"  # login_failures.ip of an attempt from a known device
 
 
-def login_wait(store: Store, account: str, ip: str, now: datetime) -> int:
-    """Return how many seconds logins for this account or address stay refused (0: allowed)."""
+def reserve_login(store: Store, account: str, ip: str, now: datetime, device: str | None = None) -> tuple[int, int]:
+    """Count an attempt before its password is checked; return (seconds to wait, reservation id).
+
+    A wait above 0 means refused (nothing reserved). Otherwise the reservation stands as a failure until
+    :func:`finish_login` says the password was right.
+    """
     now_ms = int(now.timestamp() * 1000)
     since = now_ms - FAILURE_WINDOW_S * 1000
-    waits = []
-    for column, value, limit in (("account", account.strip().lower(), MAX_FAILURES_PER_ACCOUNT),
-                                 ("ip", ip, MAX_FAILURES_PER_IP)):
-        rows = store.query(f"SELECT at FROM login_failures WHERE {column} = ? AND at > ? ORDER BY at DESC"
-                           f" LIMIT {limit}", [value, since])
-        if len(rows) >= limit:
-            # Refused until the oldest of the last `limit` failures leaves the window.
-            waits.append((rows[-1]["at"] - since) // 1000 + 1)
-    return max(waits, default=0)
-
-
-def record_login_failure(store: Store, account: str, ip: str, now: datetime) -> None:
-    """Remember a failed login (and forget failures older than a day)."""
-    now_ms = int(now.timestamp() * 1000)
-    with store.transaction() as db:
-        db.execute("INSERT INTO login_failures(at, account, ip) VALUES (?, ?, ?)",
-                   [now_ms, account.strip().lower()[:64], ip])
+    name = account.strip().lower()[:64]
+    if device:
+        limits = [("ip = ?", _DEVICE + device, MAX_FAILURES_PER_DEVICE)]
+    else:
+        limits = [(f"account = ? AND ip NOT LIKE '{_DEVICE}%'", name, MAX_FAILURES_PER_ACCOUNT),
+                  ("ip = ?", ip, MAX_FAILURES_PER_IP)]
+    with store.transaction(immediate=True) as db:
+        waits = []
+        for where, value, limit in limits:
+            rows = db.execute(f"SELECT at FROM login_failures WHERE {where} AND at > ? ORDER BY at DESC LIMIT ?",
+                              [value, since, limit]).fetchall()
+            if len(rows) >= limit:
+                # Refused until the oldest of the last `limit` failures leaves the window.
+                waits.append((rows[-1][0] - since) // 1000 + 1)
+        if waits:
+            return max(waits), 0
+        cursor = db.execute("INSERT INTO login_failures(at, account, ip) VALUES (?, ?, ?)",
+                            [now_ms, name, _DEVICE + device if device else ip])
         db.execute("DELETE FROM login_failures WHERE at < ?", [now_ms - 86_400_000])
+        return 0, cursor.lastrowid
 
 
-def clear_login_failures(store: Store, account: str) -> None:
-    """Forget an account's failures after it logged in successfully."""
+def finish_login(store: Store, reservation: int, account: str, ok: bool) -> None:
+    """Settle a reserved attempt: a right password forgets the account's failures; a wrong one stays counted."""
+    if not ok:
+        return
     with store.transaction() as db:
-        db.execute("DELETE FROM login_failures WHERE account = ?", [account.strip().lower()])
+        db.execute("DELETE FROM login_failures WHERE id = ? OR account = ?", [reservation, account.strip().lower()])
