@@ -55,6 +55,10 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         MAX_UPLOAD_BYTES=web.max_upload_mb * 1024 * 1024,
         WTF_CSRF_CHECK_DEFAULT=False,  # access.enforce checks CSRF after authentication
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # No Referer-equals-Host check over https: behind nginx with its default `proxy_set_header Host
+        # $proxy_host` the Host is 127.0.0.1:8080 while the browser's Referer names the farm's address, and
+        # every login was refused as "form expired". The session-bound token and SameSite=Lax cookies remain.
+        WTF_CSRF_SSL_STRICT=False,
         SCORE_TTL_S=60,
         LIVE_POLL_S=30,  # the dashboard's live part is fetched again this often
         FINDINGS_STALE_S=5 * 60,
@@ -129,7 +133,8 @@ class WebServer:
         # Bodies are refused by size when the headers arrive, before waitress spools them (see _guarded_channel).
         options = {"threads": threads, "ident": "ikb-agent", "max_request_body_size": app.config["MAX_CONTENT_LENGTH"]}
         if trusted_proxy:
-            options.update(trusted_proxy=trusted_proxy, trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for"},
+            options.update(trusted_proxy=trusted_proxy,
+                           trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host"},
                            clear_untrusted_proxy_headers=True)
         self.app = app
         self.server = create_server(app, host=host, port=port, **options)

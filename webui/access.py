@@ -16,7 +16,7 @@ from flask import Flask, abort, current_app, g, jsonify, redirect, request, sess
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from agent.store import end_session, session_user, start_session, user_for_token
+from agent.store import end_session, session_user, start_session, storage_problem, user_for_token
 from webui.state import get_config, get_store, now
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -174,6 +174,20 @@ def init_app(app: Flask) -> None:
 
     for code in (403, 404, 405, 413):
         app.register_error_handler(code, _http_error)
+    app.register_error_handler(500, _storage_error)
+
+
+def _storage_error(exc):
+    """Turn a full disk or a locked database into a 503 that says so; any other error stays a 500."""
+    original = getattr(exc, "original_exception", None)
+    why = storage_problem(original) if original is not None else None
+    if why is None:
+        if _wants_json():
+            return jsonify(error="internal", message="internal error; see the web service's log"), 500
+        return exc
+    if _wants_json():
+        return jsonify(error="storage", message=why), 503
+    return _error_page(503, why)
 
 
 def _http_error(exc):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +17,7 @@ import click
 
 from agent.cli.base import AppContext, CommandFailed, InputError, parse_when, pass_app
 from agent.config import ConfigError
-from agent.store import StoreError
+from agent.store import StoreError, storage_problem
 from rules.catalogue import load_catalogue
 
 
@@ -33,6 +34,8 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None) -> None:
     Example:
       ikb-agent --config /etc/ikb-agent.toml score
     """
+    if db_path is not None and not db_path.strip():
+        raise click.BadParameter("expected a file path, got an empty one", param_hint="--db")
     ctx.obj = AppContext(config_path, db_path)
 
 
@@ -318,6 +321,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (StoreError, CommandFailed) as exc:
         click.echo(f"ikb-agent: {exc}", err=True)
+        return 1
+    except (sqlite3.Error, OSError) as exc:
+        # A full disk, a locked or damaged database: one line saying what it means, never a traceback.
+        why = storage_problem(exc)
+        if why is None:
+            raise
+        click.echo(f"ikb-agent: {why} ({exc})", err=True)
         return 1
     except KeyboardInterrupt:
         return 130

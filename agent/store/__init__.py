@@ -3,7 +3,7 @@ functions of each table family (readings and sensors, files, users, roll-ups, re
 Only this package writes SQL for those tables.
 """
 
-from agent.store.connection import Store, StoreError, open_store
+from agent.store.connection import Store, StoreError, open_store, storage_problem
 from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
 from agent.store.readings import from_ms, sensors_at, series, sync_sensors, to_ms
 from agent.store.retention import roll_up
@@ -64,6 +64,7 @@ __all__ = [
     "set_password",
     "start_session",
     "storage_job",
+    "storage_problem",
     "store_file",
     "sync_sensors",
     "to_ms",

@@ -21,6 +21,34 @@ class StoreError(Exception):
     """The database cannot be used; the message says why and what to do."""
 
 
+# Dutch first (the farmer reads them), one place for the catalogue: what SQLite's errors mean on a farm.
+STORAGE_PROBLEMS = {
+    "full": "de schijf (SD-kaart) is vol: maak ruimte vrij; er is niets opgeslagen dat niet bevestigd was",
+    "locked": "de database is bezet door een ander proces; probeer het zo opnieuw",
+    "readonly": "de database is alleen-lezen (rechten of een beschadigde SD-kaart)",
+    "io": "schijffout bij lezen of schrijven (SD-kaart defect?)",
+    "not_db": "geen bruikbare SQLite-database",
+    "cannot_open": "kan het databasebestand niet openen of aanmaken",
+}
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """Return what a database error means for the farmer (Dutch), or None when it is no storage problem."""
+    import errno
+
+    if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
+        return STORAGE_PROBLEMS["full"] if exc.errno == errno.ENOSPC else None
+    if not isinstance(exc, sqlite3.Error):
+        return None
+    text = str(exc).lower()
+    for needle, key in (("disk is full", "full"), ("database or disk is full", "full"), ("locked", "locked"),
+                        ("busy", "locked"), ("readonly", "readonly"), ("disk i/o", "io"),
+                        ("not a database", "not_db"), ("malformed", "not_db"), ("unable to open", "cannot_open")):
+        if needle in text:
+            return STORAGE_PROBLEMS[key]
+    return None
+
+
 class Store:
     """One SQLite database file, migrated to the current schema."""
 
@@ -39,8 +67,10 @@ class Store:
             # FULL: a commit is fsynced before we say "saved" (DESIGN §5).
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA busy_timeout = 30000")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
+        except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            why = storage_problem(exc) or (STORAGE_PROBLEMS["cannot_open"] if isinstance(exc, (OSError, ValueError))
+                                           else STORAGE_PROBLEMS["not_db"])
+            raise StoreError(f"{self.path}: {why} ({exc})") from None
         self.db = Database(conn, execute_plugins=False)
         self.lock = threading.RLock()
         if not readonly:
@@ -69,7 +99,8 @@ class Store:
             self._check_version()
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot update the database schema ({exc})") from None
+            why = storage_problem(exc) or "kan het databaseschema niet bijwerken"
+            raise StoreError(f"{self.path}: {why} ({exc})") from None
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):

@@ -1,0 +1,74 @@
+"""Clear lines, never tracebacks or 500s (issue 13, Why 9): bad --db paths, deep JSON in `logbook add`, a full
+disk, and a login behind nginx with its default Host header.
+"""
+
+from __future__ import annotations
+
+import http.client
+import re
+import sqlite3
+import time
+from urllib.parse import urlencode
+
+import pytest
+
+from agent.store import storage_problem
+from tests.web_fixtures import PASSWORD, accounts, clock, db_path, farm_config  # noqa: F401
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd/x.db", "/etc/passwd", "/dev/null", "/", "/proc/1/x.db"])
+def test_a_bad_db_path_is_one_line_and_exit_1(cli, path):
+    result = cli("--db", path, "logbook", "list", "visitors")
+    assert result.code == 1, result
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ikb-agent: {path}:") and "Traceback" not in result.err
+
+
+def test_an_empty_db_path_is_a_usage_error(cli):
+    result = cli("--db", "", "logbook", "list", "visitors")
+    assert result.code == 2 and "--db" in result.err
+
+
+@pytest.mark.parametrize("body", ["[" * 5000 + "]" * 5000, '{"a":' * 100 + "1" + "}" * 100, '{"x": NaN}',
+                                  '{"x": 1e309}', '{"x": ' + "9" * 401 + "}"])
+def test_hostile_json_in_logbook_add_is_one_line_and_exit_2(cli, body):
+    result = cli("logbook", "add", "visitors", "--json", body)
+    assert result.code == 2 and result.err.startswith("ikb-agent: --json: not valid JSON"), result
+    assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_full_disk_is_called_a_full_disk():
+    assert "schijf (SD-kaart) is vol" in storage_problem(sqlite3.OperationalError("database or disk is full"))
+    assert "schijf (SD-kaart) is vol" in storage_problem(OSError(28, "No space left on device"))
+    assert storage_problem(ValueError("x")) is None
+
+
+@pytest.fixture
+def proxied(farm_config, db_path, accounts, clock):
+    """The web page behind a reverse proxy on this machine (trusted_proxy = 127.0.0.1)."""
+    from webui import make_server
+
+    config = farm_config.model_copy(update={"web": farm_config.web.model_copy(update={"trusted_proxy": "127.0.0.1"})})
+    srv = make_server(config, "127.0.0.1", 0, store_path=db_path, test_config={"CLOCK": clock}).start()
+    time.sleep(0.1)
+    yield srv
+    srv.stop()
+
+
+def test_a_login_behind_nginx_with_its_default_host_header_is_not_refused_as_expired(proxied):
+    """nginx sends Host: 127.0.0.1:8080 (proxy_pass default) and X-Forwarded-Proto: https; the browser's Referer
+    is the farm's own address. Every login POST was refused as 'form expired'."""
+    proxy = {"Host": f"127.0.0.1:{proxied.port}", "X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.10"}
+    conn = http.client.HTTPConnection("127.0.0.1", proxied.port, timeout=10)
+    conn.request("GET", "/login", headers=proxy)
+    response = conn.getresponse()
+    page = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    conn.request("POST", "/login", body=urlencode({"name": "jan", "password": PASSWORD, "csrf_token": token}),
+                 headers={**proxy, "Cookie": cookie, "Referer": "https://boer.example.nl/login",
+                          "Origin": "https://boer.example.nl", "Content-Type": "application/x-www-form-urlencoded"})
+    response = conn.getresponse()
+    body = response.read().decode()
+    assert response.status == 302, body[:300]
+    assert "Secure" in response.getheader("Set-Cookie")  # it knows it was https
