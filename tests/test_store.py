@@ -64,7 +64,7 @@ def test_a_database_from_a_newer_version_is_refused_with_a_clear_message(tmp_pat
 def test_not_a_database_is_reported(tmp_path):
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a usable SQLite database"):
+    with pytest.raises(StoreError, match="geen bruikbare SQLite-database"):
         open_store(path)
 
 
