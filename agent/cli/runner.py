@@ -112,7 +112,9 @@ class Agent:
                 jobs.append(factory(job_store, self.settings))
             except Exception as exc:  # noqa: BLE001
                 log.error("job %s could not start: %s", getattr(factory, "__qualname__", factory), repr(exc)[:300])
-        self.subscriber = MqttSubscriber(mqtt_options(self.settings), self.ingestor.topics, self.ingestor.submit)
+        # Receipt times come from the same (injectable) clock as the jobs' `now`.
+        self.subscriber = MqttSubscriber(mqtt_options(self.settings), self.ingestor.topics, self.ingestor.submit,
+                                         clock=lambda: self.now().timestamp())
         self.ingestor.acker = self.subscriber.ack
         self.ingestor.start()
         self.subscriber.start()

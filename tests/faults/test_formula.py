@@ -19,16 +19,7 @@ from agent.exports import export_bytes, verify_pack
 from agent.exports.common import cell
 from agent.logbooks.entries import list_entries
 from tests.test_web_kiosk import kiosk, visit  # noqa: F401
-from tests.web_fixtures import (  # noqa: F401
-    NOW,
-    accounts,
-    app,
-    client_for,
-    clock,
-    db_path,
-    farm_config,
-    web_store,
-)
+from tests.web_fixtures import NOW, accounts, app, client_for, clock, db_path, farm_config, web_store  # noqa: F401
 
 HOSTILE_NAMES = ['=HYPERLINK("http://evil.example/x","Klik hier")', "=cmd|' /C calc'!A0", "+31+cmd|' /C calc'!A0",
                  "-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
