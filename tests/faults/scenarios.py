@@ -84,6 +84,7 @@ def kill_scenario(workdir: Path, broker_port: int, *, kills: int, rate: float, s
                   writer_kills: int | None = None, seed: int = 13) -> KillFigures:
     """Stream `rate` msg/s for `seconds`, SIGKILL `run` `kills` times (and the logbook writer), then check."""
     rng = random.Random(seed)
+    workdir.mkdir(parents=True, exist_ok=True)
     data = farm_dict(workdir, mqtt={"port": broker_port, "client_id": f"agent-{workdir.name}"}, batch_size=200)
     config = workdir / "farm.toml"
     config.write_text(to_toml(data), encoding="utf-8")
