@@ -92,7 +92,7 @@ def kill_scenario(workdir: Path, broker_port: int, *, kills: int, rate: float, s
     figures = KillFigures()
     writer_kills = kills if writer_kills is None else writer_kills
     run = _start_run(config)
-    time.sleep(1.5)  # registered with the broker (its persistent session exists from here on)
+    _wait_online(broker_port)  # subscribed: the broker keeps its session (and queues for it) from here on
     writer = _start_writer(config, 0)
     acknowledged: dict[int, int] = {}
     pub = MqttPublisher(MqttOptions(port=broker_port), client_id=f"pub-{workdir.name}")
@@ -122,9 +122,17 @@ def kill_scenario(workdir: Path, broker_port: int, *, kills: int, rate: float, s
             time.sleep(ahead)
     pub.close(60)
     figures.published = n
+    # The last writer is killed only once it has saved something (on a busy machine a writer can be killed
+    # before its imports are done): the check below then always has acknowledged entries to look for.
+    deadline = time.monotonic() + 30
+    line = ""
+    while not line.startswith("saved") and time.monotonic() < deadline:
+        line = writer.stdout.readline()
+        _acks(line, acknowledged)
     os.kill(writer.pid, signal.SIGKILL)
     out, _ = writer.communicate(timeout=10)
     _acks(out, acknowledged)
+    figures.writer_kills += 1
     deadline = time.monotonic() + 90
     while len(_stored(db)) < n and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -138,6 +146,19 @@ def kill_scenario(workdir: Path, broker_port: int, *, kills: int, rate: float, s
     figures.missing = len(set(range(n)) - {int(v) for v in values})
     _check_logbook(db, config, acknowledged, figures)
     return figures
+
+
+def _wait_online(port: int, timeout: float = 60) -> None:
+    """Wait until the agent's retained status on the broker says online (it has subscribed by then)."""
+    from types import SimpleNamespace
+
+    from tests.test_mqtt_ingest import status_of
+
+    deadline = time.monotonic() + timeout
+    while status_of(SimpleNamespace(port=port)) != "online":
+        if time.monotonic() > deadline:
+            raise TimeoutError("ikb-agent run did not come online")
+        time.sleep(0.1)
 
 
 def _acks(out: str, acknowledged: dict[int, int]) -> None:

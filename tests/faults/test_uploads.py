@@ -52,7 +52,9 @@ def _session_cookie(port: int) -> str:
     response = conn.getresponse()
     response.read()
     assert response.status == 302, response.status
-    return f"Cookie: {response.getheader('Set-Cookie').split(';', 1)[0]}\r\n"
+    session = next(v.split(";", 1)[0] for k, v in response.getheaders()
+                   if k.lower() == "set-cookie" and v.startswith("ikb_session="))
+    return f"Cookie: {session}\r\n"
 
 
 def test_an_anonymous_200_mb_upload_is_refused_before_its_body_is_read(server):
