@@ -4,15 +4,12 @@ disk, and a login behind nginx with its default Host header.
 
 from __future__ import annotations
 
-import http.client
-import re
 import sqlite3
-import time
-from urllib.parse import urlencode
 
 import pytest
 
 from agent.store import storage_problem
+from tests.faults.http_login import post_login
 from tests.web_fixtures import PASSWORD, accounts, clock, db_path, farm_config  # noqa: F401
 
 
@@ -44,31 +41,16 @@ def test_a_full_disk_is_called_a_full_disk():
 
 
 @pytest.fixture
-def proxied(farm_config, db_path, accounts, clock):
+def proxied(web_server):
     """The web page behind a reverse proxy on this machine (trusted_proxy = 127.0.0.1)."""
-    from webui import make_server
-
-    config = farm_config.model_copy(update={"web": farm_config.web.model_copy(update={"trusted_proxy": "127.0.0.1"})})
-    srv = make_server(config, "127.0.0.1", 0, store_path=db_path, test_config={"CLOCK": clock}).start()
-    time.sleep(0.1)
-    yield srv
-    srv.stop()
+    return web_server(trusted_proxy="127.0.0.1")
 
 
 def test_a_login_behind_nginx_with_its_default_host_header_is_not_refused_as_expired(proxied):
     """nginx sends Host: 127.0.0.1:8080 (proxy_pass default) and X-Forwarded-Proto: https; the browser's Referer
     is the farm's own address. Every login POST was refused as 'form expired'."""
-    proxy = {"Host": f"127.0.0.1:{proxied.port}", "X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.10"}
-    conn = http.client.HTTPConnection("127.0.0.1", proxied.port, timeout=10)
-    conn.request("GET", "/login", headers=proxy)
-    response = conn.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    conn.request("POST", "/login", body=urlencode({"name": "jan", "password": PASSWORD, "csrf_token": token}),
-                 headers={**proxy, "Cookie": cookie, "Referer": "https://boer.example.nl/login",
-                          "Origin": "https://boer.example.nl", "Content-Type": "application/x-www-form-urlencoded"})
-    response = conn.getresponse()
-    body = response.read().decode()
-    assert response.status == 302, body[:300]
+    proxy = {"Host": f"127.0.0.1:{proxied.port}", "X-Forwarded-Proto": "https", "X-Forwarded-For": "192.0.2.10",
+             "Referer": "https://boer.example.nl/login", "Origin": "https://boer.example.nl"}
+    response = post_login(proxied.port, headers=proxy)
+    assert response.status == 302, response.body[:300]
     assert "Secure" in response.getheader("Set-Cookie")  # it knows it was https

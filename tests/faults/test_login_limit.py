@@ -6,40 +6,25 @@ and five wrong passwords from anywhere refused the farmer's right one for 15 min
 
 from __future__ import annotations
 
-import http.client
 import re
 import threading
 import time
-from urllib.parse import urlencode
 
 import pytest
 
 import webui.auth
 from tests.web_fixtures import PASSWORD, accounts, app, clock, db_path, farm_config, login  # noqa: F401
 
+from .http_login import post_login
+
 
 @pytest.fixture
-def server(farm_config, db_path, accounts, clock):
-    from webui import make_server
-
-    srv = make_server(farm_config, "127.0.0.1", 0, store_path=db_path, test_config={"CLOCK": clock}).start()
-    time.sleep(0.1)
-    yield srv
-    srv.stop()
+def server(web_server):
+    return web_server()
 
 
 def _guess(port: int, password: str) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/login")
-    response = conn.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    conn.request("POST", "/login", body=urlencode({"name": "jan", "password": password, "csrf_token": token}),
-                 headers={"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
-    status = conn.getresponse().status
-    conn.close()
-    return status
+    return post_login(port, password).status
 
 
 def test_forty_concurrent_guesses_get_exactly_five_password_checks(server, monkeypatch):

@@ -7,23 +7,18 @@ no byte of the body yet when the answer arrives.
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 
 import pytest
 
+from tests.faults.http_login import post_login, session_cookie
 from tests.web_fixtures import PASSWORD, accounts, clock, db_path, farm_config  # noqa: F401
 
 
 @pytest.fixture
-def server(farm_config, db_path, accounts, clock):
-    from webui import make_server
-
-    srv = make_server(farm_config, "127.0.0.1", 0, store_path=db_path, test_config={"CLOCK": clock}).start()
-    time.sleep(0.1)
-    yield srv
-    srv.stop()
+def server(web_server):
+    return web_server()
 
 
 def _headers_only(port: int, path: str, length: int, extra: str = "") -> tuple[float, str]:
@@ -38,23 +33,9 @@ def _headers_only(port: int, path: str, length: int, extra: str = "") -> tuple[f
 
 def _session_cookie(port: int) -> str:
     """Log in as the farmer over HTTP; return the Cookie header line."""
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", "/login")
-    response = conn.getresponse()
-    page = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";", 1)[0]
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    body = f"name=jan&password={PASSWORD.replace(' ', '+')}&csrf_token={token}"
-    conn.request("POST", "/login", body=body, headers={"Cookie": cookie,
-                                                        "Content-Type": "application/x-www-form-urlencoded"})
-    response = conn.getresponse()
-    response.read()
+    response = post_login(port)
     assert response.status == 302, response.status
-    session = next(v.split(";", 1)[0] for k, v in response.getheaders()
-                   if k.lower() == "set-cookie" and v.startswith("ikb_session="))
-    return f"Cookie: {session}\r\n"
+    return f"Cookie: {session_cookie(response)}\r\n"
 
 
 def test_an_anonymous_200_mb_upload_is_refused_before_its_body_is_read(server):
