@@ -8,9 +8,9 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from agent.store import authenticate, count_users, finish_login, reserve_login
 from webui.access import log_in, log_out, public, roles
-from webui.i18n import LANGUAGES
+from webui.i18n import LANGUAGES, ngettext
 from webui.i18n import gettext as _
-from webui.state import get_store, now
+from webui.state import get_store, get_writer, now
 
 bp = Blueprint("auth", __name__)
 
@@ -80,14 +80,14 @@ def login():
     if request.method == "POST":
         name = request.form.get("name", "").strip()[:64]
         password = request.form.get("password", "")
-        wait, reservation = reserve_login(store, name, _client_ip(), now(), _known_device(name))
+        wait, reservation = reserve_login(get_writer(), name, _client_ip(), now(), _known_device(name))
         if wait:
-            error = _("Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
-                      minutes=max(1, (wait + 59) // 60))
+            error = ngettext("Te veel mislukte pogingen. Probeer het over {n} minuut opnieuw.",
+                             "Te veel mislukte pogingen. Probeer het over {n} minuten opnieuw.", max(1, (wait + 59) // 60))
             status = 429
         else:
             user = authenticate(store, name, password) if name and password else None
-            finish_login(store, reservation, name, user is not None)
+            finish_login(get_writer(), reservation, name, user is not None)
             if user is None:
                 error = _("Naam of wachtwoord onjuist.")
                 status = 401

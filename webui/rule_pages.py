@@ -13,17 +13,26 @@ from contextlib import contextmanager
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from agent.logbooks import AssessmentError, DocumentError, answer_history, record_answer, record_document
-from agent.store import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.store import (
+    DOCUMENT_TYPES,
+    IMAGE_TYPES,
+    FileError,
+    check_upload,
+    document_rows,
+    get_file,
+    status_history,
+    store_file,
+)
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.findings import STATUSES, worst
 from webui.access import can_write, require_farmer
-from webui.inputs import AssessmentInput, DocumentInput
-from webui.forms import fields_for, parse_form, split_agent_error
+from webui.forms import field_errors, fields_for, parse_form
+from webui.i18n import current_translations, location_word
 from webui.i18n import gettext as _
-from webui.i18n import location_word
+from webui.inputs import AssessmentInput, DocumentInput
 from webui.scores import current
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
 
@@ -103,10 +112,9 @@ def _render_rule(rule: Rule, *, assess_values=None, assess_errors=None, doc_valu
     store = get_store()
     view = current(store, get_config(), now())
     findings = [f for f in view.score.findings if f.rule == rule.id]
-    history = store.query("SELECT * FROM status_changes WHERE rule = ? ORDER BY at DESC, id DESC LIMIT 100",
-                          [rule.id])
+    history = status_history(store, rule.id)
     answers = answer_history(store, rule.id)
-    documents = store.query("SELECT * FROM documents WHERE rule = ? ORDER BY issued_on DESC, id DESC", [rule.id])
+    documents = document_rows(store, rule.id, newest_first=True)
     spec = SPECS.get(rule.id)
     writer = can_write()
     context = {
@@ -156,18 +164,17 @@ def assess(rule_id: str):
     try:
         upload = _upload("photo", IMAGE_TYPES)
     except FileError as exc:
-        errors["photo"] = str(exc)
+        errors["photo"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, assess_values=values, assess_errors=errors, status=422)
-    store, moment, user = get_store(), now(), _user_name()
+    store, moment, user = get_writer(), now(), _user_name()
     try:
         with _with_upload(store, upload, user, moment) as file_id:
             record_answer(store, load_catalogue(), rule_id=rule.id, status=answer.status, note=answer.note,
                           answered_by=user, now=moment, location=answer.location,
                           locations={i for i, _n in _locations()}, file_id=file_id)
     except AssessmentError as exc:
-        name, message = split_agent_error(str(exc))
-        return _render_rule(rule, assess_values=values, assess_errors={name or "status": message}, status=422)
+        return _render_rule(rule, assess_values=values, assess_errors=_at_fields(exc, AssessmentInput, "status"), status=422)
     scores().invalidate()
     flash(_("Opgeslagen: {rule} = {status}.", rule=rule.id, status=answer.status), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
@@ -188,21 +195,28 @@ def document(rule_id: str):
     try:
         upload = _upload("file", DOCUMENT_TYPES)
     except FileError as exc:
-        errors["file"] = str(exc)
+        errors["file"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, doc_values=values, doc_errors=errors, status=422)
-    store, moment, user = get_store(), now(), _user_name()
+    store, moment, user = get_writer(), now(), _user_name()
     try:
         with _with_upload(store, upload, user, moment) as file_id:
             record_document(store, kind=rule.id, issued_on=doc.issued_on, valid_until=doc.valid_until,
                             title=doc.title, location=doc.location, note=doc.note, recorded_by=user, now=moment,
                             house_ids={h.id for h in get_config().houses}, file_id=file_id)
     except DocumentError as exc:
-        name, message = split_agent_error(str(exc))
-        return _render_rule(rule, doc_values=values, doc_errors={name or "issued_on": message}, status=422)
+        return _render_rule(rule, doc_values=values, doc_errors=_at_fields(exc, DocumentInput, "issued_on"), status=422)
     scores().invalidate()
     flash(_("Document opgeslagen."), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
+
+
+def _at_fields(exc, model, first: str) -> dict[str, str]:
+    """Return an agent refusal's messages at their form fields (one the form lacks goes to ``first``)."""
+    out: dict[str, str] = {}
+    for name, message in field_errors(exc).items():
+        out.setdefault(name if name in model.model_fields else first, message)
+    return out
 
 
 @contextmanager

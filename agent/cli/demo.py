@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
+from agent.cli.base import _, ngettext
 from agent.config import Settings, load_config
 
 # The demo's web account (only created in an empty demo database; never on a farm).
@@ -52,9 +53,10 @@ def write_demo_config(workdir: Path, *, mqtt_port: int = 18830, web_port: int = 
 def seed_demo_records(store, now: datetime) -> None:
     """Record a few documents and answers so the demo shows every kind of status."""
     from agent.logbooks import record_answer, record_document
+    from agent.store import has_documents
     from rules.catalogue import load_catalogue
 
-    if store.query("SELECT 1 FROM documents LIMIT 1"):
+    if has_documents(store):
         return
     today = now.date()
     record_document(store, kind="water_test", issued_on=today - timedelta(days=200), recorded_by="demo", now=now)
@@ -142,7 +144,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
     """Run broker, agent, simulator and web page until ``stop`` is set; stop them in order."""
     from agent.cli.demo_logbooks import seed_demo_logbooks
     from agent.cli.runner import Agent, mqtt_options
-    from agent.store import open_store
+    from agent.store import count_users, newest_reading_ms, open_store
     from sensors.mqtt import MqttPublisher
     from sensors.simulator import FarmModel, publish_stream
 
@@ -158,11 +160,11 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         store = open_store(settings.storage.path)
         seed_demo_records(store, now)
         seed_demo_logbooks(store, settings, now)
-        if not store.query("SELECT 1 FROM users LIMIT 1"):
+        if not count_users(store):
             from agent.store import add_user
 
             add_user(store, DEMO_USER, "farmer", DEMO_PASSWORD, now)
-        last = store.execute("SELECT max(ts) FROM readings").fetchone()[0]
+        last = newest_reading_ms(store)
         store.close()
         agent = Agent(settings)
         agent.start()
@@ -174,12 +176,13 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
             start = max(start, datetime.fromtimestamp(last / 1000 + 1, now.tzinfo))
         publisher = MqttPublisher(mqtt_options(settings), client_id="ikb-demo-simulator")
         publisher.connect()
-        echo(f"Demo-bedrijf: {config_path}")
-        echo(f"Broker: mqtt://127.0.0.1:{broker.port}  (database {settings.storage.path})")
-        echo(f"Geschiedenis vanaf {start:%Y-%m-%d %H:%M} wordt verstuurd, daarna live…")
+        echo(_("Demo-bedrijf: {path}", path=config_path))
+        echo(_("Broker: mqtt://127.0.0.1:{port}  (database {path})", port=broker.port, path=settings.storage.path))
+        echo(_("Geschiedenis vanaf {start} wordt verstuurd, daarna live…", start=start.strftime("%Y-%m-%d %H:%M")))
 
         def caught_up(stats) -> None:
-            echo(f"Geschiedenis verstuurd ({stats.published} berichten); de simulatie loopt nu live.")
+            echo(ngettext("Geschiedenis verstuurd ({n} bericht); de simulatie loopt nu live.",
+                          "Geschiedenis verstuurd ({n} berichten); de simulatie loopt nu live.", stats.published))
 
         sim_thread = threading.Thread(target=publish_stream, name="ikb-demo-simulator", daemon=True,
                                       args=(publisher.publish, FarmModel(), start),
@@ -187,9 +190,10 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         sim_thread.start()
         stop_web = start_web(settings, config_path)
         url = web_url(settings)
-        echo(f"Webpagina: {url}  (inloggen: {DEMO_USER} / {DEMO_PASSWORD}, als er geen ander account is)")
-        echo(f"Score: ikb-agent --config {config_path} score")
-        echo("Stoppen: Ctrl-C")
+        echo(_("Webpagina: {url}  (inloggen: {user} / {password}, als er geen ander account is)", url=url,
+               user=DEMO_USER, password=DEMO_PASSWORD))
+        echo(_("Score: ikb-agent --config {path} score", path=config_path))
+        echo(_("Stoppen: Ctrl-C"))
         stop.wait()
     finally:
         stop.set()
@@ -202,4 +206,4 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         if agent is not None:
             agent.stop()
         broker.stop()
-        echo("Demo gestopt.")
+        echo(_("Demo gestopt."))

@@ -1,7 +1,8 @@
 """`ikb-agent user list|disable|enable|passwd` and `ikb-agent token list|revoke`: accounts without SQL.
 
 Disabling an account or giving it a new password ends its web sessions at once; a disabled account's API
-tokens stop working with it. Messages Dutch first, in one place (``TEXT``) for the catalogue.
+tokens stop working with it. Lines through ``_``/``ngettext`` (the catalogues); refusals are the store's
+:class:`~agent.store.UserError`, rendered by the command group.
 """
 
 from __future__ import annotations
@@ -11,24 +12,14 @@ import sys
 
 import click
 
-from agent.cli.base import AppContext, InputError, pass_app
-
-TEXT = {
-    "disabled": "account {name} uitgeschakeld; {sessions} beëindigd",
-    "sessions_one": "1 sessie",
-    "sessions_many": "{n} sessies",
-    "enabled": "account {name} weer ingeschakeld",
-    "passwd": "nieuw wachtwoord voor {name}; alle sessies van dit account zijn beëindigd",
-    "revoked": "API-token #{id} ({name}{label}) ingetrokken",
-    "no_users": "geen accounts (maak er een met `ikb-agent user add NAAM --role farmer`)",
-    "no_tokens": "geen API-tokens",
-}
+from agent.cli.base import AppContext, _, ngettext, pass_app
+from rules.texts import N_
 
 
-def read_password(prompt: str = "Wachtwoord") -> str:
+def read_password(prompt: str = N_("Wachtwoord")) -> str:
     """Read a password: prompted twice on a terminal, else the first line of standard input."""
     if sys.stdin.isatty():
-        return click.prompt(prompt, hide_input=True, confirmation_prompt=True)
+        return click.prompt(_(prompt), hide_input=True, confirmation_prompt=True)
     return sys.stdin.readline().rstrip("\r\n")
 
 
@@ -49,10 +40,11 @@ def user_list(app: AppContext, fmt: str) -> None:
         click.echo(json.dumps(users, ensure_ascii=False, indent=1))
         return
     if not users:
-        click.echo(TEXT["no_users"])
+        click.echo(_("geen accounts (maak er een met `ikb-agent user add NAAM --role farmer`)"))
+    sessions, tokens = _("sessies"), _("tokens")
     for u in users:
-        state = "uit" if u["disabled"] else "aan"
-        click.echo(f"{u['name']:<24} {u['role']:<8} {state:<4} sessies {u['sessions']:>3}  tokens {u['tokens']:>2}")
+        state = _("uit") if u["disabled"] else _("aan")
+        click.echo(f"{u['name']:<24} {u['role']:<8} {state:<4} {sessions} {u['sessions']:>3}  {tokens} {u['tokens']:>2}")
 
 
 @click.command("disable")
@@ -65,16 +57,13 @@ def user_disable(app: AppContext, name: str) -> None:
     Example:
       ikb-agent user disable oud-personeel
     """
-    from agent.store import UserError, list_users, set_disabled
+    from agent.store import list_users, set_disabled
 
     before = {u["name"]: u["sessions"] for u in list_users(app.store, app.now())}
-    try:
-        account = set_disabled(app.store, name, True, app.now())
-    except UserError as exc:
-        raise InputError(str(exc)) from None
+    account = set_disabled(app.store, name, True, app.now())
     n = before.get(account["name"], 0)
-    sessions = TEXT["sessions_one"] if n == 1 else TEXT["sessions_many"].format(n=n)
-    click.echo(TEXT["disabled"].format(name=account["name"], sessions=sessions))
+    click.echo(ngettext("account {name} uitgeschakeld; {n} sessie beëindigd",
+                        "account {name} uitgeschakeld; {n} sessies beëindigd", n, name=account["name"]))
 
 
 @click.command("enable")
@@ -87,13 +76,10 @@ def user_enable(app: AppContext, name: str) -> None:
     Example:
       ikb-agent user enable jan
     """
-    from agent.store import UserError, set_disabled
+    from agent.store import set_disabled
 
-    try:
-        account = set_disabled(app.store, name, False, app.now())
-    except UserError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(TEXT["enabled"].format(name=account["name"]))
+    account = set_disabled(app.store, name, False, app.now())
+    click.echo(_("account {name} weer ingeschakeld", name=account["name"]))
 
 
 @click.command("passwd")
@@ -106,13 +92,10 @@ def user_passwd(app: AppContext, name: str) -> None:
     Example:
       printf '%s\\n' 'a new long password' | ikb-agent user passwd jan
     """
-    from agent.store import UserError, set_password
+    from agent.store import set_password
 
-    try:
-        set_password(app.store, name, read_password("Nieuw wachtwoord"), app.now())
-    except UserError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(TEXT["passwd"].format(name=name.strip()))
+    set_password(app.store, name, read_password(N_("Nieuw wachtwoord")), app.now())
+    click.echo(_("nieuw wachtwoord voor {name}; alle sessies van dit account zijn beëindigd", name=name.strip()))
 
 
 USER_COMMANDS = [user_list, user_disable, user_enable, user_passwd]
@@ -139,19 +122,16 @@ def token_list(app: AppContext, name: str | None, fmt: str) -> None:
     Example:
       ikb-agent token list jan
     """
-    from agent.store import UserError, list_tokens
+    from agent.store import list_tokens
 
-    try:
-        tokens = list_tokens(app.store, name)
-    except UserError as exc:
-        raise InputError(str(exc)) from None
+    tokens = list_tokens(app.store, name)
     if fmt == "json":
         click.echo(json.dumps(tokens, ensure_ascii=False, indent=1))
         return
     if not tokens:
-        click.echo(TEXT["no_tokens"])
+        click.echo(_("geen API-tokens"))
     for t in tokens:
-        state = f"ingetrokken {t['revoked_at'][:16]}" if t["revoked_at"] else "actief"
+        state = _("ingetrokken {at}", at=t["revoked_at"][:16]) if t["revoked_at"] else _("actief")
         click.echo(f"#{t['id']:<4} {t['name']:<20} {t['created_at'][:16]}  {state:<28} {t['label']}")
 
 
@@ -165,11 +145,8 @@ def token_revoke(app: AppContext, token_id: int) -> None:
     Example:
       ikb-agent token revoke 3
     """
-    from agent.store import UserError, revoke_token
+    from agent.store import revoke_token
 
-    try:
-        token = revoke_token(app.store, token_id, app.now())
-    except UserError as exc:
-        raise InputError(str(exc)) from None
+    token = revoke_token(app.store, token_id, app.now())
     label = f", {token['label']}" if token["label"] else ""
-    click.echo(TEXT["revoked"].format(id=token["id"], name=token["name"], label=label))
+    click.echo(_("API-token #{id} ({name}{label}) ingetrokken", id=token["id"], name=token["name"], label=label))

@@ -20,12 +20,10 @@ from agent.exports.common import ExportError
 from agent.logbooks import GENESIS, ChainCheck, StoredEntry, check_chain, list_entries, with_successors
 from agent.store import Store
 
-# Dutch first (the farmer and the auditor read them); one place, for the catalogue.
+# Dutch first (the auditor reads it in verify's output, like verify's other lines); one place, for the catalogue.
 MESSAGES = {
-    "broken": ("logboek {kind}: de hashketen klopt niet ({problem}); de database is buiten ikb-agent gewijzigd. "
-               "Er wordt geen export gemaakt: meld dit aan de certificerende instelling"),
     "digest_only": ("{where}: alleen een digest, geen registratie: het pakket kan niet aantonen dat het volledig is "
-                    "(gemaakt vóór pakketformaat 2?); exporteer opnieuw"),
+                    "(gemaakt vóór pakketformaat 3?); exporteer opnieuw"),
 }
 
 
@@ -53,7 +51,7 @@ def snapshot(store: Store, kind: str) -> Snapshot:
     items = ({"id": r.id, "prev_hash": r.prev_hash, "hash": r.hash, "record": r.envelope()} for r in history)
     problem = check_chain(items, lambda n, item: f"regel #{item.get('id')}").problem
     if problem:
-        raise ExportError(MESSAGES["broken"].format(kind=kind, problem=problem))
+        raise ExportError(kind, "chain_broken", {"problem": problem})
     return Snapshot(kind, history)
 
 

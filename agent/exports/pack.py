@@ -1,6 +1,7 @@
 """The audit pack (zip): built from :data:`PACK_SECTIONS` — every logbook as CSV and PDF plus its hash chain,
 all logbooks as XLSX, the current score (JSON and text), the episodes from ``events`` — and ``manifest.json``
-with the SHA-256 of every file and each logbook's chain head; ``manifest.sha256`` seals the manifest.
+with the SHA-256 of every file and each logbook's chain head; ``manifest.sha256`` seals the manifest and
+``manifest.sig`` signs it with the farm key (:mod:`agent.signing`).
 :func:`agent.exports.verify.verify_pack` checks all of it. :func:`export` is the entry point for one format."""
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ from agent.exports.chains import Snapshot, chain_file, fingerprint, snapshot
 from agent.exports.common import ExportError, _generated, period_view
 from agent.exports.csvfile import to_csv
 from agent.exports.pdf import Heading, font_paths, renderer, to_pdf
+from agent.exports.proof import SIGNATURE_MEMBER
 from agent.exports.xlsx import to_xlsx
 from agent.logbooks import GENESIS, signatures
-from agent.store import Store
+from agent.signing import FarmKey, FarmKeyError, farm_key
+from agent.store import Store, events_between
 from rules.catalogue import load_catalogue
 from rules.logbooks import LOGBOOKS
 
 PACK_FORMAT = "ikb-agent audit pack"
-# 2: every chain line carries its record (completeness can be proven); the logbook files are rendered from the
-# chain's rows, the PDF with a fixed creation date, and the manifest says what the verifier needs to do it again.
-PACK_VERSION = 2
+# 2: the manifest is signed with the farm key (agent.signing).
+# 3: every chain line carries its record (completeness can be proven); the logbook files are rendered from the
+#    chain's rows, the PDF with a fixed creation date, and the manifest says what the verifier needs to do it again.
+PACK_VERSION = 3
 
 
 # --------------------------------------------------------------------------- the audit pack
@@ -95,8 +99,7 @@ def _events_section(ctx: PackContext) -> dict[str, bytes]:
     tz = ctx.config.farm_view().tz
     lo = int(datetime.combine(ctx.start, time(0), tz).timestamp() * 1000)
     hi = int(datetime.combine(ctx.end + timedelta(days=1), time(0), tz).timestamp() * 1000)
-    rows = ctx.store.query("SELECT id, kind, location, start, \"end\", detail FROM events"
-                           " WHERE start >= ? AND start < ? ORDER BY start, id", [lo, hi])
+    rows = events_between(ctx.store, lo, hi)
     if not rows:
         return {}
     buf = io.StringIO()
@@ -127,7 +130,7 @@ def info_lines(heading: Heading, kinds: list[str], heads: dict[str, tuple[str, i
     for kind in kinds:
         spec = LOGBOOKS[kind]
         head, n = heads[kind]
-        lines.append((f"{spec.title_nl} ({kind})", f"{', '.join(spec.rules)}; ketenhoofd {head} ({n} regels)"))
+        lines.append((f"{spec.title} ({kind})", f"{', '.join(spec.rules)}; ketenhoofd {head} ({n} regels)"))
     return lines
 
 
@@ -145,30 +148,34 @@ episodes/events.csv      alarm-, stroomuitval- en aggregaatepisodes (als aanwezi
 signatures/<nr>.png      getekende handtekeningen van bezoekers (A4.2.2); de SHA-256 staat in hun logboekregel
 manifest.json            SHA-256 van elk bestand en het ketenhoofd van elk logboek
 manifest.sha256          verzegelt manifest.json
+manifest.sig             handtekening (Ed25519) van manifest.json met de bedrijfssleutel
 
 Controleer met: ikb-agent verify <dit-bestand>.zip
 Ketenvingerafdruk: {fingerprint}
 Vergelijk de vingerafdruk met die op de afgedrukte PDF of op het bedrijfssysteem.
+Bedrijfssleutel: {key} (ook op de QR-poster); controleer tegen eerder gepubliceerde
+ketenhoofden met: ikb-agent verify <dit-bestand>.zip --heads <bestand> of --broker <adres>
 """
 
 
-def readme(heading: Heading) -> str:
-    """Return the pack's README.txt (a function of the heading: the verifier writes it again)."""
+def readme(heading: Heading, key_fingerprint: str) -> str:
+    """Return the pack's README.txt (a function of the heading and the key: the verifier writes it again)."""
     return README.format(farm=heading.farm, kip=heading.kip, start=heading.start, end=heading.end,
-                         generated=heading.generated, fingerprint=heading.fingerprint)
+                         generated=heading.generated, fingerprint=heading.fingerprint, key=key_fingerprint)
 
 
 def build_pack(store: Store, config: Settings, kinds: list[str], start: date, end: date, now: datetime,
-               fonts: tuple[str, str] | None = None) -> bytes:
-    """Return the audit pack (zip bytes) for the logbooks and period."""
+               fonts: tuple[str, str] | None = None, key: FarmKey | None = None) -> bytes:
+    """Return the audit pack (zip bytes) for the logbooks and period, its manifest signed with the farm key."""
     fonts = fonts or font_paths()
+    key = key or _farm_key(config)
     kinds = [k for k in LOGBOOKS if k in kinds]  # the catalogue's order: the verifier renders in it too
     snapshots = {kind: snapshot(store, kind) for kind in kinds}  # the chains are checked before anything is written
     print_fp = fingerprint({k: s.head for k, s in snapshots.items()})
     generated = _generated(config, now)
     heading = Heading(config.farm.name, config.farm.kip_number, start, end, generated, print_fp)
     ctx = PackContext(store, config, kinds, start, end, now, heading, fonts, snapshots)
-    files: dict[str, bytes] = {"README.txt": readme(heading).encode("utf-8")}
+    files: dict[str, bytes] = {"README.txt": readme(heading, key.fingerprint).encode("utf-8")}
     for section in PACK_SECTIONS:
         files.update(section(ctx))
     manifest = {
@@ -180,6 +187,8 @@ def build_pack(store: Store, config: Settings, kinds: list[str], start: date, en
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "chains": {k: {"file": f"chains/{k}.jsonl", "head": s.head, "entries": s.entries}
                    for k, s in snapshots.items()},
+        # Signed since version 2. The key is inside the manifest, so the seal and the signature cover it.
+        "signing": key.public_info(),
     }
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     seal = f"{hashlib.sha256(manifest_bytes).hexdigest()}  manifest.json\n"
@@ -190,7 +199,16 @@ def build_pack(store: Store, config: Settings, kinds: list[str], start: date, en
             zf.writestr(name, data)
         zf.writestr("manifest.json", manifest_bytes)
         zf.writestr("manifest.sha256", seal)
+        zf.writestr(SIGNATURE_MEMBER, key.sign(manifest_bytes) + "\n")
     return out.getvalue()
+
+
+def _farm_key(config: Settings) -> FarmKey:
+    """Return the farm key, created on first use; ExportError when it cannot be read or written."""
+    try:
+        return farm_key(config.key_path())
+    except FarmKeyError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: date, end: date,
@@ -204,11 +222,11 @@ def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: dat
 
     now = now or utcnow()
     if kind != "all" and kind not in LOGBOOKS:
-        raise ExportError(f"--kind: unknown logbook {kind!r}; choose from {', '.join(LOGBOOKS)} or all")
+        raise ExportError("--kind", "kind", {"kind": kind, "options": list(LOGBOOKS)})
     kinds = list(LOGBOOKS) if kind == "all" else [kind]
     stem = f"ikb-{config.farm.kip_number}-{kind}-{start.isoformat()}-{end.isoformat()}"
     if fmt not in ("csv", "xlsx", "pdf", "zip"):
-        raise ExportError(f"--format: unknown format {fmt!r}; choose from csv, xlsx, pdf, zip")
+        raise ExportError("--format", "format", {"format": fmt})
     if fmt == "zip":
         return f"{stem}-auditpakket.zip", build_pack(store, config, kinds, start, end, now)
     snapshots = {k: snapshot(store, k) for k in kinds}  # a broken chain is refused before anything is written
@@ -241,7 +259,7 @@ def export(store: Store, config: Settings, *, kind: str, start: date, end: date,
             return out
         return _write(out, export_bytes(store, config, kind, fmt, start, end, now)[1])
     except OSError as exc:
-        raise ExportError(f"{out}: cannot write ({exc.strerror})") from None
+        raise ExportError(str(out), "write", {"detail": exc.strerror}) from None
 
 
 def _write(path: Path, data: bytes) -> Path:

@@ -1,7 +1,8 @@
-"""Verify an audit pack: the manifest's seal, every file's SHA-256, each chain, and that the pack is complete and
-self-consistent — every logbook file is what the chain's rows make of the period.
+"""Verify an audit pack: the manifest's seal and signature, every file's SHA-256, each chain, that the pack is
+complete and self-consistent — every logbook file is what the chain's rows make of the period — and, given chain
+heads published upstream earlier, that the chains still contain them.
 
-Completeness: every chain line carries its record (format 2), so the verifier knows every entry of the period
+Completeness: every chain line carries its record (format 3), so the verifier knows every entry of the period
 and which are current; the CSV must be, byte for byte, what those entries give. Derived files: the XLSX is read
 back (openpyxl) and every cell of every sheet — value, type, number format — compared with a workbook rendered
 again from the chain (its own bytes carry the moment of writing, its cells do not); the PDF is rendered again
@@ -24,6 +25,7 @@ from pathlib import Path
 from agent.exports.chains import check_chain_file, fingerprint
 from agent.exports.pack import PACK_FORMAT, PACK_VERSION, logbook_files, readme
 from agent.exports.pdf import Heading, font_paths, renderer
+from agent.exports.proof import SIGNATURE_MEMBER, chain_hashes, check_heads, check_manifest_signature, heads_summary
 from agent.logbooks import signatures
 from rules.logbooks import LOGBOOKS
 
@@ -54,8 +56,8 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         raise ValueError(f"{name}: damaged ({exc})") from None
 
 
-def _manifest(zf: zipfile.ZipFile) -> tuple[dict, dict[str, bytes]]:
-    """Check the seal and every member's SHA-256; return the manifest and the members' bytes."""
+def _manifest(zf: zipfile.ZipFile) -> tuple[dict, dict[str, bytes], str]:
+    """Check the seal, the signature and every member's SHA-256; return the manifest, the members, the signer."""
     seal = _read(zf, "manifest.sha256").decode("utf-8", "replace").splitlines(keepends=True)
     if len(seal) != 2 or hashlib.sha256(seal[0].encode()).hexdigest() != seal[1].split()[0]:
         raise ValueError("manifest.sha256: changed (its check line does not match)")
@@ -71,22 +73,28 @@ def _manifest(zf: zipfile.ZipFile) -> tuple[dict, dict[str, bytes]]:
         raise ValueError("manifest.json: not a valid manifest") from None
     if manifest.get("format") != PACK_FORMAT:
         raise ValueError("manifest.json: not an ikb-agent audit pack")
+    signed = check_manifest_signature(manifest, manifest_bytes, _optional(zf, SIGNATURE_MEMBER))
     if manifest.get("version") != PACK_VERSION:
         raise ValueError(MESSAGES["old_format"].format(version=manifest.get("version")))
     for name in (i.filename for i in zf.infolist()):
-        if name not in files and name not in ("manifest.json", "manifest.sha256"):
+        if name not in files and name not in ("manifest.json", "manifest.sha256", SIGNATURE_MEMBER):
             raise ValueError(f"{name}: not listed in the manifest")
     data = {}
     for name, digest in files.items():
         data[name] = _read(zf, name)
         if hashlib.sha256(data[name]).hexdigest() != digest:
             raise ValueError(f"{name}: SHA-256 does not match the manifest")
-    return manifest, data
+    return manifest, data, signed
 
 
-def _verify(zf: zipfile.ZipFile) -> str:
+def _optional(zf: zipfile.ZipFile, name: str) -> bytes | None:
+    """Read a member that older packs do not have; None when absent."""
+    return _read(zf, name) if name in zf.namelist() else None
+
+
+def _verify(zf: zipfile.ZipFile, published: list[dict] | None = None) -> str:
     """Check a pack; return the summary or raise ValueError naming the first mismatch."""
-    manifest, data = _manifest(zf)
+    manifest, data, signed = _manifest(zf)
     chains = manifest["chains"]
     histories, heads, total = {}, {}, 0
     for kind, info in sorted(chains.items()):
@@ -106,8 +114,12 @@ def _verify(zf: zipfile.ZipFile) -> str:
     if fingerprint(heads) != manifest.get("fingerprint"):
         raise ValueError("manifest.json: fingerprint does not match the chain heads")
     _check_derived(manifest, data, histories)
-    return (f"{len(manifest['files']) + 2} bestanden, {len(chains)} logboeken ({total} ketenregels) kloppen "
-            f"en zijn volledig; ketenvingerafdruk {manifest['fingerprint'][:16]}")
+    summary = (f"{len(manifest['files']) + 3} bestanden, {len(chains)} logboeken ({total} ketenregels) kloppen "
+               f"en zijn volledig; ketenvingerafdruk {manifest['fingerprint'][:16]}; {signed}")
+    if published is not None:
+        hashes = {kind: chain_hashes(data.get(info["file"], b"")) for kind, info in chains.items()}
+        summary += f"; {heads_summary(check_heads(manifest, hashes, published))}"
+    return summary
 
 
 def _check_derived(manifest: dict, data: dict[str, bytes], histories: dict) -> None:
@@ -119,7 +131,8 @@ def _check_derived(manifest: dict, data: dict[str, bytes], histories: dict) -> N
                           manifest["generated"], manifest["fingerprint"])
     except (KeyError, TypeError, ValueError):
         raise ValueError("manifest.json: period, farm or generation time unreadable") from None
-    if data.get("README.txt") != readme(heading).encode("utf-8"):
+    key = (manifest.get("signing") or {}).get("fingerprint", "")
+    if data.get("README.txt") != readme(heading, key).encode("utf-8"):
         raise ValueError(MESSAGES["readme"])
     kinds = [k for k in LOGBOOKS if k in histories]  # the order build_pack uses
     try:
@@ -199,11 +212,14 @@ def _check_signatures(data: dict[str, bytes], history, start: date, end: date) -
             raise ValueError(MESSAGES["signature"].format(name=name, detail="SHA-256"))
 
 
-def verify_pack(path: Path) -> tuple[bool, str]:
-    """Return (intact, summary or the first file/entry that does not match) for an audit pack."""
+def verify_pack(path: Path, heads: list[dict] | None = None) -> tuple[bool, str]:
+    """Return (intact, summary or the first file/entry that does not match) for an audit pack.
+
+    ``heads``: chain-heads documents published upstream earlier (already checked by ``read_heads``).
+    """
     try:
         with zipfile.ZipFile(path) as zf:
-            return True, _verify(zf)
+            return True, _verify(zf, heads)
     except zipfile.BadZipFile as exc:
         return False, f"{path.name}: not a readable zip file ({exc})"
     except ValueError as exc:

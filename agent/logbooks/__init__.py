@@ -4,7 +4,7 @@ answers, housing orders, drawn signatures, and the drafts the agent proposes.
 
 from agent.logbooks import signatures
 from agent.logbooks.assessments import AssessmentError, answer_history, load_answers, record_answer
-from agent.logbooks.chain import GENESIS, ChainCheck, StoredEntry, check_chain, content_hash
+from agent.logbooks.chain import GENESIS, ChainCheck, StoredEntry, canonical, check_chain, content_hash
 from agent.logbooks.documents import DocumentError, load_documents, record_document
 from agent.logbooks.drafts import draft_job
 from agent.logbooks.entries import (
@@ -13,6 +13,7 @@ from agent.logbooks.entries import (
     chain_head,
     confirm_draft,
     correct_entry,
+    current_entries,
     entry_date,
     get_entry,
     list_entries,
@@ -37,11 +38,13 @@ __all__ = [
     "add_entry",
     "add_housing_order",
     "answer_history",
+    "canonical",
     "chain_head",
     "check_chain",
     "confirm_draft",
     "content_hash",
     "correct_entry",
+    "current_entries",
     "draft_job",
     "end_housing_order",
     "entry_date",

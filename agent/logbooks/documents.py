@@ -1,32 +1,28 @@
-"""Documents with a validity (certificates, reports, plans): recorded append-only."""
+"""Documents with a validity (certificates, reports, plans): recorded append-only; refusals are DocumentError."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from agent.clock import keep_until, parse_moment
-from agent.store import Store
+from agent.store import Store, document_rows, insert_document
 from rules.catalogue import normalise_rule_id
-from rules.documents import KINDS, SPECS, check_document
+from rules.documents import KINDS, SPECS, DocumentError, check_document
 from rules.evidence import Document
-
-
-class DocumentError(ValueError):
-    """The document was not stored; the message names the field."""
 
 
 def _date(field: str, value: str | date | None, required: bool) -> date | None:
     """Parse a YYYY-MM-DD field or raise a DocumentError naming it."""
     if value in (None, ""):
         if required:
-            raise DocumentError(f"{field}: required (YYYY-MM-DD)")
+            raise DocumentError(field, "date_missing")
         return None
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise DocumentError(f"{field}: expected a date YYYY-MM-DD, got {value!r}") from None
+        raise DocumentError(field, "date_got", {"value": value}) from None
 
 
 def record_document(store: Store, *, kind: str, issued_on, recorded_by: str, now: datetime,
@@ -35,30 +31,25 @@ def record_document(store: Store, *, kind: str, issued_on, recorded_by: str, now
     """Validate and durably store one document record; return it as the rules see it."""
     spec = KINDS.get(kind) or SPECS.get(normalise_rule_id(kind))
     if spec is None:
-        raise DocumentError(f"kind: expected one of {', '.join(sorted(KINDS))}")
+        raise DocumentError("kind", "choose", {"options": sorted(KINDS)})
     issued = _date("issued_on", issued_on, True)
     until = _date("valid_until", valid_until, False)
     if issued > now.date():
-        raise DocumentError("issued_on: lies in the future")
+        raise DocumentError("issued_on", "future")
     if spec.per_house and location is None:
-        raise DocumentError(f"location: {spec.label} is per house; give the house id")
+        raise DocumentError("location", "per_house", {"label": spec.label})
     if location is not None and house_ids is not None and location not in house_ids:
-        raise DocumentError(f"location: expected one of {', '.join(sorted(house_ids))}")
+        raise DocumentError("location", "choose", {"options": sorted(house_ids)})
     if not recorded_by.strip():
-        raise DocumentError("recorded_by: required")
-    try:
-        check_document(spec, issued, until, location)
-    except ValueError as exc:
-        raise DocumentError(str(exc)) from None
+        raise DocumentError("recorded_by", "missing")
+    check_document(spec, issued, until, location)
     title = (title or spec.label).strip()
     with store.transaction() as db:
-        cur = db.execute(
-            "INSERT INTO documents(rule, kind, title, issued_on, valid_until, location, note, file_id,"
-            " recorded_by, recorded_at, keep_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [spec.rule, spec.kind, title, issued.isoformat(), until.isoformat() if until else None, location,
-             note, file_id, recorded_by.strip(), now.isoformat(), keep_until(now)],
-        )
-    return Document(cur.lastrowid, spec.rule, spec.kind, title, issued, until, location, now, note)
+        document_id = insert_document(
+            db, rule=spec.rule, kind=spec.kind, title=title, issued_on=issued.isoformat(),
+            valid_until=until.isoformat() if until else None, location=location, note=note, file_id=file_id,
+            recorded_by=recorded_by.strip(), recorded_at=now.isoformat(), keep_until=keep_until(now))
+    return Document(document_id, spec.rule, spec.kind, title, issued, until, location, now, note)
 
 
 def _to_document(row: dict) -> Document:
@@ -73,4 +64,4 @@ def _to_document(row: dict) -> Document:
 
 def load_documents(store: Store) -> list[Document]:
     """Return every recorded document, oldest first."""
-    return [_to_document(r) for r in store.query("SELECT * FROM documents ORDER BY issued_on, id")]
+    return [_to_document(r) for r in document_rows(store)]

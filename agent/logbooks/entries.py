@@ -19,7 +19,8 @@ from typing import Any, Callable
 from agent.clock import keep_until, parse_moment
 from agent.config import Settings
 from agent.logbooks.chain import GENESIS, StoredEntry, check_chain, content_hash, envelope_of, link_hash
-from agent.store import Store
+from agent.store import Store, chain_tail, current_rows, get_row, insert_row, logbook_head, logbook_rows
+from rules.errors import IkbError
 from rules.logbooks import (
     LOGBOOKS,
     EntryError,
@@ -31,6 +32,7 @@ from rules.logbooks import (
     to_json,
     validate_entry,
 )
+from rules.texts import N_
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,15 @@ EntryListener = Callable[[str, dict, list[Flag]], None]
 ENTRY_LISTENERS: list[EntryListener] = []
 
 
-class LogbookError(ValueError):
+class LogbookError(IkbError):
     """The request does not fit the logbook's history (unknown or already corrected entry…)."""
+
+    messages = {
+        "no_entry": N_("geen logboekregel #{id}"),
+        "corrected": N_("#{id} is al gecorrigeerd door #{by}; corrigeer die regel"),
+        "withdrawn": N_("#{id} is een intrekking; er valt niets meer te corrigeren"),
+        "not_draft": N_("#{id} is geen concept (status {state})"),
+    }
 
 
 @dataclass(frozen=True)
@@ -98,26 +107,22 @@ def _append(conn, kind: str, entry: dict, *, by: str, now: datetime, supersedes:
             reason: str | None = None, state: str = "confirmed") -> StoredEntry:
     """Insert one chained row inside an open IMMEDIATE transaction and return it."""
     if not by or not by.strip():
-        raise EntryError([("recorded_by", "vul in wie dit registreert", "fill in who records this")])
-    new_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM logbook").fetchone()[0]
-    head = conn.execute("SELECT hash FROM logbook WHERE kind = ? ORDER BY id DESC LIMIT 1", [kind]).fetchone()
-    prev = head[0] if head else GENESIS
+        raise EntryError("recorded_by", "who")
+    new_id, head = chain_tail(conn, kind)
+    prev = head or GENESIS
     recorded_at = now.astimezone(timezone.utc).isoformat(timespec="seconds")
     keep = _keep(kind, now)
     env = envelope_of(new_id, kind, entry, recorded_at, by.strip(), supersedes, reason, state, keep)
     digest = link_hash(prev, content_hash(env))
-    conn.execute(
-        "INSERT INTO logbook(id, kind, entry, recorded_at, recorded_by, supersedes, reason, state, prev_hash, hash,"
-        " keep_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [new_id, kind, json.dumps(entry, ensure_ascii=False, sort_keys=True), recorded_at, by.strip(), supersedes,
-         reason, state, prev, digest, keep])
+    insert_row(conn, {"id": new_id, "kind": kind, "entry": json.dumps(entry, ensure_ascii=False, sort_keys=True),
+                      "recorded_at": recorded_at, "recorded_by": by.strip(), "supersedes": supersedes,
+                      "reason": reason, "state": state, "prev_hash": prev, "hash": digest, "keep_until": keep})
     return StoredEntry(new_id, kind, entry, recorded_at, by.strip(), supersedes, reason, state, prev, digest, keep)
 
 
 def _rows(store: Store, kind: str | None = None) -> list[StoredEntry]:
     """Return every row (of one logbook, or all), oldest first, with superseded_by filled in."""
-    sql = "SELECT * FROM logbook" + (" WHERE kind = ?" if kind else "") + " ORDER BY id"
-    return with_successors([_row(r) for r in store.query(sql, [kind] if kind else [])])
+    return with_successors([_row(r) for r in logbook_rows(store, kind)])
 
 
 def with_successors(rows: list[StoredEntry]) -> list[StoredEntry]:
@@ -126,24 +131,11 @@ def with_successors(rows: list[StoredEntry]) -> list[StoredEntry]:
     return [replace(r, superseded_by=later.get(r.id)) for r in rows]
 
 
-def current(rows: list[StoredEntry]) -> list[StoredEntry]:
-    """Return the current view: rows nobody superseded that were not withdrawn."""
-    return [r for r in rows if r.superseded_by is None and r.state != "withdrawn"]
-
-
-# A row is current when no later row supersedes it and it is not a withdrawal.
-_CURRENT_SQL = ("NOT EXISTS (SELECT 1 FROM logbook AS later WHERE later.supersedes = logbook.id)"
-                " AND logbook.state != 'withdrawn'")
-
-
-def _current_where(store: Store, kind: str, fields: dict[str, Any]) -> list[StoredEntry]:
-    """Return the current rows of a logbook whose entry fields equal the given values (SQL-side)."""
-    sql = f"SELECT * FROM logbook WHERE kind = ? AND {_CURRENT_SQL}"
-    params: list[Any] = [kind]
-    for name, value in fields.items():
-        sql += f" AND json_extract(entry, '$.{name}') IS ?"
-        params.append(value)
-    return [_row(r) for r in store.query(sql + " ORDER BY id", params)]
+def current_entries(store: Store, kind: str | None = None, *, state: str | None = None,
+                    fields: dict[str, Any] | None = None) -> list[StoredEntry]:
+    """Return the current view: rows nobody superseded that were not withdrawn (of one logbook, in one state,
+    with these entry field values), oldest first."""
+    return [_row(r) for r in current_rows(store, kind, state=state, fields=fields)]
 
 
 # Stored rows never change, so a row's validated record can be kept by its hash.
@@ -171,12 +163,9 @@ def _check_unique(store: Store, kind: str, record, ignore: int | None) -> None:
         return
     data = to_json(record)
     key = {f: data[f] for f in spec.unique}
-    for r in _current_where(store, kind, key):
+    for r in current_entries(store, kind, fields=key):
         if r.id != ignore:
-            values = ", ".join(f"{f}={v}" for f, v in key.items())
-            raise EntryError([(spec.unique[-1], f"er is al een registratie met {values} (#{r.id}); corrigeer die "
-                                                f"met `ikb-agent logbook correct {r.id}`",
-                               f"an entry with {values} exists (#{r.id}); correct that one")])
+            raise EntryError(spec.unique[-1], "duplicate", {"values": [f"{f}={v}" for f, v in key.items()], "id": r.id})
 
 
 def _notify(kind: str, entry: StoredEntry, flags: list[Flag]) -> None:
@@ -190,7 +179,7 @@ def _notify(kind: str, entry: StoredEntry, flags: list[Flag]) -> None:
 
 def _confirmed(store: Store, kind: str, where: dict[str, Any], since: str | None = None) -> tuple[LogEntry, ...]:
     """Return the confirmed current entries of a logbook matching ``where`` (dated from ``since``)."""
-    rows = _current_where(store, kind, where)
+    rows = current_entries(store, kind, fields=where)
     field = spec_for(kind).date_field
     return tuple(LogEntry(r.id, kind, record_of(r), parse_moment(r.recorded_at), r.recorded_by) for r in rows
                  if r.state == "confirmed" and (since is None or str(r.entry.get(field)) >= since))
@@ -218,7 +207,7 @@ def add_entry(store: Store, config: Settings, kind: str, data: Any, *, by: str, 
     """
     record = validate_entry(kind, data, houses=_houses(config), today=_today(config, now))
     if state not in ("confirmed", "draft"):
-        raise LogbookError(f"state: expected confirmed or draft, got {state!r}")
+        raise ValueError(f"state: expected confirmed or draft, got {state!r}")  # a caller's mistake, not input
     with _immediate(store) as conn:
         _check_unique(store, kind, record, None)
         stored = _append(conn, kind, to_json(record), by=by, now=now, state=state)
@@ -229,19 +218,19 @@ def add_entry(store: Store, config: Settings, kind: str, data: Any, *, by: str, 
 
 def get_entry(store: Store, entry_id: int) -> StoredEntry:
     """Return one row with superseded_by filled in, or raise LogbookError."""
-    rows = store.query("SELECT kind FROM logbook WHERE id = ?", [entry_id])
-    if not rows:
-        raise LogbookError(f"id: geen logboekregel #{entry_id}")
-    return next(r for r in _rows(store, rows[0]["kind"]) if r.id == entry_id)
+    row = get_row(store, entry_id)
+    if row is None:
+        raise LogbookError("id", "no_entry", {"id": entry_id})
+    return next(r for r in _rows(store, row["kind"]) if r.id == entry_id)
 
 
 def _open_for_change(store: Store, entry_id: int) -> StoredEntry:
     """Return a row that may be corrected: it exists and nothing superseded it yet."""
     old = get_entry(store, entry_id)
     if old.superseded_by is not None:
-        raise LogbookError(f"id: #{entry_id} is al gecorrigeerd door #{old.superseded_by}; corrigeer die regel")
+        raise LogbookError("id", "corrected", {"id": entry_id, "by": old.superseded_by})
     if old.state == "withdrawn":
-        raise LogbookError(f"id: #{entry_id} is een intrekking; er valt niets meer te corrigeren")
+        raise LogbookError("id", "withdrawn", {"id": entry_id})
     return old
 
 
@@ -253,13 +242,13 @@ def correct_entry(store: Store, config: Settings, entry_id: int, changes: dict |
     one). The old entry stays in the history, superseded by the new one.
     """
     if not reason or not reason.strip():
-        raise EntryError([("reason", "geef de reden van de correctie", "give the reason for the correction")])
+        raise EntryError("reason", "reason")
     old = _open_for_change(store, entry_id)
     if withdraw:
         record, entry, state = None, old.entry, "withdrawn"
     else:
         if not isinstance(changes, dict) or not changes:
-            raise EntryError([("", "geef de velden die veranderen als JSON-object", "give the changed fields")])
+            raise EntryError("", "changes")
         record = validate_entry(old.kind, {**old.entry, **changes}, houses=_houses(config),
                                 today=_today(config, now))
         entry, state = to_json(record), "confirmed"
@@ -279,7 +268,7 @@ def confirm_draft(store: Store, config: Settings, entry_id: int, *, by: str, now
     """Confirm a draft (e.g. a detected generator test), optionally completing it; return the confirmed entry."""
     old = _open_for_change(store, entry_id)
     if old.state != "draft":
-        raise LogbookError(f"id: #{entry_id} is geen concept (status {old.state})")
+        raise LogbookError("id", "not_draft", {"id": entry_id, "state": old.state})
     record = validate_entry(old.kind, {**old.entry, **(changes or {})}, houses=_houses(config),
                             today=_today(config, now))
     with _immediate(store) as conn:
@@ -307,7 +296,8 @@ def list_entries(store: Store, kind: str, *, history: bool = False, start: date 
     ``start``/``end`` keep the entries whose own date lies in [start, end].
     """
     spec_for(kind)
-    return select_entries(kind, _rows(store, kind), history=history, start=start, end=end)
+    rows = _rows(store, kind) if history else current_entries(store, kind)
+    return select_entries(kind, rows, history=history, start=start, end=end)
 
 
 def select_entries(kind: str, rows: list[StoredEntry], *, history: bool = False, start: date | None = None,
@@ -317,8 +307,8 @@ def select_entries(kind: str, rows: list[StoredEntry], *, history: bool = False,
     The audit pack and its verifier both call this on the same rows (the database's, the pack's chain file),
     so an export and its check cannot differ on which entries belong to a period.
     """
-    if not history:
-        rows = current(rows)
+    if not history:  # the current view: rows nobody superseded that were not withdrawn
+        rows = [r for r in rows if r.superseded_by is None and r.state != "withdrawn"]
 
     def inside(r: StoredEntry) -> bool:
         day = entry_date(kind, r.entry)
@@ -332,9 +322,7 @@ def select_entries(kind: str, rows: list[StoredEntry], *, history: bool = False,
 
 def chain_head(store: Store, kind: str) -> tuple[str, int]:
     """Return a logbook's last hash and its number of rows (GENESIS, 0 when empty)."""
-    row = store.query("SELECT hash, (SELECT count(*) FROM logbook WHERE kind = ?) AS n FROM logbook WHERE kind = ?"
-                      " ORDER BY id DESC LIMIT 1", [kind, kind])
-    return (row[0]["hash"], row[0]["n"]) if row else (GENESIS, 0)
+    return logbook_head(store, kind) or (GENESIS, 0)
 
 
 def verify_chain(store: Store, kind: str) -> str | None:

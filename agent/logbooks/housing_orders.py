@@ -10,12 +10,21 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from agent.clock import keep_until
-from agent.store import Store
+from agent.store import Store, housing_order_rows, insert_housing_order
+from rules.errors import IkbError
 from rules.sensor import HousingOrder
+from rules.texts import N_, lazy_gettext
 
 
-class HousingOrderError(ValueError):
+class HousingOrderError(IkbError):
     """The housing order was not stored; the message names the field."""
+
+    messages = {
+        "before_start": N_("ligt vóór de eerste dag (--from)"),
+        "overlap": N_("overlapt ophokplicht {id} ({start} – {end}); beëindig of corrigeer die"),
+        "no_order": N_("geen ophokplicht {id} van kracht (zie `housing-order list`)"),
+        "before_order": N_("ligt vóór de eerste dag van de ophokplicht, {start}"),
+    }
 
 
 def _parse_day(value: str | date, field: str) -> date:
@@ -25,14 +34,12 @@ def _parse_day(value: str | date, field: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except (ValueError, AttributeError):
-        raise HousingOrderError(f"{field}: expected a date as YYYY-MM-DD, got {value!r}") from None
+        raise HousingOrderError(field, "date_got", {"value": value}) from None
 
 
 def load_housing_orders(store: Store) -> list[HousingOrder]:
     """Return the orders in force as recorded: every row no later row supersedes, oldest first."""
-    rows = store.query(
-        "SELECT id, starts_on, ends_on, note FROM housing_orders h"
-        " WHERE NOT EXISTS (SELECT 1 FROM housing_orders n WHERE n.supersedes = h.id) ORDER BY starts_on, id")
+    rows = housing_order_rows(store)
     return [HousingOrder(r["id"], date.fromisoformat(r["starts_on"]),
                          date.fromisoformat(r["ends_on"]) if r["ends_on"] else None, r["note"]) for r in rows]
 
@@ -41,12 +48,10 @@ def _insert(store: Store, starts_on: date, ends_on: date | None, note: str, reco
             supersedes: int | None) -> HousingOrder:
     """Durably store one row and return it."""
     with store.transaction() as db:
-        cursor = db.execute(
-            "INSERT INTO housing_orders(starts_on, ends_on, note, supersedes, recorded_by, recorded_at, keep_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [starts_on.isoformat(), ends_on.isoformat() if ends_on else None, note.strip(), supersedes,
-             recorded_by, now.isoformat(), keep_until(now)])
-    return HousingOrder(cursor.lastrowid, starts_on, ends_on, note.strip())
+        order_id = insert_housing_order(
+            db, starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat() if ends_on else None, note=note.strip(),
+            supersedes=supersedes, recorded_by=recorded_by, recorded_at=now.isoformat(), keep_until=keep_until(now))
+    return HousingOrder(order_id, starts_on, ends_on, note.strip())
 
 
 def add_housing_order(store: Store, *, starts_on: str | date, ends_on: str | date | None = None, note: str = "",
@@ -55,13 +60,14 @@ def add_housing_order(store: Store, *, starts_on: str | date, ends_on: str | dat
     start = _parse_day(starts_on, "from")
     end = _parse_day(ends_on, "to") if ends_on else None
     if end is not None and end < start:
-        raise HousingOrderError("to: lies before the first day (--from)")
+        raise HousingOrderError("to", "before_start")
     if not recorded_by.strip():
-        raise HousingOrderError("recorded_by: required")
+        raise HousingOrderError("recorded_by", "missing")
     for order in load_housing_orders(store):
         if order.start <= (end or date.max) and start <= (order.end or date.max):
-            raise HousingOrderError(f"from: overlaps housing order {order.id} ({order.start.isoformat()} – "
-                                    f"{order.end.isoformat() if order.end else 'heden'}); end or correct that one")
+            raise HousingOrderError("from", "overlap", {
+                "id": order.id, "start": order.start.isoformat(),
+                "end": order.end.isoformat() if order.end else lazy_gettext("heden")})
     return _insert(store, start, end, note, recorded_by.strip(), now, None)
 
 
@@ -70,9 +76,9 @@ def end_housing_order(store: Store, order_id: int, *, ends_on: str | date, recor
     """Record the last day of an order (a new row superseding the old one)."""
     current = {o.id: o for o in load_housing_orders(store)}
     if order_id not in current:
-        raise HousingOrderError(f"id: no housing order {order_id} in force (see `housing-order list`)")
+        raise HousingOrderError("id", "no_order", {"id": order_id})
     order = current[order_id]
     end = _parse_day(ends_on, "on")
     if end < order.start:
-        raise HousingOrderError(f"on: lies before the order's first day {order.start.isoformat()}")
+        raise HousingOrderError("on", "before_order", {"start": order.start.isoformat()})
     return _insert(store, order.start, end, order.note, recorded_by.strip() or "?", now, order_id)

@@ -1,8 +1,10 @@
 """Open the SQLite database: WAL, foreign keys, durable commits, migrations applied.
 
-The schema itself lives in :mod:`agent.store.schema`. Feature modules (readings,
-logbooks, assessments, documents, users) keep their own queries and receive a
-:class:`Store`.
+The schema itself lives in :mod:`agent.store.schema`; the query functions of each
+table family live beside this module and receive a :class:`Store`. Three kinds of
+connection: read-write (``ikb-agent run`` and the CLI), read-only (``mode=ro``: the
+web process's evidence), and restricted (``writes``: the web process's own writes,
+see :mod:`agent.store.owners`).
 """
 
 from __future__ import annotations
@@ -11,48 +13,62 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Mapping
 
 from sqlite_utils import Database
 
+from agent.store.owners import Writes, authorizer
 from agent.store.schema import migrations
+from rules.errors import IkbError
+from rules.texts import N_
 
 
-class StoreError(Exception):
+class StoreError(IkbError):
     """The database cannot be used; the message says why and what to do."""
 
+    messages = {
+        "unusable": N_("geen bruikbare SQLite-database ({detail})"),
+        "newer": N_("geschreven door een nieuwere ikb-agent (schemastap {step} kent deze versie niet); installeer "
+                    "die versie of nieuwer, of open een andere database"),
+        "migrate": N_("kan het databaseschema niet bijwerken ({detail})"),
+        # What SQLite's errors mean on a farm (issue 13: a full disk was "not a usable SQLite database").
+        "full": N_("de schijf (SD-kaart) is vol: maak ruimte vrij; wat niet bevestigd is, is niet opgeslagen "
+                   "({detail})"),
+        "locked": N_("de database is bezet door een ander proces; probeer het zo opnieuw ({detail})"),
+        "readonly": N_("de database is alleen-lezen: rechten, of een beschadigde SD-kaart ({detail})"),
+        "io": N_("schijffout bij lezen of schrijven: is de SD-kaart defect? ({detail})"),
+        "cannot_open": N_("kan het databasebestand niet openen of aanmaken ({detail})"),
+        "run_lock": N_("er draait al een `ikb-agent run` op deze database (proces {pid}); stop die eerst "
+                       "(`systemctl stop ikb-agent`): twee agents op één database slaan metingen dubbel op"),
+    }
 
-# Dutch first (the farmer reads them), one place for the catalogue: what SQLite's errors mean on a farm.
-STORAGE_PROBLEMS = {
-    "full": "de schijf (SD-kaart) is vol: maak ruimte vrij; er is niets opgeslagen dat niet bevestigd was",
-    "locked": "de database is bezet door een ander proces; probeer het zo opnieuw",
-    "readonly": "de database is alleen-lezen (rechten of een beschadigde SD-kaart)",
-    "io": "schijffout bij lezen of schrijven (SD-kaart defect?)",
-    "not_db": "geen bruikbare SQLite-database",
-    "cannot_open": "kan het databasebestand niet openen of aanmaken",
-}
+
+# SQLite's (and the OS's) words → StoreError codes.
+_STORAGE_WORDS = (("disk is full", "full"), ("locked", "locked"), ("busy", "locked"), ("readonly", "readonly"),
+                  ("disk i/o", "io"), ("not a database", "unusable"), ("malformed", "unusable"),
+                  ("unable to open", "cannot_open"))
 
 
-def storage_problem(exc: BaseException) -> str | None:
-    """Return what a database error means for the farmer (Dutch), or None when it is no storage problem."""
+def storage_error(exc: BaseException, path: str = "") -> StoreError | None:
+    """Return a database or file error as a StoreError saying what it means, or None when it is no such error."""
     import errno
 
+    if isinstance(exc, StoreError):
+        return exc
     if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
-        return STORAGE_PROBLEMS["full"] if exc.errno == errno.ENOSPC else None
-    if not isinstance(exc, sqlite3.Error):
-        return None
-    text = str(exc).lower()
-    for needle, key in (("disk is full", "full"), ("database or disk is full", "full"), ("locked", "locked"),
-                        ("busy", "locked"), ("readonly", "readonly"), ("disk i/o", "io"),
-                        ("not a database", "not_db"), ("malformed", "not_db"), ("unable to open", "cannot_open")):
-        if needle in text:
-            return STORAGE_PROBLEMS[key]
-    return None
+        code = "full" if exc.errno == errno.ENOSPC else None
+    elif isinstance(exc, sqlite3.Error):
+        text = str(exc).lower()
+        code = next((c for needle, c in _STORAGE_WORDS if needle in text), None)
+    else:
+        code = None
+    return StoreError(path, code, {"detail": str(exc)}) if code else None
 
 
 class Store:
     """One SQLite database file, migrated to the current schema."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False):
+    def __init__(self, path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None):
         self.path = str(path)
         try:
             if readonly:
@@ -68,15 +84,18 @@ class Store:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA busy_timeout = 30000")
         except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: a NUL in the path
-            why = storage_problem(exc) or (STORAGE_PROBLEMS["cannot_open"] if isinstance(exc, (OSError, ValueError))
-                                           else STORAGE_PROBLEMS["not_db"])
-            raise StoreError(f"{self.path}: {why} ({exc})") from None
+            known = storage_error(exc, self.path)
+            code = "cannot_open" if isinstance(exc, (OSError, ValueError)) else "unusable"
+            raise known or StoreError(self.path, code, {"detail": str(exc)}) from None
         self.db = Database(conn, execute_plugins=False)
         self.lock = threading.RLock()
         if not readonly:
             self._migrate()
         else:
             self._check_version()
+        if writes is not None:
+            # After the migrations: from here on, every write outside ``writes`` is refused.
+            conn.set_authorizer(authorizer(writes))
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -88,10 +107,7 @@ class Store:
         known = {m.name for m in migrations._migrations}
         unknown = [m.name for m in migrations.applied(self.db) if m.name not in known]
         if unknown:
-            raise StoreError(
-                f"{self.path} was written by a newer ikb-agent (schema step {unknown[0]!r} is unknown "
-                "to this version); install that version or newer, or open another database"
-            )
+            raise StoreError(self.path, "newer", {"step": unknown[0]})
 
     def _migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -99,8 +115,7 @@ class Store:
             self._check_version()
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            why = storage_problem(exc) or "kan het databaseschema niet bijwerken"
-            raise StoreError(f"{self.path}: {why} ({exc})") from None
+            raise storage_error(exc, self.path) or StoreError(self.path, "migrate", {"detail": str(exc)}) from None
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):
@@ -134,6 +149,12 @@ class Store:
         with self.lock:
             return list(self.db.query(sql, params))
 
+    def max_id(self, table: str) -> int:
+        """Return the highest ``id`` in a table (0 when empty): a watermark for polling it."""
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        return self.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+
     def get_kv(self, key: str) -> str | None:
         """Return a stored setting."""
         row = self.query("SELECT value FROM kv WHERE key = ?", [key])
@@ -145,11 +166,18 @@ class Store:
             db.execute("INSERT INTO kv(key, value) VALUES (?, ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
 
+    def setdefault_kv(self, key: str, value: str) -> str:
+        """Store a setting unless it exists; return the stored value (two processes starting at once agree)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO kv(key, value) VALUES (?, ?)", [key, value])
+        return self.get_kv(key)
+
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
 
 
-def open_store(path: str | Path, *, readonly: bool = False) -> Store:
-    """Open (creating and migrating when needed) the database at ``path``."""
-    return Store(path, readonly=readonly)
+def open_store(path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None) -> Store:
+    """Open the database at ``path``: creating and migrating it when needed, or read-only (``mode=ro``);
+    ``writes``: refuse every write but these (the web process's own tables)."""
+    return Store(path, readonly=readonly, writes=writes)

@@ -13,10 +13,6 @@ from pathlib import Path
 
 from agent.store.connection import StoreError
 
-# Dutch first (the farmer reads it in the journal); one place, to move into the catalogue.
-MESSAGE_NL = ("er draait al een `ikb-agent run` op {db} (proces {pid}); stop die eerst "
-              "(`systemctl stop ikb-agent`): twee agents op één database slaan metingen dubbel op")
-
 
 class RunLock:
     """Hold the database's run lock; raise StoreError naming the holder when another process has it."""
@@ -34,7 +30,7 @@ class RunLock:
         except BlockingIOError:
             holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
             os.close(fd)
-            raise StoreError(MESSAGE_NL.format(db=str(self.path).removesuffix(".run-lock"), pid=holder)) from None
+            raise StoreError(str(self.path).removesuffix(".run-lock"), "run_lock", {"pid": holder}) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd

@@ -10,26 +10,36 @@ from datetime import datetime
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agent.store.connection import Store
+from rules.errors import IkbError, Nn_
+from rules.texts import N_
 
 ROLES: tuple[str, ...] = ("farmer", "auditor", "kiosk")
 MIN_PASSWORD = 8
 
 
-class UserError(ValueError):
+class UserError(IkbError):
     """The account was not created or changed; the message says why."""
+
+    messages = {
+        "name": N_("gebruik 2-64 letters, cijfers of . _ @ -"),
+        "password": Nn_("minstens {min} teken", "minstens {min} tekens"),
+        "exists": N_("er bestaat al een account {name}"),
+        "no_account": N_("geen account {name} (maak het aan met `ikb-agent user add`)"),
+        "no_token": N_("geen API-token #{id} (zie `ikb-agent token list`)"),
+    }
 
 
 def add_user(store: Store, name: str, role: str, password: str, now: datetime) -> None:
     """Create an account with a hashed password."""
     name = name.strip()
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", name):
-        raise UserError("name: use 2-64 letters, digits or . _ @ -")
+        raise UserError("name", "name")
     if role not in ROLES:
-        raise UserError(f"role: expected one of {', '.join(ROLES)}")
+        raise UserError("role", "choose", {"options": ROLES})
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        raise UserError("password", "password", {"min": MIN_PASSWORD})
     if store.query("SELECT 1 FROM users WHERE name = ?", [name]):
-        raise UserError(f"name: an account {name!r} already exists")
+        raise UserError("name", "exists", {"name": name})
     with store.transaction() as db:
         db.execute("INSERT INTO users(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
                    [name, role, generate_password_hash(password), now.isoformat()])
@@ -48,6 +58,11 @@ def count_users(store: Store) -> int:
     return store.query("SELECT count(*) AS n FROM users")[0]["n"]
 
 
+def list_accounts(store: Store, role: str) -> list[dict]:
+    """Return the enabled accounts of one role (id, name), by name."""
+    return store.query("SELECT id, name FROM users WHERE role = ? AND disabled = 0 ORDER BY name", [role])
+
+
 def get_user(store: Store, user_id: int) -> dict | None:
     """Return an enabled account by id, else None."""
     rows = store.query("SELECT id, name, role FROM users WHERE id = ? AND disabled = 0", [user_id])
@@ -58,7 +73,7 @@ def _account(store: Store, name: str) -> dict:
     """Return an account by name, or raise UserError naming it."""
     rows = store.query("SELECT id, name, role, disabled FROM users WHERE name = ?", [name.strip()])
     if not rows:
-        raise UserError(f"name: no account {name!r} (see `ikb-agent user list`)")
+        raise UserError("name", "no_account", {"name": name})
     return rows[0]
 
 
@@ -85,7 +100,7 @@ def set_disabled(store: Store, name: str, disabled: bool, now: datetime) -> dict
 def set_password(store: Store, name: str, password: str, now: datetime) -> None:
     """Give an account a new password; every session of it ends (a thief's copy of a cookie too)."""
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        raise UserError("password", "password", {"min": MIN_PASSWORD})
     account = _account(store, name)
     with store.transaction() as db:
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
@@ -176,7 +191,7 @@ def create_token(store: Store, name: str, now: datetime, label: str = "") -> str
     """Create an API token for an account and return it; only its hash is stored."""
     rows = store.query("SELECT id FROM users WHERE name = ? AND disabled = 0", [name.strip()])
     if not rows:
-        raise UserError(f"name: no account {name!r} (create it with `ikb-agent user add`)")
+        raise UserError("name", "no_account", {"name": name})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.transaction() as db:
         db.execute("INSERT INTO api_tokens(user_id, label, token_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -200,7 +215,7 @@ def revoke_token(store: Store, token_id: int, now: datetime) -> dict:
     rows = store.query("SELECT t.id, u.name, t.label, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id"
                        " WHERE t.id = ?", [token_id])
     if not rows:
-        raise UserError(f"id: no API token #{token_id} (see `ikb-agent user tokens`)")
+        raise UserError("id", "no_token", {"id": token_id})
     if rows[0]["revoked_at"] is None:
         with store.transaction() as db:
             db.execute("UPDATE api_tokens SET revoked_at = ? WHERE id = ?", [now.isoformat(), token_id])

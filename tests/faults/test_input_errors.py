@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from agent.store import storage_problem
+from agent.store import storage_error
 from tests.faults.http_login import post_login
 from tests.web_fixtures import PASSWORD, accounts, clock, db_path, farm_config  # noqa: F401
 
@@ -30,14 +30,14 @@ def test_an_empty_db_path_is_a_usage_error(cli):
                                   '{"x": 1e309}', '{"x": ' + "9" * 401 + "}"])
 def test_hostile_json_in_logbook_add_is_one_line_and_exit_2(cli, body):
     result = cli("logbook", "add", "visitors", "--json", body)
-    assert result.code == 2 and result.err.startswith("ikb-agent: --json: not valid JSON"), result
+    assert result.code == 2 and result.err.startswith("ikb-agent: --json: geen geldige JSON"), result
     assert "Traceback" not in result.err and len(result.err.strip().splitlines()) == 1
 
 
 def test_a_full_disk_is_called_a_full_disk():
-    assert "schijf (SD-kaart) is vol" in storage_problem(sqlite3.OperationalError("database or disk is full"))
-    assert "schijf (SD-kaart) is vol" in storage_problem(OSError(28, "No space left on device"))
-    assert storage_problem(ValueError("x")) is None
+    assert "schijf (SD-kaart) is vol" in str(storage_error(sqlite3.OperationalError("database or disk is full")))
+    assert "schijf (SD-kaart) is vol" in str(storage_error(OSError(28, "No space left on device")))
+    assert storage_error(ValueError("x")) is None
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_user_passwd_ends_every_session_of_the_account(app, farmer, cli, client_
     assert login(app.test_client(), "jan").status_code == 401  # the old password
     assert login(app.test_client(), "jan", "a brand new password").status_code == 302
     short = cli("user", "passwd", "jan", stdin="short\n")
-    assert short.code == 2 and "password: at least 8 characters" in short.err
+    assert short.code == 2 and "password: minstens 8 tekens" in short.err
 
 
 def test_token_list_shows_no_secret_and_revoke_stops_the_token(app, cli, accounts):

@@ -1,7 +1,7 @@
 """The audit pack cannot be falsified and still verify with the same fingerprint (issue 13, Why 4).
 
-Each case is a forger who also recomputes manifest.json and its seal (that part is easy), keeping the chain
-and therefore the fingerprint on the printed PDF unchanged: ja→nee in the XLSX, a replaced visitors PDF, an
+Each case is a forger on the farm — who has the farm key, so recomputes manifest.json, its seal *and its
+signature* — keeping the chain and therefore the fingerprint on the printed PDF unchanged: ja→nee in the XLSX, a replaced visitors PDF, an
 entry taken out of CSV, PDF and XLSX, an entry's chain record turned into a bare digest and taken out, a
 forged row, a replaced signature image. And an export from a database whose rows were edited is refused.
 """
@@ -52,9 +52,11 @@ def files_of(data: bytes) -> dict[str, bytes]:
 
 
 def reseal(files: dict[str, bytes], tmp_path: Path) -> Path:
-    """Write a pack with manifest.json's hashes and its seal recomputed: what any forger can do."""
+    """Write a pack with manifest.json's hashes, seal and signature recomputed: what the farm's key holder can do."""
+    from agent.exports.proof import SIGNATURE_MEMBER
+
     manifest = json.loads(files["manifest.json"])
-    members = {n: d for n, d in files.items() if n not in ("manifest.json", "manifest.sha256")}
+    members = {n: d for n, d in files.items() if n not in ("manifest.json", "manifest.sha256", "manifest.sig")}
     manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in sorted(members.items())}
     body = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode()
     seal = f"{hashlib.sha256(body).hexdigest()}  manifest.json\n"
@@ -65,12 +67,19 @@ def reseal(files: dict[str, bytes], tmp_path: Path) -> Path:
             zf.writestr(name, data)
         zf.writestr("manifest.json", body)
         zf.writestr("manifest.sha256", seal)
+        zf.writestr(SIGNATURE_MEMBER, KEY[0].sign(body) + "\n")
     return out
+
+
+KEY: list = []  # the farm key the pack was signed with (the forger on the farm has it too)
 
 
 @pytest.fixture
 def pack(farm, config):
-    return build_pack(farm, config, ["visitors", "flock_day"], START, END, NOW)
+    from agent.signing import farm_key
+
+    KEY[:] = [farm_key(config.key_path())]
+    return build_pack(farm, config, ["visitors", "flock_day"], START, END, NOW, key=KEY[0])
 
 
 def _heading(files) -> Heading:
@@ -153,13 +162,13 @@ def test_a_replaced_signature_image_fails(pack, tmp_path):
     assert not ok and message.startswith(f"{name}: de handtekening klopt niet"), message
 
 
-def test_a_pack_of_the_old_format_cannot_pass_for_complete(pack, tmp_path):
+def test_a_pack_of_an_older_format_cannot_pass_for_complete(pack, tmp_path):
     files = files_of(pack)
     manifest = json.loads(files["manifest.json"])
-    manifest["version"] = 1
+    manifest["version"] = 2  # signed, but from before every chain line carried its record
     files["manifest.json"] = json.dumps(manifest).encode()
     ok, message = verify_pack(reseal(files, tmp_path))
-    assert not ok and "pakketformaat 1" in message
+    assert not ok and "pakketformaat 2" in message
 
 
 def test_an_export_from_a_database_with_edited_rows_is_refused(farm, config, cli, tmp_path):
@@ -168,7 +177,7 @@ def test_an_export_from_a_database_with_edited_rows_is_refused(farm, config, cli
         db.execute("DROP TRIGGER logbook_no_update")
         db.execute("UPDATE logbook SET entry = replace(entry, 'true', 'false') WHERE entry LIKE '%Vreemde%'")
     for fmt in ("csv", "xlsx", "pdf", "zip"):
-        with pytest.raises(ExportError, match="logboek visitors: de hashketen klopt niet"):
+        with pytest.raises(ExportError, match="visitors: de hashketen klopt niet"):
             export_bytes(farm, config, "visitors", fmt, START, END, NOW)
     result = cli("export", "--kind", "all", "--from", "2026-03-01", "--to", "2026-03-31", "--format", "zip",
                  "--out", str(tmp_path / "p.zip"))
