@@ -140,6 +140,7 @@ class WebServer:
         self.app = app
         self.server = create_server(app, host=host, port=port, **options)
         self.server.channel_class = _guarded_channel(app)
+        self.stopping = False
         self.thread: threading.Thread | None = None
 
     @property
@@ -155,7 +156,11 @@ class WebServer:
 
     def run(self) -> None:
         """Serve until closed."""
-        self.server.run()
+        try:
+            self.server.run()
+        except OSError:
+            if not self.stopping:  # stop() closes the sockets under the loop's select(): that is no error
+                raise
 
     def start(self) -> "WebServer":
         """Serve in a daemon thread and return at once."""
@@ -165,6 +170,7 @@ class WebServer:
 
     def stop(self) -> None:
         """Close the listening socket and the worker threads."""
+        self.stopping = True
         self.server.close()
         self.server.task_dispatcher.shutdown()
         for channel in list(self.server._map.values()):
