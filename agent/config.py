@@ -366,8 +366,10 @@ class WebSection(_Strict):
     # Signing key for session cookies; generated into the database when absent.
     secret_key: str | None = None
     language: Literal["nl", "en"] = "nl"
-    # How long a login lasts (the kiosk tablet and the farmer's phone stay logged in).
+    # How long a login lasts at most (the kiosk tablet and the farmer's phone stay logged in).
     session_days: int = Field(30, ge=1, le=365)
+    # A login not used for this long ends (a copied cookie dies with it); kiosk accounts excepted.
+    session_idle_days: float = Field(7, gt=0, le=365)
     # Largest photo or document upload.
     max_upload_mb: int = Field(10, ge=1, le=100)
     # Worker threads of the web server.

@@ -28,7 +28,7 @@ from agent.signing import FarmKeyError, farm_key
 from agent.store import get_user, list_accounts
 from rules.logbooks import LOGBOOKS, EntryError, validate_entry
 from rules.texts import N_
-from webui.access import public, require_farmer, roles
+from webui.access import log_in, public, require_farmer, roles
 from webui.forms import NON_FIELD
 from webui.i18n import gettext as _
 from webui.i18n import location_word
@@ -214,10 +214,5 @@ def enter(key: str):
     account = get_user(get_store(), link[0]) if link else None
     if link is None or account is None or account["role"] != "kiosk" or not secrets.compare_digest(key, link[1]):
         abort(404, _("Deze kioskcode is niet (meer) geldig. Vraag de pluimveehouder."))
-    lang = session.get("lang")
-    session.clear()
-    session.permanent = True
-    session["uid"] = account["id"]
-    if lang:
-        session["lang"] = lang
+    log_in(account)
     return redirect(url_for("kiosk.index"))

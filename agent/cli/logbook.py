@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from agent import jsontext
 from agent.cli.base import AppContext, CommandFailed, InputError, _, language, ngettext, pass_app
 from agent.cli.upstream import broker_options, heads_from_broker
 from agent.i18n import LANGUAGES, translate
@@ -31,7 +32,7 @@ def _read_json(text: str, option: str = "--json"):
             raise InputError(_("{option}: kan {path} niet lezen: {detail}", option=option, path=text[1:],
                                detail=exc.strerror)) from None
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError as exc:
         raise InputError(_("{option}: geen geldige JSON ({detail})", option=option, detail=exc)) from None
 

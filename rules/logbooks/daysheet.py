@@ -74,10 +74,12 @@ class FlockDay(Record):
                        demand="Sterfte is inclusief uitgeselecteerde dieren")
     eggs: int | None = field("E9.4", N_("Geproduceerde eieren"), widget="number", ge=0,
                              le=10_000_000, default=None, demand="dagelijks aantal geproduceerde eieren")
+    # Upper bounds (our choice): a house of a million hens (number_placed's bound) drinks about 300,000 litres
+    # and eats about 130,000 kg a day; 1e308 is a typing accident, not an amount.
     water_l: float | None = field("A6.2.1", N_("Wateropname (liter)"), widget="number",
-                                  ge=0, default=None, demand="reductie van ... drinkwateropname")
+                                  ge=0, le=1_000_000, default=None, demand="reductie van ... drinkwateropname")
     feed_kg: float | None = field("A6.2.1", N_("Voeropname (kg)"), widget="number", ge=0,
-                                  default=None, demand="reductie van voer... opname")
+                                  le=1_000_000, default=None, demand="reductie van voer... opname")
     dead_removed: YesNo = field("E4.4.4", N_("Dode hennen verwijderd"), widget="yesno",
                                 default=True, demand="Dode leghennen worden dagelijks verwijderd")
     vet_consulted: YesNo = field("A6.2.1", N_("Dierenarts geraadpleegd"), widget="yesno",
