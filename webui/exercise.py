@@ -172,7 +172,7 @@ def save(section: str):
         for p in exc.problems:
             errors.setdefault(str(p.loc[0]) if p.loc else NON_FIELD, p.render(translations))
         return _render(current, found, values=values, errors=errors, status=422)
-    scores().invalidate()
+    scores().invalidate(now())
     name = current.section + " " + current.title
     flash(ngettext("Opgeslagen: {n} antwoord in {chapter}.", "Opgeslagen: {n} antwoorden in {chapter}.", len(saved),
                    chapter=name), "ok")

@@ -27,7 +27,6 @@ page; a new link makes old posters invalid.
 from __future__ import annotations
 
 import secrets
-import time
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -46,7 +45,7 @@ from agent.signing import FarmKeyError, farm_key
 from agent.store import get_user, list_accounts
 from rules.logbooks import LOGBOOKS, EntryError, validate_entry
 from rules.texts import N_
-from webui.access import public, require_farmer, roles
+from webui.access import log_in, log_out, public, require_farmer, roles
 from webui.forms import NON_FIELD
 from webui.i18n import gettext as _
 from webui.i18n import location_word
@@ -154,7 +153,7 @@ def register():
     except EntryError:
         return render_template("kiosk/index.html",
                                **_context(lang, data, {NON_FIELD: translate(lang, MESSAGES[NON_FIELD])})), 422
-    scores().invalidate()
+    scores().invalidate(now())
     if g.user["role"] == "farmer":
         flash_flags(saved.flags)
     session["kiosk_done"] = {"lang": lang, "contact": bool(saved.entry.entry["poultry_contact_48h"])}
@@ -219,7 +218,7 @@ def leave():
     except (LogbookError, ValueError):  # corrected meanwhile, or no longer valid: ask again from the list
         return render_template("kiosk/departure.html", **_context(lang, {}, {}), visitors=still_here(),
                                gone=True), 409
-    scores().invalidate()
+    scores().invalidate(now())
     session["kiosk_done"] = {"lang": lang, "left": left}
     return redirect(url_for("kiosk.thanks"))
 
@@ -234,14 +233,15 @@ def unlock():
     pin_hash = get_store().get_kv(PIN_KV)
     error, status = None, 200
     if request.method == "POST":
-        tries = [t for t in session.get("pin_tries", []) if time.time() - t < PIN_PAUSE_S]
+        moment = now().timestamp()
+        tries = [t for t in session.get("pin_tries", []) if moment - t < PIN_PAUSE_S]
         if len(tries) >= PIN_TRIES:
             error, status = _("Te veel foute pincodes. Wacht vijf minuten."), 429
         elif pin_hash and check_password_hash(pin_hash, request.form.get("pin", "").strip()):
-            session.clear()
+            log_out()  # on the server too: the kiosk cookie logs nobody in any more
             return redirect(url_for("auth.login"))
         else:
-            session["pin_tries"] = tries + [time.time()]
+            session["pin_tries"] = tries + [moment]
             error, status = _("Onjuiste pincode."), 401
     return render_template("kiosk/unlock.html", has_pin=bool(pin_hash), error=error, lang="nl", _=_in("nl"),
                            title=TITLE, languages=KIOSK_LANGUAGES, idle=current_app.config["KIOSK_IDLE_S"]), status
@@ -322,10 +322,5 @@ def enter(key: str):
     account = get_user(get_store(), link[0]) if link else None
     if link is None or account is None or account["role"] != "kiosk" or not secrets.compare_digest(key, link[1]):
         abort(404, _("Deze kioskcode is niet (meer) geldig. Vraag de pluimveehouder."))
-    lang = session.get("lang")
-    session.clear()
-    session.permanent = True
-    session["uid"] = account["id"]
-    if lang:
-        session["lang"] = lang
+    log_in(account)
     return redirect(url_for("kiosk.index"))

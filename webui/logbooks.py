@@ -275,6 +275,10 @@ def _open_entry(kind: str, entry_id: int, *, draft: bool):
 def new(kind: str):
     """Add an entry; the CLI's validation names each bad field and nothing is stored then."""
     spec = spec_or_404(kind)
+    if kind == "corrective_actions":
+        # A repair names the occurrence it repairs: it is recorded from the deviation on the rule's page.
+        flash(_("Registreer een herstel bij de afwijking zelf: kies de regel en dan 'Herstel registreren'."), "info")
+        return redirect(url_for("rules.index", status="D"))
     if request.method == "GET":
         current = list_entries(get_store(), kind)
         values = carried_over(kind, current[-1].entry if current else None) | {spec.date_field: today().isoformat()}
@@ -288,7 +292,7 @@ def new(kind: str):
                                                                            status=status, conflict=conflict))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     if len(saved) == 1:
         flash(_("Opgeslagen: {title} #{id}.", title=title(kind), id=saved[0].entry.id), "ok")
     else:
@@ -324,7 +328,7 @@ def correct(kind: str, entry_id: int):
                                                       reason=reason, status=status, conflict=conflict))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Gecorrigeerd: #{old} is vervangen door #{new}.", old=entry_id, new=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.entry", kind=kind, entry_id=saved.entry.id))
@@ -346,7 +350,7 @@ def withdraw(kind: str, entry_id: int):
     except LogbookError as exc:
         flash(exc.problems[0].render(current_translations()), "error")
         return redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Ingetrokken: #{id}. De registratie blijft in de geschiedenis.", id=entry_id), "ok")
     return redirect(url_for("logbooks.entries", kind=kind))
 
@@ -372,7 +376,7 @@ def confirm(kind: str, entry_id: int):
                                                       status=status))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Bevestigd: #{old} is vastgelegd als #{new}.", old=entry_id, new=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.index"))
