@@ -34,7 +34,7 @@ CHECK_MONTHS = 2
 ITEMS = {"generator": N_("noodstroomaggregaat"),
          "alarm": N_("alarminstallatie"),
          "generator_load": N_("noodstroomaggregaat, jaarlijkse test onder belasting"),
-         "alarm_dialer": N_("kiezer van het alarmpaneel, doormelding getest")}
+         "alarm_dialer": N_("kiezer van de alarminstallatie, doormelding getest")}
 
 # Which entries count for each installation A3.6 names.
 GENERATOR_ITEMS = ("generator", "generator_load")

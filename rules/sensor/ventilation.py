@@ -92,7 +92,7 @@ def _panel(sensors: Sequence[SensorDays], evidence: Evidence, params: Params, ho
     """Judge the panel's heartbeat and fault states over the window."""
     vp = params.sensor_rules.ventilation_for(house)
     if not sensors:
-        return Part("unknown", (), f"Geen alarmpaneel-sensor (ventilation_alarm) ingesteld voor stal {house}.")
+        return Part("unknown", (), f"De alarminstallatie van stal {house} is niet aangesloten op ikb-agent.")
     lo, hi = to_ms(evidence.since), to_ms(evidence.at)
     down = merge_intervals(evidence.inputs.get("agent_down", ()))
     deviations, heard, expected, alarms = [], 0, 0, 0
@@ -105,25 +105,26 @@ def _panel(sensors: Sequence[SensorDays], evidence: Evidence, params: Params, ho
             if code is None and overlap(down, b, e) < (e - b):
                 heard_at = last if last is not None else b
                 if e >= hi:
-                    detail = (f"alarmpaneel {s.label} niet gehoord sinds "
+                    detail = (f"alarminstallatie {s.label} niet gehoord sinds "
                               f"{to_dt(heard_at).astimezone(evidence.farm.tz):%Y-%m-%d %H:%M}")
                 else:
-                    detail = (f"alarmpaneel {s.label} niet gehoord gedurende {hm(e - heard_at)} "
-                              f"(time-out {vp.heartbeat_timeout_minutes} min)")
+                    detail = (f"alarminstallatie {s.label} niet gehoord gedurende {hm(e - heard_at)} "
+                              f"(na {vp.heartbeat_timeout_minutes} min zonder bericht)")
                 deviations.append(Occurrence(to_dt(heard_at), None if e >= hi else to_dt(e), detail))
             elif code == VENTILATION_FAULT:
                 deviations.append(Occurrence(to_dt(b), None if e >= hi else to_dt(e),
-                                             f"alarmpaneel {s.label} meldt storing ({hm(e - b)})"))
+                                             f"alarminstallatie {s.label} meldt storing ({hm(e - b)})"))
     if deviations:
-        return Part("D", tuple(deviations), f"Alarmpaneel: {len(deviations)} keer niet werkend")
+        return Part("D", tuple(deviations), f"Alarminstallatie: {len(deviations)} keer niet werkend")
     if expected == 0:
-        return Part("unknown", (), "Onvoldoende gegevens: het alarmpaneel is in deze periode nog niet gehoord.")
+        return Part("unknown", (), "Onvoldoende gegevens: de alarminstallatie is in deze periode nog niet gehoord.")
     share = heard / expected
     alarm_text = ", " + dutch_ngettext("{n} alarmmelding", "{n} alarmmeldingen", alarms) if alarms else ""
     if share < params.sensor_rules.coverage.min_window_coverage:
-        return Part("unknown", (), f"Onvoldoende gegevens: alarmpaneel {share:.0%} van de tijd gehoord "
+        return Part("unknown", (), f"Onvoldoende gegevens: alarminstallatie {share:.0%} van de tijd gehoord "
                                    f"(agent of netwerk niet actief){alarm_text}.")
-    return Part("ok", (), f"Alarmpaneel steeds gehoord (time-out {vp.heartbeat_timeout_minutes} min){alarm_text}")
+    return Part("ok", (), f"Alarminstallatie steeds gehoord (na {vp.heartbeat_timeout_minutes} min zonder bericht)"
+                          f"{alarm_text}")
 
 
 def last_delivered(channels: AlertChannels, at: datetime) -> datetime | None:
@@ -145,8 +146,8 @@ def _channels(channels: AlertChannels, evidence: Evidence, months: int) -> Part:
     listening_since = evidence.inputs.get("agent_since")  # ms of the first reading the agent stored
     if last is None and (listening_since is None or to_dt(listening_since) > cutoff):
         # A new installation cannot know about tests before it: missing evidence, not a deviation.
-        return Part("unknown", (), "Nog geen test van het alarmkanaal geregistreerd; verstuur er een met "
-                                   "`ikb-agent alert test`.")
+        return Part("unknown", (), "Nog geen test van het alarmkanaal geregistreerd; laat een testmelding "
+                                   "naar uw telefoon of e-mail sturen en kijk of hij aankomt.")
     if last is None or last < cutoff:
         when = f"laatste geslaagde test {evidence.farm.local_date(last).isoformat()}" if last else "nog nooit getest"
         return Part("C", (Occurrence(last or at, None,
@@ -170,7 +171,7 @@ def evaluate_a3_4(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
         months = params.sensor_rules.ventilation_for(house.id).channel_test_months
         parts = [_panel(panels.get(house.id) or (), evidence, params, house.id),
                  _channels(channels, evidence, months)]
-        findings.append(combine(rule, house.id, parts, "Voldoet: alarmpaneel werkt en bereikt de boer buiten het bedrijf."))
+        findings.append(combine(rule, house.id, parts, "Voldoet: alarminstallatie werkt en bereikt de boer buiten het bedrijf."))
     return findings
 
 
