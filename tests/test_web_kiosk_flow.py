@@ -15,7 +15,7 @@ import pytest
 from agent.logbooks.entries import list_entries
 from agent.store.connection import open_store
 
-from .test_web_browser import CHROMIUM, _keep, _login, browser, seed_farm  # noqa: F401
+from .test_web_browser import CHROMIUM, _keep, _login, browser, seeded_server  # noqa: F401
 from .test_web_browser_logbooks import draw_with_finger
 from .web_fixtures import NOW, PASSWORD, accounts, clock, db_path, farm_config  # noqa: F401
 
@@ -27,16 +27,7 @@ IDLE_S = 2
 @pytest.fixture
 def kiosk_server(farm_config, db_path, accounts, clock):
     """Run the production server with a short idle time for the kiosk."""
-    from webui import make_server
-
-    store = open_store(db_path)
-    seed_farm(store)
-    store.close()
-    web = make_server(farm_config, "127.0.0.1", 0, store_path=db_path,
-                      test_config={"CLOCK": clock, "KIOSK_IDLE_S": IDLE_S}).start()
-    yield web
-    web.stop()
-    web.app.extensions["ikb"].close()
+    yield from seeded_server(farm_config, db_path, {"CLOCK": clock, "KIOSK_IDLE_S": IDLE_S})
 
 
 def _sign_in(tablet, name: str) -> None:

@@ -17,6 +17,7 @@ from agent.cli.demo_logbooks import seed_demo_logbooks
 from agent.config import load_config
 from agent.store.connection import open_store
 from agent.store.users import add_user
+from rules.logbooks import LOGBOOKS
 
 from .conftest import FARM_TOML
 from .test_web_browser import ARGS, CHROMIUM, _keep, seed_farm
@@ -31,10 +32,7 @@ FARMER_PAGES = [
     "/", "/rules/", "/rules/?q=ongedierte", "/rules/A4.1.10", "/rules/A6.3.1", "/rules/G3.8.9", "/logbooks/",
     "/daysheet/", "/daysheet/1", "/charts/", "/charts/light/1", "/charts/egg-room/E", "/alerts/", "/audit/",
     "/kiosk/poster", "/exercise/", "/exercise/A4", "/exercise/print",
-    *[f"/logbooks/{kind}/" for kind in ("visitors", "pest_control", "bait_boxes", "cleaning", "hygienogram",
-                                         "checks", "flocks", "flock_day", "free_range", "samples")],
-    *[f"/logbooks/{kind}/new" for kind in ("visitors", "pest_control", "bait_boxes", "cleaning", "hygienogram",
-                                            "checks", "flocks", "flock_day", "free_range", "samples")],
+    *[f"/logbooks/{kind}/" for kind in LOGBOOKS], *[f"/logbooks/{kind}/new" for kind in LOGBOOKS],
     "entry:pest_control", "correct:pest_control", "entry:visitors",
 ]
 PAGES = ([("jan", p) for p in FARMER_PAGES] + [("anna", "/"), ("anna", "/audit/"), ("anna", "/exercise/A4")]

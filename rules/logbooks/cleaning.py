@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import timedelta
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import field_validator
 
 from rules.catalogue import Rule
-from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import SEVERITY, Finding
 from rules.logbooks.common import NO_LOGBOOKS, _deviation, _flocks, _judge, _lp, _nvt, _occ, _unknown, _view
-from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _check_house, _not_future, field
+from rules.logbooks.fields import (
+    Admission,
+    Day,
+    Record,
+    ShortText,
+    Text,
+    YesNo,
+    _check_house,
+    _not_future,
+    compared_to,
+    field,
+)
 from rules.logbooks.flocks import FlockView, empty_since
 from rules.logbooks.view import LogbookView
 from rules.params import Params
@@ -46,15 +57,8 @@ class Cleaning(Record):
     _dates = field_validator("cleaned_on", "disinfected_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    # A field validator on the later field (not a model validator), so that the check runs, and its message
-    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
-    @field_validator("disinfected_on")
-    @classmethod
-    def _order(cls, value, info: ValidationInfo):
-        cleaned = info.data.get("cleaned_on")
-        if cleaned is not None and value < cleaned:
-            raise invalid("order", N_("ontsmetten komt na reinigen; ligt vóór de reinigingsdatum"))
-        return value
+    _order = field_validator("disinfected_on")(compared_to(
+        "cleaned_on", operator.lt, N_("ontsmetten komt na reinigen; ligt vóór de reinigingsdatum")))
 
 
 class Hygienogram(Record):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import date, timedelta
 
 from pydantic import ValidationInfo, field_validator
@@ -11,7 +12,7 @@ from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.logbooks.common import NO_LOGBOOKS, _days, _deviation, _flocks, _judge, _lp, _nvt, _occ, _unknown, _view
-from rules.logbooks.fields import Day, Record, ShortText, Text, YesNo, _check_house, _not_future, field
+from rules.logbooks.fields import Day, Record, ShortText, Text, YesNo, _check_house, _not_future, compared_to, field
 from rules.logbooks.flocks import (
     NVWA_PHONE,
     FlockView,
@@ -48,31 +49,12 @@ class Flock(Record):
     _dates = field_validator("placed_on", "hatched_on", "depopulated_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    # A field validator on the later field (not a model validator), so that the check runs, and its message
-    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
-    @field_validator("hatched_on")
-    @classmethod
-    def _hatched_first(cls, value, info: ValidationInfo):
-        placed = info.data.get("placed_on")
-        if placed is not None and value >= placed:
-            raise invalid("order", N_("de uitkomstdatum ligt vóór de opzetdatum"))
-        return value
-
-    @field_validator("depopulated_on")
-    @classmethod
-    def _depopulated_after(cls, value, info: ValidationInfo):
-        placed = info.data.get("placed_on")
-        if value is not None and placed is not None and value < placed:
-            raise invalid("order", N_("ligt vóór de opzetdatum"))
-        return value
-
-    @field_validator("largest_compartment")
-    @classmethod
-    def _compartment_within(cls, value, info: ValidationInfo):
-        placed = info.data.get("number_placed")
-        if value is not None and placed is not None and value > placed:
-            raise invalid("order", N_("meer dan het aantal opgezette hennen"))
-        return value
+    _hatched_first = field_validator("hatched_on")(compared_to(
+        "placed_on", operator.ge, N_("de uitkomstdatum ligt vóór de opzetdatum")))
+    _depopulated_after = field_validator("depopulated_on")(compared_to(
+        "placed_on", operator.lt, N_("ligt vóór de opzetdatum")))
+    _compartment_within = field_validator("largest_compartment")(compared_to(
+        "number_placed", operator.gt, N_("meer dan het aantal opgezette hennen")))
 
 
 class FlockDay(Record):

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import field_validator
 
 from rules.catalogue import Rule
 from rules.documents import add_months
-from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import Due, Finding
 from rules.logbooks.common import NO_LOGBOOKS, _deviation, _gaps, _invalid, _judge, _lp, _occ, _unknown, _view
-from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _not_future, field
+from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _not_future, compared_to, field
 from rules.logbooks.view import LogbookView
 from rules.params import Params
 from rules.texts import N_, dutch_ngettext
@@ -92,15 +92,7 @@ class BaitBox(Record):
 
     _dates = field_validator("placed_on", "removed_on")(_not_future)
 
-    # A field validator on the later field (not a model validator), so that the check runs, and its message
-    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
-    @field_validator("removed_on")
-    @classmethod
-    def _order(cls, value, info: ValidationInfo):
-        placed = info.data.get("placed_on")
-        if value is not None and placed is not None and value < placed:
-            raise invalid("order", N_("ligt vóór de plaatsingsdatum"))
-        return value
+    _order = field_validator("removed_on")(compared_to("placed_on", operator.lt, N_("ligt vóór de plaatsingsdatum")))
 
 
 # --------------------------------------------------------------------------- A4.5.1 pest control
