@@ -242,7 +242,7 @@ def unlock():
             return redirect(url_for("auth.login"))
         else:
             session["pin_tries"] = tries + [moment]
-            error, status = _("Onjuiste pincode."), 401
+            error, status = _("Onjuiste pincode."), 422
     return render_template("kiosk/unlock.html", has_pin=bool(pin_hash), error=error, lang="nl", _=_in("nl"),
                            title=TITLE, languages=KIOSK_LANGUAGES, idle=current_app.config["KIOSK_IDLE_S"]), status
 
