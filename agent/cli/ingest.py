@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -54,13 +55,15 @@ def run_cmd(app: AppContext, log_level: str) -> None:
       ikb-agent --config /etc/ikb-agent/ikb-agent.toml run
     """
     from agent.cli.runner import run_agent
+    from agent.health import Notifier
 
     setup_logging(log_level)
     settings = app.config
     if not settings.sensors:
         logging.getLogger("agent").warning("no [[sensors]] configured: nothing will be ingested")
     with stop_on_signals() as stop:
-        error = run_agent(settings, stop, db_path=app.db_path)
+        # systemd (Type=notify) hands us its socket and watchdog timeout in the environment.
+        error = run_agent(settings, stop, db_path=app.db_path, notifier=Notifier.from_environ(os.environ))
     if error:
         raise CommandFailed(error)
 

@@ -78,3 +78,9 @@ def record_score(store: Store, result: Score, now: datetime, *, partial: bool = 
         for key in set() if partial else set(previous) - current:
             db.execute("DELETE FROM findings WHERE rule = ? AND location = ?", list(key))
     return changes
+
+
+def last_evaluated(store: Store) -> str | None:
+    """Return when the stored findings were last evaluated (ISO moment), or None before the first evaluation."""
+    rows = store.query("SELECT max(evaluated_at) AS at FROM findings")
+    return rows[0]["at"] if rows else None

@@ -18,6 +18,8 @@ from agent.logbooks.entries import (
     list_entries,
     logbook_view,
     record_of,
+    verify_chain,
+    verify_chains,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
 from agent.logbooks.signatures import SignatureError, store_signature
@@ -52,4 +54,6 @@ __all__ = [
     "record_of",
     "signatures",
     "store_signature",
+    "verify_chain",
+    "verify_chains",
 ]

@@ -4,10 +4,11 @@ Only this package writes SQL for those tables.
 """
 
 from agent.store.connection import Store, StoreError, open_store
-from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file, verify_files
 from agent.store.readings import from_ms, sensors_at, series, sync_sensors, to_ms
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups
+from agent.store.snapshot import SnapshotError, fsync_dir, integrity_problem, snapshot
 from agent.store.usage import storage_job
 from agent.store.users import (
     UserError,
@@ -27,6 +28,7 @@ __all__ = [
     "FileError",
     "IMAGE_TYPES",
     "Store",
+    "SnapshotError",
     "StoreError",
     "UserError",
     "add_user",
@@ -39,17 +41,21 @@ __all__ = [
     "downsample",
     "ensure_rollups",
     "from_ms",
+    "fsync_dir",
     "get_file",
     "get_user",
+    "integrity_problem",
     "login_wait",
     "open_store",
     "record_login_failure",
     "roll_up",
     "sensors_at",
     "series",
+    "snapshot",
     "storage_job",
     "store_file",
     "sync_sensors",
     "to_ms",
     "user_for_token",
+    "verify_files",
 ]

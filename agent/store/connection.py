@@ -7,6 +7,7 @@ logbooks, assessments, documents, users) keep their own queries and receive a
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -15,6 +16,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from agent.store.schema import migrations
+from agent.store.snapshot import SnapshotError, integrity_problem, snapshot
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -64,12 +68,32 @@ class Store:
             )
 
     def _migrate(self) -> None:
-        """Apply pending migrations, each in its own transaction."""
+        """Apply pending migrations, each in its own transaction, after a checked copy of an older database."""
         try:
             self._check_version()
+            pending = migrations.pending(self.db)
+            if pending and migrations.applied(self.db):
+                self._copy_before(pending[0].name)
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot update the database schema ({exc})") from None
+
+    def _copy_before(self, step: str) -> None:
+        """Keep a checked copy of the database as it was before schema step ``step`` (an upgrade)."""
+        dest = Path(f"{self.path}.before-{step}")
+        if dest.exists() and integrity_problem(dest) is not None:
+            dest.unlink()  # a damaged copy from an interrupted start: take it again
+        if not dest.exists():
+            try:
+                snapshot(self.path, dest)
+            except SnapshotError as exc:
+                if not dest.exists():  # else the web process took it at the same moment
+                    raise StoreError(f"not updating the database schema without a copy of it first: {exc}") from None
+            else:
+                log.warning("database copied to %s before schema step %s", dest, step)
+        problem = integrity_problem(dest)
+        if problem:
+            raise StoreError(f"not updating the database schema: the copy taken first is unsound ({problem})")
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):

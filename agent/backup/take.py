@@ -1,0 +1,169 @@
+"""The nightly backup: an online copy of the database to a directory of its own, checked, rotated.
+
+A scheduled job of ``ikb-agent run`` looks every half hour whether the night's copy
+is due (``[backup] at``, farm-local; a night missed while the Pi was off is made up
+at the next look) and takes it with SQLite's backup API while ingestion goes on
+(:func:`agent.store.snapshot`). Each copy is checked (:func:`check_copy`) before
+the oldest copies beyond ``[backup] keep`` are deleted, so a bad night never costs a
+good copy. The outcome — the last good copy, or the last failure — is kept in the
+``kv`` table for ``ikb-agent status`` and the status page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from agent.backup.check import check_copy
+from agent.config import Settings
+from agent.store import SnapshotError, Store, snapshot
+
+log = logging.getLogger(__name__)
+
+LAST_KV = "backup.last"  # JSON of the last good copy
+ERROR_KV = "backup.error"  # JSON of the last failed attempt, removed by the next good copy
+CHECK_EVERY_S = 1800
+STAMP = "%Y%m%dT%H%M%SZ"
+
+
+class BackupError(Exception):
+    """The copy could not be taken or did not pass its check; the message says why."""
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """A copy taken and checked: where, how large, how long it took, what it verified, what rotation removed."""
+
+    path: Path
+    bytes: int
+    seconds: float
+    entries: int
+    files: int
+    at: datetime
+    removed: list[Path] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """Return the result as JSON (kept in kv, printed by `ikb-agent backup --format json`)."""
+        return {"file": str(self.path), "bytes": self.bytes, "seconds": round(self.seconds, 3),
+                "entries": self.entries, "files": self.files, "at": self.at.isoformat(),
+                "removed": [str(p) for p in self.removed]}
+
+
+def backup_pattern(db_path: str) -> re.Pattern:
+    """Return the pattern of this database's copies: <stem>-YYYYMMDDTHHMMSSZ.db."""
+    return re.compile(re.escape(Path(db_path).stem) + r"-(\d{8}T\d{6}Z)\.db")
+
+
+def list_backups(directory: Path, db_path: str) -> list[Path]:
+    """Return this database's copies in ``directory``, oldest first."""
+    pattern = backup_pattern(db_path)
+    try:
+        names = [p.name for p in directory.iterdir() if p.is_file()]
+    except OSError:
+        return []
+    return [directory / n for n in sorted(n for n in names if pattern.fullmatch(n))]
+
+
+def rotate(directory: Path, db_path: str, keep: int) -> list[Path]:
+    """Delete all but the newest ``keep`` copies; return what was deleted."""
+    removed = []
+    for old in list_backups(directory, db_path)[:-keep]:
+        try:
+            old.unlink()
+            removed.append(old)
+        except OSError as exc:
+            log.warning("cannot remove the old backup %s: %s", old, exc)
+    return removed
+
+
+def same_device(directory: Path, db_path: str) -> bool | None:
+    """Return whether ``directory`` lies on the database's own device (None when either is missing)."""
+    try:
+        return directory.stat().st_dev == Path(db_path).resolve().parent.stat().st_dev
+    except OSError:
+        return None
+
+
+def take_backup(store: Store, directory: Path, keep: int, now: datetime, *,
+                require_other_device: bool = False) -> BackupResult:
+    """Copy the database into ``directory`` while it is in use, check the copy, then rotate; record the outcome."""
+    started = time.monotonic()
+    dest = directory / f"{Path(store.path).stem}-{now.strftime(STAMP)}.db"
+    try:
+        if require_other_device and same_device(directory, store.path) is not False:
+            raise BackupError(f"backup directory {directory} is missing or on the database's own device "
+                              "(is the USB stick plugged in and mounted?)")
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            size = snapshot(store.path, dest)
+        except (SnapshotError, OSError) as exc:
+            raise BackupError(f"backup to {directory} failed: {exc}") from None
+        check = check_copy(dest)
+        if check.problem:
+            dest.unlink(missing_ok=True)  # never let a bad copy push a good one out of the rotation
+            raise BackupError(f"backup {dest} did not pass its check and was removed: {check.problem}")
+    except BackupError as exc:
+        store.set_kv(ERROR_KV, json.dumps({"at": now.isoformat(), "error": str(exc), "directory": str(directory)}))
+        raise
+    result = BackupResult(dest, size, time.monotonic() - started, check.entries, check.files, now,
+                          rotate(directory, store.path, keep))
+    with store.transaction() as db:
+        db.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   [LAST_KV, json.dumps(result.to_json())])
+        db.execute("DELETE FROM kv WHERE key = ?", [ERROR_KV])
+    log.info("backup %s: %.1f MB in %.1f s; %d logbook rows and %d files verified%s", dest, size / 1e6,
+             result.seconds, check.entries, check.files,
+             f"; removed {len(result.removed)} old" if result.removed else "")
+    return result
+
+
+def last_backup(store: Store) -> tuple[dict | None, dict | None]:
+    """Return the last good copy and the last failure since (each as recorded, or None)."""
+    def load(key: str) -> dict | None:
+        text = store.get_kv(key)
+        try:
+            return json.loads(text) if text else None
+        except ValueError:
+            return None
+
+    return load(LAST_KV), load(ERROR_KV)
+
+
+def slot_before(now: datetime, at: str, tz: ZoneInfo) -> datetime:
+    """Return the latest moment at farm-local time ``at`` (HH:MM) not after ``now``."""
+    local = now.astimezone(tz)
+    hour, minute = (int(x) for x in at.split(":"))
+    slot = datetime.combine(local.date(), dtime(hour, minute), tz)
+    if slot > local:
+        slot = datetime.combine(local.date() - timedelta(days=1), dtime(hour, minute), tz)
+    return slot
+
+
+def backup_due(now: datetime, last_at: datetime | None, at: str, tz: ZoneInfo) -> bool:
+    """Return whether the night's copy is due: none taken since the latest ``at``."""
+    return last_at is None or last_at < slot_before(now, at, tz)
+
+
+def run_backup(store: Store, settings: Settings, now: datetime) -> BackupResult | None:
+    """Take the night's copy when it is due; return it, or None when not due (or backups are off)."""
+    if not settings.backup.enabled:
+        return None
+    good, _ = last_backup(store)
+    last_at = datetime.fromisoformat(good["at"]) if good and good.get("at") else None
+    if not backup_due(now, last_at, settings.backup.at, settings.farm_view().tz):
+        return None
+    b = settings.backup
+    return take_backup(store, b.directory_for(store.path), b.keep, now, require_other_device=b.require_other_device)
+
+
+def backup_job(store: Store, settings: Settings) -> tuple[str, Callable[[datetime], object], float, float]:
+    """Return (name, function(now), interval, first delay) of the nightly backup job."""
+    return "backup", lambda now: run_backup(store, settings, now), CHECK_EVERY_S, 120.0

@@ -1,0 +1,198 @@
+"""The agent's health in one object: ``ikb-agent status`` prints it, the web's status page shows it.
+
+It combines what the running agent says about itself (its runtime file: broker
+connection, progress, watchdog) with what the database holds (last message per
+sensor, rejected messages, the alert outbox, the last evaluation, the last
+backup) and the file system (database size, free space, where the backups go).
+Reading it writes nothing.
+
+``healthy`` is false when any problem of level ``error`` is present: the agent
+is not running, hangs, has no broker connection, or the last backup failed.
+Warnings (a silent sensor, messages waiting to be sent, no recent backup, backups
+on the database's own card, little free space) are shown without making it unhealthy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import datetime, timedelta
+
+from agent.alerts import outbox_depth
+from agent.backup import last_backup, list_backups, same_device
+from agent.config import Settings
+from agent.evaluation import last_evaluated
+from agent.ingest import rejection_totals, sensor_status
+from agent.store import Store, from_ms
+
+OUTBOX_LATE_S = 15 * 60  # a message waiting longer than this to be sent is worth a warning
+DISK_LOW_FRACTION = 0.10
+BACKUP_LATE = timedelta(hours=48)
+
+# Problem texts (Dutch first, as the page shows them; the web translates them, the CLI prints them).
+TEXTS = {
+    "agent_down": "De agent (ikb-agent run) draait niet: er worden geen metingen opgeslagen en geen alarmen verstuurd.",
+    "agent_stale": "De agent heeft zijn status al {age} s niet bijgewerkt: hij hangt of is gestopt.",
+    "no_progress": "De agent maakt geen voortgang ({problem}); de watchdog herstart hem.",
+    "broker_down": "Geen verbinding met de MQTT-broker {broker}.",
+    "backup_failed": "De laatste back-up is mislukt: {error}",
+    "backup_none": "Er is nog geen back-up gemaakt.",
+    "backup_late": "De laatste goede back-up is van {at}: ouder dan twee dagen.",
+    "backup_same_device": "De back-ups staan op dezelfde schijf als de database: zet ze op een USB-stick.",
+    "sensor_offline": "Sensor {topic} ({kind}, {location}) is stil sinds {since}.",
+    "outbox_late": "{n} meldingen wachten op verzending, de oudste sinds {since}.",
+    "disk_low": "Nog {free} MB vrij op de schijf van de database.",
+}
+
+
+def problem(level: str, code: str, **values) -> dict:
+    """Return one problem: its level, code, values and Dutch text."""
+    return {"level": level, "code": code, "values": values, "text": TEXTS[code].format(**values)}
+
+
+def _db_files(path: str) -> dict:
+    """Return the sizes of the database and its WAL and the free space beside them."""
+    sizes = {suffix: os.path.getsize(path + suffix) for suffix in ("", "-wal") if os.path.exists(path + suffix)}
+    disk = shutil.disk_usage(os.path.dirname(os.path.abspath(path)))
+    return {"path": os.path.abspath(path), "bytes": sizes.get("", 0), "wal_bytes": sizes.get("-wal", 0),
+            "disk_free_bytes": disk.free, "disk_total_bytes": disk.total}
+
+
+def _backup_part(store: Store, settings: Settings, now: datetime) -> tuple[dict, list[dict]]:
+    """Return the backup section and its problems."""
+    directory = settings.backup.directory_for(store.path)
+    good, failed = last_backup(store)
+    copies = list_backups(directory, store.path)
+    part = {"enabled": settings.backup.enabled, "directory": str(directory), "at": settings.backup.at,
+            "keep": settings.backup.keep, "copies": len(copies), "last": good, "last_error": failed,
+            "same_device": same_device(directory, store.path)}
+    problems = []
+    if not settings.backup.enabled:
+        return part, problems
+    if failed:
+        problems.append(problem("error", "backup_failed", error=failed.get("error", "?")))
+    if good is None:
+        problems.append(problem("warning", "backup_none"))
+    elif now - datetime.fromisoformat(good["at"]) > BACKUP_LATE:
+        problems.append(problem("warning", "backup_late", at=good["at"]))
+    if part["same_device"]:
+        problems.append(problem("warning", "backup_same_device"))
+    return part, problems
+
+
+def collect_status(store: Store, settings: Settings, now: datetime, runtime: dict | None) -> dict:
+    """Return the agent's health: ``runtime`` is the running agent's runtime file (None when none runs)."""
+    problems: list[dict] = []
+    broker = f"{settings.mqtt.host}:{settings.mqtt.port}"
+    agent = {"running": runtime is not None, "pid": None, "started_at": None, "updated_s": None}
+    watchdog: dict = {"systemd": None, "watchdog_s": None, "progress": None, "problem": None,
+                      "last_keep_alive_at": None}
+    connected = None
+    ingest: dict = {}
+    evaluation: dict = {"last_at": last_evaluated(store)}
+    if runtime is None:
+        problems.append(problem("error", "agent_down"))
+    else:
+        agent.update(pid=runtime["pid"], started_at=runtime.get("started_at"), updated_s=round(runtime["age_s"], 1))
+        watchdog.update(runtime.get("watchdog") or {})
+        connected = bool((runtime.get("broker") or {}).get("connected"))
+        ingest = runtime.get("ingest") or {}
+        evaluation.update(runtime.get("evaluation") or {})
+        if runtime.get("stale"):
+            problems.append(problem("error", "agent_stale", age=round(runtime["age_s"])))
+        elif watchdog.get("problem"):
+            problems.append(problem("error", "no_progress", problem=watchdog["problem"]))
+        if not connected:
+            problems.append(problem("error", "broker_down", broker=broker))
+    sensors = []
+    configured = {(s.topic, s.field or "") for s in settings.sensors}
+    for s in sensor_status(store):
+        if (s.topic, s.field) not in configured:
+            continue  # registered once, no longer in the configuration
+        sensors.append({"topic": s.topic, "field": s.field or None, "kind": s.kind, "location": s.location,
+                        "last_seen": s.last_seen.isoformat() if s.last_seen else None, "last_value": s.last_value,
+                        "interval_s": s.interval_s,
+                        "offline_since": s.offline_since.isoformat() if s.offline_since else None})
+        if s.offline_since:
+            problems.append(problem("warning", "sensor_offline", topic=s.topic, kind=s.kind, location=s.location,
+                                    since=s.offline_since.isoformat()))
+    outbox = outbox_depth(store)
+    oldest = outbox.pop("oldest_pending_ms")
+    outbox["oldest_pending_at"] = from_ms(oldest).isoformat() if oldest is not None else None
+    if oldest is not None and (now - from_ms(oldest)).total_seconds() > OUTBOX_LATE_S:
+        problems.append(problem("warning", "outbox_late", n=outbox["pending"], since=outbox["oldest_pending_at"]))
+    database = _db_files(store.path)
+    if database["disk_free_bytes"] < DISK_LOW_FRACTION * database["disk_total_bytes"]:
+        problems.append(problem("warning", "disk_low", free=database["disk_free_bytes"] // 1_000_000))
+    backup, backup_problems = _backup_part(store, settings, now)
+    problems += backup_problems
+    return {
+        "at": now.isoformat(),
+        "healthy": not any(p["level"] == "error" for p in problems),
+        "problems": problems,
+        "agent": agent,
+        "broker": {"address": broker, "connected": connected},
+        "ingest": ingest,
+        "sensors": sensors,
+        "rejected": rejection_totals(store),
+        "outbox": outbox,
+        "evaluation": evaluation,
+        "database": database,
+        "backup": backup,
+        "watchdog": watchdog,
+    }
+
+
+def _mb(n: int | None) -> str:
+    """Return bytes as megabytes with one decimal."""
+    return f"{(n or 0) / 1_000_000:.1f} MB"
+
+
+def render_status(status: dict) -> str:
+    """Return the status as text for the terminal (Dutch, like the rest of the CLI's output)."""
+    a, w, b = status["agent"], status["watchdog"], status["backup"]
+    lines = [f"ikb-agent: {'GEZOND' if status['healthy'] else 'NIET GEZOND'}  ({status['at']})"]
+    for p in status["problems"]:
+        lines.append(f"  {'FOUT' if p['level'] == 'error' else 'let op'}: {p['text']}")
+    lines.append("")
+    lines.append(f"agent        {'draait, proces ' + str(a['pid']) + ' sinds ' + str(a['started_at']) if a['running'] else 'draait niet'}")
+    conn = status["broker"]["connected"]
+    lines.append(f"broker       {status['broker']['address']}: "
+                 f"{'onbekend' if conn is None else 'verbonden' if conn else 'NIET verbonden'}")
+    if w.get("systemd") is None:
+        watch = "onbekend (agent draait niet)"
+    else:
+        watch = ("voortgang" if w.get("progress") else f"GEEN voortgang: {w.get('problem')}")
+        watch += (f"; systemd-watchdog {w['watchdog_s']:.0f} s, laatste keep-alive {w.get('last_keep_alive_at')}"
+                  if w.get("watchdog_s") else "; geen systemd-watchdog")
+    lines.append(f"watchdog     {watch}")
+    ev = status["evaluation"]
+    lines.append(f"evaluatie    laatst {ev.get('last_at') or 'nog nooit'}"
+                 + (f" (fout: {ev['last_error']})" if ev.get("last_error") else ""))
+    ing = status["ingest"]
+    if ing:
+        lines.append(f"ontvangen    {ing.get('received', 0)} berichten sinds de start: {ing.get('stored', 0)} opgeslagen,"
+                     f" {ing.get('duplicates', 0)} dubbel, {ing.get('rejected', 0)} afgewezen")
+    rej = status["rejected"]
+    lines.append(f"afgewezen    {rej['total']} in totaal"
+                 + ("".join(f"; {reason} {n}" for reason, n in rej["reasons"].items()) if rej["reasons"] else ""))
+    o = status["outbox"]
+    lines.append(f"uitgaand     {o['pending']} te versturen, {o['held']} voor de verzamelmelding"
+                 + (f"; oudste sinds {o['oldest_pending_at']}" if o["oldest_pending_at"] else ""))
+    d = status["database"]
+    lines.append(f"database     {d['path']}: {_mb(d['bytes'])} + WAL {_mb(d['wal_bytes'])};"
+                 f" vrij {_mb(d['disk_free_bytes'])}")
+    last = b.get("last")
+    if not b["enabled"]:
+        lines.append("back-up      uit ([backup] enabled = false)")
+    else:
+        lines.append(f"back-up      {b['directory']} ({b['copies']} kopieën, dagelijks na {b['at']}): "
+                     + (f"laatste {last['at']}, {_mb(last['bytes'])}" if last else "nog geen"))
+    lines.append("")
+    lines.append("sensor                                    soort              plaats  laatste bericht             waarde")
+    for s in status["sensors"]:
+        name = s["topic"] + (f" [{s['field']}]" if s["field"] else "")
+        flag = "  STIL" if s["offline_since"] else ""
+        value = "" if s["last_value"] is None else f"{s['last_value']:g}"
+        lines.append(f"{name[:41]:<41} {s['kind']:<18} {s['location']:<7} {s['last_seen'] or 'nooit':<27} {value}{flag}")
+    return "\n".join(lines) + "\n"
