@@ -85,9 +85,13 @@ def rotate(directory: Path, db_path: str, keep: int) -> list[Path]:
 
 
 def same_device(directory: Path, db_path: str) -> bool | None:
-    """Return whether ``directory`` lies on the database's own device (None when either is missing)."""
+    """Return whether ``directory`` (or, before it exists, its nearest existing parent) lies on the
+    database's own device; None when the database's directory is missing."""
+    probe = directory.absolute()
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
     try:
-        return directory.stat().st_dev == Path(db_path).resolve().parent.stat().st_dev
+        return probe.stat().st_dev == Path(db_path).resolve().parent.stat().st_dev
     except OSError:
         return None
 
@@ -99,7 +103,7 @@ def take_backup(store: Store, directory: Path, keep: int, now: datetime, *,
     dest = directory / f"{Path(store.path).stem}-{now.strftime(STAMP)}.db"
     try:
         if require_other_device and same_device(directory, store.path) is not False:
-            raise BackupError(f"backup directory {directory} is missing or on the database's own device "
+            raise BackupError(f"backup directory {directory} is on the database's own device "
                               "(is the USB stick plugged in and mounted?)")
         try:
             directory.mkdir(parents=True, exist_ok=True)
