@@ -12,10 +12,9 @@ from agent.cli.base import AppContext, CommandFailed, pass_app
 
 def _runtime(app: AppContext) -> dict | None:
     """Return the runtime file of an agent running on this database, or None."""
-    from agent.health import read_runtime, runtime_dir, runtime_file
+    from agent.health import running_agent
 
-    path = app.db_path or app.config.storage.path
-    return read_runtime(runtime_file(runtime_dir(app.config.health.runtime_dir), path), app.now())
+    return running_agent(app.config, app.db_path or app.config.storage.path, app.now())
 
 
 @click.command("status")
@@ -31,7 +30,7 @@ def status_cmd(app: AppContext, fmt: str) -> int:
     Example:
       ikb-agent --config /etc/ikb-agent/ikb-agent.toml status --format json
     """
-    from agent.health import collect_status, render_status
+    from agent.health import agent_status, render_status
     from agent.store import StoreError, open_store
 
     path = app.db_path or app.config.storage.path
@@ -42,7 +41,7 @@ def status_cmd(app: AppContext, fmt: str) -> int:
     except StoreError as exc:
         raise CommandFailed(str(exc)) from None
     try:
-        status = collect_status(store, app.config, app.now(), _runtime(app))
+        status = agent_status(store, app.config, app.now())
     finally:
         store.close()
     if fmt == "json":

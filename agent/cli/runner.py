@@ -162,7 +162,8 @@ class Agent:
         run = self.scheduler.runs.get("evaluate")
         return {
             "database": os.path.abspath(self.db_path or self.settings.storage.path),
-            "broker": {"connected": connected, "since": self._broker[1], "fatal": self.subscriber.fatal},
+            "broker": {"address": f"{self.settings.mqtt.host}:{self.settings.mqtt.port}", "connected": connected,
+                       "since": self._broker[1], "fatal": self.subscriber.fatal},
             "ingest": {"received": self.ingestor.received, "stored": c.stored, "duplicates": c.duplicates,
                        "rejected": c.rejected},
             "evaluation": {"last_finished_at": run.finished_at.isoformat() if run else None,

@@ -22,6 +22,7 @@ from agent.alerts import outbox_depth
 from agent.backup import last_backup, list_backups, same_device
 from agent.config import Settings
 from agent.evaluation import last_evaluated
+from agent.health.runtime import read_runtime, runtime_dir, runtime_file
 from agent.ingest import rejection_totals, sensor_status
 from agent.store import Store, from_ms
 
@@ -96,6 +97,7 @@ def collect_status(store: Store, settings: Settings, now: datetime, runtime: dic
         agent.update(pid=runtime["pid"], started_at=runtime.get("started_at"), updated_s=round(runtime["age_s"], 1))
         watchdog.update(runtime.get("watchdog") or {})
         connected = bool((runtime.get("broker") or {}).get("connected"))
+        broker = (runtime.get("broker") or {}).get("address") or broker  # the one the agent actually uses
         ingest = runtime.get("ingest") or {}
         evaluation.update(runtime.get("evaluation") or {})
         if runtime.get("stale"):
@@ -105,16 +107,15 @@ def collect_status(store: Store, settings: Settings, now: datetime, runtime: dic
         if not connected:
             problems.append(problem("error", "broker_down", broker=broker))
     sensors = []
-    configured = {(s.topic, s.field or "") for s in settings.sensors}
-    for s in sensor_status(store):
-        if (s.topic, s.field) not in configured:
-            continue  # registered once, no longer in the configuration
-        sensors.append({"topic": s.topic, "field": s.field or None, "kind": s.kind, "location": s.location,
-                        "last_seen": s.last_seen.isoformat() if s.last_seen else None, "last_value": s.last_value,
-                        "interval_s": s.interval_s,
-                        "offline_since": s.offline_since.isoformat() if s.offline_since else None})
-        if s.offline_since:
-            problems.append(problem("warning", "sensor_offline", topic=s.topic, kind=s.kind, location=s.location,
+    known = {(s.topic, s.field or ""): s for s in sensor_status(store)}
+    for c in settings.sensors:  # every configured sensor, also one the agent never registered or heard
+        s = known.get((c.topic, c.field or ""))
+        sensors.append({"topic": c.topic, "field": c.field, "kind": c.kind, "location": c.location,
+                        "last_seen": s.last_seen.isoformat() if s and s.last_seen else None,
+                        "last_value": s.last_value if s else None, "interval_s": s.interval_s if s else None,
+                        "offline_since": s.offline_since.isoformat() if s and s.offline_since else None})
+        if s and s.offline_since:
+            problems.append(problem("warning", "sensor_offline", topic=c.topic, kind=c.kind, location=c.location,
                                     since=s.offline_since.isoformat()))
     outbox = outbox_depth(store)
     oldest = outbox.pop("oldest_pending_ms")
@@ -141,6 +142,16 @@ def collect_status(store: Store, settings: Settings, now: datetime, runtime: dic
         "backup": backup,
         "watchdog": watchdog,
     }
+
+
+def running_agent(settings: Settings, db_path: str, now: datetime) -> dict | None:
+    """Return the runtime file of the agent running on ``db_path``, or None when none runs."""
+    return read_runtime(runtime_file(runtime_dir(settings.health.runtime_dir), db_path), now)
+
+
+def agent_status(store: Store, settings: Settings, now: datetime) -> dict:
+    """Return the health of the agent that runs (or should run) on ``store``: what `status` and the web show."""
+    return collect_status(store, settings, now, running_agent(settings, store.path, now))
 
 
 def _mb(n: int | None) -> str:
