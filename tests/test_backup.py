@@ -425,3 +425,23 @@ def test_backup_and_status_from_the_command_line(tmp_path, cli):
     body = json.loads(status.out)
     assert body["backup"]["last"]["file"] == out["file"] and body["backup"]["copies"] == 1
     assert body["healthy"] is False and body["problems"][0]["code"] == "agent_down"
+
+
+def test_after_a_restore_the_status_still_knows_the_newest_copy(tmp_path, config_file):
+    from agent.config import load_config
+    from agent.health import agent_status
+
+    settings, db = farm_with_entries(tmp_path)
+    store = open_store(db)
+    start = datetime(2026, 11, 1, 2, 30, tzinfo=timezone.utc)
+    first, second = (take_backup(store, tmp_path / "backups", keep=5, now=start + timedelta(days=d)) for d in (0, 1))
+    store.close()
+    restore_database(first.path, db, now=start + timedelta(days=2))  # its kv knows no copy at all
+    store = open_store(db, readonly=True)
+    try:
+        status = agent_status(store, load_config(config_file), start + timedelta(days=2))
+    finally:
+        store.close()
+    backup = status["backup"]
+    assert backup["last"]["file"] == str(second.path) and backup["copies"] == 2
+    assert "backup_none" not in [p["code"] for p in status["problems"]]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from agent.alerts import outbox_depth
 from agent.backup import last_backup, list_backups, same_device
@@ -64,6 +65,11 @@ def _backup_part(store: Store, settings: Settings, now: datetime) -> tuple[dict,
     directory = settings.backup.directory_for(store.path)
     good, failed = last_backup(store)
     copies = list_backups(directory, store.path)
+    if copies and (good is None or Path(good.get("file", "")).name < copies[-1].name):
+        # A newer copy than the database records: the database was restored from an older one, or
+        # another process took it. Every copy with its final name passed its check when it was taken.
+        stamp = datetime.strptime(copies[-1].stem.rsplit("-", 1)[-1], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        good = {"file": str(copies[-1]), "at": stamp.isoformat(), "bytes": copies[-1].stat().st_size}
     part = {"enabled": settings.backup.enabled, "directory": str(directory), "at": settings.backup.at,
             "keep": settings.backup.keep, "copies": len(copies), "last": good, "last_error": failed,
             "same_device": same_device(directory, store.path)}

@@ -105,7 +105,7 @@ in_root "sha256sum -c /root/before.sha"
 
 step "3. the farm set up (the simulator's farm, with the broker account the installer made), install again"
 in_root "cd /tmp && /opt/ikb-agent/venv/bin/ikb-agent simulate --write-config farm.toml --db /var/lib/ikb-agent/ikb-agent.db >/dev/null \
-    && grep -E '^(username|password) =' /etc/ikb-agent/ikb-agent.toml > creds \
+    && awk '/^\\[/ { s = \$0 } s == \"[mqtt]\" && /^(username|password) =/' /etc/ikb-agent/ikb-agent.toml > creds \
     && awk 'FNR == NR { creds = creds \$0 \"\\n\"; next } { print } \$0 == \"[mqtt]\" { printf \"%s\", creds }' creds farm.toml > /etc/ikb-agent/ikb-agent.toml \
     && printf '\\n[backup]\\nkeep = 3\\n' >> /etc/ikb-agent/ikb-agent.toml && rm creds farm.toml && echo 'configuration written'"
 in_root "/root/ikb-agent/deploy/install.sh"
