@@ -170,24 +170,24 @@ def _truncate(path: Path) -> None:
     path.write_bytes(data[: len(data) // 2])
 
 
-def _edit_entry(path: Path) -> None:
-    """Change a visitor's name inside the copy, with SQLite's own tools (a sound file, a broken chain)."""
+def _edit_with_sqlite(path: Path, table: str, sql: str) -> None:
+    """Change rows of an append-only table inside the copy with SQLite's own tools: a sound file, altered evidence."""
     conn = sqlite3.connect(path)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'logbook'"):
+    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", [table]):
         conn.execute(f'DROP TRIGGER "{name}"')
-    conn.execute("UPDATE logbook SET entry = json_set(entry, '$.name', 'Iemand anders') WHERE id = 2")
+    conn.execute(sql)
     conn.commit()
     conn.close()
+
+
+def _edit_entry(path: Path) -> None:
+    """Change a visitor's name (the chain breaks)."""
+    _edit_with_sqlite(path, "logbook", "UPDATE logbook SET entry = json_set(entry, '$.name', 'Iemand anders') WHERE id = 2")
 
 
 def _edit_file(path: Path) -> None:
-    """Change an uploaded photo's bytes inside the copy."""
-    conn = sqlite3.connect(path)
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'files'"):
-        conn.execute(f'DROP TRIGGER "{name}"')
-    conn.execute("UPDATE files SET data = zeroblob(length(data))")
-    conn.commit()
-    conn.close()
+    """Change an uploaded photo's bytes."""
+    _edit_with_sqlite(path, "files", "UPDATE files SET data = zeroblob(length(data))")
 
 
 def _not_a_database(path: Path) -> None:

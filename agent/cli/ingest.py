@@ -48,7 +48,9 @@ def run_cmd(app: AppContext, log_level: str) -> None:
     """Run the agent: MQTT ingest, sensor health, retention, and the features' jobs and listeners.
 
     Runs until SIGTERM or Ctrl-C. Exits with 1 when the broker refuses the
-    configured username/password (retrying would not help).
+    configured username/password (retrying would not help). Under systemd
+    (Type=notify) it says READY and sends watchdog keep-alives while ingestion
+    and evaluation make progress ([health]); it also takes the nightly backup.
 
     \b
     Example:
