@@ -445,3 +445,23 @@ def test_after_a_restore_the_status_still_knows_the_newest_copy(tmp_path, config
     backup = status["backup"]
     assert backup["last"]["file"] == str(second.path) and backup["copies"] == 2
     assert "backup_none" not in [p["code"] for p in status["problems"]]
+
+
+def test_a_live_database_with_its_wal_is_refused_as_a_copy(tmp_path):
+    settings, db = farm_with_entries(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    live = other / "live.db"
+    writer = sqlite3.connect(live)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("PRAGMA wal_autocheckpoint = 0")
+    writer.execute("CREATE TABLE t(x)")
+    writer.execute("INSERT INTO t VALUES (1)")
+    writer.commit()  # committed into live.db-wal, not yet into live.db
+    try:
+        before = sha(db)
+        with pytest.raises(RestoreError, match="live.db-wal"):
+            restore_database(live, db, now=clock.utcnow())
+        assert sha(db) == before
+    finally:
+        writer.close()

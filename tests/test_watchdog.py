@@ -152,7 +152,9 @@ def test_a_hung_agent_gets_no_keep_alives(tmp_path, broker, systemd):
     settings = config_from_dict(data)
     agent = Agent(settings, notifier=Notifier(systemd.path, watchdog_usec=1_000_000))  # WatchdogSec=1
     agent.start()
-    release = threading.Event()
+    release, stop = threading.Event(), threading.Event()
+    main_loop = threading.Thread(target=agent.wait, args=(stop,))  # as `run` does in its main thread
+    main_loop.start()
     try:
         assert agent.watchdog.period_s == 0.5
         assert wait_for(lambda: any("READY=1" in m for m in systemd.drain() + systemd.messages), 5)
@@ -175,6 +177,21 @@ def test_a_hung_agent_gets_no_keep_alives(tmp_path, broker, systemd):
         assert wait_for(lambda: keep_alives(systemd.drain()) >= 1, 5)
     finally:
         release.set()
+        stop.set()
+        main_loop.join(5)
         agent.stop()
     assert any("STOPPING=1" in m for m in systemd.drain() + systemd.messages)
     assert read_runtime(runtime_file(tmp_path / "run", settings.storage.path), datetime.now(timezone.utc)) is None
+
+
+def test_the_main_loop_polls_and_the_watchdog_checks_once_a_period(tmp_path, systemd):
+    clock = {"mono": 0.0}
+    notifier = Notifier(systemd.path, watchdog_usec=4_000_000)  # WatchdogSec=4: every 2 s
+    dog = Watchdog(notifier, lambda: Progress(0.0, clock["mono"], None, None), lambda: {}, tmp_path / "a.json",
+                   ingest_stall_s=60, evaluation_stall_s=300, now=lambda: AT, monotonic=lambda: clock["mono"])
+    for _ in range(8):  # the main loop turns every 0.25 s
+        dog.poll()
+        clock["mono"] += 0.25
+    assert keep_alives(systemd.drain()) == 1  # at 0 s; the next is due at 2 s
+    dog.poll()
+    assert keep_alives(systemd.drain()) == 1

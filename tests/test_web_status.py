@@ -46,7 +46,7 @@ def test_the_status_page_shows_a_running_agent_its_broker_and_the_last_message(f
         pub.publish("zigbee2mqtt/stal1_lux", "not json")  # rejected, and counted
         pub.close()
         assert wait_for(lambda: agent.ingestor.counts.stored == 1 and agent.ingestor.counts.rejected == 1, 10)
-        agent.watchdog.check()  # the runtime file as the watchdog thread rewrites it every few seconds
+        agent.watchdog.check()  # the runtime file as `run`'s main loop rewrites it every few seconds
         clock.now = datetime.now(timezone.utc)
         page = farmer.get("/status/").get_data(as_text=True)
     finally:

@@ -83,6 +83,11 @@ def restore_database(source: str | Path, db_path: str | Path, *, now: datetime,
     if db.exists() and source.resolve() == db.resolve():
         raise RestoreError(f"refused: {source} is the database itself")
     _refuse_if_in_use(db, agent_pid)
+    wal = Path(f"{source}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        # Copying the main file alone would silently drop what the WAL holds.
+        raise RestoreError(f"refused: {source} has changes in {wal.name} (a live database, not a backup); "
+                           "take a copy with `ikb-agent backup` instead; nothing was changed")
     check = check_copy(source)
     if check.problem:
         raise RestoreError(f"refused: the copy is damaged: {check.problem}; nothing was changed")

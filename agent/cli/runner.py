@@ -15,10 +15,10 @@ Connections: the ingestor writes through its own SQLite connection, listeners
 share a second one (used only in the ingest thread) and jobs a third, so a slow
 job never holds the lock an alarm needs. All three open the same WAL database.
 
-Under systemd (``Type=notify``) the agent says READY once started and a
-:class:`~agent.health.Watchdog` sends keep-alives only while the ingest loop and
-the evaluation make progress; it also keeps the runtime status file that
-``ikb-agent status`` reads.
+Under systemd (``Type=notify``) the agent says READY once started, and its main
+loop (:meth:`Agent.wait`) sends keep-alives through a :class:`~agent.health.Watchdog`
+only while the ingest loop and the evaluation make progress; it also keeps the
+runtime status file that ``ikb-agent status`` reads.
 """
 
 from __future__ import annotations
@@ -172,11 +172,13 @@ class Agent:
         }
 
     def wait(self, stop: threading.Event) -> str | None:
-        """Block until ``stop`` is set or the MQTT client gave up; return the fatal error, if any."""
-        assert self.subscriber is not None
+        """The main loop: until ``stop`` is set or the MQTT client gave up, let the watchdog judge progress
+        (and send systemd's keep-alives); return the fatal error, if any."""
+        assert self.subscriber is not None and self.watchdog is not None
         while not stop.wait(0.2):
             if self.subscriber.fatal:
                 return self.subscriber.fatal
+            self.watchdog.poll()
         return None
 
     def stop(self) -> None:

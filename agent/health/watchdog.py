@@ -13,14 +13,16 @@ While both hold, a keep-alive (``WATCHDOG=1``) goes out every half of systemd's
 ``WatchdogSec=``; when one stops holding the keep-alives stop and systemd kills and
 restarts the agent once ``WatchdogSec`` has passed. A lost broker connection is not a
 lack of progress: paho reconnects by itself and a restart would not bring the broker back.
-The same thread rewrites the runtime status file (:mod:`agent.health.runtime`).
+
+The agent's main loop calls :meth:`Watchdog.poll` (no thread of its own: a main loop
+that hangs sends nothing either), which also rewrites the runtime status file
+(:mod:`agent.health.runtime`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,7 +61,7 @@ def stall(now: float, progress: Progress, *, ingest_stall_s: float, evaluation_s
 
 
 class Watchdog:
-    """A thread that judges progress, sends systemd its keep-alives and writes the runtime file."""
+    """Judge progress, send systemd its keep-alives and write the runtime file, when polled."""
 
     def __init__(self, notifier: Notifier, progress: Callable[[], Progress], describe: Callable[[], dict],
                  runtime_path, *, ingest_stall_s: float, evaluation_stall_s: float,
@@ -77,8 +79,7 @@ class Watchdog:
         self.problem: str | None = None
         self.last_keep_alive: datetime | None = None
         self.started_at = now()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._last_check: float | None = None
 
     def check(self) -> str | None:
         """Judge progress once: send a keep-alive when there is progress, say why not when there is none."""
@@ -114,24 +115,21 @@ class Watchdog:
         except Exception as exc:  # noqa: BLE001 - the status file must never stop the agent
             log.warning("cannot write the runtime status %s: %s", self.runtime_path, repr(exc)[:200])
 
-    def _loop(self) -> None:
-        """Check every period until stopped."""
-        while not self._stop.wait(self.period_s):
-            try:
-                self.check()
-            except Exception:  # noqa: BLE001 - an error here must not end the keep-alives silently
-                log.exception("watchdog check failed")
+    def poll(self) -> str | None:
+        """Check once a period has passed since the last check (the main loop calls this often)."""
+        if self._last_check is not None and self.monotonic() - self._last_check < self.period_s:
+            return self.problem
+        self._last_check = self.monotonic()
+        try:
+            return self.check()
+        except Exception:  # noqa: BLE001 - no keep-alive then: systemd restarts a broken agent
+            log.exception("watchdog check failed")
+            return "watchdog check failed"
 
     def start(self) -> None:
-        """Write the first status and start the thread."""
+        """Write the first runtime status."""
         self.write()
-        self._thread = threading.Thread(target=self._loop, name="ikb-watchdog", daemon=True)
-        self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread and remove the runtime file."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Remove the runtime file (the agent stops)."""
         remove_runtime(self.runtime_path)
