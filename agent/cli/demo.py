@@ -190,7 +190,9 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         echo(f"Webpagina: {url}  (inloggen: {DEMO_USER} / {DEMO_PASSWORD}, als er geen ander account is)")
         echo(f"Score: ikb-agent --config {config_path} score")
         echo("Stoppen: Ctrl-C")
-        stop.wait()
+        error = agent.wait(stop)  # the agent's main loop: watchdog and runtime status, as in `run`
+        if error:
+            raise DemoError(error)
     finally:
         stop.set()
         if sim_thread is not None:
