@@ -398,6 +398,36 @@ class HealthSection(_Strict):
     runtime_dir: str | None = None
 
 
+class SigningSection(_Strict):
+    """[signing]: the farm key that signs audit packs and chain heads (docs/UPSTREAM.md)."""
+
+    # PEM file of the Ed25519 key; absent: farm.key beside the database. Never inside the database.
+    key_path: str | None = None
+
+
+class UpstreamSection(_Strict):
+    """[upstream]: what the agent publishes for the bridge to an integrator's broker (docs/UPSTREAM.md)."""
+
+    enabled: bool = False
+    # Topics are <topic_root>/<kip_number>/{status,score,alerts,chain}, on the [mqtt] broker.
+    topic_root: str = Field("ikb", pattern=r"^[A-Za-z0-9_-]+$")
+    # How often the agent looks for a changed status, score or set of open alerts (published only on change).
+    interval_seconds: int = Field(60, ge=5, le=3600)
+    # Unchanged status and score are published again this often, so upstream can tell silence from calm.
+    heartbeat_hours: float = Field(24, ge=1, le=24 * 7)
+    # Each logbook's chain head (count, last hash, time), signed, is published this often.
+    chain_hours: float = Field(24, ge=1, le=24 * 7)
+
+
+class HomeAssistantSection(_Strict):
+    """[homeassistant]: MQTT discovery, so Home Assistant shows the verdict, dark periods and alerts."""
+
+    enabled: bool = False
+    discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_/-]+$")
+    # Where the agent publishes the values Home Assistant reads (retained, on the [mqtt] broker; not bridged).
+    state_topic: str = Field("ikb-agent/homeassistant", pattern=r"^[^+#]+$")
+
+
 class Settings(BaseSettings):
     """The whole configuration file (DESIGN §3.2)."""
 
@@ -419,6 +449,9 @@ class Settings(BaseSettings):
     logbooks: LogbookParams = Field(default_factory=LogbookParams)
     backup: BackupSection = Field(default_factory=BackupSection)
     health: HealthSection = Field(default_factory=HealthSection)
+    signing: SigningSection = Field(default_factory=SigningSection)
+    upstream: UpstreamSection = Field(default_factory=UpstreamSection)
+    homeassistant: HomeAssistantSection = Field(default_factory=HomeAssistantSection)
 
     @classmethod
     def settings_customise_sources(
@@ -491,6 +524,12 @@ class Settings(BaseSettings):
             if schedule.house not in house_ids:
                 raise _KeyError(f"alerts.light.schedules[{i}].house", f"unknown house id {schedule.house!r}")
         return self
+
+    def key_path(self) -> Path:
+        """Return the farm key's file: [signing] key_path, else farm.key beside the database."""
+        if self.signing.key_path:
+            return Path(self.signing.key_path)
+        return Path(self.storage.path).parent / "farm.key"
 
     def farm_view(self) -> Farm:
         """Return the farm as the rules see it."""

@@ -14,6 +14,7 @@
 #             with the database in /var/lib/ikb-agent and new broker credentials in [mqtt]
 #   broker    deploy/mosquitto.conf as /etc/mosquitto/conf.d/ikb-agent.conf; its password and ACL
 #             files when absent; the agent's broker account when the password file lacks it
+#   key       the farm key that signs audit packs (ikb-agent key init, as the agent's user)
 #   units     ikb-agent.service and ikb-agent-web.service, and a drop-in that lets the agent write
 #             its backup directory when [backup] directory lies elsewhere
 #   systemctl enable and (re)start the services once the configuration is edited and valid
@@ -32,7 +33,7 @@ while [ $# -gt 0 ]; do
         --root=*) ROOT="${1#--root=}"; shift ;;
         --skip) SKIP="${2:?--skip needs a list}"; shift 2 ;;
         --skip=*) SKIP="${1#--skip=}"; shift ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -197,6 +198,17 @@ if [ -n "$pwfile" ]; then
     fi
     chmod 0600 "$ROOT$pwfile"
     own mosquitto:mosquitto "$ROOT$pwfile"
+fi
+
+# ---------------------------------------------------------------- farm key
+# The key that signs audit packs and chain heads (docs/UPSTREAM.md): created once, as the agent's
+# user, beside the database; the nightly backup keeps a copy of it.
+if [ -z "$ROOT" ] && [ "$config_ok" = yes ] && [ -x "$PREFIX/venv/bin/ikb-agent" ]; then
+    if key="$(/usr/local/bin/ikb-agent key init 2>&1)"; then
+        printf '%s\n' "$key" | sed 's/^/install: /'
+    else
+        say "WARNING: the farm key could not be made: $key"
+    fi
 fi
 
 # ---------------------------------------------------------------- units

@@ -18,7 +18,7 @@ while [ $# -gt 0 ]; do
         --yes) YES=yes; shift ;;
         --root) ROOT="${2:?--root needs a directory}"; shift 2 ;;
         --root=*) ROOT="${1#--root=}"; shift ;;
-        -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+        -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
         *) echo "uninstall.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done

@@ -468,3 +468,22 @@ def test_a_live_database_with_its_wal_is_refused_as_a_copy(tmp_path):
         assert sha(db) == before
     finally:
         writer.close()
+
+
+def test_the_farm_key_is_kept_beside_the_copies(tmp_path):
+    from agent.signing import create_key
+
+    data = farm_dict(tmp_path)
+    data["backup"] = {"directory": str(tmp_path / "usb")}
+    settings = config_from_dict(data)
+    key = create_key(settings.key_path())
+    store = open_store(settings.storage.path)
+    try:
+        result = run_backup(store, settings, clock.utcnow())
+    finally:
+        store.close()
+    kept = tmp_path / "usb" / "farm.key"
+    assert result.key and kept.read_bytes() == settings.key_path().read_bytes()
+    assert oct(kept.stat().st_mode)[-3:] == "600"
+    assert key.fingerprint  # the same key signs after a restore from this stick
+    assert list_backups(tmp_path / "usb", settings.storage.path) == [result.path]  # the key is not a copy

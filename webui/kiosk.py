@@ -22,6 +22,7 @@ import secrets
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
 from agent.logbooks import SignatureError, add_entry, signatures, store_signature
+from agent.signing import FarmKeyError, farm_key
 from agent.store import get_user
 from rules.logbooks import EntryError, validate_entry
 from webui.access import public, require_farmer, roles
@@ -157,7 +158,15 @@ def poster():
     qr = segno.make(url, error="m").svg_inline(scale=7, border=2, dark="#000") if url else None
     texts = [(code, kiosk_text("title", code)) for code in KIOSK_LANGUAGES]
     return render_template("kiosk/poster.html", url=url, qr=qr, texts=texts, accounts=_kiosk_accounts(),
-                           account=account)
+                           account=account, fingerprint=_fingerprint())
+
+
+def _fingerprint() -> str | None:
+    """Return the farm key's fingerprint for the poster (made on first use), None when it cannot be had."""
+    try:
+        return farm_key(get_config().key_path()).fingerprint
+    except FarmKeyError:
+        return None
 
 
 @bp.post("/poster")

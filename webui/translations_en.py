@@ -368,6 +368,7 @@ EN: dict[str, str] = {
     'Poster voor de hygiënesluis': 'Poster for the hygiene lock',
     'Te bevestigen': 'To confirm',
     'bezoekersregister': 'visitor register',
+    'bedrijfssleutel': 'farm key',
     'koppelkaart': 'day sheet',
     '{name} ({organisation}) antwoordde om {time} JA op de 48-uursvraag: in de afgelopen 48 uur op een pluimveebedrijf waar een besmettelijke ziekte heerst. Geen toegang tot de stallen zonder overleg met de dierenarts.':
         '{name} ({organisation}) answered YES to the 48-hour question at {time}: on a poultry farm with a contagious disease in the last 48 hours. No access to the houses without consulting the vet.',

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from agent.backup.check import check_copy
 from agent.config import Settings
-from agent.store import SnapshotError, Store, snapshot
+from agent.store import SnapshotError, Store, fsync_dir, snapshot
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +50,13 @@ class BackupResult:
     files: int
     at: datetime
     removed: list[Path] = field(default_factory=list)
+    key: bool = False  # the farm key is kept beside the copies (farm.key)
 
     def to_json(self) -> dict:
         """Return the result as JSON (kept in kv, printed by `ikb-agent backup --format json`)."""
         return {"file": str(self.path), "bytes": self.bytes, "seconds": round(self.seconds, 3),
                 "entries": self.entries, "files": self.files, "at": self.at.isoformat(),
-                "removed": [str(p) for p in self.removed]}
+                "removed": [str(p) for p in self.removed], "key": self.key}
 
 
 def backup_pattern(db_path: str) -> re.Pattern:
@@ -96,9 +98,38 @@ def same_device(directory: Path, db_path: str) -> bool | None:
         return None
 
 
+def keep_key(key_path: Path, directory: Path) -> bool:
+    """Keep a copy of the farm key (``farm.key``, mode 0600) in the backup directory; return whether one is there.
+
+    The key signs audit packs and chain heads; it never lives in the database, so a copy of the
+    database alone would lose it with the SD card (docs/UPSTREAM.md).
+    """
+    if not key_path.is_file():
+        return False
+    data = key_path.read_bytes()
+    dest = directory / "farm.key"
+    try:
+        if dest.exists() and dest.read_bytes() == data:
+            return True
+        tmp = directory / ".farm.key.partial"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+        fsync_dir(directory)
+    except OSError as exc:
+        raise BackupError(f"the database was copied, but not the farm key {key_path} to {dest}: {exc}") from None
+    return True
+
+
 def take_backup(store: Store, directory: Path, keep: int, now: datetime, *,
-                require_other_device: bool = False) -> BackupResult:
-    """Copy the database into ``directory`` while it is in use, check the copy, then rotate; record the outcome."""
+                require_other_device: bool = False, key_path: Path | None = None) -> BackupResult:
+    """Copy the database into ``directory`` while it is in use, check the copy, then rotate; record the outcome.
+
+    ``key_path``: the farm key, copied beside the database copies as ``farm.key`` when it exists.
+    """
     started = time.monotonic()
     dest = directory / f"{Path(store.path).stem}-{now.strftime(STAMP)}.db"
     try:
@@ -114,11 +145,12 @@ def take_backup(store: Store, directory: Path, keep: int, now: datetime, *,
         if check.problem:
             dest.unlink(missing_ok=True)  # never let a bad copy push a good one out of the rotation
             raise BackupError(f"backup {dest} did not pass its check and was removed: {check.problem}")
+        key_kept = keep_key(key_path, directory) if key_path is not None else False
     except BackupError as exc:
         store.set_kv(ERROR_KV, json.dumps({"at": now.isoformat(), "error": str(exc), "directory": str(directory)}))
         raise
     result = BackupResult(dest, size, time.monotonic() - started, check.entries, check.files, now,
-                          rotate(directory, store.path, keep))
+                          rotate(directory, store.path, keep), key_kept)
     with store.transaction() as db:
         db.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                    [LAST_KV, json.dumps(result.to_json())])
@@ -165,7 +197,8 @@ def run_backup(store: Store, settings: Settings, now: datetime) -> BackupResult 
     if not backup_due(now, last_at, settings.backup.at, settings.farm_view().tz):
         return None
     b = settings.backup
-    return take_backup(store, b.directory_for(store.path), b.keep, now, require_other_device=b.require_other_device)
+    return take_backup(store, b.directory_for(store.path), b.keep, now, require_other_device=b.require_other_device,
+                       key_path=settings.key_path())
 
 
 def backup_job(store: Store, settings: Settings) -> tuple[str, Callable[[datetime], object], float, float]:

@@ -71,7 +71,8 @@ def backup_cmd(app: AppContext, directory: str | None, fmt: str) -> None:
     target = Path(directory) if directory else settings.backup.directory_for(app.store.path)
     try:
         result = take_backup(app.store, target, settings.backup.keep, app.now(),
-                             require_other_device=settings.backup.require_other_device and not directory)
+                             require_other_device=settings.backup.require_other_device and not directory,
+                             key_path=settings.key_path())
     except BackupError as exc:
         raise CommandFailed(str(exc)) from None
     if fmt == "json":
@@ -79,6 +80,8 @@ def backup_cmd(app: AppContext, directory: str | None, fmt: str) -> None:
         return
     click.echo(f"back-up gemaakt: {result.path} ({result.bytes / 1_000_000:.1f} MB, {result.seconds:.1f} s); "
                f"gecontroleerd: integriteit, {result.entries} logboekregels in hun keten, {result.files} bestanden")
+    if result.key:
+        click.echo(f"bedrijfssleutel bewaard als {target / 'farm.key'}")
     for old in result.removed:
         click.echo(f"oude back-up verwijderd: {old}")
 

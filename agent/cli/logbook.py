@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
+from agent.cli.upstream import broker_options, heads_from_broker
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 
 KINDS = list(LOGBOOKS)
@@ -260,8 +261,16 @@ def export_cmd(app: AppContext, kind: str, start: str | None, end: str | None, f
 
 @click.command("verify")
 @click.argument("pack", type=click.Path(exists=True, dir_okay=False))
-def verify_cmd(pack: str) -> None:
-    """Check an audit pack: every file's SHA-256, every logbook's chain and the manifest's chain heads.
+@click.option("--heads", "heads_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Chain heads published upstream earlier (JSON lines, as `fleet --save-heads` keeps them).")
+@click.option("--broker", "broker_url", metavar="URL",
+              help="Take the farm's latest chain heads from this upstream broker (mqtts://host:port).")
+@click.option("--topic-root", default="ikb", show_default=True, help="First level of the farms' topics.")
+@broker_options
+def verify_cmd(pack: str, heads_file: str | None, broker_url: str | None, topic_root: str, ca_file, cert_file,
+               key_file, timeout: float) -> None:
+    """Check an audit pack: the manifest's signature, every file's SHA-256, every logbook's chain, and
+    (with --heads or --broker) that the chains still hold the chain heads the farm published earlier.
 
     Exit 0 and one summary line when intact; exit 1 naming the first file or
     entry that does not match.
@@ -269,10 +278,22 @@ def verify_cmd(pack: str) -> None:
     \b
     Example:
       ikb-agent verify audit-2026.zip
+      ikb-agent verify audit-2026.zip --heads heads.jsonl
     """
-    from agent.exports import verify_pack
+    from agent.exports import HeadsError, pack_kip, read_heads, verify_pack
 
-    ok, message = verify_pack(Path(pack))
+    heads = None
+    if heads_file:
+        try:
+            heads = read_heads(Path(heads_file).read_text(encoding="utf-8"), heads_file)
+        except (HeadsError, UnicodeDecodeError) as exc:
+            raise InputError(f"--heads: {exc}") from None
+    if broker_url:
+        kip = pack_kip(Path(pack))
+        if kip is None:
+            raise CommandFailed(f"{pack}: NIET INTACT: manifest.json: unreadable, no KIP number")
+        heads = (heads or []) + heads_from_broker(broker_url, kip, topic_root, ca_file, cert_file, key_file, timeout)
+    ok, message = verify_pack(Path(pack), heads)
     if not ok:
         raise CommandFailed(f"{pack}: NIET INTACT: {message}")
     click.echo(f"{pack}: intact: {message}")

@@ -290,6 +290,14 @@ for _command in _INGEST_COMMANDS:
     cli.add_command(_command)
 
 
+# --------------------------------------------------------------------------- beyond one farm (issue 16)
+
+from agent.cli.upstream import fleet_cmd, key_group  # noqa: E402
+
+cli.add_command(key_group)
+cli.add_command(fleet_cmd)
+
+
 # --------------------------------------------------------------------------- sensor rules (issue 4)
 
 from agent.cli.housing import housing_order_group  # noqa: E402

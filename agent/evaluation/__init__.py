@@ -5,6 +5,7 @@ sensor rules and the continuous evaluation of `ikb-agent run`.
 from agent.evaluation import lightdays
 from agent.evaluation.continuous import alarm_listener, tick_job
 from agent.evaluation.lightdays import house_light_days
-from agent.evaluation.score import last_evaluated, score_window
+from agent.evaluation.score import finding_of_row, last_evaluated, recorded_score, score_window
 
-__all__ = ["alarm_listener", "house_light_days", "last_evaluated", "lightdays", "score_window", "tick_job"]
+__all__ = ["alarm_listener", "finding_of_row", "house_light_days", "last_evaluated", "lightdays",
+           "recorded_score", "score_window", "tick_job"]
