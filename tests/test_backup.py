@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -216,7 +217,7 @@ def test_a_corrupted_backup_is_refused(tmp_path, cli, damage, words):
     before = sha(db)
     result = cli("restore", str(copy))
     assert result.code == 1
-    assert "refused" in result.err and words in result.err
+    assert "geweigerd: de kopie is beschadigd" in result.err and words in result.err
     assert sha(db) == before  # nothing was replaced
     assert not [p for p in tmp_path.iterdir() if ".replaced-" in p.name or ".restoring" in p.name]
 
@@ -230,10 +231,12 @@ def test_restore_refuses_while_the_agent_runs(tmp_path, broker, cli):
     agent.start()
     try:
         before = sha(Path(settings.storage.path))
-        with pytest.raises(RestoreError, match="ikb-agent run .* is using"):
+        with pytest.raises(RestoreError) as refused:
             restore_database(copy, settings.storage.path, now=clock.utcnow(), agent_pid=agent_pid(settings))
-        result = cli("restore", str(copy))  # the cli fixture's farm keeps its database at the same path
-        assert result.code == 1 and "is using" in result.err
+        assert refused.value.code == "agent" and refused.value.params["pid"] == os.getpid()
+        # the cli fixture's farm keeps its database at the same path
+        result = cli("--lang", "en", "restore", str(copy))
+        assert result.code == 1 and f"refused: ikb-agent run (process {os.getpid()}) is using" in result.err
         assert sha(Path(settings.storage.path)) == before
     finally:
         agent.stop()
@@ -258,8 +261,9 @@ def test_restore_refuses_while_another_process_has_the_database_open(tmp_path):
                                " time.sleep(30)", str(db)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "open"
-        with pytest.raises(RestoreError, match=f"open in process {holder.pid}"):
+        with pytest.raises(RestoreError) as refused:
             restore_database(copy, db, now=clock.utcnow())
+        assert refused.value.code == "open" and refused.value.params["pids"] == str(holder.pid)
     finally:
         holder.kill()
         holder.wait()
@@ -312,8 +316,9 @@ def test_a_copy_that_fails_its_check_is_removed_and_costs_no_good_copy(tmp_path)
     _edit_entry(db)  # the live database's chain is broken: the next copy cannot pass
     store = open_store(db)
     try:
-        with pytest.raises(BackupError, match="did not pass its check"):
+        with pytest.raises(BackupError) as failed_copy:
             take_backup(store, usb, keep=2, now=start + timedelta(days=2))
+        assert failed_copy.value.code == "unsound"
         assert list_backups(usb, str(db)) == [g.path for g in good]
         last, failed = last_backup(store)
         assert last["file"] == str(good[1].path) and "chain" in failed["error"]
@@ -325,8 +330,9 @@ def test_a_backup_directory_on_the_database_device_is_refused_when_a_usb_stick_i
     settings, db = farm_with_entries(tmp_path)
     store = open_store(db)
     try:
-        with pytest.raises(BackupError, match="USB stick"):
+        with pytest.raises(BackupError) as refused:
             take_backup(store, tmp_path / "media-usb", keep=2, now=clock.utcnow(), require_other_device=True)
+        assert refused.value.code == "other_device" and "USB-stick" in str(refused.value)
         assert not (tmp_path / "media-usb").exists()
         # /dev/shm is another device (tmpfs): accepted.
         shm = Path("/dev/shm") / f"ikb-{tmp_path.name}"
@@ -463,8 +469,9 @@ def test_a_live_database_with_its_wal_is_refused_as_a_copy(tmp_path):
     writer.commit()  # committed into live.db-wal, not yet into live.db
     try:
         before = sha(db)
-        with pytest.raises(RestoreError, match="live.db-wal"):
+        with pytest.raises(RestoreError) as refused:
             restore_database(live, db, now=clock.utcnow())
+        assert refused.value.code == "live" and refused.value.params["wal"] == "live.db-wal"
         assert sha(db) == before
     finally:
         writer.close()

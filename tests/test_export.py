@@ -267,7 +267,7 @@ def test_export_bytes_serves_the_web_downloads(store, config, farm):
     assert name.endswith("-auditpakket.zip") and zipfile.ZipFile(io.BytesIO(data)).read("manifest.sha256")
     name, data = export_bytes(store, config, "all", "csv", START, END, NOW)
     assert set(zipfile.ZipFile(io.BytesIO(data)).namelist()) == {f"{k}.csv" for k in GOOD}
-    with pytest.raises(ExportError, match="unknown logbook"):
+    with pytest.raises(ExportError, match="onbekend logboek"):
         export_bytes(store, config, "koeien", "csv", START, END, NOW)
 
 

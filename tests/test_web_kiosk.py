@@ -11,10 +11,10 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
+from agent.i18n import KIOSK_LANGUAGES
 from agent.logbooks.entries import list_entries
 from agent.logbooks.signatures import MAX_BYTES, parse_reference
 from agent.store.files import get_file
-from webui.kiosk_texts import KIOSK_LANGUAGES, TEXT
 
 from .web_fixtures import (  # noqa: F401
     NOW,
@@ -58,11 +58,6 @@ def visit(client, **changes):
 
 def page(response) -> str:
     return response.get_data(as_text=True)
-
-
-def test_every_kiosk_text_exists_in_four_languages():
-    for key, texts in TEXT.items():
-        assert set(texts) == set(KIOSK_LANGUAGES) and all(t.strip() for t in texts.values()), key
 
 
 @pytest.mark.parametrize("lang,question", [

@@ -24,12 +24,28 @@ from pathlib import Path
 
 from agent.backup.check import CopyCheck, check_copy
 from agent.store import fsync_dir
+from rules.errors import IkbError
+from rules.texts import N_
 
 STAMP = "%Y%m%dT%H%M%SZ"
 
 
-class RestoreError(Exception):
+class RestoreError(IkbError):
     """The restore was refused or failed; the message says why and whether anything changed."""
+
+    messages = {
+        "itself": N_("geweigerd: {file} is de database zelf"),
+        "agent": N_("geweigerd: ikb-agent run (proces {pid}) gebruikt {db}; stop die eerst (systemctl stop ikb-agent "
+                    "ikb-agent-web); er is niets veranderd"),
+        "open": N_("geweigerd: {db} is open in proces {pids} (de webpagina of de agent); stop die eerst (systemctl "
+                   "stop ikb-agent ikb-agent-web); er is niets veranderd"),
+        "live": N_("geweigerd: {file} heeft wijzigingen in {wal} (een draaiende database, geen back-up); maak een "
+                   "kopie met `ikb-agent backup`; er is niets veranderd"),
+        "damaged": N_("geweigerd: de kopie is beschadigd: {detail}; er is niets veranderd"),
+        "copy": N_("kan {file} niet naast {db} kopiëren: {detail}; er is niets veranderd"),
+        "staging": N_("de kopie naast de database is beschadigd ({detail}); de schijf kan stuk zijn; er is niets "
+                      "veranderd"),
+    }
 
 
 @dataclass(frozen=True)
@@ -65,12 +81,10 @@ def holders(db_path: Path) -> list[int]:
 def _refuse_if_in_use(db: Path, agent_pid: int | None) -> None:
     """Raise RestoreError when the agent or another process uses the database."""
     if agent_pid is not None:
-        raise RestoreError(f"refused: ikb-agent run (process {agent_pid}) is using {db}; stop it first "
-                           "(systemctl stop ikb-agent ikb-agent-web); nothing was changed")
+        raise RestoreError("", "agent", {"pid": agent_pid, "db": str(db)})
     pids = holders(db)
     if pids:
-        raise RestoreError(f"refused: {db} is open in process {', '.join(map(str, pids))} (the web page or the "
-                           "agent); stop them first (systemctl stop ikb-agent ikb-agent-web); nothing was changed")
+        raise RestoreError("", "open", {"db": str(db), "pids": ", ".join(map(str, pids))})
 
 
 def restore_database(source: str | Path, db_path: str | Path, *, now: datetime,
@@ -81,16 +95,15 @@ def restore_database(source: str | Path, db_path: str | Path, *, now: datetime,
     """
     source, db = Path(source), Path(db_path)
     if db.exists() and source.resolve() == db.resolve():
-        raise RestoreError(f"refused: {source} is the database itself")
+        raise RestoreError("", "itself", {"file": str(source)})
     _refuse_if_in_use(db, agent_pid)
     wal = Path(f"{source}-wal")
     if wal.exists() and wal.stat().st_size > 0:
         # Copying the main file alone would silently drop what the WAL holds.
-        raise RestoreError(f"refused: {source} has changes in {wal.name} (a live database, not a backup); "
-                           "take a copy with `ikb-agent backup` instead; nothing was changed")
+        raise RestoreError("", "live", {"file": str(source), "wal": wal.name})
     check = check_copy(source)
     if check.problem:
-        raise RestoreError(f"refused: the copy is damaged: {check.problem}; nothing was changed")
+        raise RestoreError("", "damaged", {"detail": check.problem})
     db.parent.mkdir(parents=True, exist_ok=True)
     staging = db.with_name(f".{db.name}.restoring")
     try:
@@ -99,12 +112,11 @@ def restore_database(source: str | Path, db_path: str | Path, *, now: datetime,
             os.fsync(handle.fileno())
     except OSError as exc:
         staging.unlink(missing_ok=True)
-        raise RestoreError(f"cannot copy {source} beside {db}: {exc}; nothing was changed") from None
+        raise RestoreError("", "copy", {"file": str(source), "db": str(db), "detail": str(exc)}) from None
     again = check_copy(staging)
     if again.problem:
         staging.unlink(missing_ok=True)
-        raise RestoreError(f"the copy written beside the database is damaged ({again.problem}); "
-                           "the disk may be failing; nothing was changed")
+        raise RestoreError("", "staging", {"detail": again.problem})
     owner = db if db.exists() else db.parent
     st = owner.stat()
     stamp = now.strftime(STAMP)

@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 from agent.backup.check import check_copy
 from agent.config import Settings
 from agent.store import SnapshotError, Store, fsync_dir, snapshot
+from rules.errors import IkbError
+from rules.texts import N_
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +37,16 @@ CHECK_EVERY_S = 1800
 STAMP = "%Y%m%dT%H%M%SZ"
 
 
-class BackupError(Exception):
+class BackupError(IkbError):
     """The copy could not be taken or did not pass its check; the message says why."""
+
+    messages = {
+        "other_device": N_("back-upmap {directory} staat op het apparaat van de database (zit de USB-stick erin en "
+                           "is hij aangekoppeld?)"),
+        "copy": N_("back-up naar {directory} mislukt: {detail}"),
+        "unsound": N_("back-up {file} is niet in orde en is verwijderd: {detail}"),
+        "key": N_("de database is gekopieerd, maar de bedrijfssleutel {key} niet naar {directory}: {detail}"),
+    }
 
 
 @dataclass(frozen=True)
@@ -120,7 +130,7 @@ def keep_key(key_path: Path, directory: Path) -> bool:
         os.replace(tmp, dest)
         fsync_dir(directory)
     except OSError as exc:
-        raise BackupError(f"the database was copied, but not the farm key {key_path} to {dest}: {exc}") from None
+        raise BackupError("", "key", {"key": str(key_path), "directory": str(directory), "detail": str(exc)}) from None
     return True
 
 
@@ -134,20 +144,20 @@ def take_backup(store: Store, directory: Path, keep: int, now: datetime, *,
     dest = directory / f"{Path(store.path).stem}-{now.strftime(STAMP)}.db"
     try:
         if require_other_device and same_device(directory, store.path) is not False:
-            raise BackupError(f"backup directory {directory} is on the database's own device "
-                              "(is the USB stick plugged in and mounted?)")
+            raise BackupError("", "other_device", {"directory": str(directory)})
         try:
             directory.mkdir(parents=True, exist_ok=True)
             size = snapshot(store.path, dest)
         except (SnapshotError, OSError) as exc:
-            raise BackupError(f"backup to {directory} failed: {exc}") from None
+            raise BackupError("", "copy", {"directory": str(directory), "detail": str(exc)}) from None
         check = check_copy(dest)
         if check.problem:
             dest.unlink(missing_ok=True)  # never let a bad copy push a good one out of the rotation
-            raise BackupError(f"backup {dest} did not pass its check and was removed: {check.problem}")
+            raise BackupError("", "unsound", {"file": str(dest), "detail": check.problem})
         key_kept = keep_key(key_path, directory) if key_path is not None else False
     except BackupError as exc:
-        store.set_kv(ERROR_KV, json.dumps({"at": now.isoformat(), "error": str(exc), "directory": str(directory)}))
+        store.set_kv(ERROR_KV, json.dumps({"at": now.isoformat(), "error": str(exc), "code": exc.code,
+                                           "directory": str(directory)}))
         raise
     result = BackupResult(dest, size, time.monotonic() - started, check.entries, check.files, now,
                           rotate(directory, store.path, keep), key_kept)

@@ -15,7 +15,7 @@ def broker_options(command):
     """Add --ca/--cert/--key/--timeout (TLS client certificate for the upstream broker) to a command."""
     for option in reversed([
         click.option("--ca", "ca_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-                     help="CA certificate(s) to trust for mqtts:// (default: the system's)."),
+                     help="CA certificates to trust for mqtts:// (default: the system's)."),
         click.option("--cert", "cert_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
                      help="Client certificate (PEM) for brokers that want one."),
         click.option("--key", "key_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",

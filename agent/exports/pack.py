@@ -118,7 +118,7 @@ def _info(ctx: PackContext) -> list[tuple[str, str]]:
              ("Gegenereerd", ctx.heading.generated), ("Ketenvingerafdruk", ctx.heading.fingerprint)]
     for kind in ctx.kinds:
         spec = LOGBOOKS[kind]
-        lines.append((f"{spec.title_nl} ({kind})", f"{', '.join(spec.rules)}; ketenhoofd {ctx.heads[kind]['head']}"
+        lines.append((f"{spec.title} ({kind})", f"{', '.join(spec.rules)}; ketenhoofd {ctx.heads[kind]['head']}"
                                                    f" ({ctx.heads[kind]['entries']} regels)"))
     return lines
 
@@ -208,7 +208,7 @@ def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: dat
 
     now = now or utcnow()
     if kind != "all" and kind not in LOGBOOKS:
-        raise ExportError(f"--kind: unknown logbook {kind!r}; choose from {', '.join(LOGBOOKS)} or all")
+        raise ExportError("--kind", "kind", {"kind": kind, "options": list(LOGBOOKS)})
     kinds = list(LOGBOOKS) if kind == "all" else [kind]
     stem = f"ikb-{config.farm.kip_number}-{kind}-{start.isoformat()}-{end.isoformat()}"
     if fmt == "csv" and len(kinds) == 1:
@@ -222,7 +222,7 @@ def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: dat
     if fmt == "xlsx":
         info = [("Bedrijf", config.farm.name), ("KIP-nummer", config.farm.kip_number),
                 ("Periode", f"{start.isoformat()} t/m {end.isoformat()}"), ("Gegenereerd", _generated(config, now))]
-        info += [(LOGBOOKS[k].title_nl, f"{', '.join(LOGBOOKS[k].rules)}; ketenhoofd {chain_head(store, k)[0]}")
+        info += [(LOGBOOKS[k].title, f"{', '.join(LOGBOOKS[k].rules)}; ketenhoofd {chain_head(store, k)[0]}")
                  for k in kinds]
         return f"{stem}.xlsx", to_xlsx([(LOGBOOKS[k], entries_for(store, k, start, end)) for k in kinds], info)
     if fmt == "pdf":
@@ -233,7 +233,7 @@ def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: dat
         return f"{stem}.pdf", to_pdf(sections, heading)
     if fmt == "zip":
         return f"{stem}-auditpakket.zip", build_pack(store, config, kinds, start, end, now)
-    raise ExportError(f"--format: unknown format {fmt!r}; choose from csv, xlsx, pdf, zip")
+    raise ExportError("--format", "format", {"format": fmt})
 
 
 def export(store: Store, config: Settings, *, kind: str, start: date, end: date, fmt: str, out: Path,
@@ -247,7 +247,7 @@ def export(store: Store, config: Settings, *, kind: str, start: date, end: date,
             return out
         return _write(out, export_bytes(store, config, kind, fmt, start, end, now)[1])
     except OSError as exc:
-        raise ExportError(f"{out}: cannot write ({exc.strerror})") from None
+        raise ExportError(str(out), "write", {"detail": exc.strerror}) from None
 
 
 def _write(path: Path, data: bytes) -> Path:

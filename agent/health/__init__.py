@@ -4,7 +4,7 @@ file it keeps on tmpfs, and the status that `ikb-agent status` and the web's sta
 
 from agent.health.notify import Notifier
 from agent.health.runtime import read_runtime, runtime_dir, runtime_file
-from agent.health.status import TEXTS, agent_status, collect_status, render_status, running_agent
+from agent.health.status import TEXTS, agent_status, collect_status, running_agent
 from agent.health.watchdog import Progress, Watchdog, stall
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "agent_status",
     "collect_status",
     "read_runtime",
-    "render_status",
     "runtime_dir",
     "runtime_file",
     "running_agent",

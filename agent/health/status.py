@@ -6,6 +6,8 @@ sensor, rejected messages, the alert outbox, the last evaluation, the last
 backup) and the file system (database size, free space, where the backups go).
 Reading it writes nothing.
 
+``render_status`` (the text of ``ikb-agent status``) is in :mod:`agent.cli.health`.
+
 ``healthy`` is false when any problem of level ``error`` is present: the agent
 is not running, hangs, has no broker connection, or the last backup failed.
 Warnings (a silent sensor, messages waiting to be sent, no recent backup, backups
@@ -26,24 +28,26 @@ from agent.evaluation import last_evaluated
 from agent.health.runtime import read_runtime, runtime_dir, runtime_file
 from agent.ingest import rejection_totals, sensor_status
 from agent.store import Store, from_ms
+from rules.texts import N_
 
 OUTBOX_LATE_S = 15 * 60  # a message waiting longer than this to be sent is worth a warning
 DISK_LOW_FRACTION = 0.10
 BACKUP_LATE = timedelta(hours=48)
 
-# Problem texts (Dutch first, as the page shows them; the web translates them, the CLI prints them).
+# Problem texts: Dutch msgids (agent/translations), translated where they are shown (the CLI, the page).
 TEXTS = {
-    "agent_down": "De agent (ikb-agent run) draait niet: er worden geen metingen opgeslagen en geen alarmen verstuurd.",
-    "agent_stale": "De agent heeft zijn status al {age} s niet bijgewerkt: hij hangt of is gestopt.",
-    "no_progress": "De agent maakt geen voortgang ({problem}); de watchdog herstart hem.",
-    "broker_down": "Geen verbinding met de MQTT-broker {broker}.",
-    "backup_failed": "De laatste back-up is mislukt: {error}",
-    "backup_none": "Er is nog geen back-up gemaakt.",
-    "backup_late": "De laatste goede back-up is van {at}: ouder dan twee dagen.",
-    "backup_same_device": "De back-ups staan op dezelfde schijf als de database: zet ze op een USB-stick.",
-    "sensor_offline": "Sensor {topic} ({kind}, {location}) is stil sinds {since}.",
-    "outbox_late": "{n} meldingen wachten op verzending, de oudste sinds {since}.",
-    "disk_low": "Nog {free} MB vrij op de schijf van de database.",
+    "agent_down": N_("De agent (ikb-agent run) draait niet: er worden geen metingen opgeslagen en geen alarmen "
+                     "verstuurd."),
+    "agent_stale": N_("De agent heeft zijn status al {age} s niet bijgewerkt: hij hangt of is gestopt."),
+    "no_progress": N_("De agent maakt geen voortgang ({problem}); de watchdog herstart hem."),
+    "broker_down": N_("Geen verbinding met de MQTT-broker {broker}."),
+    "backup_failed": N_("De laatste back-up is mislukt: {error}"),
+    "backup_none": N_("Er is nog geen back-up gemaakt."),
+    "backup_late": N_("De laatste goede back-up is van {at}: ouder dan twee dagen."),
+    "backup_same_device": N_("De back-ups staan op dezelfde schijf als de database: zet ze op een USB-stick."),
+    "sensor_offline": N_("Sensor {topic} ({kind}, {location}) is stil sinds {since}."),
+    "outbox_late": N_("Meldingen wachten op verzending ({n}), de oudste sinds {since}."),
+    "disk_low": N_("Nog {free} MB vrij op de schijf van de database."),
 }
 
 
@@ -158,58 +162,3 @@ def running_agent(settings: Settings, db_path: str, now: datetime) -> dict | Non
 def agent_status(store: Store, settings: Settings, now: datetime) -> dict:
     """Return the health of the agent that runs (or should run) on ``store``: what `status` and the web show."""
     return collect_status(store, settings, now, running_agent(settings, store.path, now))
-
-
-def _mb(n: int | None) -> str:
-    """Return bytes as megabytes with one decimal."""
-    return f"{(n or 0) / 1_000_000:.1f} MB"
-
-
-def render_status(status: dict) -> str:
-    """Return the status as text for the terminal (Dutch, like the rest of the CLI's output)."""
-    a, w, b = status["agent"], status["watchdog"], status["backup"]
-    lines = [f"ikb-agent: {'GEZOND' if status['healthy'] else 'NIET GEZOND'}  ({status['at']})"]
-    for p in status["problems"]:
-        lines.append(f"  {'FOUT' if p['level'] == 'error' else 'let op'}: {p['text']}")
-    lines.append("")
-    lines.append(f"agent        {'draait, proces ' + str(a['pid']) + ' sinds ' + str(a['started_at']) if a['running'] else 'draait niet'}")
-    conn = status["broker"]["connected"]
-    lines.append(f"broker       {status['broker']['address']}: "
-                 f"{'onbekend' if conn is None else 'verbonden' if conn else 'NIET verbonden'}")
-    if w.get("systemd") is None:
-        watch = "onbekend (agent draait niet)"
-    else:
-        watch = ("voortgang" if w.get("progress") else f"GEEN voortgang: {w.get('problem')}")
-        watch += (f"; systemd-watchdog {w['watchdog_s']:.0f} s, laatste keep-alive {w.get('last_keep_alive_at')}"
-                  if w.get("watchdog_s") else "; geen systemd-watchdog")
-    lines.append(f"watchdog     {watch}")
-    ev = status["evaluation"]
-    lines.append(f"evaluatie    laatst {ev.get('last_at') or 'nog nooit'}"
-                 + (f" (fout: {ev['last_error']})" if ev.get("last_error") else ""))
-    ing = status["ingest"]
-    if ing:
-        lines.append(f"ontvangen    {ing.get('received', 0)} berichten sinds de start: {ing.get('stored', 0)} opgeslagen,"
-                     f" {ing.get('duplicates', 0)} dubbel, {ing.get('rejected', 0)} afgewezen")
-    rej = status["rejected"]
-    lines.append(f"afgewezen    {rej['total']} in totaal"
-                 + ("".join(f"; {reason} {n}" for reason, n in rej["reasons"].items()) if rej["reasons"] else ""))
-    o = status["outbox"]
-    lines.append(f"uitgaand     {o['pending']} te versturen, {o['held']} voor de verzamelmelding"
-                 + (f"; oudste sinds {o['oldest_pending_at']}" if o["oldest_pending_at"] else ""))
-    d = status["database"]
-    lines.append(f"database     {d['path']}: {_mb(d['bytes'])} + WAL {_mb(d['wal_bytes'])};"
-                 f" vrij {_mb(d['disk_free_bytes'])}")
-    last = b.get("last")
-    if not b["enabled"]:
-        lines.append("back-up      uit ([backup] enabled = false)")
-    else:
-        lines.append(f"back-up      {b['directory']} ({b['copies']} kopieën, dagelijks na {b['at']}): "
-                     + (f"laatste {last['at']}, {_mb(last['bytes'])}" if last else "nog geen"))
-    lines.append("")
-    lines.append("sensor                                    soort              plaats  laatste bericht             waarde")
-    for s in status["sensors"]:
-        name = s["topic"] + (f" [{s['field']}]" if s["field"] else "")
-        flag = "  STIL" if s["offline_since"] else ""
-        value = "" if s["last_value"] is None else f"{s['last_value']:g}"
-        lines.append(f"{name[:41]:<41} {s['kind']:<18} {s['location']:<7} {s['last_seen'] or 'nooit':<27} {value}{flag}")
-    return "\n".join(lines) + "\n"

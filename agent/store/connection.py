@@ -17,12 +17,24 @@ from sqlite_utils import Database
 
 from agent.store.schema import migrations
 from agent.store.snapshot import SnapshotError, integrity_problem, snapshot
+from rules.errors import IkbError
+from rules.texts import N_
 
 log = logging.getLogger(__name__)
 
 
-class StoreError(Exception):
+class StoreError(IkbError):
     """The database cannot be used; the message says why and what to do."""
+
+    messages = {
+        "unusable": N_("geen bruikbare SQLite-database ({detail})"),
+        "newer": N_("geschreven door een nieuwere ikb-agent (schemastap {step} kent deze versie niet); installeer "
+                    "die versie of nieuwer, of open een andere database"),
+        "migrate": N_("kan het databaseschema niet bijwerken ({detail})"),
+        "copy_first": N_("werkt het databaseschema niet bij zonder eerst een kopie van de database ({detail})"),
+        "copy_unsound": N_("werkt het databaseschema niet bij: de kopie die eerst is gemaakt is niet in orde "
+                           "({detail})"),
+    }
 
 
 class Store:
@@ -44,7 +56,7 @@ class Store:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA busy_timeout = 30000")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
+            raise StoreError(self.path, "unusable", {"detail": str(exc)}) from None
         self.db = Database(conn, execute_plugins=False)
         self.lock = threading.RLock()
         if not readonly:
@@ -62,10 +74,7 @@ class Store:
         known = {m.name for m in migrations._migrations}
         unknown = [m.name for m in migrations.applied(self.db) if m.name not in known]
         if unknown:
-            raise StoreError(
-                f"{self.path} was written by a newer ikb-agent (schema step {unknown[0]!r} is unknown "
-                "to this version); install that version or newer, or open another database"
-            )
+            raise StoreError(self.path, "newer", {"step": unknown[0]})
 
     def _migrate(self) -> None:
         """Apply pending migrations, each in its own transaction, after a checked copy of an older database."""
@@ -76,7 +85,7 @@ class Store:
                 self._copy_before(pending[0].name)
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot update the database schema ({exc})") from None
+            raise StoreError(self.path, "migrate", {"detail": str(exc)}) from None
 
     def _copy_before(self, step: str) -> None:
         """Keep a checked copy of the database as it was before schema step ``step`` (an upgrade)."""
@@ -88,12 +97,12 @@ class Store:
                 snapshot(self.path, dest)
             except SnapshotError as exc:
                 if not dest.exists():  # else the web process took it at the same moment
-                    raise StoreError(f"not updating the database schema without a copy of it first: {exc}") from None
+                    raise StoreError(self.path, "copy_first", {"detail": str(exc)}) from None
             else:
                 log.warning("database copied to %s before schema step %s", dest, step)
         problem = integrity_problem(dest)
         if problem:
-            raise StoreError(f"not updating the database schema: the copy taken first is unsound ({problem})")
+            raise StoreError(self.path, "copy_unsound", {"detail": problem})
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):
