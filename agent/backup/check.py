@@ -39,8 +39,7 @@ def check_copy(path: str | Path) -> CopyCheck:
     except StoreError as exc:
         return CopyCheck(str(exc))
     try:
-        tables = {r["name"] for r in store.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not {"logbook", "files", "readings"} <= tables:
+        if not {"logbook", "files", "readings"} <= store.table_names():
             return CopyCheck(f"{path}: not an ikb-agent database (no logbook, files and readings tables)")
         problem, entries = verify_chains(store)
         if problem:

@@ -161,10 +161,7 @@ def take_backup(store: Store, directory: Path, keep: int, now: datetime, *,
         raise
     result = BackupResult(dest, size, time.monotonic() - started, check.entries, check.files, now,
                           rotate(directory, store.path, keep), key_kept)
-    with store.transaction() as db:
-        db.execute("INSERT INTO kv(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   [LAST_KV, json.dumps(result.to_json())])
-        db.execute("DELETE FROM kv WHERE key = ?", [ERROR_KV])
+    store.set_kvs({LAST_KV: json.dumps(result.to_json()), ERROR_KV: None})
     log.info("backup %s: %.1f MB in %.1f s; %d logbook rows and %d files verified%s", dest, size / 1e6,
              result.seconds, check.entries, check.files,
              f"; removed {len(result.removed)} old" if result.removed else "")

@@ -24,10 +24,9 @@ from pathlib import Path
 from agent.alerts import outbox_depth
 from agent.backup import last_backup, list_backups, same_device
 from agent.config import Settings
-from agent.evaluation import last_evaluated
 from agent.health.runtime import read_runtime, runtime_dir, runtime_file
 from agent.ingest import rejection_totals, sensor_status
-from agent.store import Store, from_ms
+from agent.store import Store, from_ms, last_evaluated
 from rules.texts import N_
 
 OUTBOX_LATE_S = 15 * 60  # a message waiting longer than this to be sent is worth a warning
