@@ -165,7 +165,7 @@ show "ikb-agent restore $backup; echo \"exit code \$?\""
 show "ls /var/lib/ikb-agent"
 show "install -d -o ikb -g ikb /run/ikb-agent; cd /var/lib/ikb-agent && runuser -u ikb -- env IKB_CONFIG=/etc/ikb-agent/ikb-agent.toml /opt/ikb-agent/venv/bin/ikb-agent run --log-level warning >>/var/lib/ikb-agent/agent.log 2>&1 & echo \$! > /run/agent.pid; echo 'agent started again'"
 wait_healthy
-show "ikb-agent status | head -12; echo \"exit code \$?\""
+show "ikb-agent status > /tmp/status.txt; rc=\$?; head -12 /tmp/status.txt; echo \"exit code \$rc\""
 kill -TERM "$(cat /run/agent.pid)"
 sleep 2
 kill "$(cat /run/mosquitto/mosquitto.pid)" 2>/dev/null || true
