@@ -133,7 +133,7 @@ def register():
     except EntryError:
         return render_template("kiosk/index.html",
                                **_context(lang, data, {NON_FIELD: translate(lang, MESSAGES[NON_FIELD])})), 422
-    scores().invalidate()
+    scores().invalidate(now())
     if g.user["role"] == "farmer":
         flash_flags(saved.flags)
     session["kiosk_done"] = {"lang": lang, "contact": bool(saved.entry.entry["poultry_contact_48h"])}

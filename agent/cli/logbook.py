@@ -72,7 +72,7 @@ def logbook_group() -> None:
 
     \b
     Kinds: visitors, pest_control, bait_boxes, cleaning, hygienogram, checks,
-    flocks, flock_day, free_range, samples (see `ikb-agent logbook kinds`).
+    flocks, flock_day, free_range, samples, corrective_actions (see `ikb-agent logbook kinds`).
 
     \b
     Example:
@@ -99,7 +99,14 @@ def logbook_add(app: AppContext, kind: str, json_text: str, by: str | None, fmt:
     """
     from agent.logbooks import add_entry
 
-    saved = add_entry(app.store, app.config, kind, _read_json(json_text), by=_by(by), now=app.now())
+    data = _read_json(json_text)
+    if kind == "corrective_actions":
+        from agent.cli.repairs import save_repair
+
+        # A repair must name an occurrence of a current deviation: the same check as the page's.
+        _report(save_repair(app, data, by=_by(by)), _("opgeslagen"), fmt)
+        return
+    saved = add_entry(app.store, app.config, kind, data, by=_by(by), now=app.now())
     _report(saved, _("opgeslagen"), fmt)
 
 

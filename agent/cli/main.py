@@ -271,6 +271,10 @@ from agent.cli.alerts import alert_group  # noqa: E402
 
 cli.add_command(alert_group)
 
+from agent.cli.repairs import repair_group  # noqa: E402
+
+cli.add_command(repair_group)
+
 # --------------------------------------------------------------------------- web (issue 6)
 
 from agent.cli.web import token_cmd, web_cmd  # noqa: E402

@@ -76,9 +76,53 @@ def _score_section(ctx: PackContext) -> dict[str, bytes]:
     from agent.evaluation import score_window
 
     result = score_window(ctx.store, ctx.config, at=ctx.now, since=ctx.now - timedelta(days=30))
-    text = render_score(result, ctx.config.farm_view(), load_catalogue())
+    farm = ctx.config.farm_view()
+    text = render_score(result, farm, load_catalogue())
     return {"score/score.json": json.dumps(result.to_json(), ensure_ascii=False, indent=1).encode("utf-8"),
-            "score/score.txt": text.encode("utf-8")}
+            "score/score.txt": text.encode("utf-8"),
+            "score/deviations.csv": _deviations_csv(result, farm.tz)}
+
+
+def _deviations_csv(result, tz) -> bytes:
+    """Return every occurrence of a deviation in the score with its repair (DESIGN §3.5 v2), one row each."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(["regel", "plaats", "weging", "begin", "einde", "wat", "hersteld_op", "hersteld_door",
+                     "herstelmaatregel", "herstel_nr", "regel_hersteld"])
+
+    def local(moment):
+        return "" if moment is None else moment.astimezone(tz).isoformat(timespec="minutes")
+
+    for f in result.findings:
+        if not f.is_deviation:
+            continue
+        for o in f.occurrences or (None,):
+            repair = o.repair if o is not None else None
+            writer.writerow([f.rule, f.location or "bedrijf", f.status, local(o.start) if o else "",
+                             local(o.end) if o else "", o.detail if o else f.summary,
+                             repair.date.isoformat() + (f" {repair.time}" if repair and repair.time else "")
+                             if repair else "", repair.performed_by if repair else "",
+                             repair.action if repair else "", repair.entry if repair else "",
+                             "ja" if f.repaired else "nee"])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _repair_files_section(ctx: PackContext) -> dict[str, bytes]:
+    """The photos and documents attached to the repairs in the period (``repairs/<file id>.<ext>``)."""
+    from agent.store import get_file
+    from rules.logbooks import FILE_REFERENCE
+
+    if "corrective_actions" not in ctx.kinds:
+        return {}
+    ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
+    files = {}
+    for row in entries_for(ctx.store, "corrective_actions", ctx.start, ctx.end):
+        for ref in row.entry.get("attachments") or ():
+            match = FILE_REFERENCE.match(ref) if isinstance(ref, str) else None
+            stored = get_file(ctx.store, int(match.group(1))) if match else None
+            if stored is not None and hashlib.sha256(stored["data"]).hexdigest() == match.group(2):
+                files[f"repairs/{match.group(1)}.{ext.get(stored['content_type'], 'bin')}"] = stored["data"]
+    return files
 
 
 def _events_section(ctx: PackContext) -> dict[str, bytes]:
@@ -106,7 +150,7 @@ def _events_section(ctx: PackContext) -> dict[str, bytes]:
 # Sections of the audit pack, in order. Features add theirs (e.g. the light-schedule
 # day table per house) as functions (ctx) -> {member name: bytes}.
 PACK_SECTIONS: list[PackSection] = [_logbook_section, _score_section, lightdays.pack_section, _events_section,
-                                    signatures.pack_section]
+                                    signatures.pack_section, _repair_files_section]
 
 
 def _info(ctx: PackContext) -> list[tuple[str, str]]:
@@ -129,11 +173,13 @@ logbooks/<logboek>.csv   elk logboek (UTF-8, scheidingsteken ;), huidige stand m
 logbooks/<logboek>.pdf   elk logboek afdrukbaar, met de regel die het beantwoordt en de correcties
 logbooks/logbooks.xlsx   alle logboeken in één werkmap
 chains/<logboek>.jsonl   de hashketen van elk logboek (elke regel verwijst naar de vorige)
-score/score.json|txt     de actuele zelfbeoordeling
+score/score.json|txt     de actuele zelfbeoordeling (aantallen per weging, geen punten)
+score/deviations.csv     elke afwijking per voorval met het herstel dat ervoor is vastgelegd
 light/stal-<nr>.csv      lichtschema per stal en lichtdag: donkerperiode begin/eind/lengte, schemer,
                          max. lux in het donker, lichturen en het oordeel op G3.8.7–G3.8.11
 episodes/events.csv      alarm-, stroomuitval- en aggregaatepisodes (als aanwezig)
 signatures/<nr>.png      getekende handtekeningen van bezoekers (A4.2.2); de SHA-256 staat in hun logboekregel
+repairs/<nr>.<ext>       foto's en documenten bij herstelmaatregelen; de SHA-256 staat in hun logboekregel
 manifest.json            SHA-256 van elk bestand en het ketenhoofd van elk logboek
 manifest.sha256          verzegelt manifest.json
 manifest.sig             handtekening (Ed25519) van manifest.json met de bedrijfssleutel

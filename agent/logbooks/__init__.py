@@ -23,6 +23,7 @@ from agent.logbooks.entries import (
     verify_chains,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
+from agent.logbooks.repairs import record_repair
 from agent.logbooks.signatures import SignatureError, store_signature
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "logbook_view",
     "record_answer",
     "record_document",
+    "record_repair",
     "record_of",
     "signatures",
     "store_signature",

@@ -336,9 +336,9 @@ def verify_chains(store: Store) -> tuple[str | None, int]:
 # --------------------------------------------------------------------------- evaluation inputs
 
 
-def logbook_view(store: Store, at: datetime) -> LogbookView:
-    """Return every logbook's current view as it stood at ``at`` (later corrections ignored)."""
-    rows = [r for r in _rows(store) if parse_moment(r.recorded_at) <= at]
+def logbook_view(store: Store, at: datetime, kind: str | None = None) -> LogbookView:
+    """Return every logbook's (or one logbook's) current view as it stood at ``at`` (later corrections ignored)."""
+    rows = [r for r in _rows(store, kind) if parse_moment(r.recorded_at) <= at]
     later = {r.supersedes: r.id for r in rows if r.supersedes is not None}
     rows = [replace(r, superseded_by=later.get(r.id)) for r in rows]
     entries: dict[str, list[LogEntry]] = {}

@@ -17,6 +17,7 @@ from agent.store.events import (
     offline_candidates,
     offline_events_after,
     open_offline_event,
+    record_episode,
     record_episodes,
     sensor_health_rows,
 )
@@ -161,6 +162,7 @@ __all__ = [
     "reading_stamps",
     "rejection_counts",
     "record_channel_test",
+    "record_episode",
     "record_episodes",
     "record_login_failure",
     "record_score",

@@ -359,12 +359,18 @@ def m008_score_snapshot(db: Database) -> None:
     """Keep `run`'s whole score for the web to read: findings as score documents, the summary, the window.
 
     The snapshot is three tables written only by ``ikb-agent run`` (agent/store/scores.py):
-    ``findings`` (one row per rule and location, now with the finding's whole score document),
-    ``score_summary`` (the rest of the score: verdict, counts, points, the due list) and
-    ``score_window`` (the window and the moment of the last whole evaluation: `run`'s heartbeat).
+    ``findings`` (one row per rule and location, now with the finding's whole score document as
+    ``Finding.to_json`` gives it: DESIGN §3.5 v2, with repairs on occurrences, ``repaired``,
+    ``not_checked`` and the set-up steps), ``score_summary`` (the rest of the score as
+    ``Score.to_json`` gives it: verdict, the categories' weight texts, counts, the due list and the
+    set-up list) and ``score_window`` (the window and the moment of the last whole evaluation:
+    `run`'s heartbeat).
     Findings and the summary are rewritten only when they change; an evaluation that changes
     nothing writes one small ``score_window`` row. ``findings.evaluated_at`` is from here on the
     moment the row last changed.
+
+    Amended before any release (DECISIONS.md, "One migration 8"): the scoring branch's
+    ``m008_findings_v2`` (a ``findings.finding`` column) was folded into this one.
     """
     _run(db, """
 ALTER TABLE findings ADD COLUMN document TEXT;

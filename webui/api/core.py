@@ -44,12 +44,23 @@ MAX_WINDOW = timedelta(days=800)
 # --------------------------------------------------------------------------- response models
 
 
+class RepairOut(BaseModel):
+    """The corrective action recorded for an occurrence (DESIGN §3.5 v2)."""
+
+    id: int = Field(description="The corrective_actions logbook entry")
+    date: date
+    action: str
+    performed_by: str
+    time: str | None = None
+
+
 class OccurrenceOut(BaseModel):
-    """A spell in which the rule was (or may have been) broken."""
+    """A spell in which the rule was (or may have been) broken, with its repair when recorded."""
 
     start: datetime
     end: datetime | None
     detail: str
+    repair: RepairOut | None = None
 
 
 class FindingOut(BaseModel):
@@ -62,6 +73,9 @@ class FindingOut(BaseModel):
     summary: str
     occurrences: list[OccurrenceOut]
     evidence: str | None = None
+    repaired: bool = Field(False, description="A D whose every occurrence has its repair recorded")
+    not_checked: bool = Field(False, description="nvt: the scheme's 'niet gecontroleerd' condition is proven")
+    setup: list[str] = Field(default_factory=list, description="unknown until the agent is set up for it: the steps")
 
 
 class DueOut(BaseModel):
@@ -74,6 +88,14 @@ class DueOut(BaseModel):
     overdue: bool
 
 
+class SetupOut(BaseModel):
+    """A step in setting up the agent that keeps rules unknown (not a farm deviation)."""
+
+    step: str
+    rules: list[str]
+    locations: list[str | None]
+
+
 class ScoreOut(BaseModel):
     """The score document (DESIGN §3.5) with the due list and where it came from."""
 
@@ -81,10 +103,11 @@ class ScoreOut(BaseModel):
     since: datetime
     scheme: Literal["IKB Ei"]
     verdict: Literal["suspension", "repair_required", "remarks", "incomplete", "ready"]
-    points: int
+    weights: dict[str, str] = Field(description="The scheme's text per category (B, C, D, KO); no points are summed")
     counts: dict[str, int]
     findings: list[FindingOut]
     due: list[DueOut]
+    setup: list[SetupOut]
     evaluated_by: Literal["agent", "web"]
 
 
@@ -299,7 +322,7 @@ def add_document(body: DocumentBody):
                               house_ids={h.id for h in get_config().houses})
     except DocumentError as exc:
         return refused(422, "invalid", exc)
-    scores().invalidate()
+    scores().invalidate(now())
     return get_document(store, doc.id)
 
 
@@ -326,7 +349,7 @@ def add_assessment(body: AssessmentBody):
                                locations=locations)
     except AssessmentError as exc:
         return refused(422, "invalid", exc)
-    scores().invalidate()
+    scores().invalidate(now())
     return AssessmentOut(rule=answer.rule, location=answer.location, status=answer.status, note=answer.note,
                          answered_by=answer.answered_by, answered_at=answer.answered_at)
 
