@@ -129,7 +129,9 @@ def _repair_files_section(ctx: PackContext) -> dict[str, bytes]:
         return {}
     ext = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "application/pdf": "pdf"}
     files = {}
-    for row in entries_for(ctx.store, "corrective_actions", ctx.start, ctx.end):
+    rows, _corrections = period_view("corrective_actions", ctx.snapshots["corrective_actions"].history, ctx.start,
+                                     ctx.end)
+    for row in rows:
         for ref in row.entry.get("attachments") or ():
             match = FILE_REFERENCE.match(ref) if isinstance(ref, str) else None
             stored = get_file(ctx.store, int(match.group(1))) if match else None

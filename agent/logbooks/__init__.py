@@ -21,6 +21,7 @@ from agent.logbooks.entries import (
     record_of,
     select_entries,
     verify_chain,
+    verify_chains,
     with_successors,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
@@ -65,4 +66,5 @@ __all__ = [
     "store_signature",
     "verify_chain",
     "with_successors",
+    "verify_chains",
 ]
