@@ -31,7 +31,7 @@ MIN_LABEL_PX = 11
 FARMER_PAGES = [
     "/", "/rules/", "/rules/?q=ongedierte", "/rules/A4.1.10", "/rules/A6.3.1", "/rules/G3.8.9", "/logbooks/",
     "/daysheet/", "/daysheet/1", "/charts/", "/charts/light/1", "/charts/egg-room/E", "/alerts/", "/audit/",
-    "/kiosk/poster", "/exercise/", "/exercise/A4", "/exercise/print",
+    "/kiosk/poster", "/exercise/", "/exercise/A4", "/exercise/print", "/status/",
     *[f"/logbooks/{kind}/" for kind in LOGBOOKS], *[f"/logbooks/{kind}/new" for kind in LOGBOOKS],
     "entry:pest_control", "correct:pest_control", "entry:visitors",
 ]
