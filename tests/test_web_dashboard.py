@@ -93,7 +93,7 @@ def test_the_page_says_the_agent_is_not_running_when_the_snapshot_is_stale(farme
 
 def test_without_any_snapshot_the_page_says_the_agent_has_not_evaluated_yet(farmer):
     text = _text(farmer.get("/").get_data(as_text=True))
-    assert ("De agent heeft nog geen beoordeling opgeslagen (draait ikb-agent run?): de beoordeling hieronder is van "
+    assert ("De agent heeft nog geen beoordeling opgeslagen: de beoordeling hieronder is van "
             "1 nov 2026 13:00, berekend door deze pagina uit de opgeslagen gegevens.") in text
 
 
