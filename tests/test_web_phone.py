@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from agent.alerts.engine import AlertEngine
 from agent.cli.demo_logbooks import seed_demo_logbooks
 from agent.config import load_config
 from agent.store.connection import open_store
+from agent.store.readings import to_ms
 from agent.store.users import add_user
 from rules.logbooks import LOGBOOKS
 
@@ -53,6 +55,8 @@ def phone_server(tmp_path_factory):
         add_user(store, name, role, PASSWORD, NOW)
     seed_farm(store)
     seed_demo_logbooks(store, config, NOW)
+    # An open alarm: its card and its 'Bevestigen' button must fit the phone.
+    AlertEngine(store, config).raise_alert("ventilation_alarm", "1", to_ms(NOW), detail="Melding ontvangen om 12:58.")
     entries = {kind: store.query("SELECT max(id) AS id FROM logbook WHERE kind = ?", [kind])[0]["id"]
                for kind in ("pest_control", "visitors")}
     store.close()

@@ -43,6 +43,7 @@ class ChannelState:
     """A configured channel as the alerts page names it: where it reaches, what it carries, its last test."""
 
     key: str
+    label: str  # what the page calls it: its name, else where it reaches (a URL may carry a token: never shown)
     type: str  # webhook | email | mqtt
     target: str  # the receiver's host, the addresses or the topic (never a secret or a token in a URL)
     severities: tuple[str, ...]
@@ -73,8 +74,8 @@ def channel_states(store: Store, settings: Settings) -> list[ChannelState]:
                            [c.key])[0]["at"]
         test = ChannelTestResult(tests[0]["channel"], bool(tests[0]["delivered"]), tests[0]["detail"] or "",
                                  tests[0]["sent_at"]) if tests else None
-        out.append(ChannelState(c.key, c.type, _target(c), tuple(c.severities), tuple(c.houses) if c.houses else None,
-                                c.person, test, last))
+        out.append(ChannelState(c.key, c.name or _target(c) or c.type, c.type, _target(c), tuple(c.severities),
+                                tuple(c.houses) if c.houses else None, c.person, test, last))
     return out
 
 
