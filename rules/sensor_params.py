@@ -178,16 +178,21 @@ class ClimateParams(_Strict):
 class CondensationParams(_Strict):
     """E3.3: condensation on the eggs (dew point against the egg surface temperature)."""
 
-    # Risk when dew point ≥ egg surface temperature − margin. 1 °C covers the usual sensor
-    # error (±0.5 °C, ±3 % RH gives about ±1 °C on the dew point).
+    # Risk (a warning for alerts and the dashboard, never a deviation) when the dew point comes within
+    # this margin of the egg surface. 1 °C covers the usual sensor error (±0.5 °C, ±3 % RH gives about
+    # ±1 °C on the dew point). Our choice.
     margin_c: float = Field(1.0, ge=0, le=10)
-    # Without an egg probe the egg surface follows the air with this first-order time
-    # constant (eggs in trays/cartons: hours).
+    # Without an egg probe the egg surface follows the air with this first-order time constant
+    # (eggs in trays/cartons: hours).
     egg_lag_minutes: int = Field(180, ge=1, le=2880)
-    # Risk minutes per day: from c_minutes "Beperkte condensvorming" (C), from d_minutes
-    # "Duidelijke condensvorming" (D).
-    c_minutes: int = Field(15, ge=1, le=1440)
+    # A deviation needs the egg surface at or below the dew point, sustained: a spell counts from this many
+    # minutes (shorter ones are sensor noise) → C "Beperkte condensvorming". Our choice.
+    c_minutes: int = Field(5, ge=1, le=1440)
+    # D "Duidelijke condensvorming": sustained spells adding up to this many minutes in a day, or one
+    # sustained spell with the dew point at least d_depth_c above the egg surface (beyond the sensor
+    # error: clearly wet). Our choice.
     d_minutes: int = Field(60, ge=1, le=1440)
+    d_depth_c: float = Field(1.0, gt=0, le=10)
 
     @model_validator(mode="after")
     def _ordered(self) -> "CondensationParams":

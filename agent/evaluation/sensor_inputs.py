@@ -48,7 +48,7 @@ from rules.sensor_params import SensorRules
 log = logging.getLogger(__name__)
 
 # Bump when a derivation changes, so cached days are derived again.
-CODE_VERSION = {"light": 1, "state": 1, "climate": 1, "condensation": 1}
+CODE_VERSION = {"light": 1, "state": 1, "climate": 1, "condensation": 2}
 CLIMATE_KINDS = ("temperature", "humidity", "nh3", "co2")
 STATE_KINDS = ("ventilation_alarm", "generator", "mains", "pophole")
 LEARNED_STEPS = (60, 300, 900, 3600, 21600, 86400)  # learned intervals are rounded up, so the cache stays valid
@@ -145,7 +145,7 @@ def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules,
         temp = next((t for t in temps if t.topic == hum.topic), temps[min(k, len(temps) - 1)])
         inputs = (temp.id, hum.id) + ((probe.id,) if probe else ())
         hold = max(_hold_ms(temp, rules), _hold_ms(hum, rules), _hold_ms(probe, rules) if probe else 0)
-        before = 0 if probe else eggroom.context_ms(p)
+        before = eggroom.PROBE_CONTEXT_MS if probe else eggroom.context_ms(p)
         label = f"{temp.label} / {hum.label}" + (f" / {probe.label}" if probe else "")
         out.append(Subject("condensation", f"{room}:" + "+".join(map(str, inputs)), label, room, "condensation",
                            inputs, time(0), before + hold, 0, _version("condensation", p.fingerprint(), hold, tz),

@@ -85,3 +85,11 @@ def sensors_at(store: Store, location: str, kind: str) -> list[SensorRow]:
     rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE location = ? AND kind = ?",
                        [location, kind])
     return [SensorRow(**r) for r in rows]
+
+
+def last_states(store: Store, kinds: tuple[str, ...]) -> list[dict]:
+    """Return the newest stored reading of every sensor of these kinds: kind, location, ts (ms), value."""
+    marks = ",".join("?" * len(kinds))
+    return store.query(
+        "SELECT s.kind, s.location, r.ts, r.value FROM sensors s JOIN readings r ON r.sensor_id = s.id"
+        f" WHERE s.kind IN ({marks}) AND r.ts = (SELECT max(ts) FROM readings WHERE sensor_id = s.id)", list(kinds))

@@ -52,6 +52,11 @@ from rules.sensor_params import CoverageParams, LightParams
 DARK, LIT = "D", "L"
 
 
+def is_dark(value: float, p: LightParams) -> bool:
+    """Return whether a lux reading is dark: ``dark_max_lux`` (G3.8.10's 0,5 lux) or less."""
+    return value <= p.dark_max_lux
+
+
 def lux(value: float) -> str:
     """Return a lux figure the Dutch way: ``0,5 lux``."""
     return f"{value:.1f}".replace(".", ",") + " lux"
