@@ -38,7 +38,7 @@ from rules.sensor_params import (
 
 SENSOR_KINDS: tuple[str, ...] = (
     "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",
-    "ventilation_alarm", "generator", "mains", "pophole",
+    "ventilation_alarm", "generator", "mains", "pophole", "lamp",
 )
 
 
@@ -87,6 +87,14 @@ class HouseSection(_Strict):
     housing: Literal["barn", "free_range", "organic", "colony"]
     mechanical_ventilation: bool = True
     name: str | None = None
+    # Light openings: daylight reaches the hens. G3.8.7/G3.8.9/G3.8.11 are then judged on a `lamp`
+    # sensor; with lux only, the hours with the sun up are unknown (never a deviation from daylight).
+    daylight: bool = False
+    # The alarm panel has its own dialer (GSM, telephone) that calls off the farm; tested monthly
+    # and logged (checks, item alarm_dialer), it is A3.4's off-farm route.
+    alarm_dialer: bool = False
+    # Ventilation flaps open by themselves on power failure: A3.5's alternative to a generator.
+    flaps_open_on_power_failure: bool = False
     # Per-house thresholds, laid over [sensor_rules.*] key by key ([houses.light] etc.).
     light: LightParams | None = None
     climate: ClimateParams | None = None
@@ -155,7 +163,7 @@ class SensorSection(_Strict):
     topic: str = Field(min_length=1)
     kind: Literal[
         "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",
-        "ventilation_alarm", "generator", "mains", "pophole",
+        "ventilation_alarm", "generator", "mains", "pophole", "lamp",
     ]
     location: str = Field(min_length=1)
     field: str | None = None
@@ -529,7 +537,8 @@ class Settings(BaseSettings):
             latitude=self.farm.latitude,
             longitude=self.farm.longitude,
             timezone=self.farm.timezone,
-            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name) for h in self.houses),
+            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name, h.daylight, h.alarm_dialer,
+                               h.flaps_open_on_power_failure) for h in self.houses),
             egg_rooms=tuple(EggRoom(r.id, r.name) for r in self.egg_rooms),
         )
 

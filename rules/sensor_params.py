@@ -75,7 +75,7 @@ class LightParams(_Strict):
     min_dark_hours: float = Field(8.0, gt=0, le=24)
     # G3.8.10 "maximaal 0,5 lux"; tolerated minutes above it per day (ramp tails, a torch).
     dark_max_lux: float = Field(0.5, ge=0)
-    dark_excess_max_minutes: int = Field(10, ge=0, le=1440)
+    dark_excess_max_minutes: int = Field(15, ge=0, le=1440)
     # G3.8.11 dusk: before a dark period the level stays below dusk_fraction × the level of
     # the hour before the ramp for at least dusk_min_minutes (searched up to dusk_max_minutes).
     dusk_min_minutes: int = Field(10, ge=1, le=240)
@@ -86,6 +86,10 @@ class LightParams(_Strict):
     # leaves less than this margin over min_dark_hours.
     spring_margin_hours: float = Field(1.0, ge=0, le=4)
     spring_lookback_nights: int = Field(7, ge=1, le=60)
+    # Houses with light openings: daylight may reach the hens while the sun stands above this
+    # elevation (degrees; -6 = civil twilight, when outside light is still ~3 lx and a lux sensor
+    # behind an opening may read above 0,5 lx). Those hours are not attributed to lamps. Our choice.
+    daylight_elevation: float = Field(-6.0, ge=-18, le=10)
 
     _day_start = field_validator("day_start", mode="before")(_parse_hhmm)
 

@@ -15,7 +15,7 @@ CALL = re.compile(r"""(?:\b_|\bgettext)\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\
 def _interface_strings() -> set[str]:
     """Return every literal passed to _() or gettext() in webui/, plus the word tables passed through them."""
     from webui import charts, forms, i18n, logbooks
-    from webui.api import models
+    from webui import inputs as models
 
     found = set()
     for path in list((REPO / "webui").rglob("*.py")) + list((REPO / "webui" / "templates").rglob("*.html")):

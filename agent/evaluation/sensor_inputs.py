@@ -48,7 +48,7 @@ from rules.sensor_params import SensorRules
 log = logging.getLogger(__name__)
 
 # Bump when a derivation changes, so cached days are derived again.
-CODE_VERSION = {"light": 1, "state": 1, "climate": 1, "condensation": 2}
+CODE_VERSION = {"light": 2, "state": 1, "climate": 1, "condensation": 2}
 CLIMATE_KINDS = ("temperature", "humidity", "nh3", "co2")
 STATE_KINDS = ("ventilation_alarm", "generator", "mains", "pophole")
 LEARNED_STEPS = (60, 300, 900, 3600, 21600, 86400)  # learned intervals are rounded up, so the cache stays valid
@@ -107,13 +107,8 @@ def build_subjects(store: Store, config: Settings, rules: SensorRules) -> list[S
     for info in sensors:
         hold = _hold_ms(info, rules)
         key = str(info.id)
-        if info.kind == "lux" and info.location in houses:
-            p = rules.light_for(info.location)
-            ctx = light.context_ms(p)
-            out.append(Subject("light", key, info.label, info.location, "lux", (info.id,), p.day_start, ctx, ctx,
-                               _version("light", p.fingerprint(), hold, tz),
-                               lambda data, day, until, p=p, hold=hold: light.light_day(data[0], day, hold, p, until),
-                               light.LightDay))
+        if info.kind in ("lux", "lamp") and info.location in houses:
+            out.append(_light_subject(info, hold, rules, config, tz))
         elif info.kind in STATE_KINDS:
             known = info.created_at
             out.append(Subject("state", key, info.label, info.location, info.kind, (info.id,), time(0), hold, 0,
@@ -129,6 +124,29 @@ def build_subjects(store: Store, config: Settings, rules: SensorRules) -> list[S
     for room in config.egg_rooms:
         out.extend(_egg_room_subjects(room.id, [s for s in sensors if s.location == room.id], rules, tz))
     return out
+
+
+def _light_subject(info: SensorInfo, hold: int, rules: SensorRules, config: Settings, tz: str) -> Subject:
+    """Return the lighting-day subject of a lux or lamp sensor.
+
+    A lux sensor in a house with light openings sees daylight too: the hours with the sun up are
+    unknown for the light rules (never a deviation from daylight); a lamp sensor sees only the lamps.
+    """
+    p = rules.light_for(info.location)
+    ctx = light.context_ms(p)
+    house = next(h for h in config.houses if h.id == info.location)
+    scale = light.LAMP_SCALE if info.kind == "lamp" else light.lux_scale(p)
+    daylight = info.kind == "lux" and house.daylight
+    lat, lon = config.farm.latitude, config.farm.longitude
+
+    def compute(data, day, until):
+        sun = light.sun_intervals(lat, lon, day.start - ctx, day.end + ctx, p.daylight_elevation) if daylight else ()
+        return light.light_day(data[0], day, hold, p, until, scale=scale, sun=sun)
+
+    family = "light" if info.kind == "lux" else "lamp"
+    return Subject(family, str(info.id), info.label, info.location, info.kind, (info.id,), p.day_start, ctx, ctx,
+                   _version("light", p.fingerprint(), hold, tz, info.kind, daylight and (lat, lon)), compute,
+                   light.LightDay)
 
 
 def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules, tz: str) -> list[Subject]:
@@ -255,19 +273,26 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
     tz = farm.tz
     params = config.params()
     rules = params.sensor_rules
-    subjects = [s for s in build_subjects(store, config, rules) if families is None or s.kind in families
-                or s.family in families]
-    apply_marks(store, subjects, tz)
+    every = build_subjects(store, config, rules)
+    # New readings invalidate the cached days of every subject they touch, also those this call does not
+    # read: taking the marks for some subjects only would leave the others' days stale for good.
+    apply_marks(store, every, tz)
+    subjects = [s for s in every if families is None or s.kind in families or s.family in families]
     lo, hi = to_ms(since), to_ms(at)
     history_lo = to_ms(history_start(Evidence(farm, at, since), params))
-    inputs: dict = {"light": {h.id: () for h in config.houses}, "climate": {h.id: {} for h in config.houses},
+    inputs: dict = {"light": {h.id: () for h in config.houses}, "lamps": {h.id: () for h in config.houses},
+                    "climate": {h.id: {} for h in config.houses},
                     "condensation": {r.id: () for r in config.egg_rooms},
                     **{kind: {} for kind in STATE_KINDS}}
     for subject in subjects:
         start = history_lo if subject.kind in ("generator", "mains") else lo
+        if subject.family in ("light", "lamp"):
+            start = lo - 24 * 3_600_000  # the day before: the 24 h light rules see a stretch crossing `since`
         found = SensorDays(subject.label, subject_days(store, subject, start, hi, tz))
         if subject.family == "light":
             inputs["light"][subject.location] += (found,)
+        elif subject.family == "lamp":
+            inputs["lamps"][subject.location] += (found,)
         elif subject.family == "climate":
             per_house = inputs["climate"][subject.location]
             per_house[subject.kind] = per_house.get(subject.kind, ()) + (found,)
