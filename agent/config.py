@@ -515,6 +515,8 @@ class Settings(BaseSettings):
                                 f"expected a house or egg-room id ({', '.join(sorted(seen))})")
             if sensor.kind == "egg_temperature" and sensor.location not in egg_ids:
                 raise _KeyError(f"sensors[{i}].location", "expected an egg-room id for an egg_temperature sensor")
+            if sensor.kind == "lamp" and sensor.location in egg_ids:
+                raise _KeyError(f"sensors[{i}].location", "expected a house id for a lamp sensor")
             if (sensor.topic, sensor.field) in pairs:
                 raise _KeyError(f"sensors[{i}].field",
                                 f"topic {sensor.topic!r} already has a sensor reading this field")

@@ -40,6 +40,7 @@ from typing import Callable, Sequence
 
 from astral import Observer
 from astral.sun import dawn, dusk
+from astral.sun import elevation as sun_elevation
 
 from rules.catalogue import ANNEX_HOUSING, Rule
 from rules.evidence import Evidence
@@ -117,8 +118,6 @@ def sun_intervals(latitude: float, longitude: float, lo: int, hi: int, elevation
         except ValueError:
             # The sun never crosses that elevation this day (far north): up all day or not at all.
             noon = datetime.combine(day, time(12), timezone.utc)
-            from astral.sun import elevation as sun_elevation
-
             if sun_elevation(observer, noon) > elevation:
                 span = (int(datetime.combine(day, time(0), timezone.utc).timestamp() * 1000),
                         int(datetime.combine(day + timedelta(days=1), time(0), timezone.utc).timestamp() * 1000))
@@ -140,7 +139,7 @@ class LightDay(DayRecord):
     until: int  # data up to here; < end while the day is still running
     light_ms: int  # known above dark_max (dimmed light included)
     dark_ms: int  # known at or below dark_max
-    gap_ms: int  # unknown within [start, min(end, until)): no data, or daylight in a house with light openings
+    gap_ms: int  # without data within [start, min(end, until)) (daylight is data, only not attributable)
     dark_known: tuple[int, int] | None  # the longest known uninterrupted dark run, clipped to the day
     dark_upper_ms: int  # longest stretch that is dark or unknown (incl. the day's future)
     excess: tuple[tuple[int, int, float, float], ...]  # > dark_max_lux in the night: start, end, max, mean
@@ -424,18 +423,19 @@ def light_day(samples: Sequence[Sample], day: LocalDay, hold_ms: int, p: LightPa
     low_items = _low_light(raw, _nights(raw, p, scale, ds, de, du) if sun else nights, p, ds, du)
 
     flags = [None if v is None else (DARK if v <= scale.dark_max else LIT) for _s, _e, v in segs]
-    light_ms = dark_ms = gap_ms = 0
+    light_ms = dark_ms = 0
     for (s, e, _v), f in zip(segs, flags):
         length = _clip(s, e, ds, du)
-        if f is None:
-            gap_ms += length
-        elif f == DARK:
+        if f == DARK:
             dark_ms += length
-        else:
+        elif f == LIT:
             light_ms += length
-    gaps = []
+    # Coverage is the data's: daylight is not missing data, it is data that cannot be attributed
+    # (unknown in the bounds of G3.8.7, G3.8.9 and G3.8.11 instead).
+    gaps, gap_ms = [], 0
     for k, (s, e, v) in enumerate(raw):
         if v is None and _clip(s, e, ds, du):
+            gap_ms += _clip(s, e, ds, du)
             # Shown from the last reading before the gap, as the farmer would count it.
             last = raw[k - 1][0] if k > 0 else s
             gaps.append((max(last, ds), min(e, du)))
