@@ -110,6 +110,10 @@ class VentilationParams(_Strict):
     # A3.4 interpretation: the alarm must reach the farmer off the farm; we require a
     # delivered channel test within this many calendar months (DESIGN §4: 2).
     channel_test_months: int = Field(2, ge=1, le=24)
+    # A panel's own dialer counts as the off-farm route with a successful test logged this recently
+    # (checks, item alarm_dialer). Dutch law (Besluit houders van dieren, since 2023/2024): a monthly
+    # alarm test.
+    dialer_test_months: int = Field(1, ge=1, le=24)
 
 
 class GeneratorParams(_Strict):

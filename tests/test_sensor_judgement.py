@@ -220,3 +220,111 @@ def test_a_lamp_level_out_of_range_is_a_counted_rejection():
 
     result = Decoder([SensorSpec(1, "l", "", "lamp", "1")]).decode(RawMessage("l", b"254", 0))
     assert result.readings == () and [r.reason for r in result.rejections] == ["out_of_range"]
+
+
+# --------------------------------------------------------------------------- A3.4: the alarm panel
+
+PANEL_FARM = """
+[[sensors]]
+topic = "stal1/alarm"
+kind = "ventilation_alarm"
+location = "1"
+"""
+
+
+def _replay(tmp_path, name: str, replayed_on: datetime, messages):
+    """Replay messages into a fresh database on a given day (the sensors are registered that day)."""
+    import tomllib
+
+    from agent.config import config_from_dict
+    from agent.ingest import Ingestor, ingest_all
+    from agent.store import open_store
+    from tests.conftest import FARM_TOML
+
+    config = config_from_dict(tomllib.loads(FARM_TOML.format(db=tmp_path / f"{name}.db") + PANEL_FARM))
+    store = open_store(tmp_path / f"{name}.db")
+    ingest_all(Ingestor(store, config, replayed_on, live=False), messages)
+    return store, config
+
+
+def _panel_trace(start: datetime, hours: int, silent: tuple[datetime, datetime]):
+    """A panel saying ok every minute (silent in ``silent``) and a lux sensor heard all along."""
+    from sensors.model import RawMessage
+
+    out = []
+    for minute in range(hours * 60):
+        t = start + timedelta(minutes=minute)
+        if not silent[0] <= t < silent[1]:
+            out.append(RawMessage("stal1/alarm", b"ok", ms(t)))
+        out.append(RawMessage("zigbee2mqtt/stal1_lux", b'{"illuminance_lux": 30}', ms(t)))
+    return out
+
+
+def test_imported_history_forgives_no_silence_whatever_day_it_is_replayed(tmp_path):
+    """A replayed panel silent for 3 h: D, judged from its first reading, not from the day of the replay."""
+    from agent.evaluation import score_window
+
+    start = local(date(2026, 3, 2), "00:00")
+    silent = (start + timedelta(hours=20), start + timedelta(hours=23))
+    trace = _panel_trace(start, 48, silent)
+    found = []
+    for name, replayed_on in (("soon", start + timedelta(days=3)), ("later", start + timedelta(days=40))):
+        store, config = _replay(tmp_path, name, replayed_on, trace)
+        result = score_window(store, config, at=start + timedelta(hours=48), since=start)
+        [a34] = [f for f in result.findings if f.rule == "A3.4" and f.location == "1"]
+        found.append(a34)
+        store.close()
+    assert found[0] == found[1]
+    assert found[0].status == "D" and found[0].summary == "Geen alarmvoorziening aanwezig of functioneert niet."
+    [silence] = [o for o in found[0].occurrences if "niet gehoord" in o.detail]
+    assert silence.detail == "alarmpaneel stal1/alarm niet gehoord gedurende 3 u 01 min (time-out 10 min)"
+    assert (silence.start, silence.end) == (silent[0] - timedelta(minutes=1), silent[1])
+
+
+def test_a_ten_minute_panel_fault_is_one_episode_with_start_and_end():
+    """A fault is an occurrence with its own start and end, also when it began before the window."""
+    from rules.kinds import VENTILATION_FAULT, VENTILATION_OK
+    from rules.sensor.ventilation import AlertChannels, ChannelTest
+    from tests.synth import state_samples, state_sensor
+
+    fault = (local(date(2026, 3, 1), "23:55"), local(date(2026, 3, 2), "00:05"))
+    history, at = local(date(2026, 2, 20), "00:00"), local(date(2026, 3, 20), "00:00")
+    samples = state_samples([(history, VENTILATION_OK), (fault[0], VENTILATION_FAULT), (fault[1], VENTILATION_OK)], at)
+    farm = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam", (House("1", "barn"),))
+    channels = AlertChannels(("webhook",), (ChannelTest("webhook", at - timedelta(days=3), True),))
+    for since in (local(date(2026, 2, 25), "00:00"), local(date(2026, 3, 2), "00:00")):  # the second starts mid-fault
+        inputs = {"ventilation_alarm": {"1": (state_sensor("paneel-1", samples, history, at),)},
+                  "alert_channels": channels, "agent_down": (), "agent_since": ms(history)}
+        [f] = EVALUATORS["A3.4"](CATALOGUE.get("A3.4"), Evidence(farm=farm, at=at, since=since, inputs=inputs),
+                                 Params())
+        assert f.status == "D"
+        [occ] = f.occurrences
+        assert (occ.start, occ.end, occ.detail) == (fault[0], fault[1], "alarmpaneel paneel-1 meldt storing (10 min)")
+
+
+def _a34_with_dialer(checks, channels=None):
+    from rules.kinds import VENTILATION_OK
+    from rules.sensor.ventilation import AlertChannels, Check
+    from tests.synth import state_samples, state_sensor
+
+    since, at = local(date(2026, 3, 1), "00:00"), local(date(2026, 3, 20), "00:00")
+    farm = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam", (House("1", "barn", alarm_dialer=True),))
+    inputs = {"ventilation_alarm": {"1": (state_sensor("paneel-1", state_samples([(since, VENTILATION_OK)], at),
+                                                       since, at),)},
+              "alert_channels": channels or AlertChannels(()), "agent_down": (), "agent_since": ms(since),
+              "checks": tuple(Check(d, "alarm_dialer", r) for d, r in checks)}
+    [f] = EVALUATORS["A3.4"](CATALOGUE.get("A3.4"), Evidence(farm=farm, at=at, since=since, inputs=inputs), Params())
+    return f
+
+
+def test_a_panel_with_its_own_gsm_dialer_tested_monthly_is_the_off_farm_route():
+    """No agent channel, but the panel dials out itself and its monthly test is logged: not C any more."""
+    f = _a34_with_dialer([(date(2026, 3, 5), "ok")])
+    assert f.status == "ok" and "Kiezer alarmpaneel getest op 2026-03-05" in f.evidence
+    untested = _a34_with_dialer([(date(2026, 1, 10), "ok")])
+    assert untested.status == "C"
+    assert untested.summary == "Alarmvoorziening onvoldoende (bv niet toereikend als plvh niet op bedrijf is)."
+    assert any(o.detail == "kiezer van het alarmpaneel niet getest in de laatste maand (laatste geslaagde test "
+                           "2026-01-10; controlelogboek, onderdeel alarm_dialer)" for o in untested.occurrences)
+    failed = _a34_with_dialer([(date(2026, 3, 5), "ok"), (date(2026, 3, 12), "fault")])
+    assert failed.status == "C"

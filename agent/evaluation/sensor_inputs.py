@@ -42,6 +42,7 @@ from rules.sensor import (
     light,
     states,
     to_ms,
+    ventilation,
 )
 from rules.sensor_params import SensorRules
 
@@ -110,7 +111,10 @@ def build_subjects(store: Store, config: Settings, rules: SensorRules) -> list[S
         if info.kind in ("lux", "lamp") and info.location in houses:
             out.append(_light_subject(info, hold, rules, config, tz))
         elif info.kind in STATE_KINDS:
-            known = info.created_at
+            # A3.4: expected from its first reading or its registration, whichever is earlier, so a
+            # replayed history is judged like a live one, whatever day it is replayed on.
+            first = _first_heard(store, [info.id]) if info.id is not None else None
+            known = min((t for t in (info.created_at, first) if t is not None), default=None)
             out.append(Subject("state", key, info.label, info.location, info.kind, (info.id,), time(0), hold, 0,
                                _version("state", hold, tz, known),
                                lambda data, day, until, hold=hold, known=known: states.state_day(
@@ -280,12 +284,14 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
     subjects = [s for s in every if families is None or s.kind in families or s.family in families]
     lo, hi = to_ms(since), to_ms(at)
     history_lo = to_ms(history_start(Evidence(farm, at, since), params))
+    panels_lo = to_ms(ventilation.history_start(Evidence(farm, at, since)))
     inputs: dict = {"light": {h.id: () for h in config.houses}, "lamps": {h.id: () for h in config.houses},
                     "climate": {h.id: {} for h in config.houses},
                     "condensation": {r.id: () for r in config.egg_rooms},
                     **{kind: {} for kind in STATE_KINDS}}
     for subject in subjects:
-        start = history_lo if subject.kind in ("generator", "mains") else lo
+        start = history_lo if subject.kind in ("generator", "mains") else panels_lo if \
+            subject.kind == "ventilation_alarm" else lo
         if subject.family in ("light", "lamp"):
             start = lo - 24 * 3_600_000  # the day before: the 24 h light rules see a stretch crossing `since`
         found = SensorDays(subject.label, subject_days(store, subject, start, hi, tz))
@@ -302,7 +308,8 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
             inputs[subject.kind][subject.location] = inputs[subject.kind].get(subject.location, ()) + (found,)
     registered = [s for s in configured_sensors(store, config) if s.id is not None]
     inputs["agent_since"] = _first_heard(store, [s.id for s in registered])
-    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], registered, lo, hi, inputs["agent_since"])
+    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], registered, panels_lo, hi,
+                                      inputs["agent_since"])
     inputs["alert_channels"] = load_channels(store, config)
     inputs["checks"] = load_checks(store, at)
     inputs["housing_orders"] = tuple(load_housing_orders(store))

@@ -16,7 +16,10 @@ from rules.logbooks.fields import Clock, Day, Record, Text, _check_house, _not_f
 from rules.logbooks.view import DetectedTest
 from rules.params import Params
 
-ITEMS = {"generator": ("noodstroomaggregaat", "emergency generator"), "alarm": ("alarminstallatie", "alarm system")}
+ITEMS = {"generator": ("noodstroomaggregaat", "emergency generator"), "alarm": ("alarminstallatie", "alarm system"),
+         # DESIGN §3.3 v2: the yearly test under load, and the alarm panel's own dialer.
+         "generator_load": ("noodstroomaggregaat onder belasting (jaarlijks)", "emergency generator under load (yearly)"),
+         "alarm_dialer": ("kiezer van de alarminstallatie", "alarm panel's dialer")}
 
 
 RESULTS = {"ok": ("in orde", "ok"), "fault": ("storing", "fault")}
@@ -27,7 +30,8 @@ class Check(Record):
 
     date: Day = field("A3.6", "Datum controle", "Date of check", widget="date",
                       demand="De uitgevoerde controles ... worden geregistreerd")
-    item: Literal["generator", "alarm"] = field("A3.6", "Onderdeel", "Item", widget="select", options=ITEMS)
+    item: Literal["generator", "alarm", "generator_load", "alarm_dialer"] = field(
+        "A3.6", "Onderdeel", "Item", widget="select", options=ITEMS)
     result: Literal["ok", "fault"] = field("A3.6", "Resultaat", "Result", widget="select", options=RESULTS)
     checked_by: Text = field("A3.6", "Gecontroleerd door", "Checked by")
     notes: str = field("A3.6", "Opmerkingen", "Notes", widget="textarea", default="", max_length=2000)

@@ -2,7 +2,7 @@
 (A3.3), the egg room (E3.3) and free range (H3.12.x), judged per day from time series. Pure.
 """
 
-from rules.sensor import climate, eggroom, light, live, registry, states
+from rules.sensor import climate, eggroom, light, live, registry, states, ventilation
 from rules.sensor.eggroom import dew_point
 from rules.sensor.freerange import HousingOrder, journal
 from rules.sensor.generator import episodes, groups, history_start
@@ -46,4 +46,5 @@ __all__ = [
     "states",
     "to_dt",
     "to_ms",
+    "ventilation",
 ]
