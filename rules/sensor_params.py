@@ -56,9 +56,10 @@ class LightParams(_Strict):
     # Lighting days run from this local time to the same time the next day; choose a
     # moment in the light period so that the night's dark period is never split.
     day_start: time = time(12, 0)
-    # Classification with hysteresis: dark is entered at or below dark_enter_lux and left
-    # at or above dark_exit_lux. Above 0.5 lx on purpose: a night at 2 lx must still be a
-    # dark period, or G3.8.10 could never see it.
+    # The night (the dark period as the program gives it) with hysteresis: entered at or below
+    # dark_enter_lux, left at or above dark_exit_lux. Above 0.5 lx on purpose: a night at 2 lx must
+    # still be a night, or G3.8.10 could never see its light. Dark itself is dark_max_lux or less.
+    # Our choice.
     dark_enter_lux: float = Field(5.0, gt=0)
     dark_exit_lux: float = Field(10.0, gt=0)
     # Lit spells shorter than this inside a dark run do not split it (a reading glitch,
@@ -73,7 +74,9 @@ class LightParams(_Strict):
     low_light_max_minutes: int = Field(15, ge=0, le=1440)
     # G3.8.9 "minimaal 8 aaneengesloten uren".
     min_dark_hours: float = Field(8.0, gt=0, le=24)
-    # G3.8.10 "maximaal 0,5 lux"; tolerated minutes above it per day (ramp tails, a torch).
+    # G3.8.10 "maximaal 0,5 lux"; dark is this or less (G3.8.9 too: dimmed light is not dark).
+    # Tolerated minutes above it in the night per day: a dusk of up to an hour from 30 lx and a dawn
+    # cross 5 → 0,5 lx in about that time; slower ramps count. Our choice.
     dark_max_lux: float = Field(0.5, ge=0)
     dark_excess_max_minutes: int = Field(15, ge=0, le=1440)
     # G3.8.11 dusk: before a dark period the level stays below dusk_fraction × the level of
@@ -129,6 +132,8 @@ class GeneratorParams(_Strict):
     # Dutch law (Besluit houders van dieren, since 2023/2024): a monthly test of the alarm
     # and a monthly unloaded test of the generator, records kept 13 months.
     legal_test_months: int = Field(1, ge=1, le=12)
+    # Dutch law (same): a yearly test of the generator under load (checks, item generator_load).
+    load_test_months: int = Field(12, ge=1, le=24)
     # One generator for the whole farm (findings farm-wide) or one per house; None: one
     # farm-wide generator when exactly one generator sensor is configured.
     farm_wide: bool | None = None

@@ -328,3 +328,46 @@ def test_a_panel_with_its_own_gsm_dialer_tested_monthly_is_the_off_farm_route():
                            "2026-01-10; controlelogboek, onderdeel alarm_dialer)" for o in untested.occurrences)
     failed = _a34_with_dialer([(date(2026, 3, 5), "ok"), (date(2026, 3, 12), "fault")])
     assert failed.status == "C"
+
+
+# --------------------------------------------------------------------------- A3.5: the seed's alternative, the law's tests
+
+
+def test_flaps_that_open_on_power_failure_can_be_configured_instead_of_a_generator(tmp_path):
+    """A3.5's alternative: flaps that fall open without power; the generator rules are satisfied, A3.6 is not needed."""
+    import tomllib
+
+    from agent.config import config_from_dict
+    from agent.evaluation import score_window
+    from agent.store import open_store
+    from tests.conftest import FARM_TOML
+
+    text = FARM_TOML.format(db=tmp_path / "farm.db").replace(
+        'mechanical_ventilation = true\n', 'mechanical_ventilation = true\nflaps_open_on_power_failure = true\n', 1)
+    text += '\n[[sensors]]\ntopic = "stroom"\nkind = "mains"\nlocation = "1"\n'
+    config = config_from_dict(tomllib.loads(text))
+    store = open_store(tmp_path / "farm.db")
+    at = datetime(2026, 3, 20, tzinfo=timezone.utc)
+    result = score_window(store, config, at=at, since=at - timedelta(days=30))
+    found = {(f.rule, f.location): f for f in result.findings}
+    assert found[("A3.5", "1")].status == "ok"
+    assert found[("A3.5", "1")].summary.startswith("Voldoet: de ventilatiekleppen vallen bij stroomuitval vanzelf open")
+    assert (found[("A3.6", "1")].status, found[("A3.6", "1")].summary) == (
+        "nvt", "Niet nodig bij stroomloos te openen ventilatieopeningen.")
+    assert not [d for d in result.due if d.rule == "A3.5"]  # no generator, no generator tests due
+    store.close()
+
+
+def test_the_yearly_generator_test_under_load_falls_due():
+    from rules.sensor.generator import generator_dues
+    from rules.sensor.ventilation import Check
+
+    farm = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam", (House("1", "barn"),))
+    at = local(date(2026, 3, 20), "12:00")
+    evidence = Evidence(farm=farm, at=at, since=at - timedelta(days=30), inputs={
+        "generator": {}, "mains": {}, "checks": (Check(date(2025, 3, 1), "generator_load", "ok"),
+                                                  Check(date(2026, 3, 1), "generator", "ok"))})
+    [load] = generator_dues(evidence, Params())
+    assert (load.rule, load.due, load.overdue) == ("A3.5", date(2026, 3, 1), True)
+    assert load.what == ("Wettelijk (Besluit houders van dieren): jaarlijkse test van het noodstroomaggregaat onder "
+                         "belasting, vastleggen in het controlelogboek (onderdeel: onder belasting)")

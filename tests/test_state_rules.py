@@ -234,9 +234,14 @@ def test_episodes_detect_tests_and_outages():
 def test_legal_generator_test_due():
     inputs = gen_inputs(ON, OFF + ((T0, GENERATOR_RUNNING), (T0 + timedelta(minutes=15), GENERATOR_OFF)))
     evidence = Evidence(farm=FARM, at=AT, since=SINCE, inputs=inputs)
-    [due] = generator_dues(evidence, Params())
+    load, due = generator_dues(evidence, Params())
     assert (due.rule, due.due, due.overdue) == ("A3.5", date(2026, 3, 2), False)
     assert due.what.startswith("Wettelijk (Besluit houders van dieren): maandelijkse proefdraai")
-    # With generator checks in the logbook the logbook rules list the next test instead.
-    inputs["checks"] = (Check(date(2026, 2, 1), "generator", "ok"),)
-    assert generator_dues(Evidence(farm=FARM, at=AT, since=SINCE, inputs=inputs), Params()) == []
+    # The yearly test under load has never been logged: due today.
+    assert (load.rule, load.due, load.overdue) == ("A3.5", AT.date(), True)
+    assert "jaarlijkse test van het noodstroomaggregaat onder belasting" in load.what
+    # With generator checks in the logbook the logbook rules list the next monthly test instead; the
+    # yearly one falls due 12 months after the last test under load.
+    inputs["checks"] = (Check(date(2026, 2, 1), "generator", "ok"), Check(date(2025, 4, 15), "generator_load", "ok"))
+    [load] = generator_dues(Evidence(farm=FARM, at=AT, since=SINCE, inputs=inputs), Params())
+    assert (load.due, load.overdue) == (date(2026, 4, 15), False)

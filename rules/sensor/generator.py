@@ -11,8 +11,14 @@ From the mains and generator state sensors:
   within 5 minutes after; a fault while the mains are present without a run is a
   failed start. A failed test is D until a later successful run or check shows
   the generator repaired; a failed check in the checks logbook counts the same.
-- ``ok`` needs a successful run (test, outage bridged, or a logbook check) within
-  ``evidence_months``; houses without mechanical ventilation are ``nvt``.
+- ``ok`` needs a successful run (test, outage bridged, or a logbook check, with
+  or without load) within ``evidence_months``; houses without mechanical
+  ventilation are ``nvt``.
+- The seed's alternative: a house whose ventilation flaps open by themselves on
+  power failure (``flaps_open_on_power_failure``) needs no generator: ``ok``
+  on that configuration, left out of the generator groups and their dues.
+- Dutch law's tests are listed as due: monthly without load, yearly under load
+  (checks, item ``generator_load``, every ``load_test_months``).
 
 The agent stores the detected outages and tests as events (``mains_outage``,
 ``generator_test``) so the checks logbook can draft them for the farmer.
@@ -149,9 +155,15 @@ def groups(evidence: Evidence, params: Params) -> list[Group]:
     if farm_wide is None:
         farm_wide = sum(len(v) for v in gen.values()) <= 1
     if farm_wide:
+        if not _needing(evidence):
+            return []  # every ventilated house has flaps that open by themselves: no generator needed
         return [Group(None, tuple(s for v in gen.values() for s in v), tuple(s for v in mains.values() for s in v))]
-    return [Group(h.id, tuple(gen.get(h.id, ())), tuple(mains.get(h.id, ())))
-            for h in evidence.farm.houses if h.mechanical_ventilation]
+    return [Group(h.id, tuple(gen.get(h.id, ())), tuple(mains.get(h.id, ()))) for h in _needing(evidence)]
+
+
+def _needing(evidence: Evidence) -> list:
+    """Return the houses that need a generator: mechanically ventilated, without flaps that open by themselves."""
+    return [h for h in evidence.farm.houses if h.mechanical_ventilation and not h.flaps]
 
 
 def history_start(evidence: Evidence, params: Params) -> datetime:
@@ -160,13 +172,18 @@ def history_start(evidence: Evidence, params: Params) -> datetime:
     return min(evidence.since, back)
 
 
-def _checks(evidence: Evidence, item: str, location: str | None = None) -> list:
-    """Return the checks-logbook entries of one item up to today for a group, oldest first.
+def _checks(evidence: Evidence, item: str | tuple[str, ...], location: str | None = None) -> list:
+    """Return the checks-logbook entries of one item (or several) up to today for a group, oldest first.
 
     A check without a house counts for every group; a farm-wide group takes every check.
     """
-    return sorted((c for c in evidence.inputs.get("checks", ()) if c.item == item and c.day <= evidence.today
+    items = (item,) if isinstance(item, str) else item
+    return sorted((c for c in evidence.inputs.get("checks", ()) if c.item in items and c.day <= evidence.today
                    and (location is None or c.house in (None, location))), key=lambda c: c.day)
+
+
+# Both generator checks show whether it runs: the monthly one without load and the yearly one under load.
+RUN_CHECKS = ("generator", "generator_load")
 
 
 def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
@@ -175,7 +192,7 @@ def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
     tz = evidence.farm.tz
     lo, hi = to_ms(evidence.since), to_ms(evidence.at)
     found = episodes(group.mains, group.generator, p, to_ms(history_start(evidence, params)), hi)
-    checks = _checks(evidence, "generator", group.location)
+    checks = _checks(evidence, RUN_CHECKS, group.location)
     if not group.generator and not group.mains and not checks:
         return Part("unknown", (), "Geen aggregaat- of netspanningssensor ingesteld en geen controle in het logboek.")
     successes = [e.start for e in found if e.success] + [
@@ -212,32 +229,46 @@ def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
     return Part("ok", (), f"Aggregaat laatst aantoonbaar gedraaid op {last}")
 
 
+FLAPS = ("Voldoet: de ventilatiekleppen vallen bij stroomuitval vanzelf open (volgens de configuratie; het "
+         "alternatief van A3.5 voor een noodstroomaggregaat).")
+
+
 def evaluate_a3_5(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
-    """Return A3.5 per generator group; nvt for houses without mechanical ventilation."""
+    """Return A3.5 per generator group; nvt without mechanical ventilation; ok for flaps that open by themselves."""
     if "generator" not in evidence.inputs and "mains" not in evidence.inputs:
         return []
     findings = [nvt(rule, h.id) for h in evidence.farm.houses if not h.mechanical_ventilation]
-    if any(h.mechanical_ventilation for h in evidence.farm.houses):
-        for group in groups(evidence, params):
-            findings.append(combine(rule, group.location, [_judge(group, evidence, params)],
-                                    "Voldoet: werkend noodstroomaggregaat aangetoond."))
+    # A3.5: "... of de ventilatiekleppen vallen automatisch open bij het uitvallen van de stroom".
+    findings += [Finding(rule.id, h.id, "ok", "sensor", FLAPS, evidence="Stal met kleppen die bij stroomuitval "
+                                                                        "openvallen (flaps_open_on_power_failure)")
+                 for h in evidence.farm.houses if h.mechanical_ventilation and h.flaps]
+    for group in groups(evidence, params):
+        findings.append(combine(rule, group.location, [_judge(group, evidence, params)],
+                                "Voldoet: werkend noodstroomaggregaat aangetoond."))
     return findings
 
 
 def generator_dues(evidence: Evidence, params: Params) -> list[Due]:
-    """Return Dutch law's monthly unloaded generator test from the detected tests.
+    """Return Dutch law's generator tests: monthly without load (from the detected tests), yearly under load.
 
-    Once the checks logbook holds generator checks, the logbook rules list the
-    next test from them (A3.6), so this reminder steps aside.
+    Once the checks logbook holds generator checks, the logbook rules list the next monthly test from
+    them (A3.6), so that reminder steps aside. The yearly test under load is due 12 months after the
+    last one logged (checks, item ``generator_load``), today when none is.
     """
-    if "generator" not in evidence.inputs or not any(h.mechanical_ventilation for h in evidence.farm.houses):
+    if "generator" not in evidence.inputs and "mains" not in evidence.inputs:
         return []
     p = params.sensor_rules.generator
     today = evidence.today
     hi = to_ms(evidence.at)
     dues = []
     for group in groups(evidence, params):
-        if _checks(evidence, "generator", group.location):
+        loads = [c.day for c in _checks(evidence, "generator_load", group.location) if c.result == "ok"]
+        due = add_months(max(loads), p.load_test_months) if loads else today
+        dues.append(Due("A3.5", group.location, due,
+                        "Wettelijk (Besluit houders van dieren): jaarlijkse test van het noodstroomaggregaat onder "
+                        "belasting, vastleggen in het controlelogboek (onderdeel: onder belasting)",
+                        overdue=due < today or not loads))
+        if _checks(evidence, "generator", group.location) or "generator" not in evidence.inputs:
             continue  # the checks logbook holds tests: the logbook rules list the next one (A3.6)
         found = episodes(group.mains, group.generator, p, to_ms(history_start(evidence, params)), hi)
         tests: list[date] = [to_dt(e.start).astimezone(evidence.farm.tz).date() for e in found
