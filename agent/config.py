@@ -42,6 +42,10 @@ SENSOR_KINDS: tuple[str, ...] = (
 )
 
 
+# The location of sensors outside the houses (an outside temperature for A3.3).
+OUTSIDE = "outside"
+
+
 class ConfigError(Exception):
     """The configuration is missing or invalid; the message names the key and the fix."""
 
@@ -500,6 +504,8 @@ class Settings(BaseSettings):
     def _consistent(self) -> "Settings":
         seen: set[str] = set()
         for i, house in enumerate(self.houses):
+            if house.id == OUTSIDE:
+                raise _KeyError(f"houses[{i}].id", f"{OUTSIDE!r} is the location of outside sensors; choose another id")
             if house.id in seen:
                 raise _KeyError(f"houses[{i}].id", f"duplicate house id {house.id!r}")
             seen.add(house.id)
@@ -510,9 +516,13 @@ class Settings(BaseSettings):
         egg_ids = {r.id for r in self.egg_rooms}
         pairs: set[tuple[str, str | None]] = set()
         for i, sensor in enumerate(self.sensors):
-            if sensor.location not in seen:
+            if sensor.location == OUTSIDE:
+                # A3.3: an outside temperature shows whether a hot house is the weather or failing ventilation.
+                if sensor.kind not in ("temperature", "humidity"):
+                    raise _KeyError(f"sensors[{i}].location", "only temperature and humidity sensors can be outside")
+            elif sensor.location not in seen:
                 raise _KeyError(f"sensors[{i}].location",
-                                f"expected a house or egg-room id ({', '.join(sorted(seen))})")
+                                f"expected a house or egg-room id ({', '.join(sorted(seen))}), or \"outside\"")
             if sensor.kind == "egg_temperature" and sensor.location not in egg_ids:
                 raise _KeyError(f"sensors[{i}].location", "expected an egg-room id for an egg_temperature sensor")
             if sensor.kind == "lamp" and sensor.location in egg_ids:

@@ -184,8 +184,12 @@ class ClimateParams(_Strict):
     # Directive 2007/43/EC Annex II 3(a): CO2 at most 3000 ppm; 5000 ppm is the 8-hour
     # occupational exposure limit — beyond it ventilation is failing (D).
     co2: Band = Band(ok=(0.0, 3000.0), light=(0.0, 3500.0), heavy=(0.0, 5000.0))
-    # Minutes per day outside a band before the day counts as a deviation (spikes ignored).
+    # Minutes per day outside a band before the day counts as a deviation (spikes ignored). Our choice.
     min_minutes: int = Field(30, ge=1, le=1440)
+    # D evidence where an outside temperature sensor exists (location "outside"): the house above its
+    # ok band and at least this much warmer than outside. With the fans at full speed a layer house
+    # runs 2–4 °C above outside; 6 °C more means the heat is not carried away. Our choice.
+    outside_excess_c: float = Field(6.0, gt=0, le=30)
 
 
 class CondensationParams(_Strict):

@@ -47,7 +47,8 @@ NORMAL = {"temperature": lambda t: 20.0, "humidity": lambda t: 60.0, "nh3": lamb
     ("everything within the bands", {}, "ok"),
     ("2 h at 30 °C", {"temperature": spell(20, 30, "14:00", 120)}, "B"),
     ("2 h at 33 °C", {"temperature": spell(20, 33, "14:00", 120)}, "C"),
-    ("1 h at 37 °C: climate control not working", {"temperature": spell(20, 37, "14:00", 60)}, "D"),
+    # Heat alone is a heavy deviation; "klimaatregeling werkt niet" needs evidence the control failed.
+    ("1 h at 37 °C, no evidence the control failed", {"temperature": spell(20, 37, "14:00", 60)}, "C"),
     ("1 h of 30 ppm ammonia", {"nh3": spell(8, 30, "06:00", 60)}, "D"),
     ("20 min of 22 ppm ammonia is a spike", {"nh3": spell(8, 22, "06:00", 20)}, "ok"),
     ("40 min of 22 ppm ammonia", {"nh3": spell(8, 22, "06:00", 40)}, "B"),

@@ -371,3 +371,82 @@ def test_the_yearly_generator_test_under_load_falls_due():
     assert (load.rule, load.due, load.overdue) == ("A3.5", date(2026, 3, 1), True)
     assert load.what == ("Wettelijk (Besluit houders van dieren): jaarlijkse test van het noodstroomaggregaat onder "
                          "belasting, vastleggen in het controlelogboek (onderdeel: onder belasting)")
+
+
+# --------------------------------------------------------------------------- A3.3: heat alone is no failing control
+
+JULY = date(2026, 7, 6)
+
+
+def _climate(inside, outside=None, alarm=None):
+    """Return A3.3 for house 1 over two days: inside temperature, optional outside temperature and panel states."""
+    from rules.sensor.climate import excess_day
+    from rules.sensor.timeseries import days_between
+    from tests.synth import measure_sensor, state_samples, state_sensor
+
+    params = Params()
+    cp = params.sensor_rules.climate_for("1")
+    since, at = local(JULY, "00:00"), local(JULY + timedelta(days=2), "00:00")
+    t_in = series(since - timedelta(hours=1), at, inside)
+    inputs = {"climate": {"1": {"temperature": (measure_sensor("t", t_in, since, at, cp.temperature),)}},
+              "climate_excess": {"1": ()}, "ventilation_alarm": {}}
+    if outside is not None:
+        t_out = series(since - timedelta(hours=1), at, outside)
+        days = tuple(excess_day(t_in, t_out, d, 300_000, cp.temperature, cp.outside_excess_c)
+                     for d in days_between(ms(since), ms(at), time(0), AMS))
+        inputs["climate_excess"]["1"] = (SensorDays("t / buiten", days),)
+    if alarm is not None:
+        inputs["ventilation_alarm"]["1"] = (state_sensor("paneel", state_samples(alarm, at), since, at),)
+    farm = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam", (House("1", "barn"),))
+    [f] = EVALUATORS["A3.3"](CATALOGUE.get("A3.3"), Evidence(farm=farm, at=at, since=since, inputs=inputs), params)
+    return f
+
+
+def heatwave(peak):
+    """20 °C, but ``peak`` from 13:00 to 17:00 on the first day."""
+    a, b = local(JULY, "13:00"), local(JULY, "17:00")
+    return lambda t: peak if a <= t < b else 20.0
+
+
+def test_a3_3_is_no_d_on_a_36_degree_heatwave_afternoon():
+    """36 °C inside on a 35 °C afternoon: a heavy deviation (C), not "klimaatregeling werkt niet"."""
+    f = _climate(heatwave(36.0), outside=heatwave(35.0))
+    assert (f.status, f.summary) == ("C", "Zware afwijkingen/erg stoffig.")
+    assert f.occurrences[0].detail == "temperatuur 36,0 °C (grens 10,0 °C–32,0 °C) gedurende 4 u 00 min"
+    assert _climate(heatwave(36.0)).status == "C"  # no outside sensor: heat alone is never D
+
+
+def test_a3_3_d_when_the_house_is_far_hotter_than_outside():
+    f = _climate(heatwave(36.0), outside=lambda t: 25.0)
+    assert (f.status, f.summary) == ("D", "Ammoniak geur; klimaatregeling werkt niet.")
+    assert ("binnen 36,0 °C, 11,0 °C warmer dan buiten (25,0 °C) gedurende 4 u 00 min (max. 6,0 °C): "
+            "de ventilatie voert de warmte niet af") in [o.detail for o in f.occurrences]
+
+
+def test_a3_3_d_when_the_heat_comes_with_the_ventilation_alarm():
+    from rules.kinds import VENTILATION_ALARM, VENTILATION_OK
+
+    alarm = [(local(JULY, "00:00") - timedelta(days=1), VENTILATION_OK), (local(JULY, "13:30"), VENTILATION_ALARM),
+             (local(JULY, "15:00"), VENTILATION_OK)]
+    f = _climate(heatwave(30.0), alarm=alarm)
+    assert f.status == "D"
+    assert [o.detail for o in f.occurrences if "alarm" in o.detail] == [
+        "temperatuur 30,0 °C terwijl het ventilatie-alarm afging (13:30), gedurende 1 u 30 min: "
+        "klimaatregeling werkt niet"]
+    # The same heat without the alarm is a light deviation.
+    assert _climate(heatwave(30.0)).status == "B"
+
+
+def test_an_outside_sensor_is_configured_with_location_outside(tmp_path):
+    import tomllib
+
+    from agent.config import ConfigError, config_from_dict
+    from tests.conftest import FARM_TOML
+
+    text = FARM_TOML.format(db=tmp_path / "farm.db")
+    config = config_from_dict(tomllib.loads(text + '\n[[sensors]]\ntopic = "buiten"\nkind = "temperature"\n'
+                                                   'location = "outside"\n'))
+    assert config.sensors[-1].location == "outside"
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(tomllib.loads(text + '\n[[sensors]]\ntopic = "b"\nkind = "lux"\nlocation = "outside"\n'))
+    assert str(info.value) == "sensors[1].location: only temperature and humidity sensors can be outside"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from agent.clock import parse_moment
-from agent.config import Settings
+from agent.config import OUTSIDE, Settings
 from agent.evaluation.derived import Subject, apply_marks, subject_days
 from agent.logbooks import load_housing_orders
 from agent.store import Store
@@ -49,7 +49,7 @@ from rules.sensor_params import SensorRules
 log = logging.getLogger(__name__)
 
 # Bump when a derivation changes, so cached days are derived again.
-CODE_VERSION = {"light": 2, "state": 1, "climate": 1, "condensation": 2}
+CODE_VERSION = {"light": 2, "state": 1, "climate": 1, "condensation": 2, "excess": 1}
 CLIMATE_KINDS = ("temperature", "humidity", "nh3", "co2")
 STATE_KINDS = ("ventilation_alarm", "generator", "mains", "pophole")
 LEARNED_STEPS = (60, 300, 900, 3600, 21600, 86400)  # learned intervals are rounded up, so the cache stays valid
@@ -127,7 +127,22 @@ def build_subjects(store: Store, config: Settings, rules: SensorRules) -> list[S
                                    data[0], day, hold, band, until), climate.MeasureDay))
     for room in config.egg_rooms:
         out.extend(_egg_room_subjects(room.id, [s for s in sensors if s.location == room.id], rules, tz))
+    outside = next((s for s in sensors if s.location == OUTSIDE and s.kind == "temperature"), None)
+    if outside is not None:
+        out.extend(_excess_subject(info, outside, rules, tz) for info in sensors
+                   if info.kind == "temperature" and info.location in houses)
     return out
+
+
+def _excess_subject(inside: SensorInfo, outside: SensorInfo, rules: SensorRules, tz: str) -> Subject:
+    """Return the subject comparing a house's temperature with outside (A3.3: is the ventilation failing?)."""
+    cp = rules.climate_for(inside.location)
+    hold = max(_hold_ms(inside, rules), _hold_ms(outside, rules))
+    return Subject("excess", f"{inside.id}>{outside.id}", f"{inside.label} / {outside.label}", inside.location,
+                   "temperature_excess", (inside.id, outside.id), time(0), hold, 0,
+                   _version("excess", cp.temperature.fingerprint(), cp.outside_excess_c, hold, tz),
+                   lambda data, day, until, band=cp.temperature, excess=cp.outside_excess_c, hold=hold:
+                   climate.excess_day(data[0], data[1], day, hold, band, excess, until), climate.ExcessDay)
 
 
 def _light_subject(info: SensorInfo, hold: int, rules: SensorRules, config: Settings, tz: str) -> Subject:
@@ -286,7 +301,7 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
     history_lo = to_ms(history_start(Evidence(farm, at, since), params))
     panels_lo = to_ms(ventilation.history_start(Evidence(farm, at, since)))
     inputs: dict = {"light": {h.id: () for h in config.houses}, "lamps": {h.id: () for h in config.houses},
-                    "climate": {h.id: {} for h in config.houses},
+                    "climate": {h.id: {} for h in config.houses}, "climate_excess": {h.id: () for h in config.houses},
                     "condensation": {r.id: () for r in config.egg_rooms},
                     **{kind: {} for kind in STATE_KINDS}}
     for subject in subjects:
@@ -304,6 +319,8 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
             per_house[subject.kind] = per_house.get(subject.kind, ()) + (found,)
         elif subject.family == "condensation":
             inputs["condensation"][subject.location] += (found,)
+        elif subject.family == "excess":
+            inputs["climate_excess"][subject.location] += (found,)
         else:
             inputs[subject.kind][subject.location] = inputs[subject.kind].get(subject.location, ()) + (found,)
     registered = [s for s in configured_sensors(store, config) if s.id is not None]
