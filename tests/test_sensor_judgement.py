@@ -450,3 +450,78 @@ def test_an_outside_sensor_is_configured_with_location_outside(tmp_path):
     with pytest.raises(ConfigError) as info:
         config_from_dict(tomllib.loads(text + '\n[[sensors]]\ntopic = "b"\nkind = "lux"\nlocation = "outside"\n'))
     assert str(info.value) == "sensors[1].location: only temperature and humidity sensors can be outside"
+
+
+# --------------------------------------------------------------------------- E3.3: condensation, proven and sustained
+
+
+def _egg_room(humidity, probe):
+    """Return E3.3 over two days of an egg room at 12 °C with the given humidity and egg probe (functions of t)."""
+    from rules.evidence import EggRoom
+    from rules.sensor.eggroom import condensation_day
+    from rules.sensor.timeseries import days_between
+
+    params = Params()
+    p = params.sensor_rules.condensation_for("E")
+    since, at = local(JULY, "00:00"), local(JULY + timedelta(days=2), "00:00")
+    start = since - timedelta(days=1)
+    a, h, e = series(start, at, lambda t: 12.0), series(start, at, humidity), series(start, at, probe)
+    days = tuple(condensation_day(a, h, e, d, 300_000, p) for d in days_between(ms(since), ms(at), time(0), AMS))
+    farm = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam", (House("1", "barn"),), (EggRoom("E"),))
+    evidence = Evidence(farm=farm, at=at, since=since, inputs={"condensation": {"E": (SensorDays("E", days),)}})
+    [f] = EVALUATORS["E3.3"](CATALOGUE.get("E3.3"), evidence, params)
+    return f
+
+
+def _during(minutes, inside, outside):
+    a = local(JULY, "10:00")
+    return lambda t: inside if a <= t < a + timedelta(minutes=minutes) else outside
+
+
+def test_e3_3_no_deviation_while_the_eggs_are_0_9_degrees_above_the_dew_point():
+    """Within the margin is a risk (a warning), not condensation: the eggs stay dry."""
+    from rules.sensor.eggroom import dew_point
+
+    dew = dew_point(12.0, 90.0)
+    f = _egg_room(_during(180, 90.0, 60.0), _during(180, dew + 0.9, 11.0))
+    assert f.status == "ok"
+    assert f.summary == ("Voldoet: geen condens op de eieren; hoogstens 3 u 00 min per dag binnen 1,0 °C van het "
+                         "dauwpunt (2 van 2 dagen gemeten).")
+
+
+def test_e3_3_a_14_minute_spell_half_a_degree_below_the_dew_point_is_condensation():
+    from rules.sensor.eggroom import dew_point
+
+    dew = dew_point(12.0, 90.0)
+    f = _egg_room(_during(14, 90.0, 60.0), _during(14, dew - 0.5, 11.0))
+    assert (f.status, f.summary) == ("C", "Beperkte condensvorming.")
+    [occ] = f.occurrences
+    assert occ.detail == ("eioppervlak 9,9 °C (ei-sonde) onder het dauwpunt 10,4 °C gedurende 14 min, tot 0,5 °C "
+                          "eronder; 14 min condens die dag")
+    assert (occ.start, occ.end) == (local(JULY, "10:00"), local(JULY, "10:14"))
+    # An hour of it, or a spell a degree deep, is clear condensation.
+    assert _egg_room(_during(60, 90.0, 60.0), _during(60, dew - 0.5, 11.0)).status == "D"
+    assert _egg_room(_during(10, 90.0, 60.0), _during(10, dew - 1.2, 11.0)).status == "D"
+    # Four minutes is sensor noise.
+    assert _egg_room(_during(4, 90.0, 60.0), _during(4, dew - 0.5, 11.0)).status == "ok"
+
+
+def test_the_condensation_risk_is_a_live_warning_with_the_rooms_margin():
+    """The live judgement behind alerts warns within the margin (after c_minutes), as the tile and the chart do."""
+    from rules.evidence import EggRoom
+    from rules.sensor.live import Watch
+    from rules.sensor_params import SensorRules
+
+    farm = Farm("De Hoeve", "123456", 52.1, 5.6, "Europe/Amsterdam", (House("1", "barn"),), (EggRoom("E"),))
+    watch = Watch(farm, SensorRules())
+    t0 = ms(local(JULY, "10:00"))
+    actions = []
+    for minute in range(8):
+        now = t0 + minute * 60_000
+        for kind, value in (("temperature", 12.0), ("humidity", 90.0), ("egg_temperature", 11.0)):
+            actions += watch.reading(kind, "E", 1, value, now)
+    assert [a.op for a in actions] == ["raise", "touch", "touch"]  # after c_minutes (5), then touched each minute
+    raised = actions[0]
+    assert (raised.kind, raised.location) == ("condensation_risk", "E")
+    assert raised.detail == "dauwpunt 10,4 °C bij eioppervlak 11,0 °C (ei-sonde) om 10:05; binnen de marge van 1,0 °C"
+    assert [a.op for a in watch.reading("egg_temperature", "E", 1, 12.0, t0 + 9 * 60_000)] == ["clear"]
