@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
+from agent.evaluation.continuous import evaluate_tick
 from agent.evaluation.score import score_window
 from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs
 from agent.store.connection import open_store
@@ -189,11 +190,22 @@ def test_minute_aggregates_give_the_same_verdicts(farm):
     assert (got["G3.8.10"], got["G3.8.9"], got["G3.8.8"]) == ("D", "D", "ok")
 
 
+def test_scoring_writes_no_events_and_gives_the_same_answer_twice(farm):
+    """Scoring has no side effects: A3.6 sees the detected test the first time as the second."""
+    _path, config, store, ids = farm
+    fill(store, ids)
+    first, second = (score_window(store, config, at=AT, since=SINCE) for _ in range(2))
+    assert store.query("SELECT count(*) AS n FROM events")[0]["n"] == 0
+    assert [f.to_json() for f in first.findings] == [f.to_json() for f in second.findings]
+    a36 = next(f for f in first.findings if f.rule == "A3.6" and f.location == "1")
+    assert a36.status == "B" and "niet geregistreerd" in a36.occurrences[0].detail
+
+
 def test_generator_tests_become_events_once(farm):
     _path, config, store, ids = farm
     fill(store, ids)
     for _ in range(2):
-        score_window(store, config, at=AT, since=SINCE)
+        evaluate_tick(store, config, AT)  # run's job records them; the score writes nothing
     events = store.query("SELECT kind, location, start, \"end\", detail FROM events WHERE kind = 'generator_test'")
     assert len(events) == 1
     assert events[0]["location"] is None  # one generator for the farm
@@ -205,13 +217,13 @@ def test_an_ongoing_episode_is_completed_not_duplicated(farm):
     _path, config, store, ids = farm
     fill(store, ids)
     t0 = local(FIRST + timedelta(days=1), "10:00")
-    score_window(store, config, at=t0 + timedelta(minutes=5), since=SINCE)
+    evaluate_tick(store, config, t0 + timedelta(minutes=5))
     [running] = store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")
     assert running["end"] is None
-    score_window(store, config, at=AT, since=SINCE)
+    evaluate_tick(store, config, AT)
     [done] = store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")
     assert done["end"] == ms(t0 + timedelta(minutes=15))
-    score_window(store, config, at=t0 + timedelta(minutes=5), since=SINCE)  # a past window never reopens it
+    evaluate_tick(store, config, t0 + timedelta(minutes=5))  # a past moment never reopens it
     assert store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")[0]["end"] == done["end"]
 
 

@@ -12,19 +12,23 @@ at the next tick.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from datetime import datetime, timedelta
 from typing import Callable, Iterable
 
 from agent import clock
 from agent.config import Settings
-from agent.evaluation.score import record_score, score_window
-from agent.evaluation.sensor_inputs import load_sensor_inputs
+from agent.evaluation.score import build_evidence, record_score
+from agent.evaluation.sensor_inputs import load_sensor_inputs, record_episodes
 from agent.logbooks import load_answers, load_documents
 from agent.store import Store
 from rules.catalogue import load_catalogue
-from rules.engine import evaluate_rule
+from rules.engine import evaluate, evaluate_rule
 from rules.evidence import Evidence
 from rules.scoring import score
+
+log = logging.getLogger(__name__)
 
 ALARM_KINDS = ("ventilation_alarm", "mains", "generator")
 ALARM_RULES = ("A3.4", "A3.5")
@@ -32,9 +36,24 @@ FRESH_MS = 10 * 60_000  # readings older than this are history, not an alarm
 
 
 def evaluate_tick(store: Store, config: Settings, now: datetime) -> list[dict]:
-    """Score the recent window, store the findings and return every status change."""
+    """Score the recent window, store the findings and the detected generator episodes; return the changes.
+
+    This is ``run``'s job: it writes what the score found (findings, status changes, the events the
+    checks logbook drafts from); the score itself writes nothing a later score reads.
+    """
     since = now - timedelta(days=config.evaluation.window_days)
-    return record_score(store, score_window(store, config, at=now, since=since), now)
+    evidence = build_evidence(store, config, at=now, since=since)
+    changes = record_score(store, evaluate(load_catalogue(), evidence, config.params()), now)
+    _record_episodes(store, evidence, config)
+    return changes
+
+
+def _record_episodes(store: Store, evidence: Evidence, config: Settings) -> None:
+    """Record the generator tests and mains outages as events; a busy database waits for the next minute."""
+    try:
+        record_episodes(store, evidence, config.params())
+    except sqlite3.OperationalError as exc:
+        log.info("generator events not written: %s", exc)
 
 
 def tick_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], list[dict]], float]:
@@ -54,7 +73,9 @@ def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[
     for rule in catalogue.applicable(evidence.farm.housings):
         if rule.id in ALARM_RULES:
             findings.extend(evaluate_rule(rule, evidence, params)[0])
-    return record_score(store, score(findings, at=now, since=since, weights=params.weights), now, partial=True)
+    changes = record_score(store, score(findings, at=now, since=since, weights=params.weights), now, partial=True)
+    _record_episodes(store, evidence, config)
+    return changes
 
 
 def on_readings(store: Store, config: Settings, batch: Iterable, now: datetime) -> list[dict]:

@@ -14,7 +14,9 @@ wholly (with the context they need) before the moment of evaluation are
 cached; the day still running is derived on every call, from its data only.
 
 The cache is derived data: losing it costs time, not evidence. A read-only
-store (the web process) derives without writing.
+store (the web process) derives without writing, and a day whose marks no
+writer has applied yet is derived from the readings, never read stale from
+the cache: every reader sees the same days the next ``run`` tick caches.
 """
 
 from __future__ import annotations
@@ -79,17 +81,33 @@ def apply_marks(store: Store, subjects: Sequence[Subject], tz) -> int:
             hours: dict[int, list[tuple[int, int]]] = {}
             for sensor_id, hour in marks:
                 hours.setdefault(sensor_id, []).append((hour * HOUR, (hour + 1) * HOUR))
-            stale = set()
-            for subject in subjects:
-                touched = [iv for sid in subject.sensor_ids if sid in hours for iv in hours[sid]]
-                for lo, hi in merge_intervals(touched):
-                    for day in days_between(lo - subject.after_ms, hi + subject.before_ms, subject.day_start, tz):
-                        stale.add((subject.family, subject.key, day.day.isoformat()))
+            stale = {(subject.family, subject.key, day) for subject in subjects
+                     for day in _touched(subject, hours, tz)}
             db.conn.executemany("DELETE FROM derived_days WHERE family = ? AND subject = ? AND day = ?", list(stale))
             deleted = len(stale)
 
     _writable(store, run)
     return deleted
+
+
+def _touched(subject: Subject, hours: dict[int, list[tuple[int, int]]], tz) -> set[str]:
+    """Return the days (ISO) of a subject that readings in these (sensor → hour spans) touch."""
+    touched = [iv for sid in subject.sensor_ids if sid in hours for iv in hours[sid]]
+    return {day.day.isoformat() for lo, hi in merge_intervals(touched)
+            for day in days_between(lo - subject.after_ms, hi + subject.before_ms, subject.day_start, tz)}
+
+
+def _pending(store: Store, subject: Subject, tz) -> set[str]:
+    """Return the days of a subject whose cached result new readings made stale, marks not yet applied."""
+    ids = [sid for sid in subject.sensor_ids if sid is not None]
+    if not ids:
+        return set()
+    rows = store.execute(f"SELECT sensor_id, hour FROM derived_marks WHERE sensor_id IN ({','.join('?' * len(ids))})",
+                         ids).fetchall()
+    hours: dict[int, list[tuple[int, int]]] = {}
+    for sensor_id, hour in rows:
+        hours.setdefault(sensor_id, []).append((hour * HOUR, (hour + 1) * HOUR))
+    return _touched(subject, hours, tz) if hours else set()
 
 
 def _series(store: Store, subject: Subject, lo: int, hi: int) -> list[list]:
@@ -106,11 +124,16 @@ def subject_days(store: Store, subject: Subject, lo: int, hi: int, tz) -> tuple[
         "SELECT day, version, result FROM derived_days WHERE family = ? AND subject = ? AND day BETWEEN ? AND ?",
         [subject.family, subject.key, days[0].day.isoformat(), days[-1].day.isoformat()]).fetchall()
     cached = {day: result for day, version, result in rows if version == subject.version}
+    stale = _pending(store, subject, tz)
     out: dict = {}
     missing: list[LocalDay] = []
     for d in days:
         settled = d.end + subject.after_ms <= hi
-        if settled and d.day.isoformat() in cached:
+        if settled and d.day.isoformat() in stale:
+            # New readings touched this day and no writer has applied their marks yet (a read-only
+            # reader): derive it from the readings as they are now, and leave the cache to `run`.
+            out[d.day] = _derive(store, subject, [d], None)[0]
+        elif settled and d.day.isoformat() in cached:
             out[d.day] = _decode(store, subject, d.day.isoformat(), cached[d.day.isoformat()])
         elif settled:
             missing.append(d)

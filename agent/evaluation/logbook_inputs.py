@@ -1,4 +1,4 @@
-"""The logbook rules' evaluation inputs: every logbook's view, detected tests, pop-hole days."""
+"""The logbook rules' evaluation inputs: every logbook's view and the pop-hole days."""
 
 from __future__ import annotations
 
@@ -7,24 +7,11 @@ from datetime import date, datetime, timedelta, timezone
 from agent.config import Settings
 from agent.logbooks import logbook_view
 from agent.store import Store
-from rules.logbooks import DetectedTest
 
 
 def _ms(moment: datetime) -> int:
     """Return integer milliseconds since the epoch."""
     return int(moment.timestamp() * 1000)
-
-
-def detected_tests(store: Store, until: datetime) -> list[DetectedTest]:
-    """Return the finished generator test runs the sensor rules detected, ended by ``until``.
-
-    A run still in progress is not judged yet: its draft is written when it ends.
-    """
-    rows = store.query("SELECT id, location, start, \"end\" FROM events WHERE kind = 'generator_test'"
-                       " AND \"end\" IS NOT NULL AND \"end\" <= ? ORDER BY start", [_ms(until)])
-    return [DetectedTest(r["id"], r["location"], datetime.fromtimestamp(r["start"] / 1000, timezone.utc),
-                         datetime.fromtimestamp(r["end"] / 1000, timezone.utc) if r["end"] is not None else None)
-            for r in rows]
 
 
 def pophole_days(store: Store, config: Settings, since: datetime, at: datetime) -> dict[str, frozenset[date]]:
@@ -44,5 +31,5 @@ def pophole_days(store: Store, config: Settings, since: datetime, at: datetime) 
 
 def load_logbook_inputs(store: Store, config: Settings, since: datetime, at: datetime) -> dict:
     """Return the evaluation inputs of the logbook rules (an INPUT_LOADERS entry)."""
-    return {"logbooks": logbook_view(store, at), "generator_tests": tuple(detected_tests(store, at)),
-            "pophole_days": pophole_days(store, config, since, at)}
+    # The detected generator tests (A3.6) come with the sensor inputs: from the readings, not from events.
+    return {"logbooks": logbook_view(store, at), "pophole_days": pophole_days(store, config, since, at)}

@@ -2,22 +2,23 @@
 
 One loader, :func:`load_sensor_inputs`, registered in ``agent/evaluation.py``
 ``INPUT_LOADERS``; it serves ``score``, the minute job and the web page alike.
-It also writes what it detects about the generator as events
-(``generator_test``, ``mains_outage``) for the checks logbook to draft.
+It writes nothing a later score reads: the detected generator tests come from
+the readings themselves (:func:`detected_tests`); ``run`` records them and the
+outages as events (:func:`record_episodes`) for the checks logbook to draft.
 
 Inputs it provides (all keyed by house or egg-room id):
 ``light``, ``climate`` ({quantity: sensors}), ``condensation``,
-``ventilation_alarm``, ``generator``, ``mains``, ``pophole`` (tuples of
-:class:`rules.sensor.timeseries.SensorDays`), ``agent_down`` (intervals nobody was
-heard), ``alert_channels``, ``checks``, ``housing_orders`` and
-``free_range_journal`` ({house: {date: hours open}}, for H3.12.10).
+``ventilation_alarm``, ``generator``, ``mains``, ``pophole``, ``lamps``,
+``climate_excess`` (tuples of :class:`rules.sensor.timeseries.SensorDays`),
+``agent_down`` (intervals nobody was heard), ``alert_channels``, ``checks``,
+``housing_orders``, ``generator_tests`` (A3.6) and ``free_range_journal``
+({house: {date: hours open}}, for H3.12.10).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -27,6 +28,7 @@ from agent.evaluation.derived import Subject, apply_marks, subject_days
 from agent.logbooks import load_housing_orders
 from agent.store import Store
 from rules.evidence import Evidence
+from rules.logbooks import DetectedTest
 from rules.params import Params
 from rules.sensor import (
     AlertChannels,
@@ -41,6 +43,7 @@ from rules.sensor import (
     journal,
     light,
     states,
+    to_dt,
     to_ms,
     ventilation,
 )
@@ -254,7 +257,11 @@ def _heard(store: Store, sensor_id: int, lo: int, hi: int) -> bool:
 
 
 def record_episodes(store: Store, evidence: Evidence, params: Params) -> int:
-    """Store detected generator tests and mains outages as events, once each; return how many changed."""
+    """Store detected generator tests and mains outages as events, once each; return how many changed.
+
+    ``run``'s job (after each evaluation), never the score's: the events are what the checks logbook
+    drafts from, not evidence the rules read.
+    """
     hi = to_ms(evidence.at)
     lo = to_ms(history_start(evidence, params))
     changed = 0
@@ -334,12 +341,34 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
         house: journal(sensors, farm, hi, rules.coverage.min_day_coverage)
         for house, sensors in inputs["pophole"].items()}
     if families is None or "generator" in families or "mains" in families:
-        evidence = Evidence(farm, at, since, inputs=inputs)
-        try:
-            record_episodes(store, evidence, params)
-        except sqlite3.OperationalError as exc:  # a read-only (web) or busy store: the next run writes them
-            log.info("generator events not written: %s", exc)
+        inputs["generator_tests"] = detected_tests(store, Evidence(farm, at, since, inputs=inputs), params)
     return inputs
+
+
+def detected_tests(store: Store, evidence: Evidence, params: Params) -> tuple[DetectedTest, ...]:
+    """Return the finished generator test runs the sensor rules detect in the readings (A3.6's input).
+
+    Found from the readings themselves, in this evaluation, so A3.6 judges the same evidence whether
+    or not ``run`` has recorded the tests as events yet (scoring writes nothing). A test already
+    recorded carries its event id, which drafts and dismissals refer to; one not recorded yet gets
+    a negative id that no logbook entry can name.
+    """
+    hi = to_ms(evidence.at)
+    lo = to_ms(history_start(evidence, params))
+    found = [(group.location, e) for group in groups(evidence, params)
+             for e in episodes(group.mains, group.generator, params.sensor_rules.generator, lo, hi)
+             if e.kind == "generator_test" and e.end is not None and e.end <= hi]
+    rows = store.query('SELECT id, location, start, "end" FROM events WHERE kind = \'generator_test\''
+                       ' AND "end" IS NOT NULL AND "end" <= ? ORDER BY start', [hi])
+    recorded = {(r["location"], r["start"]): r for r in rows}
+    out = [DetectedTest(recorded[(location, e.start)]["id"] if (location, e.start) in recorded else -e.start // 1000,
+                        location, to_dt(e.start), to_dt(e.end)) for location, e in found]
+    # Recorded tests whose readings are gone (rolled up past recognition, or a database restored without
+    # them) are still derived evidence, kept two years like every derived interval.
+    seen = {(location, e.start) for location, e in found}
+    out += [DetectedTest(r["id"], r["location"], to_dt(r["start"]), to_dt(r["end"])) for r in rows
+            if (r["location"], r["start"]) not in seen]
+    return tuple(sorted(out, key=lambda t: t.start))
 
 
 def journal_for(store: Store, config: Settings, house: str, first: date, last: date) -> dict[date, float | None]:
