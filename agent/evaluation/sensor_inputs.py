@@ -25,8 +25,8 @@ from datetime import date, datetime, time
 from agent.clock import parse_moment
 from agent.config import OUTSIDE, Settings
 from agent.evaluation.derived import Subject, apply_marks, subject_days
-from agent.logbooks import load_housing_orders
-from agent.store import Store
+from agent.logbooks import load_housing_orders, logbook_event_ids
+from agent.store import Store, reading_interval
 from rules.evidence import Evidence
 from rules.logbooks import DetectedTest
 from rules.params import Params
@@ -73,14 +73,16 @@ class SensorInfo:
 
 
 def configured_sensors(store: Store, config: Settings) -> list[SensorInfo]:
-    """Return the configured sensors, with their stored id, interval and registration time."""
-    rows = {(r["topic"], r["field"]): r for r in store.query(
-        "SELECT s.id, s.topic, s.field, s.created_at, h.interval_s FROM sensors s"
-        " LEFT JOIN sensor_health h ON h.sensor_id = s.id")}
+    """Return the configured sensors, with their stored id, interval and registration time.
+
+    The interval is the configured one, else the one the stored readings show (not the one ingestion
+    learned from the order readings happened to arrive in), rounded up to a step.
+    """
+    rows = {(r["topic"], r["field"]): r for r in store.query("SELECT id, topic, field, created_at FROM sensors")}
     out = []
     for s in config.sensors:
         row = rows.get((s.topic, s.field or ""))
-        learned = row["interval_s"] if row else None
+        learned = reading_interval(store, row["id"]) if row and not s.interval else None
         interval = s.interval or next((x for x in LEARNED_STEPS if learned and learned <= x), 60)
         label = s.name or (f"{s.topic} {s.field}" if s.field else s.topic)
         out.append(SensorInfo(row["id"] if row else None, s.topic, s.kind, s.location, label, float(interval),
@@ -260,31 +262,39 @@ def record_episodes(store: Store, evidence: Evidence, params: Params) -> int:
     """Store detected generator tests and mains outages as events, once each; return how many changed.
 
     ``run``'s job (after each evaluation), never the score's: the events are what the checks logbook
-    drafts from, not evidence the rules read.
+    drafts from, not evidence the rules read. Readings that arrive late can show an episode
+    differently (three short runs that were one test with readings missing): an event the readings
+    no longer show, and that no logbook entry refers to, is removed; an ended one is never reopened.
     """
     hi = to_ms(evidence.at)
     lo = to_ms(history_start(evidence, params))
-    changed = 0
-    rows = []
+    found = {}
     for group in groups(evidence, params):
         for e in episodes(group.mains, group.generator, params.sensor_rules.generator, lo, hi):
             detail = json.dumps({"result": e.result, "detail": e.detail,
                                  "started_after_s": None if e.started_after_ms is None else e.started_after_ms / 1000},
                                 ensure_ascii=False)
-            rows.append((e.kind, group.location, e.start, e.end, detail))
-    if not rows:
-        return 0
+            found[(e.kind, group.location, e.start)] = (e.end, detail)
+    referenced = logbook_event_ids(store, "checks")
+    changed = 0
     with store.transaction() as db:
-        for kind, location, start, end, detail in rows:
-            existing = db.execute('SELECT id, "end", detail FROM events WHERE kind = ? AND location IS ? AND start = ?',
-                                  [kind, location, start]).fetchone()
-            if existing is None:
+        existing = {(r[1], r[2], r[3]): (r[0], r[4], r[5]) for r in db.execute(
+            'SELECT id, kind, location, start, "end", detail FROM events WHERE kind IN (?, ?) AND start >= ?'
+            ' AND start < ?', [*EPISODE_KINDS, lo, hi]).fetchall()}
+        for key, (end, detail) in found.items():
+            if key not in existing:
                 db.execute('INSERT INTO events(kind, location, start, "end", detail) VALUES (?, ?, ?, ?, ?)',
-                           [kind, location, start, end, detail])
+                           [*key, end, detail])
                 changed += 1
-            elif existing[1] is None and (end is not None or existing[2] != detail):
-                # Fill in an episode that has ended; never turn an ended one back into a running one.
-                db.execute('UPDATE events SET "end" = ?, detail = ? WHERE id = ?', [end, detail, existing[0]])
+                continue
+            event_id, old_end, old_detail = existing[key]
+            if (end, detail) != (old_end, old_detail) and not (end is None and old_end is not None):
+                # Fill in an episode that has ended (or that late readings lengthened); never reopen one.
+                db.execute('UPDATE events SET "end" = ?, detail = ? WHERE id = ?', [end, detail, event_id])
+                changed += 1
+        for key, (event_id, old_end, _detail) in existing.items():
+            if key not in found and event_id not in referenced and (old_end is None or old_end <= hi):
+                db.execute("DELETE FROM events WHERE id = ?", [event_id])
                 changed += 1
     return changed
 
@@ -351,7 +361,8 @@ def detected_tests(store: Store, evidence: Evidence, params: Params) -> tuple[De
     Found from the readings themselves, in this evaluation, so A3.6 judges the same evidence whether
     or not ``run`` has recorded the tests as events yet (scoring writes nothing). A test already
     recorded carries its event id, which drafts and dismissals refer to; one not recorded yet gets
-    a negative id that no logbook entry can name.
+    a negative id that no logbook entry can name. A recorded test the checks logbook refers to (a
+    draft, a confirmation) stays in, as that entry's subject, also where the readings no longer show it.
     """
     hi = to_ms(evidence.at)
     lo = to_ms(history_start(evidence, params))
@@ -363,11 +374,10 @@ def detected_tests(store: Store, evidence: Evidence, params: Params) -> tuple[De
     recorded = {(r["location"], r["start"]): r for r in rows}
     out = [DetectedTest(recorded[(location, e.start)]["id"] if (location, e.start) in recorded else -e.start // 1000,
                         location, to_dt(e.start), to_dt(e.end)) for location, e in found]
-    # Recorded tests whose readings are gone (rolled up past recognition, or a database restored without
-    # them) are still derived evidence, kept two years like every derived interval.
     seen = {(location, e.start) for location, e in found}
+    referenced = logbook_event_ids(store, "checks")
     out += [DetectedTest(r["id"], r["location"], to_dt(r["start"]), to_dt(r["end"])) for r in rows
-            if (r["location"], r["start"]) not in seen]
+            if (r["location"], r["start"]) not in seen and r["id"] in referenced]
     return tuple(sorted(out, key=lambda t: t.start))
 
 

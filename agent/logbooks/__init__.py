@@ -16,6 +16,7 @@ from agent.logbooks.entries import (
     entry_date,
     get_entry,
     list_entries,
+    logbook_event_ids,
     logbook_view,
     record_of,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "entry_date",
     "get_entry",
     "list_entries",
+    "logbook_event_ids",
     "load_answers",
     "load_documents",
     "load_housing_orders",

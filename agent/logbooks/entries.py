@@ -358,3 +358,10 @@ def logbook_view(store: Store, at: datetime) -> LogbookView:
             entries.setdefault(r.kind, []).append(item)
     return LogbookView({k: tuple(v) for k, v in entries.items()}, tuple(drafts), tuple(invalid),
                        frozenset(dismissed))
+
+
+def logbook_event_ids(store: Store, kind: str) -> set[int]:
+    """Return the sensor events any row of a logbook refers to (``event_id``: a draft, a confirmation, a withdrawal)."""
+    rows = store.execute("SELECT json_extract(entry, '$.event_id') FROM logbook WHERE kind = ?"
+                         " AND json_valid(entry)", [kind]).fetchall()
+    return {int(r[0]) for r in rows if isinstance(r[0], int)}

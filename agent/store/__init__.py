@@ -5,7 +5,7 @@ Only this package writes SQL for those tables.
 
 from agent.store.connection import Store, StoreError, open_store
 from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
-from agent.store.readings import from_ms, last_states, sensors_at, series, sync_sensors, to_ms
+from agent.store.readings import from_ms, last_states, reading_interval, sensors_at, series, sync_sensors, to_ms
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups
 from agent.store.usage import storage_job
@@ -44,6 +44,7 @@ __all__ = [
     "last_states",
     "login_wait",
     "open_store",
+    "reading_interval",
     "record_login_failure",
     "roll_up",
     "sensors_at",
