@@ -245,3 +245,23 @@ def test_the_pack_light_table_says_what_the_score_says_for_the_short_night(refer
     assert finding["status"] == "D"
     assert [o["detail"] for o in finding["occurrences"]] == ["langste ononderbroken donkerperiode 5 u 30 min "
                                                               "(min. 8 u 00 min)"]
+
+
+def test_the_pack_condensation_table_says_what_the_score_says(reference):
+    """The egg room's day table in the audit pack: an hour within the margin is a risk, and E3.3 stays ok."""
+    from agent.evaluation.roomdays import room_table_csv
+
+    _tmp, config, found = reference
+    store = open_store(config.storage.path)
+    table = room_table_csv(store, config, "E", date(2026, 3, 2), date(2026, 3, 4)).decode("utf-8-sig")
+    store.close()
+    header, *rows = [r.split(";") for r in table.splitlines()]
+    humid = next(r for r in rows if r[0] == "2026-03-04")
+    assert (humid[header.index("risico_min")], humid[header.index("condens_min")], humid[header.index("E3.3")]) == (
+        "60", "0", "ok")
+    # The first day has no history for the egg estimate (three of its hours untrusted) and the days before
+    # it no readings: the 30-day window is unknown, in the score as in the table.
+    first = next(r for r in rows if r[0] == "2026-03-02")
+    assert first[header.index("E3.3")] == "onbekend"
+    [finding] = [f for f in found["findings"] if f["rule"] == "E3.3"]
+    assert finding["status"] == "unknown" and finding["summary"].startswith("Onvoldoende gegevens: 2 van 30 dagen")

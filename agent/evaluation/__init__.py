@@ -2,10 +2,10 @@
 sensor rules and the continuous evaluation of `ikb-agent run`.
 """
 
-from agent.evaluation import lightdays
+from agent.evaluation import lightdays, roomdays
 from agent.evaluation.continuous import alarm_listener, tick_job
 from agent.evaluation.lightdays import house_light_days
 from agent.evaluation.roomdays import room_days
 from agent.evaluation.score import score_window
 
-__all__ = ["alarm_listener", "house_light_days", "lightdays", "room_days", "score_window", "tick_job"]
+__all__ = ["alarm_listener", "house_light_days", "lightdays", "room_days", "roomdays", "score_window", "tick_job"]

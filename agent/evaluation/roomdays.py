@@ -1,4 +1,4 @@
-"""An egg room's condensation days, as the score judges them, for the dashboard tile and the chart.
+"""An egg room's condensation days, as the score judges them, for the dashboard tile, the chart and the pack.
 
 The same cached days (``agent.evaluation.derived``) and the same rules (``rules.sensor.eggroom``)
 as E3.3 in the score: the tile's "condens"/"condensrisico" and the chart's shaded spells are the
@@ -7,8 +7,10 @@ rule's own, with the room's own margin.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from agent.config import Settings
 from agent.evaluation.derived import apply_marks, subject_days
@@ -58,3 +60,40 @@ def room_days(store: Store, config: Settings, room: str, since: datetime, until:
     apply_marks(store, every, tz)
     return RoomDays(rules.condensation_for(room), rules.coverage,
                     [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz)) for s in subjects])
+
+
+TABLE_COLUMNS = ["dag", "sensoren", "eioppervlak", "risico_min", "condens_min", "diepst_onder_dauwpunt_c", "hiaten_min",
+                 "E3.3"]
+
+
+def room_table_csv(store: Store, config: Settings, room: str, start: date, end: date) -> bytes | None:
+    """Return the egg room's condensation day table for the local days in [start, end] (CSV, `;`, BOM)."""
+    tz = config.farm_view().tz
+    found = room_days(store, config, room, datetime.combine(start, time(0), tz),
+                      datetime.combine(end + timedelta(days=1), time(0), tz))
+    if found is None:
+        return None
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(TABLE_COLUMNS)
+    for label, days in found.sensors:
+        for d in days:
+            if not start <= d.day <= end:
+                continue
+            status = eggroom.verdict(d, found.params, found.coverage).status or ("loopt nog" if not d.complete else "")
+            deepest = max((depth for *_x, depth in d.spells), default=None)
+            writer.writerow([d.day.isoformat(), label, "ei-sonde" if d.probe else "geschat",
+                             round(d.risk_ms / 60000), round(d.wet_ms / 60000),
+                             "" if deepest is None else f"{deepest:.1f}".replace(".", ","),
+                             round(d.gap_ms / 60000), "onbekend" if status == "unknown" else status])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def pack_section(ctx) -> dict[str, bytes]:
+    """Audit-pack section: the condensation day table of every egg room with a temperature/humidity pair (E3.3)."""
+    files = {}
+    for room in ctx.config.egg_rooms:
+        data = room_table_csv(ctx.store, ctx.config, room.id, ctx.start, ctx.end)
+        if data is not None:
+            files[f"condensation/eierlokaal-{room.id}.csv"] = data
+    return files

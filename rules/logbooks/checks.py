@@ -150,4 +150,4 @@ def due_checks(evidence: Evidence, params: Params) -> list[Due]:
     return out
 
 
-ITEM_LABELS = {"generator": "noodstroomaggregaat", "alarm": "alarminstallatie"}
+ITEM_LABELS = {item: labels[0] for item, labels in ITEMS.items()}
