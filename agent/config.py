@@ -375,6 +375,36 @@ class WebSection(_Strict):
     trusted_proxy: str | None = None
 
 
+class SigningSection(_Strict):
+    """[signing]: the farm key that signs audit packs and chain heads (docs/UPSTREAM.md)."""
+
+    # PEM file of the Ed25519 key; absent: farm.key beside the database. Never inside the database.
+    key_path: str | None = None
+
+
+class UpstreamSection(_Strict):
+    """[upstream]: what the agent publishes for the bridge to an integrator's broker (docs/UPSTREAM.md)."""
+
+    enabled: bool = False
+    # Topics are <topic_root>/<kip_number>/{status,score,alerts,chain}, on the [mqtt] broker.
+    topic_root: str = Field("ikb", pattern=r"^[A-Za-z0-9_-]+$")
+    # How often the agent looks for a changed status, score or set of open alerts (published only on change).
+    interval_seconds: int = Field(60, ge=5, le=3600)
+    # Unchanged status and score are published again this often, so upstream can tell silence from calm.
+    heartbeat_hours: float = Field(24, ge=1, le=24 * 7)
+    # Each logbook's chain head (count, last hash, time), signed, is published this often.
+    chain_hours: float = Field(24, ge=1, le=24 * 7)
+
+
+class HomeAssistantSection(_Strict):
+    """[homeassistant]: MQTT discovery, so Home Assistant shows the verdict, dark periods and alerts."""
+
+    enabled: bool = False
+    discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_/-]+$")
+    # Where the agent publishes the values Home Assistant reads (retained, on the [mqtt] broker; not bridged).
+    state_topic: str = Field("ikb-agent/homeassistant", pattern=r"^[^+#]+$")
+
+
 # Keys that moved to the one place their setting lives (old path, new path). Each judgement's setting
 # exists once; an old key keeps working for existing files, with a warning. Both set to different values:
 # the file is refused, since one of them would be silently ignored.
@@ -447,6 +477,9 @@ class Settings(BaseSettings):
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
     web: WebSection = Field(default_factory=WebSection)
     logbooks: LogbookParams = Field(default_factory=LogbookParams)
+    signing: SigningSection = Field(default_factory=SigningSection)
+    upstream: UpstreamSection = Field(default_factory=UpstreamSection)
+    homeassistant: HomeAssistantSection = Field(default_factory=HomeAssistantSection)
     _deprecations: list[str] = PrivateAttr(default_factory=list)
 
     @property
@@ -540,6 +573,12 @@ class Settings(BaseSettings):
             if schedule.house not in house_ids:
                 raise _KeyError(f"alerts.light.schedules[{i}].house", f"unknown house id {schedule.house!r}")
         return self
+
+    def key_path(self) -> Path:
+        """Return the farm key's file: [signing] key_path, else farm.key beside the database."""
+        if self.signing.key_path:
+            return Path(self.signing.key_path)
+        return Path(self.storage.path).parent / "farm.key"
 
     def farm_view(self) -> Farm:
         """Return the farm as the rules see it."""

@@ -29,6 +29,7 @@ class JobSpec:
     function: Callable[[datetime], object]
     interval_s: float
     first_delay_s: float | None = None  # wait before the first run; default one interval
+    close: Callable[[], None] | None = None  # called once when the agent stops (e.g. the job's MQTT client)
 
 
 class Scheduler:
@@ -71,6 +72,12 @@ class Scheduler:
         self._scheduler.start()
 
     def stop(self) -> None:
-        """Stop, waiting for running jobs to finish."""
+        """Stop, waiting for running jobs to finish; then close what the jobs hold open."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=True)
+        for job in self.jobs:
+            if job.close is not None:
+                try:
+                    job.close()
+                except Exception as exc:  # noqa: BLE001 - stopping must go on
+                    log.error("job %s did not close: %s", job.name, repr(exc)[:300])

@@ -5,15 +5,23 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from rules.catalogue import Rule
+from rules.errors import IkbError
 from rules.evidence import Answer, Evidence
 from rules.findings import Due, Finding
 from rules.params import Params
+from rules.texts import N_, lazy_gettext
 
 ANSWER_STATUSES: tuple[str, ...] = ("ok", "B", "C", "D", "KO", "nvt")
 
 
-class AnswerError(ValueError):
+class AnswerError(IkbError):
     """The answer does not fit the rule; the message says what would."""
+
+    messages = {
+        "weight": N_("{rule} kent geen weging {status} (mogelijk: {options})"),
+        "describe": N_("beschrijf de afwijking"),
+        "reason": N_("{rule} heeft geen NVT-tekst in het schema; geef de reden"),
+    }
 
 
 def check_answer(rule: Rule, status: str, note: str) -> str:
@@ -24,16 +32,16 @@ def check_answer(rule: Rule, status: str, note: str) -> str:
     when the scheme has none.
     """
     if status not in ANSWER_STATUSES:
-        raise AnswerError(f"status: expected one of {', '.join(ANSWER_STATUSES)}")
+        raise AnswerError("status", "choose", {"options": ANSWER_STATUSES})
     note = (note or "").strip()
     if status in ("B", "C", "D", "KO") and not rule.deviation_text(status):
-        options = ", ".join(rule.deviations.weights()) or "geen"
-        raise AnswerError(f"status: {rule.id} kent geen weging {status} (mogelijk: {options})")
+        options = list(rule.deviations.weights()) or [lazy_gettext("geen")]
+        raise AnswerError("status", "weight", {"rule": rule.id, "status": status, "options": options})
     if status in ("B", "C", "D", "KO") and not note:
-        raise AnswerError("note: beschrijf de afwijking")
+        raise AnswerError("note", "describe")
     if status == "nvt" and not note:
         if not rule.nvt:
-            raise AnswerError(f"note: {rule.id} heeft geen NVT-tekst in het schema; geef de reden")
+            raise AnswerError("note", "reason", {"rule": rule.id})
         note = rule.nvt
     return note
 

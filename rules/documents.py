@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from rules.catalogue import Rule
+from rules.errors import IkbError
 from rules.evidence import Document, Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.params import Params
+from rules.texts import N_
 
 
 @dataclass(frozen=True)
@@ -80,12 +82,22 @@ def valid_through(spec: DocumentSpec, doc: Document) -> date | None:
     return min(ends) if ends else None
 
 
+class DocumentError(IkbError):
+    """The document record does not fit its rule (or its form); the message names the field."""
+
+    messages = {
+        "end_date": N_("{label} vermeldt een einddatum; vul die in"),
+        "before_issue": N_("ligt vóór de uitgiftedatum"),
+        "per_house": N_("{label} is per stal: kies de stal"),
+    }
+
+
 def check_document(spec: DocumentSpec, issued_on: date, valid_until: date | None, location: str | None) -> None:
-    """Raise ValueError naming the field when a document record does not fit its rule."""
+    """Raise DocumentError naming the field when a document record does not fit its rule."""
     if spec.needs_valid_until and valid_until is None:
-        raise ValueError(f"valid_until: {spec.label} vermeldt een einddatum; vul die in")
+        raise DocumentError("valid_until", "end_date", {"label": spec.label})
     if valid_until is not None and valid_until < issued_on:
-        raise ValueError("valid_until: ligt vóór de uitgiftedatum")
+        raise DocumentError("valid_until", "before_issue")
 
 
 def _latest(docs, rule_id: str, location: str | None, today: date) -> Document | None:

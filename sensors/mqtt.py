@@ -14,13 +14,18 @@ description and never kills the network thread.
 
 Publisher (:class:`MqttPublisher`): what the simulator uses to publish.
 
-Link (:class:`MqttLink`): the alerts' client — publish with QoS 1 and wait for
-the PUBACK, and receive the acknowledgement topic.
+Link (:class:`MqttLink`): the alerts' and the upstream publisher's client — publish
+with QoS 1 and wait for the PUBACK, and receive a few subscribed topics.
+
+:func:`fetch_retained`: what a newcomer sees — the retained messages of some topics
+(``ikb-agent fleet``, ``verify --broker``), with :func:`options_from_url` for
+``mqtt://`` / ``mqtts://`` addresses and client certificates.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 import threading
 import time
@@ -58,21 +63,25 @@ class MqttOptions:
     password: str | None = None
     tls: bool = False
     ca_file: str | None = None
+    cert_file: str | None = None  # a client certificate (TLS client authentication, e.g. an upstream broker)
+    key_file: str | None = None
     client_id: str = "ikb-agent"
     keepalive: int = 30
     status_topic: str | None = "ikb-agent/status"
     session_expiry: int = 7 * 24 * 3600
     receive_maximum: int = 1000
+    mqtt_version: int = 5  # 4 = MQTT 3.1.1, for brokers without MQTT 5 (RabbitMQ before 3.13)
 
 
 def _client(options: MqttOptions, client_id: str, *, manual_ack: bool) -> mqtt.Client:
     """Return a configured (not yet connected) paho client."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                         manual_ack=manual_ack)
+    protocol = mqtt.MQTTv5 if options.mqtt_version == 5 else mqtt.MQTTv311
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol, manual_ack=manual_ack)
     if options.username is not None:
         client.username_pw_set(options.username, options.password)
     if options.tls:
-        client.tls_set(ca_certs=options.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+        client.tls_set(ca_certs=options.ca_file, certfile=options.cert_file, keyfile=options.key_file,
+                       cert_reqs=ssl.CERT_REQUIRED)
     client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
     return client
 
@@ -370,3 +379,73 @@ class MqttLink:
         except Exception as exc:  # noqa: BLE001
             log.error("MQTT handler failed on %s (payload %r): %s", message.topic, bytes(message.payload)[:80],
                       repr(exc)[:300])
+
+
+def options_from_url(url: str, **extra) -> MqttOptions:
+    """Return options for ``mqtt://host[:port]`` or ``mqtts://host[:port]``; ValueError naming what is wrong.
+
+    MQTT 3.1.1 unless ``mqtt_version`` is given: every upstream broker speaks it.
+    """
+    extra.setdefault("mqtt_version", 4)
+    match = re.fullmatch(r"(mqtts?)://([^/:\s]+|\[[0-9a-fA-F:]+\])(?::(\d{1,5}))?/?", url.strip())
+    if not match:
+        raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {url!r}")
+    tls = match.group(1) == "mqtts"
+    port = int(match.group(3)) if match.group(3) else (8883 if tls else 1883)
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} out of range")
+    return MqttOptions(host=match.group(2).strip("[]"), port=port, tls=tls, **extra)
+
+
+def fetch_retained(options: MqttOptions, topics: Iterable[str], *, timeout: float = 10.0,
+                   quiet: float = 0.5) -> list[tuple[str, bytes]]:
+    """Return the retained messages of ``topics`` (filters allowed), as a newcomer subscriber gets them.
+
+    Connects with a clean session, subscribes, and collects until no message came for ``quiet`` seconds
+    after the broker confirmed the subscription. Raises MqttUnavailable when the broker cannot be reached,
+    refuses us, or does not answer within ``timeout``.
+    """
+    got: list[tuple[str, bytes]] = []
+    last = [0.0]
+    subscribed = threading.Event()
+    refused: list[str] = []
+    client = _client(options, options.client_id, manual_ack=False)
+
+    def on_connect(c, userdata, flags, reason_code, properties):
+        if reason_code.is_failure:
+            refused.append(str(reason_code))
+            subscribed.set()
+            return
+        c.subscribe([(t, SubscribeOptions(qos=1) if options.mqtt_version == 5 else 1) for t in topics])
+
+    def on_subscribe(c, userdata, mid, reason_codes, properties):
+        last[0] = time.monotonic()
+        subscribed.set()
+
+    def on_message(c, userdata, message):
+        if message.retain:
+            got.append((message.topic, bytes(message.payload)))
+            last[0] = time.monotonic()
+
+    client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
+    where = f"{options.host}:{options.port}"
+    try:
+        if options.mqtt_version == 5:
+            client.connect(options.host, options.port, keepalive=options.keepalive, clean_start=True)
+        else:
+            client.connect(options.host, options.port, keepalive=options.keepalive)
+    except (OSError, ssl.SSLError) as exc:
+        raise MqttUnavailable(f"MQTT-broker {where} niet bereikbaar: {exc}") from None
+    client.loop_start()
+    try:
+        if not subscribed.wait(timeout):
+            raise MqttUnavailable(f"MQTT-broker {where} antwoordde niet binnen {timeout:g} s")
+        if refused:
+            raise MqttUnavailable(f"MQTT-broker {where} weigerde de verbinding: {refused[0]}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() - last[0] < quiet and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return got

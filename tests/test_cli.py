@@ -71,10 +71,10 @@ def test_assess_then_score_shows_the_answer_and_the_deviation_first(cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["A9.9.9", "--status", "ok"], "rule: 'A9.9.9' is not an IKB Ei rule"),
+    (["A9.9.9", "--status", "ok"], "rule: A9.9.9 is geen IKB Ei-regel"),
     (["A1.2", "--status", "D", "--note", "x"], "status: A1.2 kent geen weging D (mogelijk: B)"),
     (["A1.2", "--status", "B"], "note: beschrijf de afwijking"),
-    (["A4.1.6", "--status", "ok", "--location", "9"], "location: expected one of 1, 2, E"),
+    (["A4.1.6", "--status", "ok", "--location", "9"], "location: kies uit 1, 2, E"),
     (["A4.1.6", "--status", "maybe"], "Invalid value for '--status'"),
 ])
 def test_assess_refuses_bad_answers_and_stores_nothing(cli, args, message):
@@ -101,7 +101,7 @@ def test_document_add_makes_a_document_rule_ok_and_lists_it(cli):
 
 def test_document_add_needs_the_house_for_per_house_documents(cli):
     result = cli("document", "add", "stall_measurement_report", "--issued", "2024-05-01", "--by", "jan")
-    assert result.code == 2 and "location: Stalmeetrapport is per house" in result.err
+    assert result.code == 2 and "location: Stalmeetrapport is per stal: kies de stal" in result.err
 
 
 def test_score_at_a_past_moment_ignores_later_records(cli):
@@ -116,7 +116,7 @@ def test_user_add_reads_the_password_from_stdin(cli, config):
 
     assert cli("user", "add", "jan", "--role", "farmer", stdin="correct horse battery\n").code == 0
     short = cli("user", "add", "piet", "--role", "auditor", stdin="short\n")
-    assert short.code == 2 and "password: at least 8 characters" in short.err
+    assert short.code == 2 and "password: minstens 8 tekens" in short.err
     store = open_store(config.storage.path)
     assert authenticate(store, "jan", "correct horse battery")["role"] == "farmer"
     assert authenticate(store, "jan", "wrong password") is None

@@ -84,7 +84,7 @@ def test_alert_test_warns_when_only_one_route_carries_critical_alerts(cli, tmp_p
 def test_alert_test_names_an_unknown_channel(cli, config):
     result = cli("alert", "test", "--channel", "sms", config=config)
     assert result.code == 2
-    assert result.err.strip() == "ikb-agent: --channel: unknown channel 'sms'; configured: telefoon, oud-kastje"
+    assert result.err.strip() == "ikb-agent: --channel: onbekend kanaal sms; ingesteld: telefoon, oud-kastje"
 
 
 def test_alert_list_and_ack(cli, config, tmp_path, phone):

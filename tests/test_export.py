@@ -160,10 +160,10 @@ def test_the_audit_pack_holds_every_logbook_score_and_manifest_and_verifies(cli,
     names = set(zipfile.ZipFile(pack).namelist())
     for kind in GOOD:
         assert {f"logbooks/{kind}.csv", f"logbooks/{kind}.pdf", f"chains/{kind}.jsonl"} <= names
-    assert {"score/score.json", "score/score.txt", "manifest.json", "manifest.sha256", "README.txt",
+    assert {"score/score.json", "score/score.txt", "manifest.json", "manifest.sha256", "manifest.sig", "README.txt",
             "logbooks/logbooks.xlsx"} <= names
     manifest = json.loads(zipfile.ZipFile(pack).read("manifest.json"))
-    assert set(manifest["files"]) == names - {"manifest.json", "manifest.sha256"}
+    assert set(manifest["files"]) == names - {"manifest.json", "manifest.sha256", "manifest.sig"}
     assert manifest["chains"]["visitors"]["entries"] == 2
     score = json.loads(zipfile.ZipFile(pack).read("score/score.json"))
     assert score["scheme"] == "IKB Ei" and any(f["rule"] == "A4.4.5" for f in score["findings"])
@@ -213,10 +213,14 @@ def test_a_byte_flipped_in_the_zip_file_itself_names_the_damaged_member(pack, tm
 
 
 def test_a_csv_edited_and_resealed_still_fails_against_the_chain(pack, tmp_path):
-    """Recomputing the manifest's hashes does not help a forger: the CSV must match the chain."""
+    """Recomputing the manifest's hashes (and passing it off as an unsigned pack) does not help a forger:
+    the CSV must match the chain."""
     files = {n: zipfile.ZipFile(pack).read(n) for n in zipfile.ZipFile(pack).namelist()}
     files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace("09:15".encode(), b"07:15")
+    del files["manifest.sig"]
     manifest = json.loads(files["manifest.json"])
+    manifest["version"] = 1
+    del manifest["signing"]
     manifest["files"]["logbooks/visitors.csv"] = hashlib.sha256(files["logbooks/visitors.csv"]).hexdigest()
     files["manifest.json"] = json.dumps(manifest).encode()
     seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
@@ -263,7 +267,7 @@ def test_export_bytes_serves_the_web_downloads(store, config, farm):
     assert name.endswith("-auditpakket.zip") and zipfile.ZipFile(io.BytesIO(data)).read("manifest.sha256")
     name, data = export_bytes(store, config, "all", "csv", START, END, NOW)
     assert set(zipfile.ZipFile(io.BytesIO(data)).namelist()) == {f"{k}.csv" for k in GOOD}
-    with pytest.raises(ExportError, match="unknown logbook"):
+    with pytest.raises(ExportError, match="onbekend logboek"):
         export_bytes(store, config, "koeien", "csv", START, END, NOW)
 
 

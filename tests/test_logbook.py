@@ -23,6 +23,7 @@ from agent.logbooks.entries import (
     list_entries,
     verify_chain,
 )
+from agent.i18n import translations
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 
 from .conftest import REPO
@@ -111,10 +112,10 @@ def test_a_good_entry_of_every_logbook_is_stored_as_given(store, config, kind):
 
 
 def _required(kind):
-    return [f for f in form_fields(kind) if f["required"]]
+    return [f for f in form_fields(kind) if f.required]
 
 
-@pytest.mark.parametrize("kind, field", [(k, f["name"]) for k in GOOD for f in _required(k)])
+@pytest.mark.parametrize("kind, field", [(k, f.name) for k in GOOD for f in _required(k)])
 def test_each_missing_required_field_is_named_and_nothing_is_stored(store, config, kind, field):
     data = {k: v for k, v in GOOD[kind].items() if k != field}
     with pytest.raises(EntryError) as err:
@@ -145,8 +146,8 @@ def test_unknown_fields_and_non_objects_are_refused(store, config):
 def test_english_messages_exist_for_every_problem(store, config):
     with pytest.raises(EntryError) as err:
         add(store, config, "visitors", {**GOOD["visitors"], "arrival": "9u", "houses": ["9"]})
-    assert err.value.text("en") == "arrival: expected a time HH:MM (24-hour, e.g. 07:45); houses: unknown house 9; " \
-                                   "choose from 1, 2"
+    assert err.value.line(translations("en")) == "arrival: expected a time HH:MM (24-hour, e.g. 07:45); " \
+                                                 "houses: unknown house 9; choose from 1, 2"
 
 
 def test_yes_no_and_numbers_typed_in_a_form_are_understood(store, config):
@@ -165,15 +166,16 @@ def test_a_second_day_sheet_line_for_the_same_house_and_day_is_refused(store, co
 
 
 def test_every_field_carries_its_rule_and_labels_for_forms():
+    english = translations("en")
     for kind, spec in LOGBOOKS.items():
         for name, info in spec.model.model_fields.items():
             extra = info.json_schema_extra
             assert extra["rule"] in info.description and extra["rule"][0] in "AEGHI", (kind, name)
-            assert extra["label"]["nl"] and extra["label"]["en"] and extra["widget"], (kind, name)
-    fields = {f["name"]: f for f in form_fields("pest_control", "en")}
-    assert fields["uptake"]["options"] == {"none": "none", "little": "little", "unreachable": "unreachable",
-                                           "missing": "missing"}
-    assert fields["inspector"]["required"] is False and fields["date"]["widget"] == "date"
+            assert extra["label"] and extra["widget"], (kind, name)  # (their English: tests/test_translations.py)
+    fields = {f.name: f for f in form_fields("pest_control")}
+    assert {k: english.gettext(v) for k, v in fields["uptake"].options.items()} == {
+        "none": "none", "little": "little", "unreachable": "unreachable", "missing": "missing"}
+    assert fields["inspector"].required is False and fields["date"].widget == "date"
 
 
 def test_design_contract_fields_are_present_with_their_names():
@@ -329,8 +331,19 @@ def test_cli_add_with_an_invalid_entry_exits_2_naming_the_field_and_stores_nothi
     assert r.code == 2 and "arrival: verwacht een tijd UU:MM" in r.err
     assert len(r.err.strip().splitlines()) == 1
     r = cli("logbook", "add", "visitors", "--json", "{not json")
-    assert r.code == 2 and "--json: not valid JSON" in r.err
+    assert r.code == 2 and "--json: geen geldige JSON" in r.err
     assert json.loads(cli("logbook", "list", "visitors", "--format", "json").out) == []
+
+
+def test_cli_speaks_english_when_asked(cli):
+    bad = {**GOOD["visitors"], "arrival": "kwart over negen", "houses": []}
+    r = cli("--lang", "en", "logbook", "add", "visitors", "--json", json.dumps(bad))
+    assert r.code == 2 and r.err.strip() == ("ikb-agent: arrival: expected a time HH:MM (24-hour, e.g. 07:45); "
+                                             "houses: choose at least one house")
+    r = cli("--lang", "en", "logbook", "add", "visitors", "--json", json.dumps(GOOD["visitors"]))
+    assert r.code == 0 and r.out.startswith("saved: visitors #1 (confirmed; chain ")
+    listing = cli("--lang", "en", "logbook", "list", "visitors").out
+    assert listing.startswith("Visitor register (A4.2.2): 1 entry\n")
 
 
 def test_cli_add_prints_the_alert_flags(cli):

@@ -290,9 +290,9 @@ def test_housing_order_command_and_its_effect(farm, cli):
     fill(store, ids)
     assert cli("housing-order", "add", "--from", "2026-01-05", "--by", "jan", config=path).code == 0
     bad = cli("housing-order", "add", "--from", "2026-01-10", "--by", "jan", config=path)
-    assert bad.code == 2 and "from: overlaps housing order 1" in bad.err
+    assert bad.code == 2 and "from: overlapt ophokplicht 1" in bad.err
     bad = cli("housing-order", "add", "--from", "gisteren", config=path)
-    assert bad.code == 2 and "from: expected a date as YYYY-MM-DD" in bad.err
+    assert bad.code == 2 and "from: verwacht een datum JJJJ-MM-DD" in bad.err
     result = score_window(store, config, at=AT, since=SINCE)
     assert statuses(result)["H3.12.8"] == "nvt" and statuses(result)["H3.12.11"] == "ok"
     assert cli("housing-order", "end", "1", "--on", "2026-01-13", "--by", "jan", config=path).code == 0

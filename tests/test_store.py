@@ -57,14 +57,14 @@ def test_a_database_from_a_newer_version_is_refused_with_a_clear_message(tmp_pat
     conn.execute("INSERT INTO _sqlite_migrations(migration_set, name, applied_at) VALUES ('ikb-agent', 'm999_future', 'x')")
     conn.commit()
     conn.close()
-    with pytest.raises(StoreError, match="written by a newer ikb-agent .*m999_future.*install that version"):
+    with pytest.raises(StoreError, match="geschreven door een nieuwere ikb-agent .*m999_future.*installeer die versie"):
         open_store(path)
 
 
 def test_not_a_database_is_reported(tmp_path):
     path = tmp_path / "junk.db"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StoreError, match="not a usable SQLite database"):
+    with pytest.raises(StoreError, match="geen bruikbare SQLite-database"):
         open_store(path)
 
 

@@ -67,3 +67,12 @@ def test_the_one_time_link_shows_on_get_and_acknowledges_only_on_post(app, web_s
     assert phone.get("/alerts/ack/made-up-token").status_code == 404
     # The link opens this one alert, not the farm's pages.
     assert phone.get("/alerts/").status_code == 302
+
+
+def test_bevestigen_is_acknowledge_for_an_alert_and_confirm_for_a_draft_in_english(farmer, web_store, farm_config):
+    raise_ventilation_alarm(web_store, farm_config)
+    farmer.post("/language", data={"lang": "en", "csrf_token": token_of(farmer), "next": "/"})
+    assert "Acknowledge</button>" in farmer.get("/alerts/").get_data(as_text=True)
+    from agent.i18n import translations
+
+    assert translations("en").gettext("Bevestigen") == "Confirm"  # a draft's button (logbooks/form.html)

@@ -87,13 +87,13 @@ def test_an_auditor_token_reads_but_cannot_write(app, tokens, web_store):
 
 @pytest.mark.parametrize("body, status, field, message", [
     ("not json", 400, None, None),
-    ([1, 2], 422, "body", "verwacht een object"),
-    ({"rule": "A4.1.10"}, 422, "status", "verplicht"),
-    ({"rule": "A4.1.10", "status": "X"}, 422, "status", "kies een van: ok, B, C, D, KO, nvt"),
+    ([1, 2], 422, "body", "verwacht een JSON-object"),
+    ({"rule": "A4.1.10"}, 422, "status", "verplicht veld ontbreekt"),
+    ({"rule": "A4.1.10", "status": "X"}, 422, "status", "kies uit ok, B, C, D, KO, nvt"),
     ({"rule": "A4.1.10", "status": "C"}, 422, "note", "beschrijf de afwijking"),
     ({"rule": "Q1", "status": "ok"}, 422, "rule", "Q1 is geen IKB Ei-regel"),
-    ({"rule": "A4.1.6", "status": "ok", "extra": 1}, 422, "extra", "onbekend veld"),
-    ({"rule": "A4.1.6", "status": "ok", "location": "9"}, 422, "location", "kies een van: 1, 2, E"),
+    ({"rule": "A4.1.6", "status": "ok", "extra": 1}, 422, "extra", "onbekend veld (controleer de spelling)"),
+    ({"rule": "A4.1.6", "status": "ok", "location": "9"}, 422, "location", "kies uit 1, 2, E"),
 ])
 def test_bad_answer_bodies_name_the_field_and_store_nothing(app, tokens, web_store, body, status, field, message):
     client = app.test_client()
@@ -112,7 +112,7 @@ def test_documents_are_added_and_listed(app, tokens):
     client = app.test_client()
     headers = bearer(tokens["jan"])
     bad = client.post("/api/v1/documents", json={"kind": "water_test", "issued_on": "2026-13-01"}, headers=headers)
-    assert bad.status_code == 422 and bad.json["fields"]["issued_on"] == "verwacht een datum (JJJJ-MM-DD)"
+    assert bad.status_code == 422 and bad.json["fields"]["issued_on"] == "verwacht een datum JJJJ-MM-DD (bijv. 2026-03-28)"
     added = client.post("/api/v1/documents", json={"kind": "A6.3.1", "issued_on": "2026-10-01"}, headers=headers)
     assert added.status_code == 201 and added.json["kind"] == "water_test"
     assert [d["id"] for d in client.get("/api/v1/documents", headers=headers).json] == [added.json["id"]]

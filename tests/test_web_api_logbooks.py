@@ -105,7 +105,9 @@ def test_messages_are_english_for_an_english_session(farmer):
     farmer.post("/language", data={"lang": "en", "csrf_token": token_of(farmer), "next": "/"})
     response = farmer.post("/api/v1/logbooks/checks", json={**GOOD["checks"], "item": "fan"},
                            headers={"X-CSRFToken": token_of(farmer)})
-    assert response.status_code == 422 and response.json["fields"]["item"] == "choose from generator, alarm, generator_load, alarm_dialer"
+    assert response.status_code == 422 and response.json["fields"]["item"] == \
+        ("choose from generator (emergency generator), alarm (alarm system), generator_load (emergency generator "
+         "under load (yearly)), alarm_dialer (alarm panel's dialer)")
 
 
 def test_a_correction_supersedes_with_who_when_why_and_only_the_newest_version_can_be_corrected(api):

@@ -28,7 +28,7 @@ def test_user_token_prints_a_token_that_opens_the_api(cli, config_file):
 
 def test_user_token_for_an_unknown_account_names_it(cli):
     result = cli("user", "token", "nobody")
-    assert result.code == 2 and "name: no account 'nobody'" in result.err
+    assert result.code == 2 and "name: geen account nobody" in result.err
 
 
 def test_web_serves_the_page_with_waitress(config_file):

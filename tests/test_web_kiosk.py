@@ -11,10 +11,10 @@ import re
 import pytest
 from PIL import Image, ImageDraw
 
+from agent.i18n import KIOSK_LANGUAGES
 from agent.logbooks.entries import list_entries
 from agent.logbooks.signatures import MAX_BYTES, parse_reference
 from agent.store.files import get_file
-from webui.kiosk_texts import KIOSK_LANGUAGES, TEXT
 
 from .web_fixtures import (  # noqa: F401
     NOW,
@@ -58,11 +58,6 @@ def visit(client, **changes):
 
 def page(response) -> str:
     return response.get_data(as_text=True)
-
-
-def test_every_kiosk_text_exists_in_four_languages():
-    for key, texts in TEXT.items():
-        assert set(texts) == set(KIOSK_LANGUAGES) and all(t.strip() for t in texts.values()), key
 
 
 @pytest.mark.parametrize("lang,question", [
@@ -187,3 +182,15 @@ def test_the_poster_makes_a_kiosk_link_whose_qr_code_logs_a_phone_in_as_kiosk(fa
     farmer.post("/kiosk/poster", data={"csrf_token": token_of(farmer, "/kiosk/poster"), "account": str(kiosk_id)})
     assert app.test_client().get(url.removeprefix("http://localhost")).status_code == 404
     assert app.test_client().get("/kiosk/k/guess").status_code == 404
+
+
+def test_the_poster_prints_the_farm_key_fingerprint_that_signs_the_audit_packs(farmer, app, web_store):
+    from agent.signing import load_key
+    from webui.state import get_config
+
+    kiosk_id = web_store.query("SELECT id FROM users WHERE name = 'tablet'")[0]["id"]
+    farmer.post("/kiosk/poster", data={"csrf_token": token_of(farmer, "/kiosk/poster"), "account": str(kiosk_id)})
+    html = page(farmer.get("/kiosk/poster"))
+    with app.app_context():
+        fingerprint = load_key(get_config().key_path()).fingerprint
+    assert f'<p class="rule fingerprint">bedrijfssleutel {fingerprint}</p>' in html

@@ -51,9 +51,9 @@ def field_error(html: str, name: str) -> str:
 @pytest.mark.parametrize("kind", list(LOGBOOKS))
 def test_every_logbook_has_a_form_with_the_record_models_dutch_labels(farmer, kind):
     html = page(farmer.get(f"/logbooks/{kind}/new"))
-    for f in form_fields(kind, "nl"):
-        if f["widget"] != "hidden":
-            assert str(escape(f["label"])) in html, f["name"]
+    for f in form_fields(kind):
+        if f.widget != "hidden":
+            assert str(escape(f.label)) in html, f.name
     assert 'class="logbook" novalidate' in html  # the server's (the CLI's) messages, not the browser's
 
 
@@ -78,7 +78,7 @@ def test_an_invalid_form_shows_the_clis_message_at_the_field_and_stores_nothing(
     with pytest.raises(EntryError) as exc:
         validate_entry("visitors", cli_data, houses={"1": "free_range", "2": "barn"},
                        today=NOW.date())
-    expected = dict((p[0], p[1]) for p in exc.value.problems)[field]
+    expected = exc.value.by_field()[field]
     assert field_error(page(response), field) == str(escape(expected))
     assert list_entries(web_store, "visitors") == []
 
@@ -171,7 +171,7 @@ def test_a_sensor_drafted_check_waits_on_the_page_and_is_confirmed_by_the_farmer
         "event_id": 7}, by="ikb-agent", now=NOW, state="draft").entry
     index = page(farmer.get("/logbooks/"))
     assert "Wacht op bevestiging (1)" in index and f"/logbooks/checks/{draft.id}/confirm" in index
-    assert "1 door de sensoren gedetecteerde controles wachten op uw bevestiging" in page(farmer.get("/live"))
+    assert "1 door de sensoren gedetecteerde controle wacht op uw bevestiging" in page(farmer.get("/live"))
     form_page = page(farmer.get(f"/logbooks/checks/{draft.id}/confirm"))
     assert 'value="jan"' in form_page  # who confirms vouches for the check
     form = {"csrf_token": token_of(farmer), "date": "2026-10-30", "item": "generator", "result": "ok",

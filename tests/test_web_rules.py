@@ -78,7 +78,7 @@ def test_an_invalid_answer_shows_the_field_message_in_dutch_and_stores_nothing(f
     wrong_weight = farmer.post("/rules/A1.2/assess", data={"status": "D", "note": "x", "csrf_token": token})
     assert _field_errors(wrong_weight.get_data(as_text=True)) == ["A1.2 kent geen weging D (mogelijk: B)"]
     no_status = farmer.post("/rules/A1.1/assess", data={"note": "x", "csrf_token": token})
-    assert _field_errors(no_status.get_data(as_text=True)) == ["verplicht"]
+    assert _field_errors(no_status.get_data(as_text=True)) == ["verplicht veld ontbreekt"]
     bad_location = farmer.post("/rules/A1.1/assess", data={"status": "ok", "location": "9", "csrf_token": token})
     assert _field_errors(bad_location.get_data(as_text=True)) == ["kies een stal of eierlokaal van dit bedrijf"]
     assert web_store.query("SELECT count(*) AS n FROM assessments")[0]["n"] == 0
@@ -145,7 +145,7 @@ def test_an_invalid_document_names_the_field_in_dutch(farmer, web_store):
     future = farmer.post("/rules/A6.3.1/document", data={"issued_on": "2027-01-01", "csrf_token": token})
     assert _field_errors(future.get_data(as_text=True)) == ["ligt in de toekomst"]
     bad_date = farmer.post("/rules/A6.3.1/document", data={"issued_on": "1-10-2026", "csrf_token": token})
-    assert _field_errors(bad_date.get_data(as_text=True)) == ["verwacht een datum (JJJJ-MM-DD)"]
+    assert _field_errors(bad_date.get_data(as_text=True)) == ["verwacht een datum JJJJ-MM-DD (bijv. 2026-03-28)"]
     no_house = farmer.post("/rules/G1.1/document", data={"issued_on": "2026-10-01", "csrf_token": token})
     assert _field_errors(no_house.get_data(as_text=True)) == ["Stalmeetrapport is per stal: kies de stal"]
     no_end = farmer.post("/rules/I1.1/document", data={"issued_on": "2026-10-01", "csrf_token": token})

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from agent.exports import ExportError, export_bytes
 from rules.logbooks import LOGBOOKS
+from webui.i18n import current_translations
 from webui.i18n import gettext as _
 from webui.logbook_forms import title
 from webui.state import get_config, get_store, now
@@ -57,7 +58,7 @@ def export(kind: str, fmt: str):
     try:
         filename, data = export_bytes(get_store(), get_config(), kind, fmt, start, end, now())
     except ExportError as exc:  # e.g. the PDF font package is missing: the message names it
-        return render_template("error.html", code=503, message=str(exc)), 503
+        return render_template("error.html", code=503, message=exc.line(current_translations())), 503
     response = Response(data, mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

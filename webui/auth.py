@@ -8,7 +8,7 @@ from flask import Blueprint, g, redirect, render_template, request, session, url
 
 from agent.store import authenticate, clear_login_failures, count_users, login_wait, record_login_failure
 from webui.access import public, roles
-from webui.i18n import LANGUAGES
+from webui.i18n import LANGUAGES, ngettext
 from webui.i18n import gettext as _
 from webui.state import get_store, now
 
@@ -48,8 +48,8 @@ def login():
         password = request.form.get("password", "")
         wait = login_wait(store, name, _client_ip(), now())
         if wait:
-            error = _("Te veel mislukte pogingen. Probeer het over {minutes} minuten opnieuw.",
-                      minutes=max(1, (wait + 59) // 60))
+            error = ngettext("Te veel mislukte pogingen. Probeer het over {n} minuut opnieuw.",
+                             "Te veel mislukte pogingen. Probeer het over {n} minuten opnieuw.", max(1, (wait + 59) // 60))
             status = 429
         else:
             user = authenticate(store, name, password) if name and password else None

@@ -16,6 +16,7 @@ from flask import Blueprint, abort, render_template, request
 from agent.evaluation import house_light_days, room_days
 from agent.store import downsample, from_ms, sensors_at, to_ms
 from rules.sensor import dew_point, merge_intervals
+from rules.texts import N_
 from webui.i18n import fmt_number, location_word
 from webui.i18n import gettext as _
 from webui.lightstrip import nights
@@ -26,7 +27,8 @@ bp = Blueprint("charts", __name__, url_prefix="/charts")
 
 RANGES = {"48h": timedelta(hours=48), "7d": timedelta(days=7), "30d": timedelta(days=30),
           "90d": timedelta(days=90), "365d": timedelta(days=365)}
-RANGE_LABELS = {"48h": "48 uur", "7d": "7 dagen", "30d": "30 dagen", "90d": "90 dagen", "365d": "1 jaar"}
+RANGE_LABELS = {"48h": N_("48 uur"), "7d": N_("7 dagen"), "30d": N_("30 dagen"), "90d": N_("90 dagen"),
+                "365d": N_("1 jaar")}
 # Nights in the calendar strip above the light chart, per range.
 STRIP_NIGHTS = {"48h": 14, "7d": 14, "30d": 30, "90d": 90, "365d": 365}
 POINTS = 300

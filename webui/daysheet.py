@@ -16,9 +16,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from agent.logbooks import StoredEntry, add_entry, correct_entry, list_entries
 from webui.access import require_farmer
+from webui.forms import NON_FIELD
 from webui.i18n import fmt_date, location_word
 from webui.i18n import gettext as _
-from webui.logbook_forms import NON_FIELD, display, entry_from_form, logbook_fields
+from webui.logbook_forms import display, entry_from_form, logbook_fields
 from webui.logbooks import _user, attempt, changed, flash_flags, today
 from webui.state import get_config, get_store, now, scores
 

@@ -1,25 +1,32 @@
-"""Forms generated from pydantic models: the fields to draw, and the submitted values checked.
+"""Every form on the page, generated from its model: the fields to draw, the submitted values, the messages.
 
-One definition of each record (its pydantic model) gives the form, the API body
-and the validation; this module turns a model into :class:`FieldSpec` rows that
-``templates/_form.html`` draws, and a submitted form back into the model or into
-Dutch messages per field. A field's label is its ``title``, its help text its
-``description``; ``json_schema_extra={"widget": "textarea"}`` picks a widget.
+One generator for the logbook records (``rules.logbooks``) and the page's own inputs (``webui/inputs.py``):
+:func:`rules.logbooks.fields.describe` reads a model's fields — ``field()``'s metadata on a record (label,
+widget, options, the rule), else the field's title, description and type — and :func:`fields_for` turns
+them into :class:`FieldSpec` rows in the page's language, which ``templates/_form.html`` draws.
+:func:`form_data` reads a submitted form back into the JSON object the model validates (as the CLI and
+the API send it), and :func:`field_errors` puts an error's problems (:mod:`rules.errors`) at their fields.
+Widgets: text, textarea, number, date, time, select, checkbox, list, yesno (two big buttons), house (a
+select of the farm's houses), houses (toggle buttons), products (rows of name and admission number);
+``hidden`` fields are not drawn and kept as they were; a ``signature`` is typed initials here (the kiosk
+draws one).
 """
 
 from __future__ import annotations
 
-import re
-import types
-import typing
 from dataclasses import dataclass, field
-from datetime import date, time
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
 
+from rules.errors import IkbError, problems_of
+from rules.logbooks import describe
+from webui.i18n import current_translations
 from webui.i18n import gettext as _
+
+NON_FIELD = "_form"  # the key of a message about the form as a whole
+PRODUCT_ROWS = 3  # rows of the products widget (R&O: cleaning agent, disinfectant, a third)
 
 
 @dataclass
@@ -28,177 +35,99 @@ class FieldSpec:
 
     name: str
     label: str
-    widget: str  # text | textarea | select | date | time | number | checkbox | list | file | yesno | houses | products
+    widget: str
     required: bool
     choices: list[tuple[str, str]] = field(default_factory=list)
     help: str = ""
     value: Any = None
     error: str | None = None
     max_length: int | None = None
-    step: str | None = None
     rule: str | None = None  # the IKB Ei rule that demands the field (logbook forms)
 
 
-def _unwrap_optional(annotation) -> tuple[Any, bool]:
-    """Return (inner type, whether None is allowed)."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return args[0], True
-    return annotation, False
-
-
-def _widget(annotation, extra: dict) -> tuple[str, list[tuple[str, str]]]:
-    """Choose the widget (and choices) for a field's type."""
-    if extra.get("widget"):
-        return extra["widget"], []
-    if typing.get_origin(annotation) is Literal:
-        return "select", [(str(v), str(v)) for v in typing.get_args(annotation)]
-    if annotation is bool:
-        return "checkbox", []
-    if annotation is date:
-        return "date", []
-    if annotation is time:
-        return "time", []
-    if annotation in (int, float):
-        return "number", []
-    if typing.get_origin(annotation) is list:
-        return "list", []
-    return "text", []
+def _shown(widget: str, name: str, exclude: tuple[str, ...], only: tuple[str, ...] | None) -> bool:
+    """Return whether a field is on the form."""
+    return widget != "hidden" and name not in exclude and (only is None or name in only)
 
 
 def fields_for(model: type[BaseModel], *, values: dict | None = None, errors: dict | None = None,
-               choices: dict[str, list[tuple[str, str]]] | None = None, exclude: tuple[str, ...] = ()) -> list[FieldSpec]:
-    """Return the form fields of a model, with current values, errors and per-form choices."""
+               choices: dict[str, list[tuple[str, str]]] | None = None, exclude: tuple[str, ...] = (),
+               only: tuple[str, ...] | None = None) -> list[FieldSpec]:
+    """Return a model's form fields in the page's language, with values, errors and this form's choices."""
     values, errors, choices = values or {}, errors or {}, choices or {}
     out = []
-    for name, info in model.model_fields.items():
-        if name in exclude:
+    for meta in describe(model):
+        if not _shown(meta.widget, meta.name, exclude, only):
             continue
-        annotation, optional = _unwrap_optional(info.annotation)
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        widget, options = _widget(annotation, extra)
-        if name in choices:
-            widget, options = ("select" if widget != "list" else "multiselect"), choices[name]
-        max_length = next((m.max_length for m in info.metadata if getattr(m, "max_length", None)), None)
-        default = None if info.is_required() else info.get_default(call_default_factory=True)
-        out.append(FieldSpec(
-            name=name, label=_(info.title or name), widget=widget,
-            required=info.is_required() and not optional and widget != "checkbox",
-            choices=options, help=_(info.description) if info.description else "",
-            value=values.get(name, default), error=errors.get(name), max_length=max_length,
-            step="any" if annotation is float else None,
-        ))
+        widget = meta.widget
+        options = [(value, _(label)) for value, label in (meta.options or {}).items()]
+        if meta.name in choices:
+            widget, options = ("houses" if widget == "houses" else "select"), choices[meta.name]
+        widget = {"house": "select", "signature": "text"}.get(widget, widget)
+        value = values.get(meta.name, meta.default)
+        if widget == "products":
+            value = _product_rows(value)
+        out.append(FieldSpec(name=meta.name, label=_(meta.label), widget=widget, required=meta.required,
+                             choices=options, help=meta.rule or (_(meta.help) if meta.help else ""), value=value,
+                             error=errors.get(meta.name), max_length=meta.max_length, rule=meta.rule))
     return out
 
 
-def form_values(model: type[BaseModel], form: MultiDict) -> dict:
-    """Return the submitted values as the model expects them (empty fields left out)."""
+def _product_rows(value: Any) -> list[dict]:
+    """Return the products as PRODUCT_ROWS rows of {name, admission_number} (empty rows to fill)."""
+    rows = [dict(p) for p in value if isinstance(p, dict)] if isinstance(value, list) else []
+    return rows + [{"name": "", "admission_number": ""} for _i in range(max(0, PRODUCT_ROWS - len(rows)))]
+
+
+def form_data(model: type[BaseModel], form: MultiDict, *, only: tuple[str, ...] | None = None) -> dict:
+    """Return a submitted form as the JSON object the model validates (empty fields left out, as the CLI would)."""
     data: dict[str, Any] = {}
-    for name, info in model.model_fields.items():
-        annotation, _optional = _unwrap_optional(info.annotation)
-        if annotation is bool:
-            data[name] = form.get(name) in ("on", "true", "1", "ja")
-        elif typing.get_origin(annotation) is list:
+    for meta in describe(model):
+        name, widget = meta.name, meta.widget
+        if not _shown(widget, name, (), only):
+            continue
+        if widget == "houses":
+            data[name] = [h.strip() for h in form.getlist(name) if h.strip()]
+        elif widget == "list":
             items = form.getlist(name)
             if len(items) == 1:
-                items = [p.strip() for p in items[0].split(",")]
+                items = items[0].split(",")
             data[name] = [i for i in (s.strip() for s in items) if i]
+        elif widget == "products":
+            rows = [{k: form.get(f"{name}-{i}-{k}", "").strip() for k in ("name", "admission_number")}
+                    for i in range(PRODUCT_ROWS)]
+            data[name] = [r for r in rows if any(r.values())]
+        elif widget == "checkbox":
+            data[name] = form.get(name) in ("on", "true", "1", "ja")
+        elif widget == "yesno":
+            value = form.get(name, "").strip().lower()
+            if value in ("ja", "nee"):
+                data[name] = value
         else:
-            value = form.get(name, "")
-            if value.strip() != "":
-                data[name] = value.strip() if annotation is not str else value
+            value = form.get(name, "").strip()
+            if widget == "number":
+                value = value.replace(",", ".")  # a Dutch phone keyboard types 12,5; the model reads 12.5
+            if value:
+                data[name] = value
     return data
 
 
-def parse_form(model: type[BaseModel], form: MultiDict, extra: dict | None = None):
-    """Validate a submitted form; return (instance, {}) or (None, {field: Dutch message})."""
-    data = form_values(model, form)
-    data.update(extra or {})
-    try:
-        return model.model_validate(data), {}
-    except ValidationError as exc:
-        return None, validation_messages(exc)
-
-
-# pydantic error type → Dutch message (with ctx values filled in).
-_PYDANTIC_NL = {
-    "missing": "verplicht",
-    "literal_error": "kies een van: {expected}",
-    "date_parsing": "verwacht een datum (JJJJ-MM-DD)",
-    "date_from_datetime_parsing": "verwacht een datum (JJJJ-MM-DD)",
-    "date_type": "verwacht een datum (JJJJ-MM-DD)",
-    "time_parsing": "verwacht een tijd (UU:MM)",
-    "time_type": "verwacht een tijd (UU:MM)",
-    "int_parsing": "verwacht een geheel getal",
-    "int_type": "verwacht een geheel getal",
-    "int_from_float": "verwacht een geheel getal",
-    "float_parsing": "verwacht een getal",
-    "float_type": "verwacht een getal",
-    "finite_number": "verwacht een getal",
-    "bool_parsing": "verwacht ja of nee",
-    "bool_type": "verwacht ja of nee",
-    "string_type": "verwacht tekst",
-    "string_too_short": "te kort (minstens {min_length} tekens)",
-    "string_too_long": "te lang (hoogstens {max_length} tekens)",
-    "string_pattern_mismatch": "ongeldige invoer",
-    "greater_than_equal": "minstens {ge}",
-    "greater_than": "groter dan {gt}",
-    "less_than_equal": "hoogstens {le}",
-    "less_than": "kleiner dan {lt}",
-    "too_short": "minstens {min_length} nodig",
-    "too_long": "hoogstens {max_length}",
-    "list_type": "verwacht een lijst",
-    "extra_forbidden": "onbekend veld",
-    "dict_type": "verwacht een object",
-    "model_type": "verwacht een object",
-    "json_invalid": "ongeldige JSON",
-}
-
-
-def validation_messages(exc: ValidationError) -> dict[str, str]:
-    """Return one Dutch message per field (the first error of each)."""
+def field_errors(exc: IkbError) -> dict[str, str]:
+    """Return one message per form field, in the page's language (a nested row's message says which row)."""
+    translations = current_translations()
     out: dict[str, str] = {}
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "body"
-        if loc in out:
-            continue
-        ctx = dict(err.get("ctx") or {})
-        if err["type"] == "literal_error":
-            ctx["expected"] = ", ".join(re.findall(r"'([^']*)'", str(ctx.get("expected", ""))))
-        if err["type"] in ("value_error", "assertion_error"):
-            message = str(ctx.get("error") or err["msg"]).removeprefix("Value error, ")
-        else:
-            template = _PYDANTIC_NL.get(err["type"])
-            try:
-                message = _(template, **ctx) if template else err["msg"]
-            except (KeyError, IndexError):
-                message = _(template) if template else err["msg"]
-        out[loc] = message
+    for problem in exc.problems:
+        name = str(problem.loc[0]) if problem.loc else NON_FIELD
+        message = problem.render(translations)
+        if len(problem.loc) > 1 and isinstance(problem.loc[1], int):
+            message = _("regel {n}", n=problem.loc[1] + 1) + ": " + message
+        out.setdefault(name, message)
     return out
 
 
-# Messages of agent/ validation ("field: message", partly English for the CLI's
-# technical users) → Dutch for the page. Unknown messages pass through unchanged.
-_AGENT_NL = (
-    (re.compile(r"^expected one of (.+)$"), "kies een van: {0}"),
-    (re.compile(r"^required \(YYYY-MM-DD\)$"), "verplicht (JJJJ-MM-DD)"),
-    (re.compile(r"^required$"), "verplicht"),
-    (re.compile(r"^expected a date YYYY-MM-DD, got (.+)$"), "verwacht een datum (JJJJ-MM-DD), niet {0}"),
-    (re.compile(r"^lies in the future$"), "ligt in de toekomst"),
-    (re.compile(r"^(.+) is per house; give the house id$"), "{0} is per stal: kies de stal"),
-    (re.compile(r"^'(.+)' is not an IKB Ei rule.*$"), "{0} is geen IKB Ei-regel"),
-)
-
-
-def split_agent_error(message: str) -> tuple[str, str]:
-    """Split an agent validation message into (field, Dutch message)."""
-    name, sep, text = message.partition(": ")
-    if not sep:
-        return "", message
-    for pattern, dutch in _AGENT_NL:
-        match = pattern.match(text)
-        if match:
-            return name, _(dutch).format(*match.groups())
-    return name, text
+def parse_form(model: type[BaseModel], form: MultiDict):
+    """Validate a submitted form; return (instance, {}) or (None, {field: message})."""
+    try:
+        return model.model_validate(form_data(model, form)), {}
+    except ValidationError as exc:
+        return None, field_errors(IkbError(problems=problems_of(exc, model)))

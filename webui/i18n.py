@@ -1,10 +1,10 @@
-"""Language: Dutch first, English on request; dates and numbers formatted by Babel.
+"""Language: Dutch first, English on request; texts from the gettext catalogues, dates and numbers by Babel.
 
-The interface strings are written in Dutch in the code and templates
-(``_("Afwijkingen")``); :data:`webui.translations_en.EN` maps each to English. A
-missing English entry falls back to the Dutch text, and a test lists every
-``_()`` string that has no entry. Rule texts stay in the scheme's Dutch in both
-languages: they are what the auditor reads.
+The interface strings are written in Dutch in the code and templates (``_("Afwijkingen")``,
+``ngettext("{n} regel", "{n} regels", n)``); :mod:`agent.i18n` reads their translations from the
+catalogues. Errors and record-model labels arrive as msgids or :class:`~rules.texts.Text` and are rendered
+here, in the request's language. Rule texts stay in the scheme's Dutch in both languages: they are what
+the auditor reads.
 """
 
 from __future__ import annotations
@@ -16,9 +16,8 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask, current_app, g, request, session
 
-from webui.translations_en import EN
-
-LANGUAGES = ("nl", "en")
+from agent.i18n import LANGUAGES, translate, translate_plural, translations
+from rules.texts import N_
 
 
 def language() -> str:
@@ -34,9 +33,28 @@ def language() -> str:
 
 def gettext(text: str, **values) -> str:
     """Return the interface string in the current language, with ``{name}`` values filled in."""
-    if language() == "en":
-        text = EN.get(text, text)
-    return text.format(**values) if values else text
+    return translate(language(), text, **values)
+
+
+def ngettext(singular: str, plural: str, n: int, **values) -> str:
+    """Return the form for ``n`` of an interface string in the current language (``{n}`` filled in)."""
+    return translate_plural(language(), singular, plural, n, **values)
+
+
+def pgettext(context: str, text: str, **values) -> str:
+    """Return an interface string whose translation depends on where it stands (``Bevestigen`` an alert)."""
+    template = translations(language()).pgettext(context, text)
+    return template.format(**values) if values else template
+
+
+def npgettext(context: str, singular: str, plural: str, n: int, **values) -> str:
+    """Return the form for ``n`` of an interface string whose translation depends on where it stands."""
+    return translations(language()).npgettext(context, singular, plural, n).format(n=n, **values)
+
+
+def current_translations():
+    """Return the translations of the current request's language (to render texts and errors)."""
+    return translations(language())
 
 
 def _tz():
@@ -115,31 +133,31 @@ def fmt_duration(seconds: float | None) -> str:
     hours, minutes = divmod(minutes, 60)
     if hours < 72:
         return gettext("{h} u {m} min", h=hours, m=minutes)
-    return gettext("{n} dagen", n=hours // 24)
+    return ngettext("{n} dag", "{n} dagen", hours // 24)
 
 
 STATUS_WORDS = {
-    "ok": "in orde",
-    "B": "afwijking B",
-    "C": "afwijking C",
-    "D": "afwijking D",
-    "KO": "KO-afwijking",
-    "nvt": "niet van toepassing",
-    "unknown": "onbekend",
+    "ok": N_("in orde"),
+    "B": N_("afwijking B"),
+    "C": N_("afwijking C"),
+    "D": N_("afwijking D"),
+    "KO": N_("KO-afwijking"),
+    "nvt": N_("niet van toepassing"),
+    "unknown": N_("onbekend"),
 }
 VERDICT_WORDS = {
-    "suspension": "Schorsing: KO-afwijking",
-    "repair_required": "Herstel vereist vóór afgifte certificaat",
-    "remarks": "Opmerkingen: B/C-afwijkingen",
-    "incomplete": "Onvolledig: niet alles is aangetoond",
-    "ready": "Auditklaar",
+    "suspension": N_("Schorsing: KO-afwijking"),
+    "repair_required": N_("Herstel vereist vóór afgifte certificaat"),
+    "remarks": N_("Opmerkingen: B/C-afwijkingen"),
+    "incomplete": N_("Onvolledig: niet alles is aangetoond"),
+    "ready": N_("Auditklaar"),
 }
-ROLE_WORDS = {"farmer": "boer", "auditor": "auditor", "kiosk": "kiosk"}
+ROLE_WORDS = {"farmer": N_("boer"), "auditor": N_("auditor"), "kiosk": N_("kiosk")}
 SOURCE_WORDS = {
-    "sensor": "sensor",
-    "logbook": "logboek",
-    "document": "document",
-    "self_assessment": "zelfbeoordeling",
+    "sensor": N_("sensor"),
+    "logbook": N_("logboek"),
+    "document": N_("document"),
+    "self_assessment": N_("zelfbeoordeling"),
 }
 
 
@@ -174,7 +192,7 @@ def location_word(location: str | None) -> str:
 
 def init_app(app: Flask) -> None:
     """Make ``_`` and the formatting filters available in every template."""
-    app.jinja_env.globals.update(_=gettext, language=language, status_word=status_word,
+    app.jinja_env.globals.update(_=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext, language=language, status_word=status_word,
                                  verdict_word=verdict_word, source_word=source_word, location_word=location_word)
     app.jinja_env.filters.update(dt=fmt_datetime, d=fmt_date, t=fmt_time, num=fmt_number, duration=fmt_duration,
                                   wd=fmt_weekday)

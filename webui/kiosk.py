@@ -1,8 +1,9 @@
 """The visitor kiosk: a tablet at the hygiene lock (kiosk accounts; farmers may open it too).
 
-One page in Dutch, English, German or Polish (buttons at the top): the 48-hour
-question first and large, name, organisation, the houses as toggle buttons,
-licence plate, and a signature drawn with a finger (``static/kiosk.js``,
+One page in Dutch, English, German or Polish (buttons at the top; the texts come from the
+catalogues, :mod:`agent.i18n`, whose German and Polish cover the kiosk): the 48-hour
+question first and large (the visitors record's own label), name, organisation, the houses
+as toggle buttons, licence plate, and a signature drawn with a finger (``static/kiosk.js``,
 pointer events; the PNG is checked by ``agent.logbooks.signatures`` and kept in
 ``files``). Date and arrival time are the tablet's moment of registration.
 A "yes" to the 48-hour question is stored (the register must show it),
@@ -21,13 +22,16 @@ import secrets
 
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
+from agent.i18n import KIOSK_LANGUAGES, translate
 from agent.logbooks import SignatureError, add_entry, signatures, store_signature
+from agent.signing import FarmKeyError, farm_key
 from agent.store import get_user
-from rules.logbooks import EntryError, validate_entry
+from rules.logbooks import LOGBOOKS, EntryError, validate_entry
+from rules.texts import N_
 from webui.access import public, require_farmer, roles
+from webui.forms import NON_FIELD
 from webui.i18n import gettext as _
 from webui.i18n import location_word
-from webui.kiosk_texts import KIOSK_LANGUAGES, kiosk_text
 from webui.logbooks import flash_flags
 from webui.state import get_config, get_store, now, scores
 
@@ -37,6 +41,20 @@ LINK_KV = "kiosk.link"  # "<account id>:<secret>" of the poster's QR code
 KIOSK_ROLES = {"read": ("farmer", "kiosk"), "write": ("farmer", "kiosk")}
 FIELDS = ("name", "organisation", "poultry_contact_48h", "houses", "license_plate", "purpose")
 THANKS_S, THANKS_WARNING_S = 10, 45  # the warning stays longer: the visitor must read it
+TITLE = N_("Welkom. Meld u aan als bezoeker.")
+LABELS = {"name": N_("Naam"), "organisation": N_("Organisatie (of 'particulier')")}
+# One message per field, for a visitor (the farm's own forms show the logbook's messages).
+MESSAGES = {
+    "name": N_("Vul uw naam in."),
+    "organisation": N_("Vul uw organisatie in (of 'particulier')."),
+    "poultry_contact_48h": N_("Beantwoord de vraag met ja of nee."),
+    "houses": N_("Kies minstens één stal."),
+    "license_plate": N_("Vul uw kenteken in (of 'geen')."),
+    "purpose": N_("Maak het doel korter."),
+    "signature": N_("Zet uw handtekening in het vak."),
+    "signature_bad": N_("De handtekening kon niet worden gelezen. Teken opnieuw."),
+    NON_FIELD: N_("Er ging iets mis. Vraag de pluimveehouder."),
+}
 
 
 def _lang() -> str:
@@ -45,11 +63,17 @@ def _lang() -> str:
     return lang if lang in KIOSK_LANGUAGES else "nl"
 
 
+def _in(lang: str):
+    """Return the kiosk's ``_``: a msgid in the visitor's language."""
+    return lambda msgid, **values: translate(lang, msgid, **values)
+
+
 def _context(lang: str, values: dict, errors: dict) -> dict:
-    """Return what the kiosk template needs."""
+    """Return what the kiosk template needs (its ``_`` speaks the visitor's language)."""
     local = now().astimezone(get_config().farm_view().tz)
-    return {"lang": lang, "languages": KIOSK_LANGUAGES, "t": lambda key: kiosk_text(key, lang), "values": values,
-            "errors": errors, "houses": [(h.id, location_word(h.id)) for h in get_config().houses],
+    return {"lang": lang, "languages": KIOSK_LANGUAGES, "_": _in(lang), "values": values, "errors": errors,
+            "title": TITLE, "labels": LABELS, "question": LOGBOOKS["visitors"].label("poultry_contact_48h"),
+            "houses": [(h.id, location_word(h.id)) for h in get_config().houses],
             "arrival": local.strftime("%H:%M")}
 
 
@@ -88,18 +112,17 @@ def register():
         png = signatures.decode(drawn)
         signatures.check(png)
     except SignatureError as exc:
-        errors["signature"] = kiosk_text("err_signature" if exc.code in ("empty", "blank") else "err_signature_bad",
-                                         lang)
+        errors["signature"] = translate(lang, MESSAGES["signature" if exc.code in ("empty", "blank")
+                                                       else "signature_bad"])
     config = get_config()
     try:
         # Everything but the signature first: a refused visit must leave no orphan image behind.
         validate_entry("visitors", {**data, "signature": "-"}, houses={h.id: h.housing for h in config.houses},
                        today=now().astimezone(config.farm_view().tz).date())
     except EntryError as exc:
-        for name in exc.fields:
-            key = name.split("[")[0]
-            errors.setdefault(key if key in FIELDS else "_form", kiosk_text(f"err_{key}" if key in FIELDS
-                                                                            else "err_form", lang))
+        for problem in exc.problems:
+            key = problem.loc[0] if problem.loc and problem.loc[0] in FIELDS else NON_FIELD
+            errors.setdefault(key, translate(lang, MESSAGES[key]))
     if errors:
         values = {**data, "signature": drawn if "signature" not in errors else ""}
         return render_template("kiosk/index.html", **_context(lang, values, errors)), 422
@@ -108,7 +131,8 @@ def register():
     try:
         saved = add_entry(store, config, "visitors", data, by=by, now=moment)
     except EntryError:
-        return render_template("kiosk/index.html", **_context(lang, data, {"_form": kiosk_text("err_form", lang)})), 422
+        return render_template("kiosk/index.html",
+                               **_context(lang, data, {NON_FIELD: translate(lang, MESSAGES[NON_FIELD])})), 422
     scores().invalidate()
     if g.user["role"] == "farmer":
         flash_flags(saved.flags)
@@ -124,7 +148,7 @@ def thanks():
     if not done:
         return redirect(url_for("kiosk.index"))
     lang = done.get("lang") if done.get("lang") in KIOSK_LANGUAGES else "nl"
-    return render_template("kiosk/thanks.html", lang=lang, t=lambda key: kiosk_text(key, lang), languages=KIOSK_LANGUAGES,
+    return render_template("kiosk/thanks.html", lang=lang, _=_in(lang), title=TITLE, languages=KIOSK_LANGUAGES,
                            contact=done.get("contact"), wait=THANKS_WARNING_S if done.get("contact") else THANKS_S)
 
 
@@ -155,9 +179,17 @@ def poster():
     account = get_user(get_store(), link[0]) if link else None
     url = url_for("kiosk.enter", key=link[1], _external=True) if link and account else None
     qr = segno.make(url, error="m").svg_inline(scale=7, border=2, dark="#000") if url else None
-    texts = [(code, kiosk_text("title", code)) for code in KIOSK_LANGUAGES]
+    texts = [(code, translate(code, TITLE)) for code in KIOSK_LANGUAGES]
     return render_template("kiosk/poster.html", url=url, qr=qr, texts=texts, accounts=_kiosk_accounts(),
-                           account=account)
+                           account=account, fingerprint=_fingerprint())
+
+
+def _fingerprint() -> str | None:
+    """Return the farm key's fingerprint for the poster (made on first use), None when it cannot be had."""
+    try:
+        return farm_key(get_config().key_path()).fingerprint
+    except FarmKeyError:
+        return None
 
 
 @bp.post("/poster")

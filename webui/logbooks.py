@@ -16,16 +16,16 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from agent.logbooks import LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry, list_entries
 from rules.logbooks import LOGBOOKS, EntryError, to_json, validate_entry
+from rules.texts import N_
 from webui.access import can_write, require_farmer
 from webui.attention import drafts, logbook_sizes
+from webui.forms import NON_FIELD, field_errors
+from webui.i18n import current_translations
 from webui.i18n import gettext as _
-from webui.i18n import language
 from webui.logbook_forms import (
-    NON_FIELD,
     conflict_id,
     display,
     entry_from_form,
-    error_messages,
     house_choices,
     list_columns,
     logbook_fields,
@@ -41,7 +41,7 @@ bp = Blueprint("logbooks", __name__, url_prefix="/logbooks")
 REGISTERS = ("bait_boxes", "flocks")
 DEFAULT_DAYS = 90
 MAX_ROWS = 500
-STATE_WORDS = {"confirmed": "bevestigd", "draft": "concept, wacht op bevestiging", "withdrawn": "ingetrokken"}
+STATE_WORDS = {"confirmed": N_("bevestigd"), "draft": N_("concept, wacht op bevestiging"), "withdrawn": N_("ingetrokken")}
 
 
 def spec_or_404(kind: str):
@@ -92,13 +92,14 @@ def _filters(kind: str) -> list[dict]:
     """Return the list's filters: house, every choice field of the record, the 48-hour question."""
     config = get_config()
     out = []
-    for f in record_fields(kind, language()):
-        if f["widget"] in ("house", "houses"):
-            out.append({"name": f["name"], "label": _("Stal"), "choices": house_choices(config, kind)})
-        elif f["widget"] == "select" and f["options"]:
-            out.append({"name": f["name"], "label": f["label"], "choices": list(f["options"].items())})
-        elif f["widget"] == "yesno" and kind == "visitors":
-            out.append({"name": f["name"], "label": _("Pluimveecontact 48 uur"),
+    for f in record_fields(kind).values():
+        if f.widget in ("house", "houses"):
+            out.append({"name": f.name, "label": _("Stal"), "choices": house_choices(config, kind)})
+        elif f.widget == "select" and f.options:
+            out.append({"name": f.name, "label": _(f.label),
+                        "choices": [(value, _(label)) for value, label in f.options.items()]})
+        elif f.widget == "yesno" and kind == "visitors":
+            out.append({"name": f.name, "label": _("Pluimveecontact 48 uur"),
                         "choices": [("ja", _("ja")), ("nee", _("nee"))]})
     return out
 
@@ -177,7 +178,8 @@ def entry(kind: str, entry_id: int):
     chain = versions(kind, row)
     changes = {v.id: changed_fields(kind, prev.entry, v.entry)
                for prev, v in zip(chain, chain[1:]) if v.state != "withdrawn"}
-    fields = [f for f in record_fields(kind, language()) if f["widget"] != "hidden" or row.entry.get(f["name"])]
+    fields = [{"name": f.name, "label": _(f.label), "rule": f.rule} for f in record_fields(kind).values()
+              if f.widget != "hidden" or row.entry.get(f.name)]
     return render_template("logbooks/entry.html", kind=kind, spec=spec, title=title(kind), row=row,
                            versions=chain, changes=changes, fields=fields, display=display,
                            signature_file=signature_file, state_words=STATE_WORDS, writer=can_write())
@@ -207,7 +209,7 @@ def _houses() -> dict[str, str]:
 
 def _shown_fields(kind: str) -> set[str]:
     """Return the fields the form shows (the others, such as a draft's event id, are kept as they were)."""
-    return {f["name"] for f in record_fields(kind) if f["widget"] != "hidden"}
+    return {f.name for f in record_fields(kind).values() if f.widget != "hidden"}
 
 
 def revised(kind: str, old: dict, submitted: dict) -> dict:
@@ -225,7 +227,7 @@ def changed(kind: str, old: dict, submitted: dict) -> dict:
     """Return the corrected entry, refusing a correction that changes nothing."""
     new_entry = revised(kind, old, submitted)
     if new_entry == old:
-        raise EntryError([("", "er is niets veranderd", "nothing was changed")])
+        raise EntryError("", "unchanged")
     return new_entry
 
 
@@ -239,9 +241,9 @@ def attempt(write, rerender):
     try:
         return write(), None
     except EntryError as exc:
-        return None, rerender(error_messages(exc), 422, conflict_id(exc))
+        return None, rerender(field_errors(exc), 422, conflict_id(exc))
     except LogbookError as exc:
-        return None, rerender({NON_FIELD: str(exc).partition(": ")[2]}, 409, None)
+        return None, rerender({NON_FIELD: exc.problems[0].render(current_translations())}, 409, None)
 
 
 def _open_entry(kind: str, entry_id: int, *, draft: bool):
@@ -308,10 +310,11 @@ def withdraw(kind: str, entry_id: int):
         correct_entry(get_store(), get_config(), entry_id, None, by=_user(), now=now(),
                       reason=request.form.get("reason", ""), withdraw=True)
     except EntryError as exc:
-        flash(error_messages(exc).get("reason") or next(iter(error_messages(exc).values())), "error")
+        errors = field_errors(exc)
+        flash(errors.get("reason") or next(iter(errors.values())), "error")
         return redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
     except LogbookError as exc:
-        flash(str(exc).partition(": ")[2], "error")
+        flash(exc.problems[0].render(current_translations()), "error")
         return redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
     scores().invalidate()
     flash(_("Ingetrokken: #{id}. De regel blijft in de geschiedenis.", id=entry_id), "ok")

@@ -18,10 +18,10 @@ from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.findings import STATUSES, worst
 from webui.access import can_write, require_farmer
-from webui.inputs import AssessmentInput, DocumentInput
-from webui.forms import fields_for, parse_form, split_agent_error
+from webui.forms import field_errors, fields_for, parse_form
+from webui.i18n import current_translations, location_word
 from webui.i18n import gettext as _
-from webui.i18n import location_word
+from webui.inputs import AssessmentInput, DocumentInput
 from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 
@@ -156,7 +156,7 @@ def assess(rule_id: str):
     try:
         upload = _upload("photo", IMAGE_TYPES)
     except FileError as exc:
-        errors["photo"] = str(exc)
+        errors["photo"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, assess_values=values, assess_errors=errors, status=422)
     store, moment, user = get_store(), now(), _user_name()
@@ -166,8 +166,7 @@ def assess(rule_id: str):
                           answered_by=user, now=moment, location=answer.location,
                           locations={i for i, _n in _locations()}, file_id=file_id)
     except AssessmentError as exc:
-        name, message = split_agent_error(str(exc))
-        return _render_rule(rule, assess_values=values, assess_errors={name or "status": message}, status=422)
+        return _render_rule(rule, assess_values=values, assess_errors=_at_fields(exc, AssessmentInput, "status"), status=422)
     scores().invalidate()
     flash(_("Opgeslagen: {rule} = {status}.", rule=rule.id, status=answer.status), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
@@ -188,7 +187,7 @@ def document(rule_id: str):
     try:
         upload = _upload("file", DOCUMENT_TYPES)
     except FileError as exc:
-        errors["file"] = str(exc)
+        errors["file"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, doc_values=values, doc_errors=errors, status=422)
     store, moment, user = get_store(), now(), _user_name()
@@ -198,11 +197,18 @@ def document(rule_id: str):
                             title=doc.title, location=doc.location, note=doc.note, recorded_by=user, now=moment,
                             house_ids={h.id for h in get_config().houses}, file_id=file_id)
     except DocumentError as exc:
-        name, message = split_agent_error(str(exc))
-        return _render_rule(rule, doc_values=values, doc_errors={name or "issued_on": message}, status=422)
+        return _render_rule(rule, doc_values=values, doc_errors=_at_fields(exc, DocumentInput, "issued_on"), status=422)
     scores().invalidate()
     flash(_("Document opgeslagen."), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
+
+
+def _at_fields(exc, model, first: str) -> dict[str, str]:
+    """Return an agent refusal's messages at their form fields (one the form lacks goes to ``first``)."""
+    out: dict[str, str] = {}
+    for name, message in field_errors(exc).items():
+        out.setdefault(name if name in model.model_fields else first, message)
+    return out
 
 
 @contextmanager

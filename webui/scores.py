@@ -10,7 +10,6 @@ own evaluation: it has a resolution of days and is refreshed in the background.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,9 +17,10 @@ from flask import current_app
 
 from agent.clock import parse_moment
 from agent.config import Settings
+from agent.evaluation import finding_of_row
 from agent.store import Store
 from rules.catalogue import load_catalogue
-from rules.findings import SEVERITY, Finding, Occurrence
+from rules.findings import SEVERITY, Finding
 from rules.scoring import Score, score
 from webui.state import scores
 
@@ -36,15 +36,6 @@ class Current:
     source: str
 
 
-def _finding(row: dict) -> Finding:
-    """Turn a findings row into a Finding."""
-    occurrences = tuple(
-        Occurrence(parse_moment(o["start"]), parse_moment(o["end"]) if o.get("end") else None, o.get("detail", ""))
-        for o in json.loads(row["occurrences"] or "[]"))
-    return Finding(row["rule"], row["location"] or None, row["status"], row["source"], row["summary"],
-                   occurrences, row.get("evidence"))
-
-
 def current(store: Store, config: Settings, now: datetime) -> Current:
     """Return the freshest score available."""
     computed = scores().get(current_app._get_current_object(), now)
@@ -53,7 +44,7 @@ def current(store: Store, config: Settings, now: datetime) -> Current:
         table_at = max(parse_moment(r["evaluated_at"]) for r in rows)
         fresh = now - table_at <= timedelta(seconds=current_app.config["FINDINGS_STALE_S"])
         if fresh and table_at >= computed.score.at:
-            result = score([_finding(r) for r in rows], at=table_at, since=table_at - WINDOW,
+            result = score([finding_of_row(r) for r in rows], at=table_at, since=table_at - WINDOW,
                            weights=config.params().weights, due=computed.score.due)
             return Current(result, table_at, "agent")
     return Current(computed.score, computed.score.at, "web")

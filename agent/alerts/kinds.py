@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from rules.texts import N_
+
 Severity = Literal["critical", "warning", "info"]
 SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
 
 # The subject-line word per severity: "[KRITIEK] Stal 2: ventilatie-alarm".
-SEVERITY_WORDS: dict[str, str] = {"critical": "KRITIEK", "warning": "WAARSCHUWING", "info": "INFO"}
+SEVERITY_WORDS: dict[str, str] = {"critical": N_("KRITIEK"), "warning": N_("WAARSCHUWING"), "info": N_("INFO")}
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,7 @@ class AlertKind:
 
     name: str
     severity: Severity
-    label: str  # Dutch, lower case, used after the location: "Stal 2: ventilatie-alarm"
+    label: str  # Dutch msgid, lower case, used after the location: "Stal 2: ventilatie-alarm"
     source: str  # sensor | rule | logbook | schedule
     advice: str = ""  # Dutch: what to do first
 
@@ -31,45 +33,45 @@ KINDS: dict[str, AlertKind] = {
     k.name: k
     for k in (
         # A3.4: the alarm must reach the farmer off the farm the moment ventilation fails.
-        AlertKind("ventilation_alarm", "critical", "ventilatie-alarm", "sensor",
+        AlertKind("ventilation_alarm", "critical", N_("ventilatie-alarm"), "sensor",
                   "Controleer direct de ventilatie in de stal."),
-        AlertKind("alarm_panel_fault", "critical", "storing alarminstallatie", "sensor",
+        AlertKind("alarm_panel_fault", "critical", N_("storing alarminstallatie"), "sensor",
                   "De alarminstallatie meldt een storing: de ventilatie wordt mogelijk niet bewaakt."),
-        AlertKind("alarm_panel_silent", "critical", "alarminstallatie geeft geen signaal", "sensor",
+        AlertKind("alarm_panel_silent", "critical", N_("alarminstallatie geeft geen signaal"), "sensor",
                   "Er komt geen bericht meer van de alarminstallatie: controleer voeding en verbinding."),
         # A3.5: ventilation must keep running during a power cut.
-        AlertKind("power_failure", "critical", "stroomuitval zonder noodstroom", "sensor",
+        AlertKind("power_failure", "critical", N_("stroomuitval zonder noodstroom"), "sensor",
                   "Het noodstroomaggregaat draait niet terwijl de netstroom weg is."),
-        AlertKind("generator_fault", "critical", "storing noodstroomaggregaat", "sensor",
+        AlertKind("generator_fault", "critical", N_("storing noodstroomaggregaat"), "sensor",
                   "Het noodstroomaggregaat meldt een storing."),
-        AlertKind("sensor_offline", "warning", "sensor geeft geen signaal", "sensor",
+        AlertKind("sensor_offline", "warning", N_("sensor geeft geen signaal"), "sensor",
                   "Controleer batterij, bereik en voeding van de sensor."),
         # G3.8.9/G3.8.10 as they happen, from the house's lux readings and its planned dark period.
-        AlertKind("lights_on_after_dark_start", "warning", "licht nog aan na begin donkerperiode", "sensor",
+        AlertKind("lights_on_after_dark_start", "warning", N_("licht nog aan na begin donkerperiode"), "sensor",
                   "Controleer het lichtprogramma: de donkerperiode is begonnen maar het licht is aan."),
-        AlertKind("lights_on_in_dark", "warning", "licht aan tijdens donkerperiode", "sensor",
+        AlertKind("lights_on_in_dark", "warning", N_("licht aan tijdens donkerperiode"), "sensor",
                   "Het licht ging aan tijdens de donkerperiode (G3.8.9: ononderbroken donker)."),
         # G3.8.8: at least 20 lux during the light period.
-        AlertKind("light_too_low", "warning", "minder dan 20 lux tijdens lichtperiode", "sensor",
+        AlertKind("light_too_low", "warning", N_("minder dan 20 lux tijdens lichtperiode"), "sensor",
                   "Controleer verlichting en lichtprogramma."),
         # E3.3 as it happens: the egg surface within the condensation rule's margin of the dew point.
-        AlertKind("condensation_risk", "warning", "condensrisico in het eierlokaal", "sensor",
+        AlertKind("condensation_risk", "warning", N_("condensrisico in het eierlokaal"), "sensor",
                   "De eieren naderen het dauwpunt: ventileer of verwarm het eierlokaal, of laat de eieren "
                   "langzaam opwarmen."),
         # From the score (issue 4's evaluators): rules with a kind of their own.
-        AlertKind("dark_too_short", "warning", "donkerperiode te kort", "rule"),
-        AlertKind("no_dusk", "warning", "geen schemerperiode", "rule"),
-        AlertKind("condensation", "warning", "condens op de eieren", "rule",
+        AlertKind("dark_too_short", "warning", N_("donkerperiode te kort"), "rule"),
+        AlertKind("no_dusk", "warning", N_("geen schemerperiode"), "rule"),
+        AlertKind("condensation", "warning", N_("condens op de eieren"), "rule",
                   "Controleer temperatuur en luchtvochtigheid in het eierlokaal."),
-        AlertKind("deviation_major", "warning", "nieuwe afwijking", "rule"),
-        AlertKind("deviation_minor", "info", "nieuwe opmerking", "rule"),
+        AlertKind("deviation_major", "warning", N_("nieuwe afwijking"), "rule"),
+        AlertKind("deviation_minor", "info", N_("nieuwe opmerking"), "rule"),
         # From the flock day sheet (A6.2.2 / A6.2.1).
-        AlertKind("mortality", "warning", "verhoogde sterfte", "logbook",
+        AlertKind("mortality", "warning", N_("verhoogde sterfte"), "logbook",
                   "Bij 0,5% of meer op twee opeenvolgende dagen of meer dan 3% per week: meld bij de NVWA "
                   "(045-5463188)."),
-        AlertKind("production_drop", "warning", "daling voer-, water- of eiproductie", "logbook",
+        AlertKind("production_drop", "warning", N_("daling voer-, water- of eiproductie"), "logbook",
                   "Bij twee opeenvolgende dagen daling: raadpleeg de dierenarts (A6.2.1)."),
-        AlertKind("due_tomorrow", "info", "morgen te doen", "schedule"),
+        AlertKind("due_tomorrow", "info", N_("morgen te doen"), "schedule"),
     )
 }
 

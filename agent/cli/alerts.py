@@ -7,10 +7,11 @@ import json
 
 import click
 
-from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
+from agent.cli.base import AppContext, CommandFailed, InputError, _, ngettext, pass_app
+from rules.texts import N_
 
-STATE_WORDS = {"pending": "wacht", "held": "voor overzicht", "delivered": "afgeleverd", "cancelled": "vervallen",
-               "failed": "MISLUKT", "digested": "in overzicht"}
+STATE_WORDS = {"pending": N_("wacht"), "held": N_("voor overzicht"), "delivered": N_("afgeleverd"),
+               "cancelled": N_("vervallen"), "failed": N_("MISLUKT"), "digested": N_("in overzicht")}
 
 
 @click.group("alert")
@@ -43,15 +44,15 @@ def alert_list(app: AppContext, include_closed: bool, limit: int, fmt: str) -> N
         click.echo(json.dumps([a.to_json() for a in alerts], ensure_ascii=False, indent=1))
         return
     if not alerts:
-        click.echo("geen open meldingen" if not include_closed else "geen meldingen")
+        click.echo(_("geen open meldingen") if not include_closed else _("geen meldingen"))
         return
     from agent.alerts import local_text
 
     for a in alerts:
-        state = "open" if a.state == "open" else f"opgelost {local_text(app.config, to_ms(a.closed_at))}"
-        ack = f"; bevestigd door {a.acked_by}" if a.acked_by else ""
-        what = KINDS[a.kind].label + (f" {a.subject}" if a.subject and a.kind.startswith("deviation") else "")
-        click.echo(f"{a.id:>5}  {SEVERITY_WORDS[a.severity]:<12} {local_text(app.config, to_ms(a.opened_at))}  "
+        state = _("open") if a.state == "open" else _("opgelost {at}", at=local_text(app.config, to_ms(a.closed_at)))
+        ack = "; " + _("bevestigd door {who}", who=a.acked_by) if a.acked_by else ""
+        what = _(KINDS[a.kind].label) + (f" {a.subject}" if a.subject and a.kind.startswith("deviation") else "")
+        click.echo(f"{a.id:>5}  {_(SEVERITY_WORDS[a.severity]):<12} {local_text(app.config, to_ms(a.opened_at))}  "
                    f"{location_name(app.config, a.location):<16} {what} ({state}{ack}, {a.count}x)")
 
 
@@ -70,11 +71,11 @@ def alert_ack(app: AppContext, alert_id: int, by: str | None) -> None:
 
     result = acknowledge(app.store, alert_id, by=by or getpass.getuser(), via="cli", now=app.now())
     if result.status == "unknown":
-        raise InputError(f"ALERT_ID: melding {alert_id} bestaat niet (zie `ikb-agent alert list --all`)")
+        raise InputError(_("ALERT_ID: melding {id} bestaat niet (zie `ikb-agent alert list --all`)", id=alert_id))
     if result.status == "already":
-        click.echo(f"melding {alert_id} was al bevestigd door {result.alert.acked_by}")
+        click.echo(_("melding {id} was al bevestigd door {who}", id=alert_id, who=result.alert.acked_by))
         return
-    click.echo(f"melding {alert_id} bevestigd door {result.alert.acked_by}")
+    click.echo(_("melding {id} bevestigd door {who}", id=alert_id, who=result.alert.acked_by))
 
 
 @alert_group.command("outbox")
@@ -103,7 +104,7 @@ def alert_outbox(app: AppContext, undelivered: bool, limit: int, fmt: str) -> No
     for r in rows:
         error = f" — {r['last_error']}" if r["last_error"] and r["state"] != "delivered" else ""
         click.echo(f"{r['id']:>6}  {local_text(app.config, r['created_at'])}  {r['channel']:<14} "
-                   f"{STATE_WORDS[r['state']]:<14} {r['attempts']}x  {r['summary']}{error}")
+                   f"{_(STATE_WORDS[r['state']]):<14} {r['attempts']}x  {r['summary']}{error}")
 
 
 @alert_group.command("test")
@@ -131,9 +132,10 @@ def alert_test(app: AppContext, names: tuple[str, ...], monthly: bool, by: str |
     keys = [c.key for c in config.alerts.channels]
     unknown = [n for n in names if n not in keys]
     if unknown:
-        raise InputError(f"--channel: unknown channel {unknown[0]!r}; configured: {', '.join(keys) or 'none'}")
+        raise InputError(_("--channel: onbekend kanaal {name}; ingesteld: {channels}", name=unknown[0],
+                           channels=", ".join(keys) or _("geen")))
     if not keys:
-        raise InputError("alerts.channels: no channel configured (see deploy/ikb-agent.example.toml)")
+        raise InputError(_("alerts.channels: geen kanaal ingesteld (zie deploy/ikb-agent.example.toml)"))
     now = app.now()
     results = run_channel_tests(app.store, config, now, names=list(names) or None, monthly=monthly)
     check = record_monthly_test(app.store, config, results, by=by or getpass.getuser(), now=now) if monthly else None
@@ -141,14 +143,15 @@ def alert_test(app: AppContext, names: tuple[str, ...], monthly: bool, by: str |
         click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1))
     else:
         for r in results:
-            click.echo(f"{r.channel:<20} {'afgeleverd' if r.delivered else 'MISLUKT':<11} {r.detail}")
+            click.echo(f"{r.channel:<20} {_(STATE_WORDS['delivered' if r.delivered else 'failed']):<11} {r.detail}")
         if check is not None:
-            click.echo(f"vastgelegd als maandelijkse alarmtest in het controlelogboek (A3.6), #{check}")
+            click.echo(_("vastgelegd als maandelijkse alarmtest in het controlelogboek (A3.6), #{id}", id=check))
         routes = [c.key for c in config.alerts.channels if "critical" in c.severities]
         if len(routes) < 2:
             # Dutch law (since 2023) asks for two independent signalling routes for the ventilation alarm.
-            click.echo(f"let op: {len(routes)} kanaal voor kritieke meldingen; de wet vraagt twee "
-                       "signaleringsroutes")
+            click.echo(ngettext("let op: {n} kanaal voor kritieke meldingen; de wet vraagt twee signaleringsroutes",
+                                "let op: {n} kanalen voor kritieke meldingen; de wet vraagt twee signaleringsroutes",
+                                len(routes)))
     failed = [r.channel for r in results if not r.delivered]
     if failed:
-        raise CommandFailed(f"alarmtest mislukt via {', '.join(failed)}")
+        raise CommandFailed(_("alarmtest mislukt via {channels}", channels=", ".join(failed)))

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
+from agent.cli.base import _, ngettext
 from agent.config import Settings, load_config
 
 # The demo's web account (only created in an empty demo database; never on a farm).
@@ -174,12 +175,13 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
             start = max(start, datetime.fromtimestamp(last / 1000 + 1, now.tzinfo))
         publisher = MqttPublisher(mqtt_options(settings), client_id="ikb-demo-simulator")
         publisher.connect()
-        echo(f"Demo-bedrijf: {config_path}")
-        echo(f"Broker: mqtt://127.0.0.1:{broker.port}  (database {settings.storage.path})")
-        echo(f"Geschiedenis vanaf {start:%Y-%m-%d %H:%M} wordt verstuurd, daarna live…")
+        echo(_("Demo-bedrijf: {path}", path=config_path))
+        echo(_("Broker: mqtt://127.0.0.1:{port}  (database {path})", port=broker.port, path=settings.storage.path))
+        echo(_("Geschiedenis vanaf {start} wordt verstuurd, daarna live…", start=start.strftime("%Y-%m-%d %H:%M")))
 
         def caught_up(stats) -> None:
-            echo(f"Geschiedenis verstuurd ({stats.published} berichten); de simulatie loopt nu live.")
+            echo(ngettext("Geschiedenis verstuurd ({n} bericht); de simulatie loopt nu live.",
+                          "Geschiedenis verstuurd ({n} berichten); de simulatie loopt nu live.", stats.published))
 
         sim_thread = threading.Thread(target=publish_stream, name="ikb-demo-simulator", daemon=True,
                                       args=(publisher.publish, FarmModel(), start),
@@ -187,9 +189,10 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         sim_thread.start()
         stop_web = start_web(settings, config_path)
         url = web_url(settings)
-        echo(f"Webpagina: {url}  (inloggen: {DEMO_USER} / {DEMO_PASSWORD}, als er geen ander account is)")
-        echo(f"Score: ikb-agent --config {config_path} score")
-        echo("Stoppen: Ctrl-C")
+        echo(_("Webpagina: {url}  (inloggen: {user} / {password}, als er geen ander account is)", url=url,
+               user=DEMO_USER, password=DEMO_PASSWORD))
+        echo(_("Score: ikb-agent --config {path} score", path=config_path))
+        echo(_("Stoppen: Ctrl-C"))
         stop.wait()
     finally:
         stop.set()
@@ -202,4 +205,4 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         if agent is not None:
             agent.stop()
         broker.stop()
-        echo("Demo gestopt.")
+        echo(_("Demo gestopt."))

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from agent.cli.base import AppContext, InputError, pass_app
+from agent.cli.base import AppContext, _, pass_app
 
 
 @click.group("housing-order")
@@ -33,15 +33,13 @@ def housing_order_add(app: AppContext, starts_on: str, ends_on: str | None, note
     Example:
       ikb-agent housing-order add --from 2026-11-03 --note "ophokplicht heel Nederland"
     """
-    from agent.logbooks import HousingOrderError, add_housing_order
+    from agent.logbooks import add_housing_order
 
-    try:
-        order = add_housing_order(app.store, starts_on=starts_on, ends_on=ends_on, note=note,
-                                  recorded_by=by or getpass.getuser(), now=app.now())
-    except HousingOrderError as exc:
-        raise InputError(str(exc)) from None
-    until = order.end.isoformat() if order.end else "nader te bepalen"
-    click.echo(f"opgeslagen: ophokplicht {order.id} van {order.start.isoformat()} tot en met {until}")
+    order = add_housing_order(app.store, starts_on=starts_on, ends_on=ends_on, note=note,
+                              recorded_by=by or getpass.getuser(), now=app.now())
+    until = order.end.isoformat() if order.end else _("nader te bepalen")
+    click.echo(_("opgeslagen: ophokplicht {id} van {start} tot en met {end}", id=order.id,
+                 start=order.start.isoformat(), end=until))
 
 
 @housing_order_group.command("end")
@@ -56,15 +54,12 @@ def housing_order_end(app: AppContext, order_id: int, ends_on: str, by: str | No
     Example:
       ikb-agent housing-order end 1 --on 2027-01-15
     """
-    from agent.logbooks import HousingOrderError, end_housing_order
+    from agent.logbooks import end_housing_order
 
-    try:
-        order = end_housing_order(app.store, order_id, ends_on=ends_on, recorded_by=by or getpass.getuser(),
-                                  now=app.now())
-    except HousingOrderError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(f"opgeslagen: ophokplicht van {order.start.isoformat()} tot en met {order.end.isoformat()} "
-               f"(nummer {order.id})")
+    order = end_housing_order(app.store, order_id, ends_on=ends_on, recorded_by=by or getpass.getuser(),
+                              now=app.now())
+    click.echo(_("opgeslagen: ophokplicht van {start} tot en met {end} (nummer {id})",
+                 start=order.start.isoformat(), end=order.end.isoformat(), id=order.id))
 
 
 @housing_order_group.command("list")
@@ -85,6 +80,6 @@ def housing_order_list(app: AppContext, fmt: str) -> None:
                                 "note": o.note} for o in orders], ensure_ascii=False, indent=1))
         return
     if not orders:
-        click.echo("geen ophokplicht geregistreerd")
+        click.echo(_("geen ophokplicht geregistreerd"))
     for o in orders:
-        click.echo(f"{o.id:>4}  {o.start.isoformat()} – {o.end.isoformat() if o.end else 'heden':<10}  {o.note}")
+        click.echo(f"{o.id:>4}  {o.start.isoformat()} – {o.end.isoformat() if o.end else _('heden'):<10}  {o.note}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
+from agent.cli.base import AppContext, CommandFailed, InputError, _, ngettext, pass_app
 
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 
@@ -88,17 +88,18 @@ def replay_cmd(app: AppContext, trace: str, fmt: str) -> None:
     try:
         handle = sys.stdin if trace == "-" else open(trace, encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
-        raise InputError(f"TRACE: cannot read {trace}: {exc.strerror}") from None
+        raise InputError(_("TRACE: kan {path} niet lezen: {detail}", path=trace, detail=exc.strerror)) from None
     with handle:
         ingestor = Ingestor(app.store, settings, app.now(), live=False, batch_size=max(5000, settings.ingest.batch_size))
         try:
             counts = ingest_all(ingestor, read_trace(handle))
         except UnicodeDecodeError as exc:
-            raise InputError(f"TRACE: not UTF-8 text ({exc})") from None
+            raise InputError(_("TRACE: geen UTF-8-tekst ({detail})", detail=exc)) from None
     if fmt == "json":
         click.echo(json.dumps(counts.to_json()))
         return
-    click.echo(f"opgeslagen: {counts.stored}  afgewezen: {counts.rejected}  dubbel: {counts.duplicates}")
+    click.echo(_("opgeslagen: {stored}  afgewezen: {rejected}  dubbel: {duplicates}", stored=counts.stored,
+                 rejected=counts.rejected, duplicates=counts.duplicates))
     for reason, n in sorted(counts.reasons.items(), key=lambda kv: (-kv[1], kv[0])):
         click.echo(f"  {n:>8}  {reason}")
 
@@ -151,7 +152,7 @@ def simulate_cmd(app: AppContext, out_path: str | None, config_out: str | None, 
 
     if config_out:
         Path(config_out).write_text(farm_toml(mqtt_port=mqtt_port, db_path=db_out), encoding="utf-8")
-        click.echo(f"configuratie geschreven: {config_out}")
+        click.echo(_("configuratie geschreven: {path}", path=config_out))
         return
     model = FarmModel(faulty_house=None if faulty_house.lower() == "none" else faulty_house)
     now = app.now()
@@ -162,7 +163,9 @@ def simulate_cmd(app: AppContext, out_path: str | None, config_out: str | None, 
         with handle:
             n = write_trace(handle, trace_messages(model, start, end))
         if out_path != "-":
-            click.echo(f"{n} berichten geschreven naar {out_path} ({start.isoformat()} .. {end.isoformat()})")
+            click.echo(ngettext("{n} bericht geschreven naar {path} ({start} .. {end})",
+                                "{n} berichten geschreven naar {path} ({start} .. {end})", n, path=out_path,
+                                start=start.isoformat(), end=end.isoformat()))
         return
     settings = app.config
     _publish(settings, model, start, speed=speed, end=start + timedelta(days=days) if days else None,
@@ -183,12 +186,15 @@ def _publish(settings, model, start, *, speed: float, end, host: str | None, por
         publisher.connect()
     except ConnectionError as exc:
         raise CommandFailed(str(exc)) from None
-    click.echo(f"simulatie naar {options.host}:{options.port} vanaf {start.isoformat()} (Ctrl-C stopt)")
+    click.echo(_("simulatie naar {host}:{port} vanaf {start} (Ctrl-C stopt)", host=options.host, port=options.port,
+                 start=start.isoformat()))
     with stop_on_signals() as stop:
         stats = publish_stream(publisher.publish, model, start, speed=speed, stop=stop, end=end,
-                               on_caught_up=lambda s: click.echo(f"bij: {s.published} berichten verstuurd; nu live"))
+                               on_caught_up=lambda s: click.echo(ngettext(
+                                   "bij: {n} bericht verstuurd; nu live", "bij: {n} berichten verstuurd; nu live",
+                                   s.published)))
     publisher.close()
-    click.echo(f"{stats.published} berichten verstuurd")
+    click.echo(ngettext("{n} bericht verstuurd", "{n} berichten verstuurd", stats.published))
 
 
 COMMANDS.append(simulate_cmd)

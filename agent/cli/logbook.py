@@ -10,10 +10,14 @@ from pathlib import Path
 
 import click
 
-from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
-from rules.logbooks import LOGBOOKS, EntryError, form_fields
+from agent.cli.base import AppContext, CommandFailed, InputError, _, language, ngettext, pass_app
+from agent.cli.upstream import broker_options, heads_from_broker
+from agent.i18n import LANGUAGES, translate
+from rules.logbooks import LOGBOOKS, form_fields
+from rules.texts import N_
 
 KINDS = list(LOGBOOKS)
+STATE_WORDS = {"confirmed": N_("bevestigd"), "draft": N_("concept"), "withdrawn": N_("ingetrokken")}
 
 
 def _read_json(text: str, option: str = "--json"):
@@ -24,11 +28,12 @@ def _read_json(text: str, option: str = "--json"):
         try:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"{option}: cannot read {text[1:]}: {exc.strerror}") from None
+            raise InputError(_("{option}: kan {path} niet lezen: {detail}", option=option, path=text[1:],
+                               detail=exc.strerror)) from None
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise InputError(f"{option}: not valid JSON ({exc})") from None
+        raise InputError(_("{option}: geen geldige JSON ({detail})", option=option, detail=exc)) from None
 
 
 def _by(by: str | None) -> str:
@@ -37,15 +42,16 @@ def _by(by: str | None) -> str:
 
 
 def _report(saved, verb: str, fmt: str) -> None:
-    """Print what was stored, and every flag the farmer must see at once."""
+    """Print what was stored (``verb``: already in the command's language), and every flag to see at once."""
     if fmt == "json":
         click.echo(json.dumps({"entry": saved.entry.to_json(), "flags": [f.to_json() for f in saved.flags]},
                               ensure_ascii=False, indent=1))
         return
     e = saved.entry
-    click.echo(f"{verb}: {e.kind} #{e.id} ({e.state}; keten {e.hash[:12]}…)")
+    click.echo(_("{verb}: {kind} #{id} ({state}; keten {hash}…)", verb=verb, kind=e.kind, id=e.id,
+                 state=_(STATE_WORDS.get(e.state, e.state)), hash=e.hash[:12]))
     for f in saved.flags:
-        label = "LET OP" if f.level == "alert" else "waarschuwing"
+        label = _("LET OP") if f.level == "alert" else _("waarschuwing")
         click.echo(f"{label} [{f.rule}]: {f.message}")
 
 
@@ -56,7 +62,8 @@ def _date_opt(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InputError(f"{name}: expected a date YYYY-MM-DD, got {value!r}") from None
+        raise InputError(_("{name}: verwacht een datum JJJJ-MM-DD (bijv. 2026-03-28), niet '{value}'", name=name,
+                           value=value)) from None
 
 
 @click.group("logbook")
@@ -90,14 +97,10 @@ def logbook_add(app: AppContext, kind: str, json_text: str, by: str | None, fmt:
         "name": "Piet Jansen", "organisation": "Voerbedrijf", "poultry_contact_48h": false,
         "houses": ["1"], "license_plate": "12-ABC-3", "signature": "PJ"}'
     """
-    from agent.logbooks import LogbookError, add_entry
+    from agent.logbooks import add_entry
 
-    data = _read_json(json_text)
-    try:
-        saved = add_entry(app.store, app.config, kind, data, by=_by(by), now=app.now())
-    except (EntryError, LogbookError) as exc:
-        raise InputError(str(exc)) from None
-    _report(saved, "opgeslagen", fmt)
+    saved = add_entry(app.store, app.config, kind, _read_json(json_text), by=_by(by), now=app.now())
+    _report(saved, _("opgeslagen"), fmt)
 
 
 @logbook_group.command("list")
@@ -122,15 +125,17 @@ def logbook_list(app: AppContext, kind: str, history: bool, start: str | None, e
         click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=1))
         return
     spec = LOGBOOKS[kind]
-    click.echo(f"{spec.title_nl} ({', '.join(spec.rules)}): {len(rows)} regel(s)")
+    click.echo(ngettext("{title} ({rules}): {n} regel", "{title} ({rules}): {n} regels", len(rows),
+                        title=_(spec.title), rules=", ".join(spec.rules)))
     for r in rows:
         marks = []
         if r.state != "confirmed":
-            marks.append({"draft": "concept", "withdrawn": "ingetrokken"}.get(r.state, r.state))
+            marks.append(_(STATE_WORDS.get(r.state, r.state)))
         if r.superseded_by:
-            marks.append(f"vervangen door #{r.superseded_by}")
+            marks.append(_("vervangen door #{id}", id=r.superseded_by))
         if r.supersedes:
-            marks.append(f"corrigeert #{r.supersedes}: {r.reason} ({r.recorded_by}, {r.recorded_at})")
+            marks.append(_("corrigeert #{id}: {reason} ({by}, {at})", id=r.supersedes, reason=r.reason,
+                           by=r.recorded_by, at=r.recorded_at))
         body = "; ".join(f"{k}={_short(r.entry[k])}" for k in spec.columns()
                          if r.entry.get(k) not in (None, "", []))
         click.echo(f"#{r.id:<5} {body}" + (f"  [{' | '.join(marks)}]" if marks else ""))
@@ -162,17 +167,14 @@ def logbook_correct(app: AppContext, entry_id: int, json_text: str | None, withd
     Example:
       ikb-agent logbook correct 12 --json '{"mortality": 3}' --reason "telfout"
     """
-    from agent.logbooks import LogbookError, correct_entry
+    from agent.logbooks import correct_entry
 
     if withdraw == bool(json_text):
-        raise InputError("--json: give the changed fields, or --withdraw (not both)")
+        raise InputError(_("--json: geef de velden die veranderen, of --withdraw (niet beide)"))
     changes = _read_json(json_text) if json_text else None
-    try:
-        saved = correct_entry(app.store, app.config, entry_id, changes, by=_by(by), now=app.now(), reason=reason,
-                              withdraw=withdraw)
-    except (EntryError, LogbookError) as exc:
-        raise InputError(str(exc)) from None
-    _report(saved, "ingetrokken" if withdraw else "gecorrigeerd", fmt)
+    saved = correct_entry(app.store, app.config, entry_id, changes, by=_by(by), now=app.now(), reason=reason,
+                          withdraw=withdraw)
+    _report(saved, _("ingetrokken") if withdraw else _("gecorrigeerd"), fmt)
 
 
 @logbook_group.command("confirm")
@@ -188,35 +190,32 @@ def logbook_confirm(app: AppContext, entry_id: int, json_text: str | None, by: s
     Example:
       ikb-agent logbook confirm 31 --json '{"checked_by": "Jan"}'
     """
-    from agent.logbooks import LogbookError, confirm_draft
+    from agent.logbooks import confirm_draft
 
     changes = _read_json(json_text) if json_text else None
-    try:
-        saved = confirm_draft(app.store, app.config, entry_id, by=_by(by), now=app.now(), changes=changes)
-    except (EntryError, LogbookError) as exc:
-        raise InputError(str(exc)) from None
-    _report(saved, "bevestigd", fmt)
+    saved = confirm_draft(app.store, app.config, entry_id, by=_by(by), now=app.now(), changes=changes)
+    _report(saved, _("bevestigd"), fmt)
 
 
 @logbook_group.command("kinds")
 @click.option("--fields", "kind", type=click.Choice(KINDS), help="Show the fields of one logbook.")
-@click.option("--lang", type=click.Choice(["nl", "en"]), default="nl", show_default=True)
-def logbook_kinds(kind: str | None, lang: str) -> None:
+@click.option("--lang", type=click.Choice(LANGUAGES), help="Language of the labels (default: the global --lang).")
+def logbook_kinds(kind: str | None, lang: str | None) -> None:
     """List the logbooks and the rules they answer, or one logbook's fields.
 
     \b
     Example:
       ikb-agent logbook kinds --fields flock_day
     """
+    lang = lang or language()
     if kind is None:
         for spec in LOGBOOKS.values():
-            title = spec.title_nl if lang == "nl" else spec.title_en
-            click.echo(f"{spec.kind:<13} {', '.join(spec.rules):<32} {title}")
+            click.echo(f"{spec.kind:<13} {', '.join(spec.rules):<32} {translate(lang, spec.title)}")
         return
-    for f in form_fields(kind, lang):
-        need = "verplicht" if f["required"] else "optioneel"
-        options = f" ({', '.join(f['options'])})" if f["options"] else ""
-        click.echo(f"{f['name']:<20} {need:<10} {f['rule']:<8} {f['label']}{options}")
+    for f in form_fields(kind):
+        need = translate(lang, "verplicht") if f.required else translate(lang, "optioneel")
+        options = f" ({', '.join(f.options)})" if f.options else ""
+        click.echo(f"{f.name:<20} {need:<10} {f.rule:<8} {translate(lang, f.label)}{options}")
 
 
 # --------------------------------------------------------------------------- export and verify
@@ -242,26 +241,30 @@ def export_cmd(app: AppContext, kind: str, start: str | None, end: str | None, f
     Example:
       ikb-agent export --kind all --from 2026-01-01 --to 2026-12-31 --format zip --out audit-2026.zip
     """
-    from agent.exports import ExportError, export
+    from agent.exports import export
 
     now = app.now()
     today = app.config.farm_view().local_date(now)
     to_day = _date_opt(end, "--to") or today
     from_day = _date_opt(start, "--from") or to_day - timedelta(days=731)
     if from_day > to_day:
-        raise InputError("--from: lies after --to")
-    try:
-        written = export(app.store, app.config, kind=kind, start=from_day, end=to_day, fmt=fmt, out=Path(out),
-                         now=now)
-    except ExportError as exc:
-        raise CommandFailed(str(exc)) from None
-    click.echo(f"geschreven: {written}")
+        raise InputError(_("--from: ligt na --to"))
+    written = export(app.store, app.config, kind=kind, start=from_day, end=to_day, fmt=fmt, out=Path(out), now=now)
+    click.echo(_("geschreven: {path}", path=written))
 
 
 @click.command("verify")
 @click.argument("pack", type=click.Path(exists=True, dir_okay=False))
-def verify_cmd(pack: str) -> None:
-    """Check an audit pack: every file's SHA-256, every logbook's chain and the manifest's chain heads.
+@click.option("--heads", "heads_file", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="Chain heads published upstream earlier (JSON lines, as `fleet --save-heads` keeps them).")
+@click.option("--broker", "broker_url", metavar="URL",
+              help="Take the farm's latest chain heads from this upstream broker (mqtts://host:port).")
+@click.option("--topic-root", default="ikb", show_default=True, help="First level of the farms' topics.")
+@broker_options
+def verify_cmd(pack: str, heads_file: str | None, broker_url: str | None, topic_root: str, ca_file, cert_file,
+               key_file, timeout: float) -> None:
+    """Check an audit pack: the manifest's signature, every file's SHA-256, every logbook's chain, and
+    (with --heads or --broker) that the chains still hold the chain heads the farm published earlier.
 
     Exit 0 and one summary line when intact; exit 1 naming the first file or
     entry that does not match.
@@ -269,10 +272,23 @@ def verify_cmd(pack: str) -> None:
     \b
     Example:
       ikb-agent verify audit-2026.zip
+      ikb-agent verify audit-2026.zip --heads heads.jsonl
     """
-    from agent.exports import verify_pack
+    from agent.exports import HeadsError, pack_kip, read_heads, verify_pack
 
-    ok, message = verify_pack(Path(pack))
+    heads = None
+    if heads_file:
+        try:
+            heads = read_heads(Path(heads_file).read_text(encoding="utf-8"), heads_file)
+        except (HeadsError, UnicodeDecodeError) as exc:
+            raise InputError(f"--heads: {exc}") from None
+    if broker_url:
+        kip = pack_kip(Path(pack))
+        if kip is None:
+            raise CommandFailed(_("{pack}: NIET INTACT: {detail}", pack=pack,
+                                  detail=_("manifest.json: onleesbaar, geen KIP-nummer")))
+        heads = (heads or []) + heads_from_broker(broker_url, kip, topic_root, ca_file, cert_file, key_file, timeout)
+    ok, message = verify_pack(Path(pack), heads)
     if not ok:
-        raise CommandFailed(f"{pack}: NIET INTACT: {message}")
-    click.echo(f"{pack}: intact: {message}")
+        raise CommandFailed(_("{pack}: NIET INTACT: {detail}", pack=pack, detail=message))
+    click.echo(_("{pack}: intact: {detail}", pack=pack, detail=message))

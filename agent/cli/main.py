@@ -1,7 +1,8 @@
 """The ``ikb-agent`` command line: the composition root (DESIGN §3.1).
 
 Exit codes: 0 success; 2 usage or configuration error, with one line naming the
-bad key or argument; 1 any other failure.
+bad key or argument; 1 any other failure. ``--lang`` (env ``IKB_LANG``) chooses
+Dutch (the default) or English for every line shown.
 """
 
 from __future__ import annotations
@@ -14,26 +15,28 @@ from pathlib import Path
 
 import click
 
-from agent.cli.base import AppContext, CommandFailed, InputError, parse_when, pass_app
+from agent.cli.base import AppContext, CommandFailed, IkbGroup, _, ngettext, parse_when, pass_app
 from agent.config import ConfigError
-from agent.store import StoreError
+from agent.i18n import LANGUAGES, SOURCE_LANGUAGE
 from rules.catalogue import load_catalogue
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=IkbGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--config", "config_path", envvar="IKB_CONFIG", default="ikb-agent.toml", show_default=True,
               metavar="PATH", help="Configuration file (env IKB_CONFIG).")
 @click.option("--db", "db_path", metavar="PATH", help="Database file; overrides [storage] path.")
+@click.option("--lang", type=click.Choice(LANGUAGES), envvar="IKB_LANG", default=SOURCE_LANGUAGE, show_default=True,
+              help="Language of the output: Dutch or English (env IKB_LANG).")
 @click.version_option(package_name="ikb-agent")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, db_path: str | None) -> None:
+def cli(ctx: click.Context, config_path: str, db_path: str | None, lang: str) -> None:
     """Farm-side sensor and self-assessment agent for IKB Ei laying-hen farms.
 
     \b
     Example:
       ikb-agent --config /etc/ikb-agent.toml score
     """
-    ctx.obj = AppContext(config_path, db_path)
+    ctx.obj = AppContext(config_path, db_path, lang)
 
 
 # --------------------------------------------------------------------------- rules, score
@@ -76,7 +79,7 @@ def score_cmd(app: AppContext, at_text: str | None, since_text: str | None, fmt:
     at = parse_when(at_text, tz, end_of_day=True) or app.now()
     since = parse_when(since_text, tz) or at - timedelta(days=30)
     if since >= at:
-        raise click.BadParameter("--since must lie before --at", param_hint="--since")
+        raise click.BadParameter(_("ligt niet vóór --at"), param_hint="--since")
     result = score_window(app.store, app.config, at=at, since=since)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
@@ -101,17 +104,15 @@ def assess_cmd(app: AppContext, rule: str, status: str, note: str, location: str
     Example:
       ikb-agent assess A4.1.6 --status ok --note "kadaverkoeling buiten de stal"
     """
-    from agent.logbooks import AssessmentError, record_answer
+    from agent.logbooks import record_answer
 
     config = app.config
     locations = {h.id for h in config.houses} | {r.id for r in config.egg_rooms}
-    try:
-        answer = record_answer(app.store, load_catalogue(), rule_id=rule, status=status, note=note,
-                               answered_by=by or getpass.getuser(), now=app.now(), location=location,
-                               locations=locations)
-    except AssessmentError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(f"opgeslagen: {answer.rule} {answer.location or 'bedrijf'} = {answer.status}")
+    answer = record_answer(app.store, load_catalogue(), rule_id=rule, status=status, note=note,
+                           answered_by=by or getpass.getuser(), now=app.now(), location=location,
+                           locations=locations)
+    click.echo(_("opgeslagen: {rule} {location} = {status}", rule=answer.rule,
+                 location=answer.location or _("bedrijf"), status=answer.status))
 
 
 @cli.group("document")
@@ -141,16 +142,13 @@ def document_add(app: AppContext, kind: str, issued: str, valid_until: str | Non
     Example:
       ikb-agent document add G1.1 --issued 2025-05-01 --location 1
     """
-    from agent.logbooks import DocumentError, record_document
+    from agent.logbooks import record_document
 
-    try:
-        doc = record_document(app.store, kind=kind,
-                              issued_on=issued, valid_until=valid_until, title=title, location=location,
-                              note=note, recorded_by=by or getpass.getuser(), now=app.now(),
-                              house_ids={h.id for h in app.config.houses})
-    except DocumentError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(f"opgeslagen: {doc.rule} {doc.title} ({doc.issued_on.isoformat()})")
+    doc = record_document(app.store, kind=kind, issued_on=issued, valid_until=valid_until, title=title,
+                          location=location, note=note, recorded_by=by or getpass.getuser(), now=app.now(),
+                          house_ids={h.id for h in app.config.houses})
+    click.echo(_("opgeslagen: {rule} {title} ({date})", rule=doc.rule, title=doc.title,
+                 date=doc.issued_on.isoformat()))
 
 
 @document_group.command("list")
@@ -173,8 +171,8 @@ def document_list(app: AppContext, fmt: str) -> None:
             "recorded_at": d.recorded_at.isoformat(), "note": d.note} for d in docs], ensure_ascii=False, indent=1))
         return
     for d in docs:
-        until = f" t/m {d.valid_until.isoformat()}" if d.valid_until else ""
-        click.echo(f"{d.id:>4}  {d.rule:<7} {d.issued_on.isoformat()}{until}  {d.location or 'bedrijf':<8} {d.title}")
+        until = " " + _("t/m {date}", date=d.valid_until.isoformat()) if d.valid_until else ""
+        click.echo(f"{d.id:>4}  {d.rule:<7} {d.issued_on.isoformat()}{until}  {d.location or _('bedrijf'):<8} {d.title}")
 
 
 @document_group.command("kinds")
@@ -188,8 +186,10 @@ def document_kinds() -> None:
     from rules.documents import SPECS
 
     for spec in SPECS.values():
-        validity = (f"{spec.months} maanden" if spec.months else f"{spec.days} dagen" if spec.days
-                    else "tot einddatum op document" if spec.needs_valid_until else "zolang de stal ongewijzigd is")
+        validity = (ngettext("{n} maand", "{n} maanden", spec.months) if spec.months
+                    else ngettext("{n} dag", "{n} dagen", spec.days) if spec.days
+                    else _("tot einddatum op document") if spec.needs_valid_until
+                    else _("zolang de stal ongewijzigd is"))
         click.echo(f"{spec.kind:<26} {spec.rule:<7} {validity:<28} {spec.label}")
 
 
@@ -217,17 +217,14 @@ def user_add(app: AppContext, name: str, role: str) -> None:
     Example:
       printf '%s\\n' 'correct horse battery' | ikb-agent user add auditor1 --role auditor
     """
-    from agent.store import UserError, add_user
+    from agent.store import add_user
 
     if sys.stdin.isatty():
-        password = click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+        password = click.prompt(_("Wachtwoord"), hide_input=True, confirmation_prompt=True)
     else:
         password = sys.stdin.readline().rstrip("\r\n")
-    try:
-        add_user(app.store, name, role, password, app.now())
-    except UserError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(f"account {name} ({role}) aangemaakt")
+    add_user(app.store, name, role, password, app.now())
+    click.echo(_("account {name} ({role}) aangemaakt", name=name, role=role))
 
 
 # --------------------------------------------------------------------------- demo
@@ -259,7 +256,7 @@ def demo_cmd(workdir: str, history: float, speed: float, web_port: int) -> None:
             run_demo(Path(workdir).resolve(), stop, history_days=history, speed=speed, web_port=web_port,
                      echo=click.echo)
         except (DemoError, ConnectionError) as exc:
-            raise CommandFailed(f"demo: {exc}") from None
+            raise CommandFailed(f"demo: {exc}") from None  # the broker's or the network's own words
 
 
 # --------------------------------------------------------------------------- feature modules
@@ -290,6 +287,14 @@ for _command in _INGEST_COMMANDS:
     cli.add_command(_command)
 
 
+# --------------------------------------------------------------------------- beyond one farm (issue 16)
+
+from agent.cli.upstream import fleet_cmd, key_group  # noqa: E402
+
+cli.add_command(key_group)
+cli.add_command(fleet_cmd)
+
+
 # --------------------------------------------------------------------------- sensor rules (issue 4)
 
 from agent.cli.housing import housing_order_group  # noqa: E402
@@ -305,15 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = cli.main(args=argv, prog_name="ikb-agent", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("afgebroken", err=True)
+        click.echo(_("afgebroken"), err=True)
         return 1
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except ConfigError as exc:
+    except ConfigError as exc:  # in English, like the configuration file's keys and comments
         click.echo(f"ikb-agent: configuration error: {exc}", err=True)
         return 2
-    except (StoreError, CommandFailed) as exc:
+    except CommandFailed as exc:
         click.echo(f"ikb-agent: {exc}", err=True)
         return 1
     except KeyboardInterrupt:

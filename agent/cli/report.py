@@ -1,27 +1,30 @@
-"""Plain-text renderings for the terminal: the score report and the rule list."""
+"""Plain-text renderings for the terminal: the score report and the rule list (in the command's language;
+the findings' own texts stay in the scheme's Dutch)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from agent.cli.base import _, ngettext
 from rules.catalogue import Catalogue
 from rules.evidence import Farm
 from rules.findings import SEVERITY
 from rules.scoring import Score
+from rules.texts import N_
 
-VERDICT_NL = {
-    "suspension": "schorsing (KO-afwijking)",
-    "repair_required": "herstel vereist vóór afgifte certificaat (D-afwijking)",
-    "remarks": "opmerkingen (B/C-afwijkingen)",
-    "incomplete": "onvolledig: niet alles is aangetoond",
-    "ready": "auditklaar",
+VERDICTS = {
+    "suspension": N_("schorsing (KO-afwijking)"),
+    "repair_required": N_("herstel vereist vóór afgifte certificaat (D-afwijking)"),
+    "remarks": N_("opmerkingen (B/C-afwijkingen)"),
+    "incomplete": N_("onvolledig: niet alles is aangetoond"),
+    "ready": N_("auditklaar"),
 }
-STATUS_NL = {"ok": "ok", "B": "B", "C": "C", "D": "D", "KO": "KO", "nvt": "nvt", "unknown": "onbekend"}
+STATUSES = {"ok": "ok", "B": "B", "C": "C", "D": "D", "KO": "KO", "nvt": "nvt", "unknown": N_("onbekend")}
 
 
 def _loc(location: str | None) -> str:
     """Return a location label for the report."""
-    return location if location else "bedrijf"
+    return location if location else _("bedrijf")
 
 
 def _fmt(moment, farm: Farm) -> str:
@@ -32,43 +35,45 @@ def _fmt(moment, farm: Farm) -> str:
 def render_score(result: Score, farm: Farm, catalogue: Catalogue, due_days: int = 30) -> str:
     """Return the readable score report: verdict, deviations first, then what falls due."""
     lines = [
-        f"IKB Ei zelfbeoordeling — {farm.name} (KIP {farm.kip_number})",
-        f"Periode: {_fmt(result.since, farm)} – {_fmt(result.at, farm)} ({farm.timezone})",
-        f"Oordeel: {result.verdict} — {VERDICT_NL[result.verdict]}",
-        f"Strafpunten: {result.points}",
-        "Regels: " + " · ".join(f"{STATUS_NL[s]} {n}" for s, n in result.counts.items()),
+        _("IKB Ei zelfbeoordeling — {farm} (KIP {kip})", farm=farm.name, kip=farm.kip_number),
+        _("Periode: {since} – {at} ({timezone})", since=_fmt(result.since, farm), at=_fmt(result.at, farm),
+          timezone=farm.timezone),
+        _("Oordeel: {verdict} — {words}", verdict=result.verdict, words=_(VERDICTS[result.verdict])),
+        _("Strafpunten: {points}", points=result.points),
+        _("Regels: {counts}", counts=" · ".join(f"{_(STATUSES[s])} {n}" for s, n in result.counts.items())),
         "",
     ]
     deviations = sorted((f for f in result.findings if f.is_deviation),
                         key=lambda f: (-SEVERITY[f.status], f.rule, f.location or ""))
-    lines.append(f"Afwijkingen ({len(deviations)})")
+    lines.append(_("Afwijkingen ({n})", n=len(deviations)))
     if not deviations:
-        lines.append("  geen")
+        lines.append("  " + _("geen"))
     for f in deviations:
         lines.append(f"  {f.status:<3} {f.rule:<9} {_loc(f.location):<8} {f.summary}")
         if f.evidence:
-            lines.append(f"      bewijs: {f.evidence}")
+            lines.append("      " + _("bewijs: {evidence}", evidence=f.evidence))
         for occ in f.occurrences[:5]:
-            end = _fmt(occ.end, farm) if occ.end else "nu"
+            end = _fmt(occ.end, farm) if occ.end else _("nu")
             lines.append(f"      {_fmt(occ.start, farm)} – {end}: {occ.detail}")
         if len(f.occurrences) > 5:
-            lines.append(f"      … en nog {len(f.occurrences) - 5} keer")
+            lines.append("      " + ngettext("… en nog {n} keer", "… en nog {n} keer", len(f.occurrences) - 5))
     lines.append("")
     horizon = result.at.date() + timedelta(days=due_days)
     due = [d for d in result.due if d.due <= horizon]
-    lines.append(f"Binnenkort te doen (komende {due_days} dagen: {len(due)})")
+    lines.append(ngettext("Binnenkort te doen (komende {n} dag: {count})",
+                          "Binnenkort te doen (komende {n} dagen: {count})", due_days, count=len(due)))
     if not due:
-        lines.append("  niets")
+        lines.append("  " + _("niets"))
     for d in due:
-        flag = " (te laat)" if d.overdue else ""
+        flag = " (" + _("te laat") + ")" if d.overdue else ""
         lines.append(f"  {d.due.isoformat()}{flag}  {d.rule:<9} {_loc(d.location):<8} {d.what}")
     lines.append("")
-    lines.append("Alle regels")
+    lines.append(_("Alle regels"))
     order = {r.id: i for i, r in enumerate(catalogue)}
     for f in sorted(result.findings, key=lambda f: (order.get(f.rule, 0), f.location or "")):
         if f.is_deviation:
             continue
-        lines.append(f"  {STATUS_NL[f.status]:<8} {f.rule:<9} {_loc(f.location):<8} {f.summary}")
+        lines.append(f"  {_(STATUSES[f.status]):<8} {f.rule:<9} {_loc(f.location):<8} {f.summary}")
     return "\n".join(lines) + "\n"
 
 

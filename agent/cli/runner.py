@@ -8,8 +8,9 @@ Features plug in through two lists, filled at import time by their modules
   in the ingest thread, right after the commit and the MQTT acknowledgements.
   It must be quick (an alarm waits behind it); one that raises is logged.
   A listener with a ``close()`` method is closed when the agent stops.
-- ``JOB_FACTORIES``: ``factory(store, settings) -> JobSpec``; the job's function
-  gets ``now`` and runs every ``interval_s`` in the scheduler's threads.
+- ``JOB_FACTORIES``: ``factory(store, settings) -> JobSpec | None``; the job's function
+  gets ``now`` and runs every ``interval_s`` in the scheduler's threads. None: the
+  feature is switched off in the configuration.
 
 Connections: the ingestor writes through its own SQLite connection, listeners
 share a second one (used only in the ingest thread) and jobs a third, so a slow
@@ -32,6 +33,7 @@ from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
 from agent.store import Store, open_store, roll_up, storage_job
+from agent.upstream import upstream_job
 from sensors.mqtt import MqttOptions, MqttSubscriber
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,7 @@ JOB_FACTORIES += [
 LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
 LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands
 JOB_FACTORIES += [due_job]  # info alert for what falls due tomorrow (once a day)
+JOB_FACTORIES += [upstream_job]  # the farm key; status, score, alerts, chain heads upstream; Home Assistant
 
 HEALTH_EVERY_S = 30
 RETENTION_EVERY_S = 3600
@@ -107,7 +110,9 @@ class Agent:
         jobs = ingest_jobs(job_store, self.settings, [s.id for s in self.ingestor.specs], started)
         for factory in JOB_FACTORIES:
             try:
-                jobs.append(factory(job_store, self.settings))
+                spec = factory(job_store, self.settings)
+                if spec is not None:
+                    jobs.append(spec)
             except Exception as exc:  # noqa: BLE001
                 log.error("job %s could not start: %s", getattr(factory, "__qualname__", factory), repr(exc)[:300])
         self.subscriber = MqttSubscriber(mqtt_options(self.settings), self.ingestor.topics, self.ingestor.submit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from agent.cli.base import AppContext, InputError, pass_app
+from agent.cli.base import AppContext, _, pass_app
 
 
 @click.command("web")
@@ -35,7 +35,7 @@ def web_cmd(app: AppContext, host: str | None, port: int | None, debug: bool) ->
                                            port=config.web.port if port is None else port, debug=True)
         return
     server = make_server(config, host, port, store_path=store_path)
-    click.echo(f"ikb-agent web: {server.url}/  (stop with Ctrl-C)")
+    click.echo(_("ikb-agent web: {url}/  (stoppen met Ctrl-C)", url=server.url))
     server.run()
 
 
@@ -53,10 +53,6 @@ def token_cmd(app: AppContext, name: str, label: str) -> None:
     Example:
       ikb-agent user token jan --label "home assistant"
     """
-    from agent.store import UserError, create_token
+    from agent.store import create_token
 
-    try:
-        token = create_token(app.store, name, app.now(), label)
-    except UserError as exc:
-        raise InputError(str(exc)) from None
-    click.echo(token)
+    click.echo(create_token(app.store, name, app.now(), label))

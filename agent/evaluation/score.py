@@ -7,9 +7,10 @@ minute job and the web page, so they can never disagree.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable
 
+from agent.clock import parse_moment
 from agent.config import Settings
 from agent.evaluation.logbook_inputs import load_logbook_inputs
 from agent.evaluation.sensor_inputs import load_sensor_inputs
@@ -18,7 +19,8 @@ from agent.store import Store
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate
 from rules.evidence import Evidence
-from rules.scoring import Score
+from rules.findings import Finding, Occurrence
+from rules.scoring import Score, score
 
 # Feature modules add loaders that put their inputs (series, logbooks, intervals)
 # into Evidence.inputs: loader(store, config, since, at) -> {name: value}.
@@ -78,3 +80,22 @@ def record_score(store: Store, result: Score, now: datetime, *, partial: bool = 
         for key in set() if partial else set(previous) - current:
             db.execute("DELETE FROM findings WHERE rule = ? AND location = ?", list(key))
     return changes
+
+
+def finding_of_row(row: dict) -> Finding:
+    """Turn a ``findings`` row (what the run loop recorded) into a Finding."""
+    occurrences = tuple(
+        Occurrence(parse_moment(o["start"]), parse_moment(o["end"]) if o.get("end") else None, o.get("detail", ""))
+        for o in json.loads(row["occurrences"] or "[]"))
+    return Finding(row["rule"], row["location"] or None, row["status"], row["source"], row["summary"],
+                   occurrences, row.get("evidence"))
+
+
+def recorded_score(store: Store, config: Settings) -> Score | None:
+    """Return the score the run loop recorded last (its findings combined by the scoring rules), or None."""
+    rows = store.query("SELECT * FROM findings")
+    if not rows:
+        return None
+    at = max(parse_moment(r["evaluated_at"]) for r in rows)
+    return score([finding_of_row(r) for r in rows], at=at, since=at - timedelta(days=config.evaluation.window_days),
+                 weights=config.params().weights)

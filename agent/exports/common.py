@@ -8,7 +8,9 @@ from datetime import date, datetime
 from agent.config import Settings
 from agent.logbooks import StoredEntry, entry_date, list_entries
 from agent.store import Store
+from rules.errors import IkbError
 from rules.logbooks import LOGBOOKS, LogbookSpec
+from rules.texts import N_
 
 META = ("id", "state", "recorded_at", "recorded_by", "supersedes", "reason", "hash")
 
@@ -16,8 +18,16 @@ META = ("id", "state", "recorded_at", "recorded_by", "supersedes", "reason", "ha
 STATE_NL = {"confirmed": "bevestigd", "draft": "concept", "withdrawn": "ingetrokken"}
 
 
-class ExportError(Exception):
+class ExportError(IkbError):
     """The export could not be written; the message says why and what to do."""
+
+    messages = {
+        "kind": N_("onbekend logboek {kind}; kies uit {options} of all"),
+        "format": N_("onbekend formaat {format}; kies uit csv, xlsx, pdf, zip"),
+        "write": N_("kan niet schrijven ({detail})"),
+        "font": N_("PDF-export heeft het lettertype DejaVu Sans nodig (DejaVuSans.ttf niet gevonden in {dirs}); "
+                   "installeer het met: sudo apt-get install fonts-dejavu-core"),
+    }
 
 
 # --------------------------------------------------------------------------- rows

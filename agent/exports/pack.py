@@ -1,6 +1,7 @@
 """The audit pack (zip): built from :data:`PACK_SECTIONS` — every logbook as CSV and PDF plus its hash chain,
 all logbooks as XLSX, the current score (JSON and text), the episodes from ``events`` — and ``manifest.json``
-with the SHA-256 of every file and each logbook's chain head; ``manifest.sha256`` seals the manifest.
+with the SHA-256 of every file and each logbook's chain head; ``manifest.sha256`` seals the manifest and
+``manifest.sig`` signs it with the farm key (:mod:`agent.signing`).
 :func:`agent.exports.verify.verify_pack` checks all of it. :func:`export` is the entry point for one format."""
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from agent.exports.chains import chain_lines, fingerprint
 from agent.exports.common import ExportError, _generated, corrections_for, entries_for
 from agent.exports.csvfile import to_csv
 from agent.exports.pdf import Heading, font_paths, to_pdf
+from agent.exports.proof import SIGNATURE_MEMBER
 from agent.exports.xlsx import to_xlsx
 from agent.logbooks import chain_head, signatures
+from agent.signing import FarmKey, FarmKeyError, farm_key
 from agent.store import Store
 from rules.catalogue import load_catalogue
 from rules.logbooks import LOGBOOKS
@@ -115,7 +118,7 @@ def _info(ctx: PackContext) -> list[tuple[str, str]]:
              ("Gegenereerd", ctx.heading.generated), ("Ketenvingerafdruk", ctx.heading.fingerprint)]
     for kind in ctx.kinds:
         spec = LOGBOOKS[kind]
-        lines.append((f"{spec.title_nl} ({kind})", f"{', '.join(spec.rules)}; ketenhoofd {ctx.heads[kind]['head']}"
+        lines.append((f"{spec.title} ({kind})", f"{', '.join(spec.rules)}; ketenhoofd {ctx.heads[kind]['head']}"
                                                    f" ({ctx.heads[kind]['entries']} regels)"))
     return lines
 
@@ -137,17 +140,21 @@ episodes/events.csv      alarm-, stroomuitval- en aggregaatepisodes (als aanwezi
 signatures/<nr>.png      getekende handtekeningen van bezoekers (A4.2.2); de SHA-256 staat in hun logboekregel
 manifest.json            SHA-256 van elk bestand en het ketenhoofd van elk logboek
 manifest.sha256          verzegelt manifest.json
+manifest.sig             handtekening (Ed25519) van manifest.json met de bedrijfssleutel
 
 Controleer met: ikb-agent verify <dit-bestand>.zip
 Ketenvingerafdruk: {fingerprint}
 Vergelijk de vingerafdruk met die op de afgedrukte PDF of op het bedrijfssysteem.
+Bedrijfssleutel: {key} (ook op de QR-poster); controleer tegen eerder gepubliceerde
+ketenhoofden met: ikb-agent verify <dit-bestand>.zip --heads <bestand> of --broker <adres>
 """
 
 
 def build_pack(store: Store, config: Settings, kinds: list[str], start: date, end: date, now: datetime,
-               fonts: tuple[str, str] | None = None) -> bytes:
-    """Return the audit pack (zip bytes) for the logbooks and period."""
+               fonts: tuple[str, str] | None = None, key: FarmKey | None = None) -> bytes:
+    """Return the audit pack (zip bytes) for the logbooks and period, its manifest signed with the farm key."""
     fonts = fonts or font_paths()
+    key = key or _farm_key(config)
     heads = {}
     for kind in kinds:
         data, head, n = chain_lines(store, kind, start, end)
@@ -158,17 +165,19 @@ def build_pack(store: Store, config: Settings, kinds: list[str], start: date, en
     ctx = PackContext(store, config, kinds, start, end, now, heading, fonts, heads)
     files: dict[str, bytes] = {"README.txt": README.format(
         farm=config.farm.name, kip=config.farm.kip_number, start=start, end=end, generated=generated,
-        fingerprint=print_fp).encode("utf-8")}
+        fingerprint=print_fp, key=key.fingerprint).encode("utf-8")}
     for section in PACK_SECTIONS:
         files.update(section(ctx))
     manifest = {
-        "format": PACK_FORMAT, "version": 1,
+        "format": PACK_FORMAT, "version": 2,
         "farm": {"name": config.farm.name, "kip_number": config.farm.kip_number},
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "generated_at": now.isoformat(), "fingerprint": print_fp,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
         "chains": {k: {"file": f"chains/{k}.jsonl", "head": v["head"], "entries": v["entries"]}
                    for k, v in heads.items()},
+        # Version 2: signed. The key is inside the manifest, so the seal and the signature cover it.
+        "signing": key.public_info(),
     }
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
     seal = f"{hashlib.sha256(manifest_bytes).hexdigest()}  manifest.json\n"
@@ -179,7 +188,16 @@ def build_pack(store: Store, config: Settings, kinds: list[str], start: date, en
             zf.writestr(name, data)
         zf.writestr("manifest.json", manifest_bytes)
         zf.writestr("manifest.sha256", seal)
+        zf.writestr(SIGNATURE_MEMBER, key.sign(manifest_bytes) + "\n")
     return out.getvalue()
+
+
+def _farm_key(config: Settings) -> FarmKey:
+    """Return the farm key, created on first use; ExportError when it cannot be read or written."""
+    try:
+        return farm_key(config.key_path())
+    except FarmKeyError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: date, end: date,
@@ -193,7 +211,7 @@ def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: dat
 
     now = now or utcnow()
     if kind != "all" and kind not in LOGBOOKS:
-        raise ExportError(f"--kind: unknown logbook {kind!r}; choose from {', '.join(LOGBOOKS)} or all")
+        raise ExportError("--kind", "kind", {"kind": kind, "options": list(LOGBOOKS)})
     kinds = list(LOGBOOKS) if kind == "all" else [kind]
     stem = f"ikb-{config.farm.kip_number}-{kind}-{start.isoformat()}-{end.isoformat()}"
     if fmt == "csv" and len(kinds) == 1:
@@ -207,7 +225,7 @@ def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: dat
     if fmt == "xlsx":
         info = [("Bedrijf", config.farm.name), ("KIP-nummer", config.farm.kip_number),
                 ("Periode", f"{start.isoformat()} t/m {end.isoformat()}"), ("Gegenereerd", _generated(config, now))]
-        info += [(LOGBOOKS[k].title_nl, f"{', '.join(LOGBOOKS[k].rules)}; ketenhoofd {chain_head(store, k)[0]}")
+        info += [(LOGBOOKS[k].title, f"{', '.join(LOGBOOKS[k].rules)}; ketenhoofd {chain_head(store, k)[0]}")
                  for k in kinds]
         return f"{stem}.xlsx", to_xlsx([(LOGBOOKS[k], entries_for(store, k, start, end)) for k in kinds], info)
     if fmt == "pdf":
@@ -218,7 +236,7 @@ def export_bytes(store: Store, config: Settings, kind: str, fmt: str, start: dat
         return f"{stem}.pdf", to_pdf(sections, heading)
     if fmt == "zip":
         return f"{stem}-auditpakket.zip", build_pack(store, config, kinds, start, end, now)
-    raise ExportError(f"--format: unknown format {fmt!r}; choose from csv, xlsx, pdf, zip")
+    raise ExportError("--format", "format", {"format": fmt})
 
 
 def export(store: Store, config: Settings, *, kind: str, start: date, end: date, fmt: str, out: Path,
@@ -232,7 +250,7 @@ def export(store: Store, config: Settings, *, kind: str, start: date, end: date,
             return out
         return _write(out, export_bytes(store, config, kind, fmt, start, end, now)[1])
     except OSError as exc:
-        raise ExportError(f"{out}: cannot write ({exc.strerror})") from None
+        raise ExportError(str(out), "write", {"detail": exc.strerror}) from None
 
 
 def _write(path: Path, data: bytes) -> Path:

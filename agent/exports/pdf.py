@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from agent.exports.common import STATE_NL, ExportError, render
+from agent.i18n import translations
 from agent.logbooks import StoredEntry
 from rules.catalogue import load_catalogue
 from rules.logbooks import LogbookSpec
@@ -26,8 +27,7 @@ def font_paths(dirs=None) -> tuple[str, str]:
         regular, bold = Path(d) / "DejaVuSans.ttf", Path(d) / "DejaVuSans-Bold.ttf"
         if regular.is_file() and bold.is_file():
             return str(regular), str(bold)
-    raise ExportError("PDF-export heeft het lettertype DejaVu Sans nodig (DejaVuSans.ttf niet gevonden in "
-                      f"{', '.join(dirs)}); installeer het met: sudo apt-get install fonts-dejavu-core")
+    raise ExportError("", "font", {"dirs": list(dirs)})
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
     for spec, rows, corrections in sections:
         pdf.add_page()
         pdf.set_font("DejaVu", "B", 13)
-        pdf.cell(0, 7, f"{spec.title_nl} ({spec.title_en})", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, f"{spec.title} ({translations('en').gettext(spec.title)})", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("DejaVu", "", 8)
         pdf.multi_cell(0, 4, "Beantwoordt " + _rule_line(spec), align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)

@@ -1,4 +1,5 @@
-"""Verify an audit pack: the manifest's seal, every file's SHA-256, each chain, and the CSV rows against it."""
+"""Verify an audit pack: the manifest's seal and signature, every file's SHA-256, each chain, the CSV rows
+against it, and — given chain heads published upstream earlier — that the chains still contain them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from agent.exports.chains import check_chain_file, fingerprint
 from agent.exports.common import csv_header, csv_row
 from agent.exports.pack import PACK_FORMAT
+from agent.exports.proof import SIGNATURE_MEMBER, chain_hashes, check_heads, check_manifest_signature, heads_summary
 from agent.logbooks import StoredEntry
 from rules.logbooks import LOGBOOKS
 
@@ -27,7 +29,7 @@ def _read(zf: zipfile.ZipFile, name: str) -> bytes:
         raise ValueError(f"{name}: damaged ({exc})") from None
 
 
-def _verify(zf: zipfile.ZipFile) -> str:
+def _verify(zf: zipfile.ZipFile, published: list[dict] | None = None) -> str:
     """Check a pack; return the summary or raise ValueError naming the first mismatch."""
     seal = _read(zf, "manifest.sha256").decode("utf-8", "replace").splitlines(keepends=True)
     if len(seal) != 2 or hashlib.sha256(seal[0].encode()).hexdigest() != seal[1].split()[0]:
@@ -42,9 +44,10 @@ def _verify(zf: zipfile.ZipFile) -> str:
         raise ValueError("manifest.json: not a valid manifest") from None
     if manifest.get("format") != PACK_FORMAT:
         raise ValueError("manifest.json: not an ikb-agent audit pack")
+    signed = check_manifest_signature(manifest, manifest_bytes, _optional(zf, SIGNATURE_MEMBER))
     members = [i.filename for i in zf.infolist()]
     for name in members:
-        if name not in files and name not in ("manifest.json", "manifest.sha256"):
+        if name not in files and name not in ("manifest.json", "manifest.sha256", SIGNATURE_MEMBER):
             raise ValueError(f"{name}: not listed in the manifest")
     data = {}
     for name, digest in files.items():
@@ -64,8 +67,17 @@ def _verify(zf: zipfile.ZipFile) -> str:
         _check_csv(kind, data.get(f"logbooks/{kind}.csv"), checked.records)
     if fingerprint(heads) != manifest.get("fingerprint"):
         raise ValueError("manifest.json: fingerprint does not match the chain heads")
-    return (f"{len(files) + 2} bestanden, {len(chains)} logboeken ({total} ketenregels) kloppen; "
-            f"ketenvingerafdruk {manifest['fingerprint'][:16]}")
+    summary = (f"{len(files) + 2 + (SIGNATURE_MEMBER in members)} bestanden, {len(chains)} logboeken "
+               f"({total} ketenregels) kloppen; ketenvingerafdruk {manifest['fingerprint'][:16]}; {signed}")
+    if published is not None:
+        hashes = {kind: chain_hashes(data.get(info["file"], b"")) for kind, info in chains.items()}
+        summary += f"; {heads_summary(check_heads(manifest, hashes, published))}"
+    return summary
+
+
+def _optional(zf: zipfile.ZipFile, name: str) -> bytes | None:
+    """Read a member that older packs do not have; None when absent."""
+    return _read(zf, name) if name in zf.namelist() else None
 
 
 def _check_csv(kind: str, data: bytes | None, records: dict[str, dict]) -> None:
@@ -88,11 +100,14 @@ def _check_csv(kind: str, data: bytes | None, records: dict[str, dict]) -> None:
             raise ValueError(f"{name} row {number} (entry #{record['id']}): does not match the chain")
 
 
-def verify_pack(path: Path) -> tuple[bool, str]:
-    """Return (intact, summary or the first file/entry that does not match) for an audit pack."""
+def verify_pack(path: Path, heads: list[dict] | None = None) -> tuple[bool, str]:
+    """Return (intact, summary or the first file/entry that does not match) for an audit pack.
+
+    ``heads``: chain-heads documents published upstream earlier (already checked by ``read_heads``).
+    """
     try:
         with zipfile.ZipFile(path) as zf:
-            return True, _verify(zf)
+            return True, _verify(zf, heads)
     except zipfile.BadZipFile as exc:
         return False, f"{path.name}: not a readable zip file ({exc})"
     except ValueError as exc:

@@ -4,7 +4,7 @@ answers, housing orders, drawn signatures, and the drafts the agent proposes.
 
 from agent.logbooks import signatures
 from agent.logbooks.assessments import AssessmentError, answer_history, load_answers, record_answer
-from agent.logbooks.chain import ChainCheck, StoredEntry, check_chain, content_hash
+from agent.logbooks.chain import ChainCheck, StoredEntry, canonical, check_chain, content_hash
 from agent.logbooks.documents import DocumentError, load_documents, record_document
 from agent.logbooks.drafts import draft_job
 from agent.logbooks.entries import (
@@ -34,6 +34,7 @@ __all__ = [
     "add_entry",
     "add_housing_order",
     "answer_history",
+    "canonical",
     "chain_head",
     "check_chain",
     "confirm_draft",

@@ -6,13 +6,16 @@ from datetime import datetime
 
 from agent.clock import keep_until, parse_moment
 from agent.store import Store
-from rules.assessment import check_answer
+from rules.assessment import AnswerError, check_answer
 from rules.catalogue import Catalogue
 from rules.evidence import Answer
+from rules.texts import N_
 
 
-class AssessmentError(ValueError):
+class AssessmentError(AnswerError):
     """The answer was not stored; the message names the field."""
+
+    messages = {"rule": N_("{rule} is geen IKB Ei-regel")}
 
 
 def record_answer(store: Store, catalogue: Catalogue, *, rule_id: str, status: str, note: str,
@@ -21,15 +24,15 @@ def record_answer(store: Store, catalogue: Catalogue, *, rule_id: str, status: s
     """Validate and durably store one answer; return it as the rules see it."""
     rule = catalogue.get(rule_id)
     if rule is None:
-        raise AssessmentError(f"rule: {rule_id!r} is not an IKB Ei rule (see `ikb-agent rules`)")
+        raise AssessmentError("rule", "rule", {"rule": rule_id})
     if location is not None and locations is not None and location not in locations:
-        raise AssessmentError(f"location: expected one of {', '.join(sorted(locations))}")
+        raise AssessmentError("location", "choose", {"options": sorted(locations)})
     if not answered_by.strip():
-        raise AssessmentError("answered_by: required")
+        raise AssessmentError("answered_by", "missing")
     try:
         note = check_answer(rule, status, note)
-    except ValueError as exc:
-        raise AssessmentError(str(exc)) from None
+    except AnswerError as exc:
+        raise AssessmentError.of(exc) from None
     with store.transaction() as db:
         db.execute(
             "INSERT INTO assessments(rule, location, status, note, answered_by, answered_at, file_id, keep_until)"

@@ -1,4 +1,4 @@
-"""Documents with a validity (certificates, reports, plans): recorded append-only."""
+"""Documents with a validity (certificates, reports, plans): recorded append-only; refusals are DocumentError."""
 
 from __future__ import annotations
 
@@ -7,26 +7,22 @@ from datetime import date, datetime
 from agent.clock import keep_until, parse_moment
 from agent.store import Store
 from rules.catalogue import normalise_rule_id
-from rules.documents import KINDS, SPECS, check_document
+from rules.documents import KINDS, SPECS, DocumentError, check_document
 from rules.evidence import Document
-
-
-class DocumentError(ValueError):
-    """The document was not stored; the message names the field."""
 
 
 def _date(field: str, value: str | date | None, required: bool) -> date | None:
     """Parse a YYYY-MM-DD field or raise a DocumentError naming it."""
     if value in (None, ""):
         if required:
-            raise DocumentError(f"{field}: required (YYYY-MM-DD)")
+            raise DocumentError(field, "date_missing")
         return None
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise DocumentError(f"{field}: expected a date YYYY-MM-DD, got {value!r}") from None
+        raise DocumentError(field, "date_got", {"value": value}) from None
 
 
 def record_document(store: Store, *, kind: str, issued_on, recorded_by: str, now: datetime,
@@ -35,21 +31,18 @@ def record_document(store: Store, *, kind: str, issued_on, recorded_by: str, now
     """Validate and durably store one document record; return it as the rules see it."""
     spec = KINDS.get(kind) or SPECS.get(normalise_rule_id(kind))
     if spec is None:
-        raise DocumentError(f"kind: expected one of {', '.join(sorted(KINDS))}")
+        raise DocumentError("kind", "choose", {"options": sorted(KINDS)})
     issued = _date("issued_on", issued_on, True)
     until = _date("valid_until", valid_until, False)
     if issued > now.date():
-        raise DocumentError("issued_on: lies in the future")
+        raise DocumentError("issued_on", "future")
     if spec.per_house and location is None:
-        raise DocumentError(f"location: {spec.label} is per house; give the house id")
+        raise DocumentError("location", "per_house", {"label": spec.label})
     if location is not None and house_ids is not None and location not in house_ids:
-        raise DocumentError(f"location: expected one of {', '.join(sorted(house_ids))}")
+        raise DocumentError("location", "choose", {"options": sorted(house_ids)})
     if not recorded_by.strip():
-        raise DocumentError("recorded_by: required")
-    try:
-        check_document(spec, issued, until, location)
-    except ValueError as exc:
-        raise DocumentError(str(exc)) from None
+        raise DocumentError("recorded_by", "missing")
+    check_document(spec, issued, until, location)
     title = (title or spec.label).strip()
     with store.transaction() as db:
         cur = db.execute(

@@ -20,6 +20,7 @@ from agent.clock import keep_until, parse_moment
 from agent.config import Settings
 from agent.logbooks.chain import GENESIS, StoredEntry, check_chain, content_hash, envelope_of, link_hash
 from agent.store import Store
+from rules.errors import IkbError
 from rules.logbooks import (
     LOGBOOKS,
     EntryError,
@@ -31,6 +32,7 @@ from rules.logbooks import (
     to_json,
     validate_entry,
 )
+from rules.texts import N_
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,15 @@ EntryListener = Callable[[str, dict, list[Flag]], None]
 ENTRY_LISTENERS: list[EntryListener] = []
 
 
-class LogbookError(ValueError):
+class LogbookError(IkbError):
     """The request does not fit the logbook's history (unknown or already corrected entry…)."""
+
+    messages = {
+        "no_entry": N_("geen logboekregel #{id}"),
+        "corrected": N_("#{id} is al gecorrigeerd door #{by}; corrigeer die regel"),
+        "withdrawn": N_("#{id} is een intrekking; er valt niets meer te corrigeren"),
+        "not_draft": N_("#{id} is geen concept (status {state})"),
+    }
 
 
 @dataclass(frozen=True)
@@ -98,7 +107,7 @@ def _append(conn, kind: str, entry: dict, *, by: str, now: datetime, supersedes:
             reason: str | None = None, state: str = "confirmed") -> StoredEntry:
     """Insert one chained row inside an open IMMEDIATE transaction and return it."""
     if not by or not by.strip():
-        raise EntryError([("recorded_by", "vul in wie dit registreert", "fill in who records this")])
+        raise EntryError("recorded_by", "who")
     new_id = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM logbook").fetchone()[0]
     head = conn.execute("SELECT hash FROM logbook WHERE kind = ? ORDER BY id DESC LIMIT 1", [kind]).fetchone()
     prev = head[0] if head else GENESIS
@@ -169,10 +178,7 @@ def _check_unique(store: Store, kind: str, record, ignore: int | None) -> None:
     key = {f: data[f] for f in spec.unique}
     for r in _current_where(store, kind, key):
         if r.id != ignore:
-            values = ", ".join(f"{f}={v}" for f, v in key.items())
-            raise EntryError([(spec.unique[-1], f"er is al een registratie met {values} (#{r.id}); corrigeer die "
-                                                f"met `ikb-agent logbook correct {r.id}`",
-                               f"an entry with {values} exists (#{r.id}); correct that one")])
+            raise EntryError(spec.unique[-1], "duplicate", {"values": [f"{f}={v}" for f, v in key.items()], "id": r.id})
 
 
 def _notify(kind: str, entry: StoredEntry, flags: list[Flag]) -> None:
@@ -214,7 +220,7 @@ def add_entry(store: Store, config: Settings, kind: str, data: Any, *, by: str, 
     """
     record = validate_entry(kind, data, houses=_houses(config), today=_today(config, now))
     if state not in ("confirmed", "draft"):
-        raise LogbookError(f"state: expected confirmed or draft, got {state!r}")
+        raise ValueError(f"state: expected confirmed or draft, got {state!r}")  # a caller's mistake, not input
     with _immediate(store) as conn:
         _check_unique(store, kind, record, None)
         stored = _append(conn, kind, to_json(record), by=by, now=now, state=state)
@@ -227,7 +233,7 @@ def get_entry(store: Store, entry_id: int) -> StoredEntry:
     """Return one row with superseded_by filled in, or raise LogbookError."""
     rows = store.query("SELECT kind FROM logbook WHERE id = ?", [entry_id])
     if not rows:
-        raise LogbookError(f"id: geen logboekregel #{entry_id}")
+        raise LogbookError("id", "no_entry", {"id": entry_id})
     return next(r for r in _rows(store, rows[0]["kind"]) if r.id == entry_id)
 
 
@@ -235,9 +241,9 @@ def _open_for_change(store: Store, entry_id: int) -> StoredEntry:
     """Return a row that may be corrected: it exists and nothing superseded it yet."""
     old = get_entry(store, entry_id)
     if old.superseded_by is not None:
-        raise LogbookError(f"id: #{entry_id} is al gecorrigeerd door #{old.superseded_by}; corrigeer die regel")
+        raise LogbookError("id", "corrected", {"id": entry_id, "by": old.superseded_by})
     if old.state == "withdrawn":
-        raise LogbookError(f"id: #{entry_id} is een intrekking; er valt niets meer te corrigeren")
+        raise LogbookError("id", "withdrawn", {"id": entry_id})
     return old
 
 
@@ -249,13 +255,13 @@ def correct_entry(store: Store, config: Settings, entry_id: int, changes: dict |
     one). The old entry stays in the history, superseded by the new one.
     """
     if not reason or not reason.strip():
-        raise EntryError([("reason", "geef de reden van de correctie", "give the reason for the correction")])
+        raise EntryError("reason", "reason")
     old = _open_for_change(store, entry_id)
     if withdraw:
         record, entry, state = None, old.entry, "withdrawn"
     else:
         if not isinstance(changes, dict) or not changes:
-            raise EntryError([("", "geef de velden die veranderen als JSON-object", "give the changed fields")])
+            raise EntryError("", "changes")
         record = validate_entry(old.kind, {**old.entry, **changes}, houses=_houses(config),
                                 today=_today(config, now))
         entry, state = to_json(record), "confirmed"
@@ -275,7 +281,7 @@ def confirm_draft(store: Store, config: Settings, entry_id: int, *, by: str, now
     """Confirm a draft (e.g. a detected generator test), optionally completing it; return the confirmed entry."""
     old = _open_for_change(store, entry_id)
     if old.state != "draft":
-        raise LogbookError(f"id: #{entry_id} is geen concept (status {old.state})")
+        raise LogbookError("id", "not_draft", {"id": entry_id, "state": old.state})
     record = validate_entry(old.kind, {**old.entry, **(changes or {})}, houses=_houses(config),
                             today=_today(config, now))
     with _immediate(store) as conn:

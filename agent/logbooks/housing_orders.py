@@ -11,11 +11,20 @@ from datetime import date, datetime
 
 from agent.clock import keep_until
 from agent.store import Store
+from rules.errors import IkbError
 from rules.sensor import HousingOrder
+from rules.texts import N_, lazy_gettext
 
 
-class HousingOrderError(ValueError):
+class HousingOrderError(IkbError):
     """The housing order was not stored; the message names the field."""
+
+    messages = {
+        "before_start": N_("ligt vóór de eerste dag (--from)"),
+        "overlap": N_("overlapt ophokplicht {id} ({start} – {end}); beëindig of corrigeer die"),
+        "no_order": N_("geen ophokplicht {id} van kracht (zie `housing-order list`)"),
+        "before_order": N_("ligt vóór de eerste dag van de ophokplicht, {start}"),
+    }
 
 
 def _parse_day(value: str | date, field: str) -> date:
@@ -25,7 +34,7 @@ def _parse_day(value: str | date, field: str) -> date:
     try:
         return date.fromisoformat(value.strip())
     except (ValueError, AttributeError):
-        raise HousingOrderError(f"{field}: expected a date as YYYY-MM-DD, got {value!r}") from None
+        raise HousingOrderError(field, "date_got", {"value": value}) from None
 
 
 def load_housing_orders(store: Store) -> list[HousingOrder]:
@@ -55,13 +64,14 @@ def add_housing_order(store: Store, *, starts_on: str | date, ends_on: str | dat
     start = _parse_day(starts_on, "from")
     end = _parse_day(ends_on, "to") if ends_on else None
     if end is not None and end < start:
-        raise HousingOrderError("to: lies before the first day (--from)")
+        raise HousingOrderError("to", "before_start")
     if not recorded_by.strip():
-        raise HousingOrderError("recorded_by: required")
+        raise HousingOrderError("recorded_by", "missing")
     for order in load_housing_orders(store):
         if order.start <= (end or date.max) and start <= (order.end or date.max):
-            raise HousingOrderError(f"from: overlaps housing order {order.id} ({order.start.isoformat()} – "
-                                    f"{order.end.isoformat() if order.end else 'heden'}); end or correct that one")
+            raise HousingOrderError("from", "overlap", {
+                "id": order.id, "start": order.start.isoformat(),
+                "end": order.end.isoformat() if order.end else lazy_gettext("heden")})
     return _insert(store, start, end, note, recorded_by.strip(), now, None)
 
 
@@ -70,9 +80,9 @@ def end_housing_order(store: Store, order_id: int, *, ends_on: str | date, recor
     """Record the last day of an order (a new row superseding the old one)."""
     current = {o.id: o for o in load_housing_orders(store)}
     if order_id not in current:
-        raise HousingOrderError(f"id: no housing order {order_id} in force (see `housing-order list`)")
+        raise HousingOrderError("id", "no_order", {"id": order_id})
     order = current[order_id]
     end = _parse_day(ends_on, "on")
     if end < order.start:
-        raise HousingOrderError(f"on: lies before the order's first day {order.start.isoformat()}")
+        raise HousingOrderError("on", "before_order", {"start": order.start.isoformat()})
     return _insert(store, order.start, end, order.note, recorded_by.strip() or "?", now, order_id)

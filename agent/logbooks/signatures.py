@@ -21,6 +21,8 @@ from datetime import datetime
 
 from agent.logbooks.entries import list_entries
 from agent.store import FileError, Store, check_upload, get_file, store_file
+from rules.errors import IkbError
+from rules.texts import N_
 
 DATA_URL_PREFIX = "data:image/png;base64,"
 # A signature drawn on a tablet is 5–40 KB as PNG; 200 KB leaves room and refuses anything else.
@@ -30,27 +32,32 @@ MIN_INK_PX = 12  # strokes spanning less than this (a tap, a dot) are not a sign
 REFERENCE = re.compile(r"^file:(\d+);sha256:([0-9a-f]{64})$")
 
 
-class SignatureError(ValueError):
-    """The drawn signature was refused; the message says why (Dutch, for the log and the farmer)."""
+class SignatureError(IkbError):
+    """The drawn signature was refused; the code says why (the kiosk tells the visitor in his language)."""
 
-    def __init__(self, code: str, message: str):
-        self.code = code  # empty | not_png | too_large | size | blank
-        super().__init__(message)
+    messages = {
+        "empty": N_("geen handtekening gezet"),
+        "too_large": N_("de handtekening is te groot (hoogstens {kb} kB)"),
+        "not_png": N_("de handtekening is geen PNG-afbeelding"),
+        "unreadable": N_("de handtekening is geen geldige afbeelding"),
+        "size": N_("de handtekening heeft een onverwachte afmeting ({width}×{height})"),
+        "blank": N_("er staat geen handtekening op"),
+    }
 
 
 def decode(data_url: str) -> bytes:
     """Return the PNG bytes of a canvas data URL, or raise SignatureError saying why not."""
     text = (data_url or "").strip()
     if not text:
-        raise SignatureError("empty", "geen handtekening gezet")
+        raise SignatureError("signature", "empty")
     if len(text) > len(DATA_URL_PREFIX) + (MAX_BYTES * 4) // 3 + 4:
-        raise SignatureError("too_large", f"de handtekening is te groot (hoogstens {MAX_BYTES // 1000} kB)")
+        raise SignatureError("signature", "too_large", {"kb": MAX_BYTES // 1000})
     if not text.startswith(DATA_URL_PREFIX):
-        raise SignatureError("not_png", "de handtekening is geen PNG-afbeelding")
+        raise SignatureError("signature", "not_png")
     try:
         return base64.b64decode(text[len(DATA_URL_PREFIX):], validate=True)
     except (binascii.Error, ValueError):
-        raise SignatureError("not_png", "de handtekening is geen geldige afbeelding") from None
+        raise SignatureError("signature", "unreadable") from None
 
 
 def check(png: bytes) -> None:
@@ -60,18 +67,19 @@ def check(png: bytes) -> None:
     try:
         check_upload("handtekening.png", png, allowed=("image/png",), max_bytes=MAX_BYTES)
     except FileError as exc:
-        code = "too_large" if "te groot" in str(exc) else "not_png"
-        raise SignatureError(code, f"handtekening: {exc}") from None
+        if exc.code == "too_large":
+            raise SignatureError("signature", "too_large", {"kb": MAX_BYTES // 1000}) from None
+        raise SignatureError("signature", "unreadable") from None
     with Image.open(io.BytesIO(png)) as img:
         if img.width > MAX_WIDTH or img.height > MAX_HEIGHT or img.width < 50 or img.height < 20:
-            raise SignatureError("size", f"de handtekening heeft een onverwachte afmeting ({img.width}×{img.height})")
+            raise SignatureError("signature", "size", {"width": img.width, "height": img.height})
         rgba = img.convert("RGBA")
     # Ink: pixels that are both visible (alpha) and dark; a blank canvas has none.
     dark = rgba.convert("L").point(lambda v: 255 if v < 160 else 0)
     visible = rgba.getchannel("A").point(lambda v: 255 if v > 64 else 0)
     box = ImageChops.multiply(dark, visible).getbbox()
     if box is None or max(box[2] - box[0], box[3] - box[1]) < MIN_INK_PX:
-        raise SignatureError("blank", "er staat geen handtekening op")
+        raise SignatureError("signature", "blank")
 
 
 def reference(file_id: int, png: bytes) -> str:

@@ -15,10 +15,19 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from agent.store.schema import migrations
+from rules.errors import IkbError
+from rules.texts import N_
 
 
-class StoreError(Exception):
+class StoreError(IkbError):
     """The database cannot be used; the message says why and what to do."""
+
+    messages = {
+        "unusable": N_("geen bruikbare SQLite-database ({detail})"),
+        "newer": N_("geschreven door een nieuwere ikb-agent (schemastap {step} kent deze versie niet); installeer "
+                    "die versie of nieuwer, of open een andere database"),
+        "migrate": N_("kan het databaseschema niet bijwerken ({detail})"),
+    }
 
 
 class Store:
@@ -40,7 +49,7 @@ class Store:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA busy_timeout = 30000")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
+            raise StoreError(self.path, "unusable", {"detail": str(exc)}) from None
         self.db = Database(conn, execute_plugins=False)
         self.lock = threading.RLock()
         if not readonly:
@@ -58,10 +67,7 @@ class Store:
         known = {m.name for m in migrations._migrations}
         unknown = [m.name for m in migrations.applied(self.db) if m.name not in known]
         if unknown:
-            raise StoreError(
-                f"{self.path} was written by a newer ikb-agent (schema step {unknown[0]!r} is unknown "
-                "to this version); install that version or newer, or open another database"
-            )
+            raise StoreError(self.path, "newer", {"step": unknown[0]})
 
     def _migrate(self) -> None:
         """Apply pending migrations, each in its own transaction."""
@@ -69,7 +75,7 @@ class Store:
             self._check_version()
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot update the database schema ({exc})") from None
+            raise StoreError(self.path, "migrate", {"detail": str(exc)}) from None
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):

@@ -14,13 +14,22 @@ from datetime import datetime
 
 from agent.clock import keep_until
 from agent.store.connection import Store
+from rules.errors import IkbError
+from rules.texts import N_
 
 IMAGE_TYPES = ("image/jpeg", "image/png", "image/webp")
 DOCUMENT_TYPES = IMAGE_TYPES + ("application/pdf",)
 
 
-class FileError(ValueError):
-    """The upload was refused; the message says why (in Dutch, for the form)."""
+class FileError(IkbError):
+    """The upload was refused; the code says why (the form shows it at the upload field)."""
+
+    messages = {
+        "empty": N_("het bestand is leeg"),
+        "too_large": N_("het bestand is te groot (hoogstens {mb} MB)"),
+        "type": N_("dit bestandstype kan niet; toegestaan: {allowed}"),
+        "unreadable": N_("het bestand is geen leesbare foto"),
+    }
 
 
 def sniff(data: bytes) -> str | None:
@@ -51,15 +60,15 @@ def _readable_image(data: bytes) -> bool:
 def check_upload(name: str, data: bytes, *, allowed: tuple[str, ...], max_bytes: int) -> str:
     """Return the content type of an acceptable upload, or raise FileError saying why not."""
     if not data:
-        raise FileError("het bestand is leeg")
+        raise FileError("", "empty")
     if len(data) > max_bytes:
-        raise FileError(f"het bestand is te groot (hoogstens {max_bytes // (1024 * 1024)} MB)")
+        raise FileError("", "too_large", {"mb": max_bytes // (1024 * 1024)})
     kind = sniff(data)
     if kind not in allowed:
         names = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WebP", "application/pdf": "PDF"}
-        raise FileError("dit bestandstype kan niet; toegestaan: " + ", ".join(names[t] for t in allowed))
+        raise FileError("", "type", {"allowed": [names[t] for t in allowed]})
     if kind.startswith("image/") and not _readable_image(data):
-        raise FileError("het bestand is geen leesbare foto")
+        raise FileError("", "unreadable")
     return kind
 
 

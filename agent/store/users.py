@@ -10,26 +10,35 @@ from datetime import datetime
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from agent.store.connection import Store
+from rules.errors import IkbError, Nn_
+from rules.texts import N_
 
 ROLES: tuple[str, ...] = ("farmer", "auditor", "kiosk")
 MIN_PASSWORD = 8
 
 
-class UserError(ValueError):
+class UserError(IkbError):
     """The account was not created or changed; the message says why."""
+
+    messages = {
+        "name": N_("gebruik 2-64 letters, cijfers of . _ @ -"),
+        "password": Nn_("minstens {min} teken", "minstens {min} tekens"),
+        "exists": N_("er bestaat al een account {name}"),
+        "no_account": N_("geen account {name} (maak het aan met `ikb-agent user add`)"),
+    }
 
 
 def add_user(store: Store, name: str, role: str, password: str, now: datetime) -> None:
     """Create an account with a hashed password."""
     name = name.strip()
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{2,64}", name):
-        raise UserError("name: use 2-64 letters, digits or . _ @ -")
+        raise UserError("name", "name")
     if role not in ROLES:
-        raise UserError(f"role: expected one of {', '.join(ROLES)}")
+        raise UserError("role", "choose", {"options": ROLES})
     if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: at least {MIN_PASSWORD} characters")
+        raise UserError("password", "password", {"min": MIN_PASSWORD})
     if store.query("SELECT 1 FROM users WHERE name = ?", [name]):
-        raise UserError(f"name: an account {name!r} already exists")
+        raise UserError("name", "exists", {"name": name})
     with store.transaction() as db:
         db.execute("INSERT INTO users(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
                    [name, role, generate_password_hash(password), now.isoformat()])
@@ -68,7 +77,7 @@ def create_token(store: Store, name: str, now: datetime, label: str = "") -> str
     """Create an API token for an account and return it; only its hash is stored."""
     rows = store.query("SELECT id FROM users WHERE name = ? AND disabled = 0", [name.strip()])
     if not rows:
-        raise UserError(f"name: no account {name!r} (create it with `ikb-agent user add`)")
+        raise UserError("name", "no_account", {"name": name})
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with store.transaction() as db:
         db.execute("INSERT INTO api_tokens(user_id, label, token_hash, created_at) VALUES (?, ?, ?, ?)",

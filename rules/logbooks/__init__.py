@@ -4,13 +4,13 @@ Others use what this names: the record models and their registry (validation, fo
 view the rules read, the flags raised at the moment of writing, and the evaluator table the engine registers.
 """
 
-from rules.logbooks.checks import ITEM_LABELS, ITEMS
-from rules.logbooks.fields import Record
+from rules.logbooks.checks import ITEMS
+from rules.logbooks.fields import FieldMeta, Record, describe
 from rules.logbooks.flags import entry_flags
 from rules.logbooks.registry import LOGBOOKS, EntryError, LogbookSpec, form_fields, spec_for, to_json, validate_entry
 from rules.logbooks.rules_table import DUE_PROVIDERS, EVALUATORS
 from rules.logbooks.view import DetectedTest, Flag, LogbookView, LogEntry
 
-__all__ = ["DUE_PROVIDERS", "EVALUATORS", "ITEMS", "ITEM_LABELS", "LOGBOOKS", "DetectedTest", "EntryError", "Flag",
-           "LogEntry", "LogbookSpec", "LogbookView", "Record", "entry_flags", "form_fields", "spec_for", "to_json",
+__all__ = ["DUE_PROVIDERS", "EVALUATORS", "ITEMS", "LOGBOOKS", "DetectedTest", "EntryError", "FieldMeta", "Flag",
+           "LogEntry", "LogbookSpec", "LogbookView", "Record", "describe", "entry_flags", "form_fields", "spec_for", "to_json",
            "validate_entry"]

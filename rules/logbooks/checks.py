@@ -15,33 +15,34 @@ from rules.logbooks.common import CHECK_MONTHS, NO_LOGBOOKS, _gaps, _judge, _lp,
 from rules.logbooks.fields import Clock, Day, Record, Text, _check_house, _not_future, field
 from rules.logbooks.view import DetectedTest
 from rules.params import Params
+from rules.texts import N_
 
-ITEMS = {"generator": ("noodstroomaggregaat", "emergency generator"), "alarm": ("alarminstallatie", "alarm system"),
+ITEMS = {"generator": N_("noodstroomaggregaat"), "alarm": N_("alarminstallatie"),
          # DESIGN §3.3 v2: the yearly test under load, and the alarm panel's own dialer.
-         "generator_load": ("noodstroomaggregaat onder belasting (jaarlijks)", "emergency generator under load (yearly)"),
-         "alarm_dialer": ("kiezer van de alarminstallatie", "alarm panel's dialer")}
+         "generator_load": N_("noodstroomaggregaat onder belasting (jaarlijks)"),
+         "alarm_dialer": N_("kiezer van de alarminstallatie")}
 
 
-RESULTS = {"ok": ("in orde", "ok"), "fault": ("storing", "fault")}
+RESULTS = {"ok": N_("in orde"), "fault": N_("storing")}
 
 
 class Check(Record):
     """Controle noodstroomaggregaat / alarminstallatie (A3.6)."""
 
-    date: Day = field("A3.6", "Datum controle", "Date of check", widget="date",
+    date: Day = field("A3.6", N_("Datum controle"), widget="date",
                       demand="De uitgevoerde controles ... worden geregistreerd")
     item: Literal["generator", "alarm", "generator_load", "alarm_dialer"] = field(
-        "A3.6", "Onderdeel", "Item", widget="select", options=ITEMS)
-    result: Literal["ok", "fault"] = field("A3.6", "Resultaat", "Result", widget="select", options=RESULTS)
-    checked_by: Text = field("A3.6", "Gecontroleerd door", "Checked by")
-    notes: str = field("A3.6", "Opmerkingen", "Notes", widget="textarea", default="", max_length=2000)
-    time: Clock | None = field("A3.6", "Tijdstip", "Time", widget="time", default=None)
-    house: str | None = field("A3.6", "Stal (leeg: alle stallen)", "House (empty: all houses)", widget="house",
+        "A3.6", N_("Onderdeel"), widget="select", options=ITEMS)
+    result: Literal["ok", "fault"] = field("A3.6", N_("Resultaat"), widget="select", options=RESULTS)
+    checked_by: Text = field("A3.6", N_("Gecontroleerd door"))
+    notes: str = field("A3.6", N_("Opmerkingen"), widget="textarea", default="", max_length=2000)
+    time: Clock | None = field("A3.6", N_("Tijdstip"), widget="time", default=None)
+    house: str | None = field("A3.6", N_("Stal (leeg: alle stallen)"), widget="house",
                               default=None)
     source: Literal["manual", "detected"] = field(
-        "A3.6", "Bron", "Source", widget="hidden", default="manual",
-        options={"manual": ("handmatig", "manual"), "detected": ("gedetecteerd door sensor", "sensor-detected")})
-    event_id: int | None = field("A3.6", "Sensorgebeurtenis", "Sensor event", widget="hidden", default=None)
+        "A3.6", N_("Bron"), widget="hidden", default="manual",
+        options={"manual": N_("handmatig"), "detected": N_("gedetecteerd door sensor")})
+    event_id: int | None = field("A3.6", N_("Sensorgebeurtenis"), widget="hidden", default=None)
 
     _date = field_validator("date")(_not_future)
 
@@ -149,5 +150,3 @@ def due_checks(evidence: Evidence, params: Params) -> list[Due]:
                            overdue=True))
     return out
 
-
-ITEM_LABELS = {item: labels[0] for item, labels in ITEMS.items()}

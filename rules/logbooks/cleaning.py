@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pydantic import field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from rules.catalogue import Rule
+from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import SEVERITY, Finding
 from rules.logbooks.common import NO_LOGBOOKS, _deviation, _flocks, _judge, _lp, _nvt, _occ, _unknown, _view
@@ -15,6 +15,7 @@ from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo
 from rules.logbooks.flocks import FlockView, empty_since
 from rules.logbooks.view import LogbookView
 from rules.params import Params
+from rules.texts import N_
 
 RECLEAN, RETEST = 1.5, 2.5  # E4.4.2: re-clean above 1,5; re-clean and re-test from 2,5
 
@@ -22,26 +23,25 @@ RECLEAN, RETEST = 1.5, 2.5  # E4.4.2: re-clean above 1,5; re-clean and re-test f
 class Product(Record):
     """A cleaning or disinfecting product and its Ctgb admission number (A4.4.5)."""
 
-    name: Text = field("A4.4.5", "Middel", "Product", demand="wettelijk toegestane gebruikte middelen")
-    admission_number: Admission = field("A4.4.5", "Toelatingsnummer (Ctgb)", "Admission number (Ctgb)",
+    name: Text = field("A4.4.5", N_("Middel"), demand="wettelijk toegestane gebruikte middelen")
+    admission_number: Admission = field("A4.4.5", N_("Toelatingsnummer (Ctgb)"),
                                         demand="toegestane ontsmettingsmiddelen (databank van het CTGB)")
 
 
 class Cleaning(Record):
     """R&O-logboek: cleaning and disinfection of one house before a new flock (A4.4.5)."""
 
-    house: ShortText = field("A4.4.5", "Stal", "House", widget="house")
-    cleaned_on: Day = field("A4.4.5", "Gereinigd op", "Cleaned on", widget="date", demand="datums van reiniging")
-    disinfected_on: Day = field("A4.4.5", "Ontsmet op", "Disinfected on", widget="date",
+    house: ShortText = field("A4.4.5", N_("Stal"), widget="house")
+    cleaned_on: Day = field("A4.4.5", N_("Gereinigd op"), widget="date", demand="datums van reiniging")
+    disinfected_on: Day = field("A4.4.5", N_("Ontsmet op"), widget="date",
                                 demand="datums van ... ontsmetting")
-    products: list[Product] = field("A4.4.5", "Gebruikte middelen", "Products used", widget="products",
+    products: list[Product] = field("A4.4.5", N_("Gebruikte middelen"), widget="products",
                                     demand="incl. wettelijk toegestane gebruikte middelen", min_length=1,
-                                    message=("vul minstens één middel met toelatingsnummer in",
-                                             "list at least one product with its admission number"))
-    performed_by: Text = field("A4.4.5", "Uitgevoerd door", "Performed by",
+                                    message=N_("vul minstens één middel met toelatingsnummer in"))
+    performed_by: Text = field("A4.4.5", N_("Uitgevoerd door"),
                                demand="indien gebruik gemaakt wordt van IKB PSB bedrijf dan dit bedrijf het "
                                       "logboek in laten vullen")
-    notes: str | None = field("A4.4.5", "Opmerkingen", "Notes", widget="textarea", default=None, max_length=2000)
+    notes: str | None = field("A4.4.5", N_("Opmerkingen"), widget="textarea", default=None, max_length=2000)
 
     _dates = field_validator("cleaned_on", "disinfected_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
@@ -49,25 +49,23 @@ class Cleaning(Record):
     @model_validator(mode="after")
     def _order(self) -> "Cleaning":
         if self.disinfected_on < self.cleaned_on:
-            raise PydanticCustomError("order", "disinfected_on: ontsmetten komt na reinigen; ligt vóór de "
-                                               "reinigingsdatum")
+            raise invalid("order", N_("ontsmetten komt na reinigen; ligt vóór de reinigingsdatum"),
+                          field="disinfected_on")
         return self
 
 
 class Hygienogram(Record):
     """Hygiënogram after cleaning and disinfection, before a new flock (E4.4.1, E4.4.2)."""
 
-    house: ShortText = field("E4.4.1", "Stal", "House", widget="house")
-    sampled_on: Day = field("E4.4.1", "Bemonsterd op", "Sampled on", widget="date")
-    score: float = field("E4.4.2", "Uitslag (score)", "Result (score)", widget="number", ge=0, le=5,
+    house: ShortText = field("E4.4.1", N_("Stal"), widget="house")
+    sampled_on: Day = field("E4.4.1", N_("Bemonsterd op"), widget="date")
+    score: float = field("E4.4.2", N_("Uitslag (score)"), widget="number", ge=0, le=5,
                          demand="uitslag van het hygiënogram (> 1,5 opnieuw R&O; ≥ 2,5 ook nieuw hygiënogram)",
-                         message=("vul de uitslag in als getal tussen 0 en 5, bijv. 1.2",
-                                  "fill in the score as a number from 0 to 5"))
-    sampled_by: Text = field("E4.4.1", "Uitgevoerd door", "Performed by",
+                         message=N_("vul de uitslag in als getal tussen 0 en 5, bijv. 1.2"))
+    sampled_by: Text = field("E4.4.1", N_("Uitgevoerd door"),
                              demand="erkende HOSOWO instantie of GPD dierenarts")
-    accredited: YesNo = field("E4.4.1", "Erkende HOSOWO-instantie of GPD-dierenarts",
-                              "Accredited HOSOWO body or GPD vet", widget="yesno")
-    report: str | None = field("E4.4.1", "Rapportnummer", "Report number", default=None, max_length=200)
+    accredited: YesNo = field("E4.4.1", N_("Erkende HOSOWO-instantie of GPD-dierenarts"), widget="yesno")
+    report: str | None = field("E4.4.1", N_("Rapportnummer"), default=None, max_length=200)
 
     _date = field_validator("sampled_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from pydantic import field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from rules.catalogue import Rule
+from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.logbooks.common import NO_LOGBOOKS, _days, _deviation, _flocks, _judge, _lp, _nvt, _occ, _unknown, _view
@@ -24,23 +24,22 @@ from rules.logbooks.flocks import (
 )
 from rules.logbooks.view import LogbookView
 from rules.params import Params
+from rules.texts import N_
 
 
 class Flock(Record):
     """Koppel: a flock placed in a house (E9.4; its age drives E2.1.1 and H2.4)."""
 
-    house: ShortText = field("E9.4", "Stal", "House", widget="house", demand="per koppel")
-    placed_on: Day = field("E9.4", "Opzetdatum", "Placement date", widget="date")
-    hatched_on: Day = field("E2.1.1", "Uitkomstdatum", "Hatch date", widget="date",
+    house: ShortText = field("E9.4", N_("Stal"), widget="house", demand="per koppel")
+    placed_on: Day = field("E9.4", N_("Opzetdatum"), widget="date")
+    hatched_on: Day = field("E2.1.1", N_("Uitkomstdatum"), widget="date",
                             demand="leeftijd van het koppel")
-    number_placed: int = field("A6.2.2", "Aantal opgezette hennen", "Number of hens placed", widget="number",
+    number_placed: int = field("A6.2.2", N_("Aantal opgezette hennen"), widget="number",
                                gt=0, le=1_000_000, demand="sterfte op koppelniveau",
-                               message=("vul het aantal opgezette hennen in (een heel getal groter dan 0)",
-                                        "fill in the number of hens placed (a whole number above 0)"))
-    origin: Text = field("E9.4", "Herkomst (opfokbedrijf)", "Origin (rearing farm)")
-    breed: str | None = field("E9.4", "Ras", "Breed", default=None, max_length=200)
-    depopulated_on: Day | None = field("A4.4.5", "Afgevoerd op (laatste dag in de stal)",
-                                       "Depopulated on (last day in the house)", widget="date", default=None)
+                               message=N_("vul het aantal opgezette hennen in (een heel getal groter dan 0)"))
+    origin: Text = field("E9.4", N_("Herkomst (opfokbedrijf)"))
+    breed: str | None = field("E9.4", N_("Ras"), default=None, max_length=200)
+    depopulated_on: Day | None = field("A4.4.5", N_("Afgevoerd op (laatste dag in de stal)"), widget="date", default=None)
 
     _dates = field_validator("placed_on", "hatched_on", "depopulated_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
@@ -48,38 +47,38 @@ class Flock(Record):
     @model_validator(mode="after")
     def _order(self) -> "Flock":
         if self.hatched_on >= self.placed_on:
-            raise PydanticCustomError("order", "hatched_on: de uitkomstdatum ligt vóór de opzetdatum")
+            raise invalid("order", N_("de uitkomstdatum ligt vóór de opzetdatum"), field="hatched_on")
         if self.depopulated_on is not None and self.depopulated_on < self.placed_on:
-            raise PydanticCustomError("order", "depopulated_on: ligt vóór de opzetdatum")
+            raise invalid("order", N_("ligt vóór de opzetdatum"), field="depopulated_on")
         return self
 
 
 class FlockDay(Record):
     """Koppelkaart: one house on one day (E5.3, E4.4.4, E9.4; feeds A6.2.1 and A6.2.2)."""
 
-    date: Day = field("E5.3", "Datum", "Date", widget="date", demand="notities die dagelijks op de koppelkaart")
-    house: ShortText = field("E5.3", "Stal", "House", widget="house")
-    inspected: YesNo = field("E5.3", "Koppel gecontroleerd", "Flock inspected", widget="yesno",
+    date: Day = field("E5.3", N_("Datum"), widget="date", demand="notities die dagelijks op de koppelkaart")
+    house: ShortText = field("E5.3", N_("Stal"), widget="house")
+    inspected: YesNo = field("E5.3", N_("Koppel gecontroleerd"), widget="yesno",
                              demand="Het bedrijf inspecteert het pluimvee ten minste eenmaal per dag")
-    inspected_by: str | None = field("E5.3", "Gecontroleerd door", "Inspected by", default=None, max_length=200)
-    mortality: int = field("E9.4", "Uitval (dood)", "Deaths", widget="number", ge=0, le=1_000_000,
+    inspected_by: str | None = field("E5.3", N_("Gecontroleerd door"), default=None, max_length=200)
+    mortality: int = field("E9.4", N_("Uitval (dood)"), widget="number", ge=0, le=1_000_000,
                            demand="uitval per dag",
-                           message=("vul het aantal dode hennen in (0 of meer)", "fill in the number of dead hens"))
-    culls: int = field("A6.2.2", "Uitgeselecteerd", "Culled", widget="number", ge=0, le=1_000_000, default=0,
+                           message=N_("vul het aantal dode hennen in (0 of meer)"))
+    culls: int = field("A6.2.2", N_("Uitgeselecteerd"), widget="number", ge=0, le=1_000_000, default=0,
                        demand="Sterfte is inclusief uitgeselecteerde dieren")
-    eggs: int | None = field("E9.4", "Geproduceerde eieren", "Eggs produced", widget="number", ge=0,
+    eggs: int | None = field("E9.4", N_("Geproduceerde eieren"), widget="number", ge=0,
                              le=10_000_000, default=None, demand="dagelijks aantal geproduceerde eieren")
-    water_l: float | None = field("A6.2.1", "Wateropname (liter)", "Water intake (litres)", widget="number",
+    water_l: float | None = field("A6.2.1", N_("Wateropname (liter)"), widget="number",
                                   ge=0, default=None, demand="reductie van ... drinkwateropname")
-    feed_kg: float | None = field("A6.2.1", "Voeropname (kg)", "Feed intake (kg)", widget="number", ge=0,
+    feed_kg: float | None = field("A6.2.1", N_("Voeropname (kg)"), widget="number", ge=0,
                                   default=None, demand="reductie van voer... opname")
-    dead_removed: YesNo = field("E4.4.4", "Dode hennen verwijderd", "Dead hens removed", widget="yesno",
+    dead_removed: YesNo = field("E4.4.4", N_("Dode hennen verwijderd"), widget="yesno",
                                 default=True, demand="Dode leghennen worden dagelijks verwijderd")
-    vet_consulted: YesNo = field("A6.2.1", "Dierenarts geraadpleegd", "Vet consulted", widget="yesno",
+    vet_consulted: YesNo = field("A6.2.1", N_("Dierenarts geraadpleegd"), widget="yesno",
                                  default=False)
-    nvwa_reported: YesNo = field("A6.2.2", "Gemeld bij NVWA (045-5463188)", "Reported to NVWA", widget="yesno",
+    nvwa_reported: YesNo = field("A6.2.2", N_("Gemeld bij NVWA (045-5463188)"), widget="yesno",
                                  default=False)
-    notes: str | None = field("E5.3", "Notities", "Notes", widget="textarea", default=None, max_length=2000)
+    notes: str | None = field("E5.3", N_("Notities"), widget="textarea", default=None, max_length=2000)
 
     _date = field_validator("date")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
@@ -87,7 +86,7 @@ class FlockDay(Record):
     @model_validator(mode="after")
     def _who(self) -> "FlockDay":
         if self.inspected and not (self.inspected_by or "").strip():
-            raise PydanticCustomError("who", "inspected_by: vul in wie het koppel heeft gecontroleerd")
+            raise invalid("who", N_("vul in wie het koppel heeft gecontroleerd"), field="inspected_by")
         return self
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from rules.logbooks.checks import ITEM_LABELS
+from rules.logbooks.checks import ITEMS
 from rules.logbooks.cleaning import RECLEAN, RETEST
 from rules.logbooks.common import _flocks
 from rules.logbooks.flocks import NVWA_PHONE, drop_triggers, episodes, flock_on, mortality_triggers, response_day, sheet
@@ -64,7 +64,7 @@ def entry_flags(kind: str, record, view: LogbookView) -> list[Flag]:
                             "uitgevoerd.", record.house))
         return out
     if kind == "checks" and record.result == "fault":
-        what = ITEM_LABELS[record.item]
+        what = ITEMS[record.item]
         return [Flag("check_fault", "A3.6", "alert", f"Storing bij controle {what}: laat dit direct herstellen "
                                                      "(A3.4/A3.5).", record.house)]
     if kind == "bait_boxes" and not record.fixed:

@@ -14,19 +14,20 @@ from rules.logbooks.daysheet import _runs
 from rules.logbooks.fields import Clock, Day, Record, ShortText, _check_house, _not_future, field
 from rules.logbooks.flocks import flock_on
 from rules.params import Params
+from rules.texts import N_
 
 
 class FreeRangeDay(Record):
     """Uitloopjournaal: hours the range was available to one house on one day (H3.12.10)."""
 
-    date: Day = field("H3.12.10", "Datum", "Date", widget="date")
-    house: ShortText = field("H3.12.10", "Stal", "House", widget="house")
-    hours: float = field("H3.12.10", "Uren uitloop beschikbaar", "Hours the range was open", widget="number",
+    date: Day = field("H3.12.10", N_("Datum"), widget="date")
+    house: ShortText = field("H3.12.10", N_("Stal"), widget="house")
+    hours: float = field("H3.12.10", N_("Uren uitloop beschikbaar"), widget="number",
                          ge=0, le=24, demand="het aantal uren dat de uitloop beschikbaar was",
-                         message=("vul het aantal uren in (0 tot 24)", "fill in the hours (0 to 24)"))
-    opened: Clock | None = field("H3.12.8", "Luiken open om", "Pop-holes opened at", widget="time", default=None)
-    closed: Clock | None = field("H3.12.8", "Luiken dicht om", "Pop-holes closed at", widget="time", default=None)
-    reason: str | None = field("H3.12.11", "Reden beperking (bijv. ophokplicht)", "Reason for restriction",
+                         message=N_("vul het aantal uren in (0 tot 24)"))
+    opened: Clock | None = field("H3.12.8", N_("Luiken open om"), widget="time", default=None)
+    closed: Clock | None = field("H3.12.8", N_("Luiken dicht om"), widget="time", default=None)
+    reason: str | None = field("H3.12.11", N_("Reden beperking (bijv. ophokplicht)"),
                                default=None, max_length=500)
 
     _date = field_validator("date")(_not_future)

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 from typing import Literal
 
 from pydantic import field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
 from rules.catalogue import Rule
 from rules.documents import add_months
+from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import Due, Finding
 from rules.logbooks.common import (
@@ -27,84 +27,83 @@ from rules.logbooks.common import (
 from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _not_future, field
 from rules.logbooks.view import LogbookView
 from rules.params import Params
+from rules.texts import N_, dutch_ngettext
 
 # --------------------------------------------------------------------------- the records
 
-UPTAKE = {"none": ("geen", "none"), "little": ("weinig", "little"),
-          "unreachable": ("onbereikbaar", "unreachable"), "missing": ("vermissing", "missing")}
+UPTAKE = {"none": N_("geen"), "little": N_("weinig"),
+          "unreachable": N_("onbereikbaar"), "missing": N_("vermissing")}
 
 
-CHECKED_BY = {"self": ("pluimveehouder zelf", "the farmer"),
-              "company": ("plaagdierbeheersbedrijf", "pest control company")}
+CHECKED_BY = {"self": N_("pluimveehouder zelf"),
+              "company": N_("plaagdierbeheersbedrijf")}
 
 
 class PestControl(Record):
     """Logboek plaagdierbeheersing: one check of one bait box, trap or box (A4.5.1)."""
 
-    date: Day = field("A4.5.1", "Datum controle", "Date of check", widget="date", demand="datum controle")
-    bait_box: ShortText = field("A4.5.1", "Nummer lokdoos / val / kist", "Bait box / trap number",
+    date: Day = field("A4.5.1", N_("Datum controle"), widget="date", demand="datum controle")
+    bait_box: ShortText = field("A4.5.1", N_("Nummer lokdoos / val / kist"),
                                 demand="per lokdoosje/val/kist")
-    measures: Text = field("A4.5.1", "Genomen maatregelen en motivering", "Measures taken and why",
+    measures: Text = field("A4.5.1", N_("Genomen maatregelen en motivering"),
                            widget="textarea", demand="genomen maatregelen en motivering hiervan")
-    product: Text = field("A4.5.1", "Naam beheersingsmiddel", "Product name",
+    product: Text = field("A4.5.1", N_("Naam beheersingsmiddel"),
                           demand="naam en toelatingsnummer beheersingsmiddel")
-    admission_number: Admission = field("A4.5.1", "Toelatingsnummer (Ctgb)", "Admission number (Ctgb)",
+    admission_number: Admission = field("A4.5.1", N_("Toelatingsnummer (Ctgb)"),
                                         demand="naam en toelatingsnummer beheersingsmiddel")
-    label_location: Text = field("A4.5.1", "Locatie productetiket", "Where the product label is kept",
+    label_location: Text = field("A4.5.1", N_("Locatie productetiket"),
                                  demand="locatie van product etiket")
-    sds_location: Text = field("A4.5.1", "Locatie veiligheidsinformatieblad", "Where the safety data sheet is kept",
+    sds_location: Text = field("A4.5.1", N_("Locatie veiligheidsinformatieblad"),
                                demand="locatie veiligheidsinformatieblad van beheersmiddel")
-    volume: Text = field("A4.5.1", "Volume ingezet middel", "Amount of product used",
+    volume: Text = field("A4.5.1", N_("Volume ingezet middel"),
                          demand="volume ingezet beheersmiddel",
-                         message=("vul de hoeveelheid in, bijv. '50 g' of '2 blokjes'",
-                                  "fill in the amount, e.g. '50 g'"))
+                         message=N_("vul de hoeveelheid in, bijv. '50 g' of '2 blokjes'"))
     uptake: Literal["none", "little", "unreachable", "missing"] = field(
-        "A4.5.1", "Opname middel", "Bait uptake", widget="select", options=UPTAKE,
+        "A4.5.1", N_("Opname middel"), widget="select", options=UPTAKE,
         demand="opname middel (geen, weinig, onbereikbaar, vermissing)")
-    effect: Text = field("A4.5.1", "Effect van genomen maatregelen", "Effect of the measures",
+    effect: Text = field("A4.5.1", N_("Effect van genomen maatregelen"),
                          widget="textarea", demand="effect van genomen maatregelen")
     checked_by: Literal["self", "company"] = field(
-        "A4.5.1", "Controle door", "Checked by", widget="select", options=CHECKED_BY,
+        "A4.5.1", N_("Controle door"), widget="select", options=CHECKED_BY,
         demand="controle door pluimveehouder zelf of door plaagdierenbeheersbedrijf")
-    inspector: str | None = field("A4.5.1", "Naam controleur", "Inspector's name", default=None, max_length=200)
+    inspector: str | None = field("A4.5.1", N_("Naam controleur"), default=None, max_length=200)
 
     _date = field_validator("date")(_not_future)
 
 
-PESTS = {"rats": ("ratten", "rats"), "mice": ("muizen", "mice"), "rodents": ("ratten en muizen", "rodents"),
-         "beetles": ("piepschuimkevers", "darkling beetles"), "flies": ("vliegen", "flies"),
-         "red_mites": ("rode vogelmijt", "red mites"), "other": ("overig", "other")}
+PESTS = {"rats": N_("ratten"), "mice": N_("muizen"), "rodents": N_("ratten en muizen"),
+         "beetles": N_("piepschuimkevers"), "flies": N_("vliegen"),
+         "red_mites": N_("rode vogelmijt"), "other": N_("overig")}
 
 
-DEVICES = {"bait_box": ("lokdoos", "bait box"), "trap": ("val", "trap"), "box": ("kist", "box")}
+DEVICES = {"bait_box": N_("lokdoos"), "trap": N_("val"), "box": N_("kist")}
 
 
 class BaitBox(Record):
     """Lokdozenregister: one numbered, fixed bait box, trap or box of the plan (A4.5.2, A4.5.3)."""
 
-    number: ShortText = field("A4.5.3", "Nummer", "Number", demand="lokdozen die zijn genummerd")
-    location: Text = field("A4.5.2", "Locatie (volgens plattegrond)", "Location (as on the map)",
+    number: ShortText = field("A4.5.3", N_("Nummer"), demand="lokdozen die zijn genummerd")
+    location: Text = field("A4.5.2", N_("Locatie (volgens plattegrond)"),
                            demand="plattegrond met locatie vastgezette, genummerde lokdozen")
     target_pest: Literal["rats", "mice", "rodents", "beetles", "flies", "red_mites", "other"] = field(
-        "A4.5.2", "Te bestrijden plaagdier", "Target pest", widget="select", options=PESTS,
+        "A4.5.2", N_("Te bestrijden plaagdier"), widget="select", options=PESTS,
         demand="vermeld bij de plaats ook het middel en het te bestrijden plaagdier")
-    product: Text = field("A4.5.2", "Middel", "Product", demand="vermeld bij de plaats ook het middel")
-    admission_number: Admission | None = field("A4.5.2", "Toelatingsnummer (Ctgb)", "Admission number (Ctgb)",
+    product: Text = field("A4.5.2", N_("Middel"), demand="vermeld bij de plaats ook het middel")
+    admission_number: Admission | None = field("A4.5.2", N_("Toelatingsnummer (Ctgb)"),
                                                default=None)
-    device: Literal["bait_box", "trap", "box"] = field("A4.5.2", "Soort", "Kind", widget="select",
+    device: Literal["bait_box", "trap", "box"] = field("A4.5.2", N_("Soort"), widget="select",
                                                        options=DEVICES, default="bait_box")
-    fixed: YesNo = field("A4.5.3", "Vastgezet, pluimvee kan niet bij het middel",
-                         "Fixed, poultry cannot reach the product", widget="yesno",
+    fixed: YesNo = field("A4.5.3", N_("Vastgezet, pluimvee kan niet bij het middel"), widget="yesno",
                          demand="vastgezet op zo'n manier dat het pluimvee niet bij het beheersingsmiddel kan")
-    placed_on: Day = field("A4.5.2", "Geplaatst op", "Placed on", widget="date")
-    removed_on: Day | None = field("A4.5.2", "Verwijderd op", "Removed on", widget="date", default=None)
+    placed_on: Day = field("A4.5.2", N_("Geplaatst op"), widget="date")
+    removed_on: Day | None = field("A4.5.2", N_("Verwijderd op"), widget="date", default=None)
 
     _dates = field_validator("placed_on", "removed_on")(_not_future)
 
     @model_validator(mode="after")
     def _order(self) -> "BaitBox":
         if self.removed_on is not None and self.removed_on < self.placed_on:
-            raise PydanticCustomError("order", "removed_on: ligt vóór de plaatsingsdatum")
+            raise invalid("order", N_("ligt vóór de plaatsingsdatum"), field="removed_on")
         return self
 
 
@@ -138,8 +137,10 @@ def eval_pest_control(rule: Rule, evidence: Evidence, params: Params) -> list[Fi
     recent = [c for c in checks if c.date >= lookback]
     overdue = [n for n, (placed, _) in boxes.items() if placed is None or add_months(placed, CHECK_MONTHS) < today]
     if not recent and overdue:
-        occ = _occ(max(since, lookback), evidence, f"geen enkele controle geregistreerd voor lokdoos/lokdozen "
-                                                   f"{', '.join(sorted(overdue))}", today)
+        occ = _occ(max(since, lookback), evidence, dutch_ngettext(
+            "geen enkele controle geregistreerd voor lokdoos {boxes}",
+            "geen enkele controle geregistreerd voor lokdozen {boxes}", len(overdue), boxes=", ".join(sorted(overdue))),
+            today)
         return [_deviation(rule, None, "D", [occ], "Geen controles in het logboek plaagdierbeheersing.")]
     weighted = [("C", o) for o in _invalid(view, "pest_control", since, evidence)]
     for number, (placed, removed) in sorted(boxes.items()):
@@ -149,7 +150,9 @@ def eval_pest_control(rule: Rule, evidence: Evidence, params: Params) -> list[Fi
             still = " (nog steeds niet gecontroleerd)" if b == today and b not in dates else ""
             weighted.append(("C", _occ(a, evidence, f"lokdoos {number}: {(b - a).days} dagen tussen "
                                                     f"{a.isoformat()} en {b.isoformat()}{still}", b)))
-    line = f"{len(boxes)} lokdoos/lokdozen; {len([c for c in checks if c.date >= since])} controle(s) in de periode"
+    line = (dutch_ngettext("{n} lokdoos", "{n} lokdozen", len(boxes)) + "; "
+            + dutch_ngettext("{n} controle in de periode", "{n} controles in de periode",
+                             len([c for c in checks if c.date >= since])))
     return [_judge(rule, None, weighted, line)]
 
 

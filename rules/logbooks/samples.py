@@ -15,37 +15,38 @@ from rules.logbooks.fields import Day, Record, ShortText, Text, YesNo, _check_ho
 from rules.logbooks.flocks import FlockView, flock_on
 from rules.logbooks.view import LogbookView
 from rules.params import Params
+from rules.texts import N_
 
-SAMPLE_KINDS = {"salmonella": ("Salmonella (S.E./S.T.)", "Salmonella"),
-                "dioxin": ("dioxine en PCB's in eieren", "dioxins and PCBs in eggs")}
-
-
-METHODS = {"manure": ("mestonderzoek", "manure"), "boot_swabs": ("overschoentjes", "boot swabs"),
-           "eggs": ("eieren", "eggs"), "other": ("anders", "other")}
+SAMPLE_KINDS = {"salmonella": N_("Salmonella (S.E./S.T.)"),
+                "dioxin": N_("dioxine en PCB's in eieren")}
 
 
-SAMPLE_RESULTS = {"pending": ("uitslag volgt", "pending"), "negative": ("negatief", "negative"),
-                  "positive": ("positief", "positive"), "compliant": ("voldoet", "compliant"),
-                  "non_compliant": ("voldoet niet", "non-compliant")}
+METHODS = {"manure": N_("mestonderzoek"), "boot_swabs": N_("overschoentjes"),
+           "eggs": N_("eieren"), "other": N_("anders")}
+
+
+SAMPLE_RESULTS = {"pending": N_("uitslag volgt"), "negative": N_("negatief"),
+                  "positive": N_("positief"), "compliant": N_("voldoet"),
+                  "non_compliant": N_("voldoet niet")}
 
 
 class Sample(Record):
     """Laboratoriumonderzoek per koppel: Salmonella (E2.1.1) or dioxin (H2.4)."""
 
-    house: ShortText = field("E2.1.1", "Stal", "House", widget="house", demand="per koppel en in elke stal")
-    sampled_on: Day = field("E2.1.1", "Monster genomen op", "Sampled on", widget="date",
+    house: ShortText = field("E2.1.1", N_("Stal"), widget="house", demand="per koppel en in elke stal")
+    sampled_on: Day = field("E2.1.1", N_("Monster genomen op"), widget="date",
                             demand="elke 15 weken (of 105 dagen) vanaf 22-26 weken leeftijd")
-    kind: Literal["salmonella", "dioxin"] = field("E2.1.1", "Onderzoek", "Test", widget="select",
+    kind: Literal["salmonella", "dioxin"] = field("E2.1.1", N_("Onderzoek"), widget="select",
                                                   options=SAMPLE_KINDS)
     method: Literal["manure", "boot_swabs", "eggs", "other"] = field(
-        "E2.1.1", "Methode", "Method", widget="select", options=METHODS,
+        "E2.1.1", N_("Methode"), widget="select", options=METHODS,
         demand="mestonderzoek of overschoentjes")
-    lab: Text = field("H2.4", "Laboratorium", "Laboratory", demand="erkend lab")
-    accredited: YesNo = field("H2.4", "Erkend laboratorium / volgens protocol", "Accredited lab / per protocol",
+    lab: Text = field("H2.4", N_("Laboratorium"), demand="erkend lab")
+    accredited: YesNo = field("H2.4", N_("Erkend laboratorium / volgens protocol"),
                               widget="yesno", default=True)
     result: Literal["pending", "negative", "positive", "compliant", "non_compliant"] = field(
-        "E2.1.1", "Uitslag", "Result", widget="select", options=SAMPLE_RESULTS, default="pending")
-    taken_by: str | None = field("E2.1.1", "Genomen door", "Taken by", default=None, max_length=200)
+        "E2.1.1", N_("Uitslag"), widget="select", options=SAMPLE_RESULTS, default="pending")
+    taken_by: str | None = field("E2.1.1", N_("Genomen door"), default=None, max_length=200)
 
     _date = field_validator("sampled_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))

@@ -13,36 +13,34 @@ from rules.logbooks.common import NO_LOGBOOKS, _invalid, _judge, _occ, _unknown,
 from rules.logbooks.fields import Clock, Day, Record, ShortText, Text, YesNo, _check_house, _not_future, field
 from rules.logbooks.view import LogbookView
 from rules.params import Params
+from rules.texts import N_, dutch_ngettext
 
 
 class Visitor(Record):
     """Bezoekersregister: one visitor to the clean part of the farm (A4.2.2)."""
 
-    date: Day = field("A4.2.2", "Datum bezoek", "Date of visit", widget="date", demand="datum bezoek")
-    arrival: Clock = field("A4.2.2", "Tijdstip van aankomst", "Arrival time", widget="time",
+    date: Day = field("A4.2.2", N_("Datum bezoek"), widget="date", demand="datum bezoek")
+    arrival: Clock = field("A4.2.2", N_("Tijdstip van aankomst"), widget="time",
                            demand="tijdstip van aankomst")
-    name: Text = field("A4.2.2", "Naam", "Name", demand="naam")
-    organisation: Text = field("A4.2.2", "Organisatie", "Organisation", demand="organisatie",
-                               message=("vul de organisatie in (of 'particulier')",
-                                        "fill in the organisation (or 'private')"))
+    name: Text = field("A4.2.2", N_("Naam"), demand="naam")
+    organisation: Text = field("A4.2.2", N_("Organisatie"), demand="organisatie",
+                               message=N_("vul de organisatie in (of 'particulier')"))
     poultry_contact_48h: YesNo = field(
-        "A4.2.2", "Bent u in de afgelopen 48 uur op een ander pluimveebedrijf geweest waar een besmettelijke "
-                  "ziekte heerst?", "In the last 48 hours, were you on another poultry farm with a contagious "
-                                    "disease?", widget="yesno",
+        "A4.2.2", N_("Bent u in de afgelopen 48 uur op een ander pluimveebedrijf geweest waar een besmettelijke "
+                  "ziekte heerst?"), widget="yesno",
         demand="de vraag 'Bent u in de afgelopen 48 uur op een ander pluimveebedrijf geweest waar een "
                "besmettelijke ziekte heerst ?'",
-        message=("beantwoord de 48-uursvraag met ja of nee", "answer the 48-hour question with yes or no"))
-    houses: list[ShortText] = field("A4.2.2", "Bezochte stallen", "Houses visited", widget="houses",
+        message=N_("beantwoord de 48-uursvraag met ja of nee"))
+    houses: list[ShortText] = field("A4.2.2", N_("Bezochte stallen"), widget="houses",
                                     demand="bezochte stallen", min_length=1,
-                                    message=("kies minstens één bezochte stal", "choose at least one house"))
-    license_plate: ShortText = field("A4.2.2", "Kenteken", "Licence plate", demand="kenteken",
-                                     message=("vul het kenteken in (of 'geen' als de bezoeker zonder auto kwam)",
-                                              "fill in the licence plate (or 'none')"))
-    signature: str = field("A4.2.2", "Paraaf / handtekening", "Initials / signature", widget="signature",
+                                    message=N_("kies minstens één bezochte stal"))
+    license_plate: ShortText = field("A4.2.2", N_("Kenteken"), demand="kenteken",
+                                     message=N_("vul het kenteken in (of 'geen' als de bezoeker zonder auto kwam)"))
+    signature: str = field("A4.2.2", N_("Paraaf / handtekening"), widget="signature",
                            demand="paraaf / handtekening", min_length=1, max_length=200_000)
-    departure: Clock | None = field("A4.2.2", "Tijdstip van vertrek", "Departure time", widget="time",
+    departure: Clock | None = field("A4.2.2", N_("Tijdstip van vertrek"), widget="time",
                                     default=None)
-    purpose: str | None = field("A4.2.2", "Doel van het bezoek", "Purpose of the visit", default=None,
+    purpose: str | None = field("A4.2.2", N_("Doel van het bezoek"), default=None,
                                 max_length=500)
 
     _date = field_validator("date")(_not_future)
@@ -101,6 +99,7 @@ def eval_visitors(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
         if max(since, first) <= day <= today and day not in visit_days:
             weighted.append(("C", _occ(day, evidence, "geen bezoeker geregistreerd op een dag met " + "; ".join(what))))
     in_window = [v for v in visits if since <= v.date <= today]
-    line = (f"{len(in_window)} bezoek(en) geregistreerd in de periode; register in gebruik sinds "
-            f"{first.isoformat()}")
+    line = dutch_ngettext("{n} bezoek geregistreerd in de periode; register in gebruik sinds {since}",
+                          "{n} bezoeken geregistreerd in de periode; register in gebruik sinds {since}",
+                          len(in_window), since=first.isoformat())
     return [_judge(rule, None, weighted, line)]

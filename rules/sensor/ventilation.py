@@ -33,6 +33,7 @@ from rules.kinds import VENTILATION_ALARM, VENTILATION_FAULT
 from rules.params import Params
 from rules.sensor.states import intervals, overlap, timeline
 from rules.sensor.timeseries import SensorDays, hm, merge_intervals, to_dt, to_ms
+from rules.texts import dutch_ngettext
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,7 @@ def _panel(sensors: Sequence[SensorDays], evidence: Evidence, params: Params, ho
     if expected == 0:
         return Part("unknown", (), "Onvoldoende gegevens: het alarmpaneel is in deze periode nog niet gehoord.")
     share = heard / expected
-    alarm_text = f", {alarms} {'alarmmelding' if alarms == 1 else 'alarmmeldingen'}" if alarms else ""
+    alarm_text = ", " + dutch_ngettext("{n} alarmmelding", "{n} alarmmeldingen", alarms) if alarms else ""
     if share < params.sensor_rules.coverage.min_window_coverage:
         return Part("unknown", (), f"Onvoldoende gegevens: alarmpaneel {share:.0%} van de tijd gehoord "
                                    f"(agent of netwerk niet actief){alarm_text}.")

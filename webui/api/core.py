@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Literal
 
 from flask import Blueprint, g, jsonify
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from agent.evaluation import score_window
 from agent.logbooks import AssessmentError, DocumentError, record_answer, record_document
@@ -20,9 +20,8 @@ from agent.store import bucket_width_s, downsample, from_ms
 from rules.catalogue import Rule, load_catalogue
 from rules.findings import STATUSES
 from webui.access import public
+from webui.api.openapi import ApiError, ApiRegistry, refused
 from webui.inputs import AssessmentBody, DocumentBody
-from webui.api.openapi import ApiRegistry, error
-from webui.forms import split_agent_error
 from webui.scores import current
 from webui.state import get_config, get_store, now, scores
 
@@ -152,14 +151,6 @@ class ScoreQuery(_Query):
     at: AwareDatetime | None = Field(None, description="End of the window (ISO 8601 with offset); default now")
     since: AwareDatetime | None = Field(None, description="Start of the window; default at − 30 days")
 
-    @model_validator(mode="after")
-    def _order(self) -> "ScoreQuery":
-        if self.at and self.since and self.since >= self.at:
-            raise ValueError("since: ligt niet vóór at")
-        if self.at and self.since and self.at - self.since > MAX_WINDOW:
-            raise ValueError("since: het venster is hoogstens 800 dagen")
-        return self
-
 
 class FindingsQuery(_Query):
     """Filter the current findings."""
@@ -216,10 +207,10 @@ def score(query: ScoreQuery):
     at = query.at or now()
     since = query.since or at - timedelta(days=30)
     if since >= at:
-        return error(422, "invalid", "since: ligt niet vóór at", {"since": "ligt niet vóór at"})
+        return refused(422, "invalid", ApiError("since", "before", {"other": "at"}))
     if at - since > MAX_WINDOW:
         # Checked after the defaults: `since` alone in year 1 would otherwise ask for 2000 years.
-        return error(422, "invalid", "since: het venster is hoogstens 800 dagen", {"since": "hoogstens 800 dagen"})
+        return refused(422, "invalid", ApiError("since", "window", {"days": MAX_WINDOW.days}))
     return _score_out(score_window(get_store(), get_config(), at=at, since=since), "web")
 
 
@@ -250,7 +241,7 @@ def rule(rule_id: str):
     """Return one rule."""
     found = load_catalogue().get(rule_id)
     if found is None:
-        return error(404, "not_found", f"rule {rule_id!r} is not an IKB Ei rule")
+        return refused(404, "not_found", ApiError("rule_id", "no_rule", {"rule": rule_id}))
     return found.public_dict()
 
 
@@ -267,13 +258,13 @@ def readings(query: ReadingsQuery):
     store = get_store()
     rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE id = ?", [query.sensor])
     if not rows:
-        return error(404, "not_found", f"sensor {query.sensor} does not exist", {"sensor": "bestaat niet"})
+        return refused(404, "not_found", ApiError("sensor", "no_sensor", {"sensor": query.sensor}))
     until = query.until or now()
     since = query.since or until - timedelta(hours=48)
     if since >= until:
-        return error(422, "invalid", "since: ligt niet vóór until", {"since": "ligt niet vóór until"})
+        return refused(422, "invalid", ApiError("since", "before", {"other": "until"}))
     if until - since > MAX_WINDOW:
-        return error(422, "invalid", "since: het venster is hoogstens 800 dagen", {"since": "hoogstens 800 dagen"})
+        return refused(422, "invalid", ApiError("since", "window", {"days": MAX_WINDOW.days}))
     buckets = downsample(store, query.sensor, since, until, query.points)
     return {"sensor": rows[0], "since": since.isoformat(), "until": until.isoformat(),
             "bucket_s": bucket_width_s(since, until, query.points),
@@ -299,8 +290,7 @@ def add_document(body: DocumentBody):
                               recorded_by=g.user["name"], now=now(),
                               house_ids={h.id for h in get_config().houses})
     except DocumentError as exc:
-        name, message = split_agent_error(str(exc))
-        return error(422, "invalid", f"{name}: {message}", {name or "body": message})
+        return refused(422, "invalid", exc)
     scores().invalidate()
     return store.query("SELECT id, rule, kind, title, issued_on, valid_until, location, note, file_id,"
                        " recorded_by, recorded_at FROM documents WHERE id = ?", [doc.id])[0]
@@ -330,8 +320,7 @@ def add_assessment(body: AssessmentBody):
                                answered_by=g.user["name"], now=now(), location=body.location or None,
                                locations=locations)
     except AssessmentError as exc:
-        name, message = split_agent_error(str(exc))
-        return error(422, "invalid", f"{name}: {message}", {name or "body": message})
+        return refused(422, "invalid", exc)
     scores().invalidate()
     return AssessmentOut(rule=answer.rule, location=answer.location, status=answer.status, note=answer.note,
                          answered_by=answer.answered_by, answered_at=answer.answered_at)

@@ -16,11 +16,12 @@ from typing import Any, Literal
 from flask import g
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent.i18n import translations
 from agent.logbooks import LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry, list_entries
 from rules.logbooks import LOGBOOKS, EntryError, form_fields
 from webui.api.core import _Query, api
-from webui.api.openapi import error
-from webui.i18n import language
+from webui.api.openapi import ApiError, refused
+from webui.i18n import gettext as _
 from webui.logbooks import versions
 from webui.state import get_config, get_store, now, scores
 
@@ -122,16 +123,6 @@ def entry_out(row: StoredEntry) -> dict:
     return row.to_json()
 
 
-def _refused(exc: EntryError):
-    """Return 422 naming every bad field, in the language of the session (Dutch by default)."""
-    lang = language()
-    index = 1 if lang == "nl" else 2
-    fields = {}
-    for problem in exc.problems:
-        fields.setdefault(problem[0] or "body", problem[index])
-    return error(422, "invalid", exc.text(lang), fields)
-
-
 def _saved(saved) -> dict:
     """Return a write's result and drop the cached score (the evidence changed)."""
     scores().invalidate()
@@ -152,11 +143,12 @@ def _row(kind: str, entry_id: int) -> StoredEntry | None:
 @api.route("/api/v1/logbooks", summary="The logbooks and their fields", response=list[LogbookOut], tag=TAG)
 def logbooks():
     """Return every logbook with its record's fields."""
-    lang = language()
-    return [{"kind": kind, "title_nl": spec.title_nl, "title_en": spec.title_en, "rules": list(spec.rules),
+    english = translations("en")
+    return [{"kind": kind, "title_nl": spec.title, "title_en": english.gettext(spec.title), "rules": list(spec.rules),
              "date_field": spec.date_field, "keep_years": spec.keep_years,
-             "fields": [{k: f[k] for k in ("name", "label", "widget", "required", "rule", "options")}
-                        for f in form_fields(kind, lang)]}
+             "fields": [{"name": f.name, "label": _(f.label), "widget": f.widget, "required": f.required,
+                         "rule": f.rule, "options": {v: _(label) for v, label in f.options.items()} if f.options else None}
+                        for f in form_fields(kind)]}
             for kind, spec in LOGBOOKS.items()]
 
 
@@ -166,7 +158,7 @@ def _register(kind: str) -> None:
 
     def read(query: LogbookQuery):
         if query.since and query.until and query.since > query.until:
-            return error(422, "invalid", "since: ligt na until", {"since": "ligt na until"})
+            return refused(422, "invalid", ApiError("since", "before", {"other": "until"}))
         rows = list_entries(get_store(), kind, history=query.history, start=query.since, end=query.until)
         if query.house:
             rows = [r for r in rows if query.house in (r.entry.get("house"), *(r.entry.get("houses") or ()))]
@@ -176,14 +168,15 @@ def _register(kind: str) -> None:
         try:
             return _saved(add_entry(get_store(), get_config(), kind, body, by=g.user["name"], now=now()))
         except EntryError as exc:
-            return _refused(exc)
+            return refused(422, "invalid", exc)
 
     read.__name__, add.__name__ = f"list_{kind}", f"add_{kind}"
     read.__doc__ = f"Return the {kind} logbook's entries."
     add.__doc__ = f"Validate and durably store a {kind} entry; return it with its flags."
-    api.route(f"/api/v1/logbooks/{kind}", summary=f"{spec.title_en} ({', '.join(spec.rules)}): entries",
+    title = translations("en").gettext(spec.title)  # the OpenAPI document is in English
+    api.route(f"/api/v1/logbooks/{kind}", summary=f"{title} ({', '.join(spec.rules)}): entries",
               query=LogbookQuery, response=list[EntryOut], tag=TAG)(read)
-    api.route(f"/api/v1/logbooks/{kind}", "POST", summary=f"{spec.title_en}: add an entry", body=spec.model,
+    api.route(f"/api/v1/logbooks/{kind}", "POST", summary=f"{title}: add an entry", body=spec.model,
               raw_body=True, response=SavedOut, status=201, tag=TAG)(add)
 
 
@@ -197,7 +190,7 @@ def logbook_entry(kind: str, entry_id: int):
     """Return a row and the versions of its entry (who, when, why)."""
     row = _row(kind, entry_id)
     if row is None:
-        return error(404, "not_found", f"{kind} has no entry #{entry_id}")
+        return refused(404, "not_found", ApiError("entry_id", "no_entry", {"kind": kind, "id": entry_id}))
     return {"entry": entry_out(row), "versions": [entry_out(v) for v in versions(kind, row)]}
 
 
@@ -208,17 +201,16 @@ def logbook_entry(kind: str, entry_id: int):
 def correct_logbook_entry(kind: str, entry_id: int, body: CorrectionBody):
     """Store a correction or withdrawal with who, when and why."""
     if _row(kind, entry_id) is None:
-        return error(404, "not_found", f"{kind} has no entry #{entry_id}")
+        return refused(404, "not_found", ApiError("entry_id", "no_entry", {"kind": kind, "id": entry_id}))
     if body.withdraw == bool(body.changes):
-        return error(422, "invalid", "changes: geef de velden die veranderen, of withdraw (niet beide)",
-                     {"changes": "geef de velden die veranderen, of withdraw (niet beide)"})
+        return refused(422, "invalid", ApiError("changes", "changes_or_withdraw"))
     try:
         return _saved(correct_entry(get_store(), get_config(), entry_id, body.changes, by=g.user["name"], now=now(),
                                     reason=body.reason, withdraw=body.withdraw))
     except EntryError as exc:
-        return _refused(exc)
+        return refused(422, "invalid", exc)
     except LogbookError as exc:
-        return error(409, "conflict", str(exc))
+        return refused(409, "conflict", exc)
 
 
 @api.route("/api/v1/logbooks/<kind>/<int:entry_id>/confirmation", "POST",
@@ -227,11 +219,11 @@ def correct_logbook_entry(kind: str, entry_id: int, body: CorrectionBody):
 def confirm_logbook_entry(kind: str, entry_id: int, body: ConfirmationBody):
     """Confirm a draft entry (a detected generator test, A3.6)."""
     if _row(kind, entry_id) is None:
-        return error(404, "not_found", f"{kind} has no entry #{entry_id}")
+        return refused(404, "not_found", ApiError("entry_id", "no_entry", {"kind": kind, "id": entry_id}))
     try:
         return _saved(confirm_draft(get_store(), get_config(), entry_id, by=g.user["name"], now=now(),
                                     changes=body.changes))
     except EntryError as exc:
-        return _refused(exc)
+        return refused(422, "invalid", exc)
     except LogbookError as exc:
-        return error(409, "conflict", str(exc))
+        return refused(409, "conflict", exc)

@@ -18,9 +18,26 @@ from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
-from webui.forms import validation_messages
+from rules.errors import IkbError, problems_of
+from rules.texts import N_
+from webui.i18n import current_translations
 
 REF = "#/components/schemas/{model}"
+
+
+class ApiError(IkbError):
+    """A request the API refuses beyond its models' own checks; rendered in the session's language."""
+
+    messages = {
+        "body_json": N_("verwacht een JSON-object als body (Content-Type: application/json)"),
+        "body_object": N_("verwacht een JSON-object"),
+        "before": N_("ligt niet vóór {other}"),
+        "window": N_("het venster is hoogstens {days} dagen"),
+        "no_rule": N_("{rule} is geen IKB Ei-regel"),
+        "no_sensor": N_("sensor {sensor} bestaat niet"),
+        "no_entry": N_("{kind} heeft geen regel #{id}"),
+        "changes_or_withdraw": N_("geef de velden die veranderen, of withdraw (niet beide)"),
+    }
 
 
 class ErrorOut(BaseModel):
@@ -79,21 +96,20 @@ class ApiRegistry:
                     try:
                         kwargs["query"] = query.model_validate(request.args.to_dict())
                     except ValidationError as exc:
-                        return invalid(exc)
+                        return invalid(exc, query)
                 if body is not None:
                     data = request.get_json(silent=True)
                     if data is None:
-                        return error(400, "bad_request", "expected a JSON object as the request body"
-                                     " (Content-Type: application/json)")
+                        return refused(400, "bad_request", ApiError("", "body_json"))
                     if not isinstance(data, dict):
-                        return error(422, "invalid", "expected a JSON object", {"body": "verwacht een object"})
+                        return refused(422, "invalid", ApiError("", "body_object"))
                     if raw_body:
                         kwargs["body"] = data
                     else:
                         try:
                             kwargs["body"] = body.model_validate(data)
                         except ValidationError as exc:
-                            return invalid(exc)
+                            return invalid(exc, body)
                 result = view(**kwargs)
                 if isinstance(result, tuple) or not isinstance(result, (dict, list, BaseModel)):
                     return result
@@ -206,8 +222,12 @@ def error(status: int, code: str, message: str, fields: dict | None = None):
     return jsonify(body), status
 
 
-def invalid(exc: ValidationError):
-    """Return 422 naming every bad field (messages in Dutch, as on the page)."""
-    fields = validation_messages(exc)
-    first = next(iter(fields.items()))
-    return error(422, "invalid", f"{first[0]}: {first[1]}", fields)
+def refused(status: int, code: str, exc: IkbError):
+    """Return a refusal naming every bad field, in the session's language (Dutch unless English was chosen)."""
+    translations = current_translations()
+    return error(status, code, exc.line(translations), exc.by_field(translations, whole="body"))
+
+
+def invalid(exc: ValidationError, model: type[BaseModel]):
+    """Return 422 naming every field the model refused."""
+    return refused(422, "invalid", IkbError(problems=problems_of(exc, model)))
