@@ -223,10 +223,10 @@ def evaluate_a3_3(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
             findings.append(Finding(rule.id, house.id, "unknown", "sensor",
                                     f"Geen klimaatsensoren (temperatuur, vocht, NH3, CO2) in stal {house.id}."))
             continue
+        inside = {d.day for s in sensors.get("temperature", ()) for d in s.days
+                  if in_window(d, evidence.since, evidence.at)}
         failures = [v for v in _failures(house.id, evidence, sensors.get("temperature", ()), cp,
-                                         to_ms(evidence.since), to_ms(evidence.at))
-                    if v.day in {d.day for s in sensors.get("temperature", ()) for d in s.days
-                                 if in_window(d, evidence.since, evidence.at)}]
+                                         to_ms(evidence.since), to_ms(evidence.at)) if v.day in inside]
         if failures:
             per_sensor.append(failures)
         findings.append(day_finding(rule, house.id, per_sensor, cov, what="klimaatmetingen",

@@ -34,6 +34,7 @@ Definitions (``docs/SENSOR_RULES.md`` explains them with examples):
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Sequence
@@ -528,8 +529,10 @@ def _long_stretches(days: Sequence[LightDay], p: LightParams, limit_ms: float) -
     boundary can escape them (a program moved by hours: 20 h of light, 16 h in each lighting day).
     """
     ordered = sorted(days, key=lambda x: x.start)
+    starts = [d.start for d in ordered]
+    # Crossing: a lighting day begins inside the stretch.
     return [(s, e) for s, e in lit_stretches(ordered, p)
-            if e - s > limit_ms and any(d.start > s and d.start < e for d in ordered)]
+            if e - s > limit_ms and bisect_right(starts, s) < len(starts) and starts[bisect_right(starts, s)] < e]
 
 
 # --------------------------------------------------------------------------- verdicts per day
@@ -702,8 +705,11 @@ def day_verdicts(rule_id: str, days: Sequence[LightDay], p: LightParams, cov: Co
     if spec.rolling_limit is None or not days:
         return out
     index = {v.day: k for k, v in enumerate(out)}
-    for s, e in _long_stretches(days, p, spec.rolling_limit(p)):
-        touched = [d for d in days if d.start < e and d.end > s]
+    ordered = sorted(days, key=lambda x: x.start)
+    starts = [d.start for d in ordered]
+    for s, e in _long_stretches(ordered, p, spec.rolling_limit(p)):
+        first = max(bisect_right(starts, s) - 1, 0)
+        touched = [d for d in ordered[first:bisect_left(starts, e)] if d.start < e and d.end > s]
         # A day already short of dark (or long in light) reports that stretch itself: the 24 h limit
         # adds only what the lighting-day boundary hid.
         if any(out[index[d.day]].status == "D" for d in touched):
@@ -755,8 +761,11 @@ def evaluate_light(rule: Rule, evidence: Evidence, params: Params) -> list[Findi
             findings.append(Finding(rule.id, house.id, "unknown", "sensor",
                                     f"Geen luxsensor geconfigureerd in stal {house.id}."))
             continue
-        per_sensor = [[v for v in day_verdicts(rule.id, s.days, p, cov) if v.day in
-                       {d.day for d in s.days if in_window(d, evidence.since, evidence.at)}] for s in sensors]
+        per_sensor = []
+        for s in sensors:
+            # Every loaded day takes part in the 24 h limits; the window's days are reported.
+            inside = {d.day for d in s.days if in_window(d, evidence.since, evidence.at)}
+            per_sensor.append([v for v in day_verdicts(rule.id, s.days, p, cov) if v.day in inside])
         measures = [v.measure for vs in per_sensor for v in vs if v.status == "ok" and v.measure is not None]
         what = "lampmetingen" if on_lamps else "luxmetingen"
         finding = day_finding(rule, house.id, per_sensor, cov, what=what, ok_text=spec.ok_text(measures),
