@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from agent import clock
 from agent.config import config_from_dict
 from agent.evaluation import house_light_days, score_window
-from agent.evaluation.continuous import evaluate_tick
+from agent.evaluation.continuous import evaluate_tick, record_generator_episodes
 from agent.evaluation.lightdays import light_table_csv
 from agent.ingest import Ingestor, ingest_all
 from agent.store import open_store
@@ -128,8 +128,9 @@ def test_a_permutation_duplication_and_delay_of_the_readings_gives_the_same_find
     size = len(messages) // batches + 1
     for k in range(0, len(messages), size):
         ingest_all(ingestor, received(messages[k:k + size], int(arrival.timestamp() * 1000)))
-        # `run` evaluates between batches: days derived (and cached) from part of the readings.
+        # `run` evaluates between batches: days derived (and cached), episodes recorded from part of the readings.
         evaluate_tick(store, config, arrival)
+        record_generator_episodes(store, config, arrival)
         evaluate_tick(store, config, AT)
     assert answer(store, config, AT, SINCE) == expected
     store.close()
@@ -163,7 +164,8 @@ def test_scoring_windows_in_any_order_gives_the_same_findings(reference, alone, 
     for k, tick_first in order:
         at, since = WINDOWS[k]
         if tick_first:
-            evaluate_tick(store, config, at)  # run's job: findings, events, cached days
+            evaluate_tick(store, config, at)  # run's jobs: the snapshot and the cached days, the events
+            record_generator_episodes(store, config, at)
         assert answer(store, config, at, since) == alone[k], WINDOWS[k]
     store.close()
 
@@ -195,6 +197,7 @@ def test_a_backlog_published_while_run_evaluates_gives_what_a_fresh_replay_gives
             for m in messages[k:k + third]:
                 pub.publish(m.topic, m.payload)
             agent.scheduler.run_now("evaluate")  # an evaluation while the backlog is arriving
+            agent.scheduler.run_now("episodes")
         pub.close()
         path = live.storage.path
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.evaluation.derived import apply_marks, subject_days
+from agent.evaluation.derived import pending_stale, subject_days
 from agent.evaluation.sensor_inputs import build_subjects
 from agent.store import Store
 from rules.sensor import LightDay, light, to_ms
@@ -46,17 +46,16 @@ def house_light_days(store: Store, config: Settings, house: str, since: datetime
     """Return the lighting days of every lux and lamp sensor of a house in [since, until]; None without a lux sensor."""
     rules = config.params().sensor_rules
     tz = config.farm_view().tz
-    # The house's subjects, exactly as the sensor rules' loader builds them; new readings
-    # first invalidate the cached days they touched.
-    every = build_subjects(store, config, rules)
-    subjects = [s for s in every if s.family in ("light", "lamp") and s.location == house]
+    # The house's subjects, exactly as the sensor rules' loader builds them; cached days that newer
+    # readings touched are derived again (in memory: readers never write the cache).
+    subjects = [s for s in build_subjects(store, config, rules) if s.family in ("light", "lamp") and s.location == house]
     if not any(s.family == "light" for s in subjects):
         return None
-    apply_marks(store, every, tz)  # every subject: the marks are taken once, for all of them
+    stale = pending_stale(store, subjects, tz)
     # One lighting day more than asked: a lit stretch crossing into the first day is then seen whole
     # enough for the 24 h rules (> 24 h), as the score's loader sees it.
     lo = to_ms(since) - 24 * HOUR_MS
-    found = {s.key: (s.label, subject_days(store, s, lo, to_ms(until), tz)) for s in subjects}
+    found = {s.key: (s.label, subject_days(store, s, lo, to_ms(until), tz, stale)) for s in subjects}
     view = next(h for h in config.farm_view().houses if h.id == house)
     return HouseLightDays(view, rules.light_for(house), rules.coverage,
                           [found[s.key] for s in subjects if s.family == "light"],

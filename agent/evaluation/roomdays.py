@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from agent.config import Settings
-from agent.evaluation.derived import apply_marks, subject_days
+from agent.evaluation.derived import pending_stale, subject_days
 from agent.evaluation.sensor_inputs import build_subjects
 from agent.store import Store
 from rules.sensor import combine_sensors, eggroom, merge_intervals, to_ms
@@ -53,13 +53,12 @@ def room_days(store: Store, config: Settings, room: str, since: datetime, until:
     """Return an egg room's condensation days in [since, until]; None without a temperature/humidity pair."""
     rules = config.params().sensor_rules
     tz = config.farm_view().tz
-    every = build_subjects(store, config, rules)
-    subjects = [s for s in every if s.family == "condensation" and s.location == room]
+    subjects = [s for s in build_subjects(store, config, rules) if s.family == "condensation" and s.location == room]
     if not subjects:
         return None
-    apply_marks(store, every, tz)
+    stale = pending_stale(store, subjects, tz)  # readers never write the cache: stale days derived again
     return RoomDays(rules.condensation_for(room), rules.coverage,
-                    [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz)) for s in subjects])
+                    [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz, stale)) for s in subjects])
 
 
 TABLE_COLUMNS = ["dag", "sensoren", "eioppervlak", "risico_min", "condens_min", "diepst_onder_dauwpunt_c", "hiaten_min",

@@ -26,7 +26,7 @@ from agent.exports.proof import SIGNATURE_MEMBER
 from agent.exports.xlsx import to_xlsx
 from agent.logbooks import chain_head, signatures
 from agent.signing import FarmKey, FarmKeyError, farm_key
-from agent.store import Store
+from agent.store import Store, events_between
 from rules.catalogue import load_catalogue
 from rules.logbooks import LOGBOOKS
 
@@ -86,8 +86,7 @@ def _events_section(ctx: PackContext) -> dict[str, bytes]:
     tz = ctx.config.farm_view().tz
     lo = int(datetime.combine(ctx.start, time(0), tz).timestamp() * 1000)
     hi = int(datetime.combine(ctx.end + timedelta(days=1), time(0), tz).timestamp() * 1000)
-    rows = ctx.store.query("SELECT id, kind, location, start, \"end\", detail FROM events"
-                           " WHERE start >= ? AND start < ? ORDER BY start, id", [lo, hi])
+    rows = events_between(ctx.store, lo, hi)
     if not rows:
         return {}
     buf = io.StringIO()
