@@ -813,7 +813,9 @@ def spring_forward_dues(evidence: Evidence, params: Params) -> list[Due]:
             continue  # the light rules are annex G: not for colony housing
         p = params.sensor_rules.light_for(house.id)
         recent = []
-        for s in light.get(house.id) or ():
+        sensors, _on_lamps = judged_on("G3.8.9", house, light.get(house.id) or (),
+                                       (evidence.inputs.get("lamps") or {}).get(house.id) or ())
+        for s in sensors:
             done = [d for d in s.days if d.complete and d.end <= evidence.at.timestamp() * 1000 and d.dark_known]
             recent += [d.dark_known[1] - d.dark_known[0] for d in done[-p.spring_lookback_nights:]]
         if not recent:
