@@ -14,11 +14,10 @@ from agent.evaluation import house_light_days, room_days
 from agent.logbooks import current_entries
 from agent.store import Store, from_ms, last_reading, last_seen, sensors_at, to_ms
 from rules.documents import add_months
-from webui.i18n import fmt_date, fmt_duration, fmt_number
+from rules.logbooks import CHECK_MONTHS, GENERATOR_ITEMS
+from webui.i18n import fmt_date, fmt_duration, fmt_number, ngettext
 from webui.i18n import gettext as _
 
-# A3.6: generator checked at least every 2 months.
-CHECK_MONTHS = 2
 # Readings older than this do not describe "now" any more.
 FRESH_S = 30 * 60
 
@@ -121,16 +120,16 @@ def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
     return Tile(label, value, "ok", _("in orde"))
 
 
-def _current_checks(store: Store, item: str) -> list[dict]:
-    """Return confirmed, not superseded checks-logbook entries for one item (A3.6)."""
-    return [r.entry for r in current_entries(store, "checks", state="confirmed", fields={"item": item})]
+def _current_checks(store: Store, items: tuple[str, ...]) -> list[dict]:
+    """Return confirmed, not superseded checks-logbook entries of these items (A3.6)."""
+    return [r.entry for r in current_entries(store, "checks", state="confirmed") if r.entry.get("item") in items]
 
 
 def generator_tile(store: Store, now: datetime, today: date) -> Tile:
-    """Return when the emergency generator was last tested (A3.6: every 2 months)."""
+    """Return when the emergency generator was last tested (A3.6: every CHECK_MONTHS months)."""
     label = _("Noodstroom laatst getest")
     dates = []
-    for entry in _current_checks(store, "generator"):
+    for entry in _current_checks(store, GENERATOR_ITEMS):
         try:
             dates.append((date.fromisoformat(str(entry.get("date"))), entry.get("result")))
         except ValueError:
@@ -141,7 +140,8 @@ def generator_tile(store: Store, now: datetime, today: date) -> Tile:
     if result == "fault":
         return Tile(label, fmt_date(last), "bad", _("storing bij test"))
     if add_months(last, CHECK_MONTHS) < today:
-        return Tile(label, fmt_date(last), "bad", _("langer dan 2 maanden geleden"))
+        return Tile(label, fmt_date(last), "bad",
+                    ngettext("langer dan {n} maand geleden", "langer dan {n} maanden geleden", CHECK_MONTHS))
     return Tile(label, fmt_date(last), "ok", _("in orde"))
 
 

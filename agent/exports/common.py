@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime
 
 from agent.config import Settings
-from agent.logbooks import StoredEntry, entry_date, list_entries
-from agent.store import Store
+from agent.logbooks import StoredEntry, entry_date, select_entries
 from rules.errors import IkbError
 from rules.logbooks import LOGBOOKS, LogbookSpec
 from rules.texts import N_
@@ -27,6 +27,9 @@ class ExportError(IkbError):
         "write": N_("kan niet schrijven ({detail})"),
         "font": N_("PDF-export heeft het lettertype DejaVu Sans nodig (DejaVuSans.ttf niet gevonden in {dirs}); "
                    "installeer het met: sudo apt-get install fonts-dejavu-core"),
+        # Issue 13: rows edited outside ikb-agent are never exported.
+        "chain_broken": N_("de hashketen klopt niet ({problem}); de database is buiten ikb-agent gewijzigd. Er wordt "
+                           "geen export gemaakt: meld dit aan de certificerende instelling"),
     }
 
 
@@ -58,12 +61,29 @@ def render(value) -> str:
     return text
 
 
+# A spreadsheet takes a cell starting with one of these for a formula (or DDE command): "=HYPERLINK(…)",
+# "=cmd|' /C calc'!A0", "+…", "-…", "@SUM(…)"; tab and carriage return start one in some importers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+def cell(text: str) -> str:
+    """Return a text as a spreadsheet cell that is never a formula: a leading ' where it could start one.
+
+    The one place CSV and XLSX cells pass (the kiosk lets anyone type a visitor's name); the verifier
+    compares a pack's cells in this form, so it checks the neutralised text against the chain.
+    """
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def csv_row(spec: LogbookSpec, row: StoredEntry) -> list[str]:
-    """Return one CSV row: the record's fields, then the entry's metadata."""
+    """Return one CSV row: the record's fields, then the entry's metadata (every cell neutralised)."""
     meta = {"id": str(row.id), "state": row.state, "recorded_at": row.recorded_at, "recorded_by": row.recorded_by,
             "supersedes": "" if row.supersedes is None else str(row.supersedes), "reason": row.reason or "",
             "hash": row.hash}
-    return [render(row.entry.get(name)) for name in spec.columns()] + [meta[m] for m in META]
+    return [cell(render(row.entry.get(name))) for name in spec.columns()] + [cell(meta[m]) for m in META]
 
 
 def csv_header(spec: LogbookSpec) -> list[str]:
@@ -71,14 +91,17 @@ def csv_header(spec: LogbookSpec) -> list[str]:
     return spec.columns() + list(META)
 
 
-def entries_for(store: Store, kind: str, start: date, end: date) -> list[StoredEntry]:
-    """Return the current entries (drafts included) of a logbook dated within [start, end]."""
-    return list_entries(store, kind, start=start, end=end)
+def period_view(kind: str, history: list[StoredEntry], start: date, end: date) -> tuple[list[StoredEntry], list[str]]:
+    """Return a period's current entries and its correction lines, from a logbook's whole history.
+
+    The pack is built from the database's history and checked from the history in its chain file, both
+    through this function: an entry missing from the CSV, XLSX or PDF is then a difference the verifier sees.
+    """
+    return select_entries(kind, history, start=start, end=end), correction_lines(kind, history, start, end)
 
 
-def corrections_for(store: Store, kind: str, start: date, end: date) -> list[str]:
+def correction_lines(kind: str, history: list[StoredEntry], start: date, end: date) -> list[str]:
     """Return one line per correction, confirmation or withdrawal dated in the period: who, when, why, what."""
-    history = list_entries(store, kind, history=True)
     by_id = {r.id: r for r in history}
     lines = []
     for r in history:

@@ -5,7 +5,7 @@ full Unicode."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from agent.exports.common import STATE_NL, ExportError, render
@@ -28,6 +28,17 @@ def font_paths(dirs=None) -> tuple[str, str]:
         if regular.is_file() and bold.is_file():
             return str(regular), str(bold)
     raise ExportError("", "font", {"dirs": list(dirs)})
+
+
+def renderer(fonts: tuple[str, str] | None = None) -> dict[str, str]:
+    """Return what a PDF's bytes depend on besides its content: the fpdf2 version and the fonts' SHA-256."""
+    import hashlib
+
+    import fpdf
+
+    regular, bold = fonts or font_paths()
+    digest = hashlib.sha256(Path(regular).read_bytes() + Path(bold).read_bytes()).hexdigest()
+    return {"fpdf2": fpdf.__version__, "fonts_sha256": digest}
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,12 @@ def _col_widths(pdf, header: list[str], body: list[list[str]], total: float) -> 
 
 
 def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], heading: Heading,
-           fonts: tuple[str, str] | None = None) -> bytes:
-    """Return a printable A4 PDF: per logbook its rule, its entries and its corrections."""
+           fonts: tuple[str, str] | None = None, created: datetime | None = None) -> bytes:
+    """Return a printable A4 PDF: per logbook its rule, its entries and its corrections.
+
+    With ``created`` the PDF is a function of its inputs (its creation date and file id come from it), so the
+    verifier can render it again from the pack's chain and compare the bytes.
+    """
     from fpdf import FPDF, FontFace
 
     regular, bold = fonts or font_paths()
@@ -104,6 +119,8 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
     pdf.alias_nb_pages()
     pdf.set_title(f"IKB Ei logboeken {heading.farm}")
     pdf.set_creator("ikb-agent")
+    if created is not None:
+        pdf.set_creation_date(created)
     for spec, rows, corrections in sections:
         pdf.add_page()
         pdf.set_font("DejaVu", "B", 13)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from datetime import date, time
 
-from agent.exports.common import _widget, csv_header, render
+from agent.exports.common import _widget, cell, csv_header, render
 from agent.logbooks import StoredEntry
 from rules.logbooks import LogbookSpec
 
@@ -23,8 +23,8 @@ def _typed(spec: LogbookSpec, name: str, value):
     if widget == "time" and isinstance(value, str):
         return time.fromisoformat(value)
     if widget in ("number", "yesno") or isinstance(value, (int, float, bool)):
-        return value
-    return render(value)
+        return value if not isinstance(value, str) else cell(value)
+    return cell(render(value))
 
 
 def to_xlsx(sheets: list[tuple[LogbookSpec, list[StoredEntry]]], info: list[tuple[str, str]]) -> bytes:
@@ -38,7 +38,7 @@ def to_xlsx(sheets: list[tuple[LogbookSpec, list[StoredEntry]]], info: list[tupl
     ws = wb.active
     ws.title = "Info"
     for key, value in info:
-        ws.append([key, value])
+        ws.append([cell(key), cell(value)])
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 90
     for spec, rows in sheets:
@@ -46,24 +46,25 @@ def to_xlsx(sheets: list[tuple[LogbookSpec, list[StoredEntry]]], info: list[tupl
         header = csv_header(spec)
         ws.append(header)
         for col, name in enumerate(header, start=1):
-            cell = ws.cell(row=1, column=col)
-            cell.font = Font(bold=True)
+            head = ws.cell(row=1, column=col)
+            head.font = Font(bold=True)
             label = spec.label(name) if name in spec.model.model_fields else {
                 "id": "Regelnummer", "state": "Status", "recorded_at": "Geregistreerd op",
                 "recorded_by": "Geregistreerd door", "supersedes": "Corrigeert regel", "reason": "Reden correctie",
                 "hash": "Ketenhash"}[name]
-            cell.comment = Comment(label, "ikb-agent")
+            head.comment = Comment(label, "ikb-agent")
         for row in rows:
             values = [_typed(spec, n, row.entry.get(n)) for n in spec.columns()]
-            values += [row.id, row.state, row.recorded_at, row.recorded_by, row.supersedes, row.reason, row.hash]
+            values += [row.id, row.state, row.recorded_at, cell(row.recorded_by), row.supersedes,
+                       None if row.reason is None else cell(row.reason), row.hash]
             ws.append(values)
         for col, name in enumerate(header, start=1):
             letter = get_column_letter(col)
             widget = _widget(spec, name) if name in spec.model.model_fields else "text"
             fmt = {"date": "yyyy-mm-dd", "time": "hh:mm"}.get(widget)
             if fmt:
-                for cell in ws[letter][1:]:
-                    cell.number_format = fmt
+                for c in ws[letter][1:]:
+                    c.number_format = fmt
             ws.column_dimensions[letter].width = 12 if widget in ("date", "time", "number", "yesno") else 22
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
