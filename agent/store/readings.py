@@ -165,6 +165,11 @@ def sensors_of_kind(store: Store, kind: str) -> list[SensorRow]:
     return [SensorRow(**r) for r in rows]
 
 
+def rejection_counts(store: Store) -> list[dict]:
+    """Return the rejected messages counted by reason (``reason``, ``n``, ``last_at`` ms), most first."""
+    return store.query("SELECT reason, n, last_at FROM rejection_counts ORDER BY n DESC, reason")
+
+
 INTERVAL_SAMPLE = 64  # readings an interval is judged on
 INTERVAL_MIN_GAPS = 8  # gaps needed before it is
 
