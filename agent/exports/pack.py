@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 from agent.config import Settings
-from agent.evaluation import lightdays
+from agent.evaluation import lightdays, roomdays
 from agent.exports.chains import Snapshot, chain_file, fingerprint, snapshot
 from agent.exports.common import ExportError, _generated, period_view
 from agent.exports.csvfile import to_csv
@@ -164,8 +164,8 @@ def _events_section(ctx: PackContext) -> dict[str, bytes]:
 
 # Sections of the audit pack, in order. Features add theirs (e.g. the light-schedule
 # day table per house) as functions (ctx) -> {member name: bytes}.
-PACK_SECTIONS: list[PackSection] = [_logbook_section, _score_section, lightdays.pack_section, _events_section,
-                                    signatures.pack_section, _repair_files_section]
+PACK_SECTIONS: list[PackSection] = [_logbook_section, _score_section, lightdays.pack_section, roomdays.pack_section,
+                                    _events_section, signatures.pack_section, _repair_files_section]
 
 
 def info_lines(heading: Heading, kinds: list[str], heads: dict[str, tuple[str, int]]) -> list[tuple[str, str]]:
@@ -191,6 +191,9 @@ score/score.json|txt     de actuele zelfbeoordeling (aantallen per weging, geen 
 score/deviations.csv     elke afwijking per voorval met het herstel dat ervoor is vastgelegd
 light/stal-<nr>.csv      lichtschema per stal en lichtdag: donkerperiode begin/eind/lengte, schemer,
                          max. lux in het donker, lichturen en het oordeel op G3.8.7–G3.8.11
+condensation/eierlokaal-<id>.csv
+                         condens per eierlokaal en dag: minuten binnen de marge van het dauwpunt (risico),
+                         minuten condens, hoe diep onder het dauwpunt, en het oordeel op E3.3
 episodes/events.csv      alarm-, stroomuitval- en aggregaatepisodes (als aanwezig)
 signatures/<nr>.png      getekende handtekeningen van bezoekers (A4.2.2); de SHA-256 staat in hun logboekregel
 repairs/<nr>.<ext>       foto's en documenten bij herstelmaatregelen; de SHA-256 staat in hun logboekregel
