@@ -22,8 +22,8 @@ from agent.logbooks.entries import (
     record_of,
     select_entries,
     verify_chain,
-    with_successors,
     verify_chains,
+    with_successors,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
 from agent.logbooks.repairs import record_repair
