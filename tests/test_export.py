@@ -24,6 +24,8 @@ from agent.logbooks.entries import add_entry, correct_entry
 from .test_logbook import GOOD
 
 NOW = datetime(2026, 3, 20, 11, tzinfo=timezone.utc)
+QUESTION_48H = ("Bent u in de afgelopen 48 uur op een ander pluimveebedrijf geweest waar een besmettelijke ziekte "
+                "heerst?")
 START, END = date(2026, 1, 1), date(2026, 3, 31)
 
 
@@ -78,13 +80,14 @@ def test_csv_has_bom_semicolons_and_the_logbook_columns(cli, farm, tmp_path):
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert [r["name"] for r in rows] == ["Zoë Ødegård"]  # the December visit lies outside the period
+    assert [r["Naam"] for r in rows] == ["Zoë Ødegård"]  # the December visit lies outside the period
     row = rows[0]
-    assert (row["date"], row["arrival"], row["organisation"]) == ("2026-03-18", "09:15", "Voer; Noord")
-    assert (row["poultry_contact_48h"], row["houses"], row["state"], row["recorded_by"]) == ("nee", "1, 2",
-                                                                                          "confirmed", "jan")
-    assert list(rows[0])[:8] == ["date", "arrival", "name", "organisation", "poultry_contact_48h", "houses",
-                                 "license_plate", "signature"]
+    assert (row["Datum bezoek"], row["Tijdstip van aankomst"], row["Organisatie"]) == ("2026-03-18", "09:15",
+                                                                                      "Voer; Noord")
+    assert (row[QUESTION_48H], row["Bezochte stallen"], row["Status"], row["Geregistreerd door"]) == (
+        "nee", "1, 2", "bevestigd", "jan")
+    assert list(rows[0])[:9] == ["Nr.", "Datum bezoek", "Tijdstip van aankomst", "Naam", "Organisatie", QUESTION_48H,
+                                 "Bezochte stallen", "Kenteken", "Paraaf / handtekening"]
 
 
 def test_csv_of_all_logbooks_is_a_directory_of_files(cli, farm, tmp_path):
@@ -92,7 +95,8 @@ def test_csv_of_all_logbooks_is_a_directory_of_files(cli, farm, tmp_path):
     assert run_export(cli, tmp_path, "--kind", "all", "--format", "csv", "--out", str(out)).code == 0
     assert {p.name for p in out.iterdir()} == {f"{k}.csv" for k in GOOD}
     rows = list(csv.DictReader(io.StringIO((out / "flock_day.csv").read_text("utf-8-sig")), delimiter=";"))
-    assert [(r["mortality"], r["supersedes"], r["reason"]) for r in rows] == [("3", "7", "telfout")]
+    assert [(r["Uitval (dood)"], r["Corrigeert registratie-id"], r["Reden correctie"]) for r in rows] == [
+        ("3", "7", "telfout")]
 
 
 def test_xlsx_has_one_typed_sheet_per_logbook_with_a_frozen_header(cli, farm, tmp_path):
@@ -104,11 +108,12 @@ def test_xlsx_has_one_typed_sheet_per_logbook_with_a_frozen_header(cli, farm, tm
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
     row = dict(zip(header, [c.value for c in ws[2]]))
-    assert row["date"] == datetime(2026, 3, 18) and ws.cell(2, header.index("date") + 1).number_format == "yyyy-mm-dd"
-    assert row["mortality"] == 3 and row["water_l"] == 4100.5 and row["inspected"] is True
-    assert ws.cell(1, header.index("mortality") + 1).comment.text == "Uitval (dood)"
+    assert row["Datum"] == datetime(2026, 3, 18)
+    assert ws.cell(2, header.index("Datum") + 1).number_format == "yyyy-mm-dd"
+    assert row["Uitval (dood)"] == 3 and row["Wateropname (liter)"] == 4100.5 and row["Koppel gecontroleerd"] == "ja"
+    assert ws.cell(1, header.index("Uitval (dood)") + 1).comment.text.startswith("veld mortality")
     visit = dict(zip([c.value for c in wb["visitors"][1]], [c.value for c in wb["visitors"][2]]))
-    assert visit["arrival"] == time(9, 15)
+    assert visit["Tijdstip van aankomst"] == time(9, 15)
     info = {r[0].value: r[1].value for r in wb["Info"].iter_rows()}
     assert info["KIP-nummer"] == "123456" and info["Periode"] == "2026-01-01 t/m 2026-03-31"
 
@@ -126,7 +131,7 @@ def test_pdf_shows_farm_period_rules_entries_corrections_and_page_numbers(cli, f
     assert "A4.2.2: De pluimveehouder houdt een bezoekersregister bij." in text
     assert "Zoë Ødegård" in text and "Oud Bezoek" not in text
     assert "Brodifacoum blok" in text and "13288 N" in text
-    assert "#8 corrigeert #7 — marie" in text and "telfout (mortality: 4 → 3)" in text
+    assert "Nr. 1 (id 8) corrigeert id 7 — marie" in text and "telfout (Uitval (dood): 4 → 3)" in text
 
 
 def test_pdf_without_the_font_fails_with_a_clear_message(cli, farm, tmp_path, monkeypatch):
@@ -212,17 +217,19 @@ def test_a_byte_flipped_in_the_zip_file_itself_names_the_damaged_member(pack, tm
     assert not ok and message.startswith("logbooks/visitors.pdf:")
 
 
-def test_a_csv_edited_and_resealed_still_fails_against_the_chain(pack, tmp_path):
-    """Recomputing the manifest's hashes (and passing it off as an unsigned pack) does not help a forger:
-    the CSV must match the chain."""
+def test_a_csv_edited_resealed_and_signed_again_still_fails_against_the_chain(pack, tmp_path):
+    """Recomputing the manifest's hashes and signing it again (any key: whoever holds the Pi has the farm's)
+    does not help a forger: the CSV must be its chain's records, rendered as the export renders them."""
+    from agent.signing import create_key
+
     files = {n: zipfile.ZipFile(pack).read(n) for n in zipfile.ZipFile(pack).namelist()}
     files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace("09:15".encode(), b"07:15")
-    del files["manifest.sig"]
+    key = create_key(tmp_path / "other.key")
     manifest = json.loads(files["manifest.json"])
-    manifest["version"] = 1
-    del manifest["signing"]
+    manifest["signing"] = key.public_info()
     manifest["files"]["logbooks/visitors.csv"] = hashlib.sha256(files["logbooks/visitors.csv"]).hexdigest()
     files["manifest.json"] = json.dumps(manifest).encode()
+    files["manifest.sig"] = (key.sign(files["manifest.json"]) + "\n").encode()
     seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
     files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
     bad = tmp_path / "resealed.zip"
@@ -231,6 +238,23 @@ def test_a_csv_edited_and_resealed_still_fails_against_the_chain(pack, tmp_path)
             zf.writestr(name, data)
     ok, message = verify_pack(bad)
     assert not ok and message == "logbooks/visitors.csv row 2 (entry #1): does not match the chain"
+
+
+def test_a_pack_passed_off_as_an_older_unsigned_format_is_refused(pack, tmp_path):
+    files = {n: zipfile.ZipFile(pack).read(n) for n in zipfile.ZipFile(pack).namelist()}
+    del files["manifest.sig"]
+    manifest = json.loads(files["manifest.json"])
+    manifest["version"] = 1
+    del manifest["signing"]
+    files["manifest.json"] = json.dumps(manifest).encode()
+    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
+    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
+    bad = tmp_path / "old.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    ok, message = verify_pack(bad)
+    assert not ok and message.startswith("manifest.json: pack format 1")
 
 
 def test_verify_exits_1_naming_the_member_and_refuses_non_zips(cli, pack, tmp_path):
@@ -253,8 +277,10 @@ def test_pack_includes_event_episodes_and_sections_added_by_other_features(store
     data = build_pack(store, config, ["visitors"], START, END, NOW)
     zf = zipfile.ZipFile(io.BytesIO(data))
     events = list(csv.DictReader(io.StringIO(zf.read("episodes/events.csv").decode("utf-8-sig")), delimiter=";"))
-    assert [(e["kind"], e["location"], e["start"], e["minutes"]) for e in events] == [
-        ("generator_test", "1", "2026-03-10T10:00:00+01:00", "20.0")]
+    assert [(e["Soort"], e["Locatie"], e["Begin (Europe/Amsterdam)"], e["Duur"]) for e in events] == [
+        ("Proefdraaien noodstroomaggregaat", "stal 1", "2026-03-10 10:00", "20 min")]
+    assert events[0]["Beschrijving"] == ("Proefdraaien noodstroomaggregaat, stal 1, van 2026-03-10 10:00 tot "
+                                         "2026-03-10 10:20 (20 min): in orde.")
     assert "light/1.csv" in json.loads(zf.read("manifest.json"))["files"]
 
 

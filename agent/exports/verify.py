@@ -12,8 +12,8 @@ import zlib
 from pathlib import Path
 
 from agent.exports.chains import check_chain_file, fingerprint
-from agent.exports.common import csv_header, csv_row
-from agent.exports.pack import PACK_FORMAT
+from agent.exports.common import csv_header, csv_rows
+from agent.exports.pack import PACK_FORMAT, PACK_VERSION
 from agent.exports.proof import SIGNATURE_MEMBER, chain_hashes, check_heads, check_manifest_signature, heads_summary
 from agent.logbooks import StoredEntry
 from rules.logbooks import LOGBOOKS
@@ -44,6 +44,11 @@ def _verify(zf: zipfile.ZipFile, published: list[dict] | None = None) -> str:
         raise ValueError("manifest.json: not a valid manifest") from None
     if manifest.get("format") != PACK_FORMAT:
         raise ValueError("manifest.json: not an ikb-agent audit pack")
+    if manifest.get("version") != PACK_VERSION:
+        # Its CSV files have other columns (field names, UTC times); an older pack is checked by the version
+        # that made it. Refusing also keeps a forger from passing a pack off as an old, unsigned one.
+        raise ValueError(f"manifest.json: pack format {manifest.get('version')}, this ikb-agent checks format "
+                         f"{PACK_VERSION}; export the pack again")
     signed = check_manifest_signature(manifest, manifest_bytes, _optional(zf, SIGNATURE_MEMBER))
     members = [i.filename for i in zf.infolist()]
     for name in members:
@@ -64,7 +69,7 @@ def _verify(zf: zipfile.ZipFile, published: list[dict] | None = None) -> str:
             raise ValueError(f"{name}: chain head or length does not match the manifest")
         heads[kind] = checked.head
         total += checked.entries
-        _check_csv(kind, data.get(f"logbooks/{kind}.csv"), checked.records)
+        _check_csv(kind, data.get(f"logbooks/{kind}.csv"), checked.records, str(manifest.get("timezone")))
     if fingerprint(heads) != manifest.get("fingerprint"):
         raise ValueError("manifest.json: fingerprint does not match the chain heads")
     summary = (f"{len(files) + 2 + (SIGNATURE_MEMBER in members)} bestanden, {len(chains)} logboeken "
@@ -80,24 +85,33 @@ def _optional(zf: zipfile.ZipFile, name: str) -> bytes | None:
     return _read(zf, name) if name in zf.namelist() else None
 
 
-def _check_csv(kind: str, data: bytes | None, records: dict[str, dict]) -> None:
-    """Check that every CSV row of a logbook is its chain record, rendered the same way."""
+def _check_csv(kind: str, data: bytes | None, records: dict[str, dict], zone: str) -> None:
+    """Check that every CSV row of a logbook is its chain record rendered as the export renders it.
+
+    The CSV carries Dutch labels, option labels, local times and a running Nr.; the chain carries the raw
+    values. Each row names its chain hash (last column): the record with that hash, rendered through
+    :mod:`agent.exports.columns` with the row's number, must give the row exactly.
+    """
     if data is None or kind not in LOGBOOKS:
         return
     spec = LOGBOOKS[kind]
     name = f"logbooks/{kind}.csv"
+    try:
+        header = csv_header(spec, zone)
+    except (KeyError, ValueError):
+        raise ValueError(f"manifest.json: unknown time zone {zone!r}") from None
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-    if not rows or rows[0] != csv_header(spec):
+    if not rows or rows[0] != header:
         raise ValueError(f"{name}: header does not match the logbook's fields")
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in enumerate(rows[1:], start=1):
         record = records.get(row[-1]) if row else None
         if record is None:
-            raise ValueError(f"{name} row {number}: not in the chain")
+            raise ValueError(f"{name} row {number + 1}: not in the chain")
         entry = StoredEntry(record["id"], kind, record["entry"], record["recorded_at"], record["recorded_by"],
                             record["supersedes"], record["reason"], record["state"], "", row[-1],
                             record["keep_until"])
-        if csv_row(spec, entry) != row:
-            raise ValueError(f"{name} row {number} (entry #{record['id']}): does not match the chain")
+        if csv_rows(spec, [entry], zone)[0][1:] != row[1:] or row[0] != str(number):
+            raise ValueError(f"{name} row {number + 1} (entry #{record['id']}): does not match the chain")
 
 
 def verify_pack(path: Path, heads: list[dict] | None = None) -> tuple[bool, str]:
