@@ -63,7 +63,7 @@ def place_name(config: Settings, location: str | None) -> str:
     return location
 
 
-def _moment(text: str | None, tz: ZoneInfo) -> str:
+def moment_of(text: str | None, tz: ZoneInfo) -> str:
     """Return an ISO timestamp from the score as farm-local ``YYYY-MM-DD HH:MM``."""
     if not text:
         return ""
@@ -92,7 +92,7 @@ def deviations(score: dict, catalogue: Catalogue, config: Settings) -> list[Devi
         if f.get("status") not in DEVIATIONS:
             continue
         rule = catalogue.get(f["rule"])
-        spells = tuple(Spell(_moment(o.get("start"), tz), _moment(o.get("end"), tz), o.get("detail") or "",
+        spells = tuple(Spell(moment_of(o.get("start"), tz), moment_of(o.get("end"), tz), o.get("detail") or "",
                              repair_text(o.get("repair"))) for o in f.get("occurrences") or [])
         out.append(Deviation(f["rule"], rule.title.splitlines()[0] if rule else "", place_name(config, f.get("location")),
                              f["status"], str(weights.get(f["status"], "")), f.get("summary") or "", spells,

@@ -22,7 +22,7 @@ from importlib.resources import files as package_files
 
 from agent.exports.columns import columns, text_rows
 from agent.exports.common import zone_info
-from agent.exports.deviations import CATEGORY, VERDICTS, Deviation
+from agent.exports.deviations import CATEGORY, VERDICTS, Deviation, moment_of
 from agent.exports.pdf import Heading
 from agent.logbooks import StoredEntry, signatures
 from rules.logbooks import LogbookSpec
@@ -60,17 +60,19 @@ def _table(header: list[str], body: list[list[str]]) -> str:
 def _logbook(spec: LogbookSpec, rows: list[StoredEntry], corrections: list[str], heading: Heading,
              members: set[str]) -> str:
     """Return one logbook's section: its rules, its files, its entries, its corrections."""
+    cols = columns(spec, heading.zone)
     header, body = text_rows(spec, rows, zone_info(heading.zone), heading.zone)
-    sig = [i for i, c in enumerate(columns(spec, heading.zone)) if c.widget == "signature"]
+    keep = [i for i, c in enumerate(cols) if c.key != "hash"]  # the chain hash is in the CSV and the chain file
     cells = []
     for row, line in zip(rows, body):
         out = [escape(c) for c in line]
-        for i in sig:
-            ref = signatures.parse_reference(row.entry.get(columns(spec, heading.zone)[i].key))
+        for i, c in enumerate(cols):
+            ref = signatures.parse_reference(row.entry.get(c.key)) if c.widget == "signature" else None
             member = f"signatures/{ref[0]}.png" if ref else None
             if member in members:
                 out[i] = f'<img src="{member}" alt="handtekening ({member})">'
-        cells.append(out)
+        cells.append([out[i] for i in keep])
+    header = [header[i] for i in keep]
     parts = [f'<h3 id="logboek-{spec.kind}">{escape(spec.title)}</h3>',
              f'<p class="quiet">Beantwoordt {escape(", ".join(spec.rules))} · '
              f'<a href="logbooks/{spec.kind}.csv">CSV</a> · <a href="logbooks/{spec.kind}.pdf">PDF</a> · '
@@ -86,18 +88,20 @@ def _logbook(spec: LogbookSpec, rows: list[StoredEntry], corrections: list[str],
 
 
 def _score(score: dict, zone: str) -> str:
-    """Return the score's section: verdict and the count per category with the seed's weight texts."""
+    """Return the score's section: verdict and the count per category (with the seed's weight texts, if given)."""
     weights = score.get("weights") or {}
     counts = score.get("counts") or {}
     names = {"ok": "in orde", "B": "B", "C": "C", "D": "D", "KO": "KO", "nvt": "niet van toepassing",
              "unknown": "onbekend (niet aangetoond)"}
-    body = [[escape(names.get(k, k)), str(n), escape(str(weights.get(k, "")))] for k, n in counts.items()]
+    body = [[escape(names.get(k, k)), str(n)] + ([escape(str(weights.get(k, "")))] if weights else [])
+            for k, n in counts.items()]
+    tz = zone_info(zone)
     return (f"<p><b>Oordeel: {escape(VERDICTS.get(score.get('verdict'), str(score.get('verdict'))))}</b><br>"
-            f'<span class="quiet">Zelfbeoordeling van ikb-agent over {escape(str(score.get("since", ""))[:16])} '
-            f"t/m {escape(str(score.get('at', ''))[:16])} (UTC), elke regel één keer geteld op zijn zwaarste "
+            f'<span class="quiet">Zelfbeoordeling van ikb-agent over {escape(moment_of(score.get("since"), tz))} '
+            f"t/m {escape(moment_of(score.get('at'), tz))}, elke regel één keer geteld op zijn zwaarste "
             f"uitkomst; <a href=\"score/score.txt\">verslag</a> · <a href=\"score/score.json\">JSON</a> · "
             f'<a href="score/afwijkingen.csv">afwijkingen (CSV)</a></span></p>'
-            + _table(["Uitkomst", "Regels", "Weging (IKB Ei)"], body))
+            + _table(["Uitkomst", "Regels"] + (["Weging (IKB Ei)"] if weights else []), body))
 
 
 def _deviations(items: list[Deviation], zone: str) -> str:
