@@ -131,16 +131,24 @@ def main() -> None:
     print(f"database: {db} ({db.stat().st_size / 1e6:.0f} MB): {rows['sensors']} sensors, "
           f"{rows['raw']:,} raw readings, {rows['agg']:,} per-minute aggregates")
 
-    from agent.evaluation.score import record_score, score_window
+    from agent.evaluation import backfill_day_cache, refresh_day_cache, score_window
+    from agent.store import latest_score, record_score, roll_up_charts
 
+    # What `run` keeps up to date and the pages only read: chart roll-ups and the per-day cache.
+    t = time.perf_counter()
+    roll_up_charts(store)
+    refresh_day_cache(store, config, NOW - timedelta(days=30), NOW)
+    while backfill_day_cache(store, config, NOW):
+        pass
+    print(f"  `run`'s caches brought up to date in {time.perf_counter() - t:.0f} s", flush=True)
     t = time.perf_counter()
     result = score_window(store, config, at=NOW, since=NOW - timedelta(days=30))
     eval_ms = (time.perf_counter() - t) * 1000
-    record_score(store, result, NOW)
+    record_score(store, result, NOW)  # `run`'s snapshot: the pages read it
     t = time.perf_counter()
-    store.query("SELECT * FROM findings")
+    latest_score(store)
     table_ms = (time.perf_counter() - t) * 1000
-    print(f"score_window (30 days): {eval_ms:.1f} ms; reading the findings table: {table_ms:.1f} ms")
+    print(f"score_window (30 days): {eval_ms:.1f} ms; reading `run`'s score snapshot: {table_ms:.1f} ms")
     store.close()
 
     from webui import create_app

@@ -50,6 +50,12 @@ class Occurrence:
             "detail": self.detail,
         }
 
+    @classmethod
+    def from_json(cls, doc: dict) -> "Occurrence":
+        """Return the occurrence an object of :meth:`to_json` describes."""
+        return cls(datetime.fromisoformat(doc["start"]), datetime.fromisoformat(doc["end"]) if doc.get("end") else None,
+                   doc.get("detail", ""))
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -90,6 +96,12 @@ class Finding:
             out["evidence"] = self.evidence
         return out
 
+    @classmethod
+    def from_json(cls, doc: dict) -> "Finding":
+        """Return the finding an object of :meth:`to_json` describes."""
+        return cls(doc["rule"], doc.get("location"), doc["status"], doc["source"], doc["summary"],
+                   tuple(Occurrence.from_json(o) for o in doc.get("occurrences", ())), doc.get("evidence"))
+
 
 @dataclass(frozen=True, slots=True)
 class Due:
@@ -110,3 +122,9 @@ class Due:
             "what": self.what,
             "overdue": self.overdue,
         }
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Due":
+        """Return the due item an object of :meth:`to_json` describes."""
+        return cls(doc["rule"], doc.get("location"), date.fromisoformat(doc["due"]), doc["what"],
+                   bool(doc.get("overdue", False)))

@@ -80,6 +80,14 @@ class Score:
             "due": [d.to_json() for d in self.due],
         }
 
+    @classmethod
+    def from_json(cls, doc: dict) -> "Score":
+        """Return the score a document of :meth:`to_json` describes (a stored snapshot read back)."""
+        return cls(at=datetime.fromisoformat(doc["at"]), since=datetime.fromisoformat(doc["since"]),
+                   verdict=doc["verdict"], points=doc["points"], counts=dict(doc["counts"]),
+                   findings=[Finding.from_json(f) for f in doc["findings"]],
+                   due=[Due.from_json(d) for d in doc.get("due", ())])
+
 
 def score(
     findings: list[Finding],

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agent.evaluation.continuous import evaluate_tick, on_readings
+from agent.evaluation.score import score_window
 from agent.ingest.ingestor import StoredReading
+from agent.store.scores import latest_score
 from rules.kinds import GENERATOR_OFF, MAINS_OFF, VENTILATION_OK
 from tests.synth import ms, series, state_samples
 from tests.test_sensor_store import AT, FIRST, SINCE, _create_channel_tests, farm, fill, put  # noqa: F401
@@ -86,3 +88,24 @@ def test_the_listener_ignores_replayed_history(farm, monkeypatch):
     assert listener(old) == [] and current(store, "A3.5", "") is None
     fresh = [StoredReading(ids[("ikb/1/mains", "")], "mains", "1", ms(end), 1.0, "ikb/1/mains")]
     assert {c["rule"] for c in listener(fresh)} == {"A3.4", "A3.5"} and current(store, "A3.5", "") == "ok"
+
+
+def test_the_snapshot_is_the_whole_score_and_is_rewritten_only_where_it_changed(farm):
+    _path, config, store, ids = farm
+    config = short_window(config)
+    fill(store, ids)
+    _create_channel_tests(store, [(AT - timedelta(days=3), 1)])
+    evaluate_tick(store, config, AT)
+    findings = store.query("SELECT rule, location, evaluated_at FROM findings ORDER BY rule, location")
+    summary = store.query("SELECT summary, changed_at FROM score_summary")
+    changes = store.query("SELECT count(*) AS n FROM status_changes")[0]["n"]
+    later = AT + timedelta(minutes=1)
+    assert evaluate_tick(store, config, later) == []
+    # Nothing changed: no finding row and no summary rewritten, only the window moved on.
+    assert store.query("SELECT rule, location, evaluated_at FROM findings ORDER BY rule, location") == findings
+    assert store.query("SELECT summary, changed_at FROM score_summary") == summary
+    assert store.query("SELECT count(*) AS n FROM status_changes")[0]["n"] == changes
+    assert store.query("SELECT since, at FROM score_window") == [
+        {"since": (later - timedelta(days=3)).isoformat(), "at": later.isoformat()}]
+    # Read back, the snapshot is the score itself: findings, due list, counts, verdict, window.
+    assert latest_score(store).score == score_window(store, config, at=later, since=later - timedelta(days=3))

@@ -48,6 +48,9 @@ def test_a_mains_failure_is_judged_when_it_arrives(tmp_path, broker):
         try:
             [change] = store.query("SELECT from_status, to_status FROM status_changes WHERE rule = 'A3.5'")
             assert (change["from_status"], change["to_status"]) == (None, "D")
+            # Judging wrote no episode: recording the outage is `run`'s own job.
+            assert store.query("SELECT 1 FROM events WHERE kind = 'mains_outage'") == []
+            agent.scheduler.run_now("episodes")
             [outage] = store.query("SELECT detail FROM events WHERE kind = 'mains_outage'")
             assert json.loads(outage["detail"])["result"] == "failed"
         finally:

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from agent.config import load_config
+from agent.evaluation.continuous import record_generator_episodes
 from agent.evaluation.score import score_window
-from agent.evaluation.sensor_inputs import journal_for, load_sensor_inputs
+from agent.evaluation.sensor_inputs import backfill_day_cache, journal_for, load_sensor_inputs, refresh_day_cache
 from agent.store.connection import open_store
 from agent.store.readings import insert_readings, sync_sensors
 from rules.kinds import GENERATOR_OFF, GENERATOR_RUNNING, POPHOLE_CLOSED, POPHOLE_OPEN, VENTILATION_OK
@@ -150,10 +151,12 @@ def test_score_command_over_stored_data(farm, cli):
     assert "G3.8.9" in text and "langste ononderbroken donkerperiode" in text
 
 
-def test_days_are_cached_and_late_readings_recompute_them(farm):
+def test_days_are_cached_by_run_and_late_readings_recompute_them(farm):
     _path, config, store, ids = farm
     fill(store, ids)
     assert statuses(score_window(store, config, at=AT, since=SINCE))["G3.8.10"] == "ok"
+    assert store.query("SELECT count(*) AS n FROM derived_days")[0]["n"] == 0  # scoring writes no cache
+    refresh_day_cache(store, config, SINCE, AT)  # `run`'s step before each evaluation
     cached = store.query("SELECT day FROM derived_days WHERE family = 'light'")
     assert len(cached) == DAYS - 1  # the last day's context (the next morning's dawn) is not there yet
     assert store.query("SELECT count(*) AS n FROM derived_marks")[0]["n"] == 0
@@ -165,10 +168,17 @@ def test_days_are_cached_and_late_readings_recompute_them(farm):
         db.conn.executemany("DELETE FROM readings WHERE sensor_id = ? AND ts = ?",
                             [(ids[("ikb/1/lux", "")], t) for t, _v in night])
     put(store, ids, "ikb/1/lux", night)
+    # A reader sees the late readings at once (the stale cached night is derived again in memory) ...
     result = score_window(store, config, at=AT, since=SINCE)
     g3810 = next(f for f in result.findings if f.rule == "G3.8.10" and f.location == "1")
     assert g3810.status == "D"
     assert {o.start.date() for o in g3810.occurrences} == {FIRST + timedelta(days=1)}
+    # ... without consuming the marks; `run` consumes them and stores the night again.
+    assert store.query("SELECT count(*) AS n FROM derived_marks")[0]["n"] > 0
+    refresh_day_cache(store, config, SINCE, AT)
+    assert store.query("SELECT count(*) AS n FROM derived_marks")[0]["n"] == 0
+    assert len(store.query("SELECT day FROM derived_days WHERE family = 'light'")) == DAYS - 1
+    assert score_window(store, config, at=AT, since=SINCE) == result
 
 
 def test_minute_aggregates_give_the_same_verdicts(farm):
@@ -186,8 +196,10 @@ def test_minute_aggregates_give_the_same_verdicts(farm):
 def test_generator_tests_become_events_once(farm):
     _path, config, store, ids = farm
     fill(store, ids)
+    score_window(store, config, at=AT, since=SINCE)
+    assert store.query("SELECT 1 FROM events") == []  # scoring records nothing
     for _ in range(2):
-        score_window(store, config, at=AT, since=SINCE)
+        record_generator_episodes(store, config, AT)  # `run`'s job
     events = store.query("SELECT kind, location, start, \"end\", detail FROM events WHERE kind = 'generator_test'")
     assert len(events) == 1
     assert events[0]["location"] is None  # one generator for the farm
@@ -199,13 +211,13 @@ def test_an_ongoing_episode_is_completed_not_duplicated(farm):
     _path, config, store, ids = farm
     fill(store, ids)
     t0 = local(FIRST + timedelta(days=1), "10:00")
-    score_window(store, config, at=t0 + timedelta(minutes=5), since=SINCE)
+    record_generator_episodes(store, config, t0 + timedelta(minutes=5))
     [running] = store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")
     assert running["end"] is None
-    score_window(store, config, at=AT, since=SINCE)
+    record_generator_episodes(store, config, AT)
     [done] = store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")
     assert done["end"] == ms(t0 + timedelta(minutes=15))
-    score_window(store, config, at=t0 + timedelta(minutes=5), since=SINCE)  # a past window never reopens it
+    record_generator_episodes(store, config, t0 + timedelta(minutes=5))  # a past window never reopens it
     assert store.query("SELECT \"end\" FROM events WHERE kind = 'generator_test'")[0]["end"] == done["end"]
 
 
@@ -310,3 +322,55 @@ def test_loading_only_alarm_inputs(farm):
     fill(store, ids)
     inputs = load_sensor_inputs(store, config, SINCE, AT, families=("ventilation_alarm",))
     assert inputs["ventilation_alarm"]["1"][0].days and inputs["light"]["1"] == ()
+
+
+AGENT_TABLES = ("events", "derived_days", "derived_marks", "findings", "status_changes", "score_summary",
+                "score_window", "logbook", "rollups")
+
+
+def _row_counts(store):
+    return {t: store.query(f"SELECT count(*) AS n FROM {t}")[0]["n"] for t in AGENT_TABLES}
+
+
+def test_scoring_the_same_window_twice_or_after_other_windows_gives_identical_findings(farm):
+    """A generator test run in the readings: scoring once used to record it, so a second score judged A3.6 anew."""
+    _path, config, store, ids = farm
+    fill(store, ids)  # the generator ran 15 minutes with mains present on the second day: a test
+    before = _row_counts(store)
+    first = score_window(store, config, at=AT, since=SINCE)
+    a36 = next(f for f in first.findings if f.rule == "A3.6" and f.location == "1")
+    assert a36.status == "B" and "aggregaattest gedetecteerd" in a36.occurrences[0].detail
+    assert score_window(store, config, at=AT, since=SINCE) == first
+    t0 = local(FIRST + timedelta(days=1), "10:00")
+    for at in (t0 + timedelta(minutes=5), t0 + timedelta(hours=1), AT - timedelta(days=1), AT + timedelta(days=1)):
+        score_window(store, config, at=at, since=at - timedelta(days=3))
+    assert score_window(store, config, at=AT, since=SINCE) == first
+    assert _row_counts(store) == before  # no events, no cached days, no drafts: scoring wrote nothing
+
+
+def test_the_score_command_computes_without_writing(farm, cli):
+    path, config, store, ids = farm
+    fill(store, ids)
+    before = _row_counts(store)
+    assert before["derived_marks"] > 0  # readings waiting for `run` to refresh the cache
+    result = cli("score", "--at", AT.isoformat(), "--since", SINCE.isoformat(), "--format", "json", config=path)
+    assert result.code == 0, result.err
+    assert {f["rule"]: f["status"] for f in json.loads(result.out)["findings"] if f["location"] == "1"}["A3.6"] == "B"
+    assert _row_counts(store) == before
+
+
+def test_runs_backfill_caches_the_kept_history_a_slice_at_a_time_newest_first(farm):
+    _path, config, store, ids = farm
+    fill(store, ids)
+    later = AT + timedelta(days=60)  # the filled days now lie before any evaluation window
+    assert backfill_day_cache(store, config, later, budget=3) == 3
+    light = [r["day"] for r in store.query("SELECT day FROM derived_days WHERE family = 'light' ORDER BY day")]
+    total = backfill_day_cache(store, config, later)
+    assert total > 0 and backfill_day_cache(store, config, later) == 0  # all cached: nothing left to do
+    every = [r["day"] for r in store.query("SELECT day FROM derived_days WHERE family = 'light' ORDER BY day")]
+    assert not light or light[-1] == every[-1]  # the newest days came first
+    # The cached history gives the same score as deriving it all in memory.
+    fresh = score_window(store, config, at=AT, since=SINCE)
+    with store.transaction() as db:
+        db.execute("DELETE FROM derived_days")
+    assert score_window(store, config, at=AT, since=SINCE) == fresh

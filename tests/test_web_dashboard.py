@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from agent.config import SensorSection
-from agent.evaluation.score import record_score, score_window
+from agent.evaluation.score import score_window
 from agent.logbooks.assessments import record_answer
 from agent.logbooks.documents import record_document
 from agent.store.readings import insert_readings, sync_sensors, to_ms
+from agent.store.scores import record_score
 from rules.catalogue import load_catalogue
+from rules.scoring import score
 
 from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farm_config, farmer, web_store  # noqa: F401
 
@@ -48,25 +51,46 @@ def test_a_seeded_deviation_shows_first_with_rule_text_location_when_and_evidenc
     assert "A6.3.1" in due and "te laat" in due
 
 
-def test_fresh_findings_of_the_agent_are_shown_and_stale_ones_are_not(farmer, web_store, farm_config, clock, app):
-    record_document(web_store, kind="water_test", issued_on=(NOW - timedelta(days=400)).date(), recorded_by="jan",
-                    now=NOW - timedelta(days=400))
-    result = score_window(web_store, farm_config, at=NOW, since=NOW - timedelta(days=30))
-    record_score(web_store, result, NOW)
-    assert "door deze pagina" not in _text(farmer.get("/").get_data(as_text=True))
-    # The agent has since found something the web's own evaluation cannot see (another process's data).
-    with web_store.transaction() as db:
-        db.execute("UPDATE findings SET status = 'KO', summary = 'Testbevinding van de agent', evaluated_at = ?"
-                   " WHERE rule = 'A1.1'", [(NOW + timedelta(minutes=1)).isoformat()])
+def _agent_snapshot(store, config, at, summary="Testbevinding van de agent"):
+    """Store, as `run` does, a score with a KO on A1.1 that only the agent's data shows."""
+    result = score_window(store, config, at=at, since=at - timedelta(days=30))
+    findings = [replace(f, status="KO", summary=summary) if f.rule == "A1.1" else f for f in result.findings]
+    record_score(store, score(findings, at=at, since=result.since, due=result.due), at)
+
+
+def test_the_page_shows_the_agents_snapshot_and_evaluates_nothing_itself(farmer, web_store, farm_config, clock, app):
+    _agent_snapshot(web_store, farm_config, NOW)
     clock.now = NOW + timedelta(minutes=2)
     text = _text(farmer.get("/").get_data(as_text=True))
     assert "Testbevinding van de agent" in text and "door de agent" in text
-    assert "Schorsing: KO-afwijking" in text
-    # Ten minutes later the agent has not evaluated again: the page evaluates itself.
-    clock.now = NOW + timedelta(minutes=12)
-    app.extensions["ikb"].scores.invalidate()
+    assert "Schorsing: KO-afwijking" in text and "De agent draait niet" not in text
+    assert app.extensions["ikb"].scores.value is None  # the page computed no score of its own
+    api = farmer.get("/api/v1/score").json
+    assert (api["evaluated_by"], api["verdict"]) == ("agent", "suspension")
+    assert datetime.fromisoformat(api["at"].replace("Z", "+00:00")) == NOW
+
+
+def test_the_page_says_the_agent_is_not_running_when_the_snapshot_is_stale(farmer, web_store, farm_config, clock,
+                                                                           app):
+    _agent_snapshot(web_store, farm_config, NOW)
+    # Ten minutes later the agent has not stored a score again: it is not running.
+    clock.now = NOW + timedelta(minutes=10)
     text = _text(farmer.get("/").get_data(as_text=True))
+    assert ("De agent draait niet sinds 1 nov 2026 13:00: de beoordeling hieronder is van 1 nov 2026 "
+            "13:10, berekend door deze pagina uit de opgeslagen gegevens.") in text
+    # The page's own score, from the stored evidence: the agent's KO is not in the evidence.
     assert "Testbevinding van de agent" not in text and "door deze pagina" in text
+    assert farmer.get("/api/v1/score").json["evaluated_by"] == "web"
+    # The agent runs again: its snapshot is shown, and the warning is gone.
+    _agent_snapshot(web_store, farm_config, clock.now, summary="Weer beoordeeld door de agent")
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert "Weer beoordeeld door de agent" in text and "De agent draait niet" not in text
+
+
+def test_without_any_snapshot_the_page_says_the_agent_has_not_evaluated_yet(farmer):
+    text = _text(farmer.get("/").get_data(as_text=True))
+    assert ("De agent heeft nog geen beoordeling opgeslagen (draait ikb-agent run?): de beoordeling hieronder is van "
+            "1 nov 2026 13:00, berekend door deze pagina uit de opgeslagen gegevens.") in text
 
 
 def test_the_live_fragment_is_polled_and_reflects_new_data(farmer, web_store, app):

@@ -2,8 +2,11 @@
 
 ``create_app`` is the only place the app is wired (one blueprint per feature);
 ``serve`` runs it under waitress, as ``ikb-agent web`` and ``ikb-agent demo`` do.
-The web process opens its own SQLite connections (WAL), so a slow page never
-holds up the ``run`` process that ingests readings and sends alarms.
+The web process reads; ``ikb-agent run`` writes. The web opens its own SQLite
+connections (WAL): read-only for everything it shows, and one that may write only
+what a person does on the page (``webui.state``), so a slow page never holds up
+the ``run`` process that ingests readings and sends alarms, and never writes its
+evidence.
 """
 
 from __future__ import annotations
@@ -54,7 +57,6 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         SCORE_TTL_S=60,
         LIVE_POLL_S=30,  # the dashboard's live part is fetched again this often
-        FINDINGS_STALE_S=5 * 60,
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # keep the contract's key order (DESIGN §3.5)

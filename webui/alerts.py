@@ -13,7 +13,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from agent.alerts import acknowledge, acknowledge_by_token, list_alerts, peek_token
 from webui.access import public, roles
 from webui.i18n import gettext as _
-from webui.state import get_store, now
+from webui.state import get_store, get_writer, now
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -30,7 +30,7 @@ def index():
 @roles(write=("farmer",))
 def ack(alert_id: int):
     """Acknowledge an alert as the logged-in farmer: its repeats and escalation stop."""
-    result = acknowledge(get_store(), alert_id, by=g.user["name"], via="web", now=now())
+    result = acknowledge(get_writer(), alert_id, by=g.user["name"], via="web", now=now())
     if result.status == "unknown":
         abort(404, _("Deze melding bestaat niet."))
     flash(_("Melding bevestigd: herhalingen en doorschakeling zijn gestopt.") if result.status == "acknowledged"
@@ -46,7 +46,7 @@ def ack_link(token: str):
         abort(404, _("Deze bevestigingslink is onbekend."))
     store = get_store()
     if request.method == "POST":
-        result = acknowledge_by_token(store, token, now())
+        result = acknowledge_by_token(get_writer(), token, now())
     else:
         result = peek_token(store, token)
     if result.status == "unknown":

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from agent.clock import parse_moment
-from agent.logbooks import StoredEntry, get_entry, list_entries, record_of
-from agent.store import Store
+from agent.logbooks import StoredEntry, current_entries, list_entries, record_of
+from agent.store import Store, count_current, last_row_id, latest_entry_date
 from rules.logbooks import LOGBOOKS, EntryError, Flag, LogbookView, LogEntry, entry_flags
 
 OPEN_FLAG_CODES = ("report_nvwa", "consult_vet")  # A6.2.2, A6.2.1
@@ -79,29 +79,20 @@ def poultry_contacts(store: Store, today: date) -> list[StoredEntry]:
             if r.entry.get("poultry_contact_48h") is True]
 
 
-# A row nobody superseded (the logbook's current view, with drafts; withdrawals excluded by the callers).
-NOT_SUPERSEDED = "NOT EXISTS (SELECT 1 FROM logbook AS later WHERE later.supersedes = logbook.id)"
-
-
 def waiting_drafts(store: Store) -> int:
     """Return how many drafted entries wait for the farmer's confirmation."""
-    return store.query(f"SELECT count(*) AS n FROM logbook WHERE state = 'draft' AND {NOT_SUPERSEDED}")[0]["n"]
+    return count_current(store, state="draft")
 
 
 def drafts(store: Store) -> list[StoredEntry]:
     """Return the drafted entries waiting for confirmation (sensor-detected generator tests, A3.6)."""
-    ids = store.query(f"SELECT id FROM logbook WHERE state = 'draft' AND {NOT_SUPERSEDED} ORDER BY id")
-    return [get_entry(store, r["id"]) for r in ids]
+    return current_entries(store, state="draft")
 
 
 def logbook_sizes(store: Store) -> dict[str, tuple[int, str | None]]:
     """Return per logbook the number of current entries and the latest entry's own date."""
-    out = {}
-    for kind, spec in LOGBOOKS.items():
-        row = store.query(f"SELECT count(*) AS n, max(json_extract(entry, '$.{spec.date_field}')) AS last"
-                          f" FROM logbook WHERE kind = ? AND state != 'withdrawn' AND {NOT_SUPERSEDED}", [kind])[0]
-        out[kind] = (row["n"], row["last"])
-    return out
+    return {kind: (count_current(store, kind), latest_entry_date(store, kind, spec.date_field))
+            for kind, spec in LOGBOOKS.items()}
 
 
 # The dashboard is polled every 30 s; logbooks change only when someone writes. Open flags
@@ -112,7 +103,7 @@ _LOCK = threading.Lock()
 
 def cached_open_flags(store: Store, today: date) -> list[Flag]:
     """Return the open flags, recomputed only when a logbook row was added or the day changed."""
-    key = (store.path, store.query("SELECT max(id) AS id FROM logbook")[0]["id"], today)
+    key = (store.path, last_row_id(store), today)
     with _LOCK:
         found = _FLAGS.get(key)
     if found is None:

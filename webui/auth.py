@@ -10,7 +10,7 @@ from agent.store import authenticate, clear_login_failures, count_users, login_w
 from webui.access import public, roles
 from webui.i18n import LANGUAGES, ngettext
 from webui.i18n import gettext as _
-from webui.state import get_store, now
+from webui.state import get_store, get_writer, now
 
 bp = Blueprint("auth", __name__)
 
@@ -54,11 +54,11 @@ def login():
         else:
             user = authenticate(store, name, password) if name and password else None
             if user is None:
-                record_login_failure(store, name, _client_ip(), now())
+                record_login_failure(get_writer(), name, _client_ip(), now())
                 error = _("Naam of wachtwoord onjuist.")
                 status = 401
             else:
-                clear_login_failures(store, name)
+                clear_login_failures(get_writer(), name)
                 lang = session.get("lang")
                 session.clear()  # a fresh session on login: no fixation
                 session.permanent = True

@@ -21,7 +21,7 @@ from webui.i18n import fmt_date, location_word
 from webui.i18n import gettext as _
 from webui.logbook_forms import display, entry_from_form, logbook_fields
 from webui.logbooks import _user, attempt, changed, flash_flags, today
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("daysheet", __name__, url_prefix="/daysheet")
 
@@ -138,7 +138,7 @@ def save(house: str):
     data = entry_from_form(KIND, request.form, only=FIELDS) | {"date": day.isoformat(), "house": house}
     existing = _sheet(house, day)
     reason = request.form.get("reason", "").strip()
-    store, config = get_store(), get_config()
+    store, config = get_writer(), get_config()
 
     def write():
         if existing is None:

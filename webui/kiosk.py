@@ -25,7 +25,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from agent.i18n import KIOSK_LANGUAGES, translate
 from agent.logbooks import SignatureError, add_entry, signatures, store_signature
 from agent.signing import FarmKeyError, farm_key
-from agent.store import get_user
+from agent.store import get_user, list_accounts
 from rules.logbooks import LOGBOOKS, EntryError, validate_entry
 from rules.texts import N_
 from webui.access import public, require_farmer, roles
@@ -33,7 +33,7 @@ from webui.forms import NON_FIELD
 from webui.i18n import gettext as _
 from webui.i18n import location_word
 from webui.logbooks import flash_flags
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("kiosk", __name__, url_prefix="/kiosk")
 
@@ -126,7 +126,7 @@ def register():
     if errors:
         values = {**data, "signature": drawn if "signature" not in errors else ""}
         return render_template("kiosk/index.html", **_context(lang, values, errors)), 422
-    store, by, moment = get_store(), g.user["name"], now()
+    store, by, moment = get_writer(), g.user["name"], now()
     data["signature"] = store_signature(store, png, by=by, now=moment)
     try:
         saved = add_entry(store, config, "visitors", data, by=by, now=moment)
@@ -157,7 +157,7 @@ def thanks():
 
 def _kiosk_accounts() -> list[dict]:
     """Return the kiosk accounts."""
-    return get_store().query("SELECT id, name FROM users WHERE role = 'kiosk' AND disabled = 0 ORDER BY name")
+    return list_accounts(get_store(), "kiosk")
 
 
 def _link() -> tuple[int, str] | None:
@@ -202,7 +202,7 @@ def make_link():
         uid = 0
     if uid not in {a["id"] for a in _kiosk_accounts()}:
         abort(400, _("Kies een kioskaccount."))
-    get_store().set_kv(LINK_KV, f"{uid}:{secrets.token_urlsafe(24)}")
+    get_writer().set_kv(LINK_KV, f"{uid}:{secrets.token_urlsafe(24)}")
     return redirect(url_for("kiosk.poster"))
 
 

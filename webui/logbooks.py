@@ -33,7 +33,7 @@ from webui.logbook_forms import (
     signature_file,
     title,
 )
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("logbooks", __name__, url_prefix="/logbooks")
 
@@ -265,7 +265,7 @@ def new(kind: str):
     if request.method == "GET":
         return _render_form(kind, "new", values={spec.date_field: today().isoformat()})
     data = entry_from_form(kind, request.form)
-    saved, refused = attempt(lambda: add_entry(get_store(), get_config(), kind, data, by=_user(), now=now()),
+    saved, refused = attempt(lambda: add_entry(get_writer(), get_config(), kind, data, by=_user(), now=now()),
                              lambda errors, status, conflict: _render_form(kind, "new", values=data, errors=errors,
                                                                            status=status, conflict=conflict))
     if refused:
@@ -288,7 +288,7 @@ def correct(kind: str, entry_id: int):
     data = entry_from_form(kind, request.form)
     reason = request.form.get("reason", "").strip()
     saved, refused = attempt(
-        lambda: correct_entry(get_store(), get_config(), entry_id, changed(kind, row.entry, data), by=_user(),
+        lambda: correct_entry(get_writer(), get_config(), entry_id, changed(kind, row.entry, data), by=_user(),
                               now=now(), reason=reason),
         lambda errors, status, conflict: _render_form(kind, "correct", values=data, errors=errors, row=row,
                                                       reason=reason, status=status, conflict=conflict))
@@ -307,7 +307,7 @@ def withdraw(kind: str, entry_id: int):
     spec_or_404(kind)
     entry_or_404(kind, entry_id)
     try:
-        correct_entry(get_store(), get_config(), entry_id, None, by=_user(), now=now(),
+        correct_entry(get_writer(), get_config(), entry_id, None, by=_user(), now=now(),
                       reason=request.form.get("reason", ""), withdraw=True)
     except EntryError as exc:
         errors = field_errors(exc)
@@ -336,7 +336,7 @@ def confirm(kind: str, entry_id: int):
         return _render_form(kind, "confirm", values=values, row=row)
     data = entry_from_form(kind, request.form)
     saved, refused = attempt(
-        lambda: confirm_draft(get_store(), get_config(), entry_id, by=_user(), now=now(),
+        lambda: confirm_draft(get_writer(), get_config(), entry_id, by=_user(), now=now(),
                               changes=revised(kind, row.entry, data)),
         lambda errors, status, conflict: _render_form(kind, "confirm", values=data, errors=errors, row=row,
                                                       status=status))

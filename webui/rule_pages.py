@@ -13,7 +13,16 @@ from contextlib import contextmanager
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
 from agent.logbooks import AssessmentError, DocumentError, answer_history, record_answer, record_document
-from agent.store import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.store import (
+    DOCUMENT_TYPES,
+    IMAGE_TYPES,
+    FileError,
+    check_upload,
+    document_rows,
+    get_file,
+    status_history,
+    store_file,
+)
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
 from rules.findings import STATUSES, worst
@@ -23,7 +32,7 @@ from webui.i18n import current_translations, location_word
 from webui.i18n import gettext as _
 from webui.inputs import AssessmentInput, DocumentInput
 from webui.scores import current
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("rules", __name__, url_prefix="/rules")
 
@@ -103,10 +112,9 @@ def _render_rule(rule: Rule, *, assess_values=None, assess_errors=None, doc_valu
     store = get_store()
     view = current(store, get_config(), now())
     findings = [f for f in view.score.findings if f.rule == rule.id]
-    history = store.query("SELECT * FROM status_changes WHERE rule = ? ORDER BY at DESC, id DESC LIMIT 100",
-                          [rule.id])
+    history = status_history(store, rule.id)
     answers = answer_history(store, rule.id)
-    documents = store.query("SELECT * FROM documents WHERE rule = ? ORDER BY issued_on DESC, id DESC", [rule.id])
+    documents = document_rows(store, rule.id, newest_first=True)
     spec = SPECS.get(rule.id)
     writer = can_write()
     context = {
@@ -159,7 +167,7 @@ def assess(rule_id: str):
         errors["photo"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, assess_values=values, assess_errors=errors, status=422)
-    store, moment, user = get_store(), now(), _user_name()
+    store, moment, user = get_writer(), now(), _user_name()
     try:
         with _with_upload(store, upload, user, moment) as file_id:
             record_answer(store, load_catalogue(), rule_id=rule.id, status=answer.status, note=answer.note,
@@ -190,7 +198,7 @@ def document(rule_id: str):
         errors["file"] = exc.problems[0].render(current_translations())
     if errors:
         return _render_rule(rule, doc_values=values, doc_errors=errors, status=422)
-    store, moment, user = get_store(), now(), _user_name()
+    store, moment, user = get_writer(), now(), _user_name()
     try:
         with _with_upload(store, upload, user, moment) as file_id:
             record_document(store, kind=rule.id, issued_on=doc.issued_on, valid_until=doc.valid_until,

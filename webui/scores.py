@@ -1,11 +1,12 @@
-"""The current score the pages show: the run loop's findings when fresh, else the web's own evaluation.
+"""The score the pages show: `run`'s stored snapshot, or — when `run` is not running — the page's own.
 
-``ikb-agent run`` writes the current findings every minute (``record_score``);
-reading them is a few milliseconds. When that table is empty or stale (the
-agent is not running) or older than a change made on this page, the web
-process evaluates itself (``score_window``, the same function, so the two
-never disagree about the same data). The due list always comes from the web's
-own evaluation: it has a resolution of days and is refreshed in the background.
+``ikb-agent run`` evaluates every rule each minute and stores the whole score
+(findings, due list, counts, verdict, window: ``agent.store.record_score``);
+the pages and the API read that snapshot and evaluate nothing themselves. When
+the snapshot is older than a few evaluation intervals, or there is none, the
+agent is not running: the page says so in words and shows a score computed in
+memory by this process from the stored evidence (``score_window``, the same
+function, writing nothing), labelled as such.
 """
 
 from __future__ import annotations
@@ -13,41 +14,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 
-from agent.clock import parse_moment
 from agent.config import Settings
-from agent.evaluation import finding_of_row
-from agent.store import Store
+from agent.store import Store, latest_score
 from rules.catalogue import load_catalogue
 from rules.findings import SEVERITY, Finding
-from rules.scoring import Score, score
+from rules.scoring import Score
 from webui.state import scores
 
-WINDOW = timedelta(days=30)
+STALE_INTERVALS = 3  # a snapshot older than this many evaluation intervals means `run` is not running
+STALE_MARGIN = timedelta(minutes=1)  # an evaluation itself takes time
 
 
 @dataclass(frozen=True)
 class Current:
-    """The score on show, when it was evaluated and by whom ("agent" or "web")."""
+    """The score on show, when it was evaluated, by whom ("agent" or "web"), and `run`'s last snapshot."""
 
     score: Score
     evaluated_at: datetime
     source: str
+    agent_at: datetime | None = None  # the moment of `run`'s last stored score (None: it never stored one)
+
+
+def stale_after(config: Settings) -> timedelta:
+    """Return how old a snapshot may be while `run` still counts as running."""
+    return STALE_INTERVALS * timedelta(seconds=config.evaluation.interval_seconds) + STALE_MARGIN
+
+
+def is_fresh(at: datetime, config: Settings, now: datetime) -> bool:
+    """Return whether a snapshot evaluated at ``at`` is recent enough to show as the agent's."""
+    return now - at <= stale_after(config)
 
 
 def current(store: Store, config: Settings, now: datetime) -> Current:
-    """Return the freshest score available."""
+    """Return `run`'s snapshot when it is fresh, else the page's own evaluation (with the snapshot's moment)."""
+    stored = latest_score(store)
+    if stored is not None and is_fresh(stored.score.at, config, now):
+        return Current(stored.score, stored.score.at, "agent", stored.score.at)
     computed = scores().get(current_app._get_current_object(), now)
-    rows = store.query("SELECT * FROM findings")
-    if rows:
-        table_at = max(parse_moment(r["evaluated_at"]) for r in rows)
-        fresh = now - table_at <= timedelta(seconds=current_app.config["FINDINGS_STALE_S"])
-        if fresh and table_at >= computed.score.at:
-            result = score([finding_of_row(r) for r in rows], at=table_at, since=table_at - WINDOW,
-                           weights=config.params().weights, due=computed.score.due)
-            return Current(result, table_at, "agent")
-    return Current(computed.score, computed.score.at, "web")
+    return Current(computed.score, computed.score.at, "web", stored.score.at if stored else None)
+
+
+def needs_own_score(app: Flask, store: Store, now: datetime) -> bool:
+    """Return whether the page must evaluate itself (no fresh snapshot of `run`)."""
+    stored = latest_score(store)
+    return stored is None or not is_fresh(stored.score.at, app.extensions["ikb"].config, now)
 
 
 def rule_order() -> dict[str, int]:

@@ -1,8 +1,17 @@
 """What the web app holds between requests: configuration, per-thread stores, the clock, the score.
 
-Each server thread gets its own SQLite connection, so one slow query never
-queues the others behind a lock; the database runs in WAL mode, so readers here
-never block the ``run`` process writing readings.
+The web process reads; ``ikb-agent run`` writes. Each server thread gets two
+SQLite connections, opened on first use:
+
+- :func:`get_store`: read-only (``mode=ro``), for everything the page shows —
+  evidence, the score snapshot, logbooks, accounts;
+- :func:`get_writer`: for what the web process owns (``agent.store.WEB_WRITES``:
+  accounts, logins, API tokens, its settings, what the farmer records, alert
+  acknowledgements); its authorizer refuses every other write.
+
+Separate connections per thread, so one slow query never queues the others
+behind a lock; the database runs in WAL mode, so readers here never block the
+``run`` process writing readings.
 """
 
 from __future__ import annotations
@@ -18,7 +27,7 @@ from flask import Flask, current_app, g
 
 from agent import clock
 from agent.config import Settings
-from agent.store import Store, open_store
+from agent.store import WEB_WRITES, Store, open_store
 from rules.scoring import Score
 
 log = logging.getLogger(__name__)
@@ -37,9 +46,9 @@ class Computed:
 class ScoreCache:
     """The web process's own evaluation, recomputed in the background when older than the TTL.
 
-    The run loop's ``findings`` table is preferred when fresher (see
-    :func:`webui.scores.current`); this cache provides the due list and
-    covers a farm where ``ikb-agent run`` is not (yet) running.
+    Used only when ``ikb-agent run`` has not stored a recent score snapshot (see
+    :func:`webui.scores.current`): computed in memory from the stored evidence,
+    writing nothing.
     """
 
     def __init__(self, ttl_s: float):
@@ -81,8 +90,8 @@ class ScoreCache:
         return value
 
     def _refresh_in_background(self, app: Flask) -> None:
-        """Recompute on a thread of its own, with its own connection."""
-        store = open_store(app.extensions["ikb"].store_path)
+        """Recompute on a thread of its own, with its own (read-only) connection."""
+        store = open_store(app.extensions["ikb"].store_path, readonly=True)
         try:
             self._compute(app, store, app.config["CLOCK"]())
         except Exception:  # noqa: BLE001 - a failed refresh keeps the old score and is logged
@@ -94,7 +103,7 @@ class ScoreCache:
 
 
 class WebState:
-    """The per-app state: configuration, database path, thread-local stores, score cache."""
+    """The per-app state: configuration, database path, thread-local connections, score cache."""
 
     def __init__(self, config: Settings, store_path: str, score_ttl_s: float):
         self.config = config
@@ -113,29 +122,47 @@ class WebState:
 
 
 def init_app(app: Flask, config: Settings, store_path: str) -> None:
-    """Attach the state to the app and open (creating and migrating) the database once."""
+    """Attach the state to the app and open the database once (the writer creates and migrates it)."""
     app.config.setdefault("CLOCK", clock.utcnow)
     app.extensions["ikb"] = WebState(config, store_path, app.config["SCORE_TTL_S"])
+    writer_for_thread(app)
     store_for_thread(app)
 
 
-def store_for_thread(app: Flask) -> Store:
-    """Return this thread's connection to the farm database, opening it on first use."""
+def _thread_store(app: Flask, name: str, **options) -> Store:
+    """Return this thread's connection of one kind, opening it on first use."""
     st: WebState = app.extensions["ikb"]
-    store = getattr(st.local, "store", None)
+    store = getattr(st.local, name, None)
     if store is None:
-        store = open_store(st.store_path)
-        st.local.store = store
+        store = open_store(st.store_path, **options)
+        setattr(st.local, name, store)
         with st.stores_lock:
             st.stores.append(store)
     return store
 
 
+def store_for_thread(app: Flask) -> Store:
+    """Return this thread's read-only connection to the farm database."""
+    return _thread_store(app, "store", readonly=True)
+
+
+def writer_for_thread(app: Flask) -> Store:
+    """Return this thread's connection for the web's own writes (every other write is refused)."""
+    return _thread_store(app, "writer", writes=WEB_WRITES)
+
+
 def get_store() -> Store:
-    """Return the database for the current request."""
+    """Return the read-only database for the current request: what the page shows."""
     if "store" not in g:
         g.store = store_for_thread(current_app)
     return g.store
+
+
+def get_writer() -> Store:
+    """Return the connection for what the web owns (``agent.store.WEB_WRITES``); it refuses other writes."""
+    if "writer" not in g:
+        g.writer = writer_for_thread(current_app)
+    return g.writer
 
 
 def get_config() -> Settings:
@@ -155,33 +182,16 @@ def scores() -> ScoreCache:
 
 def stored_secret_key(app: Flask) -> str:
     """Return the session signing key kept in the database, generating it on first start."""
-    store = store_for_thread(app)
-    key = store.get_kv(SECRET_KV)
-    if key is None:
-        with store.transaction() as db:
-            # Two processes starting at once both keep the first key written.
-            db.execute("INSERT OR IGNORE INTO kv(key, value) VALUES (?, ?)", [SECRET_KV, secrets.token_hex(32)])
-        key = store.get_kv(SECRET_KV)
-    return key
+    store = writer_for_thread(app)
+    # Two processes starting at once both keep the first key written.
+    return store.get_kv(SECRET_KV) or store.setdefault_kv(SECRET_KV, secrets.token_hex(32))
 
 
 def warm_up(app: Flask) -> None:
-    """Compute the first score and bring the chart roll-ups up to date, in the background."""
+    """Compute the page's own first score in the background when ``run`` has no fresh snapshot."""
+    from webui.scores import needs_own_score
+
+    if not needs_own_score(app, store_for_thread(app), app.config["CLOCK"]()):
+        return
     cache = app.extensions["ikb"].scores
     threading.Thread(target=cache._refresh_in_background, args=(app,), daemon=True, name="ikb-web-warmup").start()
-    threading.Thread(target=_roll_up_all, args=(app.extensions["ikb"].store_path,), daemon=True,
-                     name="ikb-web-rollups").start()
-
-
-def _roll_up_all(store_path: str) -> None:
-    """Build the hourly roll-ups of every sensor so that the first long chart is fast."""
-    from agent.store import ensure_rollups
-
-    store = open_store(store_path)
-    try:
-        for row in store.query("SELECT id FROM sensors"):
-            ensure_rollups(store, row["id"])
-    except Exception:  # noqa: BLE001 - a cache that is not built yet is built on first use
-        log.exception("building chart roll-ups failed")
-    finally:
-        store.close()

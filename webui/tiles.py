@@ -6,13 +6,13 @@ than guessing; the colour always comes with a word (never colour alone).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
 from agent.evaluation import house_light_days
-from agent.store import Store, from_ms, sensors_at, to_ms
+from agent.logbooks import current_entries
+from agent.store import Store, from_ms, last_reading, last_seen, sensors_at, to_ms
 from rules.documents import add_months
 from rules.findings import worst
 from rules.sensor import dew_point, light
@@ -46,13 +46,8 @@ def _none(label: str) -> Tile:
 
 def _last_reading(store: Store, sensor_ids: list[int]) -> tuple[int, float] | None:
     """Return the newest (ts_ms, value) of any of the sensors."""
-    best = None
-    for sid in sensor_ids:
-        row = store.execute("SELECT ts, value FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
-                            [sid]).fetchone()
-        if row and (best is None or row[0] > best[0]):
-            best = (row[0], row[1])
-    return best
+    found = [r for r in (last_reading(store, sid) for sid in sensor_ids) if r is not None]
+    return max(found, default=None, key=lambda r: r[0])
 
 
 def light_tiles(store: Store, config: Settings, house: str, now: datetime) -> list[Tile]:
@@ -106,10 +101,9 @@ def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
     ids = [s.id for s in sensors]
     last = _last_reading(store, ids)
     seen_ms = last[0] if last else None
-    for row in store.query(f"SELECT last_seen FROM sensor_health WHERE sensor_id IN ({','.join('?' * len(ids))})",
-                           ids):
-        if row["last_seen"] and (seen_ms is None or row["last_seen"] > seen_ms):
-            seen_ms = row["last_seen"]
+    for heard in last_seen(store, ids).values():
+        if heard and (seen_ms is None or heard > seen_ms):
+            seen_ms = heard
     if seen_ms is None:
         return _none(label)
     ago = max(0.0, (to_ms(now) - seen_ms) / 1000)
@@ -123,17 +117,7 @@ def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
 
 def _current_checks(store: Store, item: str) -> list[dict]:
     """Return confirmed, not superseded checks-logbook entries for one item (A3.6)."""
-    rows = store.query("SELECT id, entry, state FROM logbook WHERE kind = 'checks' AND id NOT IN"
-                       " (SELECT supersedes FROM logbook WHERE supersedes IS NOT NULL) ORDER BY id")
-    out = []
-    for r in rows:
-        try:
-            entry = json.loads(r["entry"])
-        except ValueError:
-            continue
-        if isinstance(entry, dict) and entry.get("item") == item and r["state"] == "confirmed":
-            out.append(entry)
-    return out
+    return [r.entry for r in current_entries(store, "checks", state="confirmed", fields={"item": item})]
 
 
 def generator_tile(store: Store, now: datetime, today: date) -> Tile:

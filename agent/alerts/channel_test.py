@@ -16,7 +16,7 @@ from agent.alerts.channels import broker_of, build_channels
 from agent.alerts.messages import channel_test_payload
 from agent.alerts.outbox import Dispatcher, Message, enqueue
 from agent.config import AlertChannel, Settings
-from agent.store import Store, to_ms
+from agent.store import Store, record_channel_test, to_ms
 from sensors.mqtt import MqttLink
 
 MONTHLY_PREFIX = "maandelijkse alarmtest: "
@@ -67,8 +67,7 @@ def run_channel_tests(store: Store, settings: Settings, now: datetime, *, names:
                                  [msg_id])[0]["detail"]
             detail = (MONTHLY_PREFIX if monthly else "") + detail
             with store.transaction(immediate=True) as db:
-                db.execute("INSERT INTO channel_tests(channel, sent_at, delivered, detail) VALUES (?, ?, ?, ?)",
-                           [config.key, now.isoformat(), int(delivered), detail])
+                record_channel_test(db, config.key, now.isoformat(), delivered, detail)
             results.append(ChannelTestResult(config.key, delivered, detail, now.isoformat()))
     finally:
         for link in links:

@@ -104,6 +104,14 @@ def next_due_ms(store: Store, channel: str) -> int | None:
     return row[0]
 
 
+def outbox_rows(store: Store, *, undelivered: bool = False, limit: int = 50) -> list[dict]:
+    """Return the newest messages (only those not delivered yet, when asked) with their summary."""
+    where = "WHERE state IN ('pending', 'failed', 'held')" if undelivered else ""
+    return store.query(
+        f"SELECT id, alert_id, channel, event, severity, state, created_at, attempts, delivered_at, last_error,"
+        f" json_extract(payload, '$.summary') AS summary FROM outbox {where} ORDER BY id DESC LIMIT ?", [limit])
+
+
 def backoff_ms(attempts: int, base_s: float, max_s: float) -> int:
     """Return the wait before retry number ``attempts`` (1 = first retry): doubling, capped."""
     return int(min(base_s * 2 ** max(attempts - 1, 0), max_s) * 1000)

@@ -29,7 +29,7 @@ from agent.alerts.sources import (
 )
 from agent.config import AlertChannel, Settings
 from agent.ingest import StoredReading
-from agent.store import Store, open_store, to_ms
+from agent.store import Store, latest_score, open_store, to_ms
 from sensors.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,10 @@ def alert_listener(store: Store, settings: Settings) -> AlertService:
 
 
 def raise_due_alerts(store: Store, settings: Settings, now: datetime) -> bool:
-    """Score the farm and raise an info alert for each item falling due tomorrow (once per local day)."""
+    """Raise an info alert for each item of the score's due list falling due tomorrow (once per local day).
+
+    The due list is the score snapshot's (the minute job's); before the first snapshot, the farm is scored here.
+    """
     from agent.evaluation import score_window
 
     local = now.astimezone(settings.farm_view().tz)
@@ -180,8 +183,9 @@ def raise_due_alerts(store: Store, settings: Settings, now: datetime) -> bool:
     # Once a day, in the afternoon: "tomorrow" is then the next working day the farmer plans for.
     if local.hour < settings.alerts.due_reminder_hour or store.get_kv("alerts.dues.day") == day:
         return False
-    result = score_window(store, settings, at=now, since=now - timedelta(days=30))
-    sent = alerts_for_dues(AlertEngine(store, settings), settings, result.due, to_ms(now))
+    stored = latest_score(store)
+    due = stored.score.due if stored else score_window(store, settings, at=now, since=now - timedelta(days=30)).due
+    sent = alerts_for_dues(AlertEngine(store, settings), settings, due, to_ms(now))
     store.set_kv("alerts.dues.day", day)
     return sent
 

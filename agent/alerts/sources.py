@@ -23,7 +23,17 @@ from agent.alerts.kinds import RULE_KINDS
 from agent.alerts.messages import local_text
 from agent.config import LightSchedule, Settings
 from agent.ingest import StoredReading
-from agent.store import Store, from_ms
+from agent.store import (
+    Store,
+    event_ended,
+    finding_occurrences,
+    from_ms,
+    last_reading,
+    offline_events_after,
+    rows_after,
+    sensors_of_kind,
+    status_changes_after,
+)
 from rules.catalogue import load_catalogue
 from rules.findings import DEVIATIONS
 from rules.kinds import (
@@ -88,17 +98,18 @@ class SensorWatch:
 
     def _load_last_states(self, store: Store) -> None:
         """Start from the last stored state of each state sensor, so a restart mid-outage stays right."""
-        rows = store.query(
-            "SELECT s.kind, s.location, r.ts, r.value FROM sensors s JOIN readings r ON r.sensor_id = s.id"
-            " WHERE s.kind IN ('ventilation_alarm', 'mains', 'generator')"
-            " AND r.ts = (SELECT max(ts) FROM readings WHERE sensor_id = s.id)")
-        for row in rows:
-            if row["kind"] == "ventilation_alarm":
-                self.heard[row["location"]] = max(self.heard.get(row["location"], 0), row["ts"])
-            elif row["kind"] == "mains":
-                self.mains[row["location"]] = (row["value"], row["ts"])
-            else:
-                self.generator[row["location"]] = row["value"]
+        for kind in ("ventilation_alarm", "mains", "generator"):
+            for sensor in sensors_of_kind(store, kind):
+                last = last_reading(store, sensor.id)
+                if last is None:
+                    continue
+                ts, value = last
+                if kind == "ventilation_alarm":
+                    self.heard[sensor.location] = max(self.heard.get(sensor.location, 0), ts)
+                elif kind == "mains":
+                    self.mains[sensor.location] = (value, ts)
+                else:
+                    self.generator[sensor.location] = value
 
     # ------------------------------------------------------------------ the condition state machine
 
@@ -270,14 +281,9 @@ def alerts_from_changes(engine: AlertEngine, changes: Iterable[dict], now_ms: in
 
 def _finding_detail(store: Store, rule: str, location: str) -> str:
     """Return what the current finding says it saw (its last occurrence), if stored."""
-    rows = store.query("SELECT occurrences FROM findings WHERE rule = ? AND location = ?", [rule, location])
-    if not rows:
-        return ""
-    try:
-        occurrences = json.loads(rows[0]["occurrences"])
-    except ValueError:
-        return ""
-    return occurrences[-1].get("detail", "") if occurrences else ""
+    occurrences = finding_occurrences(store, rule, location)
+    last = occurrences[-1] if occurrences else None
+    return last.get("detail", "") if isinstance(last, dict) else ""
 
 
 def _watermark(store: Store, key: str, table: str) -> int:
@@ -285,7 +291,7 @@ def _watermark(store: Store, key: str, table: str) -> int:
     value = store.get_kv(key)
     if value is not None:
         return int(value)
-    last = store.query(f"SELECT coalesce(max(id), 0) AS m FROM {table}")[0]["m"]
+    last = store.max_id(table)
     store.set_kv(key, str(last))
     return last
 
@@ -293,8 +299,7 @@ def _watermark(store: Store, key: str, table: str) -> int:
 def poll_status_changes(engine: AlertEngine, store: Store, now_ms: int) -> bool:
     """Raise alerts for status changes the evaluation recorded since the last poll."""
     since = _watermark(store, "alerts.status_changes.last_id", "status_changes")
-    rows = store.query("SELECT id, rule, location, from_status, to_status, at FROM status_changes WHERE id > ?"
-                       " ORDER BY id LIMIT 1000", [since])
+    rows = status_changes_after(store, since)
     if not rows:
         return False
     changes = [{"rule": r["rule"], "location": r["location"], "from": r["from_status"], "to": r["to_status"],
@@ -314,10 +319,7 @@ def poll_sensor_events(engine: AlertEngine, store: Store, settings: Settings, no
     heartbeat itself (``alarm_panel_silent``), independent of ingestion's job.
     """
     since = _watermark(store, "alerts.events.last_id", "events")
-    rows = store.query(
-        'SELECT e.id, e.location, e.sensor_id, e.start, e."end", s.kind, s.topic FROM events e'
-        " LEFT JOIN sensors s ON s.id = e.sensor_id WHERE e.id > ? AND e.kind = 'sensor_offline' ORDER BY e.id",
-        [since])
+    rows = offline_events_after(store, since)
     sent = False
     for row in rows:
         if row["kind"] == "ventilation_alarm":
@@ -335,8 +337,7 @@ def poll_sensor_events(engine: AlertEngine, store: Store, settings: Settings, no
     for alert in store.query("SELECT location, subject, data FROM alerts WHERE kind = 'sensor_offline'"
                              " AND state = 'open' AND clear_since IS NULL"):
         event_id = json.loads(alert["data"]).get("event")
-        ended = store.query('SELECT 1 FROM events WHERE id = ? AND "end" IS NOT NULL', [event_id])
-        if ended:
+        if event_ended(store, event_id):
             engine.clear("sensor_offline", alert["location"], now_ms, alert["subject"])
     return sent
 
@@ -383,7 +384,7 @@ def poll_logbook_flags(engine: AlertEngine, store: Store, now_ms: int) -> bool:
     and judges them with the same rules (``entry_flags`` over the logbooks).
     """
     since = _watermark(store, "alerts.logbook.last_id", "logbook")
-    rows = store.query("SELECT id, kind FROM logbook WHERE id > ? ORDER BY id LIMIT 1000", [since])
+    rows = rows_after(store, since)
     if not rows:
         return False
     sent = False

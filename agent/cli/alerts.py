@@ -90,12 +90,9 @@ def alert_outbox(app: AppContext, undelivered: bool, limit: int, fmt: str) -> No
     Example:
       ikb-agent alert outbox --undelivered
     """
-    from agent.alerts import iso, local_text
+    from agent.alerts import iso, local_text, outbox_rows
 
-    where = "WHERE state IN ('pending', 'failed', 'held')" if undelivered else ""
-    rows = app.store.query(
-        f"SELECT id, alert_id, channel, event, severity, state, created_at, attempts, delivered_at, last_error,"
-        f" json_extract(payload, '$.summary') AS summary FROM outbox {where} ORDER BY id DESC LIMIT ?", [limit])
+    rows = outbox_rows(app.store, undelivered=undelivered, limit=limit)
     if fmt == "json":
         for r in rows:
             r["created_at"], r["delivered_at"] = iso(r["created_at"]), iso(r["delivered_at"])

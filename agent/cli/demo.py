@@ -53,9 +53,10 @@ def write_demo_config(workdir: Path, *, mqtt_port: int = 18830, web_port: int = 
 def seed_demo_records(store, now: datetime) -> None:
     """Record a few documents and answers so the demo shows every kind of status."""
     from agent.logbooks import record_answer, record_document
+    from agent.store import has_documents
     from rules.catalogue import load_catalogue
 
-    if store.query("SELECT 1 FROM documents LIMIT 1"):
+    if has_documents(store):
         return
     today = now.date()
     record_document(store, kind="water_test", issued_on=today - timedelta(days=200), recorded_by="demo", now=now)
@@ -143,7 +144,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
     """Run broker, agent, simulator and web page until ``stop`` is set; stop them in order."""
     from agent.cli.demo_logbooks import seed_demo_logbooks
     from agent.cli.runner import Agent, mqtt_options
-    from agent.store import open_store
+    from agent.store import count_users, newest_reading_ms, open_store
     from sensors.mqtt import MqttPublisher
     from sensors.simulator import FarmModel, publish_stream
 
@@ -159,11 +160,11 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         store = open_store(settings.storage.path)
         seed_demo_records(store, now)
         seed_demo_logbooks(store, settings, now)
-        if not store.query("SELECT 1 FROM users LIMIT 1"):
+        if not count_users(store):
             from agent.store import add_user
 
             add_user(store, DEMO_USER, "farmer", DEMO_PASSWORD, now)
-        last = store.execute("SELECT max(ts) FROM readings").fetchone()[0]
+        last = newest_reading_ms(store)
         store.close()
         agent = Agent(settings)
         agent.start()

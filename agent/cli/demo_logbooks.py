@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 
 from agent.config import Settings
 from agent.logbooks import add_entry
-from agent.store import Store
+from agent.store import Store, last_row_id
 
 PRODUCT = {"name": "Virocid", "admission_number": "13288 N"}
 
 
 def seed_demo_logbooks(store: Store, config: Settings, now: datetime) -> None:
     """Write demo entries once (nothing when the logbooks already hold entries)."""
-    if store.query("SELECT 1 FROM logbook LIMIT 1"):
+    if last_row_id(store) is not None:
         return
     today = config.farm_view().local_date(now)
 

@@ -28,11 +28,11 @@ from typing import Callable
 from agent import clock
 from agent.alerts import alert_listener, due_job
 from agent.config import Settings
-from agent.evaluation import alarm_listener, tick_job
+from agent.evaluation import alarm_listener, backfill_job, episodes_job, tick_job
 from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
-from agent.store import Store, open_store, roll_up, storage_job
+from agent.store import Store, open_store, roll_up, roll_up_charts, storage_job
 from agent.upstream import upstream_job
 from sensors.mqtt import MqttOptions, MqttSubscriber
 
@@ -43,9 +43,11 @@ JOB_FACTORIES: list[Callable[[Store, Settings], JobSpec]] = []
 
 # Features plug in here (one line each), so this list is the one place that says what runs.
 JOB_FACTORIES += [
+    lambda st, s: JobSpec(*episodes_job(st, s), first_delay_s=15),  # generator tests and mains outages → events
     lambda st, s: JobSpec(*draft_job(st, s)),  # A3.6: draft detected generator tests for confirmation
     lambda st, s: JobSpec(*storage_job(st, s)),  # retention: report storage use daily
-    lambda st, s: JobSpec(*tick_job(st, s), first_delay_s=5),  # every rule, each minute; status changes recorded
+    lambda st, s: JobSpec(*tick_job(st, s), first_delay_s=5),  # every rule, each minute: the score snapshot
+    lambda st, s: JobSpec(*backfill_job(st, s), first_delay_s=90),  # the history's days into the per-day cache
 ]
 LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
 LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands
@@ -65,17 +67,22 @@ def mqtt_options(settings: Settings) -> MqttOptions:
                        receive_maximum=m.receive_maximum)
 
 
+def retention_step(store: Store, settings: Settings, now: datetime) -> None:
+    """Roll old readings up into aggregates (retention), then the aggregates into the charts' hourly roll-ups."""
+    storage = settings.storage
+    roll_up(store, now, raw_retention_days=storage.raw_retention_days,
+            aggregate_retention_days=storage.aggregate_retention_days, max_days=5000)
+    roll_up_charts(store)
+
+
 def ingest_jobs(store: Store, settings: Settings, sensor_ids: list[int], started: datetime) -> list[JobSpec]:
     """Return the ingest feature's own jobs: sensor health and the retention roll-up."""
-    ing, storage = settings.ingest, settings.storage
+    ing = settings.ingest
     return [
         JobSpec("sensor-health", lambda now: check_health(
             store, now, sensor_ids=sensor_ids, started=started, offline_after=ing.offline_after,
             offline_min_s=ing.offline_min_s), HEALTH_EVERY_S),
-        JobSpec("retention", lambda now: roll_up(
-            store, now, raw_retention_days=storage.raw_retention_days,
-            aggregate_retention_days=storage.aggregate_retention_days, max_days=5000),
-            RETENTION_EVERY_S, first_delay_s=60),
+        JobSpec("retention", lambda now: retention_step(store, settings, now), RETENTION_EVERY_S, first_delay_s=60),
     ]
 
 

@@ -3,9 +3,20 @@ sensor rules and the continuous evaluation of `ikb-agent run`.
 """
 
 from agent.evaluation import lightdays
-from agent.evaluation.continuous import alarm_listener, tick_job
+from agent.evaluation.continuous import alarm_listener, backfill_job, episodes_job, record_generator_episodes, tick_job
 from agent.evaluation.lightdays import house_light_days
-from agent.evaluation.score import finding_of_row, recorded_score, score_window
+from agent.evaluation.score import score_window
+from agent.evaluation.sensor_inputs import backfill_day_cache, refresh_day_cache
 
-__all__ = ["alarm_listener", "finding_of_row", "house_light_days", "lightdays", "recorded_score", "score_window",
-           "tick_job"]
+__all__ = [
+    "alarm_listener",
+    "backfill_day_cache",
+    "backfill_job",
+    "episodes_job",
+    "house_light_days",
+    "lightdays",
+    "record_generator_episodes",
+    "refresh_day_cache",
+    "score_window",
+    "tick_job",
+]

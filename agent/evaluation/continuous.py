@@ -1,13 +1,22 @@
-"""Continuous evaluation for `ikb-agent run`: the minute job and the on-arrival check of alarm inputs.
+"""Continuous evaluation for `ikb-agent run`: the minute job, the episode job and the on-arrival check.
 
-Both are plain functions of (store, config, now) so the scheduler, the ingest
-listener and the tests call them alike. The minute job scores the recent
-window through the same :func:`agent.evaluation.score.score_window` as ``score``;
-it is incremental because every sensor's completed days come from the per-day
-cache (``agent/derived.py``): a tick derives only the day still running and
-the days new readings touched. Alarm-class readings (the ventilation alarm
-panel, mains, generator) are judged the moment their batch is committed, not
-at the next tick.
+All are plain functions of (store, config, now) so the scheduler, the ingest
+listener and the tests call them alike. ``run`` is the only process that
+writes what evaluation produces:
+
+- the minute job (:func:`evaluate_tick`) brings the per-day cache up to date
+  (``agent.evaluation.derived``: a tick derives only the day still running and
+  the days new readings touched), scores the recent window through the same
+  :func:`agent.evaluation.score.score_window` as ``score`` (which writes
+  nothing), and keeps the result as the score snapshot (``agent.store.scores``);
+- the backfill job (:func:`backfill_job`) caches the days of the kept history
+  before the window, a slice at a time, so a ``score`` over two years is fast;
+- the episode job (:func:`record_generator_episodes`) records the generator
+  tests and mains outages the readings show as ``events``, idempotently, for
+  the checks logbook to draft (``agent.logbooks.draft_job``);
+- alarm-class readings (the ventilation alarm panel, mains, generator) are
+  judged the moment their batch is committed, not at the next tick, and merged
+  into the snapshot.
 """
 
 from __future__ import annotations
@@ -17,10 +26,10 @@ from typing import Callable, Iterable
 
 from agent import clock
 from agent.config import Settings
-from agent.evaluation.score import record_score, score_window
-from agent.evaluation.sensor_inputs import load_sensor_inputs
+from agent.evaluation.score import score_window
+from agent.evaluation.sensor_inputs import backfill_day_cache, load_sensor_inputs, record_episodes, refresh_day_cache
 from agent.logbooks import load_answers, load_documents
-from agent.store import Store
+from agent.store import Store, latest_score, record_score, stored_findings
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate_rule
 from rules.evidence import Evidence
@@ -32,8 +41,9 @@ FRESH_MS = 10 * 60_000  # readings older than this are history, not an alarm
 
 
 def evaluate_tick(store: Store, config: Settings, now: datetime) -> list[dict]:
-    """Score the recent window, store the findings and return every status change."""
+    """Bring the per-day cache up to date, score the recent window, keep it as the snapshot; return the changes."""
     since = now - timedelta(days=config.evaluation.window_days)
+    refresh_day_cache(store, config, since, now)
     return record_score(store, score_window(store, config, at=now, since=since), now)
 
 
@@ -42,8 +52,32 @@ def tick_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], 
     return ("evaluate", lambda now: evaluate_tick(store, config, now), float(config.evaluation.interval_seconds))
 
 
+def record_generator_episodes(store: Store, config: Settings, now: datetime) -> int:
+    """Record the generator tests and mains outages the readings show as events; return how many changed.
+
+    Idempotent: an episode is stored once, and completed when it ends.
+    """
+    since = now - timedelta(days=config.evaluation.window_days)
+    inputs = load_sensor_inputs(store, config, since, now, families=("generator", "mains"))
+    return record_episodes(store, Evidence(config.farm_view(), now, since, inputs=inputs), config.params())
+
+
+def episodes_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], int], float]:
+    """Return (name, function(now), interval) of the job that records generator tests and mains outages."""
+    return ("episodes", lambda now: record_generator_episodes(store, config, now),
+            float(config.evaluation.interval_seconds))
+
+
+BACKFILL_EVERY_S = 300
+
+
+def backfill_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], int], float]:
+    """Return (name, function(now), interval) of the job that caches the history's days a slice at a time."""
+    return "day-cache-backfill", lambda now: backfill_day_cache(store, config, now), BACKFILL_EVERY_S
+
+
 def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[dict]:
-    """Judge A3.4 and A3.5 only (the alarm panel, mains and generator) and record their changes."""
+    """Judge A3.4 and A3.5 only (the alarm panel, mains and generator), merge them into the snapshot."""
     since = now - timedelta(days=config.evaluation.window_days)
     catalogue = load_catalogue()
     evidence = Evidence(farm=config.farm_view(), at=now, since=since, answers=tuple(load_answers(store)),
@@ -54,7 +88,27 @@ def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[
     for rule in catalogue.applicable(evidence.farm.housings):
         if rule.id in ALARM_RULES:
             findings.extend(evaluate_rule(rule, evidence, params)[0])
-    return record_score(store, score(findings, at=now, since=since, weights=params.weights), now, partial=True)
+    # Merged into the last whole score, whose window and due list stay: the page shows the alarm at once.
+    last = latest_score(store)
+    merged = _replace_rules(last.score.findings if last else stored_findings(store), findings)
+    at, since = (last.score.at, last.score.since) if last else (now, since)
+    result = score(merged, at=at, since=since, weights=params.weights, due=last.score.due if last else [])
+    return record_score(store, result, now, whole=False)
+
+
+def _replace_rules(findings: list, new: list) -> list:
+    """Return ``findings`` with every finding of the rules in ``new`` replaced by those, in the same place."""
+    by_rule: dict[str, list] = {}
+    for f in new:
+        by_rule.setdefault(f.rule, []).append(f)
+    out, placed = [], set()
+    for f in findings:
+        if f.rule not in by_rule:
+            out.append(f)
+        elif f.rule not in placed:
+            out.extend(by_rule[f.rule])
+            placed.add(f.rule)
+    return out + [f for rule, fs in by_rule.items() if rule not in placed for f in fs]
 
 
 def on_readings(store: Store, config: Settings, batch: Iterable, now: datetime) -> list[dict]:

@@ -7,14 +7,16 @@ by the pure functions in ``rules/`` and stored in ``derived_days`` as JSON,
 tagged with a version (the thresholds' fingerprint and the code version).
 
 New readings invalidate exactly the days they touch: triggers on ``readings``
-and ``aggregates`` (``agent/schema.py``) note each (sensor, hour) in
-``derived_marks``; :func:`apply_marks` turns those into deleted cache rows,
-whatever wrote the readings (live MQTT, replay, an import). Only days that lie
-wholly (with the context they need) before the moment of evaluation are
-cached; the day still running is derived on every call, from its data only.
+and ``aggregates`` (``agent.store.schema``) note each (sensor, hour) in
+``derived_marks``. Only ``ikb-agent run`` writes the cache (:func:`apply_marks`
+turns marks into deleted days, :func:`cache_days` stores newly settled days);
+every reader (the scoring loader, the web process, ``ikb-agent score``, exports)
+reads it with :func:`subject_days`, which ignores the days pending marks made
+stale and derives in memory whatever is not cached, without writing. Only days
+that lie wholly (with the context they need) before the moment of evaluation
+are cached; the day still running is derived on every call, from its data only.
 
-The cache is derived data: losing it costs time, not evidence. A read-only
-store (the web process) derives without writing.
+The cache is derived data: losing it costs time, not evidence.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Callable, Sequence
 
-from agent.store import Store, series
+from agent.store import DayKey, Store, cached_days, consume_marks, pending_marks, series, store_days
 from rules.sensor import HOUR, DayRecord, LocalDay, days_between, merge_intervals, to_dt
 
 log = logging.getLogger(__name__)
@@ -57,38 +59,43 @@ class Subject:
     known_from: int | None = None  # state sensors: nothing is expected before the sensor was registered
 
 
-def _writable(store: Store, action: Callable[[], None]) -> None:
-    """Run a cache write; on a read-only or busy database, go on without caching."""
+def _writable(action: Callable[[], object]) -> None:
+    """Run a cache write; on a busy database, go on without caching (the next run writes it)."""
     try:
         action()
     except sqlite3.OperationalError as exc:
         log.info("sensor-rule cache not written: %s", exc)
 
 
+def stale_keys(subjects: Sequence[Subject], marks: Sequence[tuple[int, int]], tz) -> set[DayKey]:
+    """Return the cached days (family, subject, day) that data marked by (sensor, hour) may have changed."""
+    hours: dict[int, list[tuple[int, int]]] = {}
+    for sensor_id, hour in marks:
+        hours.setdefault(sensor_id, []).append((hour * HOUR, (hour + 1) * HOUR))
+    stale = set()
+    for subject in subjects:
+        touched = [iv for sid in subject.sensor_ids if sid in hours for iv in hours[sid]]
+        for lo, hi in merge_intervals(touched):
+            for day in days_between(lo - subject.after_ms, hi + subject.before_ms, subject.day_start, tz):
+                stale.add((subject.family, subject.key, day.day.isoformat()))
+    return stale
+
+
+def pending_stale(store: Store, subjects: Sequence[Subject], tz) -> frozenset[DayKey]:
+    """Return the cached days that data arrived since would change (for readers, who consume no marks)."""
+    marks = pending_marks(store)
+    return frozenset(stale_keys(subjects, marks, tz)) if marks else frozenset()
+
+
 def apply_marks(store: Store, subjects: Sequence[Subject], tz) -> int:
-    """Delete the cached days that new readings touched; return how many were deleted."""
+    """Delete the cached days that new readings touched; return how many were deleted (``run`` only)."""
     deleted = 0
 
     def run() -> None:
         nonlocal deleted
-        with store.transaction() as db:
-            # One statement takes the marks and empties the table, so a mark written meanwhile is never lost.
-            marks = db.execute("DELETE FROM derived_marks RETURNING sensor_id, hour").fetchall()
-            if not marks:
-                return
-            hours: dict[int, list[tuple[int, int]]] = {}
-            for sensor_id, hour in marks:
-                hours.setdefault(sensor_id, []).append((hour * HOUR, (hour + 1) * HOUR))
-            stale = set()
-            for subject in subjects:
-                touched = [iv for sid in subject.sensor_ids if sid in hours for iv in hours[sid]]
-                for lo, hi in merge_intervals(touched):
-                    for day in days_between(lo - subject.after_ms, hi + subject.before_ms, subject.day_start, tz):
-                        stale.add((subject.family, subject.key, day.day.isoformat()))
-            db.conn.executemany("DELETE FROM derived_days WHERE family = ? AND subject = ? AND day = ?", list(stale))
-            deleted = len(stale)
+        deleted = consume_marks(store, lambda marks: stale_keys(subjects, marks, tz))
 
-    _writable(store, run)
+    _writable(run)
     return deleted
 
 
@@ -97,15 +104,23 @@ def _series(store: Store, subject: Subject, lo: int, hi: int) -> list[list]:
     return [series(store, sid, to_dt(lo), to_dt(hi)) if sid is not None else [] for sid in subject.sensor_ids]
 
 
-def subject_days(store: Store, subject: Subject, lo: int, hi: int, tz) -> tuple[DayRecord, ...]:
-    """Return the subject's days overlapping ``[lo, hi)``, from the cache where it can, deriving the rest."""
+def _cached(store: Store, subject: Subject, days: list[LocalDay], stale: frozenset[DayKey]) -> dict[str, str]:
+    """Return day → cached JSON of the subject's current version, leaving out days marked stale."""
+    rows = cached_days(store, subject.family, subject.key, days[0].day.isoformat(), days[-1].day.isoformat())
+    return {day: result for day, version, result in rows
+            if version == subject.version and (subject.family, subject.key, day) not in stale}
+
+
+def subject_days(store: Store, subject: Subject, lo: int, hi: int, tz,
+                 stale: frozenset[DayKey] = frozenset()) -> tuple[DayRecord, ...]:
+    """Return the subject's days overlapping ``[lo, hi)``: cached ones read, the others derived in memory.
+
+    Writes nothing. ``stale``: cached days that newer data changed (:func:`pending_stale`).
+    """
     days = days_between(lo, hi, subject.day_start, tz)
     if not days:
         return ()
-    rows = store.execute(
-        "SELECT day, version, result FROM derived_days WHERE family = ? AND subject = ? AND day BETWEEN ? AND ?",
-        [subject.family, subject.key, days[0].day.isoformat(), days[-1].day.isoformat()]).fetchall()
-    cached = {day: result for day, version, result in rows if version == subject.version}
+    cached = _cached(store, subject, days, stale)
     out: dict = {}
     missing: list[LocalDay] = []
     for d in days:
@@ -117,13 +132,33 @@ def subject_days(store: Store, subject: Subject, lo: int, hi: int, tz) -> tuple[
         else:
             out[d.day] = _derive(store, subject, [d], hi)[0]
     for i in range(0, len(missing), CHUNK_DAYS):
-        chunk = missing[i:i + CHUNK_DAYS]
-        derived = _derive(store, subject, chunk, None)
-        rows = [(subject.family, subject.key, r.day.isoformat(), subject.version, r.start, r.end,
-                 json.dumps(r.to_json(), separators=(",", ":")), int(hi)) for r in derived]
-        _writable(store, lambda rows=rows: _store_rows(store, rows))
-        out.update({r.day: r for r in derived})
+        out.update({r.day: r for r in _derive(store, subject, missing[i:i + CHUNK_DAYS], None)})
     return tuple(out[d.day] for d in days)
+
+
+def cache_days(store: Store, subject: Subject, lo: int, hi: int, tz, limit: int | None = None) -> int:
+    """Derive and store the subject's settled days in ``[lo, hi)`` that are not cached; return how many (``run``).
+
+    ``limit``: derive at most this many, the newest first. Call :func:`apply_marks` first: the days new
+    data touched are then missing here and derived again.
+    """
+    days = [d for d in days_between(lo, hi, subject.day_start, tz) if d.end + subject.after_ms <= hi]
+    if not days:
+        return 0
+    cached = _cached(store, subject, days, frozenset())
+    missing = [d for d in days if d.day.isoformat() not in cached]
+    if limit is not None:
+        missing = missing[max(0, len(missing) - limit):]
+    for i in range(0, len(missing), CHUNK_DAYS):
+        derived = _derive(store, subject, missing[i:i + CHUNK_DAYS], None)
+        rows = []
+        for r in derived:
+            text = json.dumps(r.to_json(), separators=(",", ":"))
+            rows.append((subject.family, subject.key, r.day.isoformat(), subject.version, r.start, r.end, text,
+                         int(hi)))
+            _remember(store, subject, r.day.isoformat(), text, r)
+        _writable(lambda rows=rows: store_days(store, rows))
+    return len(missing)
 
 
 def _decode(store: Store, subject: Subject, day: str, text: str) -> DayRecord:
@@ -137,20 +172,15 @@ def _decode(store: Store, subject: Subject, day: str, text: str) -> DayRecord:
     if seen is not None and seen[0] == text:
         return seen[1]
     record = subject.record.from_json(json.loads(text))
-    if len(_DECODED) >= DECODED_MAX:
-        _DECODED.clear()
-    _DECODED[key] = (text, record)
+    _remember(store, subject, day, text, record)
     return record
 
 
-def _store_rows(store: Store, rows: list[tuple]) -> None:
-    """Write derived days (replacing older versions)."""
-    with store.transaction() as db:
-        db.conn.executemany(
-            'INSERT INTO derived_days(family, subject, day, version, start, "end", result, computed_at)'
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(family, subject, day) DO UPDATE SET"
-            ' version = excluded.version, start = excluded.start, "end" = excluded."end",'
-            " result = excluded.result, computed_at = excluded.computed_at", rows)
+def _remember(store: Store, subject: Subject, day: str, text: str, record: DayRecord) -> None:
+    """Keep a cached day's decoded record in this process, by the text it was decoded from."""
+    if len(_DECODED) >= DECODED_MAX:
+        _DECODED.clear()
+    _DECODED[(store.path, subject.family, subject.key, day)] = (text, record)
 
 
 def _derive(store: Store, subject: Subject, days: list[LocalDay], until: int | None) -> list[DayRecord]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.evaluation.derived import apply_marks, subject_days
+from agent.evaluation.derived import pending_stale, subject_days
 from agent.evaluation.sensor_inputs import build_subjects
 from agent.store import Store
 from rules.sensor import LightDay, light, to_ms
@@ -35,13 +35,13 @@ def house_light_days(store: Store, config: Settings, house: str, since: datetime
     """Return the lighting days of every lux sensor of a house in [since, until]; None without a lux sensor."""
     rules = config.params().sensor_rules
     tz = config.farm_view().tz
-    # The house's lux subjects, exactly as the sensor rules' loader builds them; new readings
-    # first invalidate the cached days they touched.
+    # The house's lux subjects, exactly as the sensor rules' loader builds them; cached days that
+    # newer readings touched are derived again (in memory: readers never write the cache).
     subjects = [s for s in build_subjects(store, config, rules) if s.family == "light" and s.location == house]
     if not subjects:
         return None
-    apply_marks(store, subjects, tz)
-    sensors = [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz)) for s in subjects]
+    stale = pending_stale(store, subjects, tz)
+    sensors = [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz, stale)) for s in subjects]
     return HouseLightDays(rules.light_for(house), rules.coverage, sensors)
 
 

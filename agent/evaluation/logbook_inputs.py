@@ -1,4 +1,4 @@
-"""The logbook rules' evaluation inputs: every logbook's view, detected tests, pop-hole days."""
+"""The logbook rules' evaluation inputs: every logbook's view and the days pop-hole sensors reported."""
 
 from __future__ import annotations
 
@@ -6,43 +6,24 @@ from datetime import date, datetime, timedelta, timezone
 
 from agent.config import Settings
 from agent.logbooks import logbook_view
-from agent.store import Store
-from rules.logbooks import DetectedTest
-
-
-def _ms(moment: datetime) -> int:
-    """Return integer milliseconds since the epoch."""
-    return int(moment.timestamp() * 1000)
-
-
-def detected_tests(store: Store, until: datetime) -> list[DetectedTest]:
-    """Return the finished generator test runs the sensor rules detected, ended by ``until``.
-
-    A run still in progress is not judged yet: its draft is written when it ends.
-    """
-    rows = store.query("SELECT id, location, start, \"end\" FROM events WHERE kind = 'generator_test'"
-                       " AND \"end\" IS NOT NULL AND \"end\" <= ? ORDER BY start", [_ms(until)])
-    return [DetectedTest(r["id"], r["location"], datetime.fromtimestamp(r["start"] / 1000, timezone.utc),
-                         datetime.fromtimestamp(r["end"] / 1000, timezone.utc) if r["end"] is not None else None)
-            for r in rows]
+from agent.store import Store, reading_stamps, sensors_of_kind, to_ms
 
 
 def pophole_days(store: Store, config: Settings, since: datetime, at: datetime) -> dict[str, frozenset[date]]:
     """Return, per house, the local days on which its pop-hole sensor reported (H3.12.10 journal by sensor)."""
     tz = config.farm_view().tz
-    lo, hi = _ms(since - timedelta(days=1)), _ms(at)
+    lo, hi = to_ms(since - timedelta(days=1)), to_ms(at)
     out: dict[str, set[date]] = {}
-    for s in store.query("SELECT id, location FROM sensors WHERE kind = 'pophole'"):
-        stamps = store.execute(
-            "SELECT ts FROM readings WHERE sensor_id = ? AND ts BETWEEN ? AND ?"
-            " UNION SELECT minute * 60000 FROM aggregates WHERE sensor_id = ? AND minute * 60000 BETWEEN ? AND ?",
-            [s["id"], lo, hi, s["id"], lo, hi]).fetchall()
-        days = out.setdefault(s["location"], set())
-        days.update(datetime.fromtimestamp(ts / 1000, timezone.utc).astimezone(tz).date() for (ts,) in stamps)
+    for s in sensors_of_kind(store, "pophole"):
+        days = out.setdefault(s.location, set())
+        days.update(datetime.fromtimestamp(ts / 1000, timezone.utc).astimezone(tz).date()
+                    for ts in reading_stamps(store, s.id, lo, hi))
     return {k: frozenset(v) for k, v in out.items()}
 
 
 def load_logbook_inputs(store: Store, config: Settings, since: datetime, at: datetime) -> dict:
-    """Return the evaluation inputs of the logbook rules (an INPUT_LOADERS entry)."""
-    return {"logbooks": logbook_view(store, at), "generator_tests": tuple(detected_tests(store, at)),
-            "pophole_days": pophole_days(store, config, since, at)}
+    """Return the evaluation inputs of the logbook rules (an INPUT_LOADERS entry).
+
+    The generator tests the sensors detected (A3.6) come with the sensor inputs (``generator_tests``).
+    """
+    return {"logbooks": logbook_view(store, at), "pophole_days": pophole_days(store, config, since, at)}

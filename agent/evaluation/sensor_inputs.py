@@ -1,9 +1,12 @@
 """Turn stored readings, records and logbooks into the sensor rules' ``Evidence.inputs``.
 
-One loader, :func:`load_sensor_inputs`, registered in ``agent/evaluation.py``
-``INPUT_LOADERS``; it serves ``score``, the minute job and the web page alike.
-It also writes what it detects about the generator as events
-(``generator_test``, ``mains_outage``) for the checks logbook to draft.
+One loader, :func:`load_sensor_inputs`, registered in ``agent/evaluation/score.py``
+``INPUT_LOADERS``; it serves ``score``, the minute job and the web page alike,
+and writes nothing. What it detects about the generator is recorded as events
+(``generator_test``, ``mains_outage``) by ``run``'s own step,
+:func:`record_episodes`, for the checks logbook to draft; the loader itself
+finds the generator tests again in the readings (``generator_tests``), so a
+score never depends on whether that step ran.
 
 Inputs it provides (all keyed by house or egg-room id):
 ``light``, ``climate`` ({quantity: sensors}), ``condensation``,
@@ -17,16 +20,17 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from agent.clock import parse_moment
 from agent.config import Settings
-from agent.evaluation.derived import Subject, apply_marks, subject_days
+from agent.evaluation.derived import Subject, apply_marks, cache_days, pending_stale, subject_days
 from agent.logbooks import load_housing_orders
-from agent.store import Store
+from agent.store import Store, channel_tests, finished_episodes, first_reading_ms, heard_between, sensor_registry
+from agent.store import record_episodes as store_episodes
 from rules.evidence import Evidence
+from rules.logbooks import DetectedTest
 from rules.params import Params
 from rules.sensor import (
     AlertChannels,
@@ -41,6 +45,7 @@ from rules.sensor import (
     journal,
     light,
     states,
+    to_dt,
     to_ms,
 )
 from rules.sensor_params import SensorRules
@@ -52,7 +57,6 @@ CODE_VERSION = {"light": 1, "state": 1, "climate": 1, "condensation": 1}
 CLIMATE_KINDS = ("temperature", "humidity", "nh3", "co2")
 STATE_KINDS = ("ventilation_alarm", "generator", "mains", "pophole")
 LEARNED_STEPS = (60, 300, 900, 3600, 21600, 86400)  # learned intervals are rounded up, so the cache stays valid
-EPISODE_KINDS = ("generator_test", "mains_outage")
 
 
 @dataclass(frozen=True)
@@ -70,9 +74,7 @@ class SensorInfo:
 
 def configured_sensors(store: Store, config: Settings) -> list[SensorInfo]:
     """Return the configured sensors, with their stored id, interval and registration time."""
-    rows = {(r["topic"], r["field"]): r for r in store.query(
-        "SELECT s.id, s.topic, s.field, s.created_at, h.interval_s FROM sensors s"
-        " LEFT JOIN sensor_health h ON h.sensor_id = s.id")}
+    rows = {(r["topic"], r["field"]): r for r in sensor_registry(store)}
     out = []
     for s in config.sensors:
         row = rows.get((s.topic, s.field or ""))
@@ -170,12 +172,11 @@ def load_channels(store: Store, config: Settings) -> AlertChannels:
     """Return the configured off-farm channels and their recorded tests (table of the alerts feature)."""
     names = tuple(c.name or c.url or c.topic or ",".join(c.to) or c.type for c in config.alerts.channels)
     tests = []
-    if store.db["channel_tests"].exists():
-        for r in store.query("SELECT channel, sent_at, delivered FROM channel_tests"):
-            try:
-                tests.append(ChannelTest(str(r["channel"]), parse_moment(r["sent_at"]), bool(r["delivered"])))
-            except (ValueError, TypeError, AttributeError):
-                log.warning("channel test with an unreadable time: %r", r["sent_at"])
+    for r in channel_tests(store):
+        try:
+            tests.append(ChannelTest(str(r["channel"]), parse_moment(r["sent_at"]), bool(r["delivered"])))
+        except (ValueError, TypeError, AttributeError):
+            log.warning("channel test with an unreadable time: %r", r["sent_at"])
     return AlertChannels(names, tuple(tests))
 
 
@@ -199,50 +200,49 @@ def agent_down(store: Store, panels: dict, sensors: list[SensorInfo], lo: int, h
 
 def _first_heard(store: Store, sensor_ids: list[int]) -> int | None:
     """Return the moment (ms) the agent first stored a reading of any of these sensors, or None."""
-    firsts = []
-    for sid in sensor_ids:  # per sensor, so each lookup is a primary-key seek
-        raw = store.execute("SELECT min(ts) FROM readings WHERE sensor_id = ?", [sid]).fetchone()[0]
-        agg = store.execute("SELECT min(minute) FROM aggregates WHERE sensor_id = ?", [sid]).fetchone()[0]
-        firsts += [t for t in (raw, agg * 60_000 if agg is not None else None) if t is not None]
+    firsts = [t for t in (first_reading_ms(store, sid) for sid in sensor_ids) if t is not None]
     return min(firsts) if firsts else None
 
 
 def _heard(store: Store, sensor_id: int, lo: int, hi: int) -> bool:
     """Return whether a sensor has any reading (raw or aggregated) in ``[lo, hi)``."""
-    if store.execute("SELECT 1 FROM readings WHERE sensor_id = ? AND ts >= ? AND ts < ? LIMIT 1",
-                     [sensor_id, lo, hi]).fetchone():
-        return True
-    return bool(store.execute("SELECT 1 FROM aggregates WHERE sensor_id = ? AND minute >= ? AND minute < ? LIMIT 1",
-                              [sensor_id, lo // 60_000, (hi + 59_999) // 60_000]).fetchone())
+    return heard_between(store, sensor_id, lo, hi)
+
+
+def _episodes(evidence: Evidence, params: Params):
+    """Yield (group location, episode) for every generator test and mains outage in the generator history."""
+    hi = to_ms(evidence.at)
+    lo = to_ms(history_start(evidence, params))
+    for group in groups(evidence, params):
+        for e in episodes(group.mains, group.generator, params.sensor_rules.generator, lo, hi):
+            yield group.location, e
+
+
+def detected_tests(store: Store, evidence: Evidence, params: Params) -> tuple[DetectedTest, ...]:
+    """Return the finished generator test runs (A3.6): those ``run`` recorded, and those the readings show.
+
+    Found in the readings each time, so the score is the same whether or not ``run`` recorded them yet;
+    the recorded ones (``events``, kept when raw readings are long rolled up) count too. A test not
+    recorded yet gets minus its start as id: no entry can refer to it, and no event id is negative.
+    """
+    hi = to_ms(evidence.at)
+    out = {(r["location"], r["start"]): DetectedTest(r["id"], r["location"], to_dt(r["start"]), to_dt(r["end"]))
+           for r in finished_episodes(store, "generator_test", hi)}
+    for location, e in _episodes(evidence, params):
+        if e.kind == "generator_test" and e.end is not None and e.end <= hi and (location, e.start) not in out:
+            out[(location, e.start)] = DetectedTest(-e.start, location, to_dt(e.start), to_dt(e.end))
+    return tuple(sorted(out.values(), key=lambda t: (t.start, t.id)))
 
 
 def record_episodes(store: Store, evidence: Evidence, params: Params) -> int:
-    """Store detected generator tests and mains outages as events, once each; return how many changed."""
-    hi = to_ms(evidence.at)
-    lo = to_ms(history_start(evidence, params))
-    changed = 0
+    """Store detected generator tests and mains outages as events, once each; return how many changed (``run``)."""
     rows = []
-    for group in groups(evidence, params):
-        for e in episodes(group.mains, group.generator, params.sensor_rules.generator, lo, hi):
-            detail = json.dumps({"result": e.result, "detail": e.detail,
-                                 "started_after_s": None if e.started_after_ms is None else e.started_after_ms / 1000},
-                                ensure_ascii=False)
-            rows.append((e.kind, group.location, e.start, e.end, detail))
-    if not rows:
-        return 0
-    with store.transaction() as db:
-        for kind, location, start, end, detail in rows:
-            existing = db.execute('SELECT id, "end", detail FROM events WHERE kind = ? AND location IS ? AND start = ?',
-                                  [kind, location, start]).fetchone()
-            if existing is None:
-                db.execute('INSERT INTO events(kind, location, start, "end", detail) VALUES (?, ?, ?, ?, ?)',
-                           [kind, location, start, end, detail])
-                changed += 1
-            elif existing[1] is None and (end is not None or existing[2] != detail):
-                # Fill in an episode that has ended; never turn an ended one back into a running one.
-                db.execute('UPDATE events SET "end" = ?, detail = ? WHERE id = ?', [end, detail, existing[0]])
-                changed += 1
-    return changed
+    for location, e in _episodes(evidence, params):
+        detail = json.dumps({"result": e.result, "detail": e.detail,
+                             "started_after_s": None if e.started_after_ms is None else e.started_after_ms / 1000},
+                            ensure_ascii=False)
+        rows.append((e.kind, location, e.start, e.end, detail))
+    return store_episodes(store, rows)
 
 
 # --------------------------------------------------------------------------- the loader
@@ -257,15 +257,13 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
     rules = params.sensor_rules
     subjects = [s for s in build_subjects(store, config, rules) if families is None or s.kind in families
                 or s.family in families]
-    apply_marks(store, subjects, tz)
+    stale = pending_stale(store, subjects, tz)
     lo, hi = to_ms(since), to_ms(at)
-    history_lo = to_ms(history_start(Evidence(farm, at, since), params))
     inputs: dict = {"light": {h.id: () for h in config.houses}, "climate": {h.id: {} for h in config.houses},
                     "condensation": {r.id: () for r in config.egg_rooms},
                     **{kind: {} for kind in STATE_KINDS}}
-    for subject in subjects:
-        start = history_lo if subject.kind in ("generator", "mains") else lo
-        found = SensorDays(subject.label, subject_days(store, subject, start, hi, tz))
+    for subject, start in subject_windows(subjects, farm, params, since, at):
+        found = SensorDays(subject.label, subject_days(store, subject, start, hi, tz, stale))
         if subject.family == "light":
             inputs["light"][subject.location] += (found,)
         elif subject.family == "climate":
@@ -285,12 +283,55 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
         house: journal(sensors, farm, hi, rules.coverage.min_day_coverage)
         for house, sensors in inputs["pophole"].items()}
     if families is None or "generator" in families or "mains" in families:
-        evidence = Evidence(farm, at, since, inputs=inputs)
-        try:
-            record_episodes(store, evidence, params)
-        except sqlite3.OperationalError as exc:  # a read-only (web) or busy store: the next run writes them
-            log.info("generator events not written: %s", exc)
+        inputs["generator_tests"] = detected_tests(store, Evidence(farm, at, since, inputs=inputs), params)
     return inputs
+
+
+def subject_windows(subjects: list[Subject], farm, params: Params, since: datetime,
+                    at: datetime) -> list[tuple[Subject, int]]:
+    """Return each subject with the start (ms) of the days it needs: the window, or the generator history."""
+    lo = to_ms(since)
+    history_lo = to_ms(history_start(Evidence(farm, at, since), params))
+    return [(s, history_lo if s.kind in ("generator", "mains") else lo) for s in subjects]
+
+
+BACKFILL_SENSOR_DAYS = 1000  # sensor-days the backfill job derives per run (about 1.5 s on the dev machine)
+
+
+def backfill_day_cache(store: Store, config: Settings, now: datetime, budget: int = BACKFILL_SENSOR_DAYS) -> int:
+    """Cache the settled days of the kept history, the newest first, at most ``budget``; return how many (``run``).
+
+    The minute job caches the evaluation window; this job fills in the history before it (a replayed
+    trace, an imported database, an agent started late), so a ``score`` over two years reads cached days.
+    """
+    tz = config.farm_view().tz
+    horizon = to_ms(now - timedelta(days=config.storage.aggregate_retention_days))
+    subjects = build_subjects(store, config, config.params().sensor_rules)
+    apply_marks(store, subjects, tz)  # days new readings touched first, so none is cached from old data
+    done = 0
+    for subject in subjects:
+        if done >= budget:
+            break
+        # From the subject's first reading on: days before it hold nothing worth a row.
+        firsts = [t for t in (first_reading_ms(store, sid) for sid in subject.sensor_ids if sid is not None)
+                  if t is not None]
+        if firsts:
+            done += cache_days(store, subject, max(horizon, min(firsts)), to_ms(now), tz, limit=budget - done)
+    return done
+
+
+def refresh_day_cache(store: Store, config: Settings, since: datetime, at: datetime) -> int:
+    """Bring the per-day cache up to date for the window ``[since, at]``; return the days derived (``run``).
+
+    Drops the days new readings touched, then derives and stores every settled day the loader will
+    read, so the score that follows reads them instead of deriving them.
+    """
+    tz = config.farm_view().tz
+    params = config.params()
+    subjects = build_subjects(store, config, params.sensor_rules)
+    apply_marks(store, subjects, tz)
+    return sum(cache_days(store, subject, start, to_ms(at), tz)
+               for subject, start in subject_windows(subjects, config.farm_view(), params, since, at))
 
 
 def journal_for(store: Store, config: Settings, house: str, first: date, last: date) -> dict[date, float | None]:

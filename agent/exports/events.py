@@ -14,6 +14,7 @@ from datetime import datetime, time, timedelta
 
 from agent.exports.columns import MOMENT
 from agent.exports.deviations import place_name
+from agent.store import events_between
 
 KINDS = {"mains_outage": "Stroomuitval", "generator_test": "Proefdraaien noodstroomaggregaat",
          "sensor_offline": "Sensor niet gehoord"}
@@ -53,8 +54,7 @@ def events_section(ctx) -> dict[str, bytes]:
     tz = ctx.config.farm_view().tz
     lo = int(datetime.combine(ctx.start, time(0), tz).timestamp() * 1000)
     hi = int(datetime.combine(ctx.end + timedelta(days=1), time(0), tz).timestamp() * 1000)
-    rows = ctx.store.query("SELECT id, kind, location, start, \"end\", detail FROM events"
-                           " WHERE start >= ? AND start < ? ORDER BY start, id", [lo, hi])
+    rows = events_between(ctx.store, lo, hi)
     if not rows:
         return {}
     zone = ctx.config.farm.timezone

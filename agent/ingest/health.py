@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from agent.store import Store, from_ms, to_ms
+from agent.store import Store, from_ms, offline_candidates, open_offline_event, sensor_health_rows, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +48,8 @@ def check_health(store: Store, now: datetime, *, sensor_ids: list[int], started:
     opened: list[int] = []
     if not sensor_ids:
         return opened
-    marks = ",".join("?" * len(sensor_ids))
     with store.transaction(immediate=True) as db:
-        rows = db.execute(
-            f"SELECT s.id, s.location, s.kind, s.topic, s.created_at, h.last_seen, h.interval_s FROM sensors s"
-            f" LEFT JOIN sensor_health h ON h.sensor_id = s.id WHERE s.id IN ({marks}) AND NOT EXISTS ("
-            " SELECT 1 FROM events e WHERE e.kind = 'sensor_offline' AND e.sensor_id = s.id AND e.\"end\" IS NULL)",
-            sensor_ids).fetchall()
+        rows = offline_candidates(db, sensor_ids)
         for sid, location, kind, topic, created_at, last_seen, interval_s in rows:
             if last_seen is None:
                 silent_since, limit_s = max(created_at, started_ms), NEVER_HEARD_S
@@ -66,8 +61,7 @@ def check_health(store: Store, now: datetime, *, sensor_ids: list[int], started:
                 continue
             start = last_seen if last_seen is not None else silent_since
             detail = {"topic": topic, "kind": kind, "interval_s": interval_s, "declared_at": now_ms}
-            db.execute("INSERT INTO events(kind, location, sensor_id, start, \"end\", detail)"
-                       " VALUES ('sensor_offline', ?, ?, ?, NULL, ?)", [location, sid, start, json.dumps(detail)])
+            open_offline_event(db, sid, location, start, json.dumps(detail))
             opened.append(sid)
             log.warning("sensor %s (%s, %s) offline: not heard since %s", topic, kind, location,
                         from_ms(start).isoformat() if last_seen is not None else "never")
@@ -76,11 +70,7 @@ def check_health(store: Store, now: datetime, *, sensor_ids: list[int], started:
 
 def sensor_status(store: Store, sensor_ids: list[int] | None = None) -> list[SensorStatus]:
     """Return every (or the given) sensor's last reading, interval and open offline event."""
-    rows = store.query(
-        "SELECT s.id, s.topic, s.field, s.kind, s.location, h.last_seen, h.last_value, h.interval_s,"
-        " (SELECT min(e.start) FROM events e WHERE e.kind = 'sensor_offline' AND e.sensor_id = s.id"
-        "  AND e.\"end\" IS NULL) AS offline_since"
-        " FROM sensors s LEFT JOIN sensor_health h ON h.sensor_id = s.id ORDER BY s.location, s.kind, s.id")
+    rows = sensor_health_rows(store)
     wanted = set(sensor_ids) if sensor_ids is not None else None
     return [SensorStatus(r["id"], r["topic"], r["field"], r["kind"], r["location"],
                          from_ms(r["last_seen"]) if r["last_seen"] is not None else None, r["last_value"],

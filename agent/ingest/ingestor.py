@@ -36,7 +36,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.config import Settings
-from agent.store import Store, sync_sensors
+from agent.store import Store, close_offline_events, last_reading, last_seen, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
 from sensors.decode import Decoder, Limits
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec
@@ -177,22 +177,17 @@ class Ingestor:
     def _init_health(self) -> None:
         """Write configured intervals and read what is known about each sensor."""
         with self.store.transaction() as db:
-            for sid, interval in self._configured_interval.items():
-                db.execute("INSERT INTO sensor_health(sensor_id, interval_s) VALUES (?, ?) ON CONFLICT(sensor_id)"
-                           " DO UPDATE SET interval_s = excluded.interval_s", [sid, interval])
+            db["sensor_health"].upsert_all(({"sensor_id": sid, "interval_s": interval}
+                                            for sid, interval in self._configured_interval.items()), pk="sensor_id")
         ids = list(self._specs_by_id)
-        if ids:
-            marks = ",".join("?" * len(ids))
-            for row in self.store.query(f"SELECT sensor_id, last_seen FROM sensor_health WHERE sensor_id IN ({marks})"
-                                        " AND last_seen IS NOT NULL", ids):
-                self._heard[row["sensor_id"]] = row["last_seen"]
+        self._heard.update(last_seen(self.store, ids))
         if self.live:
             # Receive-time stamps continue after the last stored one: stamps kept distinct in a
             # burst may run ahead of the clock, and a restart must not collide with them.
             for sid in ids:
-                row = self.store.execute("SELECT max(ts) FROM readings WHERE sensor_id = ?", [sid]).fetchone()
-                if row[0] is not None:
-                    self._last_assigned[sid] = row[0]
+                last = last_reading(self.store, sid)
+                if last is not None:
+                    self._last_assigned[sid] = last[0]
 
     # ------------------------------------------------------------------ synchronous use
 
@@ -385,16 +380,12 @@ class Ingestor:
         """Return whether a state reading is a change, or the first unchanged one in a heartbeat interval."""
         sid = r.sensor.id
         if sid not in self._last_state:
-            row = conn.execute("SELECT ts, value FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
-                               (sid,)).fetchone()
-            self._last_state[sid] = tuple(row) if row else (-1, None)
+            self._last_state[sid] = last_reading(conn, sid) or (-1, None)
         last = self._last_state[sid]
         if r.ts_ms > last[0]:
             prev = last if last[1] is not None else None
         else:  # out of order: compare with the stored reading just before it
-            row = conn.execute("SELECT ts, value FROM readings WHERE sensor_id = ? AND ts <= ? ORDER BY ts DESC"
-                               " LIMIT 1", (sid, r.ts_ms)).fetchone()
-            prev = tuple(row) if row else None
+            prev = last_reading(conn, sid, r.ts_ms)
         if prev is None:
             return True
         if prev[0] == r.ts_ms:
@@ -431,12 +422,8 @@ class Ingestor:
             " last_seen = max(coalesce(last_seen, 0), excluded.last_seen),"
             " interval_s = coalesce(excluded.interval_s, interval_s)",
             [(sid, ts, value, self.learned_interval(sid)) for sid, (ts, value) in heard.items()])
-        open_events = conn.execute("SELECT id, sensor_id, start FROM events WHERE kind = 'sensor_offline'"
-                                   " AND \"end\" IS NULL").fetchall()
-        for event_id, sid, start in open_events:
-            if sid in heard and heard[sid][0] > start:
-                conn.execute("UPDATE events SET \"end\" = ? WHERE id = ?", (heard[sid][0], event_id))
-                log.info("sensor %s heard again", self._specs_by_id[sid].topic if sid in self._specs_by_id else sid)
+        for sid in close_offline_events(conn, {sid: ts for sid, (ts, _value) in heard.items()}):
+            log.info("sensor %s heard again", self._specs_by_id[sid].topic if sid in self._specs_by_id else sid)
 
     def _write_rejections(self, conn: sqlite3.Connection) -> None:
         """Keep rejected input in the bounded dead-letter table and count it by reason."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from agent.clock import keep_until, parse_moment
-from agent.store import Store
+from agent.store import Store, answer_rows, insert_answer
 from rules.assessment import AnswerError, check_answer
 from rules.catalogue import Catalogue
 from rules.evidence import Answer
@@ -34,17 +34,14 @@ def record_answer(store: Store, catalogue: Catalogue, *, rule_id: str, status: s
     except AnswerError as exc:
         raise AssessmentError.of(exc) from None
     with store.transaction() as db:
-        db.execute(
-            "INSERT INTO assessments(rule, location, status, note, answered_by, answered_at, file_id, keep_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [rule.id, location, status, note, answered_by.strip(), now.isoformat(), file_id, keep_until(now)],
-        )
+        insert_answer(db, rule=rule.id, location=location, status=status, note=note, answered_by=answered_by.strip(),
+                      answered_at=now.isoformat(), file_id=file_id, keep_until=keep_until(now))
     return Answer(rule.id, location, status, note, answered_by.strip(), now)
 
 
 def load_answers(store: Store, until: datetime | None = None) -> list[Answer]:
     """Return every stored answer (given at or before ``until`` when set), oldest first."""
-    rows = store.query("SELECT * FROM assessments ORDER BY answered_at, id")
+    rows = answer_rows(store)
     answers = [
         Answer(r["rule"], r["location"], r["status"], r["note"], r["answered_by"], parse_moment(r["answered_at"]))
         for r in rows
@@ -54,4 +51,4 @@ def load_answers(store: Store, until: datetime | None = None) -> list[Answer]:
 
 def answer_history(store: Store, rule_id: str) -> list[dict]:
     """Return every answer to one rule, newest first, for display."""
-    return store.query("SELECT * FROM assessments WHERE rule = ? ORDER BY answered_at DESC, id DESC", [rule_id])
+    return answer_rows(store, rule_id, newest_first=True)

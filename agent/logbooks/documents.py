@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from agent.clock import keep_until, parse_moment
-from agent.store import Store
+from agent.store import Store, document_rows, insert_document
 from rules.catalogue import normalise_rule_id
 from rules.documents import KINDS, SPECS, DocumentError, check_document
 from rules.evidence import Document
@@ -45,13 +45,11 @@ def record_document(store: Store, *, kind: str, issued_on, recorded_by: str, now
     check_document(spec, issued, until, location)
     title = (title or spec.label).strip()
     with store.transaction() as db:
-        cur = db.execute(
-            "INSERT INTO documents(rule, kind, title, issued_on, valid_until, location, note, file_id,"
-            " recorded_by, recorded_at, keep_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [spec.rule, spec.kind, title, issued.isoformat(), until.isoformat() if until else None, location,
-             note, file_id, recorded_by.strip(), now.isoformat(), keep_until(now)],
-        )
-    return Document(cur.lastrowid, spec.rule, spec.kind, title, issued, until, location, now, note)
+        document_id = insert_document(
+            db, rule=spec.rule, kind=spec.kind, title=title, issued_on=issued.isoformat(),
+            valid_until=until.isoformat() if until else None, location=location, note=note, file_id=file_id,
+            recorded_by=recorded_by.strip(), recorded_at=now.isoformat(), keep_until=keep_until(now))
+    return Document(document_id, spec.rule, spec.kind, title, issued, until, location, now, note)
 
 
 def _to_document(row: dict) -> Document:
@@ -66,4 +64,4 @@ def _to_document(row: dict) -> Document:
 
 def load_documents(store: Store) -> list[Document]:
     """Return every recorded document, oldest first."""
-    return [_to_document(r) for r in store.query("SELECT * FROM documents ORDER BY issued_on, id")]
+    return [_to_document(r) for r in document_rows(store)]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Callable
 
 from agent.config import Settings
-from agent.logbooks.entries import Saved, _rows, add_entry, current
-from agent.store import Store
+from agent.logbooks.entries import Saved, _rows, add_entry, current_entries
+from agent.store import Store, finished_episodes
 from agent.store import to_ms as _ms
 
 # --------------------------------------------------------------------------- A3.6 drafts from detected tests
@@ -24,12 +23,10 @@ def draft_detected_checks(store: Store, config: Settings, now: datetime) -> list
     """
     farm = config.farm_view()
     houses = {h.id for h in config.houses}
-    rows = _rows(store, "checks")
-    referenced = {r.entry.get("event_id") for r in rows}
-    manual = {(r.entry.get("date"), r.entry.get("house")) for r in current(rows)
-              if r.entry.get("item") == "generator" and r.state == "confirmed"}
-    events = store.query("SELECT id, location, start, \"end\", detail FROM events WHERE kind = 'generator_test'"
-                         " AND \"end\" IS NOT NULL AND \"end\" <= ? ORDER BY start", [_ms(now)])
+    referenced = {r.entry.get("event_id") for r in _rows(store, "checks")}
+    manual = {(r.entry.get("date"), r.entry.get("house"))
+              for r in current_entries(store, "checks", state="confirmed", fields={"item": "generator"})}
+    events = finished_episodes(store, "generator_test", _ms(now))
     saved = []
     for ev in events:
         if ev["id"] in referenced:
@@ -40,10 +37,7 @@ def draft_detected_checks(store: Store, config: Settings, now: datetime) -> list
         day = start.date().isoformat()
         if (day, house) in manual or (day, None) in manual:
             continue
-        try:
-            detail = json.loads(ev["detail"] or "{}")
-        except ValueError:
-            detail = {}
+        detail = ev["detail"]
         result = detail.get("result") if detail.get("result") in ("ok", "fault") else "ok"
         minutes = round((end - start).total_seconds() / 60)
         entry = {"date": day, "item": "generator", "result": result, "checked_by": "automatisch gedetecteerd",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from agent.clock import keep_until
-from agent.store import Store
+from agent.store import Store, housing_order_rows, insert_housing_order
 from rules.errors import IkbError
 from rules.sensor import HousingOrder
 from rules.texts import N_, lazy_gettext
@@ -39,9 +39,7 @@ def _parse_day(value: str | date, field: str) -> date:
 
 def load_housing_orders(store: Store) -> list[HousingOrder]:
     """Return the orders in force as recorded: every row no later row supersedes, oldest first."""
-    rows = store.query(
-        "SELECT id, starts_on, ends_on, note FROM housing_orders h"
-        " WHERE NOT EXISTS (SELECT 1 FROM housing_orders n WHERE n.supersedes = h.id) ORDER BY starts_on, id")
+    rows = housing_order_rows(store)
     return [HousingOrder(r["id"], date.fromisoformat(r["starts_on"]),
                          date.fromisoformat(r["ends_on"]) if r["ends_on"] else None, r["note"]) for r in rows]
 
@@ -50,12 +48,10 @@ def _insert(store: Store, starts_on: date, ends_on: date | None, note: str, reco
             supersedes: int | None) -> HousingOrder:
     """Durably store one row and return it."""
     with store.transaction() as db:
-        cursor = db.execute(
-            "INSERT INTO housing_orders(starts_on, ends_on, note, supersedes, recorded_by, recorded_at, keep_until)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [starts_on.isoformat(), ends_on.isoformat() if ends_on else None, note.strip(), supersedes,
-             recorded_by, now.isoformat(), keep_until(now)])
-    return HousingOrder(cursor.lastrowid, starts_on, ends_on, note.strip())
+        order_id = insert_housing_order(
+            db, starts_on=starts_on.isoformat(), ends_on=ends_on.isoformat() if ends_on else None, note=note.strip(),
+            supersedes=supersedes, recorded_by=recorded_by, recorded_at=now.isoformat(), keep_until=keep_until(now))
+    return HousingOrder(order_id, starts_on, ends_on, note.strip())
 
 
 def add_housing_order(store: Store, *, starts_on: str | date, ends_on: str | date | None = None, note: str = "",

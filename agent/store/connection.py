@@ -1,8 +1,10 @@
 """Open the SQLite database: WAL, foreign keys, durable commits, migrations applied.
 
-The schema itself lives in :mod:`agent.store.schema`. Feature modules (readings,
-logbooks, assessments, documents, users) keep their own queries and receive a
-:class:`Store`.
+The schema itself lives in :mod:`agent.store.schema`; the query functions of each
+table family live beside this module and receive a :class:`Store`. Three kinds of
+connection: read-write (``ikb-agent run`` and the CLI), read-only (``mode=ro``: the
+web process's evidence), and restricted (``writes``: the web process's own writes,
+see :mod:`agent.store.owners`).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Mapping
 
 from sqlite_utils import Database
 
+from agent.store.owners import Writes, authorizer
 from agent.store.schema import migrations
 from rules.errors import IkbError
 from rules.texts import N_
@@ -33,7 +37,7 @@ class StoreError(IkbError):
 class Store:
     """One SQLite database file, migrated to the current schema."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False):
+    def __init__(self, path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None):
         self.path = str(path)
         try:
             if readonly:
@@ -56,6 +60,9 @@ class Store:
             self._migrate()
         else:
             self._check_version()
+        if writes is not None:
+            # After the migrations: from here on, every write outside ``writes`` is refused.
+            conn.set_authorizer(authorizer(writes))
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -109,6 +116,12 @@ class Store:
         with self.lock:
             return list(self.db.query(sql, params))
 
+    def max_id(self, table: str) -> int:
+        """Return the highest ``id`` in a table (0 when empty): a watermark for polling it."""
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        return self.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+
     def get_kv(self, key: str) -> str | None:
         """Return a stored setting."""
         row = self.query("SELECT value FROM kv WHERE key = ?", [key])
@@ -120,11 +133,18 @@ class Store:
             db.execute("INSERT INTO kv(key, value) VALUES (?, ?) "
                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
 
+    def setdefault_kv(self, key: str, value: str) -> str:
+        """Store a setting unless it exists; return the stored value (two processes starting at once agree)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR IGNORE INTO kv(key, value) VALUES (?, ?)", [key, value])
+        return self.get_kv(key)
+
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
 
 
-def open_store(path: str | Path, *, readonly: bool = False) -> Store:
-    """Open (creating and migrating when needed) the database at ``path``."""
-    return Store(path, readonly=readonly)
+def open_store(path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None) -> Store:
+    """Open the database at ``path``: creating and migrating it when needed, or read-only (``mode=ro``);
+    ``writes``: refuse every write but these (the web process's own tables)."""
+    return Store(path, readonly=readonly, writes=writes)

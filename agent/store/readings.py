@@ -85,3 +85,81 @@ def sensors_at(store: Store, location: str, kind: str) -> list[SensorRow]:
     rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE location = ? AND kind = ?",
                        [location, kind])
     return [SensorRow(**r) for r in rows]
+
+
+def list_sensors(store: Store) -> list[dict]:
+    """Return every stored sensor (id, topic, field, kind, location), by id."""
+    return store.query("SELECT id, topic, field, kind, location FROM sensors ORDER BY id")
+
+
+def get_sensor(store: Store, sensor_id: int) -> dict | None:
+    """Return one stored sensor, or None."""
+    rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE id = ?", [sensor_id])
+    return rows[0] if rows else None
+
+
+def sensor_registry(store: Store) -> list[dict]:
+    """Return every stored sensor with its registration moment and learned interval (id, topic, field,
+    created_at, interval_s)."""
+    return store.query("SELECT s.id, s.topic, s.field, s.created_at, h.interval_s FROM sensors s"
+                       " LEFT JOIN sensor_health h ON h.sensor_id = s.id")
+
+
+def last_reading(db, sensor_id: int, at_or_before: int | None = None) -> tuple[int, float] | None:
+    """Return the newest stored (ts_ms, value) of a sensor (at or before a moment), or None.
+
+    ``db`` is anything with ``execute``: a Store, or the connection of an open transaction (ingestion).
+    """
+    if at_or_before is None:
+        row = db.execute("SELECT ts, value FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
+                         (sensor_id,)).fetchone()
+    else:
+        row = db.execute("SELECT ts, value FROM readings WHERE sensor_id = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
+                         (sensor_id, at_or_before)).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def last_seen(store: Store, sensor_ids: list[int]) -> dict[int, int]:
+    """Return when each of the sensors was last heard (ms), as ingestion noted it; unheard ones are left out."""
+    if not sensor_ids:
+        return {}
+    rows = store.query(f"SELECT sensor_id, last_seen FROM sensor_health WHERE sensor_id IN"
+                       f" ({','.join('?' * len(sensor_ids))}) AND last_seen IS NOT NULL", list(sensor_ids))
+    return {r["sensor_id"]: r["last_seen"] for r in rows}
+
+
+def first_reading_ms(store: Store, sensor_id: int) -> int | None:
+    """Return the moment (ms) of a sensor's oldest stored reading, raw or aggregated, or None."""
+    # Two primary-key seeks: the oldest raw reading and the oldest aggregated minute.
+    raw = store.execute("SELECT min(ts) FROM readings WHERE sensor_id = ?", [sensor_id]).fetchone()[0]
+    agg = store.execute("SELECT min(minute) FROM aggregates WHERE sensor_id = ?", [sensor_id]).fetchone()[0]
+    found = [t for t in (raw, agg * 60_000 if agg is not None else None) if t is not None]
+    return min(found) if found else None
+
+
+def newest_reading_ms(store: Store) -> int | None:
+    """Return the moment (ms) of the newest raw reading of any sensor, or None."""
+    return store.execute("SELECT max(ts) FROM readings").fetchone()[0]
+
+
+def heard_between(store: Store, sensor_id: int, lo: int, hi: int) -> bool:
+    """Return whether a sensor has any reading (raw or aggregated) in ``[lo, hi)`` (ms)."""
+    if store.execute("SELECT 1 FROM readings WHERE sensor_id = ? AND ts >= ? AND ts < ? LIMIT 1",
+                     [sensor_id, lo, hi]).fetchone():
+        return True
+    return bool(store.execute("SELECT 1 FROM aggregates WHERE sensor_id = ? AND minute >= ? AND minute < ? LIMIT 1",
+                              [sensor_id, lo // 60_000, (hi + 59_999) // 60_000]).fetchone())
+
+
+def reading_stamps(store: Store, sensor_id: int, lo: int, hi: int) -> list[int]:
+    """Return the moments (ms) of a sensor's readings in ``[lo, hi]``, raw and aggregated minutes alike."""
+    return [ts for (ts,) in store.execute(
+        "SELECT ts FROM readings WHERE sensor_id = ? AND ts BETWEEN ? AND ?"
+        " UNION SELECT minute * 60000 FROM aggregates WHERE sensor_id = ? AND minute * 60000 BETWEEN ? AND ?",
+        [sensor_id, lo, hi, sensor_id, lo, hi]).fetchall()]
+
+
+def sensors_of_kind(store: Store, kind: str) -> list[SensorRow]:
+    """Return the stored sensors of one kind, wherever they are."""
+    rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE kind = ?", [kind])
+    return [SensorRow(**r) for r in rows]

@@ -4,8 +4,10 @@ Raw readings are grouped in SQL; older stretches come from the per-minute
 aggregates, and for buckets of an hour or more from hourly roll-ups of those
 aggregates (table ``rollups``), so that a year of one sensor is a few thousand
 rows to read, not half a million. Roll-ups are a cache derived from the
-aggregates: they are built on first use, a week per transaction so the ``run``
-process never waits long for the database, and can be rebuilt at any time.
+aggregates, written only by ``ikb-agent run`` (:func:`roll_up_charts`, after
+each retention roll-up), a week per transaction so ingestion never waits long
+for the database; they can be rebuilt at any time. :func:`downsample` only
+reads: hours not rolled up yet are grouped from the aggregates.
 """
 
 from __future__ import annotations
@@ -70,6 +72,17 @@ def ensure_rollups(store: Store, sensor_id: int, until_minute: int | None = None
     return written
 
 
+def roll_up_charts(store: Store) -> int:
+    """Bring every sensor's hourly roll-ups up to date; return the hours written (``run``'s job)."""
+    return sum(ensure_rollups(store, row[0]) for row in store.execute("SELECT id FROM sensors").fetchall())
+
+
+def _rolled_up_until(store: Store, sensor_id: int) -> int:
+    """Return the hour before which the sensor's roll-ups are complete (its last rolled-up hour may be partial)."""
+    last = store.execute("SELECT max(hour) FROM rollups WHERE sensor_id = ?", [sensor_id]).fetchone()[0]
+    return last if last is not None else -(2**62)
+
+
 def _merge(rows) -> dict[int, list]:
     """Combine partial buckets that share a start."""
     out: dict[int, list] = {}
@@ -100,8 +113,8 @@ def downsample(store: Store, sensor_id: int, since: datetime, until: datetime, p
     if raw_from > lo:
         lo_min, hi_min = -(-lo // 60000), (raw_from - 1) // 60000  # whole minutes inside [lo, raw_from)
         lo_hour, hi_hour = -(-lo_min // 60), (hi_min + 1) // 60  # whole hours inside
+        hi_hour = min(hi_hour, max(lo_hour, _rolled_up_until(store, sensor_id))) if width_ms >= HOUR_MS else hi_hour
         if width_ms >= HOUR_MS and lo_hour < hi_hour:
-            ensure_rollups(store, sensor_id)
             rows += store.execute(
                 "SELECT (hour * 3600000 / ?1) * ?1, sum(n), min(vmin), max(vmax), sum(total) FROM rollups"
                 " WHERE sensor_id = ?2 AND hour >= ?3 AND hour < ?4 GROUP BY hour * 3600000 / ?1",

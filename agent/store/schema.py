@@ -352,3 +352,30 @@ BEGIN SELECT RAISE(ABORT, 'channel_tests is append-only'); END;
 """ + _keep_two_years("alerts", "opened_at", ms=True) + _keep_two_years("outbox", "created_at", ms=True)
          + _keep_two_years("delivery_attempts", "at", ms=True) + _keep_two_years("ack_tokens", "created_at", ms=True)
          + _keep_two_years("channel_tests", "sent_at", ms=False))
+
+
+@migrations(name="m008_score_snapshot")
+def m008_score_snapshot(db: Database) -> None:
+    """Keep `run`'s whole score for the web to read: findings as score documents, the summary, the window.
+
+    The snapshot is three tables written only by ``ikb-agent run`` (agent/store/scores.py):
+    ``findings`` (one row per rule and location, now with the finding's whole score document),
+    ``score_summary`` (the rest of the score: verdict, counts, points, the due list) and
+    ``score_window`` (the window and the moment of the last whole evaluation: `run`'s heartbeat).
+    Findings and the summary are rewritten only when they change; an evaluation that changes
+    nothing writes one small ``score_window`` row. ``findings.evaluated_at`` is from here on the
+    moment the row last changed.
+    """
+    _run(db, """
+ALTER TABLE findings ADD COLUMN document TEXT;
+CREATE TABLE score_summary (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    summary TEXT NOT NULL,
+    changed_at TEXT NOT NULL
+);
+CREATE TABLE score_window (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    since TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+""")

@@ -57,6 +57,11 @@ def count_users(store: Store) -> int:
     return store.query("SELECT count(*) AS n FROM users")[0]["n"]
 
 
+def list_accounts(store: Store, role: str) -> list[dict]:
+    """Return the enabled accounts of one role (id, name), by name."""
+    return store.query("SELECT id, name FROM users WHERE role = ? AND disabled = 0 ORDER BY name", [role])
+
+
 def get_user(store: Store, user_id: int) -> dict | None:
     """Return an enabled account by id (for a session), else None."""
     rows = store.query("SELECT id, name, role FROM users WHERE id = ? AND disabled = 0", [user_id])

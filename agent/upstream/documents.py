@@ -1,7 +1,7 @@
 """The documents the farm publishes upstream (docs/UPSTREAM.md): status, score, open alerts, chain heads.
 
 Each is JSON with ``version`` (this format's number), the KIP number and ``time``. They are drawn
-from what the agent already recorded — the run loop's findings, the alerts table, the logbook
+from what the agent already recorded — the run loop's score snapshot, the alerts table, the logbook
 chains, sensor health — and judge nothing themselves. ``essence`` is the part whose change is
 worth a message: a document is published when its essence changed, or as a heartbeat.
 """
@@ -14,11 +14,10 @@ from importlib import metadata
 
 from agent.alerts import list_alerts
 from agent.config import Settings
-from agent.evaluation import recorded_score
 from agent.ingest import sensor_status
 from agent.logbooks import canonical, chain_head
 from agent.signing import ALGORITHM, FarmKey, check_signature, key_fingerprint
-from agent.store import Store
+from agent.store import Store, latest_score
 from rules.logbooks import LOGBOOKS
 
 VERSION = 1
@@ -64,7 +63,8 @@ def status_doc(store: Store, settings: Settings, now: datetime, *, started: date
 
 def score_doc(store: Store, settings: Settings, now: datetime) -> dict:
     """Return the verdict, the counts per category and the unknown share of the run loop's last score."""
-    result = recorded_score(store, settings)
+    stored = latest_score(store)
+    result = stored.score if stored else None
     if result is None:
         return {**_head(settings, now), "verdict": None, "counts": None, "unknown_share": None, "evaluated_at": None}
     total = sum(result.counts.values())

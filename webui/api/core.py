@@ -16,14 +16,23 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from agent.evaluation import score_window
 from agent.logbooks import AssessmentError, DocumentError, record_answer, record_document
-from agent.store import bucket_width_s, downsample, from_ms
+from agent.store import (
+    answer_rows,
+    bucket_width_s,
+    document_rows,
+    downsample,
+    from_ms,
+    get_document,
+    get_sensor,
+    list_sensors,
+)
 from rules.catalogue import Rule, load_catalogue
 from rules.findings import STATUSES
 from webui.access import public
 from webui.api.openapi import ApiError, ApiRegistry, refused
 from webui.inputs import AssessmentBody, DocumentBody
 from webui.scores import current
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 bp = Blueprint("api", __name__)
 api = ApiRegistry(bp, "ikb-agent API", "1")
@@ -248,7 +257,7 @@ def rule(rule_id: str):
 @api.route("/api/v1/sensors", summary="The stored sensors", response=list[SensorOut])
 def sensors():
     """Return every sensor the agent has stored readings for."""
-    return get_store().query("SELECT id, topic, field, kind, location FROM sensors ORDER BY id")
+    return list_sensors(get_store())
 
 
 @api.route("/api/v1/readings", summary="A sensor's readings, reduced to buckets (min, max, mean)",
@@ -256,8 +265,8 @@ def sensors():
 def readings(query: ReadingsQuery):
     """Return a sensor's downsampled readings."""
     store = get_store()
-    rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE id = ?", [query.sensor])
-    if not rows:
+    sensor = get_sensor(store, query.sensor)
+    if sensor is None:
         return refused(404, "not_found", ApiError("sensor", "no_sensor", {"sensor": query.sensor}))
     until = query.until or now()
     since = query.since or until - timedelta(hours=48)
@@ -266,7 +275,7 @@ def readings(query: ReadingsQuery):
     if until - since > MAX_WINDOW:
         return refused(422, "invalid", ApiError("since", "window", {"days": MAX_WINDOW.days}))
     buckets = downsample(store, query.sensor, since, until, query.points)
-    return {"sensor": rows[0], "since": since.isoformat(), "until": until.isoformat(),
+    return {"sensor": sensor, "since": since.isoformat(), "until": until.isoformat(),
             "bucket_s": bucket_width_s(since, until, query.points),
             "buckets": [{"t": from_ms(b.start).isoformat(), "n": b.n, "min": b.vmin, "max": b.vmax, "mean": b.mean}
                         for b in buckets]}
@@ -275,8 +284,7 @@ def readings(query: ReadingsQuery):
 @api.route("/api/v1/documents", summary="The recorded documents", response=list[DocumentOut])
 def documents():
     """Return every recorded document, newest first."""
-    return get_store().query("SELECT id, rule, kind, title, issued_on, valid_until, location, note, file_id,"
-                             " recorded_by, recorded_at FROM documents ORDER BY issued_on DESC, id DESC")
+    return document_rows(get_store(), newest_first=True)
 
 
 @api.route("/api/v1/documents", "POST", summary="Record a document", body=DocumentBody, response=DocumentOut,
@@ -285,28 +293,25 @@ def add_document(body: DocumentBody):
     """Validate and store a document (same checks as the page and the CLI)."""
     store = get_store()
     try:
-        doc = record_document(store, kind=body.kind, issued_on=body.issued_on, valid_until=body.valid_until,
+        doc = record_document(get_writer(), kind=body.kind, issued_on=body.issued_on, valid_until=body.valid_until,
                               title=body.title, location=body.location, note=body.note,
                               recorded_by=g.user["name"], now=now(),
                               house_ids={h.id for h in get_config().houses})
     except DocumentError as exc:
         return refused(422, "invalid", exc)
     scores().invalidate()
-    return store.query("SELECT id, rule, kind, title, issued_on, valid_until, location, note, file_id,"
-                       " recorded_by, recorded_at FROM documents WHERE id = ?", [doc.id])[0]
+    return get_document(store, doc.id)
 
 
 @api.route("/api/v1/assessments", summary="Self-assessment answers, newest first", query=AssessmentsQuery,
            response=list[AssessmentOut])
 def assessments(query: AssessmentsQuery):
     """Return the answers (optionally of one rule)."""
-    sql = "SELECT id, rule, location, status, note, answered_by, answered_at, file_id FROM assessments"
-    params: list = []
+    rule = None
     if query.rule:
         found = load_catalogue().get(query.rule)
-        sql += " WHERE rule = ?"
-        params.append(found.id if found else query.rule)
-    return get_store().query(sql + " ORDER BY answered_at DESC, id DESC", params)
+        rule = found.id if found else query.rule
+    return answer_rows(get_store(), rule, newest_first=True)
 
 
 @api.route("/api/v1/assessments", "POST", summary="Answer a self-assessed rule", body=AssessmentBody,
@@ -316,7 +321,7 @@ def add_assessment(body: AssessmentBody):
     config = get_config()
     locations = {h.id for h in config.houses} | {r.id for r in config.egg_rooms}
     try:
-        answer = record_answer(get_store(), load_catalogue(), rule_id=body.rule, status=body.status, note=body.note,
+        answer = record_answer(get_writer(), load_catalogue(), rule_id=body.rule, status=body.status, note=body.note,
                                answered_by=g.user["name"], now=now(), location=body.location or None,
                                locations=locations)
     except AssessmentError as exc:

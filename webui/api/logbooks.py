@@ -23,7 +23,7 @@ from webui.api.core import _Query, api
 from webui.api.openapi import ApiError, refused
 from webui.i18n import gettext as _
 from webui.logbooks import versions
-from webui.state import get_config, get_store, now, scores
+from webui.state import get_config, get_store, get_writer, now, scores
 
 TAG = "logbooks"
 MAX_ID = 2**62
@@ -166,7 +166,7 @@ def _register(kind: str) -> None:
 
     def add(body: dict):
         try:
-            return _saved(add_entry(get_store(), get_config(), kind, body, by=g.user["name"], now=now()))
+            return _saved(add_entry(get_writer(), get_config(), kind, body, by=g.user["name"], now=now()))
         except EntryError as exc:
             return refused(422, "invalid", exc)
 
@@ -205,7 +205,7 @@ def correct_logbook_entry(kind: str, entry_id: int, body: CorrectionBody):
     if body.withdraw == bool(body.changes):
         return refused(422, "invalid", ApiError("changes", "changes_or_withdraw"))
     try:
-        return _saved(correct_entry(get_store(), get_config(), entry_id, body.changes, by=g.user["name"], now=now(),
+        return _saved(correct_entry(get_writer(), get_config(), entry_id, body.changes, by=g.user["name"], now=now(),
                                     reason=body.reason, withdraw=body.withdraw))
     except EntryError as exc:
         return refused(422, "invalid", exc)
@@ -221,7 +221,7 @@ def confirm_logbook_entry(kind: str, entry_id: int, body: ConfirmationBody):
     if _row(kind, entry_id) is None:
         return refused(404, "not_found", ApiError("entry_id", "no_entry", {"kind": kind, "id": entry_id}))
     try:
-        return _saved(confirm_draft(get_store(), get_config(), entry_id, by=g.user["name"], now=now(),
+        return _saved(confirm_draft(get_writer(), get_config(), entry_id, by=g.user["name"], now=now(),
                                     changes=body.changes))
     except EntryError as exc:
         return refused(422, "invalid", exc)

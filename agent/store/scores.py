@@ -1,0 +1,150 @@
+"""The score snapshot: `run`'s last whole score, kept for the web page, the API and the alerts to read.
+
+Three tables (migration ``m008_score_snapshot``), written only by ``ikb-agent run``:
+
+- ``findings``: one row per (rule, location); ``document`` is the finding as the score JSON has it
+  (DESIGN §3.5), the other columns keep what the alerts and the rule history query;
+- ``score_summary``: the rest of the score (verdict, counts, points, the due list) and the findings' order;
+- ``score_window``: the window of the last whole evaluation and its moment (`run`'s heartbeat).
+
+Writes are change-only: a finding row is rewritten when its document changed, the summary when it
+changed; an evaluation that changes nothing writes the one small ``score_window`` row. Every status
+change of a (rule, location) is appended to ``status_changes`` (the alerts poll it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from agent.store.connection import Store
+from rules.catalogue import load_catalogue
+from rules.findings import Finding, Occurrence
+from rules.scoring import Score
+
+WINDOW_KEYS = ("at", "since", "findings")  # what the summary leaves to the other two tables
+ORDER_KEY = "finding_order"  # in the summary: the findings' (rule, location) in the evaluation's order
+
+
+@dataclass(frozen=True)
+class StoredScore:
+    """The snapshot read back: the score, and when its findings or summary last changed."""
+
+    score: Score
+    changed_at: datetime
+
+
+def _dump(doc: dict) -> str:
+    """Return a document as compact JSON (equal documents give equal text)."""
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def record_score(store: Store, result: Score, now: datetime, *, whole: bool = True) -> list[dict]:
+    """Keep a score as the snapshot, writing only what changed; return the status changes.
+
+    ``whole``: the result is a whole evaluation of ``[since, at]`` (the minute job); findings that
+    left it are removed and the window is stored. Otherwise (an on-arrival evaluation of some rules,
+    merged into the last snapshot) only findings and the summary are updated.
+    """
+    stamp = now.isoformat()
+    changes = []
+    with store.transaction(immediate=True) as db:
+        previous = {(rule, location): (status, document) for rule, location, status, document in db.execute(
+            "SELECT rule, location, status, document FROM findings").fetchall()}
+        for f in result.findings:
+            key = (f.rule, f.location or "")
+            document = _dump(f.to_json())
+            old_status, old_document = previous.get(key, (None, None))
+            if old_document == document:
+                continue
+            if old_status != f.status:
+                changes.append({"rule": f.rule, "location": f.location, "from": old_status, "to": f.status,
+                                "at": stamp})
+                db.execute("INSERT INTO status_changes(rule, location, from_status, to_status, at)"
+                           " VALUES (?, ?, ?, ?, ?)", [f.rule, key[1], old_status, f.status, stamp])
+            db["findings"].upsert({
+                "rule": f.rule, "location": key[1], "status": f.status, "source": f.source, "summary": f.summary,
+                "occurrences": json.dumps([o.to_json() for o in f.occurrences], ensure_ascii=False),
+                "evaluated_at": stamp, "evidence": f.evidence, "document": document}, pk=("rule", "location"))
+        if whole:
+            # A rule that no longer applies (the farm's housing changed) leaves the current view.
+            current = {(f.rule, f.location or "") for f in result.findings}
+            for key in set(previous) - current:
+                db.execute("DELETE FROM findings WHERE rule = ? AND location = ?", list(key))
+        # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
+        summary = _dump({**{k: v for k, v in result.to_json().items() if k not in WINDOW_KEYS},
+                         ORDER_KEY: [[f.rule, f.location] for f in result.findings]})
+        old = db.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
+        if old is None or old[0] != summary:
+            db["score_summary"].upsert({"id": 1, "summary": summary, "changed_at": stamp}, pk="id")
+        if whole:
+            db["score_window"].upsert({"id": 1, "since": result.since.isoformat(), "at": result.at.isoformat()},
+                                      pk="id")
+    return changes
+
+
+def _finding(row) -> Finding:
+    """Return a findings row as a Finding (rows written before m008 have no document)."""
+    rule, location, status, source, summary, occurrences, evidence, document = row
+    if document:
+        return Finding.from_json(json.loads(document))
+    return Finding(rule, location or None, status, source, summary,
+                   tuple(Occurrence.from_json(o) for o in json.loads(occurrences or "[]")), evidence)
+
+
+def latest_score(store: Store) -> StoredScore | None:
+    """Return the snapshot `run` stored last, or None when it never stored a whole score."""
+    with store.transaction() as db:  # one read transaction: findings, summary and window of one moment
+        window = db.execute("SELECT since, at FROM score_window WHERE id = 1").fetchone()
+        summary = db.execute("SELECT summary, changed_at FROM score_summary WHERE id = 1").fetchone()
+        rows = db.execute("SELECT rule, location, status, source, summary, occurrences, evidence, document"
+                          " FROM findings").fetchall()
+        changed = db.execute("SELECT max(evaluated_at) FROM findings").fetchone()[0]
+    if window is None or summary is None:
+        return None
+    document = json.loads(summary[0])
+    findings = _in_order([_finding(r) for r in rows], document.pop(ORDER_KEY, []))
+    last = max(summary[1], changed or summary[1])
+    score = replace(Score.from_json({**document, "since": window[0], "at": window[1], "findings": []}),
+                    findings=findings)
+    return StoredScore(score, datetime.fromisoformat(last))
+
+
+def _in_order(findings: list[Finding], keys: list) -> list[Finding]:
+    """Return findings in the stored order of (rule, location) keys; others after them, in the catalogue's order."""
+    position = {(rule, location): i for i, (rule, location) in enumerate(keys)}
+    catalogue = {r.id: i for i, r in enumerate(load_catalogue())}
+    return sorted(findings, key=lambda f: (position.get((f.rule, f.location), len(position)),
+                                           catalogue.get(f.rule, len(catalogue)), f.location or ""))
+
+
+def stored_findings(store: Store) -> list[Finding]:
+    """Return the findings of the snapshot (also those an on-arrival evaluation updated), in the scheme's order."""
+    rows = store.execute("SELECT rule, location, status, source, summary, occurrences, evidence, document"
+                         " FROM findings").fetchall()
+    return _in_order([_finding(r) for r in rows], [])
+
+
+def status_history(store: Store, rule: str, limit: int = 100) -> list[dict]:
+    """Return a rule's recorded status changes, newest first."""
+    return store.query("SELECT * FROM status_changes WHERE rule = ? ORDER BY at DESC, id DESC LIMIT ?",
+                       [rule, limit])
+
+
+def status_changes_after(store: Store, last_id: int, limit: int = 1000) -> list[dict]:
+    """Return the status changes recorded after row ``last_id``, oldest first."""
+    return store.query("SELECT id, rule, location, from_status, to_status, at FROM status_changes WHERE id > ?"
+                       " ORDER BY id LIMIT ?", [last_id, limit])
+
+
+def finding_occurrences(store: Store, rule: str, location: str) -> list[dict]:
+    """Return the stored occurrences of one finding (empty when there is none)."""
+    rows = store.query("SELECT occurrences FROM findings WHERE rule = ? AND location = ?", [rule, location])
+    if not rows:
+        return []
+    try:
+        found = json.loads(rows[0]["occurrences"] or "[]")
+    except ValueError:
+        return []
+    return found if isinstance(found, list) else []
