@@ -142,6 +142,9 @@ def index_page(heading: Heading, key_fingerprint: str,
     title = f"Auditpakket {heading.farm} (KIP {heading.kip}), {heading.start.isoformat()} t/m {heading.end.isoformat()}"
     nav = ['<a href="#controle">Controle</a>', '<a href="#beoordeling">Beoordeling</a>',
            '<a href="#afwijkingen">Afwijkingen</a>', '<a href="#logboeken">Logboeken</a>']
+    light = sorted(n for n in names if n.startswith("light/") and n.endswith(".csv"))
+    if light:
+        nav.append('<a href="#licht">Lichtschema</a>')
     if "episodes/events.csv" in names:
         nav.append('<a href="#episodes">Episodes</a>')
     nav.append('<a href="#bestanden">Bestanden</a>')
@@ -173,6 +176,10 @@ def index_page(heading: Heading, key_fingerprint: str,
         "hashketen. Correcties staan onder elk logboek.</p>"
         + "\n".join(_logbook(spec, rows, corr, heading, names) for spec, rows, corr in logbooks) + "</section>",
     ]
+    if light:
+        sections.append('<section id="licht"><h2>Lichtschema per stal (G3.8.7–G3.8.11)</h2>'
+                        + "".join(f'<details><summary><a href="{escape(n)}">{escape(n)}</a></summary>'
+                                  f"{_csv_table(members[n])}</details>" for n in light) + "</section>")
     if "episodes/events.csv" in names:
         sections.append('<section id="episodes"><h2>Episodes (stroomuitval, aggregaat, sensoren)</h2>'
                         + _csv_table(members["episodes/events.csv"]) + "</section>")
