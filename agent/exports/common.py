@@ -7,7 +7,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from agent.config import Settings
-from agent.exports.columns import changes, columns, moment_text, numbers, text_rows
+from agent.exports.columns import changes, columns, moment_text, text_rows
 from agent.logbooks import StoredEntry, entry_date, list_entries, signatures
 from agent.store import Store
 from rules.errors import IkbError
@@ -51,21 +51,13 @@ def entries_for(store: Store, kind: str, start: date, end: date) -> list[StoredE
     return list_entries(store, kind, start=start, end=end)
 
 
-def corrections_for(store: Store, kind: str, start: date, end: date, zone: str,
-                    rows: list[StoredEntry] | None = None) -> list[str]:
-    """Return one line per correction, confirmation or withdrawal dated in the period: who, when, why, what.
-
-    ``rows`` are the period's entries as the document numbers them (``Nr.``); a line names the entry by that
-    number and every row by its registration id.
-    """
-    history = list_entries(store, kind, history=True)
-    rows = entries_for(store, kind, start, end) if rows is None else rows
-    return correction_lines(kind, history, start, end, zone, numbers(rows))
-
-
 def correction_lines(kind: str, history: list[StoredEntry], start: date, end: date, zone: str,
                      numbered: dict[int, int]) -> list[str]:
-    """Return the correction lines of a logbook's history for the period (see :func:`corrections_for`)."""
+    """Return one line per correction, confirmation or withdrawal dated in the period: who, when, why, what.
+
+    ``numbered`` maps the period's entries to their number in the document (``Nr.``); a line names the entry by
+    that number and every row by its registration id.
+    """
     tz = zone_info(zone)
     by_id = {r.id: r for r in history}
     lines = []

@@ -42,7 +42,7 @@ class Heading:
     end: date
     generated: str
     fingerprint: str
-    zone: str = "Europe/Amsterdam"  # the farm's time zone: every time in the document is local to it
+    zone: str  # the farm's time zone: every time in the document is local to it
 
 
 def _rule_line(spec: LogbookSpec) -> str:
