@@ -50,21 +50,47 @@ def farm(store, config):
     return fill(store, config)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> bytes:
-    """One audit pack of the filled farm, built once for the tamper tests."""
+def new_farm(tmp: Path):
+    """Return (config, store) of the test farm in a folder of its own (for module-scoped packs)."""
     from agent.config import load_config
     from agent.store.connection import open_store
 
     from .conftest import FARM_TOML
 
-    tmp = tmp_path_factory.mktemp("pack")
     (tmp / "ikb-agent.toml").write_text(FARM_TOML.format(db=tmp / "farm.db"), encoding="utf-8")
     config = load_config(tmp / "ikb-agent.toml")
-    store = open_store(config.storage.path)
-    fill(store, config)
+    return config, open_store(config.storage.path)
+
+
+def forge(pack: Path, out: Path, change, key=None) -> Path:
+    """Copy a pack with ``change(files, manifest)`` applied, every listed file's SHA-256 recomputed and the
+    manifest resealed — signed with ``key`` (whoever holds the Pi holds the farm's), or unsigned without one."""
+    with zipfile.ZipFile(pack) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    change(files, manifest)
+    manifest["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in manifest["files"] if n in files}
+    files.pop("manifest.sig", None)
+    if key is not None:
+        manifest["signing"] = key.public_info()
+    files["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
+    if key is not None:
+        files["manifest.sig"] = (key.sign(files["manifest.json"]) + "\n").encode()
+    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
+    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> bytes:
+    """One audit pack of the filled farm, built once for the tamper tests."""
     from rules.logbooks import LOGBOOKS
 
+    config, store = new_farm(tmp_path_factory.mktemp("pack"))
+    fill(store, config)
     data = build_pack(store, config, list(LOGBOOKS), START, END, NOW)
     store.close()
     return data
@@ -205,14 +231,19 @@ def test_one_byte_changed_in_any_member_fails_verification_naming_that_member(pa
         assert not ok and message.startswith(name + ":"), (name, message)
 
 
-def test_a_byte_flipped_in_the_zip_file_itself_names_the_damaged_member(pack, tmp_path):
+def damage(pack: Path, out: Path, member: str, mask: int = 0xFF) -> Path:
+    """Copy a pack with one byte flipped inside a member's compressed data (the zip file itself damaged)."""
     raw = bytearray(pack.read_bytes())
-    info = zipfile.ZipFile(pack).getinfo("logbooks/visitors.pdf")
+    info = zipfile.ZipFile(pack).getinfo(member)
     # Local header: 30 bytes + name + extra, then the compressed data.
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    raw[start + info.compress_size // 2] ^= 0xFF
-    bad = tmp_path / "bad.zip"
-    bad.write_bytes(bytes(raw))
+    raw[start + info.compress_size // 2] ^= mask
+    out.write_bytes(bytes(raw))
+    return out
+
+
+def test_a_byte_flipped_in_the_zip_file_itself_names_the_damaged_member(pack, tmp_path):
+    bad = damage(pack, tmp_path / "bad.zip", "logbooks/visitors.pdf")
     ok, message = verify_pack(bad)
     assert not ok and message.startswith("logbooks/visitors.pdf:")
 
@@ -222,37 +253,20 @@ def test_a_csv_edited_resealed_and_signed_again_still_fails_against_the_chain(pa
     does not help a forger: the CSV must be its chain's records, rendered as the export renders them."""
     from agent.signing import create_key
 
-    files = {n: zipfile.ZipFile(pack).read(n) for n in zipfile.ZipFile(pack).namelist()}
-    files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace("09:15".encode(), b"07:15")
-    key = create_key(tmp_path / "other.key")
-    manifest = json.loads(files["manifest.json"])
-    manifest["signing"] = key.public_info()
-    manifest["files"]["logbooks/visitors.csv"] = hashlib.sha256(files["logbooks/visitors.csv"]).hexdigest()
-    files["manifest.json"] = json.dumps(manifest).encode()
-    files["manifest.sig"] = (key.sign(files["manifest.json"]) + "\n").encode()
-    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
-    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
-    bad = tmp_path / "resealed.zip"
-    with zipfile.ZipFile(bad, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
+    def edit(files, manifest):
+        files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace(b"09:15", b"07:15")
+
+    bad = forge(pack, tmp_path / "resealed.zip", edit, key=create_key(tmp_path / "other.key"))
     ok, message = verify_pack(bad)
     assert not ok and message == "logbooks/visitors.csv row 2 (entry #1): does not match the chain"
 
 
 def test_a_pack_passed_off_as_an_older_unsigned_format_is_refused(pack, tmp_path):
-    files = {n: zipfile.ZipFile(pack).read(n) for n in zipfile.ZipFile(pack).namelist()}
-    del files["manifest.sig"]
-    manifest = json.loads(files["manifest.json"])
-    manifest["version"] = 1
-    del manifest["signing"]
-    files["manifest.json"] = json.dumps(manifest).encode()
-    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
-    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
-    bad = tmp_path / "old.zip"
-    with zipfile.ZipFile(bad, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
+    def old(files, manifest):
+        manifest["version"] = 1
+        del manifest["signing"]
+
+    bad = forge(pack, tmp_path / "old.zip", old)
     ok, message = verify_pack(bad)
     assert not ok and message.startswith("manifest.json: pack format 1")
 
@@ -278,8 +292,8 @@ def test_pack_includes_event_episodes_and_sections_added_by_other_features(store
     zf = zipfile.ZipFile(io.BytesIO(data))
     events = list(csv.DictReader(io.StringIO(zf.read("episodes/events.csv").decode("utf-8-sig")), delimiter=";"))
     assert [(e["Soort"], e["Locatie"], e["Begin (Europe/Amsterdam)"], e["Duur"]) for e in events] == [
-        ("Proefdraaien noodstroomaggregaat", "stal 1", "2026-03-10 10:00", "20 min")]
-    assert events[0]["Beschrijving"] == ("Proefdraaien noodstroomaggregaat, stal 1, van 2026-03-10 10:00 tot "
+        ("Proefdraaien noodstroomaggregaat", "Stal 1", "2026-03-10 10:00", "20 min")]
+    assert events[0]["Beschrijving"] == ("Proefdraaien noodstroomaggregaat, Stal 1, van 2026-03-10 10:00 tot "
                                          "2026-03-10 10:20 (20 min): in orde.")
     assert "light/1.csv" in json.loads(zf.read("manifest.json"))["files"]
 

@@ -180,9 +180,9 @@ def test_events_read_as_sentences_not_json(store, config, farm):
     pack = zipfile.ZipFile(io.BytesIO(build_pack(store, config, ["visitors"], START, END, NOW)))
     rows = read_csv(pack.read("episodes/events.csv"))
     assert [r["Beschrijving"] for r in rows] == [
-        "Stroomuitval, stal 1, van 2026-03-10 03:00 tot 2026-03-10 04:35 (1 u 35 min): het aggregaat nam het "
+        "Stroomuitval, Stal 1, van 2026-03-10 03:00 tot 2026-03-10 04:35 (1 u 35 min): het aggregaat nam het "
         "niet over (stroomuitval van 1:35: aggregaat niet gestart binnen 30 s).",
-        "Sensor stal1/lux (lichtsterkte), stal 1, niet gehoord sinds 2026-03-10 03:00, nog niet afgelopen."]
+        "Sensor stal1/lux (lichtsterkte), Stal 1, niet gehoord sinds 2026-03-10 03:00, nog niet afgelopen."]
     assert "{" not in pack.read("episodes/events.csv").decode("utf-8-sig")
 
 
@@ -221,4 +221,4 @@ def test_a_repair_recorded_for_an_occurrence_is_shown_beside_it(config):
     assert by_rule["G3.8.9"]["Herstel"] == "hersteld 2026-03-19: lichtklok bijgesteld (Jan) — registratie-id 41"
     assert by_rule["G3.8.9"][f"Begin ({ZONE})"] == "2026-03-17 12:00"
     assert by_rule["G3.8.10"]["Herstel"] == ""
-    assert by_rule["G3.8.9"]["Locatie"] == "stal 1"
+    assert by_rule["G3.8.9"]["Locatie"] == "Stal 1"

@@ -4,7 +4,6 @@ folder: it shows the pack, checks it offline (Web Crypto, its own script only) a
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -26,21 +25,16 @@ ODD_NAME = "Klaas\u2028Ødegård \"de Vries\" \u0085 𝔘"  # line separators an
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory) -> Path:
     """One audit pack of a farm with every logbook, a drawn signature, a correction and an odd name."""
-    from agent.config import load_config
     from agent.exports import build_pack
     from agent.logbooks.entries import add_entry, correct_entry
     from agent.logbooks.signatures import store_signature
-    from agent.store.connection import open_store
     from rules.logbooks import LOGBOOKS
 
-    from .conftest import FARM_TOML
-    from .test_export import END, NOW, START
+    from .test_export import END, NOW, START, new_farm
     from .test_web_kiosk import png_data_url
 
     tmp = tmp_path_factory.mktemp("packpage")
-    (tmp / "ikb-agent.toml").write_text(FARM_TOML.format(db=tmp / "farm.db"), encoding="utf-8")
-    config = load_config(tmp / "ikb-agent.toml")
-    store = open_store(config.storage.path)
+    config, store = new_farm(tmp)
     for kind, entry in GOOD.items():
         add_entry(store, config, kind, entry, by="jan", now=NOW)
     png = base64.b64decode(png_data_url().split(",", 1)[1])
@@ -147,37 +141,21 @@ def test_the_packs_index_html_catches_a_flipped_byte_naming_the_file(browser, pa
     state, text = check(page, "#ikb-pick-folder", str(folder))
     assert state == "fail" and text.startswith("Niet in orde: logbooks/pest_control.csv: gewijzigd"), text
     # The same byte flipped inside the zip's compressed data: the member is named as well.
-    raw = bytearray(pack.read_bytes())
-    info = zipfile.ZipFile(pack).getinfo("logbooks/visitors.pdf")
-    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    raw[start + info.compress_size // 2] ^= 0x01
-    bad = tmp_path / "bad.zip"
-    bad.write_bytes(bytes(raw))
+    from .test_export import damage
+
+    bad = damage(pack, tmp_path / "bad.zip", "logbooks/visitors.pdf", 0x01)
     state, text = check(page, "#ikb-pick-zip", str(bad))
     assert state == "fail" and text.startswith("Niet in orde: logbooks/visitors.pdf:"), text
 
 
 def resigned(pack: Path, out: Path, change) -> Path:
-    """Copy a pack with its members changed by ``change(members)``, the manifest resealed and signed again with
-    another key — what someone holding the Pi could do; only the chain can tell."""
+    """Copy a pack with its members changed, the manifest resealed and signed again with another key — what
+    someone holding the Pi could do; only the chain can tell."""
     from agent.signing import create_key
 
-    with zipfile.ZipFile(pack) as zf:
-        files = {n: zf.read(n) for n in zf.namelist()}
-    change(files)
-    key = create_key(out.with_suffix(".key"))
-    manifest = json.loads(files["manifest.json"])
-    manifest["signing"] = key.public_info()
-    for name in manifest["files"]:
-        manifest["files"][name] = hashlib.sha256(files[name]).hexdigest()
-    files["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
-    files["manifest.sig"] = (key.sign(files["manifest.json"]) + "\n").encode()
-    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
-    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return out
+    from .test_export import forge
+
+    return forge(pack, out, lambda files, manifest: change(files), key=create_key(out.with_suffix(".key")))
 
 
 def test_the_packs_index_html_names_the_chain_entry_that_was_changed(browser, pack, tmp_path):

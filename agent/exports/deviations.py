@@ -51,16 +51,10 @@ class Deviation:
 
 
 def place_name(config: Settings, location: str | None) -> str:
-    """Return a location as the auditor reads it: "stal 1", "eierlokaal E", or "bedrijf" when farm-wide."""
-    if not location:
-        return "bedrijf"
-    for h in config.houses:
-        if h.id == location:
-            return h.name or f"stal {h.id}"
-    for r in config.egg_rooms:
-        if r.id == location:
-            return r.name or f"eierlokaal {r.id}"
-    return location
+    """Return a location as the auditor reads it: the house's or egg room's name ("Stal 1"), or "bedrijf"."""
+    from agent.alerts import location_name
+
+    return location_name(config, location) if location else "bedrijf"
 
 
 def moment_of(text: str | None, tz: ZoneInfo) -> str:
