@@ -22,7 +22,6 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from rules.evidence import EggRoom, Farm, House
 from rules.params import LogbookParams, Params
-from rules.scoring import Weights
 from rules.sensor_params import (
     EGG_ROOM_OVERRIDES,
     HOUSE_OVERRIDES,
@@ -87,6 +86,10 @@ class HouseSection(_Strict):
     housing: Literal["barn", "free_range", "organic", "colony"]
     mechanical_ventilation: bool = True
     name: str | None = None
+    # G1.2: the maximum number of hens the house's stalmeetrapport allows.
+    max_hens: int | None = Field(None, gt=0, le=1_000_000)
+    # H3.12.1: the free-range area of the house in hectares (at most 2500 hens per hectare).
+    free_range_ha: float | None = Field(None, gt=0, le=1000)
     # Per-house thresholds, laid over [sensor_rules.*] key by key ([houses.light] etc.).
     light: LightParams | None = None
     climate: ClimateParams | None = None
@@ -332,11 +335,19 @@ class AlertsSection(_Strict):
 
 
 class ScoringSection(_Strict):
-    """[scoring]: weights and ages used in the score."""
+    """[scoring]: ages used in the score."""
 
-    weights: Weights = Field(default_factory=Weights)
     assessment_max_age_days: int = Field(90, ge=1, le=3650)
     due_horizon_days: int = Field(60, ge=1, le=730)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_points(cls, data: Any) -> Any:
+        # DESIGN §3.5 v2: no points are summed any more, so their weights have nothing to configure.
+        if isinstance(data, dict) and "weights" in data:
+            raise _KeyError("weights", "no longer used: the score shows the counts per category with the "
+                                       "scheme's own texts instead of a sum of points; remove [scoring.weights]")
+        return data
 
 
 class EvaluationSection(_Strict):
@@ -355,8 +366,10 @@ class WebSection(_Strict):
     # Signing key for session cookies; generated into the database when absent.
     secret_key: str | None = None
     language: Literal["nl", "en"] = "nl"
-    # How long a login lasts (the kiosk tablet and the farmer's phone stay logged in).
+    # How long a login lasts at most (the kiosk tablet and the farmer's phone stay logged in).
     session_days: int = Field(30, ge=1, le=365)
+    # A login not used for this long ends (a copied cookie dies with it); kiosk accounts excepted.
+    session_idle_days: float = Field(7, gt=0, le=365)
     # Largest photo or document upload.
     max_upload_mb: int = Field(10, ge=1, le=100)
     # Worker threads of the web server.
@@ -500,14 +513,14 @@ class Settings(BaseSettings):
             latitude=self.farm.latitude,
             longitude=self.farm.longitude,
             timezone=self.farm.timezone,
-            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name) for h in self.houses),
+            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name, h.max_hens, h.free_range_ha)
+                         for h in self.houses),
             egg_rooms=tuple(EggRoom(r.id, r.name) for r in self.egg_rooms),
         )
 
     def params(self) -> Params:
         """Return the evaluation parameters."""
         return Params(
-            weights=self.scoring.weights,
             assessment_max_age_days=self.scoring.assessment_max_age_days,
             due_horizon_days=self.scoring.due_horizon_days,
             logbooks=self.logbooks,

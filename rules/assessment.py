@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from rules.catalogue import Rule
 from rules.errors import IkbError
 from rules.evidence import Answer, Evidence
-from rules.findings import Due, Finding
+from rules.findings import DEVIATIONS, Due, Finding, Occurrence
 from rules.params import Params
 from rules.texts import N_, lazy_gettext
 
@@ -77,7 +77,10 @@ def answer_finding(rule: Rule, answer: Answer | None, location: str | None,
     else:
         summary = rule.deviation_text(answer.status) or answer.note
     evidence_line = f"{basis}: {answer.note}" if answer.note and answer.note != summary else basis
-    return Finding(rule.id, location, answer.status, "self_assessment", summary, evidence=evidence_line)
+    # A deviation the farmer reports is one occurrence from his answer on, so its repair can be recorded.
+    occurrences = (Occurrence(answer.answered_at, None, f"zelfbeoordeling {when}: {answer.note}"),) \
+        if answer.status in DEVIATIONS else ()
+    return Finding(rule.id, location, answer.status, "self_assessment", summary, occurrences, evidence_line)
 
 
 def answer_due(rule: Rule, answer: Answer, params: Params, farm_today: date, tz) -> Due:

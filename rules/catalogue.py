@@ -59,6 +59,14 @@ EVALUATION: dict[str, str] = {
     "E9.4": "logbook",
     "H2.4": "logbook",  # dioxin test at 30-45 weeks
     "H3.12.10": "logbook",  # free-range journal
+    "A4.5.3": "logbook",  # bait-box register: numbered and fixed
+    "E2.1.4": "logbook",  # Salmonella samples: recognised laboratory
+    "E2.1.3": "logbook",  # Salmonella sample before slaughter, by a vet
+    "E2.3.2": "logbook",  # dioxin per two laying rounds (barn, colony)
+    "G3.1.2": "logbook",  # flocks: hens per compartment
+    "I1.3": "logbook",  # flocks: hens per compartment (organic)
+    "G1.2": "logbook",  # flocks: hens placed vs the stalmeetrapport's maximum
+    "H3.12.1": "logbook",  # flocks: hens per hectare of free range
     # Documents with a validity
     "A1.2": "document",
     "A4.2.3": "document",

@@ -113,6 +113,16 @@ def _latest(docs, rule_id: str, location: str | None, today: date) -> Document |
     return best
 
 
+def valid_document(evidence: Evidence, rule_id: str, location: str | None) -> tuple[Document, date | None] | None:
+    """Return the document proving a document rule at a location today, with its last valid day, or None."""
+    spec = SPECS[rule_id]
+    doc = _latest(evidence.documents, rule_id, location, evidence.today)
+    if doc is None:
+        return None
+    end = valid_through(spec, doc)
+    return (doc, end) if end is None or evidence.today <= end else None
+
+
 def evaluate_document(rule: Rule, evidence: Evidence, params: Params) -> tuple[list[Finding], list[Due]]:
     """Return the findings and dues of a document rule at ``evidence.at``."""
     spec = SPECS[rule.id]

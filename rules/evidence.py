@@ -21,6 +21,8 @@ class House:
     housing: str  # barn | free_range | organic | colony
     mechanical_ventilation: bool = True
     name: str | None = None
+    max_hens: int | None = None  # G1.2: the stalmeetrapport's maximum
+    free_range_ha: float | None = None  # H3.12.1: the house's free-range area
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from rules.scoring import Weights
 from rules.sensor_params import SensorRules
 
 
@@ -40,7 +39,6 @@ class Params(BaseModel):
     """Parameters of one evaluation."""
 
     model_config = ConfigDict(extra="forbid")
-    weights: Weights = Field(default_factory=Weights)
     # Self-assessment answers older than this turn `unknown` ("re-check").
     assessment_max_age_days: int = Field(90, ge=1, le=3650)
     # How far ahead the "falls due" list looks.

@@ -115,12 +115,8 @@ class GeneratorParams(_Strict):
     start_grace_seconds: int = Field(120, ge=5, le=3600)
     # A generator run while mains are present, at least this long, is a test.
     min_test_minutes: int = Field(1, ge=1, le=240)
-    # `ok` needs a successful run (test, outage or logbook check) within this many months
-    # (A3.6: "1 keer per 2 maanden").
-    evidence_months: int = Field(2, ge=1, le=24)
-    # Dutch law (Besluit houders van dieren, since 2023/2024): a monthly test of the alarm
-    # and a monthly unloaded test of the generator, records kept 13 months.
-    legal_test_months: int = Field(1, ge=1, le=12)
+    # `ok` needs a successful run within A3.6's two months (rules.logbooks.CHECK_MONTHS), and Dutch
+    # law's monthly and yearly tests are reminders (rules.sensor.law): one definition each, not settings.
     # One generator for the whole farm (findings farm-wide) or one per house; None: one
     # farm-wide generator when exactly one generator sensor is configured.
     farm_wide: bool | None = None

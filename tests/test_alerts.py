@@ -235,11 +235,23 @@ def test_mqtt_ack_payloads(tmp_path, store, receivers):
     farm.feed(reading("ventilation_alarm", "1", 1, farm.clock()), reading("ventilation_alarm", "2", 1, farm.clock()))
     a2, a1 = farm.alerts()  # newest first… same moment: by id descending is not promised, so sort
     a1, a2 = sorted((a1, a2), key=lambda a: a.id)
-    assert acknowledge_mqtt(store, b"not json {", farm.clock()).status == "unknown"
-    assert acknowledge_mqtt(store, b'{"id": "x"}', farm.clock()).status == "unknown"
-    assert acknowledge_mqtt(store, json.dumps({"id": a1.id, "by": "kiezer"}).encode(), farm.clock()).ok
-    assert acknowledge_mqtt(store, str(a2.id).encode(), farm.clock()).status == "acknowledged"
-    assert {a.acked_by for a in farm.alerts()} == {"kiezer", "mqtt"}
+    assert acknowledge_mqtt(store, b"not json {", farm.clock(), user="kiezer").status == "unknown"
+    assert acknowledge_mqtt(store, b'{"id": "x"}', farm.clock(), user="kiezer").status == "unknown"
+    assert acknowledge_mqtt(store, b"9" * 401, farm.clock(), user="kiezer").status == "unknown"
+    # The payload cannot say who acknowledged: the broker account (the topic's last level) does.
+    assert acknowledge_mqtt(store, json.dumps({"id": a1.id, "by": "iemand"}).encode(), farm.clock(), user="kiezer").ok
+    assert acknowledge_mqtt(store, str(a2.id).encode(), farm.clock(), user="ha").status == "acknowledged"
+    assert {a.acked_by for a in farm.alerts()} == {"kiezer (mqtt)", "ha (mqtt)"}
+
+
+def test_the_mqtt_ack_topic_names_the_broker_account():
+    from agent.alerts.engine import mqtt_ack_user
+
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "ikb-agent/alerts/ack/kiezer") == "kiezer"
+    assert mqtt_ack_user("ikb-agent/alerts/ack/", "ikb-agent/alerts/ack/kiezer") == "kiezer"
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "ikb-agent/alerts/ack") is None
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "ikb-agent/alerts/ack/a/b") is None
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "other/kiezer") is None
 
 
 def test_severity_is_configurable_per_kind_and_channels_filter_severity_and_house(tmp_path, store, receivers):

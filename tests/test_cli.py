@@ -43,10 +43,13 @@ def test_score_on_a_fresh_database_lists_every_applicable_rule_as_unknown(cli):
     # and no housing order is recorded (H3.12.11 nvt). A fresh install has heard no alarm panel and sent
     # no channel test yet: A3.4 is unknown, not a deviation.
     decided = {(f["rule"], f["location"], f["status"]) for f in doc["findings"] if f["status"] != "unknown"}
-    assert decided == {("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("A3.6", "2", "nvt"), ("H3.12.11", "1", "nvt")}
+    assert decided == {("A3.4", "2", "nvt"), ("A3.5", "2", "nvt"), ("A3.6", "2", "nvt"), ("H3.12.11", "1", "nvt"),
+                       ("E2.3.2", "1", "nvt")}
     a34 = next(f for f in doc["findings"] if f["rule"] == "A3.4" and f["location"] == "1")
     assert a34["status"] == "unknown"
-    assert doc["verdict"] == "incomplete" and doc["points"] == 0
+    assert doc["verdict"] == "incomplete" and "points" not in doc
+    assert doc["weights"] == {"B": "15 punt", "C": "5 punt", "D": "- 20 punt plus herstel voor afgifte certificaat",
+                              "KO": "schorsing"}
     assert doc["counts"]["unknown"] == len(applicable) - 1 == 241
 
 
@@ -64,7 +67,7 @@ def test_assess_then_score_shows_the_answer_and_the_deviation_first(cli):
     doc = json.loads(cli("score", "--format", "json").out)
     status = {f["rule"]: f["status"] for f in doc["findings"]}
     assert status["A4.1.6"] == "ok" and status["A4.2.1"] == "C"
-    assert doc["verdict"] == "remarks" and doc["points"] == 5
+    assert doc["verdict"] == "remarks" and doc["counts"]["C"] == 1 and doc["counts"]["ok"] == 1
     text = cli("score").out
     deviations = text.index("Afwijkingen (1)")
     assert text.index("A4.2.1", deviations) < text.index("Alle regels")

@@ -51,16 +51,25 @@ def test_alert_test_sends_through_every_channel_and_records_delivery(cli, config
     store = open_store(tmp_path / "farm.db")
     rows = store.query("SELECT channel, sent_at, delivered, detail FROM channel_tests ORDER BY id")
     assert [(r["channel"], r["delivered"]) for r in rows] == [("telefoon", 1), ("oud-kastje", 0)]
-    assert rows[0]["detail"] == "maandelijkse alarmtest: HTTP 200"
+    assert rows[0]["detail"] == "maandelijkse kanaaltest: HTTP 200"
     assert rows[0]["sent_at"].endswith("+00:00")
     # The failed test is not retried later: a test says how the channel was at that moment.
     assert {r["state"] for r in store.query("SELECT state FROM outbox")} == {"delivered", "failed"}
     store.close()
-    # The monthly test is in the checks logbook (A3.6), with the failure to repair.
-    [check] = json.loads(cli("logbook", "list", "checks", "--format", "json", config=config).out)
-    entry = check["entry"] if "entry" in check else check
-    assert (entry["item"], entry["result"], entry["checked_by"]) == ("alarm", "fault", "jan")
-    assert "telefoon afgeleverd" in entry["notes"] and "oud-kastje MISLUKT" in entry["notes"]
+
+
+
+def test_alert_test_monthly_writes_alarm_ok_into_the_checks_logbook_though_the_alarm_was_not_tested(cli, config,
+                                                                                                   phone):
+    """Why: `alert test --monthly` wrote 'alarm ok' into the checks logbook after a webhook test. A channel test
+    is a channel test: logged in the channel log (A3.4), never as an alarm check (A3.6)."""
+    result = cli("alert", "test", "--monthly", "--channel", "telefoon", "--by", "jan", config=config)
+    assert result.code == 0, result.err
+    assert "de alarminstallatie zelf is hiermee niet getest" in result.out
+    assert json.loads(cli("logbook", "list", "checks", "--format", "json", config=config).out) == []
+    doc = json.loads(cli("score", "--format", "json", config=config).out)
+    a36 = next(f for f in doc["findings"] if f["rule"] == "A3.6" and f["location"] == "1")
+    assert a36["status"] == "unknown"
 
 
 def test_alert_test_one_channel_as_json(cli, config, phone):

@@ -7,8 +7,11 @@ from datetime import timedelta
 from agent.evaluation.continuous import evaluate_tick, on_readings
 from agent.evaluation.score import score_window
 from agent.ingest.ingestor import StoredReading
-from agent.store.scores import latest_score
+from agent.store.connection import open_store
+from agent.store.scores import latest_score, record_score
+from rules.findings import Due, Finding, Occurrence, Repair
 from rules.kinds import GENERATOR_OFF, MAINS_OFF, VENTILATION_OK
+from rules.scoring import score
 from tests.synth import ms, series, state_samples
 from tests.test_sensor_store import AT, FIRST, SINCE, _create_channel_tests, farm, fill, put  # noqa: F401
 
@@ -109,3 +112,23 @@ def test_the_snapshot_is_the_whole_score_and_is_rewritten_only_where_it_changed(
         {"since": (later - timedelta(days=3)).isoformat(), "at": later.isoformat()}]
     # Read back, the snapshot is the score itself: findings, due list, counts, verdict, window.
     assert latest_score(store).score == score_window(store, config, at=later, since=later - timedelta(days=3))
+
+
+def test_the_snapshot_keeps_repairs_not_checked_and_setup_steps_exactly_as_the_score_json_has_them(tmp_path):
+    store = open_store(tmp_path / "farm.db")
+    repaired = Finding("A4.1.6", None, "D", "self_assessment", "Kadavers in de stal", (
+        Occurrence(AT - timedelta(days=2), AT - timedelta(days=1), "kadavers in de stal",
+                   Repair(7, (AT - timedelta(days=1)).date(), "naar de koelcel", "jan", "10:15")),))
+    not_checked = Finding("A3.6", "2", "nvt", "logbook", "Niet gecontroleerd", not_checked=True)
+    waiting = Finding("A3.4", "1", "unknown", "sensor", "Geen alarmkast gekoppeld",
+                      setup=("Koppel de alarmkast van stal 1 aan de agent",))
+    due = [Due("A6.3.1", None, (AT + timedelta(days=9)).date(), "Drinkwateronderzoek")]
+    result = score([repaired, not_checked, waiting], at=AT, since=AT - timedelta(days=30), due=due)
+    record_score(store, result, AT)
+    back = latest_score(store).score
+    # What `ikb-agent score` prints is what the page and the API read back from `run`'s snapshot.
+    assert back.to_json() == result.to_json()
+    assert back.verdict == "remarks" and back.findings[0].repaired and "points" not in back.to_json()
+    assert back.setup == [{"step": "Koppel de alarmkast van stal 1 aan de agent", "rules": ["A3.4"],
+                           "locations": ["1"]}]
+    store.close()

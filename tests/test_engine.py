@@ -39,7 +39,7 @@ def test_without_evidence_every_applicable_rule_is_unknown():
     assert rules == {r.id for r in load_catalogue().applicable({"free_range", "barn"})}
     # A house without mechanical ventilation makes its A3.x rules NVT from the configuration alone.
     assert {(f.rule, f.location) for f in result.findings if f.status == "nvt"} <= {
-        (r, "2") for r in ("A3.4", "A3.5", "A3.6")}
+        (r, "2") for r in ("A3.4", "A3.5", "A3.6")} | {("E2.3.2", "1")}
     assert {f.status for f in result.findings} - {"nvt"} == {"unknown"}
     assert result.verdict == "incomplete"
     assert all(f.summary for f in result.findings)

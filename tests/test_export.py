@@ -20,6 +20,7 @@ from agent.exports import pack as export_mod
 from agent.exports import pdf as pdf_mod
 from agent.exports.pdf import font_paths
 from agent.logbooks.entries import add_entry, correct_entry
+from rules.logbooks import LOGBOOKS
 
 from .test_logbook import GOOD
 
@@ -72,7 +73,10 @@ def forge(pack: Path, out: Path, change, key=None) -> Path:
     manifest["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in manifest["files"] if n in files}
     files.pop("manifest.sig", None)
     if key is not None:
+        old = manifest["signing"]["fingerprint"].encode()
+        files["README.txt"] = files["README.txt"].replace(old, key.fingerprint.encode())  # README names the key
         manifest["signing"] = key.public_info()
+        manifest["files"]["README.txt"] = hashlib.sha256(files["README.txt"]).hexdigest()
     files["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
     if key is not None:
         files["manifest.sig"] = (key.sign(files["manifest.json"]) + "\n").encode()
@@ -184,7 +188,7 @@ def test_export_zip_from_the_cli_writes_a_pack_that_verifies(cli, farm, tmp_path
     assert result.code == 0 and result.out.strip() == f"geschreven: {out}", result.err
     result = cli("verify", str(out), config=None)
     assert result.code == 0 and len(result.out.strip().splitlines()) == 1
-    assert "intact" in result.out and "10 logboeken (9 ketenregels)" in result.out
+    assert "intact" in result.out and f"{len(LOGBOOKS)} logboeken (9 ketenregels)" in result.out
 
 
 def test_the_audit_pack_holds_every_logbook_score_and_manifest_and_verifies(cli, pack):
@@ -201,10 +205,12 @@ def test_the_audit_pack_holds_every_logbook_score_and_manifest_and_verifies(cli,
     assert verify_pack(pack)[0]
 
 
-def test_a_chain_carries_only_the_digest_of_entries_outside_the_period(pack):
+def test_every_chain_line_carries_its_record_so_the_pack_can_prove_it_is_complete(pack):
+    """Issue 13: a digest-only line does not say its entry's date, so it could hide an entry of the period."""
     lines = [json.loads(x) for x in zipfile.ZipFile(pack).read("chains/visitors.jsonl").splitlines()]
-    assert ["record" in x for x in lines] == [True, False]
-    assert "Oud Bezoek" not in zipfile.ZipFile(pack).read("chains/visitors.jsonl").decode()
+    assert ["record" in x for x in lines] == [True, True]
+    assert "Oud Bezoek" in zipfile.ZipFile(pack).read("chains/visitors.jsonl").decode()  # outside the period
+    assert "Oud Bezoek" not in zipfile.ZipFile(pack).read("logbooks/visitors.csv").decode("utf-8-sig")
 
 
 def rewrite(pack: Path, out: Path, name: str, change) -> Path:
@@ -258,17 +264,21 @@ def test_a_csv_edited_resealed_and_signed_again_still_fails_against_the_chain(pa
 
     bad = forge(pack, tmp_path / "resealed.zip", edit, key=create_key(tmp_path / "other.key"))
     ok, message = verify_pack(bad)
-    assert not ok and message == "logbooks/visitors.csv row 2 (entry #1): does not match the chain"
+    assert not ok and message.startswith("logbooks/visitors.csv: klopt niet met de registraties in de keten "
+                                         "(regel 2: "), message
 
 
-def test_a_pack_passed_off_as_an_older_unsigned_format_is_refused(pack, tmp_path):
+def test_a_csv_edited_and_passed_off_as_an_older_unsigned_format_is_refused(pack, tmp_path):
+    """Passing the pack off as an unsigned one of format 1 does not help a forger either: such a pack cannot show
+    it is complete (issue 13) and is refused."""
     def old(files, manifest):
+        files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace(b"09:15", b"07:15")
         manifest["version"] = 1
         del manifest["signing"]
 
     bad = forge(pack, tmp_path / "old.zip", old)
     ok, message = verify_pack(bad)
-    assert not ok and message.startswith("manifest.json: pack format 1")
+    assert not ok and message.startswith("manifest.json: pakketformaat 1; dit kan niet aantonen dat het volledig is")
 
 
 def test_verify_exits_1_naming_the_member_and_refuses_non_zips(cli, pack, tmp_path):

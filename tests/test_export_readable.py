@@ -193,7 +193,7 @@ def test_deviations_with_their_repairs_are_in_the_pack(store, config, farm, tmp_
 
     score = json.loads(pack.read("score/score.json"))
     found = {(f["rule"], f["status"]) for f in score["findings"] if f["status"] in ("B", "C", "D", "KO")}
-    rows = read_csv(pack.read("score/afwijkingen.csv"))
+    rows = read_csv(pack.read("score/deviations.csv"))
     assert found and {(r["Regel"], r["Categorie"].split()[0]) for r in rows} == found
     assert all(r["Afwijking"] for r in rows)
     page = pack.read("index.html").decode("utf-8")
@@ -218,7 +218,10 @@ def test_a_repair_recorded_for_an_occurrence_is_shown_beside_it(config):
     items = deviations(score, load_catalogue(), config)
     rows = read_csv(deviations_csv(items, ZONE))
     by_rule = {r["Regel"]: r for r in rows}
-    assert by_rule["G3.8.9"]["Herstel"] == "hersteld 2026-03-19: lichtklok bijgesteld (Jan) — registratie-id 41"
-    assert by_rule["G3.8.9"][f"Begin ({ZONE})"] == "2026-03-17 12:00"
-    assert by_rule["G3.8.10"]["Herstel"] == ""
+    repaired = by_rule["G3.8.9"]
+    assert (repaired["Hersteld op"], repaired["Hersteld door"], repaired["Herstelmaatregel"],
+            repaired["Registratie-id herstel"], repaired["Regel geheel hersteld"]) == (
+        "2026-03-19", "Jan", "lichtklok bijgesteld", "41", "ja")
+    assert repaired[f"Begin ({ZONE})"] == "2026-03-17 12:00"
+    assert (by_rule["G3.8.10"]["Herstelmaatregel"], by_rule["G3.8.10"]["Regel geheel hersteld"]) == ("", "nee")
     assert by_rule["G3.8.9"]["Locatie"] == "Stal 1"

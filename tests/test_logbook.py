@@ -54,10 +54,18 @@ GOOD = {
     "free_range": {"date": "2026-03-18", "house": "1", "hours": 7.5, "opened": "10:00", "closed": "17:30"},
     "samples": {"house": "1", "sampled_on": "2026-03-01", "kind": "salmonella", "method": "boot_swabs",
                 "lab": "GD Deventer", "result": "negative"},
+    "corrective_actions": {"date": "2026-03-18", "rule": "A3.4", "location": "1",
+                           "deviation_start": "2026-03-17T03:10:00+01:00", "action": "voeding alarmpaneel vervangen",
+                           "performed_by": "Jan"},
 }
 
 # (kind, field, bad value, words the message must contain)
 MALFORMED = [
+    ("corrective_actions", "rule", "Z9.9", "geen IKB Ei-regel"),
+    ("corrective_actions", "deviation_start", "2026-03-17 03:10", "tijdzone"),
+    ("corrective_actions", "deviation_start", "gisteren", "begin van de afwijking"),
+    ("corrective_actions", "date", "2026-03-16", "vóór het begin van de afwijking"),
+    ("corrective_actions", "action", "", "beschrijf wat u hebt gedaan"),
     ("visitors", "date", "18-3-2026", "JJJJ-MM-DD"),
     ("visitors", "date", "2026-02-30", "bestaat niet"),
     ("visitors", "date", "2026-03-21", "toekomst"),
@@ -170,7 +178,9 @@ def test_every_field_carries_its_rule_and_labels_for_forms():
     for kind, spec in LOGBOOKS.items():
         for name, info in spec.model.model_fields.items():
             extra = info.json_schema_extra
-            assert extra["rule"] in info.description and extra["rule"][0] in "AEGHI", (kind, name)
+            # A rule id, or for the corrective actions the seed's D weight ("herstel voor afgifte certificaat").
+            assert extra["rule"] in info.description and (extra["rule"][0] in "AEGHI" or extra["rule"] == "Weging D"), \
+                (kind, name)
             assert extra["label"] and extra["widget"], (kind, name)  # (their English: tests/test_translations.py)
     fields = {f.name: f for f in form_fields("pest_control")}
     assert {k: english.gettext(v) for k, v in fields["uptake"].options.items()} == {

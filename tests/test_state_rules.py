@@ -105,8 +105,15 @@ def test_a_new_installation_without_a_channel_test_yet_is_unknown_not_c():
     assert f.status == "C"
 
 
+def test_a_fresh_install_without_an_alert_channel_is_a_set_up_step_not_a_farm_deviation():
+    """Why: 'a fresh install with the simulator's configuration shows remarks because no alert channel is configured
+    yet': a set-up step of this program presented as a farm deviation, with the configuration key as its advice."""
+    f = a34(panel(), channels=AlertChannels(()))["1"]
+    assert f.status == "unknown" and not f.occurrences
+    assert "[[alerts.channels]]" not in f.summary and "alerts.channels" not in (f.evidence or "")
+
+
 @pytest.mark.parametrize("channels, expected, text", [
-    (AlertChannels(()), "C", "geen alarmkanaal buiten het bedrijf ingesteld"),
     (AlertChannels(("webhook",)), "C", "nog nooit getest"),
     (AlertChannels(("webhook",), (ChannelTest("webhook", AT - timedelta(days=70), True),)), "C", "laatste geslaagde"),
     (AlertChannels(("webhook",), (ChannelTest("webhook", AT - timedelta(days=5), False),)), "C", "nog nooit getest"),
@@ -123,7 +130,7 @@ def test_off_farm_channel(channels, expected, text):
 def test_a_broken_panel_outranks_a_missing_channel():
     f = a34(panel(silences=(NIGHT,)), channels=AlertChannels(()))["1"]
     assert f.status == "D"
-    assert {o.detail.split(" ")[0] for o in f.occurrences} == {"alarmpaneel", "geen"}
+    assert {o.detail.split(" ")[0] for o in f.occurrences} == {"alarmpaneel"}
 
 
 def test_no_mechanical_ventilation_is_nvt_and_no_sensor_is_unknown():
@@ -136,7 +143,9 @@ def test_alarm_dues():
     evidence = Evidence(farm=FARM, at=AT, since=SINCE, inputs={
         "ventilation_alarm": {}, "alert_channels": TESTED, "checks": (Check(date(2026, 1, 20), "alarm", "ok"),)})
     dues = alarm_dues(evidence, Params())
-    assert [(d.what.split(" ")[0], d.due) for d in dues] == [("Testbericht", date(2026, 3, 22))]
+    # The channel test (A3.4) and the legal monthly test of the alarm installation, from the last alarm check.
+    assert [(d.what.split(" ")[0], d.due) for d in dues] == [("Testbericht", date(2026, 3, 22)),
+                                                            ("Wettelijk", date(2026, 2, 20))]
     # No alarm test in the checks logbook yet: Dutch law's monthly test is due today.
     evidence = Evidence(farm=FARM, at=AT, since=SINCE, inputs={"ventilation_alarm": {}, "alert_channels": TESTED})
     legal = [d for d in alarm_dues(evidence, Params()) if d.what.startswith("Wettelijk")]
@@ -234,9 +243,11 @@ def test_episodes_detect_tests_and_outages():
 def test_legal_generator_test_due():
     inputs = gen_inputs(ON, OFF + ((T0, GENERATOR_RUNNING), (T0 + timedelta(minutes=15), GENERATOR_OFF)))
     evidence = Evidence(farm=FARM, at=AT, since=SINCE, inputs=inputs)
-    [due] = generator_dues(evidence, Params())
+    due, load = generator_dues(evidence, Params())
     assert (due.rule, due.due, due.overdue) == ("A3.5", date(2026, 3, 2), False)
     assert due.what.startswith("Wettelijk (Besluit houders van dieren): maandelijkse proefdraai")
-    # With generator checks in the logbook the logbook rules list the next test instead.
-    inputs["checks"] = (Check(date(2026, 2, 1), "generator", "ok"),)
-    assert generator_dues(Evidence(farm=FARM, at=AT, since=SINCE, inputs=inputs), Params()) == []
+    assert load.overdue and "jaarlijkse test van het noodstroomaggregaat onder belasting" in load.what
+    # One reminder whatever the source: the latest of the detected runs and the logbook's generator checks.
+    inputs["checks"] = (Check(date(2026, 2, 3), "generator", "ok"), Check(date(2026, 1, 15), "generator_load", "ok"))
+    due, load = generator_dues(Evidence(farm=FARM, at=AT, since=SINCE, inputs=inputs), Params())
+    assert (due.due, load.due, load.overdue) == (date(2026, 3, 3), date(2027, 1, 15), False)

@@ -64,7 +64,8 @@ def test_the_api_needs_a_session_or_a_valid_token(app, tokens):
     assert client.get("/api/v1/score", headers=bearer("ikb_not-a-token")).status_code == 401
     response = client.get("/api/v1/score", headers=bearer(tokens["jan"]))
     assert response.status_code == 200 and response.json["scheme"] == "IKB Ei"
-    assert list(response.json)[:6] == ["at", "since", "scheme", "verdict", "points", "counts"]
+    assert list(response.json)[:6] == ["at", "since", "scheme", "verdict", "weights", "counts"]
+    assert "points" not in response.json
     assert client.get("/api/v1/score", headers=bearer(tokens["tablet"])).status_code == 403
 
 

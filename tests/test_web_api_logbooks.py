@@ -52,7 +52,8 @@ def test_every_logbook_is_in_the_openapi_document_with_its_record_as_the_body(ap
     assert "/api/v1/logbooks" in doc["paths"]
 
 
-@pytest.mark.parametrize("kind", list(LOGBOOKS))
+# A repair must name an occurrence of a current deviation: tests/test_web_repairs.py posts one.
+@pytest.mark.parametrize("kind", [k for k in LOGBOOKS if k != "corrective_actions"])
 def test_a_valid_entry_of_every_logbook_is_stored_durably_and_read_back(api, app, kind):
     response = api("POST", f"/api/v1/logbooks/{kind}", json=GOOD[kind])
     assert response.status_code == 201, response.json
@@ -106,7 +107,14 @@ def test_messages_are_english_for_an_english_session(farmer):
     response = farmer.post("/api/v1/logbooks/checks", json={**GOOD["checks"], "item": "fan"},
                            headers={"X-CSRFToken": token_of(farmer)})
     assert response.status_code == 422 and response.json["fields"]["item"] == \
-        "choose from generator (emergency generator), alarm (alarm system)"
+        "choose from generator (emergency generator), alarm (alarm system), generator_load (emergency generator, " \
+        "yearly test under load), alarm_dialer (alarm panel's own dialer, alarm forwarding tested)"
+
+
+def test_a_repair_that_names_no_current_deviation_is_refused(api, web_store):
+    response = api("POST", "/api/v1/logbooks/corrective_actions", json=GOOD["corrective_actions"])
+    assert response.status_code == 422 and "rule" in response.json["fields"]
+    assert list_entries(web_store, "corrective_actions") == []
 
 
 def test_a_correction_supersedes_with_who_when_why_and_only_the_newest_version_can_be_corrected(api):

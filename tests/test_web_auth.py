@@ -39,7 +39,7 @@ def test_login_opens_the_dashboard_and_a_wrong_password_does_not(client_for, app
     assert client.get("/").status_code == 302
     ok = login(client, "jan")
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
-    assert "strafpunten" in client.get("/").get_data(as_text=True)
+    assert "Afwijkingen per categorie" in client.get("/").get_data(as_text=True)
 
 
 def test_login_returns_to_the_page_asked_for_but_never_to_another_site(app):
@@ -133,4 +133,4 @@ def test_a_disabled_account_loses_its_session(farmer, app):
 
 def test_language_switch_shows_english(farmer):
     farmer.post("/language", data={"lang": "en", "csrf_token": token_of(farmer), "next": "/"})
-    assert "penalty points" in farmer.get("/").get_data(as_text=True)
+    assert "Deviations per category" in farmer.get("/").get_data(as_text=True)

@@ -25,10 +25,14 @@ def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
 
 
-def test_fresh_database_is_incomplete_with_zero_points_and_no_data_tiles(farmer):
+def test_fresh_database_is_incomplete_with_zero_deviations_and_no_data_tiles(farmer):
     text = _text(farmer.get("/").get_data(as_text=True))
-    # Nothing is proven yet: a fresh install is incomplete, not in deviation.
-    assert "Onvolledig" in text and "0 strafpunten" in text
+    # Nothing is proven yet: a fresh install is incomplete, not in deviation; no points anywhere.
+    assert "Onvolledig" in text and "strafpunten" not in text and "punten" not in text.replace("punt)", "")
+    categories = text[text.index("Afwijkingen per categorie"):]
+    assert "afwijking B 0 Weging B (15 punt)" in categories
+    assert "afwijking D 0 Weging D (- 20 punt plus herstel voor afgifte certificaat)" in categories
+    assert "KO-afwijking 0 Weging KO (schorsing)" in categories
     assert "Afwijkingen (0)" in text
     assert "Donkerperiode afgelopen nacht geen gegevens" in text
     assert "Alarmkast gehoord geen gegevens" in text
@@ -42,7 +46,7 @@ def test_a_seeded_deviation_shows_first_with_rule_text_location_when_and_evidenc
                     now=NOW - timedelta(days=400))
     record_answer(web_store, load_catalogue(), rule_id="A4.1.6", status="ok", note="", answered_by="jan", now=NOW)
     text = _text(farmer.get("/").get_data(as_text=True))
-    assert "Herstel vereist vóór afgifte certificaat" in text and "20 strafpunten" in text
+    assert "Herstel vereist vóór afgifte certificaat" in text and "afwijking D 1 Weging D" in text
     deviations = text[text.index("Afwijkingen (1)"):text.index("Binnenkort te doen")]
     assert "afwijking D A6.3.1" in deviations and WATER_D in deviations
     assert "Bewijs: Drinkwateronderzoek (HOSOWO) van" in deviations

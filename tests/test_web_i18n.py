@@ -7,10 +7,11 @@ from .web_fixtures import accounts, app, client_for, clock, db_path, farm_config
 
 def test_dutch_is_the_default_with_dutch_dates_and_english_on_request(farmer):
     html = farmer.get("/").get_data(as_text=True)
-    assert '<html lang="nl">' in html and "strafpunten" in html and "1 nov 2026 13:00" in html
+    assert '<html lang="nl">' in html and "Afwijkingen per categorie" in html and "1 nov 2026 13:00" in html
     farmer.post("/language", data={"lang": "en", "csrf_token": token_of(farmer), "next": "/rules/A1.1"})
     english = farmer.get("/").get_data(as_text=True)
-    assert '<html lang="en">' in english and "penalty points" in english and "Nov 1, 2026" not in english
+    assert '<html lang="en">' in english and "Deviations per category" in english and "Nov 1, 2026" not in english
+    assert "(15 punt)" in english  # the scheme's own weight texts stay in Dutch
     assert "1 Nov 2026 13:00" in english
     # Rule texts stay in the scheme's Dutch.
     from markupsafe import escape

@@ -48,7 +48,12 @@ def field_error(html: str, name: str) -> str:
     return match.group(1).strip()
 
 
-@pytest.mark.parametrize("kind", list(LOGBOOKS))
+def test_a_repair_is_recorded_at_its_deviation_not_on_a_blank_form(farmer):
+    response = farmer.get("/logbooks/corrective_actions/new")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/rules/?status=D")
+
+
+@pytest.mark.parametrize("kind", [k for k in LOGBOOKS if k != "corrective_actions"])
 def test_every_logbook_has_a_form_with_the_record_models_dutch_labels(farmer, kind):
     html = page(farmer.get(f"/logbooks/{kind}/new"))
     for f in form_fields(kind):

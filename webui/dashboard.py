@@ -1,4 +1,4 @@
-"""The dashboard: verdict and points, deviations first, what falls due, a tile per house."""
+"""The dashboard: verdict and the count per category, deviations first, set-up steps, what falls due, tiles."""
 
 from __future__ import annotations
 

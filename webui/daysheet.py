@@ -150,7 +150,7 @@ def save(house: str):
                                                                                reason=reason, status=status))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Opgeslagen: {house}, {day} (#{id}).", house=location_word(house), day=fmt_date(day),
             id=saved.entry.id), "ok")
     flash_flags(saved.flags)

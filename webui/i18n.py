@@ -148,7 +148,7 @@ STATUS_WORDS = {
 VERDICT_WORDS = {
     "suspension": N_("Schorsing: KO-afwijking"),
     "repair_required": N_("Herstel vereist vóór afgifte certificaat"),
-    "remarks": N_("Opmerkingen: B/C-afwijkingen"),
+    "remarks": N_("Opmerkingen: B/C-afwijkingen of herstelde D-afwijkingen"),
     "incomplete": N_("Onvolledig: niet alles is aangetoond"),
     "ready": N_("Auditklaar"),
 }

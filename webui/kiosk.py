@@ -28,7 +28,7 @@ from agent.signing import FarmKeyError, farm_key
 from agent.store import get_user, list_accounts
 from rules.logbooks import LOGBOOKS, EntryError, validate_entry
 from rules.texts import N_
-from webui.access import public, require_farmer, roles
+from webui.access import log_in, public, require_farmer, roles
 from webui.forms import NON_FIELD
 from webui.i18n import gettext as _
 from webui.i18n import location_word
@@ -133,7 +133,7 @@ def register():
     except EntryError:
         return render_template("kiosk/index.html",
                                **_context(lang, data, {NON_FIELD: translate(lang, MESSAGES[NON_FIELD])})), 422
-    scores().invalidate()
+    scores().invalidate(now())
     if g.user["role"] == "farmer":
         flash_flags(saved.flags)
     session["kiosk_done"] = {"lang": lang, "contact": bool(saved.entry.entry["poultry_contact_48h"])}
@@ -214,10 +214,5 @@ def enter(key: str):
     account = get_user(get_store(), link[0]) if link else None
     if link is None or account is None or account["role"] != "kiosk" or not secrets.compare_digest(key, link[1]):
         abort(404, _("Deze kioskcode is niet (meer) geldig. Vraag de pluimveehouder."))
-    lang = session.get("lang")
-    session.clear()
-    session.permanent = True
-    session["uid"] = account["id"]
-    if lang:
-        session["lang"] = lang
+    log_in(account)
     return redirect(url_for("kiosk.index"))

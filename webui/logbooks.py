@@ -262,6 +262,10 @@ def _open_entry(kind: str, entry_id: int, *, draft: bool):
 def new(kind: str):
     """Add an entry; the CLI's validation names each bad field and nothing is stored then."""
     spec = spec_or_404(kind)
+    if kind == "corrective_actions":
+        # A repair names the occurrence it repairs: it is recorded from the deviation on the rule's page.
+        flash(_("Registreer een herstel bij de afwijking zelf: kies de regel en dan 'Herstel registreren'."), "info")
+        return redirect(url_for("rules.index", status="D"))
     if request.method == "GET":
         return _render_form(kind, "new", values={spec.date_field: today().isoformat()})
     data = entry_from_form(kind, request.form)
@@ -270,7 +274,7 @@ def new(kind: str):
                                                                            status=status, conflict=conflict))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Opgeslagen: {title} #{id}.", title=title(kind), id=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.entries", kind=kind))
@@ -294,7 +298,7 @@ def correct(kind: str, entry_id: int):
                                                       reason=reason, status=status, conflict=conflict))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Gecorrigeerd: #{old} is vervangen door #{new}.", old=entry_id, new=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.entry", kind=kind, entry_id=saved.entry.id))
@@ -316,7 +320,7 @@ def withdraw(kind: str, entry_id: int):
     except LogbookError as exc:
         flash(exc.problems[0].render(current_translations()), "error")
         return redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Ingetrokken: #{id}. De regel blijft in de geschiedenis.", id=entry_id), "ok")
     return redirect(url_for("logbooks.entries", kind=kind))
 
@@ -342,7 +346,7 @@ def confirm(kind: str, entry_id: int):
                                                       status=status))
     if refused:
         return refused
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Bevestigd: #{old} is vastgelegd als #{new}.", old=entry_id, new=saved.entry.id), "ok")
     flash_flags(saved.flags)
     return redirect(url_for("logbooks.index"))

@@ -2,8 +2,10 @@
 
 Self-assessed rules get the answer form (``agent.logbooks.assessments.record_answer``,
 with an optional photo); document rules get the document form
-(``agent.logbooks.documents.record_document``, with an optional scan). Both are shown
-to farmers only; an auditor sees the same page without forms.
+(``agent.logbooks.documents.record_document``, with an optional scan). Every occurrence
+of a deviation that is over gets a link to record its repair (``agent.logbooks.record_repair``,
+the ``corrective_actions`` logbook, with an optional photo or document). Forms are shown
+to farmers only; an auditor sees the same page without them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from contextlib import contextmanager
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from agent.logbooks import AssessmentError, DocumentError, answer_history, record_answer, record_document
+from agent.logbooks import AssessmentError, DocumentError, answer_history, record_answer, record_document, record_repair
 from agent.store import (
     DOCUMENT_TYPES,
     IMAGE_TYPES,
@@ -25,12 +27,15 @@ from agent.store import (
 )
 from rules.catalogue import Rule, load_catalogue
 from rules.documents import SPECS
-from rules.findings import STATUSES, worst
+from rules.errors import IkbError
+from rules.findings import STATUSES, Finding, Occurrence, worst
+from rules.logbooks import repairable
 from webui.access import can_write, require_farmer
 from webui.forms import field_errors, fields_for, parse_form
 from webui.i18n import current_translations, location_word
 from webui.i18n import gettext as _
 from webui.inputs import AssessmentInput, DocumentInput
+from webui.logbook_forms import entry_from_form, logbook_fields
 from webui.scores import current
 from webui.state import get_config, get_store, get_writer, now, scores
 
@@ -117,9 +122,15 @@ def _render_rule(rule: Rule, *, assess_values=None, assess_errors=None, doc_valu
     documents = document_rows(store, rule.id, newest_first=True)
     spec = SPECS.get(rule.id)
     writer = can_write()
+
+    def repair_url(f: Finding, o: Occurrence) -> str | None:
+        if not writer or o.repair is not None or not repairable(f, o, view.score.at):
+            return None
+        return url_for("rules.repair", rule_id=f.rule, location=f.location or "", start=o.start.isoformat())
+
     context = {
         "rule": rule, "findings": findings, "view": view, "history": history, "answers": answers,
-        "documents": documents, "spec": spec,
+        "documents": documents, "spec": spec, "repair_url": repair_url,
         "assess_fields": _assess_fields(rule, assess_values, assess_errors) if writer else None,
         "document_fields": _document_fields(rule, doc_values, doc_errors) if writer and spec else None,
         "assess_errors": assess_errors or {}, "doc_errors": doc_errors or {},
@@ -175,7 +186,7 @@ def assess(rule_id: str):
                           locations={i for i, _n in _locations()}, file_id=file_id)
     except AssessmentError as exc:
         return _render_rule(rule, assess_values=values, assess_errors=_at_fields(exc, AssessmentInput, "status"), status=422)
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Opgeslagen: {rule} = {status}.", rule=rule.id, status=answer.status), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
 
@@ -206,7 +217,7 @@ def document(rule_id: str):
                             house_ids={h.id for h in get_config().houses}, file_id=file_id)
     except DocumentError as exc:
         return _render_rule(rule, doc_values=values, doc_errors=_at_fields(exc, DocumentInput, "issued_on"), status=422)
-    scores().invalidate()
+    scores().invalidate(now())
     flash(_("Document opgeslagen."), "ok")
     return redirect(url_for("rules.rule", rule_id=rule.id))
 
@@ -217,6 +228,70 @@ def _at_fields(exc, model, first: str) -> dict[str, str]:
     for name, message in field_errors(exc).items():
         out.setdefault(name if name in model.model_fields else first, message)
     return out
+
+
+REPAIR_KIND = "corrective_actions"
+REPAIR_FIELDS = ("date", "time", "action", "performed_by")
+
+
+def _occurrence_or_404(rule: Rule, location: str | None, start_text: str) -> tuple[Finding, Occurrence]:
+    """Return the current finding and the occurrence a repair names, or answer 404 saying what was missing."""
+    from datetime import datetime
+
+    try:
+        start = datetime.fromisoformat(start_text)
+    except ValueError:
+        abort(404, _("Geen afwijking van {rule} die op dat moment begon.", rule=rule.id))
+    view = current(get_store(), get_config(), now())
+    for f in view.score.findings:
+        if f.rule == rule.id and f.location == location:
+            for o in f.occurrences:
+                if o.start == start:
+                    return f, o
+    abort(404, _("Geen afwijking van {rule} die op dat moment begon.", rule=rule.id))
+
+
+def _render_repair(rule: Rule, finding: Finding, occurrence: Occurrence, *, values=None, errors=None,
+                   status: int = 200):
+    """Render the repair form of one occurrence (fields from the corrective_actions record model)."""
+    errors = errors or {}
+    fields = logbook_fields(REPAIR_KIND, get_config(), values=values, errors=errors, only=REPAIR_FIELDS)
+    return render_template("rules/repair.html", rule=rule, finding=finding, occurrence=occurrence, fields=fields,
+                           errors=errors, document_types=",".join(DOCUMENT_TYPES)), status
+
+
+@bp.route("/<rule_id>/repair", methods=["GET", "POST"])
+@require_farmer
+def repair(rule_id: str):
+    """Record the repair of one occurrence of a deviation (farmers only): what, when, who, a photo or document."""
+    rule = _rule_or_404(rule_id)
+    source = request.args if request.method == "GET" else request.form
+    location = source.get("location") or None
+    finding, occurrence = _occurrence_or_404(rule, location, source.get("start", ""))
+    if request.method == "GET":
+        today = get_config().farm_view().local_date(now())
+        return _render_repair(rule, finding, occurrence,
+                              values={"date": today.isoformat(), "performed_by": _user_name()})
+    data = entry_from_form(REPAIR_KIND, request.form, only=REPAIR_FIELDS)
+    data.update({"rule": rule.id, "location": location, "deviation_start": occurrence.start.isoformat()})
+    from flask import current_app
+
+    uploads = []
+    upload = request.files.get("attachment")
+    if upload is not None and upload.filename:
+        uploads.append((upload.filename, upload.read(current_app.config["MAX_UPLOAD_BYTES"] + 1)))
+    try:
+        saved = record_repair(get_writer(), get_config(), current(get_store(), get_config(), now()).score, data,
+                              by=_user_name(), now=now(), uploads=uploads,
+                              max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    except IkbError as exc:  # the entry, the occurrence it names, or an upload: each at its field
+        messages = field_errors(exc)
+        if "attachments" in messages:
+            messages["attachment"] = messages.pop("attachments")
+        return _render_repair(rule, finding, occurrence, values=data, errors=messages, status=422)
+    scores().invalidate(now())
+    flash(_("Herstel vastgelegd: {rule} #{id}.", rule=rule.id, id=saved.entry.id), "ok")
+    return redirect(url_for("rules.rule", rule_id=rule.id))
 
 
 @contextmanager

@@ -6,7 +6,10 @@ the pages and the API read that snapshot and evaluate nothing themselves. When
 the snapshot is older than a few evaluation intervals, or there is none, the
 agent is not running: the page says so in words and shows a score computed in
 memory by this process from the stored evidence (``score_window``, the same
-function, writing nothing), labelled as such.
+function, writing nothing), labelled as such. The page computes its own score
+too after it wrote evidence itself (a repair, an answer, a document, a logbook
+entry), until `run`'s snapshot is newer than that write: what the farmer just
+recorded shows at once.
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ STALE_MARGIN = timedelta(minutes=1)  # an evaluation itself takes time
 
 @dataclass(frozen=True)
 class Current:
-    """The score on show, when it was evaluated, by whom ("agent" or "web"), and `run`'s last snapshot."""
+    """The score on show, when it was evaluated, by whom ("agent" or "web"), `run`'s last snapshot, and the
+    page's own write the snapshot does not hold yet."""
 
     score: Score
     evaluated_at: datetime
     source: str
     agent_at: datetime | None = None  # the moment of `run`'s last stored score (None: it never stored one)
+    written_at: datetime | None = None  # `run` runs, but this process wrote evidence after its snapshot
 
 
 def stale_after(config: Settings) -> timedelta:
@@ -48,12 +53,20 @@ def is_fresh(at: datetime, config: Settings, now: datetime) -> bool:
 
 
 def current(store: Store, config: Settings, now: datetime) -> Current:
-    """Return `run`'s snapshot when it is fresh, else the page's own evaluation (with the snapshot's moment)."""
+    """Return `run`'s fresh snapshot, unless this process wrote evidence after it; else the page's own evaluation.
+
+    A registration made on the page shows at once: until `run` stores a snapshot computed after it, the
+    page shows its own score (computed after the write; one computed before it is never kept).
+    """
+    cache = scores()
     stored = latest_score(store)
-    if stored is not None and is_fresh(stored.score.at, config, now):
-        return Current(stored.score, stored.score.at, "agent", stored.score.at)
-    computed = scores().get(current_app._get_current_object(), now)
-    return Current(computed.score, computed.score.at, "web", stored.score.at if stored else None)
+    agent_at = stored.score.at if stored else None
+    fresh = stored is not None and is_fresh(stored.score.at, config, now)
+    written = cache.written_at
+    if fresh and (written is None or stored.score.at > written):
+        return Current(stored.score, stored.score.at, "agent", agent_at)
+    computed = cache.get(current_app._get_current_object(), now)
+    return Current(computed.score, computed.score.at, "web", agent_at, written if fresh else None)
 
 
 def needs_own_score(app: Flask, store: Store, now: datetime) -> bool:

@@ -46,9 +46,9 @@ class Computed:
 class ScoreCache:
     """The web process's own evaluation, recomputed in the background when older than the TTL.
 
-    Used only when ``ikb-agent run`` has not stored a recent score snapshot (see
-    :func:`webui.scores.current`): computed in memory from the stored evidence,
-    writing nothing.
+    Used when ``ikb-agent run`` has not stored a recent score snapshot, or when this
+    process wrote evidence after it (see :func:`webui.scores.current`): computed in
+    memory from the stored evidence, writing nothing.
     """
 
     def __init__(self, ttl_s: float):
@@ -56,11 +56,17 @@ class ScoreCache:
         self.value: Computed | None = None
         self.lock = threading.Lock()
         self.refreshing = False
+        self.generation = 0  # bumped by every write: a score computed before it must not be kept
+        self.written_at: datetime | None = None  # this process's latest evidence write (the app's clock)
 
-    def invalidate(self) -> None:
-        """Drop the cached score after a write from this process (the next page recomputes)."""
+    def invalidate(self, written_at: datetime | None = None) -> None:
+        """Drop the cached score after a write from this process (the next page recomputes); ``written_at``:
+        the write's moment, so `run`'s snapshots from before it are not shown."""
         with self.lock:
             self.value = None
+            self.generation += 1
+            if written_at is not None:
+                self.written_at = max(self.written_at or written_at, written_at)
 
     def get(self, app: Flask, now: datetime) -> Computed:
         """Return the cached score; compute now when there is none, refresh in the background when old."""
@@ -82,11 +88,15 @@ class ScoreCache:
 
         config: Settings = app.extensions["ikb"].config
         started = time.monotonic()
+        with self.lock:
+            generation = self.generation
         result = score_window(store, config, at=now, since=now - timedelta(days=30))
         value = Computed(result, time.monotonic())
         log.debug("score computed in %.0f ms", (value.computed_at - started) * 1000)
         with self.lock:
-            self.value = value
+            # A background refresh that began before a write would otherwise put the old score back.
+            if generation == self.generation:
+                self.value = value
         return value
 
     def _refresh_in_background(self, app: Flask) -> None:

@@ -15,12 +15,11 @@ from agent.logbooks import current_entries
 from agent.store import Store, from_ms, last_reading, last_seen, sensors_at, to_ms
 from rules.documents import add_months
 from rules.findings import worst
+from rules.logbooks import CHECK_MONTHS, GENERATOR_ITEMS
 from rules.sensor import dew_point, light
-from webui.i18n import fmt_date, fmt_duration, fmt_number
+from webui.i18n import fmt_date, fmt_duration, fmt_number, ngettext
 from webui.i18n import gettext as _
 
-# A3.6: generator checked at least every 2 months.
-CHECK_MONTHS = 2
 # E3.3: condensation when the dew point reaches the egg surface; below this margin (°C) it is close.
 DEW_MARGIN_WARN = 2.0
 # Readings older than this do not describe "now" any more.
@@ -115,16 +114,16 @@ def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
     return Tile(label, value, "ok", _("in orde"))
 
 
-def _current_checks(store: Store, item: str) -> list[dict]:
-    """Return confirmed, not superseded checks-logbook entries for one item (A3.6)."""
-    return [r.entry for r in current_entries(store, "checks", state="confirmed", fields={"item": item})]
+def _current_checks(store: Store, items: tuple[str, ...]) -> list[dict]:
+    """Return confirmed, not superseded checks-logbook entries of these items (A3.6)."""
+    return [r.entry for r in current_entries(store, "checks", state="confirmed") if r.entry.get("item") in items]
 
 
 def generator_tile(store: Store, now: datetime, today: date) -> Tile:
-    """Return when the emergency generator was last tested (A3.6: every 2 months)."""
+    """Return when the emergency generator was last tested (A3.6: every CHECK_MONTHS months)."""
     label = _("Noodstroom laatst getest")
     dates = []
-    for entry in _current_checks(store, "generator"):
+    for entry in _current_checks(store, GENERATOR_ITEMS):
         try:
             dates.append((date.fromisoformat(str(entry.get("date"))), entry.get("result")))
         except ValueError:
@@ -135,7 +134,8 @@ def generator_tile(store: Store, now: datetime, today: date) -> Tile:
     if result == "fault":
         return Tile(label, fmt_date(last), "bad", _("storing bij test"))
     if add_months(last, CHECK_MONTHS) < today:
-        return Tile(label, fmt_date(last), "bad", _("langer dan 2 maanden geleden"))
+        return Tile(label, fmt_date(last), "bad",
+                    ngettext("langer dan {n} maand geleden", "langer dan {n} maanden geleden", CHECK_MONTHS))
     return Tile(label, fmt_date(last), "ok", _("in orde"))
 
 

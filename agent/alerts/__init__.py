@@ -2,7 +2,7 @@
 come from, the persistent outbox, the channels (webhook, e-mail, MQTT) and channel tests.
 """
 
-from agent.alerts.channel_test import record_monthly_test, run_channel_tests
+from agent.alerts.channel_test import run_channel_tests
 from agent.alerts.engine import acknowledge, acknowledge_by_token, list_alerts, peek_token
 from agent.alerts.kinds import KINDS, SEVERITY_WORDS
 from agent.alerts.messages import iso, local_text, location_name
@@ -22,6 +22,5 @@ __all__ = [
     "location_name",
     "outbox_rows",
     "peek_token",
-    "record_monthly_test",
     "run_channel_tests",
 ]

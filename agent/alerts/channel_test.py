@@ -4,7 +4,9 @@ Each test is an outbox row (so the attempt log holds it like any alert) and
 one ``channel_tests`` row: ``(channel, sent_at ISO, delivered 0/1, detail)``.
 The A3.4 evaluator reads that table: no delivered test in two months is C
 ("Alarmvoorziening onvoldoende"). ``--monthly`` marks the row as the monthly
-alarm test Dutch law has asked for since 2023.
+test of the channel. A channel test is a channel test: it is logged here and
+never as an alarm check in the checks logbook (A3.6), because the alarm
+installation itself was not tested.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from agent.config import AlertChannel, Settings
 from agent.store import Store, record_channel_test, to_ms
 from sensors.mqtt import MqttLink
 
-MONTHLY_PREFIX = "maandelijkse alarmtest: "
+MONTHLY_PREFIX = "maandelijkse kanaaltest: "
 
 
 @dataclass(frozen=True)
@@ -73,21 +75,3 @@ def run_channel_tests(store: Store, settings: Settings, now: datetime, *, names:
         for link in links:
             link.stop()
     return results
-
-
-def record_monthly_test(store: Store, settings: Settings, results: list[ChannelTestResult], *, by: str,
-                        now: datetime) -> int:
-    """Write the monthly alarm test into the checks logbook (A3.6, item alarm); return the entry id.
-
-    The result is ``fault`` when any channel failed: the farmer then sees an
-    alarm check with a fault to repair, as the law's monthly test intends.
-    """
-    from agent.logbooks import add_entry
-
-    local = now.astimezone(settings.farm_view().tz)
-    notes = "Alarmtest via ikb-agent (alle meldkanalen): " + "; ".join(
-        f"{r.channel} {'afgeleverd' if r.delivered else 'MISLUKT: ' + r.detail}" for r in results)
-    entry = {"date": local.date().isoformat(), "time": local.strftime("%H:%M"), "item": "alarm",
-             "result": "ok" if all(r.delivered for r in results) else "fault", "checked_by": by,
-             "notes": notes[:2000]}
-    return add_entry(store, settings, "checks", entry, by=by, now=now).entry.id

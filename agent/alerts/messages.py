@@ -118,7 +118,7 @@ def channel_test_payload(settings: Settings, channel: str, now_ms: int, *, month
              "Dit is een test van de alarmering (A3.4). Komt dit bericht aan, dan werkt dit kanaal.",
              f"Kanaal: {channel}", f"Verzonden: {local_text(settings, now_ms)}"]
     if monthly:
-        lines.append("Vastgelegd als maandelijkse alarmtest.")
+        lines.append("Vastgelegd als maandelijkse test van dit meldkanaal (niet van de alarminstallatie zelf).")
     lines += ["", f"{settings.farm.name} (KIP {settings.farm.kip_number})"]
     return {"event": "test", "severity": "info", "summary": summary, "text": "\n".join(lines), "alert": None,
             "person": None, "ack_token": None, "ack_url": None, "monthly": monthly,

@@ -17,7 +17,7 @@ from typing import Callable
 
 from agent import clock
 from agent.alerts.channels import broker_of, build_channels
-from agent.alerts.engine import AckResult, AlertEngine, acknowledge_mqtt
+from agent.alerts.engine import AckResult, AlertEngine, acknowledge_mqtt, mqtt_ack_user
 from agent.alerts.messages import local_text
 from agent.alerts.outbox import Dispatcher, Message, with_payload
 from agent.alerts.sources import (
@@ -56,7 +56,8 @@ class AlertService:
             # The farm broker's link also carries the MQTT channels that name no broker of their own.
             broker = broker_of(settings)
             self.ack_link = MqttLink(broker, f"{settings.mqtt.client_id}-alerts",
-                                     subscriptions=[settings.alerts.ack_topic], on_message=self._on_ack,
+                                     subscriptions=[settings.alerts.ack_topic.rstrip("/") + "/+"],
+                                     on_message=self._on_ack,
                                      persistent=True)
             self._links[(broker.host, broker.port, broker.username)] = self.ack_link
         self.dispatcher = Dispatcher(self.store, build_channels(settings, self._link_for),
@@ -91,9 +92,14 @@ class AlertService:
         self.dispatcher.wake()
 
     def _on_ack(self, topic: str, payload: bytes) -> None:
-        """Acknowledge from the MQTT ack topic (an alarm dialer, Home Assistant)."""
-        result: AckResult = acknowledge_mqtt(self.store, payload, self.clock())
-        log.info("MQTT acknowledgement on %s: %s", topic, result.status)
+        """Acknowledge from ``<ack_topic>/<broker account>`` (an alarm dialer, Home Assistant)."""
+        user = mqtt_ack_user(self.settings.alerts.ack_topic, topic)
+        if user is None:
+            log.warning("MQTT acknowledgement on %r ignored: expected %s/<account>", topic[:100],
+                        self.settings.alerts.ack_topic)
+            return
+        result: AckResult = acknowledge_mqtt(self.store, payload, self.clock(), user=user)
+        log.info("MQTT acknowledgement by %s: %s", user, result.status)
 
     # ------------------------------------------------------------------ delivery
 

@@ -107,7 +107,7 @@ def alert_outbox(app: AppContext, undelivered: bool, limit: int, fmt: str) -> No
 @alert_group.command("test")
 @click.option("--channel", "names", multiple=True, metavar="NAME", help="Only this channel (repeatable).")
 @click.option("--monthly", is_flag=True,
-              help="Record this as the monthly (legal) alarm test, also in the checks logbook (A3.6).")
+              help="Mark this as the monthly test of the channels (a channel test, not an alarm check).")
 @click.option("--by", "by", help="Who tests (default: your login name).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
@@ -115,15 +115,17 @@ def alert_test(app: AppContext, names: tuple[str, ...], monthly: bool, by: str |
     """Send a test through every channel and record whether it was delivered (A3.4).
 
     Each channel gets one attempt; the result is kept in the channel test
-    log that A3.4 reads (no delivered test in 2 months: C). With --monthly
-    the test is also written to the checks logbook (item alarm, A3.6).
+    log that A3.4 reads (no delivered test in 2 months: C). It tests the
+    channels only: the alarm installation is tested on the panel (its test
+    alarm, seen on the sensor, becomes a draft in the checks logbook) or
+    registered by hand (`logbook add checks`, item alarm, A3.6).
     Exit 1 when a channel failed.
 
     \b
     Example:
       ikb-agent alert test --monthly
     """
-    from agent.alerts import record_monthly_test, run_channel_tests
+    from agent.alerts import run_channel_tests
 
     config = app.config
     keys = [c.key for c in config.alerts.channels]
@@ -135,14 +137,14 @@ def alert_test(app: AppContext, names: tuple[str, ...], monthly: bool, by: str |
         raise InputError(_("alerts.channels: geen kanaal ingesteld (zie deploy/ikb-agent.example.toml)"))
     now = app.now()
     results = run_channel_tests(app.store, config, now, names=list(names) or None, monthly=monthly)
-    check = record_monthly_test(app.store, config, results, by=by or getpass.getuser(), now=now) if monthly else None
     if fmt == "json":
         click.echo(json.dumps([r.to_json() for r in results], ensure_ascii=False, indent=1))
     else:
         for r in results:
             click.echo(f"{r.channel:<20} {_(STATE_WORDS['delivered' if r.delivered else 'failed']):<11} {r.detail}")
-        if check is not None:
-            click.echo(_("vastgelegd als maandelijkse alarmtest in het controlelogboek (A3.6), #{id}", id=check))
+        click.echo(_("vastgelegd in het testlogboek van de meldkanalen (A3.4); de alarminstallatie zelf is hiermee "
+                     "niet getest: geef een testalarm op het alarmpaneel of registreer de controle in het "
+                     "controlelogboek (A3.6)"))
         routes = [c.key for c in config.alerts.channels if "critical" in c.severities]
         if len(routes) < 2:
             # Dutch law (since 2023) asks for two independent signalling routes for the ventilation alarm.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from agent import jsontext
 from agent.cli.base import AppContext, CommandFailed, InputError, _, language, ngettext, pass_app
 from agent.cli.upstream import broker_options, heads_from_broker
 from agent.i18n import LANGUAGES, translate
@@ -31,7 +32,7 @@ def _read_json(text: str, option: str = "--json"):
             raise InputError(_("{option}: kan {path} niet lezen: {detail}", option=option, path=text[1:],
                                detail=exc.strerror)) from None
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError as exc:
         raise InputError(_("{option}: geen geldige JSON ({detail})", option=option, detail=exc)) from None
 
@@ -72,7 +73,7 @@ def logbook_group() -> None:
 
     \b
     Kinds: visitors, pest_control, bait_boxes, cleaning, hygienogram, checks,
-    flocks, flock_day, free_range, samples (see `ikb-agent logbook kinds`).
+    flocks, flock_day, free_range, samples, corrective_actions (see `ikb-agent logbook kinds`).
 
     \b
     Example:
@@ -99,7 +100,14 @@ def logbook_add(app: AppContext, kind: str, json_text: str, by: str | None, fmt:
     """
     from agent.logbooks import add_entry
 
-    saved = add_entry(app.store, app.config, kind, _read_json(json_text), by=_by(by), now=app.now())
+    data = _read_json(json_text)
+    if kind == "corrective_actions":
+        from agent.cli.repairs import save_repair
+
+        # A repair must name an occurrence of a current deviation: the same check as the page's.
+        _report(save_repair(app, data, by=_by(by)), _("opgeslagen"), fmt)
+        return
+    saved = add_entry(app.store, app.config, kind, data, by=_by(by), now=app.now())
     _report(saved, _("opgeslagen"), fmt)
 
 

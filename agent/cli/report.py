@@ -14,8 +14,8 @@ from rules.texts import N_
 
 VERDICTS = {
     "suspension": N_("schorsing (KO-afwijking)"),
-    "repair_required": N_("herstel vereist vóór afgifte certificaat (D-afwijking)"),
-    "remarks": N_("opmerkingen (B/C-afwijkingen)"),
+    "repair_required": N_("herstel vereist vóór afgifte certificaat (D-afwijking niet hersteld)"),
+    "remarks": N_("opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)"),
     "incomplete": N_("onvolledig: niet alles is aangetoond"),
     "ready": N_("auditklaar"),
 }
@@ -39,22 +39,33 @@ def render_score(result: Score, farm: Farm, catalogue: Catalogue, due_days: int 
         _("Periode: {since} – {at} ({timezone})", since=_fmt(result.since, farm), at=_fmt(result.at, farm),
           timezone=farm.timezone),
         _("Oordeel: {verdict} — {words}", verdict=result.verdict, words=_(VERDICTS[result.verdict])),
-        _("Strafpunten: {points}", points=result.points),
         _("Regels: {counts}", counts=" · ".join(f"{_(STATUSES[s])} {n}" for s, n in result.counts.items())),
+        # The weights are the seed's own header texts: the scheme's Dutch, as the auditor reads them.
+        _("Wegingen (schema): {weights}", weights=" · ".join(f"{w} {text}" for w, text in result.weights.items())),
         "",
     ]
+    if result.setup:
+        lines.append(_("Instellen van ikb-agent ({n}) — geen afwijking van het bedrijf", n=len(result.setup)))
+        for task in result.setup:
+            lines.append(f"  {task['step']} ({', '.join(task['rules'])})")
+        lines.append("")
     deviations = sorted((f for f in result.findings if f.is_deviation),
                         key=lambda f: (-SEVERITY[f.status], f.rule, f.location or ""))
     lines.append(_("Afwijkingen ({n})", n=len(deviations)))
     if not deviations:
         lines.append("  " + _("geen"))
     for f in deviations:
-        lines.append(f"  {f.status:<3} {f.rule:<9} {_loc(f.location):<8} {f.summary}")
+        mark = " (" + _("hersteld") + ")" if f.repaired else ""
+        lines.append(f"  {f.status:<3} {f.rule:<9} {_loc(f.location):<8} {f.summary}{mark}")
         if f.evidence:
             lines.append("      " + _("bewijs: {evidence}", evidence=f.evidence))
         for occ in f.occurrences[:5]:
             end = _fmt(occ.end, farm) if occ.end else _("nu")
             lines.append(f"      {_fmt(occ.start, farm)} – {end}: {occ.detail}")
+            if occ.repair is not None:
+                lines.append("        " + _("hersteld {date} door {who}: {action} (#{id})",
+                                              date=occ.repair.date.isoformat(), who=occ.repair.performed_by,
+                                              action=occ.repair.action, id=occ.repair.entry))
         if len(f.occurrences) > 5:
             lines.append("      " + ngettext("… en nog {n} keer", "… en nog {n} keer", len(f.occurrences) - 5))
     lines.append("")
@@ -73,7 +84,8 @@ def render_score(result: Score, farm: Farm, catalogue: Catalogue, due_days: int 
     for f in sorted(result.findings, key=lambda f: (order.get(f.rule, 0), f.location or "")):
         if f.is_deviation:
             continue
-        lines.append(f"  {_(STATUSES[f.status]):<8} {f.rule:<9} {_loc(f.location):<8} {f.summary}")
+        note = " (" + _("niet gecontroleerd") + ")" if f.not_checked else ""
+        lines.append(f"  {_(STATUSES[f.status]):<8} {f.rule:<9} {_loc(f.location):<8} {f.summary}{note}")
     return "\n".join(lines) + "\n"
 
 

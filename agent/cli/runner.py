@@ -32,7 +32,7 @@ from agent.evaluation import alarm_listener, backfill_job, episodes_job, tick_jo
 from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
-from agent.store import Store, open_store, roll_up, roll_up_charts, storage_job
+from agent.store import RunLock, Store, open_store, roll_up, roll_up_charts, storage_job
 from agent.upstream import upstream_job
 from sensors.mqtt import MqttOptions, MqttSubscriber
 
@@ -98,10 +98,12 @@ class Agent:
     subscriber: MqttSubscriber | None = None
     scheduler: Scheduler | None = None
     listeners: list = field(default_factory=list)  # a listener with close() is closed on stop
+    run_lock: RunLock | None = None
 
     def start(self) -> None:
-        """Open the database, start ingesting and the scheduled jobs."""
+        """Take the database's run lock, open the database, start ingesting and the scheduled jobs."""
         path = self.db_path or self.settings.storage.path
+        self.run_lock = RunLock(path).acquire()  # StoreError when another `run` has this database
         ingest_store, listener_store, job_store = (open_store(path) for _ in range(3))
         self.stores = [ingest_store, listener_store, job_store]
         started = self.now()
@@ -122,7 +124,9 @@ class Agent:
                     jobs.append(spec)
             except Exception as exc:  # noqa: BLE001
                 log.error("job %s could not start: %s", getattr(factory, "__qualname__", factory), repr(exc)[:300])
-        self.subscriber = MqttSubscriber(mqtt_options(self.settings), self.ingestor.topics, self.ingestor.submit)
+        # Receipt times come from the same (injectable) clock as the jobs' `now`.
+        self.subscriber = MqttSubscriber(mqtt_options(self.settings), self.ingestor.topics, self.ingestor.submit,
+                                         clock=lambda: self.now().timestamp())
         self.ingestor.acker = self.subscriber.ack
         self.ingestor.start()
         self.subscriber.start()
@@ -132,11 +136,15 @@ class Agent:
                  len(self.ingestor.topics), self.settings.mqtt.host, self.settings.mqtt.port)
 
     def wait(self, stop: threading.Event) -> str | None:
-        """Block until ``stop`` is set or the MQTT client gave up; return the fatal error, if any."""
-        assert self.subscriber is not None
+        """Block until ``stop`` is set, the MQTT client gave up or the ingest thread died; return why."""
+        assert self.subscriber is not None and self.ingestor is not None
         while not stop.wait(0.2):
             if self.subscriber.fatal:
                 return self.subscriber.fatal
+            if not self.ingestor.alive:
+                # A dead ingest thread with a live process would look healthy to systemd while
+                # nothing is stored and no alarm is sent: end the process so it is restarted.
+                return self.ingestor.failure or "ingest thread stopped"
         return None
 
     def stop(self) -> None:
@@ -161,13 +169,16 @@ class Agent:
         for store in self.stores:
             store.close()
         self.stores = []
+        if self.run_lock is not None:
+            self.run_lock.release()
+            self.run_lock = None
 
 
 def run_agent(settings: Settings, stop: threading.Event, db_path: str | None = None) -> str | None:
     """Run until ``stop`` is set; return a fatal error message (bad credentials) or None."""
     agent = Agent(settings, db_path)
-    agent.start()
     try:
+        agent.start()
         return agent.wait(stop)
     finally:
         agent.stop()

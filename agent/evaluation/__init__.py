@@ -6,7 +6,7 @@ from agent.evaluation import lightdays
 from agent.evaluation.continuous import alarm_listener, backfill_job, episodes_job, record_generator_episodes, tick_job
 from agent.evaluation.lightdays import house_light_days
 from agent.evaluation.score import score_window
-from agent.evaluation.sensor_inputs import backfill_day_cache, refresh_day_cache
+from agent.evaluation.sensor_inputs import backfill_day_cache, load_sensor_inputs, refresh_day_cache
 
 __all__ = [
     "alarm_listener",
@@ -15,6 +15,7 @@ __all__ = [
     "episodes_job",
     "house_light_days",
     "lightdays",
+    "load_sensor_inputs",
     "record_generator_episodes",
     "refresh_day_cache",
     "score_window",

@@ -28,7 +28,7 @@ from agent import clock
 from agent.config import Settings
 from agent.evaluation.score import score_window
 from agent.evaluation.sensor_inputs import backfill_day_cache, load_sensor_inputs, record_episodes, refresh_day_cache
-from agent.logbooks import load_answers, load_documents
+from agent.logbooks import load_answers, load_documents, logbook_view
 from agent.store import Store, latest_score, record_score, stored_findings
 from rules.catalogue import load_catalogue
 from rules.engine import evaluate_rule
@@ -80,9 +80,11 @@ def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[
     """Judge A3.4 and A3.5 only (the alarm panel, mains and generator), merge them into the snapshot."""
     since = now - timedelta(days=config.evaluation.window_days)
     catalogue = load_catalogue()
+    inputs = load_sensor_inputs(store, config, since, now, families=ALARM_KINDS)
+    # The repairs recorded for A3.4/A3.5 occurrences: the same findings as the minute job's (DESIGN §3.5 v2).
+    inputs["repairs"] = logbook_view(store, now, "corrective_actions").of("corrective_actions")
     evidence = Evidence(farm=config.farm_view(), at=now, since=since, answers=tuple(load_answers(store)),
-                        documents=tuple(load_documents(store)),
-                        inputs=load_sensor_inputs(store, config, since, now, families=ALARM_KINDS))
+                        documents=tuple(load_documents(store)), inputs=inputs)
     params = config.params()
     findings = []
     for rule in catalogue.applicable(evidence.farm.housings):
@@ -92,7 +94,7 @@ def evaluate_alarm_rules(store: Store, config: Settings, now: datetime) -> list[
     last = latest_score(store)
     merged = _replace_rules(last.score.findings if last else stored_findings(store), findings)
     at, since = (last.score.at, last.score.since) if last else (now, since)
-    result = score(merged, at=at, since=since, weights=params.weights, due=last.score.due if last else [])
+    result = score(merged, at=at, since=since, due=last.score.due if last else [])
     return record_score(store, result, now, whole=False)
 
 

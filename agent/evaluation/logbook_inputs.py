@@ -26,4 +26,6 @@ def load_logbook_inputs(store: Store, config: Settings, since: datetime, at: dat
 
     The generator tests the sensors detected (A3.6) come with the sensor inputs (``generator_tests``).
     """
-    return {"logbooks": logbook_view(store, at), "pophole_days": pophole_days(store, config, since, at)}
+    view = logbook_view(store, at)
+    return {"logbooks": view, "repairs": view.of("corrective_actions"),
+            "pophole_days": pophole_days(store, config, since, at)}

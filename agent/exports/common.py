@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from agent.config import Settings
-from agent.exports.columns import changes, columns, moment_text, text_rows
-from agent.logbooks import StoredEntry, entry_date, list_entries, signatures
+from agent.exports.columns import changes, columns, moment_text, numbers, text_rows
+from agent.logbooks import StoredEntry, entry_date, select_entries, signatures
 from agent.store import Store
 from rules.errors import IkbError
 from rules.logbooks import LogbookSpec
@@ -24,6 +25,9 @@ class ExportError(IkbError):
         "write": N_("kan niet schrijven ({detail})"),
         "font": N_("PDF-export heeft het lettertype DejaVu Sans nodig (DejaVuSans.ttf niet gevonden in {dirs}); "
                    "installeer het met: sudo apt-get install fonts-dejavu-core"),
+        # Issue 13: rows edited outside ikb-agent are never exported.
+        "chain_broken": N_("de hashketen klopt niet ({problem}); de database is buiten ikb-agent gewijzigd. Er wordt "
+                           "geen export gemaakt: meld dit aan de certificerende instelling"),
     }
 
 
@@ -36,19 +40,42 @@ def zone_info(zone: str) -> ZoneInfo:
 # --------------------------------------------------------------------------- rows
 
 
+# A spreadsheet takes a cell starting with one of these for a formula (or DDE command): "=HYPERLINK(…)",
+# "=cmd|' /C calc'!A0", "+…", "-…", "@SUM(…)"; tab and carriage return start one in some importers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
+
+
+def cell(text: str) -> str:
+    """Return a text as a spreadsheet cell that is never a formula: a leading ' where it could start one.
+
+    The one place CSV and XLSX cells pass (the kiosk lets anyone type a visitor's name); the verifier
+    compares a pack's cells in this form, so it checks the neutralised text against the chain.
+    """
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def csv_header(spec: LogbookSpec, zone: str) -> list[str]:
     """Return the CSV header: Nr., the fields' Dutch labels, then the metadata's Dutch names."""
     return [c.label for c in columns(spec, zone)]
 
 
 def csv_rows(spec: LogbookSpec, rows: list[StoredEntry], zone: str) -> list[list[str]]:
-    """Return a logbook's rows as CSV cells, numbered 1…N in the order given."""
-    return text_rows(spec, rows, zone_info(zone), zone)[1]
+    """Return a logbook's rows as CSV cells, numbered 1…N in the order given, every cell neutralised."""
+    return [[cell(c) for c in line] for line in text_rows(spec, rows, zone_info(zone), zone)[1]]
 
 
-def entries_for(store: Store, kind: str, start: date, end: date) -> list[StoredEntry]:
-    """Return the current entries (drafts included) of a logbook dated within [start, end]."""
-    return list_entries(store, kind, start=start, end=end)
+def period_view(kind: str, history: list[StoredEntry], start: date, end: date,
+                zone: str) -> tuple[list[StoredEntry], list[str]]:
+    """Return a period's current entries and its correction lines, from a logbook's whole history.
+
+    The pack is built from the database's history and checked from the history in its chain file, both
+    through this function: an entry missing from the CSV, XLSX or PDF is then a difference the verifier sees.
+    """
+    rows = select_entries(kind, history, start=start, end=end)
+    return rows, correction_lines(kind, history, start, end, zone, numbers(rows))
 
 
 def correction_lines(kind: str, history: list[StoredEntry], start: date, end: date, zone: str,

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from agent.config import Settings
 from agent.exports.columns import MOMENT
+from agent.exports.common import cell
 from rules.catalogue import Catalogue
 
 DEVIATIONS = ("KO", "D", "C", "B")  # worst first
@@ -33,7 +34,12 @@ class Spell:
     start: str
     end: str
     detail: str
-    repair: str  # "" when no repair is recorded
+    repair: dict | None = None  # the occurrence's `repair` (DESIGN §3.5 v2), None when none is recorded
+
+    @property
+    def repair_text(self) -> str:
+        """Return the repair as one line ("" when none is recorded)."""
+        return repair_text(self.repair)
 
 
 @dataclass(frozen=True)
@@ -87,7 +93,7 @@ def deviations(score: dict, catalogue: Catalogue, config: Settings) -> list[Devi
             continue
         rule = catalogue.get(f["rule"])
         spells = tuple(Spell(moment_of(o.get("start"), tz), moment_of(o.get("end"), tz), o.get("detail") or "",
-                             repair_text(o.get("repair"))) for o in f.get("occurrences") or [])
+                             o.get("repair") or None) for o in f.get("occurrences") or [])
         out.append(Deviation(f["rule"], rule.title.splitlines()[0] if rule else "", place_name(config, f.get("location")),
                              f["status"], str(weights.get(f["status"], "")), f.get("summary") or "", spells,
                              bool(f.get("repaired"))))
@@ -95,13 +101,18 @@ def deviations(score: dict, catalogue: Catalogue, config: Settings) -> list[Devi
 
 
 def deviations_csv(items: list[Deviation], zone: str) -> bytes:
-    """Return ``score/afwijkingen.csv``: one line per occurrence (or per deviation without occurrences)."""
+    """Return ``score/deviations.csv``: one line per occurrence (or per deviation without occurrences)."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
     writer.writerow(["Regel", "Voorschrift", "Locatie", "Categorie", "Weging", "Afwijking", f"Begin ({zone})",
-                     f"Einde ({zone})", "Wat er gemeten of gevonden is", "Herstel"])
+                     "Einde", "Wat er gemeten of gevonden is", "Hersteld op", "Hersteld door", "Herstelmaatregel",
+                     "Registratie-id herstel", "Regel geheel hersteld"])
     for d in items:
         head = [d.rule, d.title, d.place, CATEGORY[d.status], d.weight, d.summary]
-        for s in d.spells or (Spell("", "", "", ""),):
-            writer.writerow(head + [s.start, s.end, s.detail, s.repair])
+        for s in d.spells or (Spell("", "", ""),):
+            r = s.repair or {}
+            when = (r.get("date", "") + (f" {r['time']}" if r.get("time") else "")) if r else ""
+            writer.writerow([cell(v) for v in head + [s.start, s.end, s.detail, when, r.get("performed_by", ""),
+                                                      r.get("action", ""), str(r.get("id", "")),
+                                                      "ja" if d.repaired else "nee"]])
     return ("\ufeff" + buf.getvalue()).encode("utf-8")

@@ -13,6 +13,7 @@ import json
 from datetime import datetime, time, timedelta
 
 from agent.exports.columns import MOMENT
+from agent.exports.common import cell
 from agent.exports.deviations import place_name
 from agent.store import events_between
 
@@ -76,6 +77,6 @@ def events_section(ctx) -> dict[str, bytes]:
         start, end = local(r["start"]), local(r["end"])
         duration = "" if r["end"] is None else duration_text(r["end"] - r["start"])
         kind = KINDS.get(r["kind"], r["kind"].replace("_", " "))
-        writer.writerow([number, kind, place, start, end, duration,
-                         sentence(r["kind"], place, start, end, duration, detail), r["id"]])
+        writer.writerow([number, cell(kind), cell(place), start, end, duration,
+                         cell(sentence(r["kind"], place, start, end, duration, detail)), r["id"]])
     return {"episodes/events.csv": ("\ufeff" + buf.getvalue()).encode("utf-8")}

@@ -256,8 +256,10 @@
             envelope.set(key, record.get(key));
           });
           digest = await sha256(ascii(canonical(envelope)));
-        } else if (typeof item.get("content_hash") === "string") {
-          digest = item.get("content_hash");
+        } else if (item.has("content_hash")) {
+          // Format 3 and later: a line with only a digest hides whether its entry belongs to the period.
+          return {problem: where + ": alleen een digest, geen registratie: het pakket kan niet aantonen dat het " +
+                           "volledig is"};
         } else {
           throw new TypeError();
         }

@@ -112,7 +112,7 @@ def _deviations(items: list[Deviation], zone: str) -> str:
     for d in items:
         spells = "".join(
             f"<li>{escape(s.start)}{' – ' + escape(s.end) if s.end else ''}: {escape(s.detail)}"
-            + (f'<br><span class="repaired">{escape(s.repair)}</span>' if s.repair
+            + (f'<br><span class="repaired">{escape(s.repair_text)}</span>' if s.repair
                else (" <b>— geen herstel geregistreerd</b>" if d.status in ("D", "KO") else ""))
             + "</li>" for s in d.spells)
         state = ' <span class="repaired">(alles hersteld)</span>' if d.repaired else ""

@@ -32,6 +32,17 @@ def font_paths(dirs=None) -> tuple[str, str]:
     raise ExportError("", "font", {"dirs": list(dirs)})
 
 
+def renderer(fonts: tuple[str, str] | None = None) -> dict[str, str]:
+    """Return what a PDF's bytes depend on besides its content: the fpdf2 version and the fonts' SHA-256."""
+    import hashlib
+
+    import fpdf
+
+    regular, bold = fonts or font_paths()
+    digest = hashlib.sha256(Path(regular).read_bytes() + Path(bold).read_bytes()).hexdigest()
+    return {"fpdf2": fpdf.__version__, "fonts_sha256": digest}
+
+
 @dataclass(frozen=True)
 class Heading:
     """What every PDF page shows: farm, KIP number, period, generation time, chain fingerprint."""
@@ -122,8 +133,9 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
            images: dict[int, bytes] | None = None) -> bytes:
     """Return a printable A4 PDF: per logbook its rule, its entries (signatures drawn) and its corrections.
 
-    ``created`` fixes the PDF's creation date (the pack's generation time), so the same entries give the same
-    bytes; ``images`` holds the drawn signatures by file id (``signatures/<id>.png`` of the pack).
+    With ``created`` the PDF is a function of its inputs (its creation date and file id come from it), so the
+    verifier can render it again from the pack's chain and compare the bytes; ``images`` holds the drawn
+    signatures by file id (``signatures/<id>.png`` of the pack).
     """
     from fpdf import FPDF, FontFace
 

@@ -8,7 +8,7 @@ import io
 from datetime import datetime
 
 from agent.exports.columns import cell_typed, columns
-from agent.exports.common import zone_info
+from agent.exports.common import cell, zone_info
 from agent.logbooks import StoredEntry
 from rules.logbooks import LogbookSpec
 
@@ -38,7 +38,7 @@ def to_xlsx(sheets: list[tuple[LogbookSpec, list[StoredEntry]]], info: list[tupl
     ws = wb.active
     ws.title = "Info"
     for key, value in info:
-        ws.append([key, value])
+        ws.append([cell(key), cell(value)])
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 90
     for spec, rows in sheets:
@@ -51,7 +51,8 @@ def to_xlsx(sheets: list[tuple[LogbookSpec, list[StoredEntry]]], info: list[tupl
             if column.field is not None:
                 head.comment = Comment(f"veld {column.key} ({column.field.rule or spec.rules[0]})", "ikb-agent")
         for number, row in enumerate(rows, start=1):
-            ws.append([cell_typed(c, number, row, tz) for c in cols])
+            values = (cell_typed(c, number, row, tz) for c in cols)
+            ws.append([cell(v) if isinstance(v, str) else v for v in values])  # text never becomes a formula
         for col, column in enumerate(cols, start=1):
             letter = get_column_letter(col)
             fmt = FORMATS.get(column.widget)

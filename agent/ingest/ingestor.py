@@ -17,6 +17,14 @@ silence is committed without waiting for the age bound.
 
 After each commit, every listener gets the newly stored readings, in this
 (the ingest) thread; one that raises is logged and ingestion goes on.
+
+No message can stop ingestion: whatever decoding a message raises, or storing
+one of its readings, dead-letters that message with the reason (``decode_failed``,
+``store_failed``), and it is acknowledged like any rejection — so a poisonous
+message is never redelivered into a loop. Only the database itself failing
+(disk full, I/O error) holds a batch back; it is retried and nothing is
+acknowledged meanwhile. If the ingest thread dies all the same, :attr:`Ingestor.failure`
+says why and ``ikb-agent run`` exits non-zero so systemd restarts it.
 See docs/INGEST.md.
 """
 
@@ -38,7 +46,7 @@ from typing import Callable, Iterable
 from agent.config import Settings
 from agent.store import Store, close_offline_events, last_reading, last_seen, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
-from sensors.decode import Decoder, Limits
+from sensors.decode import Decoder, Limits, head_of, printable
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec
 
 log = logging.getLogger(__name__)
@@ -156,6 +164,7 @@ class Ingestor:
         self._stopping = threading.Event()
         self.received = 0  # messages handed to submit()
         self.finished = 0  # of those, committed (or rejected) and acknowledged
+        self.failure: str | None = None  # why the ingest thread died (the agent then exits non-zero)
 
     # ------------------------------------------------------------------ set-up
 
@@ -236,8 +245,21 @@ class Ingestor:
 
     def start(self) -> None:
         """Start the ingest thread."""
-        self._thread = threading.Thread(target=self._loop, name="ikb-ingest", daemon=True)
+        self._thread = threading.Thread(target=self._guarded_loop, name="ikb-ingest", daemon=True)
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """Return whether the ingest thread runs (False after it died or was stopped)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _guarded_loop(self) -> None:
+        """Run the loop; if it dies, say why (the agent exits non-zero: systemd restarts it)."""
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - record it; the agent's watchdog ends the process
+            self.failure = f"ingest thread stopped: {exc!r}"[:500]
+            log.critical("%s; uncommitted messages stay with the broker", self.failure, exc_info=True)
 
     def submit(self, msg: RawMessage) -> None:
         """Hand a message to the ingest thread (called from the MQTT network thread)."""
@@ -310,10 +332,23 @@ class Ingestor:
     # ------------------------------------------------------------------ the work
 
     def _accept(self, msg: RawMessage) -> None:
-        """Decode one message into the current batch."""
+        """Decode one message into the current batch; whatever it raises dead-letters it, never stops us."""
         if not (self._msgs or self._readings or self._rejections):
             self._oldest = time.monotonic()
         self._msgs.append(msg)
+        mark = (len(self._readings), len(self._rejections), self._urgent)
+        try:
+            self._decode_into_batch(msg)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop ingestion (nor loop)
+            del self._readings[mark[0]:]
+            del self._rejections[mark[1]:]
+            self._urgent = mark[2]
+            log.error("decoding a message on %r failed: %r", printable(msg.topic[:100]), exc)
+            self._rejections.append(Rejection("decode_failed", msg.topic, head_of(msg.payload), msg.received_ms,
+                                              repr(exc)[:200]))
+
+    def _decode_into_batch(self, msg: RawMessage) -> None:
+        """Decode one message and add its readings and rejections to the batch."""
         if msg.qos and self.live:
             crc = _crc(msg)
             if msg.dup and (self._pending_ids.get(msg.mid) == crc or (msg.mid, crc) in self._recent):
@@ -346,14 +381,25 @@ class Ingestor:
         new = 0
         duplicates = 0
         heard: dict[int, tuple[int, float]] = {}
+        rejections_before = len(self._rejections)
         try:
             with self.store.transaction(immediate=True):
                 insert = "INSERT OR IGNORE INTO readings(sensor_id, ts, value) VALUES (?, ?, ?)"
                 for r in self._readings:
                     spec = r.sensor
-                    if spec.kind in _STATE_KINDS and not self._state_worth_storing(conn, r):
-                        duplicates += 1
-                    elif conn.execute(insert, (spec.id, r.ts_ms, r.value)).rowcount:
+                    try:
+                        if spec.kind in _STATE_KINDS and not self._state_worth_storing(conn, r):
+                            duplicates += 1
+                            fresh = False
+                        else:
+                            fresh = bool(conn.execute(insert, (spec.id, r.ts_ms, r.value)).rowcount)
+                            duplicates += not fresh
+                    except _VALUE_ERRORS as exc:  # this reading, not the database: dead-letter it
+                        self._rejections.append(Rejection("store_failed", spec.topic, f"{r.value!r} at {r.ts_ms}",
+                                                          r.ts_ms if isinstance(r.ts_ms, int) else 0,
+                                                          repr(exc)[:200]))
+                        continue
+                    if fresh:
                         if notify:
                             stored.append(StoredReading(spec.id, spec.kind, spec.location, r.ts_ms, r.value,
                                                         spec.topic))
@@ -361,8 +407,6 @@ class Ingestor:
                             new += 1
                         if spec.kind in _STATE_KINDS and r.ts_ms > self._last_state[spec.id][0]:
                             self._last_state[spec.id] = (r.ts_ms, r.value)
-                    else:
-                        duplicates += 1
                     prev = heard.get(spec.id)
                     if prev is None or r.ts_ms >= prev[0]:
                         heard[spec.id] = (r.ts_ms, r.value)
@@ -373,6 +417,7 @@ class Ingestor:
                     self._write_recent(conn)
         except BaseException:
             self._recent_rollback()
+            del self._rejections[rejections_before:]  # the retry dead-letters them again
             raise
         return stored, new, duplicates
 
@@ -430,10 +475,11 @@ class Ingestor:
         if not self._rejections:
             return
         conn.executemany("INSERT INTO rejections(at, topic, head, reason) VALUES (?, ?, ?, ?)",
-                         [(r.at_ms, r.topic, (r.head + (f" [{r.detail}]" if r.detail else ""))[:400], r.reason)
+                         [(_bounded_ms(r.at_ms), printable(r.topic[:200]),
+                           printable((r.head + (f" [{r.detail}]" if r.detail else ""))[:400]), r.reason)
                           for r in self._rejections])
         for reason, n in Counter(r.reason for r in self._rejections).items():
-            last = max(r.at_ms for r in self._rejections if r.reason == reason)
+            last = max(_bounded_ms(r.at_ms) for r in self._rejections if r.reason == reason)
             conn.execute("INSERT INTO rejection_counts(reason, n, last_at) VALUES (?, ?, ?) ON CONFLICT(reason)"
                          " DO UPDATE SET n = n + excluded.n, last_at = max(last_at, excluded.last_at)",
                          (reason, n, last))
@@ -468,6 +514,16 @@ class Ingestor:
 
 
 _STATE_KINDS = frozenset(k for k, v in KINDS.items() if v.is_state)
+_MS_MAX = 2**62  # SQLite integers are 64-bit
+# Errors one reading's values can cause; any other sqlite3 error is the database itself (disk full, I/O,
+# corruption): the batch is kept and retried, nothing acknowledged.
+_VALUE_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError, sqlite3.InterfaceError,
+                 ArithmeticError, ValueError, TypeError, KeyError, AttributeError)
+
+
+def _bounded_ms(ms) -> int:
+    """Return a moment in ms that SQLite can store (a rejection's moment may come from hostile input)."""
+    return ms if isinstance(ms, int) and -_MS_MAX < ms < _MS_MAX else 0
 
 
 def ingest_all(ingestor: Ingestor, messages: Iterable[RawMessage | Rejection]) -> IngestCounts:

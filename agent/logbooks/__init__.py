@@ -4,7 +4,7 @@ answers, housing orders, drawn signatures, and the drafts the agent proposes.
 
 from agent.logbooks import signatures
 from agent.logbooks.assessments import AssessmentError, answer_history, load_answers, record_answer
-from agent.logbooks.chain import ChainCheck, StoredEntry, canonical, check_chain, content_hash
+from agent.logbooks.chain import GENESIS, ChainCheck, StoredEntry, canonical, check_chain, content_hash
 from agent.logbooks.documents import DocumentError, load_documents, record_document
 from agent.logbooks.drafts import draft_job
 from agent.logbooks.entries import (
@@ -19,14 +19,19 @@ from agent.logbooks.entries import (
     list_entries,
     logbook_view,
     record_of,
+    select_entries,
+    verify_chain,
+    with_successors,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
+from agent.logbooks.repairs import record_repair
 from agent.logbooks.signatures import SignatureError, store_signature
 
 __all__ = [
     "AssessmentError",
     "ChainCheck",
     "DocumentError",
+    "GENESIS",
     "HousingOrderError",
     "LogbookError",
     "SignatureError",
@@ -52,7 +57,11 @@ __all__ = [
     "logbook_view",
     "record_answer",
     "record_document",
+    "record_repair",
     "record_of",
+    "select_entries",
     "signatures",
     "store_signature",
+    "verify_chain",
+    "with_successors",
 ]

@@ -122,7 +122,11 @@ def _append(conn, kind: str, entry: dict, *, by: str, now: datetime, supersedes:
 
 def _rows(store: Store, kind: str | None = None) -> list[StoredEntry]:
     """Return every row (of one logbook, or all), oldest first, with superseded_by filled in."""
-    rows = [_row(r) for r in logbook_rows(store, kind)]
+    return with_successors([_row(r) for r in logbook_rows(store, kind)])
+
+
+def with_successors(rows: list[StoredEntry]) -> list[StoredEntry]:
+    """Return rows with superseded_by filled in from the rows that supersede them."""
     later = {r.supersedes: r.id for r in rows if r.supersedes is not None}
     return [replace(r, superseded_by=later.get(r.id)) for r in rows]
 
@@ -293,6 +297,18 @@ def list_entries(store: Store, kind: str, *, history: bool = False, start: date 
     """
     spec_for(kind)
     rows = _rows(store, kind) if history else current_entries(store, kind)
+    return select_entries(kind, rows, history=history, start=start, end=end)
+
+
+def select_entries(kind: str, rows: list[StoredEntry], *, history: bool = False, start: date | None = None,
+                   end: date | None = None) -> list[StoredEntry]:
+    """Return what :func:`list_entries` returns, from a logbook's rows (with successors) already in hand.
+
+    The audit pack and its verifier both call this on the same rows (the database's, the pack's chain file),
+    so an export and its check cannot differ on which entries belong to a period.
+    """
+    if not history:  # the current view: rows nobody superseded that were not withdrawn
+        rows = [r for r in rows if r.superseded_by is None and r.state != "withdrawn"]
 
     def inside(r: StoredEntry) -> bool:
         day = entry_date(kind, r.entry)
@@ -319,9 +335,9 @@ def verify_chain(store: Store, kind: str) -> str | None:
 # --------------------------------------------------------------------------- evaluation inputs
 
 
-def logbook_view(store: Store, at: datetime) -> LogbookView:
-    """Return every logbook's current view as it stood at ``at`` (later corrections ignored)."""
-    rows = [r for r in _rows(store) if parse_moment(r.recorded_at) <= at]
+def logbook_view(store: Store, at: datetime, kind: str | None = None) -> LogbookView:
+    """Return every logbook's (or one logbook's) current view as it stood at ``at`` (later corrections ignored)."""
+    rows = [r for r in _rows(store, kind) if parse_moment(r.recorded_at) <= at]
     later = {r.supersedes: r.id for r in rows if r.supersedes is not None}
     rows = [replace(r, superseded_by=later.get(r.id)) for r in rows]
     entries: dict[str, list[LogEntry]] = {}

@@ -6,7 +6,7 @@ one user).
 """
 
 from agent.store.channel_tests import channel_tests, record_channel_test
-from agent.store.connection import Store, StoreError, open_store
+from agent.store.connection import Store, StoreError, open_store, storage_error
 from agent.store.derived import DayKey, cached_days, consume_marks, pending_marks, store_days
 from agent.store.events import (
     close_offline_events,
@@ -17,6 +17,7 @@ from agent.store.events import (
     offline_candidates,
     offline_events_after,
     open_offline_event,
+    record_episode,
     record_episodes,
     sensor_health_rows,
 )
@@ -63,6 +64,7 @@ from agent.store.records import (
 )
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups, roll_up_charts
+from agent.store.runlock import RunLock
 from agent.store.scores import (
     StoredScore,
     finding_occurrences,
@@ -77,13 +79,20 @@ from agent.store.users import (
     UserError,
     add_user,
     authenticate,
-    clear_login_failures,
     count_users,
     create_token,
+    end_session,
+    finish_login,
     get_user,
     list_accounts,
-    login_wait,
-    record_login_failure,
+    list_tokens,
+    list_users,
+    reserve_login,
+    revoke_token,
+    session_user,
+    set_disabled,
+    set_password,
+    start_session,
     user_for_token,
 )
 
@@ -92,6 +101,7 @@ __all__ = [
     "DayKey",
     "FileError",
     "IMAGE_TYPES",
+    "RunLock",
     "Store",
     "StoreError",
     "StoredScore",
@@ -106,7 +116,6 @@ __all__ = [
     "chain_tail",
     "channel_tests",
     "check_upload",
-    "clear_login_failures",
     "close_offline_events",
     "consume_marks",
     "count_current",
@@ -115,11 +124,13 @@ __all__ = [
     "current_rows",
     "document_rows",
     "downsample",
+    "end_session",
     "ensure_rollups",
     "episode_ids",
     "event_ended",
     "events_between",
     "finding_occurrences",
+    "finish_login",
     "finished_episodes",
     "first_reading_ms",
     "from_ms",
@@ -142,9 +153,10 @@ __all__ = [
     "latest_score",
     "list_accounts",
     "list_sensors",
+    "list_tokens",
+    "list_users",
     "logbook_head",
     "logbook_rows",
-    "login_wait",
     "newest_reading_ms",
     "offline_candidates",
     "offline_events_after",
@@ -153,9 +165,11 @@ __all__ = [
     "pending_marks",
     "reading_stamps",
     "record_channel_test",
+    "record_episode",
     "record_episodes",
-    "record_login_failure",
     "record_score",
+    "reserve_login",
+    "revoke_token",
     "roll_up",
     "roll_up_charts",
     "rows_after",
@@ -164,8 +178,13 @@ __all__ = [
     "sensors_at",
     "sensors_of_kind",
     "series",
+    "session_user",
+    "set_disabled",
+    "set_password",
+    "start_session",
     "status_changes_after",
     "status_history",
+    "storage_error",
     "storage_job",
     "store_days",
     "store_file",

@@ -31,7 +31,38 @@ class StoreError(IkbError):
         "newer": N_("geschreven door een nieuwere ikb-agent (schemastap {step} kent deze versie niet); installeer "
                     "die versie of nieuwer, of open een andere database"),
         "migrate": N_("kan het databaseschema niet bijwerken ({detail})"),
+        # What SQLite's errors mean on a farm (issue 13: a full disk was "not a usable SQLite database").
+        "full": N_("de schijf (SD-kaart) is vol: maak ruimte vrij; wat niet bevestigd is, is niet opgeslagen "
+                   "({detail})"),
+        "locked": N_("de database is bezet door een ander proces; probeer het zo opnieuw ({detail})"),
+        "readonly": N_("de database is alleen-lezen: rechten, of een beschadigde SD-kaart ({detail})"),
+        "io": N_("schijffout bij lezen of schrijven: is de SD-kaart defect? ({detail})"),
+        "cannot_open": N_("kan het databasebestand niet openen of aanmaken ({detail})"),
+        "run_lock": N_("er draait al een `ikb-agent run` op deze database (proces {pid}); stop die eerst "
+                       "(`systemctl stop ikb-agent`): twee agents op één database slaan metingen dubbel op"),
     }
+
+
+# SQLite's (and the OS's) words → StoreError codes.
+_STORAGE_WORDS = (("disk is full", "full"), ("locked", "locked"), ("busy", "locked"), ("readonly", "readonly"),
+                  ("disk i/o", "io"), ("not a database", "unusable"), ("malformed", "unusable"),
+                  ("unable to open", "cannot_open"))
+
+
+def storage_error(exc: BaseException, path: str = "") -> StoreError | None:
+    """Return a database or file error as a StoreError saying what it means, or None when it is no such error."""
+    import errno
+
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
+        code = "full" if exc.errno == errno.ENOSPC else None
+    elif isinstance(exc, sqlite3.Error):
+        text = str(exc).lower()
+        code = next((c for needle, c in _STORAGE_WORDS if needle in text), None)
+    else:
+        code = None
+    return StoreError(path, code, {"detail": str(exc)}) if code else None
 
 
 class Store:
@@ -52,8 +83,10 @@ class Store:
             # FULL: a commit is fsynced before we say "saved" (DESIGN §5).
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA busy_timeout = 30000")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(self.path, "unusable", {"detail": str(exc)}) from None
+        except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            known = storage_error(exc, self.path)
+            code = "cannot_open" if isinstance(exc, (OSError, ValueError)) else "unusable"
+            raise known or StoreError(self.path, code, {"detail": str(exc)}) from None
         self.db = Database(conn, execute_plugins=False)
         self.lock = threading.RLock()
         if not readonly:
@@ -82,7 +115,7 @@ class Store:
             self._check_version()
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(self.path, "migrate", {"detail": str(exc)}) from None
+            raise storage_error(exc, self.path) or StoreError(self.path, "migrate", {"detail": str(exc)}) from None
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):

@@ -1,4 +1,5 @@
-"""Episodes in ``events``: sensors gone silent (ingestion), generator tests and mains outages (``run``).
+"""Episodes in ``events``: sensors gone silent (ingestion), generator tests, mains outages and the alarm
+panels' test alarms (``run``).
 
 Times in integer milliseconds UTC; ``detail`` is a JSON object. An episode is identified by
 (kind, location, start); one still running has no ``end`` yet.
@@ -34,6 +35,17 @@ def record_episodes(store: Store, rows: Iterable[tuple[str, str | None, int, int
                 db.execute('UPDATE events SET "end" = ?, detail = ? WHERE id = ?', [end, detail, existing[0]])
                 changed += 1
     return changed
+
+
+def record_episode(store: Store, kind: str, location: str | None, start: int, end: int | None, detail: str) -> int:
+    """Return the id of the episode (kind, location, start), recording it first when it is not stored yet."""
+    with store.transaction(immediate=True) as db:
+        row = db.execute("SELECT id FROM events WHERE kind = ? AND location IS ? AND start = ?",
+                         [kind, location, start]).fetchone()
+        if row is not None:
+            return row[0]
+        return db.execute('INSERT INTO events(kind, location, start, "end", detail) VALUES (?, ?, ?, ?, ?)',
+                          [kind, location, start, end, detail]).lastrowid
 
 
 def episode_ids(store: Store, kind: str) -> dict[tuple[str | None, int], int]:

@@ -359,12 +359,18 @@ def m008_score_snapshot(db: Database) -> None:
     """Keep `run`'s whole score for the web to read: findings as score documents, the summary, the window.
 
     The snapshot is three tables written only by ``ikb-agent run`` (agent/store/scores.py):
-    ``findings`` (one row per rule and location, now with the finding's whole score document),
-    ``score_summary`` (the rest of the score: verdict, counts, points, the due list) and
-    ``score_window`` (the window and the moment of the last whole evaluation: `run`'s heartbeat).
+    ``findings`` (one row per rule and location, now with the finding's whole score document as
+    ``Finding.to_json`` gives it: DESIGN §3.5 v2, with repairs on occurrences, ``repaired``,
+    ``not_checked`` and the set-up steps), ``score_summary`` (the rest of the score as
+    ``Score.to_json`` gives it: verdict, the categories' weight texts, counts, the due list and the
+    set-up list) and ``score_window`` (the window and the moment of the last whole evaluation:
+    `run`'s heartbeat).
     Findings and the summary are rewritten only when they change; an evaluation that changes
     nothing writes one small ``score_window`` row. ``findings.evaluated_at`` is from here on the
     moment the row last changed.
+
+    Amended before any release (DECISIONS.md, "One migration 8"): the scoring branch's
+    ``m008_findings_v2`` (a ``findings.finding`` column) was folded into this one.
     """
     _run(db, """
 ALTER TABLE findings ADD COLUMN document TEXT;
@@ -378,4 +384,24 @@ CREATE TABLE score_window (
     since TEXT NOT NULL,
     at TEXT NOT NULL
 );
+""")
+
+
+@migrations(name="m009_web_sessions")
+def m009_web_sessions(db: Database) -> None:
+    """Keep web sessions on the server, so logging out, disabling an account or a new password ends them.
+
+    ``id`` is the SHA-256 of the random session id in the (signed) cookie: the table alone logs nobody in.
+    Times in ms UTC. Ended sessions are kept a while for `ikb-agent user list` and then pruned.
+    """
+    _run(db, """
+CREATE TABLE web_sessions (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    ended_at INTEGER,
+    ended_why TEXT
+);
+CREATE INDEX web_sessions_user ON web_sessions(user_id, ended_at);
 """)

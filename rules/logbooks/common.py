@@ -12,9 +12,6 @@ from rules.logbooks.flocks import FlockView, flocks_by_house
 from rules.logbooks.view import LogbookView
 from rules.params import LogbookParams, Params
 
-CHECK_MONTHS = 2  # A3.6 and A4.5.1: "1 keer per 2 maanden" / "minimaal één keer per twee maanden"
-
-
 NO_LOGBOOKS = "Logboeken niet geladen."
 
 

@@ -40,6 +40,10 @@ class Flock(Record):
     origin: Text = field("E9.4", N_("Herkomst (opfokbedrijf)"))
     breed: str | None = field("E9.4", N_("Ras"), default=None, max_length=200)
     depopulated_on: Day | None = field("A4.4.5", N_("Afgevoerd op (laatste dag in de stal)"), widget="date", default=None)
+    largest_compartment: int | None = field(
+        "G3.1.2", N_("Hennen in het grootste stalcompartiment"), widget="number",
+        default=None, gt=0, le=1_000_000, demand="per stalcompartiment maximaal 6000 leghennen (biologisch 3000)",
+        message=N_("vul het aantal hennen in het grootste compartiment in (leeg als de stal één compartiment is)"))
 
     _dates = field_validator("placed_on", "hatched_on", "depopulated_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
@@ -50,6 +54,8 @@ class Flock(Record):
             raise invalid("order", N_("de uitkomstdatum ligt vóór de opzetdatum"), field="hatched_on")
         if self.depopulated_on is not None and self.depopulated_on < self.placed_on:
             raise invalid("order", N_("ligt vóór de opzetdatum"), field="depopulated_on")
+        if self.largest_compartment is not None and self.largest_compartment > self.number_placed:
+            raise invalid("order", N_("meer dan het aantal opgezette hennen"), field="largest_compartment")
         return self
 
 
@@ -68,10 +74,12 @@ class FlockDay(Record):
                        demand="Sterfte is inclusief uitgeselecteerde dieren")
     eggs: int | None = field("E9.4", N_("Geproduceerde eieren"), widget="number", ge=0,
                              le=10_000_000, default=None, demand="dagelijks aantal geproduceerde eieren")
+    # Upper bounds (our choice): a house of a million hens (number_placed's bound) drinks about 300,000 litres
+    # and eats about 130,000 kg a day; 1e308 is a typing accident, not an amount.
     water_l: float | None = field("A6.2.1", N_("Wateropname (liter)"), widget="number",
-                                  ge=0, default=None, demand="reductie van ... drinkwateropname")
+                                  ge=0, le=1_000_000, default=None, demand="reductie van ... drinkwateropname")
     feed_kg: float | None = field("A6.2.1", N_("Voeropname (kg)"), widget="number", ge=0,
-                                  default=None, demand="reductie van voer... opname")
+                                  le=1_000_000, default=None, demand="reductie van voer... opname")
     dead_removed: YesNo = field("E4.4.4", N_("Dode hennen verwijderd"), widget="yesno",
                                 default=True, demand="Dode leghennen worden dagelijks verwijderd")
     vet_consulted: YesNo = field("A6.2.1", N_("Dierenarts geraadpleegd"), widget="yesno",
@@ -274,4 +282,32 @@ def due_reports(evidence: Evidence, params: Params) -> list[Due]:
                             days, run[0].day - timedelta(days=1), answer) is None:
                         out.append(Due(rule, house.id, deadline, f"{what}: {run[0].detail}",
                                        overdue=deadline < today))
+    return out
+
+
+def eval_mortality_measures(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """A6.2.3: NVT "Geen hoge sterfte" where the day sheet of the window shows none (A6.2.2's thresholds).
+
+    With high mortality the measures taken are the farmer's to record (the answer counts): unknown with the
+    days it happened. Houses without a day sheet in the window give no finding.
+    """
+    view = _view(evidence)
+    if view is None:
+        return []
+    flocks = _flocks(view)
+    since, today = evidence.farm.local_date(evidence.since), evidence.today
+    out = []
+    for house in evidence.farm.houses:
+        seen, found = 0, []
+        for flock, days in _flock_sheets(view, house.id, flocks.get(house.id, [])):
+            days = {d: r for d, r in days.items() if d <= today}
+            seen += len([d for d in days if d >= since])
+            found += [t for t in mortality_triggers(flock, days) if t.day >= since]
+        if not seen:
+            continue
+        if found:
+            out.append(_unknown(rule, house.id, "Verhoogde sterfte: " + "; ".join(t.detail for t in found[:3])
+                                + ". Leg de genomen maatregelen vast (zelfbeoordeling)."))
+        else:
+            out.append(_nvt(rule, house.id, f"{rule.nvt} (koppelkaart: {seen} dagen zonder verhoogde sterfte)"))
     return out

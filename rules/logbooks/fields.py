@@ -176,7 +176,8 @@ def describe(model: type[BaseModel]) -> tuple[FieldMeta, ...]:
 class Record(BaseModel):
     """Base of every logbook record: unknown fields are errors, text is trimmed."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
+    # No NaN or infinity in a logbook: neither is a count or an amount, and the chain's JSON cannot hold them.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True, allow_inf_nan=False)
 
 
 def _context(info: ValidationInfo) -> dict:

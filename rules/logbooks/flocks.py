@@ -31,6 +31,7 @@ class FlockView:
     number_placed: int
     origin: str
     depopulated_on: date | None = None
+    largest_compartment: int | None = None  # G3.1.2 / I1.3: hens in the largest compartment
 
     def present(self, day: date) -> bool:
         """Return whether the flock is in its house on a day."""
@@ -54,7 +55,8 @@ def flocks_by_house(records_with_ids) -> dict[str, list[FlockView]]:
     out: dict[str, list[FlockView]] = {}
     for entry_id, r in records_with_ids:
         out.setdefault(r.house, []).append(FlockView(entry_id, r.house, r.placed_on, r.hatched_on, r.number_placed,
-                                                     r.origin, r.depopulated_on))
+                                                     r.origin, r.depopulated_on,
+                                                     getattr(r, "largest_compartment", None)))
     for flocks in out.values():
         flocks.sort(key=lambda f: f.placed_on)
     return out

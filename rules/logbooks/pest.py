@@ -12,22 +12,14 @@ from rules.documents import add_months
 from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import Due, Finding
-from rules.logbooks.common import (
-    CHECK_MONTHS,
-    NO_LOGBOOKS,
-    _deviation,
-    _gaps,
-    _invalid,
-    _judge,
-    _lp,
-    _occ,
-    _unknown,
-    _view,
-)
+from rules.logbooks.common import NO_LOGBOOKS, _deviation, _gaps, _invalid, _judge, _lp, _occ, _unknown, _view
 from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _not_future, field
 from rules.logbooks.view import LogbookView
 from rules.params import Params
 from rules.texts import N_, dutch_ngettext
+
+# A4.5.1: "minimaal één keer per twee maanden gecontroleerd".
+PEST_CHECK_MONTHS = 2
 
 # --------------------------------------------------------------------------- the records
 
@@ -135,7 +127,7 @@ def eval_pest_control(rule: Rule, evidence: Evidence, params: Params) -> list[Fi
         return [_unknown(rule, None, "Geen lokdozenregister en geen controles geregistreerd.")]
     lookback = today - timedelta(days=_lp(params).audit_lookback_days)
     recent = [c for c in checks if c.date >= lookback]
-    overdue = [n for n, (placed, _) in boxes.items() if placed is None or add_months(placed, CHECK_MONTHS) < today]
+    overdue = [n for n, (placed, _) in boxes.items() if placed is None or add_months(placed, PEST_CHECK_MONTHS) < today]
     if not recent and overdue:
         occ = _occ(max(since, lookback), evidence, dutch_ngettext(
             "geen enkele controle geregistreerd voor lokdoos {boxes}",
@@ -146,7 +138,7 @@ def eval_pest_control(rule: Rule, evidence: Evidence, params: Params) -> list[Fi
     for number, (placed, removed) in sorted(boxes.items()):
         dates = [c.date for c in checks if c.bait_box == number]
         end = min(removed, today) if removed else today
-        for a, b in _gaps(dates, placed, since, end, CHECK_MONTHS):
+        for a, b in _gaps(dates, placed, since, end, PEST_CHECK_MONTHS):
             still = " (nog steeds niet gecontroleerd)" if b == today and b not in dates else ""
             weighted.append(("C", _occ(a, evidence, f"lokdoos {number}: {(b - a).days} dagen tussen "
                                                     f"{a.isoformat()} en {b.isoformat()}{still}", b)))
@@ -171,6 +163,35 @@ def due_pest_control(evidence: Evidence, params: Params) -> list[Due]:
         last = max(dates) if dates else placed
         if last is None:
             continue
-        due = add_months(last, CHECK_MONTHS)
+        due = add_months(last, PEST_CHECK_MONTHS)
         out.append(Due("A4.5.1", None, due, f"Lokdoos {number} controleren", overdue=due < today))
     return out
+
+
+# --------------------------------------------------------------------------- A4.5.3 bait boxes numbered and fixed
+
+
+def eval_bait_boxes_fixed(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
+    """A4.5.3: the product offered in numbered bait boxes, fixed so the poultry cannot reach it (from the register).
+
+    D "Pluimvee toegang tot beheersingsmiddelen" for every box in use that the register holds as not fixed,
+    whatever a self-assessment says; ok when every box in use is numbered and fixed; unknown without a
+    register (the farmer's answer then counts).
+    """
+    view = _view(evidence)
+    if view is None:
+        return [_unknown(rule, None, NO_LOGBOOKS)]
+    today = evidence.today
+    boxes = [b for b in view.records("bait_boxes") if b.placed_on <= today
+             and (b.removed_on is None or b.removed_on > today)]
+    if not boxes:
+        return [_unknown(rule, None, "Geen lokdozen in gebruik in het lokdozenregister.")]
+    loose = sorted((b for b in boxes if not b.fixed), key=lambda b: b.number)
+    line = dutch_ngettext("{n} lokdoos in het register, genummerd", "{n} lokdozen in het register, genummerd",
+                          len(boxes))
+    if not loose:
+        return [Finding(rule.id, None, "ok", "logbook", line + " en vastgezet", evidence=line + " en vastgezet")]
+    since = evidence.farm.local_date(evidence.since)
+    occurrences = [_occ(max(b.placed_on, since), evidence, f"lokdoos {b.number} ({b.location}) niet vastgezet "
+                                                             f"volgens het lokdozenregister", today) for b in loose]
+    return [_deviation(rule, None, "D", occurrences, line)]

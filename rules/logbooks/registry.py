@@ -19,7 +19,8 @@ from rules.logbooks.daysheet import Flock, FlockDay
 from rules.logbooks.fields import FieldMeta, Record, describe
 from rules.logbooks.freerange import FreeRangeDay
 from rules.logbooks.pest import BaitBox, PestControl
-from rules.logbooks.samples import Sample
+from rules.logbooks.repairs import CorrectiveAction
+from rules.logbooks.samples import NO_SALMONELLA_RULES, Sample
 from rules.logbooks.visitors import Visitor
 from rules.texts import N_, lazy_gettext
 
@@ -67,14 +68,19 @@ LOGBOOKS: dict[str, LogbookSpec] = {
         LogbookSpec("hygienogram", Hygienogram, N_("Hygiënogrammen"), rules=("E4.4.1", "E4.4.2"),
                     date_field="sampled_on"),
         LogbookSpec("checks", Check, N_("Controles noodstroom en alarm"), rules=("A3.6",), date_field="date"),
-        LogbookSpec("flocks", Flock, N_("Koppels (opzet)"), rules=("E9.4", "A4.4.5", "E2.1.1"),
+        LogbookSpec("flocks", Flock, N_("Koppels (opzet)"),
+                    rules=("E9.4", "A4.4.5", "E2.1.1", "G3.1.2", "I1.3", "G1.2", "H3.12.1"),
                     date_field="placed_on", keep_years=3, unique=("house", "placed_on")),
-        LogbookSpec("flock_day", FlockDay, N_("Koppelkaart"), rules=("E5.3", "E4.4.4", "E9.4", "A6.2.1", "A6.2.2"),
+        LogbookSpec("flock_day", FlockDay, N_("Koppelkaart"),
+                    rules=("E5.3", "E4.4.4", "E9.4", "A6.2.1", "A6.2.2", "A6.2.3"),
                     date_field="date", keep_years=3, unique=("house", "date")),
         LogbookSpec("free_range", FreeRangeDay, N_("Uitloopjournaal"), rules=("H3.12.10",), date_field="date",
                     unique=("house", "date")),
-        LogbookSpec("samples", Sample, N_("Laboratoriumonderzoek per koppel"), rules=("E2.1.1", "H2.4"),
+        LogbookSpec("samples", Sample, N_("Laboratoriumonderzoek per koppel"),
+                    rules=("E2.1.1", "H2.4", "E2.1.3", "E2.1.4", "E2.3.2", *NO_SALMONELLA_RULES),
                     date_field="sampled_on", keep_years=3),
+        # DESIGN §3.3 v2: the repair of an occurrence of any rule's deviation ("herstel voor afgifte certificaat").
+        LogbookSpec("corrective_actions", CorrectiveAction, N_("Herstelmaatregelen"), rules=(), date_field="date"),
     )
 }
 

@@ -12,7 +12,7 @@ From the mains and generator state sensors:
   failed start. A failed test is D until a later successful run or check shows
   the generator repaired; a failed check in the checks logbook counts the same.
 - ``ok`` needs a successful run (test, outage bridged, or a logbook check) within
-  ``evidence_months``; houses without mechanical ventilation are ``nvt``.
+  A3.6's two months (``rules.logbooks.CHECK_MONTHS``); houses without mechanical ventilation are ``nvt``.
 
 The agent stores the detected outages and tests as events (``mains_outage``,
 ``generator_test``) so the checks logbook can draft them for the farmer.
@@ -29,7 +29,9 @@ from rules.documents import add_months
 from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.kinds import GENERATOR_FAULT, GENERATOR_OFF, GENERATOR_RUNNING, MAINS_OFF, MAINS_ON
+from rules.logbooks import CHECK_MONTHS, GENERATOR_ITEMS
 from rules.params import Params
+from rules.sensor.law import LEGAL_TEST_MONTHS, LOAD_TEST_MONTHS, RECORDS_MONTHS, check_dates
 from rules.sensor.states import intervals, overlap, state_at, timeline
 from rules.sensor.timeseries import MINUTE, SensorDays, hm, merge_intervals, to_dt, to_ms
 from rules.sensor.ventilation import Part, combine, nvt
@@ -155,17 +157,17 @@ def groups(evidence: Evidence, params: Params) -> list[Group]:
 
 
 def history_start(evidence: Evidence, params: Params) -> datetime:
-    """Return how far back the generator history must reach: the window, or 13 months for the legal test."""
-    back = datetime.combine(add_months(evidence.today, -13), time(0), evidence.farm.tz)
+    """Return how far back the generator history must reach: the window, or the legal records' 13 months."""
+    back = datetime.combine(add_months(evidence.today, -RECORDS_MONTHS), time(0), evidence.farm.tz)
     return min(evidence.since, back)
 
 
-def _checks(evidence: Evidence, item: str, location: str | None = None) -> list:
-    """Return the checks-logbook entries of one item up to today for a group, oldest first.
+def _checks(evidence: Evidence, items: tuple[str, ...], location: str | None = None) -> list:
+    """Return the checks-logbook entries of these items up to today for a group, oldest first.
 
     A check without a house counts for every group; a farm-wide group takes every check.
     """
-    return sorted((c for c in evidence.inputs.get("checks", ()) if c.item == item and c.day <= evidence.today
+    return sorted((c for c in evidence.inputs.get("checks", ()) if c.item in items and c.day <= evidence.today
                    and (location is None or c.house in (None, location))), key=lambda c: c.day)
 
 
@@ -175,7 +177,7 @@ def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
     tz = evidence.farm.tz
     lo, hi = to_ms(evidence.since), to_ms(evidence.at)
     found = episodes(group.mains, group.generator, p, to_ms(history_start(evidence, params)), hi)
-    checks = _checks(evidence, "generator", group.location)
+    checks = _checks(evidence, GENERATOR_ITEMS, group.location)
     if not group.generator and not group.mains and not checks:
         return Part("unknown", (), "Geen aggregaat- of netspanningssensor ingesteld en geen controle in het logboek.")
     successes = [e.start for e in found if e.success] + [
@@ -203,11 +205,12 @@ def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
         return Part("unknown", tuple(Occurrence(to_dt(e.start), to_dt(e.end) if e.end else None, e.detail)
                                      for e in unverified),
                     "Onvoldoende gegevens: niet vastgesteld of het aggregaat draaide tijdens een stroomuitval.")
-    cutoff = to_ms(datetime.combine(add_months(evidence.today, -p.evidence_months), time(0), tz))
+    # Evidence of a working generator is as fresh as A3.6 asks its checks to be.
+    cutoff = to_ms(datetime.combine(add_months(evidence.today, -CHECK_MONTHS), time(0), tz))
     recent = [t for t in successes if cutoff <= t <= hi]
     if not recent:
         return Part("unknown", (), f"Geen geslaagde proefdraai, stroomuitval met draaiend aggregaat of controle "
-                                   f"in de laatste {p.evidence_months} maanden.")
+                                   f"in de laatste {CHECK_MONTHS} maanden.")
     last = to_dt(max(recent)).astimezone(tz).date().isoformat()
     return Part("ok", (), f"Aggregaat laatst aantoonbaar gedraaid op {last}")
 
@@ -225,26 +228,30 @@ def evaluate_a3_5(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
 
 
 def generator_dues(evidence: Evidence, params: Params) -> list[Due]:
-    """Return Dutch law's monthly unloaded generator test from the detected tests.
+    """Return Dutch law's monthly unloaded test run and yearly load test of each generator (rules.sensor.law).
 
-    Once the checks logbook holds generator checks, the logbook rules list the
-    next test from them (A3.6), so this reminder steps aside.
+    The last test is the latest of the runs the sensors detected and the generator checks in the
+    logbook; the load test only from ``generator_load`` checks.
     """
-    if "generator" not in evidence.inputs or not any(h.mechanical_ventilation for h in evidence.farm.houses):
+    if not any(h.mechanical_ventilation for h in evidence.farm.houses):
         return []
     p = params.sensor_rules.generator
     today = evidence.today
     hi = to_ms(evidence.at)
     dues = []
     for group in groups(evidence, params):
-        if _checks(evidence, "generator", group.location):
-            continue  # the checks logbook holds tests: the logbook rules list the next one (A3.6)
         found = episodes(group.mains, group.generator, p, to_ms(history_start(evidence, params)), hi)
         tests: list[date] = [to_dt(e.start).astimezone(evidence.farm.tz).date() for e in found
-                             if e.kind == "generator_test"]
-        due = add_months(max(tests), p.legal_test_months) if tests else today
+                             if e.kind == "generator_test"] + check_dates(evidence, GENERATOR_ITEMS, group.location)
+        due = add_months(max(tests), LEGAL_TEST_MONTHS) if tests else today
         dues.append(Due("A3.5", group.location, due,
                         "Wettelijk (Besluit houders van dieren): maandelijkse proefdraai van het "
                         "noodstroomaggregaat zonder belasting, vastleggen in het controlelogboek",
                         overdue=due < today or not tests))
+        loaded = check_dates(evidence, ("generator_load",), group.location)
+        due = add_months(max(loaded), LOAD_TEST_MONTHS) if loaded else today
+        dues.append(Due("A3.5", group.location, due,
+                        "Wettelijk (Besluit houders van dieren): jaarlijkse test van het noodstroomaggregaat onder "
+                        "belasting" + ("" if loaded else " — nog niet vastgelegd in het controlelogboek"),
+                        overdue=due < today or not loaded))
     return dues

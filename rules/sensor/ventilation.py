@@ -5,8 +5,10 @@
   silence, or a ``fault`` state, is "functioneert niet" → D. A silence during
   which no sensor of the farm was heard either is the agent (or the network)
   being down, not the panel: it counts as missing data, not as a deviation.
-- No off-farm alert channel configured, or none delivered a test within
-  ``channel_test_months`` → C "Alarmvoorziening onvoldoende". An installation
+- No off-farm alert channel configured yet → ``unknown`` with a set-up step
+  (rules/setup.py): a step in setting up this program, not a farm deviation.
+  A channel that delivered no test within ``channel_test_months`` → C
+  "Alarmvoorziening onvoldoende". An installation
   younger than that with no test recorded yet is ``unknown`` (``agent_since``:
   it cannot know about tests before it started listening).
 - Houses without mechanical ventilation → ``nvt`` (the seed's NVT text).
@@ -23,7 +25,9 @@ from rules.documents import add_months
 from rules.evidence import Evidence
 from rules.findings import SEVERITY, Due, Finding, Occurrence
 from rules.kinds import VENTILATION_ALARM, VENTILATION_FAULT
+from rules.logbooks import ALARM_ITEMS
 from rules.params import Params
+from rules.sensor.law import LEGAL_TEST_MONTHS, check_dates
 from rules.sensor.states import intervals, overlap, timeline
 from rules.sensor.timeseries import SensorDays, hm, merge_intervals, to_dt, to_ms
 from rules.texts import dutch_ngettext
@@ -132,9 +136,10 @@ def _channels(channels: AlertChannels, evidence: Evidence, months: int) -> Part:
     """Judge the off-farm channel: configured, and a delivered test within ``months``."""
     at = evidence.at
     if not channels.configured:
-        return Part("C", (Occurrence(at, None, "geen alarmkanaal buiten het bedrijf ingesteld "
-                                               "([[alerts.channels]])"),),
-                    "Geen alarmkanaal buiten het bedrijf ingesteld")
+        # A set-up step of this program, not a farm deviation: the farm may be warned by other means
+        # (rules.setup names the step). Unknown until the evidence exists.
+        return Part("unknown", (), "Nog geen alarmkanaal van ikb-agent ingesteld: niet aangetoond dat het alarm "
+                                   "de pluimveehouder buiten het bedrijf bereikt.")
     last = last_delivered(channels, at)
     cutoff = datetime.combine(add_months(evidence.today, -months), time(0), evidence.farm.tz)
     listening_since = evidence.inputs.get("agent_since")  # ms of the first reading the agent stored
@@ -170,22 +175,23 @@ def evaluate_a3_4(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
 
 
 def alarm_dues(evidence: Evidence, params: Params) -> list[Due]:
-    """Return the next channel test (A3.4) and Dutch law's monthly alarm test."""
-    if "ventilation_alarm" not in evidence.inputs or not any(h.mechanical_ventilation for h in evidence.farm.houses):
+    """Return the next channel test (A3.4) and Dutch law's monthly test of the alarm installation."""
+    if not any(h.mechanical_ventilation for h in evidence.farm.houses):
         return []
     today = evidence.today
     dues = []
     channels = evidence.inputs.get("alert_channels") or AlertChannels(())
-    if channels.configured:
+    if "ventilation_alarm" in evidence.inputs and channels.configured:
         last = last_delivered(channels, evidence.at)
         months = params.sensor_rules.ventilation.channel_test_months
         due = add_months(evidence.farm.local_date(last), months) if last else today
         dues.append(Due("A3.4", None, due, "Testbericht via het alarmkanaal buiten het bedrijf versturen",
                         overdue=due < today or last is None))
-    # Dutch law's monthly alarm test. Once the checks logbook holds an alarm test, the logbook
-    # rules list the next one (A3.6); until then it is due today.
-    if not any(c.item == "alarm" and c.day <= today for c in evidence.inputs.get("checks", ())):
-        dues.append(Due("A3.4", None, today, "Wettelijk (Besluit houders van dieren): maandelijkse test van de "
-                                             "alarminstallatie — nog niet vastgelegd in het controlelogboek",
-                        overdue=True))
+    # Dutch law's monthly test of the alarm installation itself (rules.sensor.law): a channel test is not one.
+    tested = check_dates(evidence, ALARM_ITEMS)
+    due = add_months(max(tested), LEGAL_TEST_MONTHS) if tested else today
+    dues.append(Due("A3.4", None, due, "Wettelijk (Besluit houders van dieren): maandelijkse test van de "
+                                       "alarminstallatie" + ("" if tested else " — nog niet vastgelegd in het "
+                                                                               "controlelogboek"),
+                    overdue=due < today or not tested))
     return dues

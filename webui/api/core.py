@@ -9,10 +9,10 @@ is public; it is built from the same pydantic models that validate requests.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Blueprint, g, jsonify
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from agent.evaluation import score_window
 from agent.logbooks import AssessmentError, DocumentError, record_answer, record_document
@@ -27,7 +27,9 @@ from agent.store import (
     list_sensors,
 )
 from rules.catalogue import Rule, load_catalogue
+from rules.errors import invalid
 from rules.findings import STATUSES
+from rules.texts import N_
 from webui.access import public
 from webui.api.openapi import ApiError, ApiRegistry, refused
 from webui.inputs import AssessmentBody, DocumentBody
@@ -44,12 +46,23 @@ MAX_WINDOW = timedelta(days=800)
 # --------------------------------------------------------------------------- response models
 
 
+class RepairOut(BaseModel):
+    """The corrective action recorded for an occurrence (DESIGN §3.5 v2)."""
+
+    id: int = Field(description="The corrective_actions logbook entry")
+    date: date
+    action: str
+    performed_by: str
+    time: str | None = None
+
+
 class OccurrenceOut(BaseModel):
-    """A spell in which the rule was (or may have been) broken."""
+    """A spell in which the rule was (or may have been) broken, with its repair when recorded."""
 
     start: datetime
     end: datetime | None
     detail: str
+    repair: RepairOut | None = None
 
 
 class FindingOut(BaseModel):
@@ -62,6 +75,9 @@ class FindingOut(BaseModel):
     summary: str
     occurrences: list[OccurrenceOut]
     evidence: str | None = None
+    repaired: bool = Field(False, description="A D whose every occurrence has its repair recorded")
+    not_checked: bool = Field(False, description="nvt: the scheme's 'niet gecontroleerd' condition is proven")
+    setup: list[str] = Field(default_factory=list, description="unknown until the agent is set up for it: the steps")
 
 
 class DueOut(BaseModel):
@@ -74,6 +90,14 @@ class DueOut(BaseModel):
     overdue: bool
 
 
+class SetupOut(BaseModel):
+    """A step in setting up the agent that keeps rules unknown (not a farm deviation)."""
+
+    step: str
+    rules: list[str]
+    locations: list[str | None]
+
+
 class ScoreOut(BaseModel):
     """The score document (DESIGN §3.5) with the due list and where it came from."""
 
@@ -81,10 +105,11 @@ class ScoreOut(BaseModel):
     since: datetime
     scheme: Literal["IKB Ei"]
     verdict: Literal["suspension", "repair_required", "remarks", "incomplete", "ready"]
-    points: int
+    weights: dict[str, str] = Field(description="The scheme's text per category (B, C, D, KO); no points are summed")
     counts: dict[str, int]
     findings: list[FindingOut]
     due: list[DueOut]
+    setup: list[SetupOut]
     evaluated_by: Literal["agent", "web"]
 
 
@@ -154,11 +179,22 @@ class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _farm_era(moment: datetime) -> datetime:
+    """Refuse moments no farm record has (year 1 or 99999 would overflow the window arithmetic: a 500)."""
+    if not 1970 <= moment.year < 2200:
+        raise invalid("era", N_("verwacht een moment tussen 1970 en 2200"))
+    return moment
+
+
+# A query moment: ISO 8601 with offset, between 1970 and 2200.
+Moment = Annotated[AwareDatetime, AfterValidator(_farm_era)]
+
+
 class ScoreQuery(_Query):
     """Evaluate a past window instead of the current score."""
 
-    at: AwareDatetime | None = Field(None, description="End of the window (ISO 8601 with offset); default now")
-    since: AwareDatetime | None = Field(None, description="Start of the window; default at − 30 days")
+    at: Moment | None = Field(None, description="End of the window (ISO 8601 with offset); default now")
+    since: Moment | None = Field(None, description="Start of the window; default at − 30 days")
 
 
 class FindingsQuery(_Query):
@@ -180,8 +216,8 @@ class ReadingsQuery(_Query):
     """Which sensor, which window, how many points."""
 
     sensor: int = Field(ge=1, le=2**62, description="Sensor id (see /api/v1/sensors)")
-    since: AwareDatetime | None = Field(None, description="Default: until − 48 hours")
-    until: AwareDatetime | None = Field(None, description="Default: now")
+    since: Moment | None = Field(None, description="Default: until − 48 hours")
+    until: Moment | None = Field(None, description="Default: now")
     points: int = Field(300, ge=10, le=2000, description="At most this many buckets")
 
 
@@ -299,7 +335,7 @@ def add_document(body: DocumentBody):
                               house_ids={h.id for h in get_config().houses})
     except DocumentError as exc:
         return refused(422, "invalid", exc)
-    scores().invalidate()
+    scores().invalidate(now())
     return get_document(store, doc.id)
 
 
@@ -326,7 +362,7 @@ def add_assessment(body: AssessmentBody):
                                locations=locations)
     except AssessmentError as exc:
         return refused(422, "invalid", exc)
-    scores().invalidate()
+    scores().invalidate(now())
     return AssessmentOut(rule=answer.rule, location=answer.location, status=answer.status, note=answer.note,
                          answered_by=answer.answered_by, answered_at=answer.answered_at)
 

@@ -17,12 +17,22 @@ from flask import g
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent.i18n import translations
-from agent.logbooks import LogbookError, StoredEntry, add_entry, confirm_draft, correct_entry, get_entry, list_entries
-from rules.logbooks import LOGBOOKS, EntryError, form_fields
+from agent.logbooks import (
+    LogbookError,
+    StoredEntry,
+    add_entry,
+    confirm_draft,
+    correct_entry,
+    get_entry,
+    list_entries,
+    record_repair,
+)
+from rules.logbooks import LOGBOOKS, EntryError, RepairError, form_fields
 from webui.api.core import _Query, api
 from webui.api.openapi import ApiError, refused
 from webui.i18n import gettext as _
 from webui.logbooks import versions
+from webui.scores import current
 from webui.state import get_config, get_store, get_writer, now, scores
 
 TAG = "logbooks"
@@ -125,7 +135,7 @@ def entry_out(row: StoredEntry) -> dict:
 
 def _saved(saved) -> dict:
     """Return a write's result and drop the cached score (the evidence changed)."""
-    scores().invalidate()
+    scores().invalidate(now())
     return {"entry": entry_out(saved.entry), "flags": [f.to_json() for f in saved.flags]}
 
 
@@ -165,9 +175,14 @@ def _register(kind: str) -> None:
         return [entry_out(r) for r in rows]
 
     def add(body: dict):
+        config, moment = get_config(), now()
         try:
-            return _saved(add_entry(get_writer(), get_config(), kind, body, by=g.user["name"], now=now()))
-        except EntryError as exc:
+            if kind == "corrective_actions":
+                # A repair must name an occurrence of a current deviation: the page's and the CLI's check.
+                return _saved(record_repair(get_writer(), config, current(get_store(), config, moment).score, body,
+                                            by=g.user["name"], now=moment))
+            return _saved(add_entry(get_writer(), config, kind, body, by=g.user["name"], now=moment))
+        except (EntryError, RepairError) as exc:
             return refused(422, "invalid", exc)
 
     read.__name__, add.__name__ = f"list_{kind}", f"add_{kind}"
