@@ -183,14 +183,32 @@ def test_the_packs_index_html_names_the_chain_entry_that_was_changed(browser, pa
     state, text = check(page, "#ikb-pick-zip", str(resigned(pack, tmp_path / "dropped.zip", drop_visit)))
     assert state == "fail" and "chains/visitors.jsonl regel 1" in text and "prev_hash" in text, text
 
+    def digest_only(files):  # keeps the chain head (the fingerprint) while hiding the entry
+        from agent.logbooks import content_hash
+
+        lines = files["chains/visitors.jsonl"].decode().split("\n")
+        item = json.loads(lines[0])
+        item["content_hash"] = content_hash(item.pop("record"))
+        lines[0] = json.dumps(item, ensure_ascii=False, sort_keys=True)
+        files["chains/visitors.jsonl"] = "\n".join(lines).encode()
+
+    state, text = check(page, "#ikb-pick-zip", str(resigned(pack, tmp_path / "digest.zip", digest_only)))
+    assert state == "fail" and "chains/visitors.jsonl regel 1" in text and "alleen een digest" in text, text
+
 
 # --------------------------------------------------------------------------- canonical JSON, as the chain hashes it
 
 KEYS = st.text(st.characters(codec="utf-8"), max_size=6)
 SCALARS = (st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70)
            | st.floats(allow_nan=False, allow_infinity=False) | st.text(st.characters(codec="utf-8"), max_size=12))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4),
-                      max_leaves=12)
+
+
+def containers(inner):
+    """Lists and objects of what is inside."""
+    return st.lists(inner, max_size=4) | st.dictionaries(KEYS, inner, max_size=4)
+
+
+VALUES = st.recursive(SCALARS, containers, max_leaves=12)
 
 
 @pytest.fixture(scope="module")

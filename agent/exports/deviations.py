@@ -1,5 +1,5 @@
 """The deviations of the pack's score as an auditor reads them: rule, place, category, what was found, when,
-and the repair (herstelmaatregel) recorded for each occurrence — ``score/afwijkingen.csv`` and the pack's page.
+and the repair (herstelmaatregel) recorded for each occurrence — ``score/deviations.csv`` and the pack's page.
 
 Drawn from the score document (``Score.to_json()``, DESIGN §3.5): the judgement is made once, in ``rules/``;
 this only lays it out. An occurrence's ``repair`` (DESIGN §3.5 v2) is shown when the score carries one.

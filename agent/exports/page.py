@@ -100,7 +100,7 @@ def _score(score: dict, zone: str) -> str:
             f'<span class="quiet">Zelfbeoordeling van ikb-agent over {escape(moment_of(score.get("since"), tz))} '
             f"t/m {escape(moment_of(score.get('at'), tz))}, elke regel één keer geteld op zijn zwaarste "
             f"uitkomst; <a href=\"score/score.txt\">verslag</a> · <a href=\"score/score.json\">JSON</a> · "
-            f'<a href="score/afwijkingen.csv">afwijkingen (CSV)</a></span></p>'
+            f'<a href="score/deviations.csv">afwijkingen met herstel (CSV)</a></span></p>'
             + _table(["Uitkomst", "Regels"] + (["Weging (IKB Ei)"] if weights else []), body))
 
 

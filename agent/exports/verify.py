@@ -2,14 +2,16 @@
 complete and self-consistent — every logbook file is what the chain's rows make of the period — and, given chain
 heads published upstream earlier, that the chains still contain them.
 
-Completeness: every chain line carries its record (format 3), so the verifier knows every entry of the period
+Completeness: every chain line carries its record (since format 3), so the verifier knows every entry of the period
 and which are current; the CSV must be, byte for byte, what those entries give. Derived files: the XLSX is read
 back (openpyxl) and every cell of every sheet — value, type, number format — compared with a workbook rendered
 again from the chain (its own bytes carry the moment of writing, its cells do not); the PDF is rendered again
 from the chain with the pack's creation date and compared byte for byte (fpdf2 output is a function of its
 input and its version: the manifest names the version and the fonts, and a mismatch says so). README.txt and the
-signature images of the period's visitors are checked the same way. What does not come from the logbooks (the
-score, the light-schedule table, the episodes) is covered by the manifest's SHA-256 only.
+signature images of the period's visitors are checked the same way, first: the PDF draws them. Since format 4
+every file is rendered through :mod:`agent.exports.columns` in the time zone the manifest names. What does not
+come from the logbooks (the score and its deviations, the light-schedule table, the episodes, ``index.html``) is
+covered by the manifest's SHA-256 only.
 """
 
 from __future__ import annotations
