@@ -106,14 +106,20 @@ def test_the_progress_part_polls_until_done(app, auditor, monkeypatch):
     assert 'id="pack-download"' in wait_for_pack(auditor, location)
 
 
-def test_an_uploaded_pack_is_checked_and_a_changed_file_is_named(auditor, app, web_store, farm_config):
+def check_upload(client, data: bytes, name: str) -> str:
+    """Upload a pack for checking, follow its job until done; return the job's final part."""
+    response = client.post("/audit/verify", data={**PERIOD, "csrf_token": token_of(client, "/audit/"),
+                                                  "pack": (io.BytesIO(data), name)})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return wait_for_pack(client, response.headers["Location"])
+
+
+def test_an_uploaded_pack_is_checked_in_the_background_and_a_changed_file_is_named(auditor, app, web_store,
+                                                                                   farm_config):
     add_entry(web_store, farm_config, "visitors", GOOD["visitors"], by="jan", now=ENTRY_TIME)
     data = auditor.get("/audit/export/all.zip?from=2026-01-01&to=2026-10-31").get_data()
-    token = token_of(auditor, "/audit/")
-    good = auditor.post("/audit/verify", data={**PERIOD, "csrf_token": token,
-                                               "pack": (io.BytesIO(data), "pakket.zip")})
-    html = good.get_data(as_text=True)
-    assert good.status_code == 200 and 'data-ok="yes"' in html and "pakket.zip: intact:" in html
+    part = check_upload(auditor, data, "pakket.zip")
+    assert 'data-ok="yes"' in part and "pakket.zip: intact:" in part
     with zipfile.ZipFile(io.BytesIO(data)) as src:
         members = {n: src.read(n) for n in src.namelist()}
     members["logbooks/visitors.csv"] = members["logbooks/visitors.csv"].replace(b"Piet", b"Kees")
@@ -121,12 +127,13 @@ def test_an_uploaded_pack_is_checked_and_a_changed_file_is_named(auditor, app, w
     with zipfile.ZipFile(bad, "w") as dst:
         for name, content in members.items():
             dst.writestr(name, content)
-    refused = auditor.post("/audit/verify", data={**PERIOD, "csrf_token": token,
-                                                  "pack": (io.BytesIO(bad.getvalue()), "pakket.zip")})
-    html = refused.get_data(as_text=True)
-    assert 'data-ok="no"' in html and "NIET INTACT: logbooks/visitors.csv" in html
-    junk = auditor.post("/audit/verify", data={**PERIOD, "csrf_token": token,
-                                               "pack": (io.BytesIO(b"geen zip"), "foto.jpg")})
-    assert "foto.jpg: NIET INTACT" in junk.get_data(as_text=True)
+    part = check_upload(auditor, bad.getvalue(), "pakket.zip")
+    assert 'data-ok="no"' in part and "NIET INTACT: logbooks/visitors.csv" in part
+    assert "foto.jpg: NIET INTACT" in check_upload(auditor, b"geen zip", "foto.jpg")
+    # The uploads are gone once checked: nothing of them stays in the web process's folder.
+    assert not list(app.extensions["ikb_packs"].directory.glob("*-upload.zip"))
+    token = token_of(auditor, "/audit/")
     none = auditor.post("/audit/verify", data={**PERIOD, "csrf_token": token})
     assert none.status_code == 400 and "Kies het zip-bestand" in none.get_data(as_text=True)
+    empty = auditor.post("/audit/verify", data={**PERIOD, "csrf_token": token, "pack": (io.BytesIO(b""), "leeg.zip")})
+    assert empty.status_code == 400 and "Het gekozen bestand is leeg." in empty.get_data(as_text=True)

@@ -8,20 +8,20 @@ Every logbook of ``rules.logbooks.LOGBOOKS`` gets CSV, XLSX and PDF; the files c
   ``zip`` (kind ``all``: the audit pack, built while the request waits — for scripts).
 - ``POST /audit/pack`` — build the audit pack in the background (:mod:`webui.packjobs`);
   ``/audit/pack/<job>`` shows its progress, ``…/status`` is the polled part, ``…/download`` the zip.
-- ``POST /audit/verify`` — check an uploaded pack as ``ikb-agent verify`` does.
+- ``POST /audit/verify`` — check an uploaded pack as ``ikb-agent verify`` does, in the background too; its
+  job page shows the verdict.
 
 Starting a pack and checking one write nothing to the farm's database, so auditors may post them.
 """
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, send_file, url_for
 
-from agent.exports import ExportError, export_bytes, verify_pack
+from agent.exports import ExportError, export_bytes
 from rules.logbooks import LOGBOOKS
 from webui.access import roles
 from webui.i18n import current_translations
@@ -61,12 +61,11 @@ def _jobs() -> PackJobs:
     return current_app.extensions["ikb_packs"]
 
 
-def _page(start: str, end: str, *, error: str | None = None, verified: tuple[bool, str] | None = None,
-          code: int = 200):
+def _page(start: str, end: str, *, error: str | None = None, code: int = 200):
     """Render the audit page with the period as typed (kept when refused) and any message."""
     logbooks = [(kind, title(kind), spec.rules) for kind, spec in LOGBOOKS.items()]
     return render_template("audit/index.html", start=start, end=end, logbooks=logbooks, formats=FORMATS,
-                           error=error, verified=verified), code
+                           error=error), code
 
 
 @bp.get("/")
@@ -121,14 +120,26 @@ def _failure(job) -> str:
     """Return why a job failed, in the page's language."""
     if isinstance(job.error, ExportError):
         return job.error.line(current_translations())
+    if job.kind == "check":
+        return _("Het auditpakket kon niet worden gecontroleerd; de oorzaak staat in het logboek van het programma.")
     return _("Het auditpakket kon niet worden gemaakt; de oorzaak staat in het logboek van het programma.")
+
+
+def _verdict(job) -> str | None:
+    """Return a finished check's line, as ``ikb-agent verify`` prints it."""
+    if job.verdict is None:
+        return None
+    ok, detail = job.verdict
+    return (_("{pack}: intact: {detail}", pack=job.filename, detail=detail) if ok
+            else _("{pack}: NIET INTACT: {detail}", pack=job.filename, detail=detail))
 
 
 @bp.get("/pack/<job_id>")
 def pack(job_id: str):
     """Show a pack job: its progress bar while it builds, the download link when it is done."""
     job = _job_or_404(job_id)
-    return render_template("audit/pack.html", job=job, failure=_failure(job) if job.state == "failed" else None)
+    return render_template("audit/pack.html", job=job, failure=_failure(job) if job.state == "failed" else None,
+                           verdict=_verdict(job))
 
 
 @bp.get("/pack/<job_id>/status")
@@ -136,14 +147,14 @@ def pack_status(job_id: str):
     """Return the job's progress part (polled by the page until the job has finished)."""
     job = _job_or_404(job_id)
     return render_template("audit/_pack_status.html", job=job,
-                           failure=_failure(job) if job.state == "failed" else None)
+                           failure=_failure(job) if job.state == "failed" else None, verdict=_verdict(job))
 
 
 @bp.get("/pack/<job_id>/download")
 def pack_download(job_id: str):
     """Download a finished pack."""
     job = _job_or_404(job_id)
-    if job.state != "done" or job.path is None or not job.path.exists():
+    if job.kind != "build" or job.state != "done" or job.path is None or not job.path.exists():
         abort(404, _("Dit auditpakket is nog niet klaar of niet meer beschikbaar; maak het opnieuw."))
     return send_file(job.path, mimetype=MIMETYPES["zip"], as_attachment=True, download_name=job.filename)
 
@@ -151,18 +162,16 @@ def pack_download(job_id: str):
 @bp.post("/verify")
 @roles(read=AUDITORS, write=AUDITORS)
 def verify():
-    """Check an uploaded audit pack (as ``ikb-agent verify`` does) and show the result on the audit page."""
+    """Check an uploaded audit pack (as ``ikb-agent verify`` does) in the background and show its job."""
     start, end = request.form.get("from", ""), request.form.get("to", "")
     upload = request.files.get("pack")
     if upload is None or not upload.filename:
         return _page(start, end, error=_("Kies het zip-bestand van een auditpakket om te controleren."), code=400)
-    with tempfile.TemporaryDirectory(prefix="ikb-verify-") as tmp:
-        path = Path(tmp) / "pack.zip"
-        upload.save(path)
-        if path.stat().st_size == 0:
-            return _page(start, end, error=_("Het gekozen bestand is leeg."), code=400)
-        ok, detail = verify_pack(path)
-    name = Path(upload.filename).name
-    message = (_("{pack}: intact: {detail}", pack=name, detail=detail) if ok
-               else _("{pack}: NIET INTACT: {detail}", pack=name, detail=detail))
-    return _page(start, end, verified=(ok, message))
+    try:
+        period = _period(request.form)
+    except PeriodError:
+        period = (date.min, date.min)  # the check does not depend on the page's period
+    job = _jobs().check(g.user["id"], upload, Path(upload.filename).name, *period)
+    if job is None:
+        return _page(start, end, error=_("Het gekozen bestand is leeg."), code=400)
+    return redirect(url_for("audit.pack", job_id=job.id), code=303)

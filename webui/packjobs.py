@@ -1,13 +1,15 @@
-"""Audit packs built in the background of the web process, with their progress, for the auditor's page.
+"""Audit packs built — and uploaded packs checked — in the background of the web process, for the auditor's page.
 
-Building a pack takes seconds (minutes on a Pi with years of logbooks), longer than a request should wait with
-nothing on screen. A job runs :func:`agent.exports.build_pack` on a thread of its own with its own read-only
-connection (a pack only reads), reports each step to the job, and writes the zip into a temporary directory of
-this process — never into the database. The page polls the job (htmx) and offers the link when it is done.
+Building a pack takes seconds (minutes on a Pi with years of logbooks), and so does checking one (``verify``
+renders every logbook file again): longer than a request should wait with nothing on screen. A job runs
+:func:`agent.exports.build_pack` (reporting each step) or :func:`agent.exports.verify_pack` on a thread of its
+own — a pack build with its own read-only connection, since a pack only reads — and keeps the zip (built or
+uploaded) in a temporary directory of this process, never in the database. The page polls the job (htmx) and
+shows the link or the verdict when it is done.
 
-One job per person and period: asking again while it runs shows the same job. At most :data:`MAX_RUNNING`
-build at once (a Pi has few cores and the ``run`` process must keep up); a finished pack is kept for
-:data:`KEEP_S` and removed then, or when the process stops.
+One build per person and period: asking again while it runs shows the same job. At most :data:`MAX_RUNNING`
+jobs work at once (a Pi has few cores and the ``run`` process must keep up); a finished job is kept for
+:data:`KEEP_S` and removed then, or when the process stops. An uploaded pack is deleted once checked.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ KEEP_S = 3600
 
 @dataclass
 class PackJob:
-    """One audit pack being built (or built) for one person and period."""
+    """One audit pack being built (or built) for one person and period, or an uploaded pack being checked."""
 
     id: str
     owner: int
     start: date
     end: date
+    kind: str = "build"  # build | check
     created: float = field(default_factory=time.monotonic)
     done: int = 0
     total: int = 1
@@ -47,8 +50,9 @@ class PackJob:
     state: str = "waiting"  # waiting | running | done | failed
     error: Exception | None = None  # why it failed (an ExportError says it in words)
     path: Path | None = None
-    filename: str = ""
+    filename: str = ""  # the pack's name (built: the download's; checked: the upload's)
     size: int = 0
+    verdict: tuple[bool, str] | None = None  # a check's outcome: (intact, summary or first mismatch)
 
     @property
     def percent(self) -> int:
@@ -76,11 +80,26 @@ class PackJobs:
         self._expire()
         with self.lock:
             for job in self.jobs.values():
-                if (job.owner, job.start, job.end) == (owner, start, end) and job.state != "failed":
+                if (job.kind, job.owner, job.start, job.end) == ("build", owner, start, end) and job.state != "failed":
                     return job
             job = PackJob(secrets.token_urlsafe(12), owner, start, end)
             self.jobs[job.id] = job
         threading.Thread(target=self._run, args=(app, job, now), daemon=True, name=f"ikb-pack-{job.id}").start()
+        return job
+
+    def check(self, owner: int, upload, filename: str, start: date, end: date) -> PackJob | None:
+        """Keep an uploaded pack (a werkzeug FileStorage) and start checking it; return the job (None: empty)."""
+        self._expire()
+        job = PackJob(secrets.token_urlsafe(12), owner, start, end, kind="check", filename=filename)
+        job.path = self.directory / f"{job.id}-upload.zip"
+        upload.save(job.path)
+        job.size = job.path.stat().st_size
+        if job.size == 0:
+            job.path.unlink()
+            return None
+        with self.lock:
+            self.jobs[job.id] = job
+        threading.Thread(target=self._check, args=(job,), daemon=True, name=f"ikb-check-{job.id}").start()
         return job
 
     def get(self, job_id: str, owner: int) -> PackJob | None:
@@ -117,6 +136,22 @@ class PackJobs:
             finally:
                 if store is not None:
                     store.close()
+
+    def _check(self, job: PackJob) -> None:
+        """Check an uploaded pack on this thread, then delete it."""
+        from agent.exports import verify_pack
+
+        with self.slots:
+            job.state = "running"
+            try:
+                job.verdict = verify_pack(job.path)
+                job.state = "done"
+            except Exception as exc:  # noqa: BLE001 - the page says it failed; the log has the traceback
+                log.exception("checking an uploaded audit pack failed")
+                job.error, job.state = exc, "failed"
+            finally:
+                job.path.unlink(missing_ok=True)
+                job.path = None
 
     def _expire(self) -> None:
         """Forget finished jobs older than KEEP_S and remove their files."""
