@@ -378,6 +378,39 @@ class WebSection(_Strict):
     trusted_proxy: str | None = None
 
 
+class BackupSection(_Strict):
+    """[backup]: the nightly online copy of the database (docs/INSTALL.md)."""
+
+    enabled: bool = True
+    # Where the copies go: best a USB stick (the SD card wears out). Absent: "backups" beside the database.
+    directory: str | None = None
+    # Copies kept; older ones are deleted after a new copy passed its check.
+    keep: int = Field(7, ge=1, le=366)
+    # Farm-local time after which the night's copy is taken (checked every half hour).
+    at: str = Field("03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Refuse to copy unless the directory is on another device than the database: a USB stick that is
+    # not plugged in leaves its empty mount point on the SD card, and a copy there is no backup.
+    require_other_device: bool = False
+
+    def directory_for(self, db_path: str) -> Path:
+        """Return the backup directory, resolving the default beside the database."""
+        if self.directory:
+            return Path(self.directory)
+        return Path(db_path).resolve().parent / "backups"
+
+
+class HealthSection(_Strict):
+    """[health]: when the agent counts as making progress (systemd watchdog) and where it says so."""
+
+    # The ingest loop must have turned, and no received message waited uncommitted, within this time.
+    ingest_stall_seconds: float = Field(120, ge=1, le=3600)
+    # An evaluation must have finished (with or without error) within this time; at least two intervals.
+    evaluation_stall_seconds: float = Field(600, ge=20, le=24 * 3600)
+    # Directory of the running agent's status file (tmpfs). Absent: /run/ikb-agent when it exists
+    # (systemd's RuntimeDirectory), else ikb-agent in the temporary directory.
+    runtime_dir: str | None = None
+
+
 class SigningSection(_Strict):
     """[signing]: the farm key that signs audit packs and chain heads (docs/UPSTREAM.md)."""
 
@@ -427,6 +460,8 @@ class Settings(BaseSettings):
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
     web: WebSection = Field(default_factory=WebSection)
     logbooks: LogbookParams = Field(default_factory=LogbookParams)
+    backup: BackupSection = Field(default_factory=BackupSection)
+    health: HealthSection = Field(default_factory=HealthSection)
     signing: SigningSection = Field(default_factory=SigningSection)
     upstream: UpstreamSection = Field(default_factory=UpstreamSection)
     homeassistant: HomeAssistantSection = Field(default_factory=HomeAssistantSection)
@@ -493,6 +528,10 @@ class Settings(BaseSettings):
             for house in channel.houses or []:
                 if house not in seen:
                     raise _KeyError(f"alerts.channels[{i}].houses", f"unknown house id {house!r}")
+        if self.health.evaluation_stall_seconds < 2 * self.evaluation.interval_seconds:
+            raise _KeyError("health.evaluation_stall_seconds",
+                            f"expected at least twice [evaluation] interval_seconds "
+                            f"({2 * self.evaluation.interval_seconds})")
         house_ids = {h.id for h in self.houses}
         for i, schedule in enumerate(self.alerts.light.schedules):
             if schedule.house not in house_ids:

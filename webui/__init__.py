@@ -41,6 +41,7 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         packjobs,
         rule_pages,
         state,
+        status,
     )
     from webui.api import StrictJSONProvider
 
@@ -75,7 +76,7 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         app.config["SECRET_KEY"] = web.secret_key or state.stored_secret_key(app)
     i18n.init_app(app)
     access.init_app(app)
-    for module in (auth, dashboard, rule_pages, charts, logbooks, daysheet, audit, alerts, kiosk, api):
+    for module in (auth, dashboard, rule_pages, charts, logbooks, daysheet, audit, alerts, status, kiosk, api):
         app.register_blueprint(module.bp)
     return app
 

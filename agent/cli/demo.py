@@ -194,7 +194,9 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
                user=DEMO_USER, password=DEMO_PASSWORD))
         echo(_("Score: ikb-agent --config {path} score", path=config_path))
         echo(_("Stoppen: Ctrl-C"))
-        stop.wait()
+        error = agent.wait(stop)  # the agent's main loop: watchdog and runtime status, as in `run`
+        if error:
+            raise DemoError(error)
     finally:
         stop.set()
         if sim_thread is not None:

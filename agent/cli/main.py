@@ -313,6 +313,14 @@ from agent.cli.housing import housing_order_group  # noqa: E402
 cli.add_command(housing_order_group)
 
 
+# --------------------------------------------------------------------------- health and backups (issue 16)
+
+from agent.cli.health import COMMANDS as _HEALTH_COMMANDS  # noqa: E402
+
+for _command in _HEALTH_COMMANDS:
+    cli.add_command(_command)
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -15,20 +15,29 @@ Features plug in through two lists, filled at import time by their modules
 Connections: the ingestor writes through its own SQLite connection, listeners
 share a second one (used only in the ingest thread) and jobs a third, so a slow
 job never holds the lock an alarm needs. All three open the same WAL database.
+
+Under systemd (``Type=notify``) the agent says READY once started, and its main
+loop (:meth:`Agent.wait`) sends keep-alives through a :class:`~agent.health.Watchdog`
+only while the ingest loop and the evaluation make progress; it also keeps the
+runtime status file that ``ikb-agent status`` reads.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
 from agent import clock
 from agent.alerts import alert_listener, due_job
+from agent.backup import backup_job
 from agent.config import Settings
 from agent.evaluation import alarm_listener, backfill_job, episodes_job, tick_job
+from agent.health import Notifier, Progress, Watchdog, runtime_dir, runtime_file
 from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
@@ -52,6 +61,7 @@ JOB_FACTORIES += [
 LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
 LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands
 JOB_FACTORIES += [due_job]  # info alert for what falls due tomorrow (once a day)
+JOB_FACTORIES += [lambda st, s: JobSpec(*backup_job(st, s))]  # the night's checked copy of the database
 JOB_FACTORIES += [upstream_job]  # the farm key; status, score, alerts, chain heads upstream; Home Assistant
 
 HEALTH_EVERY_S = 30
@@ -99,6 +109,10 @@ class Agent:
     scheduler: Scheduler | None = None
     listeners: list = field(default_factory=list)  # a listener with close() is closed on stop
     run_lock: RunLock | None = None
+    notifier: Notifier = field(default_factory=lambda: Notifier(None))  # systemd, when it started us
+    watchdog: Watchdog | None = None
+    scheduler_started: float = 0.0  # monotonic
+    _broker: tuple[bool, str] | None = None  # (connected, since) as last seen by describe()
 
     def start(self) -> None:
         """Take the database's run lock, open the database, start ingesting and the scheduled jobs."""
@@ -132,12 +146,51 @@ class Agent:
         self.subscriber.start()
         self.scheduler = Scheduler(jobs, now=self.now)
         self.scheduler.start()
-        log.info("ikb-agent running: %d sensors on %d topics, broker %s:%s", len(self.ingestor.specs),
-                 len(self.ingestor.topics), self.settings.mqtt.host, self.settings.mqtt.port)
+        self.scheduler_started = time.monotonic()
+        health = self.settings.health
+        self.watchdog = Watchdog(self.notifier, self.progress, self.describe,
+                                 runtime_file(runtime_dir(health.runtime_dir), path),
+                                 ingest_stall_s=health.ingest_stall_seconds,
+                                 evaluation_stall_s=health.evaluation_stall_seconds, now=self.now)
+        self.watchdog.start()
+        summary = (f"{len(self.ingestor.specs)} sensors on {len(self.ingestor.topics)} topics, "
+                   f"broker {self.settings.mqtt.host}:{self.settings.mqtt.port}")
+        self.notifier.ready(summary)
+        log.info("ikb-agent running: %s%s", summary,
+                 f"; systemd watchdog {self.notifier.watchdog_s:.0f} s" if self.notifier.watchdog_s else "")
+
+    def progress(self) -> Progress:
+        """Return what the watchdog judges: the ingest loop's last turn, the oldest waiting message, the
+        last finished evaluation."""
+        assert self.ingestor is not None and self.scheduler is not None and self.watchdog is not None
+        evaluation = self.scheduler.runs.get("evaluate")
+        return Progress(started=self.scheduler_started, ingest_tick=self.ingestor.last_tick,
+                        pending_since=self.ingestor.pending_since(),
+                        evaluation_finished=evaluation.finished if evaluation else None)
+
+    def describe(self) -> dict:
+        """Return the runtime status: broker connection, ingest counts, the last evaluation."""
+        assert self.ingestor is not None and self.subscriber is not None and self.scheduler is not None
+        connected = self.subscriber.connected.is_set()
+        if self._broker is None or self._broker[0] != connected:
+            self._broker = (connected, self.now().isoformat())
+        c = self.ingestor.counts
+        run = self.scheduler.runs.get("evaluate")
+        return {
+            "database": os.path.abspath(self.db_path or self.settings.storage.path),
+            "broker": {"address": f"{self.settings.mqtt.host}:{self.settings.mqtt.port}", "connected": connected,
+                       "since": self._broker[1], "fatal": self.subscriber.fatal},
+            "ingest": {"received": self.ingestor.received, "stored": c.stored, "duplicates": c.duplicates,
+                       "rejected": c.rejected},
+            "evaluation": {"last_finished_at": run.finished_at.isoformat() if run else None,
+                           "seconds": round(run.seconds, 3) if run else None, "last_error": run.error if run else None,
+                           "last_ok_at": run.last_ok_at.isoformat() if run and run.last_ok_at else None},
+        }
 
     def wait(self, stop: threading.Event) -> str | None:
-        """Block until ``stop`` is set, the MQTT client gave up or the ingest thread died; return why."""
-        assert self.subscriber is not None and self.ingestor is not None
+        """The main loop: until ``stop`` is set, the MQTT client gave up or the ingest thread died, let the
+        watchdog judge progress (and send systemd's keep-alives); return why it ended, if it must."""
+        assert self.subscriber is not None and self.ingestor is not None and self.watchdog is not None
         while not stop.wait(0.2):
             if self.subscriber.fatal:
                 return self.subscriber.fatal
@@ -145,10 +198,12 @@ class Agent:
                 # A dead ingest thread with a live process would look healthy to systemd while
                 # nothing is stored and no alarm is sent: end the process so it is restarted.
                 return self.ingestor.failure or "ingest thread stopped"
+            self.watchdog.poll()
         return None
 
     def stop(self) -> None:
         """Commit and acknowledge what was received, say offline, stop the jobs, close the database."""
+        self.notifier.stopping()
         if self.ingestor is not None:
             self.ingestor.stop()  # acks need the connection: stop ingesting before disconnecting
             c = self.ingestor.counts
@@ -169,14 +224,18 @@ class Agent:
         for store in self.stores:
             store.close()
         self.stores = []
+        if self.watchdog is not None:
+            self.watchdog.stop()
+            self.watchdog = None
         if self.run_lock is not None:
             self.run_lock.release()
             self.run_lock = None
 
 
-def run_agent(settings: Settings, stop: threading.Event, db_path: str | None = None) -> str | None:
+def run_agent(settings: Settings, stop: threading.Event, db_path: str | None = None,
+              notifier: Notifier | None = None) -> str | None:
     """Run until ``stop`` is set; return a fatal error message (bad credentials) or None."""
-    agent = Agent(settings, db_path)
+    agent = Agent(settings, db_path, notifier=notifier or Notifier(None))
     try:
         agent.start()
         return agent.wait(stop)

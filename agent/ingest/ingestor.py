@@ -58,6 +58,7 @@ QUEUE_MAX = 20_000  # messages waiting for the ingest thread; paho blocks (TCP b
 RETRY_DELAYS_S = (0.5, 1, 2, 5, 10, 30)  # after a failed commit; the batch is kept and retried
 LEARN_GAPS = 32  # gaps remembered per sensor to learn its interval
 LEARN_MIN = 8  # gaps needed before an interval is learned
+IDLE_TICK_S = 1.0  # an idle ingest loop still turns this often: the watchdog's sign that it is alive
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,7 @@ class Ingestor:
         self.received = 0  # messages handed to submit()
         self.finished = 0  # of those, committed (or rejected) and acknowledged
         self.failure: str | None = None  # why the ingest thread died (the agent then exits non-zero)
+        self.last_tick = time.monotonic()  # when the ingest loop last turned (the watchdog reads it)
 
     # ------------------------------------------------------------------ set-up
 
@@ -266,6 +268,10 @@ class Ingestor:
         self.received += 1
         self._queue.put(msg)
 
+    def pending_since(self) -> float | None:
+        """Return when (monotonic) the oldest message not yet committed arrived, or None when none waits."""
+        return self._oldest if (self._msgs or self._rejections) else None
+
     def wait_idle(self, timeout: float = 10) -> bool:
         """Wait until every submitted message is committed; return False on timeout."""
         deadline = time.monotonic() + timeout
@@ -291,8 +297,9 @@ class Ingestor:
         """Take messages from the queue and commit them in bounded batches."""
         failures = 0
         while True:
+            self.last_tick = time.monotonic()
             pending = len(self._msgs) + len(self._rejections)
-            timeout = None
+            timeout = IDLE_TICK_S
             if pending:
                 timeout = max(0.0, self._oldest + self.flush_after_s - time.monotonic())
                 if pending >= BURST_MIN:

@@ -22,6 +22,7 @@ from agent.logbooks.entries import (
     select_entries,
     verify_chain,
     with_successors,
+    verify_chains,
 )
 from agent.logbooks.housing_orders import HousingOrderError, add_housing_order, end_housing_order, load_housing_orders
 from agent.logbooks.repairs import record_repair
@@ -64,4 +65,5 @@ __all__ = [
     "store_signature",
     "verify_chain",
     "with_successors",
+    "verify_chains",
 ]

@@ -325,11 +325,28 @@ def chain_head(store: Store, kind: str) -> tuple[str, int]:
     return logbook_head(store, kind) or (GENESIS, 0)
 
 
+def _chain_problem(rows: list[StoredEntry], label: str = "") -> str | None:
+    """Return the first problem in one logbook's rows (oldest first), or None when the chain is intact."""
+    items = ({"id": r.id, "prev_hash": r.prev_hash, "hash": r.hash, "record": r.envelope()} for r in rows)
+    return check_chain(items, lambda n, item: f"{label}entry #{item.get('id')}").problem
+
+
 def verify_chain(store: Store, kind: str) -> str | None:
     """Return the first problem in a stored logbook's chain, or None when it is intact."""
-    items = ({"id": r.id, "prev_hash": r.prev_hash, "hash": r.hash, "record": r.envelope()}
-             for r in _rows(store, kind))
-    return check_chain(items, lambda n, item: f"entry #{item.get('id')}").problem
+    return _chain_problem(_rows(store, kind))
+
+
+def verify_chains(store: Store) -> tuple[str | None, int]:
+    """Check every logbook's chain; return the first problem (None when all are intact) and the rows checked."""
+    by_kind: dict[str, list[StoredEntry]] = {}
+    rows = _rows(store)
+    for r in rows:
+        by_kind.setdefault(r.kind, []).append(r)
+    for kind, items in sorted(by_kind.items()):
+        problem = _chain_problem(items, f"{kind} ")
+        if problem:
+            return problem, len(rows)
+    return None, len(rows)
 
 
 # --------------------------------------------------------------------------- evaluation inputs

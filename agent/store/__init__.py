@@ -21,7 +21,7 @@ from agent.store.events import (
     record_episodes,
     sensor_health_rows,
 )
-from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file, verify_files
 from agent.store.logbook import (
     chain_tail,
     count_current,
@@ -45,6 +45,7 @@ from agent.store.readings import (
     list_sensors,
     newest_reading_ms,
     reading_stamps,
+    rejection_counts,
     sensor_registry,
     sensors_at,
     sensors_of_kind,
@@ -68,12 +69,14 @@ from agent.store.runlock import RunLock
 from agent.store.scores import (
     StoredScore,
     finding_occurrences,
+    last_evaluated,
     latest_score,
     record_score,
     status_changes_after,
     status_history,
     stored_findings,
 )
+from agent.store.snapshot import SnapshotError, fsync_dir, integrity_problem, snapshot
 from agent.store.usage import storage_job
 from agent.store.users import (
     UserError,
@@ -103,6 +106,7 @@ __all__ = [
     "IMAGE_TYPES",
     "RunLock",
     "Store",
+    "SnapshotError",
     "StoreError",
     "StoredScore",
     "UserError",
@@ -134,11 +138,13 @@ __all__ = [
     "finished_episodes",
     "first_reading_ms",
     "from_ms",
+    "fsync_dir",
     "get_document",
     "get_file",
     "get_row",
     "get_sensor",
     "get_user",
+    "integrity_problem",
     "has_documents",
     "heard_between",
     "housing_order_rows",
@@ -150,6 +156,7 @@ __all__ = [
     "last_row_id",
     "last_seen",
     "latest_entry_date",
+    "last_evaluated",
     "latest_score",
     "list_accounts",
     "list_sensors",
@@ -164,6 +171,7 @@ __all__ = [
     "open_store",
     "pending_marks",
     "reading_stamps",
+    "rejection_counts",
     "record_channel_test",
     "record_episode",
     "record_episodes",
@@ -182,6 +190,7 @@ __all__ = [
     "set_disabled",
     "set_password",
     "start_session",
+    "snapshot",
     "status_changes_after",
     "status_history",
     "storage_error",
@@ -192,4 +201,5 @@ __all__ = [
     "sync_sensors",
     "to_ms",
     "user_for_token",
+    "verify_files",
 ]

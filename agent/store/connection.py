@@ -9,6 +9,7 @@ see :mod:`agent.store.owners`).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -19,8 +20,11 @@ from sqlite_utils import Database
 
 from agent.store.owners import Writes, authorizer
 from agent.store.schema import migrations
+from agent.store.snapshot import SnapshotError, integrity_problem, snapshot
 from rules.errors import IkbError
 from rules.texts import N_
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(IkbError):
@@ -40,6 +44,9 @@ class StoreError(IkbError):
         "cannot_open": N_("kan het databasebestand niet openen of aanmaken ({detail})"),
         "run_lock": N_("er draait al een `ikb-agent run` op deze database (proces {pid}); stop die eerst "
                        "(`systemctl stop ikb-agent`): twee agents op één database slaan metingen dubbel op"),
+        "copy_first": N_("werkt het databaseschema niet bij zonder eerst een kopie van de database ({detail})"),
+        "copy_unsound": N_("werkt het databaseschema niet bij: de kopie die eerst is gemaakt is niet in orde "
+                           "({detail})"),
     }
 
 
@@ -110,12 +117,32 @@ class Store:
             raise StoreError(self.path, "newer", {"step": unknown[0]})
 
     def _migrate(self) -> None:
-        """Apply pending migrations, each in its own transaction."""
+        """Apply pending migrations, each in its own transaction, after a checked copy of an older database."""
         try:
             self._check_version()
+            pending = migrations.pending(self.db)
+            if pending and migrations.applied(self.db):
+                self._copy_before(pending[0].name)
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
             raise storage_error(exc, self.path) or StoreError(self.path, "migrate", {"detail": str(exc)}) from None
+
+    def _copy_before(self, step: str) -> None:
+        """Keep a checked copy of the database as it was before schema step ``step`` (an upgrade)."""
+        dest = Path(f"{self.path}.before-{step}")
+        if dest.exists() and integrity_problem(dest) is not None:
+            dest.unlink()  # a damaged copy from an interrupted start: take it again
+        if not dest.exists():
+            try:
+                snapshot(self.path, dest)
+            except SnapshotError as exc:
+                if not dest.exists():  # else the web process took it at the same moment
+                    raise StoreError(self.path, "copy_first", {"detail": str(exc)}) from None
+            else:
+                log.warning("database copied to %s before schema step %s", dest, step)
+        problem = integrity_problem(dest)
+        if problem:
+            raise StoreError(self.path, "copy_unsound", {"detail": problem})
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):
@@ -171,6 +198,20 @@ class Store:
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO kv(key, value) VALUES (?, ?)", [key, value])
         return self.get_kv(key)
+
+    def set_kvs(self, values: dict[str, str | None]) -> None:
+        """Store several settings in one transaction; None deletes one."""
+        with self.transaction() as db:
+            for key, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM kv WHERE key = ?", [key])
+                else:
+                    db.execute("INSERT INTO kv(key, value) VALUES (?, ?) "
+                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+    def table_names(self) -> set[str]:
+        """Return the names of the database's tables."""
+        return {r["name"] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
     def close(self) -> None:
         """Close the connection."""

@@ -163,3 +163,8 @@ def sensors_of_kind(store: Store, kind: str) -> list[SensorRow]:
     """Return the stored sensors of one kind, wherever they are."""
     rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE kind = ?", [kind])
     return [SensorRow(**r) for r in rows]
+
+
+def rejection_counts(store: Store) -> list[dict]:
+    """Return the rejected messages counted by reason (``reason``, ``n``, ``last_at`` ms), most first."""
+    return store.query("SELECT reason, n, last_at FROM rejection_counts ORDER BY n DESC, reason")
