@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from agent.logbooks import canonical
 
 from .test_logbook import GOOD
-from .test_web_browser import ARGS, CHROMIUM
+from .test_web_browser import ARGS, CHROMIUM, _keep
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs the Debian chromium package")
 
@@ -114,6 +114,7 @@ def test_the_packs_index_html_from_file_shows_every_logbook_the_score_and_the_de
     assert "file:" not in visitors.inner_text() and "sha256" not in visitors.inner_text()
     assert "kenteken verkeerd overgenomen" in page.inner_text("#logboeken")
     page.screenshot(path=str(tmp_path / "pack-index.png"))
+    _keep(tmp_path / "pack-index.png")
     assert page.errors == [] and page.requests == []
 
 
@@ -140,6 +141,8 @@ def test_the_packs_index_html_catches_a_flipped_byte_naming_the_file(browser, pa
     page = open_page(browser, folder)
     state, text = check(page, "#ikb-pick-folder", str(folder))
     assert state == "fail" and text.startswith("Niet in orde: logbooks/pest_control.csv: gewijzigd"), text
+    page.locator("#controle").screenshot(path=str(tmp_path / "pack-check-failed.png"))
+    _keep(tmp_path / "pack-check-failed.png")
     # The same byte flipped inside the zip's compressed data: the member is named as well.
     from .test_export import damage
 
