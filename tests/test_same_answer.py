@@ -260,7 +260,7 @@ def test_the_pack_condensation_table_says_what_the_score_says(reference):
     store.close()
     header, *rows = [r.split(";") for r in table.splitlines()]
     humid = next(r for r in rows if r[0] == "2026-03-04")
-    assert (humid[header.index("risico_min")], humid[header.index("condens_min")], humid[header.index("E3.3")]) == (
+    assert (humid[header.index("Binnen de marge van het dauwpunt (min)")], humid[header.index("Condens (min)")], humid[header.index("E3.3")]) == (
         "60", "0", "ok")
     # The first day has no history for the egg estimate (three of its hours untrusted) and the days before
     # it no readings: the 30-day window is unknown, in the score as in the table.

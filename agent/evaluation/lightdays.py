@@ -72,11 +72,12 @@ def _local(ms: int | None, tz) -> str:
     return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
 
 
-TABLE_COLUMNS = [
-    "lichtdag", "sensor", "daglengte_u", "licht_u", "donker_totaal_u", "langste_donker_begin",
-    "langste_donker_eind", "langste_donker_u", "schemer_min", "max_lux_donker", "hiaten_min",
-    "G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11",
-]
+def table_columns(zone: str) -> list[str]:
+    """Return the day table's header: Dutch words for an auditor, the time zone named once, the rule ids."""
+    return ["Lichtdag", "Sensor", "Lengte lichtdag (uur)", "Licht (uur)", "Donker in totaal (uur)",
+            f"Langste donkerperiode begin ({zone})", "Langste donkerperiode eind", "Langste donkerperiode (uur)",
+            "Schemer vóór het donker (min)", "Hoogste lux in het donker", "Zonder meting (min)",
+            "G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11"]
 
 
 RULES = ("G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11")
@@ -115,7 +116,7 @@ def light_table_csv(store: Store, config: Settings, house: str, start: date, end
         return None
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    writer.writerow(TABLE_COLUMNS)
+    writer.writerow(table_columns(config.farm.timezone))
     # Each rule's verdicts on the sensors it is judged on (lux; the lamps for G3.8.7/9/11 in daylight).
     verdicts: dict[str, dict] = {}
     everyone: dict[str, tuple] = {}

@@ -61,8 +61,9 @@ def room_days(store: Store, config: Settings, room: str, since: datetime, until:
                     [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz, stale)) for s in subjects])
 
 
-TABLE_COLUMNS = ["dag", "sensoren", "eioppervlak", "risico_min", "condens_min", "diepst_onder_dauwpunt_c", "hiaten_min",
-                 "E3.3"]
+# Dutch words for an auditor, as the light table (issue 14); the rule id last.
+TABLE_COLUMNS = ["Dag", "Sensoren", "Eioppervlak", "Binnen de marge van het dauwpunt (min)", "Condens (min)",
+                 "Diepst onder het dauwpunt (°C)", "Zonder meting (min)", "E3.3"]
 
 
 def room_table_csv(store: Store, config: Settings, room: str, start: date, end: date) -> bytes | None:
