@@ -18,6 +18,7 @@ class Kind:
     low: float  # smallest plausible value (inclusive)
     high: float  # largest plausible value (inclusive)
     states: dict[str, int] | None = None  # state word → code, for state sensors
+    switch: tuple[float, float] | None = None  # measurements that may also come as on/off: (off, on) values
 
     @property
     def is_state(self) -> bool:
@@ -31,6 +32,7 @@ VENTILATION_OK, VENTILATION_ALARM, VENTILATION_FAULT = 0, 1, 2
 GENERATOR_OFF, GENERATOR_RUNNING, GENERATOR_FAULT = 0, 1, 2
 MAINS_OFF, MAINS_ON = 0, 1
 POPHOLE_CLOSED, POPHOLE_OPEN = 0, 1
+LAMP_OFF, LAMP_ON = 0.0, 100.0
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -47,6 +49,8 @@ KINDS: dict[str, Kind] = {
                                      "fault": GENERATOR_FAULT}),
         Kind("mains", "", 0, 1, {"off": MAINS_OFF, "on": MAINS_ON}),
         Kind("pophole", "", 0, 1, {"closed": POPHOLE_CLOSED, "open": POPHOLE_OPEN}),
+        # v2: the artificial light's output (relay or dimmer): on/off, or a dim level in % (G3.8.7/G3.8.9).
+        Kind("lamp", "%", 0.0, 100.0, switch=(LAMP_OFF, LAMP_ON)),
     )
 }
 

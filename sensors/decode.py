@@ -14,6 +14,10 @@ This covers the common firmwares without special cases:
 - ESPHome ``<node>/sensor/<name>/state``: a bare string ``"21.4"`` or ``"ON"``, ``"nan"`` when unknown;
 - Shelly Gen2 ``<id>/events/rpc``: ``{"params": {"ts": 1.7e9, "temperature:0": {"tC": 4.2}}}``
   → field ``params.temperature:0.tC``, ts_field ``params.ts``.
+- Lamp relays and dimmers (kind ``lamp``): Zigbee2MQTT ``{"state": "ON", "brightness": 254}`` → field
+  ``state``; Tasmota ``stat/<dev>/RESULT`` ``{"POWER": "ON", "Dimmer": 40}`` → field ``POWER`` (on/off)
+  or ``Dimmer`` (%); Shelly Gen2 ``{"params": {"switch:0": {"output": true}}}`` → field
+  ``params.switch:0.output``, Shelly Gen1 ``shellies/<id>/relay/0`` → the bare ``on``/``off``.
 
 Several sensors may share a topic (one Tasmota message carries temperature and
 humidity). A field that is absent from a message is only a rejection when the
@@ -205,6 +209,11 @@ def to_value(raw, kind_name: str, invert: bool = False) -> float:
         raise _Reject("no_value", "null")
     if kind.states is not None:
         return _state_code(raw, kind.states, invert)
+    if kind.switch is not None:
+        # A lamp relay says ON/OFF (Tasmota POWER, Zigbee2MQTT state, Shelly output true/false).
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        if isinstance(raw, bool) or word in _TRUE_WORDS or word in _FALSE_WORDS:
+            return kind.switch[int(raw is True or word in _TRUE_WORDS)]
     if isinstance(raw, bool):
         raise _Reject("not_a_number", f"{raw!r} is not a measurement")
     if isinstance(raw, str):

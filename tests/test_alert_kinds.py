@@ -48,6 +48,13 @@ def _day_sheets(farm, days: list[tuple[str, dict]]) -> None:
         add_entry(farm.store, farm.settings, "flock_day", {**DAY, "date": day, **figures}, by="jan", now=farm.clock())
 
 
+def _egg_room(farm) -> list:
+    """Return one round of the egg room's readings: air, humidity and the egg probe."""
+    return [reading("temperature", "E", 12.0, farm.clock(), sensor_id=21),
+            reading("humidity", "E", 92.0, farm.clock(), sensor_id=22),
+            reading("egg_temperature", "E", 11.0, farm.clock(), sensor_id=23)]
+
+
 def _offline(farm) -> None:
     with farm.store.transaction() as db:
         db.execute("INSERT INTO sensors(id, topic, field, kind, location, created_at) VALUES"
@@ -65,7 +72,7 @@ SCENARIOS = {
     "alarm_panel_silent": (None, "", True, lambda f: (
         f.feed(reading("ventilation_alarm", "1", VENTILATION_OK, f.clock())), f.at(minutes=11))),
     "power_failure": (None, "", False, lambda f: (
-        f.feed(reading("mains", "1", MAINS_OFF, f.clock(), sensor_id=5)), f.at(seconds=61))),
+        f.feed(reading("mains", "1", MAINS_OFF, f.clock(), sensor_id=5)), f.at(seconds=121))),  # 120 s grace
     "generator_fault": (None, "", False,
                         lambda f: f.feed(reading("generator", "1", GENERATOR_FAULT, f.clock(), sensor_id=6))),
     "sensor_offline": (None, "", False, lambda f: (_offline(f), f.at(seconds=5))),
@@ -76,6 +83,8 @@ SCENARIOS = {
         f.feed(reading("lux", "1", 30, f.clock(), sensor_id=9)), f.at(minutes=6))),
     "light_too_low": (local(9, 0, day=28), LIGHT, False, lambda f: (
         f.feed(reading("lux", "1", 5, f.clock(), sensor_id=9)), f.at(minutes=6))),
+    # 12 °C air at 92 % has its dew point at 10,7 °C: eggs at 11 °C are within the 1 °C margin, for 6 minutes.
+    "condensation_risk": (None, "", False, lambda f: (f.feed(*_egg_room(f)), f.at(minutes=6), f.feed(*_egg_room(f)))),
     "dark_too_short": (None, "", False, lambda f: (_status_change(f, "G3.8.9", "1", "D"), f.at(seconds=5))),
     "no_dusk": (None, "", False, lambda f: (_status_change(f, "G3.8.11", "1", "D"), f.at(seconds=5))),
     "condensation": (None, "", False, lambda f: (_status_change(f, "E3.3", "E", "C"), f.at(seconds=5))),

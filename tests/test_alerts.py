@@ -315,9 +315,15 @@ def test_a_warning_that_returns_soon_is_reopened_quietly_but_critical_always_spe
     assert len(warnings) == 1
 
 
+POWER_GRACE_60 = """
+[sensor_rules.generator]
+start_grace_seconds = 60
+"""
+
+
 def test_mains_loss_without_generator_after_the_grace_time_is_critical(tmp_path, store, receivers):
     phone = receivers()
-    farm = Farm(store, settings_with(tmp_path, one_channel(phone.url, "power_grace_seconds = 60")), Clock())
+    farm = Farm(store, settings_with(tmp_path, one_channel(phone.url) + POWER_GRACE_60), Clock())
     farm.feed(reading("mains", "1", 0, farm.clock(), sensor_id=5))
     farm.at(seconds=59)
     assert farm.alerts() == []
@@ -410,9 +416,9 @@ def test_too_little_light_in_the_light_period_but_not_in_the_dawn_ramp(tmp_path,
     settings = settings_with(tmp_path, one_channel(phone.url) + "\n[alerts.light]" + LIGHT)
     farm = Farm(store, settings, Clock(local(6, 0, day=28)))
     farm.feed(reading("lux", "1", 5, farm.clock(), sensor_id=9))  # dawn ramp: dimmed on purpose
-    farm.at(minutes=29)
+    farm.at(minutes=59)  # the ramp is the light rules' own: [sensor_rules.light] dusk_max_minutes (60)
     assert farm.alerts() == []
-    for _ in range(5):  # 06:34: light period since 06:30 (ramp 30 min), below 20 lux for 4 minutes
+    for _ in range(5):  # 07:04: light period since 07:00, below 20 lux for 4 minutes
         farm.at(minutes=1)
     assert farm.alerts() == []
     farm.at(minutes=1)
@@ -437,7 +443,7 @@ def test_a_newly_appearing_deviation_quotes_the_scheme_and_clears_when_ok(tmp_pa
     assert by_kind["dark_too_short"].title == f"G3.8.9 (D): {g389}"
     assert by_kind["deviation_major"].subject == "A4.2.3"
     summaries = sorted(m["summary"] for m in drain(phone))
-    assert summaries == ["[WAARSCHUWING] Eierlokaal E: condensrisico op de eieren",
+    assert summaries == ["[WAARSCHUWING] Eierlokaal E: condens op de eieren",
                          "[WAARSCHUWING] Pluimveebedrijf De Hoeve: nieuwe afwijking A4.2.3",
                          "[WAARSCHUWING] Stal 1: donkerperiode te kort"]
     with store.transaction() as db:

@@ -16,7 +16,16 @@ from agent.store.scores import record_score
 from rules.catalogue import load_catalogue
 from rules.scoring import score
 
-from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farm_config, farmer, web_store  # noqa: F401
+import pytest
+
+from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farmer, web_store  # noqa: F401
+from .web_fixtures import with_egg_room_sensors
+
+
+@pytest.fixture
+def farm_config(config_file):
+    """The test farm with the egg room's sensors configured (the tile judges configured sensors)."""
+    return with_egg_room_sensors(config_file)
 
 WATER_D = load_catalogue().get("A6.3.1").deviation_text("D")
 
@@ -143,6 +152,18 @@ def test_tiles_show_dark_period_light_hours_alarm_and_dew_point_margin(farmer, w
     assert "Alarminstallatie gehoord in orde 40 s geleden" in text
     # Dew point of 12 °C at 90 %RH is 10,4 °C: an egg at 9 °C gets wet.
     assert "Marge tot dauwpunt condens -1,4 °C" in text
+
+
+def test_the_egg_room_tile_warns_within_the_rooms_margin_not_a_fixed_one(farmer, web_store):
+    """E3.3: within the room's margin (1 °C by default) is a risk; more than that is dry, whatever the tile thinks."""
+    sensors = {k[0]: v.id for k, v in _sensors(web_store).items()}
+    for egg, word in ((11.0, "condensrisico 0,6 °C"), (12.0, "droog 1,6 °C")):
+        _insert(web_store, [(sensors["ei/t"], to_ms(NOW - timedelta(minutes=1)), 12.0),
+                            (sensors["ei/rh"], to_ms(NOW - timedelta(minutes=1)), 90.0),
+                            (sensors["ei/egg"], to_ms(NOW - timedelta(minutes=1)), egg)])
+        assert f"Marge tot dauwpunt {word}" in _text(farmer.get("/").get_data(as_text=True))
+        with web_store.transaction() as db:
+            db.execute("DELETE FROM readings")
 
 
 def test_tiles_warn_in_words_when_the_panel_is_silent_or_the_night_short(farmer, web_store):

@@ -39,6 +39,7 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
         i18n,
         kiosk,
         logbooks,
+        packjobs,
         rule_pages,
         state,
         status,
@@ -72,6 +73,7 @@ def create_app(config: Settings, store_path: str | Path | None = None, test_conf
     if test_config:
         app.config.update(test_config)
     state.init_app(app, config, str(store_path or config.storage.path))
+    packjobs.init_app(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = web.secret_key or state.stored_secret_key(app)
     i18n.init_app(app)

@@ -54,10 +54,14 @@ KINDS: dict[str, AlertKind] = {
         # G3.8.8: at least 20 lux during the light period.
         AlertKind("light_too_low", "warning", N_("minder dan 20 lux tijdens lichtperiode"), "sensor",
                   "Controleer verlichting en lichtprogramma."),
+        # E3.3 as it happens: the egg surface within the condensation rule's margin of the dew point.
+        AlertKind("condensation_risk", "warning", N_("condensrisico in het eierlokaal"), "sensor",
+                  "De eieren naderen het dauwpunt: ventileer of verwarm het eierlokaal, of laat de eieren "
+                  "langzaam opwarmen."),
         # From the score (issue 4's evaluators): rules with a kind of their own.
         AlertKind("dark_too_short", "warning", N_("donkerperiode te kort"), "rule"),
         AlertKind("no_dusk", "warning", N_("geen schemerperiode"), "rule"),
-        AlertKind("condensation", "warning", N_("condensrisico op de eieren"), "rule",
+        AlertKind("condensation", "warning", N_("condens op de eieren"), "rule",
                   "Controleer temperatuur en luchtvochtigheid in het eierlokaal."),
         AlertKind("deviation_major", "warning", N_("nieuwe afwijking"), "rule"),
         AlertKind("deviation_minor", "info", N_("nieuwe opmerking"), "rule"),

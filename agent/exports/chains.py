@@ -62,10 +62,20 @@ def chain_file(snap: Snapshot) -> bytes:
     return ("\n".join(lines) + ("\n" if lines else "")).encode("utf-8")
 
 
+def json_lines(text: str) -> list[str]:
+    """Return the lines of a JSON-lines text, split at "\\n" only.
+
+    ``str.splitlines`` also splits at U+2028, U+2029, U+0085 and a few controls, which ``json.dumps`` leaves
+    unescaped inside strings (``ensure_ascii=False``): a visitor's name holding one would split its line.
+    """
+    lines = text.split("\n")
+    return lines[:-1] if lines and lines[-1] == "" else lines
+
+
 def check_chain_file(data: bytes, name: str) -> tuple[ChainCheck, list[StoredEntry]]:
     """Check a chain file of the pack; return the check and the history it carries (problems name file and line)."""
     try:
-        lines = data.decode("utf-8").splitlines()
+        lines = json_lines(data.decode("utf-8"))
     except UnicodeDecodeError:
         return ChainCheck(f"{name}: not UTF-8 text"), []
     items = []

@@ -2,14 +2,16 @@
 complete and self-consistent — every logbook file is what the chain's rows make of the period — and, given chain
 heads published upstream earlier, that the chains still contain them.
 
-Completeness: every chain line carries its record (format 3), so the verifier knows every entry of the period
+Completeness: every chain line carries its record (since format 3), so the verifier knows every entry of the period
 and which are current; the CSV must be, byte for byte, what those entries give. Derived files: the XLSX is read
 back (openpyxl) and every cell of every sheet — value, type, number format — compared with a workbook rendered
 again from the chain (its own bytes carry the moment of writing, its cells do not); the PDF is rendered again
 from the chain with the pack's creation date and compared byte for byte (fpdf2 output is a function of its
 input and its version: the manifest names the version and the fonts, and a mismatch says so). README.txt and the
-signature images of the period's visitors are checked the same way. What does not come from the logbooks (the
-score, the light-schedule table, the episodes) is covered by the manifest's SHA-256 only.
+signature images of the period's visitors are checked the same way, first: the PDF draws them. Since format 4
+every file is rendered through :mod:`agent.exports.columns` in the time zone the manifest names. What does not
+come from the logbooks (the score and its deviations, the light-schedule table, the episodes, ``index.html``) is
+covered by the manifest's SHA-256 only.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ import zipfile
 import zlib
 from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
 
 from agent.exports.chains import check_chain_file, fingerprint
+from agent.exports.common import zone_info
 from agent.exports.pack import PACK_FORMAT, PACK_VERSION, logbook_files, readme
 from agent.exports.pdf import Heading, font_paths, renderer
 from agent.exports.proof import SIGNATURE_MEMBER, chain_hashes, check_heads, check_manifest_signature, heads_summary
@@ -128,9 +132,10 @@ def _check_derived(manifest: dict, data: dict[str, bytes], histories: dict) -> N
         start, end = date.fromisoformat(manifest["period"]["from"]), date.fromisoformat(manifest["period"]["to"])
         created = datetime.fromisoformat(manifest["generated_at"])
         heading = Heading(manifest["farm"]["name"], manifest["farm"]["kip_number"], start, end,
-                          manifest["generated"], manifest["fingerprint"])
-    except (KeyError, TypeError, ValueError):
-        raise ValueError("manifest.json: period, farm or generation time unreadable") from None
+                          manifest["generated"], manifest["fingerprint"], str(manifest["timezone"]))
+        zone_info(heading.zone)
+    except (KeyError, TypeError, ValueError, ZoneInfoNotFoundError):
+        raise ValueError("manifest.json: period, farm, time zone or generation time unreadable") from None
     key = (manifest.get("signing") or {}).get("fingerprint", "")
     if data.get("README.txt") != readme(heading, key).encode("utf-8"):
         raise ValueError(MESSAGES["readme"])
@@ -139,7 +144,11 @@ def _check_derived(manifest: dict, data: dict[str, bytes], histories: dict) -> N
         fonts = font_paths()
     except Exception as exc:  # noqa: BLE001 - ExportError: the message says how to install the fonts
         raise ValueError(MESSAGES["no_fonts"].format(name="logbooks/*.pdf", problem=exc)) from None
-    expected = logbook_files(kinds, histories, start, end, heading, fonts, created)
+    # The drawn signatures the PDF shows are the pack's own images, checked against their entries first.
+    _check_signatures(data, histories.get("visitors"), start, end)
+    images = {int(n[len("signatures/"):-len(".png")]): b for n, b in data.items()
+              if n.startswith("signatures/") and n.endswith(".png") and n[len("signatures/"):-len(".png")].isdigit()}
+    expected = logbook_files(kinds, histories, start, end, heading, fonts, created, images)
     logbook_members = {n for n in data if n.startswith(("logbooks/", "chains/"))}
     wanted = set(expected) | {f"chains/{k}.jsonl" for k in kinds}
     for name in sorted(logbook_members ^ wanted):
@@ -159,7 +168,6 @@ def _check_derived(manifest: dict, data: dict[str, bytes], histories: dict) -> N
                     name=name, made=made.get("fpdf2"), made_fonts=str(made.get("fonts_sha256"))[:12],
                     here=here["fpdf2"], here_fonts=here["fonts_sha256"][:12]))
             raise ValueError(MESSAGES["pdf"].format(name=name))
-    _check_signatures(data, histories.get("visitors"), start, end)
 
 
 def _first_difference(got: bytes, want: bytes) -> str:

@@ -19,7 +19,16 @@ from typing import Any, Callable
 from agent.clock import keep_until, parse_moment
 from agent.config import Settings
 from agent.logbooks.chain import GENESIS, StoredEntry, check_chain, content_hash, envelope_of, link_hash
-from agent.store import Store, chain_tail, current_rows, get_row, insert_row, logbook_head, logbook_rows
+from agent.store import (
+    Store,
+    chain_tail,
+    current_rows,
+    get_row,
+    insert_row,
+    logbook_head,
+    logbook_rows,
+    referenced_events,
+)
 from rules.errors import IkbError
 from rules.logbooks import (
     LOGBOOKS,
@@ -376,3 +385,8 @@ def logbook_view(store: Store, at: datetime, kind: str | None = None) -> Logbook
             entries.setdefault(r.kind, []).append(item)
     return LogbookView({k: tuple(v) for k, v in entries.items()}, tuple(drafts), tuple(invalid),
                        frozenset(dismissed))
+
+
+def logbook_event_ids(store: Store, kind: str) -> set[int]:
+    """Return the sensor events any row of a logbook refers to (``event_id``: a draft, a confirmation, a withdrawal)."""
+    return referenced_events(store, kind)

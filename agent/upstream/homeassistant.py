@@ -73,12 +73,12 @@ def last_dark_period(store: Store, settings: Settings, house: str, now: datetime
     """Return the house's last complete dark period (start, end, hours) from the sensor rules' light days.
 
     With several lux sensors in the house the shortest counts: the scheme asks for the dark period at
-    every place in the house.
+    every place in the house. In a house with daylight and a lamp sensor, the lamps' (as G3.8.9 judges).
     """
     tz = settings.farm_view().tz
     days = house_light_days(store, settings, house, now - timedelta(days=2), now)
     best = None
-    for _label, sensor_days in (days.sensors if days else []):
+    for _label, sensor_days in (days.days_for("G3.8.9") if days else []):
         known = [d for d in sensor_days if d.dark_known and d.dark_known[1] < d.until]
         if not known:
             continue

@@ -131,6 +131,10 @@ def eval_checks(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]
         if not house.mechanical_ventilation:
             out.append(_nvt(rule, house.id))
             continue
+        if house.flaps:  # the seed: "Niet nodig bij stroomloos te openen ventilatieopeningen."
+            out.append(Finding(rule.id, house.id, "nvt", "logbook", "Niet nodig bij stroomloos te openen "
+                                                                    "ventilatieopeningen."))
+            continue
         if view is None:
             out.append(_unknown(rule, house.id, NO_LOGBOOKS))
             continue

@@ -43,7 +43,7 @@ def test_formula_names_typed_at_the_kiosk_are_text_in_csv_xlsx_and_the_pack_veri
 
     _, data = export_bytes(web_store, farm_config, "visitors", "csv", day, day, NOW)
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
-    assert sorted(r["name"] for r in rows) == sorted("'" + n for n in stored)
+    assert sorted(r["Naam"] for r in rows) == sorted("'" + n for n in stored)
     for row in rows:
         assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row.values()), row
 

@@ -84,7 +84,8 @@ def pack(farm, config):
 
 def _heading(files) -> Heading:
     m = json.loads(files["manifest.json"])
-    return Heading(m["farm"]["name"], m["farm"]["kip_number"], START, END, m["generated"], m["fingerprint"])
+    return Heading(m["farm"]["name"], m["farm"]["kip_number"], START, END, m["generated"], m["fingerprint"],
+                   m["timezone"])
 
 
 def test_the_untouched_pack_verifies_and_a_mere_reseal_changes_nothing(pack, tmp_path):
@@ -96,10 +97,10 @@ def test_ja_to_nee_in_the_xlsx_fails(pack, tmp_path):
     files = files_of(pack)
     wb = load_workbook(io.BytesIO(files["logbooks/logbooks.xlsx"]))
     ws = wb["visitors"]
-    column = [c.value for c in ws[1]].index("poultry_contact_48h") + 1
-    flipped = [r for r in range(2, ws.max_row + 1) if ws.cell(r, column).value is True]
+    column = [c.value for c in ws[1]].index(LOGBOOKS["visitors"].label("poultry_contact_48h")) + 1
+    flipped = [r for r in range(2, ws.max_row + 1) if ws.cell(r, column).value == "ja"]
     assert flipped
-    ws.cell(flipped[0], column).value = False  # ja → nee: the visitor "had no contact"
+    ws.cell(flipped[0], column).value = "nee"  # ja → nee: the visitor "had no contact"
     out = io.BytesIO()
     wb.save(out)
     files["logbooks/logbooks.xlsx"] = out.getvalue()
@@ -119,9 +120,11 @@ def test_an_entry_removed_from_csv_pdf_and_xlsx_fails_as_incomplete(pack, farm, 
     files = files_of(pack)
     rows = [r for r in list_entries(farm, "visitors") if r.entry["name"] != "Vreemde Bezoeker"]
     days = list_entries(farm, "flock_day")
-    files["logbooks/visitors.csv"] = to_csv(LOGBOOKS["visitors"], rows)
+    zone = _heading(files).zone
+    files["logbooks/visitors.csv"] = to_csv(LOGBOOKS["visitors"], rows, zone)
     files["logbooks/visitors.pdf"] = to_pdf([(LOGBOOKS["visitors"], rows, [])], _heading(files))
-    files["logbooks/logbooks.xlsx"] = to_xlsx([(LOGBOOKS["visitors"], rows), (LOGBOOKS["flock_day"], days)], [])
+    files["logbooks/logbooks.xlsx"] = to_xlsx([(LOGBOOKS["visitors"], rows), (LOGBOOKS["flock_day"], days)], [],
+                                              zone)
     ok, message = verify_pack(reseal(files, tmp_path))
     assert not ok and message.startswith("logbooks/visitors.csv: klopt niet"), message
     assert "Vreemde Bezoeker" in message
@@ -138,7 +141,7 @@ def test_a_chain_record_turned_into_a_digest_and_removed_everywhere_fails(pack, 
             item["content_hash"] = content_hash(item.pop("record"))
     files["chains/visitors.jsonl"] = "".join(json.dumps(x, sort_keys=True) + "\n" for x in lines).encode()
     rows = [r for r in list_entries(farm, "visitors") if r.entry["name"] != "Vreemde Bezoeker"]
-    files["logbooks/visitors.csv"] = to_csv(LOGBOOKS["visitors"], rows)
+    files["logbooks/visitors.csv"] = to_csv(LOGBOOKS["visitors"], rows, _heading(files).zone)
     ok, message = verify_pack(reseal(files, tmp_path))
     assert not ok and "alleen een digest" in message, message
 
