@@ -277,7 +277,7 @@ def test_imported_history_forgives_no_silence_whatever_day_it_is_replayed(tmp_pa
     assert found[0] == found[1]
     assert found[0].status == "D" and found[0].summary == "Geen alarmvoorziening aanwezig of functioneert niet."
     [silence] = [o for o in found[0].occurrences if "niet gehoord" in o.detail]
-    assert silence.detail == "alarmpaneel stal1/alarm niet gehoord gedurende 3 u 01 min (time-out 10 min)"
+    assert silence.detail == "alarminstallatie stal1/alarm niet gehoord gedurende 3 u 01 min (na 10 min zonder bericht)"
     assert (silence.start, silence.end) == (silent[0] - timedelta(minutes=1), silent[1])
 
 
@@ -299,7 +299,7 @@ def test_a_ten_minute_panel_fault_is_one_episode_with_start_and_end():
                                  Params())
         assert f.status == "D"
         [occ] = f.occurrences
-        assert (occ.start, occ.end, occ.detail) == (fault[0], fault[1], "alarmpaneel paneel-1 meldt storing (10 min)")
+        assert (occ.start, occ.end, occ.detail) == (fault[0], fault[1], "alarminstallatie paneel-1 meldt storing (10 min)")
 
 
 def _a34_with_dialer(checks, channels=None):
@@ -320,11 +320,11 @@ def _a34_with_dialer(checks, channels=None):
 def test_a_panel_with_its_own_gsm_dialer_tested_monthly_is_the_off_farm_route():
     """No agent channel, but the panel dials out itself and its monthly test is logged: not C any more."""
     f = _a34_with_dialer([(date(2026, 3, 5), "ok")])
-    assert f.status == "ok" and "Kiezer alarmpaneel getest op 2026-03-05" in f.evidence
+    assert f.status == "ok" and "Kiezer alarminstallatie getest op 2026-03-05" in f.evidence
     untested = _a34_with_dialer([(date(2026, 1, 10), "ok")])
     assert untested.status == "C"
     assert untested.summary == "Alarmvoorziening onvoldoende (bv niet toereikend als plvh niet op bedrijf is)."
-    assert any(o.detail == "kiezer van het alarmpaneel niet getest in de laatste maand (laatste geslaagde test "
+    assert any(o.detail == "kiezer van de alarminstallatie niet getest in de laatste maand (laatste geslaagde test "
                            "2026-01-10; controlelogboek, onderdeel alarm_dialer)" for o in untested.occurrences)
     failed = _a34_with_dialer([(date(2026, 3, 5), "ok"), (date(2026, 3, 12), "fault")])
     assert failed.status == "C"
