@@ -208,53 +208,6 @@ def _excess_subject(inside: SensorInfo, outside: SensorInfo, rules: SensorRules,
                    climate.excess_day(data[0], data[1], day, hold, band, excess, until), climate.ExcessDay)
 
 
-def _light_subject(info: SensorInfo, hold: int, rules: SensorRules, config: Settings, tz: str) -> Subject:
-    """Return the lighting-day subject of a lux or lamp sensor.
-
-    A lux sensor in a house with light openings sees daylight too: the hours with the sun up are
-    unknown for the light rules (never a deviation from daylight); a lamp sensor sees only the lamps.
-    """
-    p = rules.light_for(info.location)
-    ctx = light.context_ms(p)
-    house = next(h for h in config.houses if h.id == info.location)
-    scale = light.LAMP_SCALE if info.kind == "lamp" else light.lux_scale(p)
-    daylight = info.kind == "lux" and house.daylight
-    lat, lon = config.farm.latitude, config.farm.longitude
-
-    def compute(data, day, until):
-        sun = light.sun_intervals(lat, lon, day.start - ctx, day.end + ctx, p.daylight_elevation) if daylight else ()
-        return light.light_day(data[0], day, hold, p, until, scale=scale, sun=sun)
-
-    family = "light" if info.kind == "lux" else "lamp"
-    return Subject(family, str(info.id), info.label, info.location, info.kind, (info.id,), p.day_start, ctx, ctx,
-                   _version("light", p.fingerprint(), hold, tz, info.kind, daylight and (lat, lon)), compute,
-                   light.LightDay)
-
-
-def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules, tz: str) -> list[Subject]:
-    """Return one subject per air-temperature/humidity pair in an egg room (paired by topic where possible)."""
-    temps = [s for s in sensors if s.kind == "temperature"]
-    hums = [s for s in sensors if s.kind == "humidity"]
-    probe = next((s for s in sensors if s.kind == "egg_temperature"), None)
-    p = rules.condensation_for(room)
-    out = []
-    for k, hum in enumerate(hums):
-        if not temps:
-            continue
-        # One Tasmota message carries both: pair by topic, else by order.
-        temp = next((t for t in temps if t.topic == hum.topic), temps[min(k, len(temps) - 1)])
-        inputs = (temp.id, hum.id) + ((probe.id,) if probe else ())
-        hold = max(_hold_ms(temp, rules), _hold_ms(hum, rules), _hold_ms(probe, rules) if probe else 0)
-        before = eggroom.PROBE_CONTEXT_MS if probe else eggroom.context_ms(p)
-        label = f"{temp.label} / {hum.label}" + (f" / {probe.label}" if probe else "")
-        out.append(Subject("condensation", f"{room}:" + "+".join(map(str, inputs)), label, room, "condensation",
-                           inputs, time(0), before + hold, 0, _version("condensation", p.fingerprint(), hold, tz),
-                           lambda data, day, until, p=p, hold=hold, probe=probe: eggroom.condensation_day(
-                               data[0], data[1], data[2] if probe else None, day, hold, p, until),
-                           eggroom.CondensationDay))
-    return out
-
-
 # --------------------------------------------------------------------------- records and logbooks
 
 
