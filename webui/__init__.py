@@ -1,7 +1,7 @@
 """The local web page and JSON API: the Flask app factory and the production server.
 
 ``create_app`` is the only place the app is wired (one blueprint per feature);
-``serve`` runs it under waitress, as ``ikb-agent web`` and ``ikb-agent demo`` do.
+``make_server`` runs it under waitress, as ``ikb-agent web`` and ``ikb-agent demo`` do.
 The web process reads; ``ikb-agent run`` writes. The web opens its own SQLite
 connections (WAL): read-only for everything it shows, and one that may write only
 what a person does on the page (``webui.state``), so a slow page never holds up
@@ -193,11 +193,3 @@ def make_server(config: Settings, host: str | None = None, port: int | None = No
     state.warm_up(app)
     return WebServer(app, host or config.web.host, config.web.port if port is None else port,
                      threads=config.web.threads, trusted_proxy=config.web.trusted_proxy)
-
-
-def serve(config: Settings, host: str | None = None, port: int | None = None, *,
-          store_path: str | Path | None = None) -> None:
-    """Serve the web page with waitress until the process stops (``ikb-agent web``, the demo's thread)."""
-    server = make_server(config, host, port, store_path=store_path)
-    log.info("web page on %s", server.url)
-    server.run()

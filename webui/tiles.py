@@ -21,8 +21,6 @@ from webui.i18n import gettext as _
 # Readings older than this do not describe "now" any more.
 FRESH_S = 30 * 60
 
-LEVEL_WORDS = {"ok": "in orde", "warn": "let op", "bad": "afwijking", "none": "geen gegevens", "nvt": "nvt"}
-
 
 @dataclass(frozen=True)
 class Tile:

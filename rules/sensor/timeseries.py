@@ -101,11 +101,6 @@ def align(series: Sequence[Sequence[Segment]], lo: int, hi: int):
         yield a, b, values
 
 
-def window_samples(samples: Sequence[Sample], lo: int, hi: int) -> Sequence[Sample]:
-    """Return the samples with ``lo <= ts < hi`` (a slice, no copy of the tuples)."""
-    return samples[bisect_left(samples, (lo, float("-inf"))):bisect_left(samples, (hi, float("-inf")))]
-
-
 @dataclass(frozen=True, slots=True)
 class LocalDay:
     """One farm-local day that starts at a configured wall-clock time."""
