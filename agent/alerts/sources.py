@@ -95,7 +95,7 @@ class SensorWatch:
 def alerts_from_changes(engine: AlertEngine, changes: Iterable[dict], now_ms: int, store: Store | None = None) -> bool:
     """Raise an alert for each deviation newly appearing in the score; clear those that went away.
 
-    ``changes`` as :func:`agent.evaluation.score.record_score` returns them:
+    ``changes`` as :func:`agent.store.record_score` returns them:
     ``{"rule", "location", "from", "to", "at"}``.
     """
     catalogue = load_catalogue()

@@ -1,7 +1,7 @@
 """`ikb-agent run`: the long-running agent — MQTT client, ingestor and scheduler, composed here.
 
-Features plug in through two lists, filled at import time by their modules
-(``agent/cli.py`` imports them):
+Features plug in through two lists, filled below (one line per feature, so this module is the one
+place that says what runs):
 
 - ``LISTENER_FACTORIES``: ``factory(store, settings) -> listener``; each listener is
   called with every committed batch of new readings (``list[StoredReading]``),

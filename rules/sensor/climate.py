@@ -14,9 +14,10 @@ level when at least ``min_minutes`` were spent beyond it:
   ``outside_excess_c`` warmer than outside (the ventilation is not carrying
   the heat away). Temperature and humidity alone go no further than C.
 
-The seed weighs B at 15 points and C at 5, yet describes C as the heavier
-climate deviation; we follow the texts (DESIGN §4), so a house with a heavy
-deviation is reported C even though a light one would cost more points.
+The seed's headers read "Weging B (15 punt)" and "Weging C (5 punt)", yet its texts
+describe C as the heavier climate deviation; the numbers are no penalties that grow
+with severity (DESIGN §3.5 v2: no points), so we follow the texts (DESIGN §4): a
+heavy deviation is C, a light one B.
 """
 
 from __future__ import annotations
