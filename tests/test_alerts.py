@@ -535,7 +535,9 @@ def test_the_daily_due_job_raises_tomorrows_items_once_in_the_afternoon(tmp_path
     from datetime import date
 
     from agent.alerts.service import raise_due_alerts
+    from agent.evaluation import score_window
     from agent.logbooks.documents import record_document
+    from agent.store import record_score
 
     phone = receivers()
     settings = settings_with(tmp_path, one_channel(phone.url, "digest_minutes = 0"))
@@ -543,7 +545,11 @@ def test_the_daily_due_job_raises_tomorrows_items_once_in_the_afternoon(tmp_path
     record_document(store, kind="A4.5.2", issued_on="2025-03-01", valid_until="2026-03-29", recorded_by="jan",
                     now=local(9, 0, day=27))
     assert raise_due_alerts(store, settings, local(10, 0, day=28)) is False  # morning: not yet
+    # No score snapshot yet (`run` just started): nothing is sent, and the day is not used up.
+    assert raise_due_alerts(store, settings, local(17, 15, day=28)) is False
     assert list_alerts(store) == []
+    at = local(17, 20, day=28)
+    record_score(store, score_window(store, settings, at=at, since=at - timedelta(days=30)), at)  # `run`'s snapshot
     assert raise_due_alerts(store, settings, local(17, 30, day=28)) is True
     [alert] = list_alerts(store)
     assert (alert.kind, alert.subject, alert.severity) == ("due_tomorrow", "A4.5.2", "info")

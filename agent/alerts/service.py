@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 from agent import clock
@@ -180,18 +180,18 @@ def alert_listener(store: Store, settings: Settings) -> AlertService:
 def raise_due_alerts(store: Store, settings: Settings, now: datetime) -> bool:
     """Raise an info alert for each item of the score's due list falling due tomorrow (once per local day).
 
-    The due list is the score snapshot's (the minute job's); before the first snapshot, the farm is scored here.
+    The due list is the score snapshot's (the minute job's). Before the first snapshot nothing is sent and the
+    day is not marked done: the job looks again in 15 minutes rather than scoring the farm a second time.
     """
-    from agent.evaluation import score_window
-
     local = now.astimezone(settings.farm_view().tz)
     day = local.date().isoformat()
     # Once a day, in the afternoon: "tomorrow" is then the next working day the farmer plans for.
     if local.hour < settings.alerts.due_reminder_hour or store.get_kv("alerts.dues.day") == day:
         return False
     stored = latest_score(store)
-    due = stored.score.due if stored else score_window(store, settings, at=now, since=now - timedelta(days=30)).due
-    sent = alerts_for_dues(AlertEngine(store, settings), settings, due, to_ms(now))
+    if stored is None:
+        return False
+    sent = alerts_for_dues(AlertEngine(store, settings), settings, stored.score.due, to_ms(now))
     store.set_kv("alerts.dues.day", day)
     return sent
 
