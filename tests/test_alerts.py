@@ -17,6 +17,7 @@ from agent.alerts.sources import alerts_for_dues, alerts_from_flags
 from agent.store.readings import to_ms
 from rules.catalogue import load_catalogue
 from rules.findings import Due
+from rules.logbooks import Flag
 
 from .alerting import Clock, WebhookReceiver, reading, settings_with
 
@@ -492,9 +493,10 @@ def test_day_sheet_flags_raise_mortality_and_production_alerts(tmp_path, store, 
     [msg] = drain(phone)
     assert msg["summary"] == "[WAARSCHUWING] Stal 2: verhoogde sterfte"
     assert "045-5463188" in msg["text"]
-    # The function also takes flags as dicts or rule ids (e.g. from another caller).
+    # A6.2.1 raises its own alert; a flag that promises no message (a hygienogram's) raises none.
     alerts_from_flags(farm.service.engine, "flock_day", {"date": "2026-03-27", "house": "2"},
-                      [{"rule": "A6.2.1", "message": "eiproductie -6% twee dagen"}, "Z9.9"], to_ms(farm.clock()))
+                      [Flag("consult_vet", "A6.2.1", "alert", "eiproductie -6% twee dagen", "2"),
+                       Flag("hygienogram_reclean", "E4.4.2", "warning", "opnieuw reinigen", "2")], to_ms(farm.clock()))
     farm.service.dispatcher.run_once(farm.clock())
     assert [m["summary"] for m in drain(phone)] == ["[WAARSCHUWING] Stal 2: daling voer-, water- of eiproductie"]
     farm.at(hours=48)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Iterable
 
 from agent.alerts.engine import AlertEngine
@@ -35,7 +35,8 @@ from agent.store import (
     status_changes_after,
 )
 from rules.catalogue import load_catalogue
-from rules.findings import DEVIATIONS
+from rules.findings import DEVIATIONS, Due
+from rules.logbooks import Flag, entry_flags
 from rules.sensor import live
 
 log = logging.getLogger(__name__)
@@ -190,41 +191,35 @@ def poll_sensor_events(engine: AlertEngine, store: Store, settings: Settings, no
 
 # ---------------------------------------------------------------------- logbooks: day sheets and the kiosk
 
-# The logbook flags that must reach the farmer off the farm, by the flag's code (or, for callers that
-# pass bare rule ids, by rule), and the logbooks whose new rows are judged for them.
-FLAG_KINDS = {"report_nvwa": "mortality", "consult_vet": "production_drop", "poultry_contact_48h": "visitor_contact",
-              "A6.2.2": "mortality", "A6.2.1": "production_drop", "A4.2.2": "visitor_contact"}
+# The logbook flags that must reach the farmer off the farm, by the flag's code (rules.logbooks.entry_flags),
+# and the logbooks whose new rows are judged for them.
+FLAG_KINDS = {"report_nvwa": "mortality", "consult_vet": "production_drop", "poultry_contact_48h": "visitor_contact"}
 FLAGGED_LOGBOOKS = ("flock_day", "visitors")
 FLAG_LIFETIME_MS = 48 * 3600 * 1000
 # A visitor with poultry contact is about today's visit: the alert ends after 12 hours.
 LIFETIME_MS = {"visitor_contact": 12 * 3600 * 1000}
 
 
-def alerts_from_flags(engine: AlertEngine, kind: str, entry, flags, now_ms: int, *, entry_id: int | None = None) -> bool:
+def alerts_from_flags(engine: AlertEngine, kind: str, entry: dict, flags: Iterable[Flag], now_ms: int, *,
+                      entry_id: int | None = None) -> bool:
     """Raise alerts for the flags of a logbook entry that promise the farmer a message.
 
     A6.2.2 (mortality) and A6.2.1 (feed/water/production drop) of a day sheet, and a visitor's
-    "ja" to the 48-hour question (A4.2.2, one alert per visitor: ``entry_id``). ``flags`` may hold
-    Flag objects (``code``, ``rule``, ``message``, ``location``), dicts with those keys, or bare rule
-    ids. A day-sheet alert stays open 48 h; a later day sheet flagging it again keeps it open (it
-    cannot be "cleared" by a sensor, only by the numbers improving).
+    "ja" to the 48-hour question (A4.2.2, one alert per visitor: ``entry_id``). A day-sheet alert
+    stays open 48 h; a later day sheet flagging it again keeps it open (it cannot be "cleared" by a
+    sensor, only by the numbers improving). Other flags (a hygienogram, a missing flock) are shown
+    where the entry is written and raise no alert.
     """
-    entry_doc = entry if isinstance(entry, dict) else getattr(entry, "model_dump", lambda: {})()
-    default_location = str(entry_doc.get("house") or entry_doc.get("location") or "")
     sent = False
-    for flag in flags or ():
-        item = _flag_dict(flag)
-        rule = str(item.get("rule") or "").rstrip(".")
-        alert_kind = FLAG_KINDS.get(str(item.get("code") or "")) or FLAG_KINDS.get(rule)
+    for flag in flags:
+        alert_kind = FLAG_KINDS.get(flag.code)
         if alert_kind is None:
-            log.info("logbook %s: flag %r raises no alert", kind, flag)
             continue
-        location = str(item.get("location") or item.get("house") or default_location)
-        text = item.get("text") or item.get("message") or item.get("detail") or ""
-        day = entry_doc.get("date")
+        location = flag.location or str(entry.get("house") or "")
+        day = entry.get("date")
         when = f"Dagstaat {day}." if kind == "flock_day" and day else \
-            f"Aangemeld {day} om {entry_doc.get('arrival')}." if kind == "visitors" and day else ""
-        detail = " ".join(p for p in (when, str(text)) if p)
+            f"Aangemeld {day} om {entry.get('arrival')}." if kind == "visitors" and day else ""
+        detail = " ".join(p for p in (when, flag.message) if p)
         subject = str(entry_id) if alert_kind == "visitor_contact" and entry_id is not None else ""
         _, new = engine.raise_alert(alert_kind, location, now_ms, subject=subject, detail=detail,
                                     expires_at=now_ms + LIFETIME_MS.get(alert_kind, FLAG_LIFETIME_MS))
@@ -247,7 +242,6 @@ def poll_logbook_flags(engine: AlertEngine, store: Store, now_ms: int) -> bool:
     flagged = [(r["id"], r["kind"]) for r in rows if r["kind"] in FLAGGED_LOGBOOKS]
     if flagged:
         from agent.logbooks import get_entry, logbook_view, record_of
-        from rules.logbooks import entry_flags
 
         view = logbook_view(store, from_ms(now_ms))
         for entry_id, kind in flagged:
@@ -277,21 +271,10 @@ def _flag_already_told(store: Store, kind: str, entry) -> bool:
     return bool(earlier.entry.get("poultry_contact_48h")) and bool(entry.entry.get("poultry_contact_48h"))
 
 
-def _flag_dict(flag) -> dict:
-    """Return a flag (object, dict or rule id) as a dict."""
-    if isinstance(flag, str):
-        return {"rule": flag}
-    if isinstance(flag, dict):
-        return dict(flag)
-    if hasattr(flag, "to_json"):
-        return flag.to_json()
-    return {k: getattr(flag, k, None) for k in ("rule", "location", "message")}
-
-
 # ---------------------------------------------------------------------- what falls due tomorrow
 
 
-def alerts_for_dues(engine: AlertEngine, settings: Settings, dues, now_ms: int) -> bool:
+def alerts_for_dues(engine: AlertEngine, settings: Settings, dues: Iterable[Due], now_ms: int) -> bool:
     """Raise an info alert for each due item that falls due tomorrow (farm-local); it ends with that day."""
     tz = settings.farm_view().tz
     today = from_ms(now_ms).astimezone(tz).date()
@@ -299,8 +282,7 @@ def alerts_for_dues(engine: AlertEngine, settings: Settings, dues, now_ms: int) 
     end = int(datetime.combine(tomorrow + timedelta(days=1), time(0), tz).timestamp() * 1000)
     sent = False
     for due in dues:
-        due_day = due.due if isinstance(due.due, date) else date.fromisoformat(str(due.due))
-        if due_day != tomorrow:
+        if due.due != tomorrow:
             continue
         _, new = engine.raise_alert("due_tomorrow", due.location, now_ms, subject=due.rule,
                                     title=f"{due.rule}: {due.what}", detail=f"Uiterlijk {tomorrow:%d-%m-%Y}.",
