@@ -187,3 +187,17 @@ def test_generator_tile_reads_the_checks_logbook(farmer, web_store):
                    " VALUES ('checks', ?, ?, 'jan', '', 'h1', '2028-11-01')", [json.dumps(entry), NOW.isoformat()])
     text = _text(farmer.get("/").get_data(as_text=True))
     assert "Noodstroom laatst getest in orde 20 oktober 2026" in text
+
+
+def test_a_house_whose_flaps_open_without_power_shows_no_generator_test_due(app, web_store, farm_config):
+    """A3.5/A3.6: flaps that open by themselves need no generator; the tile says what the score says."""
+    from webui.tiles import all_tiles
+
+    house = farm_config.houses[0].model_copy(update={"flaps_open_on_power_failure": True})
+    flaps = farm_config.model_copy(update={"houses": [house, *farm_config.houses[1:]]})
+    with app.test_request_context():
+        [tile] = [t for t in all_tiles(web_store, flaps, NOW) if t.id == house.id]
+    [generator] = [line for line in tile.lines if line.label == "Noodstroom laatst getest"]
+    assert (generator.level, generator.word) == ("nvt", "niet nodig: ventilatieopeningen openen stroomloos")
+    result = score_window(web_store, flaps, at=NOW, since=NOW - timedelta(days=30))
+    assert {f.status for f in result.findings if f.rule == "A3.6" and f.location == house.id} == {"nvt"}

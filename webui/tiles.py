@@ -183,8 +183,13 @@ def all_tiles(store: Store, config: Settings, now: datetime) -> list[LocationTil
     for house in config.houses:
         lines = light_tiles(store, config, house.id, now)
         lines.append(alarm_tile(store, config, house, now))
-        lines.append(generator if house.mechanical_ventilation
-                     else Tile(generator.label, "—", "nvt", _("geen mechanische ventilatie")))
+        if not house.mechanical_ventilation:
+            lines.append(Tile(generator.label, "—", "nvt", _("geen mechanische ventilatie")))
+        elif house.flaps_open_on_power_failure:
+            # A3.5/A3.6 as the rules judge them: "Niet nodig bij stroomloos te openen ventilatieopeningen."
+            lines.append(Tile(generator.label, "—", "nvt", _("niet nodig: ventilatieopeningen openen stroomloos")))
+        else:
+            lines.append(generator)
         out.append(LocationTiles(house.id, "house", lines))
     for room in config.egg_rooms:
         out.append(LocationTiles(room.id, "egg_room", [egg_room_tile(store, config, room.id, now)]))
