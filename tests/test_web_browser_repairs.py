@@ -86,6 +86,10 @@ def test_farmer_records_a_repair_from_the_finding_and_the_verdict_changes(server
         names = zf.namelist()
         actions = zf.read("logbooks/corrective_actions.csv").decode("utf-8-sig")
         index = zf.read("index.html").decode("utf-8")
+        report = zf.read("score/score.txt").decode("utf-8")
+    # The pack's page and its report give the verdict in the same words: a repaired D leaves remarks.
+    assert "Oordeel: opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)" in index
+    assert "Oordeel: opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)" in report
     [row] = [r for r in rows if r["Regel"] == "A4.1.6"]
     assert row["Herstelmaatregel"] == "Kadavers naar de koelcel buiten de stal, stal schoongemaakt"
     assert (row["Hersteld door"], row["Regel geheel hersteld"], row["Categorie"]) == ("jan", "ja", "D")

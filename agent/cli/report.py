@@ -9,16 +9,9 @@ from agent.cli.base import _, ngettext
 from rules.catalogue import HOUSING_WORDS, Catalogue
 from rules.evidence import Farm
 from rules.findings import SEVERITY
-from rules.scoring import Score
+from rules.scoring import VERDICT_WORDS, Score
 from rules.texts import N_
 
-VERDICTS = {
-    "suspension": N_("schorsing (KO-afwijking)"),
-    "repair_required": N_("herstel vereist vóór afgifte certificaat (D-afwijking niet hersteld)"),
-    "remarks": N_("opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)"),
-    "incomplete": N_("onvolledig: niet alles is aangetoond"),
-    "ready": N_("auditklaar"),
-}
 EVALUATIONS = {"sensor": N_("sensor"), "logbook": N_("logboek"), "document": N_("document"),
                "self_assessment": N_("zelfbeoordeling")}
 STATUSES = {"ok": "ok", "B": "B", "C": "C", "D": "D", "KO": "KO", "nvt": "nvt", "unknown": N_("onbekend")}
@@ -48,7 +41,7 @@ def render_score(result: Score, farm: Farm, catalogue: Catalogue, due_days: int 
         _("IKB Ei zelfbeoordeling — {farm} (KIP {kip})", farm=farm.name, kip=farm.kip_number),
         _("Periode: {since} – {at} ({timezone})", since=_fmt(result.since, farm), at=_fmt(result.at, farm),
           timezone=farm.timezone),
-        _("Oordeel: {words}", words=_(VERDICTS[result.verdict])),
+        _("Oordeel: {words}", words=_(VERDICT_WORDS[result.verdict])),
         unknown_line(result.counts),
         _("Regels: {counts}", counts=" · ".join(f"{_(STATUSES[s])} {n}" for s, n in result.counts.items())),
         # The weights are the seed's own header texts: the scheme's Dutch, as the auditor reads them.

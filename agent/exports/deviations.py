@@ -20,11 +20,6 @@ from rules.catalogue import Catalogue
 
 DEVIATIONS = ("KO", "D", "C", "B")  # worst first
 CATEGORY = {"KO": "KO (schorsing)", "D": "D", "C": "C", "B": "B"}
-# The score report's words (agent/cli/report.py), in Dutch: the pack is read by a Dutch auditor.
-VERDICTS = {"suspension": "schorsing (KO-afwijking)",
-            "repair_required": "herstel vereist vóór afgifte certificaat (D-afwijking)",
-            "remarks": "opmerkingen (B/C-afwijkingen)", "incomplete": "onvolledig: niet alles is aangetoond",
-            "ready": "auditklaar"}
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from importlib.resources import files as package_files
 
 from agent.exports.columns import columns, text_rows
 from agent.exports.common import zone_info
-from agent.exports.deviations import CATEGORY, VERDICTS, Deviation, moment_of
+from agent.exports.deviations import CATEGORY, Deviation, moment_of
 from agent.exports.pdf import Heading
 from agent.logbooks import StoredEntry, signatures
 from rules.logbooks import LogbookSpec
+from rules.scoring import VERDICT_WORDS
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1400px;padding:0 12px 40px;color:#111}
@@ -96,7 +97,7 @@ def _score(score: dict, zone: str) -> str:
     body = [[escape(names.get(k, k)), str(n)] + ([escape(str(weights.get(k, "")))] if weights else [])
             for k, n in counts.items()]
     tz = zone_info(zone)
-    return (f"<p><b>Oordeel: {escape(VERDICTS.get(score.get('verdict'), str(score.get('verdict'))))}</b><br>"
+    return (f"<p><b>Oordeel: {escape(VERDICT_WORDS.get(score.get('verdict'), str(score.get('verdict'))))}</b><br>"
             f'<span class="quiet">Zelfbeoordeling van ikb-agent over {escape(moment_of(score.get("since"), tz))} '
             f"t/m {escape(moment_of(score.get('at'), tz))}, elke regel één keer geteld op zijn zwaarste "
             f"uitkomst; <a href=\"score/score.txt\">verslag</a> · <a href=\"score/score.json\">JSON</a> · "
