@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules.texts import N_
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -52,6 +54,22 @@ KINDS: dict[str, Kind] = {
         # v2: the artificial light's output (relay or dimmer): on/off, or a dim level in % (G3.8.7/G3.8.9).
         Kind("lamp", "%", 0.0, 100.0, switch=(LAMP_OFF, LAMP_ON)),
     )
+}
+
+# What each kind is called where a person reads it (the status page, `ikb-agent status`); the configuration
+# keeps the codes (DESIGN §3.2).
+KIND_WORDS: dict[str, str] = {
+    "lux": N_("lichtsterkte"),
+    "temperature": N_("temperatuur"),
+    "humidity": N_("luchtvochtigheid"),
+    "nh3": N_("ammoniak (NH3)"),
+    "co2": N_("CO2"),
+    "egg_temperature": N_("eitemperatuur"),
+    "ventilation_alarm": N_("alarminstallatie ventilatie"),
+    "generator": N_("noodstroomaggregaat"),
+    "mains": N_("netstroom"),
+    "pophole": N_("uitloopopening"),
+    "lamp": N_("verlichting (lamp)"),
 }
 
 

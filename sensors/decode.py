@@ -35,27 +35,29 @@ from datetime import datetime, tzinfo
 from datetime import timezone as _utc_zone
 
 from rules.kinds import KINDS
+from rules.texts import N_
 from sensors.model import Decoded, RawMessage, Reading, Rejection, SensorSpec
 
-# Every rejection reason, with what it means (English; the web page translates).
+# Every rejection reason (the code counted and shown in `replay --format json`), with what it means: a Dutch
+# msgid, translated where it is shown (the status page, `ikb-agent status`).
 REASONS: dict[str, str] = {
-    "malformed_line": "trace line is not a JSON object with ts, topic and payload",
-    "unknown_topic": "no sensor is configured for this topic",
-    "payload_too_large": "payload is larger than [ingest] max_payload_bytes",
-    "not_utf8": "payload is not UTF-8 text",
-    "empty_payload": "payload is empty",
-    "invalid_json": "payload starts like JSON but does not parse",
-    "missing_field": "the configured field is not in the payload",
-    "no_value": "the value is null",
-    "not_a_number": "the value is not a number (or a structure where a value was expected)",
-    "unknown_state": "the value is not a state this kind of sensor knows",
-    "not_finite": "the value is NaN or infinite",
-    "out_of_range": "the value is outside the plausible range of its kind",
-    "bad_timestamp": "the payload's timestamp cannot be read",
-    "timestamp_in_future": "the payload's timestamp lies too far after the moment of receipt",
-    "timestamp_too_old": "the payload's timestamp lies too far before the moment of receipt",
-    "decode_failed": "decoding raised an unexpected error (a fault in ikb-agent; the message is kept here)",
-    "store_failed": "the reading could not be written (a fault in ikb-agent; the message is kept here)",
+    "malformed_line": N_("regel van het tracebestand is geen JSON-object met ts, topic en payload"),
+    "unknown_topic": N_("geen sensor ingesteld voor dit topic"),
+    "payload_too_large": N_("bericht groter dan [ingest] max_payload_bytes"),
+    "not_utf8": N_("bericht is geen UTF-8-tekst"),
+    "empty_payload": N_("bericht is leeg"),
+    "invalid_json": N_("bericht begint als JSON maar is geen geldige JSON"),
+    "missing_field": N_("het ingestelde veld staat niet in het bericht"),
+    "no_value": N_("de waarde is leeg (null)"),
+    "not_a_number": N_("de waarde is geen getal (of een structuur waar een waarde hoort)"),
+    "unknown_state": N_("de waarde is geen toestand die deze soort sensor kent"),
+    "not_finite": N_("de waarde is NaN of oneindig"),
+    "out_of_range": N_("de waarde ligt buiten het mogelijke bereik van deze soort sensor"),
+    "bad_timestamp": N_("de tijd in het bericht is onleesbaar"),
+    "timestamp_in_future": N_("de tijd in het bericht ligt te ver na het moment van ontvangst"),
+    "timestamp_too_old": N_("de tijd in het bericht ligt te ver vóór het moment van ontvangst"),
+    "decode_failed": N_("lezen mislukt door een fout in ikb-agent (het bericht is bewaard)"),
+    "store_failed": N_("opslaan mislukt door een fout in ikb-agent (het bericht is bewaard)"),
 }
 
 HEAD_BYTES = 200  # how much of a rejected payload the dead-letter table keeps

@@ -84,3 +84,31 @@ def test_status_problems_read_in_english_too(client_for, clock):
     for dutch in TEXTS.values():  # every problem text has its English, with the same placeholders
         assert english.gettext(dutch) != dutch
         assert set(re.findall(r"{\w*}", dutch)) == set(re.findall(r"{\w*}", english.gettext(dutch)))
+
+
+def test_the_status_page_names_a_silent_sensor_and_refused_messages_in_words(cli, client_for, clock, db_path, tmp_path):
+    """The farmer reads 'lichtsterkte' and 'bericht is leeg', never 'lux' or 'empty_payload', and local times."""
+    import json
+    from datetime import timedelta
+
+    from agent.ingest import check_health
+    from agent.store import open_store, sensors_of_kind
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    heard = now - timedelta(hours=3)
+    trace = tmp_path / "trace.jsonl"
+    lines = [{"ts": (heard + timedelta(minutes=5 * i)).isoformat(), "topic": "zigbee2mqtt/stal1_lux",
+              "payload": {"illuminance_lux": 40.0 + i}} for i in range(12)]
+    lines.append({"ts": heard.isoformat(), "topic": "zigbee2mqtt/stal1_lux", "payload": ""})
+    trace.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert cli("replay", str(trace)).code == 0
+    store = open_store(db_path)
+    check_health(store, now, sensor_ids=[s.id for s in sensors_of_kind(store, "lux")], started=heard)
+    store.close()
+    page = _farmer_now(client_for, clock)
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page.get("/status/").get_data(as_text=True)))
+    assert "Sensor zigbee2mqtt/stal1_lux (lichtsterkte, 1) is stil sinds" in text
+    assert (heard + timedelta(minutes=10)).isoformat() not in text  # a local time, not the ISO moment
+    assert "bericht is leeg: 1" in text and "empty_payload" not in text
+    row = re.search(r"<tr[^>]*>\s*<td>zigbee2mqtt/stal1_lux.*?</tr>", page.get("/status/").get_data(as_text=True), re.S)
+    assert "<td>lichtsterkte</td><td>Stal 1</td>" in row.group(0)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from agent.health import TEXTS, agent_status
+from agent.health import REASONS, agent_status, problem_text
+from rules.kinds import KIND_WORDS
 from webui.access import roles
+from webui.i18n import fmt_datetime, gettext
 from webui.state import get_config, get_store, now
 
 bp = Blueprint("status", __name__, url_prefix="/status")
@@ -20,4 +22,5 @@ bp = Blueprint("status", __name__, url_prefix="/status")
 def index():
     """Show the agent's health, problems first."""
     status = agent_status(get_store(), get_config(), now())
-    return render_template("status/index.html", status=status, texts=TEXTS)
+    return render_template("status/index.html", status=status, kinds=KIND_WORDS, reasons=REASONS,
+                           said=lambda p: problem_text(p["code"], p["values"], gettext, fmt_datetime))

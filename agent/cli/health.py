@@ -29,12 +29,13 @@ def _row(label: str, value: str) -> str:
 
 def render_status(status: dict) -> str:
     """Return the status as text for the terminal, in the command's language."""
-    from agent.health import TEXTS
+    from agent.health import REASONS, problem_text
+    from rules.kinds import KIND_WORDS
 
     a, w, b = status["agent"], status["watchdog"], status["backup"]
     lines = [f"ikb-agent: {_('GEZOND') if status['healthy'] else _('NIET GEZOND')}  ({status['at']})"]
     for p in status["problems"]:
-        lines.append(f"  {_('FOUT') if p['level'] == 'error' else _('let op')}: {_(TEXTS[p['code']], **p['values'])}")
+        lines.append(f"  {_('FOUT') if p['level'] == 'error' else _('let op')}: {problem_text(p['code'], p['values'], _)}")
     lines.append("")
     lines.append(_row(_("agent"), _("draait, proces {pid} sinds {since}", pid=a["pid"], since=a["started_at"])
                       if a["running"] else _("draait niet")))
@@ -60,7 +61,7 @@ def render_status(status: dict) -> str:
             rejected=ing.get("rejected", 0))))
     rej = status["rejected"]
     lines.append(_row(_("afgewezen"), _("{n} in totaal", n=rej["total"])
-                      + "".join(f"; {reason} {n}" for reason, n in rej["reasons"].items())))
+                      + "".join(f"; {_(REASONS.get(reason, reason))}: {n}" for reason, n in rej["reasons"].items())))
     o = status["outbox"]
     lines.append(_row(_("uitgaand"), _("{pending} te versturen, {held} voor de verzamelmelding", pending=o["pending"],
                                        held=o["held"])
@@ -82,7 +83,8 @@ def render_status(status: dict) -> str:
         name = s["topic"] + (f" [{s['field']}]" if s["field"] else "")
         flag = "  " + _("STIL") if s["offline_since"] else ""
         value = "" if s["last_value"] is None else f"{s['last_value']:g}"
-        lines.append(f"{name[:41]:<41} {s['kind']:<18} {s['location']:<7} {s['last_seen'] or _('nooit'):<27} "
+        kind = _(KIND_WORDS.get(s["kind"], s["kind"]))
+        lines.append(f"{name[:41]:<41} {kind[:18]:<18} {s['location']:<7} {s['last_seen'] or _('nooit'):<27} "
                      f"{value}{flag}")
     return "\n".join(lines) + "\n"
 

@@ -20,6 +20,7 @@ import os
 import shutil
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 from agent.alerts import outbox_depth
 from agent.backup import last_backup, list_backups, same_device
@@ -27,7 +28,9 @@ from agent.config import Settings
 from agent.health.runtime import read_runtime, runtime_dir, runtime_file
 from agent.ingest import rejection_totals, sensor_status
 from agent.store import Store, from_ms, last_evaluated
+from rules.kinds import KIND_WORDS
 from rules.texts import N_
+from sensors.decode import REASONS  # noqa: F401 - the rejection reasons' words, for the page and the CLI
 
 OUTBOX_LATE_S = 15 * 60  # a message waiting longer than this to be sent is worth a warning
 DISK_LOW_FRACTION = 0.10
@@ -52,7 +55,27 @@ TEXTS = {
 
 def problem(level: str, code: str, **values) -> dict:
     """Return one problem: its level, code, values and Dutch text."""
-    return {"level": level, "code": code, "values": values, "text": TEXTS[code].format(**values)}
+    return {"level": level, "code": code, "values": values, "text": problem_text(code, values)}
+
+
+def _dutch(text: str, **values) -> str:
+    """Return a msgid as it is: Dutch, with its values filled in."""
+    return text.format(**values)
+
+
+def problem_text(code: str, values: dict, gettext: Callable[..., str] = _dutch,
+                 moment: Callable[[str], str] = str) -> str:
+    """Return a problem in words, in the caller's language: a sensor's kind as a word, moments as ``moment`` writes them.
+
+    ``values`` keep the codes and ISO moments (``status --format json``); only the sentence shows words.
+    """
+    shown = dict(values)
+    if "kind" in shown:
+        shown["kind"] = gettext(KIND_WORDS.get(shown["kind"], shown["kind"]))
+    for key in ("since", "at"):
+        if shown.get(key):
+            shown[key] = moment(shown[key])
+    return gettext(TEXTS[code], **shown)
 
 
 def _db_files(path: str) -> dict:
