@@ -102,6 +102,23 @@ def _source_strings():
         yield str(path.relative_to(REPO)), TEMPLATE_CODE.sub("", path.read_text(encoding="utf-8"))
 
 
+def test_no_text_is_marked_inside_an_f_string():
+    """pybabel does not look into f-strings: a `_("…")` there never reaches the catalogues (English stays Dutch).
+
+    A marker of a variable (`_(STATUS_WORDS[s])`) is fine: its msgids are marked where the table is written.
+    """
+    markers = {"_", "gettext", "ngettext", "pgettext", "npgettext", "N_", "Nn_", "dutch_ngettext"}
+    found = []
+    for top in ("agent", "rules", "webui", "sensors"):
+        for path in sorted((REPO / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.JoinedStr):
+                    found += [f"{path.relative_to(REPO)}:{call.lineno}" for call in ast.walk(node)
+                              if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                              and call.func.id in markers and call.args and isinstance(call.args[0], ast.Constant)]
+    assert found == []
+
+
 def test_no_plural_is_written_as_s_or_en_in_brackets():
     found = [f"{where}: {BRACKET_PLURAL.search(text).group(0)}" for where, text in _source_strings()
              if BRACKET_PLURAL.search(text)]

@@ -33,9 +33,12 @@ def render_status(status: dict) -> str:
     from rules.kinds import KIND_WORDS
 
     a, w, b = status["agent"], status["watchdog"], status["backup"]
-    lines = [f"ikb-agent: {_('GEZOND') if status['healthy'] else _('NIET GEZOND')}  ({status['at']})"]
+    # The calls to _ stand outside the f-strings: pybabel does not see into an f-string.
+    healthy = _("GEZOND") if status["healthy"] else _("NIET GEZOND")
+    lines = [f"ikb-agent: {healthy}  ({status['at']})"]
     for p in status["problems"]:
-        lines.append(f"  {_('FOUT') if p['level'] == 'error' else _('let op')}: {problem_text(p['code'], p['values'], _)}")
+        level = _("FOUT") if p["level"] == "error" else _("let op")
+        lines.append(f"  {level}: {problem_text(p['code'], p['values'], _)}")
     lines.append("")
     lines.append(_row(_("agent"), _("draait, proces {pid} sinds {since}", pid=a["pid"], since=a["started_at"])
                       if a["running"] else _("draait niet")))
@@ -78,13 +81,15 @@ def render_status(status: dict) -> str:
         backup += _("laatste {at}, {size}", at=last["at"], size=_mb(last.get("bytes"))) if last else _("nog geen")
     lines.append(_row(_("back-up"), backup))
     lines.append("")
-    lines.append(f"{_('sensor'):<41} {_('soort'):<18} {_('plaats'):<7} {_('laatste bericht'):<27} {_('waarde')}")
+    header = (_("sensor"), _("soort"), _("plaats"), _("laatste bericht"), _("waarde"))
+    lines.append("{:<41} {:<18} {:<7} {:<27} {}".format(*header))
     for s in status["sensors"]:
         name = s["topic"] + (f" [{s['field']}]" if s["field"] else "")
         flag = "  " + _("STIL") if s["offline_since"] else ""
         value = "" if s["last_value"] is None else f"{s['last_value']:g}"
         kind = _(KIND_WORDS.get(s["kind"], s["kind"]))
-        lines.append(f"{name[:41]:<41} {kind[:18]:<18} {s['location']:<7} {s['last_seen'] or _('nooit'):<27} "
+        seen = s["last_seen"] or _("nooit")
+        lines.append(f"{name[:41]:<41} {kind[:18]:<18} {s['location']:<7} {seen:<27} "
                      f"{value}{flag}")
     return "\n".join(lines) + "\n"
 

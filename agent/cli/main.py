@@ -176,7 +176,8 @@ def document_list(app: AppContext, fmt: str) -> None:
         return
     for d in docs:
         until = " " + _("t/m {date}", date=d.valid_until.isoformat()) if d.valid_until else ""
-        click.echo(f"{d.id:>4}  {d.rule:<7} {d.issued_on.isoformat()}{until}  {d.location or _('bedrijf'):<8} {d.title}")
+        where = d.location or _("bedrijf")
+        click.echo(f"{d.id:>4}  {d.rule:<7} {d.issued_on.isoformat()}{until}  {where:<8} {d.title}")
 
 
 @document_group.command("kinds")
