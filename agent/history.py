@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from agent.store import Store, latest_score, newest_reading_ms, open_store, to_ms
+from agent.store import Store, last_evaluated, newest_reading_ms, open_store, to_ms
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +81,15 @@ class HistoryLoad:
         self.sent_at = self.clock()
 
     def check(self, store: Store) -> HistoryState:
-        """Work out the state now and store it."""
+        """Work out the state now and store it when it changed (this runs every second)."""
         target = self.sent_at or self.clock()
-        score = latest_score(store)
-        self.state = history_state(to_ms(self.start), to_ms(target), newest_reading_ms(store),
-                                   self.sent_at is not None, to_ms(score.score.at) if score else None)
-        store.set_kv(HISTORY_KV, json.dumps({"state": self.state.state, "percent": self.state.percent}))
-        return self.state
+        judged = last_evaluated(store)  # the snapshot's moment only: the score itself is not needed here
+        state = history_state(to_ms(self.start), to_ms(target), newest_reading_ms(store),
+                              self.sent_at is not None, to_ms(datetime.fromisoformat(judged)) if judged else None)
+        if state != self.state or store.get_kv(HISTORY_KV) is None:
+            store.set_kv(HISTORY_KV, json.dumps({"state": state.state, "percent": state.percent}))
+        self.state = state
+        return state
 
     def start_thread(self, on_change: Callable[[HistoryState], None] | None = None) -> "HistoryLoad":
         """Check every second in a thread of its own until the history is judged."""

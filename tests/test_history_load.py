@@ -40,3 +40,28 @@ def test_the_dashboard_says_the_history_is_loading_and_polls_fast_until_done(far
 
 def test_a_farm_without_a_demo_history_shows_nothing_of_it(farmer):
     assert "history-loading" not in farmer.get("/").get_data(as_text=True)
+
+
+def test_the_history_is_stored_as_it_goes_and_done_once_run_judged_it(tmp_path):
+    """HistoryLoad against a real database: loading, then judging once stored, done after run's score."""
+    from datetime import datetime, timedelta, timezone
+
+    from agent.config import SensorSection
+    from agent.history import HistoryLoad, read_history
+    from agent.store import open_store, record_score
+    from agent.store.readings import insert_readings, sync_sensors, to_ms
+    from rules.scoring import score
+
+    start = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    caught_up = start + timedelta(days=3)
+    store = open_store(tmp_path / "farm.db")
+    load = HistoryLoad(str(tmp_path / "farm.db"), start, lambda: caught_up)
+    assert load.check(store) == read_history(store) == HistoryState("loading", 0)
+    [lux] = sync_sensors(store, [SensorSection(topic="t/lux", kind="lux", location="1")], start).values()
+    with store.transaction() as db:
+        insert_readings(db, [(lux.id, to_ms(caught_up), 5.0)])
+    load.caught_up()
+    assert load.check(store) == read_history(store) == HistoryState("judging", 99)
+    record_score(store, score([], at=caught_up, since=caught_up - timedelta(days=30)), caught_up)
+    assert load.check(store) == read_history(store) == HistoryState("done", 100)
+    store.close()
