@@ -38,7 +38,7 @@ from agent.backup import backup_job
 from agent.config import Settings
 from agent.evaluation import alarm_listener, backfill_job, episodes_job, tick_job
 from agent.health import Notifier, Progress, Watchdog, runtime_dir, runtime_file
-from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
+from agent.ingest import Ingestor, Listener, check_health
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
 from agent.store import RunLock, Store, open_store, roll_up, roll_up_charts, storage_job
