@@ -9,7 +9,7 @@ from rules.errors import IkbError
 from rules.evidence import Answer, Evidence
 from rules.findings import DEVIATIONS, Due, Finding, Occurrence
 from rules.params import Params
-from rules.texts import N_, lazy_gettext
+from rules.texts import N_, dutch_ngettext, lazy_gettext
 
 ANSWER_STATUSES: tuple[str, ...] = ("ok", "B", "C", "D", "KO", "nvt")
 
@@ -70,8 +70,9 @@ def answer_finding(rule: Rule, answer: Answer | None, location: str | None,
     if not answer_is_fresh(answer, evidence.at, params):
         return Finding(
             rule.id, location, "unknown", "self_assessment",
-            f"Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan "
-            f"{params.assessment_max_age_days} dagen.",
+            dutch_ngettext("Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan {n} dag.",
+                           "Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan {n} dagen.",
+                           params.assessment_max_age_days, when=when),
         )
     basis = f"Zelfbeoordeling {when} door {answer.answered_by}"
     if answer.status == "ok":

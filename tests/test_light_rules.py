@@ -108,6 +108,8 @@ def test_ok_summaries_say_what_was_measured():
     assert found["G3.8.9"].summary.startswith("Voldoet: kortste donkerperiode 8 u")
     assert "3 van 3 dagen" in found["G3.8.9"].summary
     assert found["G3.8.7"].evidence == "Luxsensor lux-1; 3 dagen beoordeeld"
+    one = judge(light_samples(JAN, 1), JAN, 1)  # a fresh install: one day, in the singular
+    assert "(1 van 1 dag gemeten)" in one["G3.8.9"].summary and one["G3.8.7"].evidence.endswith("; 1 dag beoordeeld")
 
 
 def test_spring_forward_night_is_a_deviation_for_that_night_only():

@@ -325,7 +325,8 @@ def test_a_panel_with_its_own_gsm_dialer_tested_monthly_is_the_off_farm_route():
     assert untested.status == "C"
     assert untested.summary == "Alarmvoorziening onvoldoende (bv niet toereikend als plvh niet op bedrijf is)."
     assert any(o.detail == "kiezer van de alarminstallatie niet getest in de laatste maand (laatste geslaagde test "
-                           "2026-01-10; controlelogboek, onderdeel alarm_dialer)" for o in untested.occurrences)
+                           "2026-01-10; vast te leggen in het controlelogboek als 'kiezer van de alarminstallatie, "
+                           "doormelding getest')" for o in untested.occurrences)
     failed = _a34_with_dialer([(date(2026, 3, 5), "ok"), (date(2026, 3, 12), "fault")])
     assert failed.status == "C"
 

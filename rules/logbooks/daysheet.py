@@ -25,7 +25,7 @@ from rules.logbooks.flocks import (
 )
 from rules.logbooks.view import LogbookView
 from rules.params import Params
-from rules.texts import N_
+from rules.texts import N_, dutch_ngettext
 
 
 class Flock(Record):
@@ -150,7 +150,8 @@ def _sheet_rule(rule: Rule, evidence: Evidence, params: Params, check) -> list[F
             continue
         problems = [(day, check(day, entries.get(day))) for day, _ in judged]
         bad = [(d, p) for d, p in problems if p]
-        line = f"koppelkaart {len(judged) - len(bad)} van {len(judged)} dagen in orde"
+        line = dutch_ngettext("koppelkaart {ok} van {n} dag in orde", "koppelkaart {ok} van {n} dagen in orde",
+                              len(judged), ok=len(judged) - len(bad))
         if not bad:
             out.append(Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
             continue
@@ -310,5 +311,6 @@ def eval_mortality_measures(rule: Rule, evidence: Evidence, params: Params) -> l
             out.append(_unknown(rule, house.id, "Verhoogde sterfte: " + "; ".join(t.detail for t in found[:3])
                                 + ". Leg de genomen maatregelen vast (zelfbeoordeling)."))
         else:
-            out.append(_nvt(rule, house.id, f"{rule.nvt} (koppelkaart: {seen} dagen zonder verhoogde sterfte)"))
+            days = dutch_ngettext("{n} dag zonder verhoogde sterfte", "{n} dagen zonder verhoogde sterfte", seen)
+            out.append(_nvt(rule, house.id, f"{rule.nvt} (koppelkaart: {days})"))
     return out

@@ -32,7 +32,7 @@ from rules.documents import add_months
 from rules.evidence import Evidence
 from rules.findings import SEVERITY, Due, Finding, Occurrence
 from rules.kinds import VENTILATION_ALARM, VENTILATION_FAULT
-from rules.logbooks import ALARM_ITEMS
+from rules.logbooks import ALARM_ITEMS, ITEMS
 from rules.params import Params
 from rules.sensor.law import LEGAL_TEST_MONTHS, check_dates
 from rules.sensor.states import intervals, overlap, timeline
@@ -192,10 +192,15 @@ def _channels(channels: AlertChannels, evidence: Evidence, months: int) -> Part:
     if last is None or last < cutoff:
         when = f"laatste geslaagde test {evidence.farm.local_date(last).isoformat()}" if last else "nog nooit getest"
         return Part("C", (Occurrence(last or at, None,
-                                     f"geen geslaagde test van een alarmkanaal in de laatste {months} maanden "
+                                     f"geen geslaagde test van een alarmkanaal in {_last_months(months)} "
                                      f"({when})"),),
                     f"Alarmkanaal: {when}")
     return Part("ok", (), f"Alarmkanaal getest op {evidence.farm.local_date(last).isoformat()}")
+
+
+def _last_months(months: int) -> str:
+    """Return 'de laatste maand' or 'de laatste 2 maanden'."""
+    return dutch_ngettext("de laatste maand", "de laatste {n} maanden", months)
 
 
 def _dialer(evidence: Evidence, house: str, months: int) -> Part:
@@ -212,9 +217,9 @@ def _dialer(evidence: Evidence, house: str, months: int) -> Part:
     if ok and ok[-1].day >= cutoff:
         return Part("ok", (), f"Kiezer alarminstallatie getest op {ok[-1].day.isoformat()}")
     when = f"laatste geslaagde test {ok[-1].day.isoformat()}" if ok else "nog geen test vastgelegd"
-    period = "de laatste maand" if months == 1 else f"de laatste {months} maanden"
-    return Part("C", (Occurrence(evidence.at, None, f"kiezer van de alarminstallatie niet getest in {period} ({when}; "
-                                                    "controlelogboek, onderdeel alarm_dialer)"),),
+    return Part("C", (Occurrence(evidence.at, None, f"kiezer van de alarminstallatie niet getest in "
+                                                    f"{_last_months(months)} ({when}; vast te leggen in het controlelogboek als "
+                                                    f"'{ITEMS['alarm_dialer']}')"),),
                 f"Kiezer alarminstallatie: {when}")
 
 
