@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rules.evidence import EggRoom, Farm, House
@@ -37,8 +37,12 @@ from rules.sensor_params import (
 
 SENSOR_KINDS: tuple[str, ...] = (
     "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",
-    "ventilation_alarm", "generator", "mains", "pophole",
+    "ventilation_alarm", "generator", "mains", "pophole", "lamp",
 )
+
+
+# The location of sensors outside the houses (an outside temperature for A3.3).
+OUTSIDE = "outside"
 
 
 class ConfigError(Exception):
@@ -90,6 +94,14 @@ class HouseSection(_Strict):
     max_hens: int | None = Field(None, gt=0, le=1_000_000)
     # H3.12.1: the free-range area of the house in hectares (at most 2500 hens per hectare).
     free_range_ha: float | None = Field(None, gt=0, le=1000)
+    # Light openings: daylight reaches the hens. G3.8.7/G3.8.9/G3.8.11 are then judged on a `lamp`
+    # sensor; with lux only, the hours with the sun up are unknown (never a deviation from daylight).
+    daylight: bool = False
+    # The alarm panel has its own dialer (GSM, telephone) that calls off the farm; tested monthly
+    # and logged (checks, item alarm_dialer), it is A3.4's off-farm route.
+    alarm_dialer: bool = False
+    # Ventilation flaps open by themselves on power failure: A3.5's alternative to a generator.
+    flaps_open_on_power_failure: bool = False
     # Per-house thresholds, laid over [sensor_rules.*] key by key ([houses.light] etc.).
     light: LightParams | None = None
     climate: ClimateParams | None = None
@@ -159,7 +171,7 @@ class SensorSection(_Strict):
     topic: str = Field(min_length=1)
     kind: Literal[
         "lux", "temperature", "humidity", "nh3", "co2", "egg_temperature",
-        "ventilation_alarm", "generator", "mains", "pophole",
+        "ventilation_alarm", "generator", "mains", "pophole", "lamp",
     ]
     location: str = Field(min_length=1)
     field: str | None = None
@@ -256,13 +268,13 @@ class LightSchedule(_Strict):
 
 
 class LightAlerts(_Strict):
-    """[alerts.light]: thresholds for light-schedule alerts raised from lux readings."""
+    """[alerts.light]: when light-schedule alerts speak; the lux limits are the light rules' own
+    ([sensor_rules.light] dark_max_lux, min_light_lux, dusk_max_minutes, per house in [houses.light])."""
 
-    dark_max_lux: float = Field(0.5, ge=0)  # G3.8.10: at most 0.5 lux in the dark period
-    light_min_lux: float = Field(20.0, ge=0)  # G3.8.8: at least 20 lux in the light period
+    # A condition must last this long before it alerts (a torch, an inspection round).
     hold_minutes: float = Field(5, ge=0, le=240)
+    # Lights may still be on this long after the planned dark start.
     grace_minutes: float = Field(15, ge=0, le=240)
-    ramp_minutes: float = Field(30, ge=0, le=240)
     schedules: list[LightSchedule] = Field(default_factory=list)
 
 
@@ -299,10 +311,8 @@ class AlertsSection(_Strict):
     # Delivery retries: first retry after retry_base_seconds, doubling up to retry_max_seconds, forever.
     retry_base_seconds: float = Field(5, gt=0, le=3600)
     retry_max_seconds: float = Field(300, gt=0, le=24 * 3600)
-    # No message from a ventilation alarm panel for this long: "alarminstallatie geeft geen signaal".
-    panel_timeout_minutes: float = Field(10, gt=0, le=24 * 60)
-    # Mains off this long without the generator running: "stroomuitval zonder noodstroom".
-    power_grace_seconds: float = Field(60, ge=0, le=3600)
+    # The panel's silence and the generator's start-up grace are the sensor rules' own settings:
+    # [sensor_rules.ventilation] heartbeat_timeout_minutes, [sensor_rules.generator] start_grace_seconds.
     # Local hour after which the day's "morgen te doen" reminders (info) are raised.
     due_reminder_hour: int = Field(17, ge=0, le=23)
     light: LightAlerts = Field(default_factory=LightAlerts)
@@ -367,14 +377,51 @@ class WebSection(_Strict):
     # Signing key for session cookies; generated into the database when absent.
     secret_key: str | None = None
     language: Literal["nl", "en"] = "nl"
-    # How long a login lasts (the kiosk tablet and the farmer's phone stay logged in).
+    # How long a login lasts at most (the kiosk tablet and the farmer's phone stay logged in).
     session_days: int = Field(30, ge=1, le=365)
+    # A login not used for this long ends (a copied cookie dies with it); kiosk accounts excepted.
+    session_idle_days: float = Field(7, gt=0, le=365)
     # Largest photo or document upload.
     max_upload_mb: int = Field(10, ge=1, le=100)
     # Worker threads of the web server.
     threads: int = Field(4, ge=1, le=32)
     # Address of a reverse proxy that terminates https and may set X-Forwarded-Proto.
     trusted_proxy: str | None = None
+    # The visitor kiosk returns to an empty Dutch form after this many seconds without a touch.
+    kiosk_idle_seconds: int = Field(90, ge=10, le=3600)
+
+
+class BackupSection(_Strict):
+    """[backup]: the nightly online copy of the database (docs/INSTALL.md)."""
+
+    enabled: bool = True
+    # Where the copies go: best a USB stick (the SD card wears out). Absent: "backups" beside the database.
+    directory: str | None = None
+    # Copies kept; older ones are deleted after a new copy passed its check.
+    keep: int = Field(7, ge=1, le=366)
+    # Farm-local time after which the night's copy is taken (checked every half hour).
+    at: str = Field("03:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    # Refuse to copy unless the directory is on another device than the database: a USB stick that is
+    # not plugged in leaves its empty mount point on the SD card, and a copy there is no backup.
+    require_other_device: bool = False
+
+    def directory_for(self, db_path: str) -> Path:
+        """Return the backup directory, resolving the default beside the database."""
+        if self.directory:
+            return Path(self.directory)
+        return Path(db_path).resolve().parent / "backups"
+
+
+class HealthSection(_Strict):
+    """[health]: when the agent counts as making progress (systemd watchdog) and where it says so."""
+
+    # The ingest loop must have turned, and no received message waited uncommitted, within this time.
+    ingest_stall_seconds: float = Field(120, ge=1, le=3600)
+    # An evaluation must have finished (with or without error) within this time; at least two intervals.
+    evaluation_stall_seconds: float = Field(600, ge=20, le=24 * 3600)
+    # Directory of the running agent's status file (tmpfs). Absent: /run/ikb-agent when it exists
+    # (systemd's RuntimeDirectory), else ikb-agent in the temporary directory.
+    runtime_dir: str | None = None
 
 
 class SigningSection(_Strict):
@@ -407,6 +454,59 @@ class HomeAssistantSection(_Strict):
     state_topic: str = Field("ikb-agent/homeassistant", pattern=r"^[^+#]+$")
 
 
+# Keys that moved to the one place their setting lives (old path, new path). Each judgement's setting
+# exists once; an old key keeps working for existing files, with a warning. Both set to different values:
+# the file is refused, since one of them would be silently ignored.
+DEPRECATED_KEYS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("alerts", "panel_timeout_minutes"), ("sensor_rules", "ventilation", "heartbeat_timeout_minutes")),
+    (("alerts", "power_grace_seconds"), ("sensor_rules", "generator", "start_grace_seconds")),
+    (("alerts", "light", "dark_max_lux"), ("sensor_rules", "light", "dark_max_lux")),
+    (("alerts", "light", "light_min_lux"), ("sensor_rules", "light", "min_light_lux")),
+    (("alerts", "light", "ramp_minutes"), ("sensor_rules", "light", "dusk_max_minutes")),
+)
+
+
+def move_deprecated(data: dict) -> tuple[dict, list[str]]:
+    """Return the configuration with deprecated keys moved to their new place, and one warning per key moved."""
+    notes: list[str] = []
+    for old, new in DEPRECATED_KEYS:
+        parent = data
+        for part in old[:-1]:
+            parent = parent.get(part) if isinstance(parent, dict) else None
+        if not isinstance(parent, dict) or old[-1] not in parent:
+            continue
+        data = _copy_path(data, old[:-1])
+        value = _get_path(data, old[:-1]).pop(old[-1])
+        data = _copy_path(data, new[:-1])
+        target = _get_path(data, new[:-1])
+        old_name, new_name = ".".join(old), f"[{'.'.join(new[:-1])}] {new[-1]}"
+        if new[-1] in target and target[new[-1]] != value:
+            raise _KeyError(old_name, f"deprecated name of {new_name}, which is set to {target[new[-1]]!r}; "
+                                      f"remove {old_name}")
+        target[new[-1]] = value
+        notes.append(f"{old_name} is deprecated: it is {new_name} now (same meaning, one setting for the "
+                     f"score and the alerts); move it there")
+    return data, notes
+
+
+def _copy_path(data: dict, path: tuple[str, ...]) -> dict:
+    """Return ``data`` with the tables along ``path`` copied (created where absent), so the caller's dict stays."""
+    out = dict(data)
+    node = out
+    for part in path:
+        child = node.get(part)
+        node[part] = dict(child) if isinstance(child, dict) else {}
+        node = node[part]
+    return out
+
+
+def _get_path(data: dict, path: tuple[str, ...]) -> dict:
+    """Return the table at ``path``."""
+    for part in path:
+        data = data[part]
+    return data
+
+
 class Settings(BaseSettings):
     """The whole configuration file (DESIGN §3.2)."""
 
@@ -426,9 +526,28 @@ class Settings(BaseSettings):
     evaluation: EvaluationSection = Field(default_factory=EvaluationSection)
     web: WebSection = Field(default_factory=WebSection)
     logbooks: LogbookParams = Field(default_factory=LogbookParams)
+    backup: BackupSection = Field(default_factory=BackupSection)
+    health: HealthSection = Field(default_factory=HealthSection)
     signing: SigningSection = Field(default_factory=SigningSection)
     upstream: UpstreamSection = Field(default_factory=UpstreamSection)
     homeassistant: HomeAssistantSection = Field(default_factory=HomeAssistantSection)
+    _deprecations: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def deprecations(self) -> list[str]:
+        """Return a warning per deprecated key the file used (it still works; the CLI shows these)."""
+        return list(self._deprecations)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _moved_keys(cls, data: Any, handler) -> "Settings":
+        """Move deprecated keys to their new place before anything else, and remember them."""
+        notes: list[str] = []
+        if isinstance(data, dict):
+            data, notes = move_deprecated(data)
+        settings = handler(data)
+        settings._deprecations = notes
+        return settings
 
     @classmethod
     def settings_customise_sources(
@@ -469,6 +588,8 @@ class Settings(BaseSettings):
     def _consistent(self) -> "Settings":
         seen: set[str] = set()
         for i, house in enumerate(self.houses):
+            if house.id == OUTSIDE:
+                raise _KeyError(f"houses[{i}].id", f"{OUTSIDE!r} is the location of outside sensors; choose another id")
             if house.id in seen:
                 raise _KeyError(f"houses[{i}].id", f"duplicate house id {house.id!r}")
             seen.add(house.id)
@@ -479,11 +600,17 @@ class Settings(BaseSettings):
         egg_ids = {r.id for r in self.egg_rooms}
         pairs: set[tuple[str, str | None]] = set()
         for i, sensor in enumerate(self.sensors):
-            if sensor.location not in seen:
+            if sensor.location == OUTSIDE:
+                # A3.3: an outside temperature shows whether a hot house is the weather or failing ventilation.
+                if sensor.kind not in ("temperature", "humidity"):
+                    raise _KeyError(f"sensors[{i}].location", "only temperature and humidity sensors can be outside")
+            elif sensor.location not in seen:
                 raise _KeyError(f"sensors[{i}].location",
-                                f"expected a house or egg-room id ({', '.join(sorted(seen))})")
+                                f"expected a house or egg-room id ({', '.join(sorted(seen))}), or \"outside\"")
             if sensor.kind == "egg_temperature" and sensor.location not in egg_ids:
                 raise _KeyError(f"sensors[{i}].location", "expected an egg-room id for an egg_temperature sensor")
+            if sensor.kind == "lamp" and sensor.location in egg_ids:
+                raise _KeyError(f"sensors[{i}].location", "expected a house id for a lamp sensor")
             if (sensor.topic, sensor.field) in pairs:
                 raise _KeyError(f"sensors[{i}].field",
                                 f"topic {sensor.topic!r} already has a sensor reading this field")
@@ -492,6 +619,10 @@ class Settings(BaseSettings):
             for house in channel.houses or []:
                 if house not in seen:
                     raise _KeyError(f"alerts.channels[{i}].houses", f"unknown house id {house!r}")
+        if self.health.evaluation_stall_seconds < 2 * self.evaluation.interval_seconds:
+            raise _KeyError("health.evaluation_stall_seconds",
+                            f"expected at least twice [evaluation] interval_seconds "
+                            f"({2 * self.evaluation.interval_seconds})")
         house_ids = {h.id for h in self.houses}
         for i, schedule in enumerate(self.alerts.light.schedules):
             if schedule.house not in house_ids:
@@ -512,8 +643,9 @@ class Settings(BaseSettings):
             latitude=self.farm.latitude,
             longitude=self.farm.longitude,
             timezone=self.farm.timezone,
-            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name, h.max_hens, h.free_range_ha)
-                         for h in self.houses),
+            houses=tuple(House(h.id, h.housing, h.mechanical_ventilation, h.name, h.max_hens, h.free_range_ha,
+                               daylight=h.daylight, alarm_dialer=h.alarm_dialer,
+                               flaps=h.flaps_open_on_power_failure) for h in self.houses),
             egg_rooms=tuple(EggRoom(r.id, r.name) for r in self.egg_rooms),
         )
 

@@ -10,6 +10,7 @@ stops ingestion or the other jobs.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
@@ -19,6 +20,17 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from agent import clock
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """How a job's last run ended: when (monotonic seconds and the moment), how long, and its error."""
+
+    finished: float
+    finished_at: datetime
+    seconds: float
+    error: str | None = None
+    last_ok_at: datetime | None = None  # the last run without error, this one or an earlier one
 
 
 @dataclass(frozen=True)
@@ -35,11 +47,14 @@ class JobSpec:
 class Scheduler:
     """Run JobSpecs in background threads."""
 
-    def __init__(self, jobs: list[JobSpec], now: Callable[[], datetime] = clock.utcnow):
+    def __init__(self, jobs: list[JobSpec], now: Callable[[], datetime] = clock.utcnow,
+                 monotonic: Callable[[], float] = time.monotonic):
         # ``now`` is what the jobs are told; APScheduler itself runs on the wall clock.
         self.jobs = list(jobs)
         self.now = now
+        self.monotonic = monotonic
         self.failures: dict[str, int] = {}
+        self.runs: dict[str, JobRun] = {}  # each job's last finished run (the watchdog reads it)
         self._scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
             "coalesce": True,  # after a stall, run once, not once per missed interval
             "max_instances": 1,  # a slow job is skipped, never run twice at once
@@ -51,13 +66,20 @@ class Scheduler:
                                     name=job.name, next_run_time=clock.utcnow() + timedelta(seconds=delay))
 
     def _run(self, job: JobSpec) -> None:
-        """Run one job with the current time; log (never raise) its failure."""
+        """Run one job with the current time; log (never raise) its failure; remember how it ended."""
+        started = self.monotonic()
+        error = None
         try:
             job.function(self.now())
         except Exception as exc:  # noqa: BLE001 - one job's crash must not stop the others
             self.failures[job.name] = self.failures.get(job.name, 0) + 1
-            log.error("job %s failed: %s", job.name, repr(exc)[:300])
+            error = repr(exc)[:300]
+            log.error("job %s failed: %s", job.name, error)
             log.debug("job failure", exc_info=True)
+        finished, finished_at = self.monotonic(), self.now()
+        previous = self.runs.get(job.name)
+        last_ok = finished_at if error is None else (previous.last_ok_at if previous else None)
+        self.runs[job.name] = JobRun(finished, finished_at, finished - started, error, last_ok)
 
     def run_now(self, name: str) -> None:
         """Run one job immediately in the caller's thread (used at start-up and in tests)."""

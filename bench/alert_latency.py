@@ -59,7 +59,9 @@ clear_seconds = 0
 repeat_minutes = 0
 digest_minutes = 0
 quiet_minutes = 0
-panel_timeout_minutes = 600
+
+[sensor_rules.ventilation]
+heartbeat_timeout_minutes = 600
 
 [[alerts.channels]]
 type = "webhook"

@@ -164,7 +164,8 @@ def main() -> None:
              "/charts/light/1?range=90d", "/charts/light/1?range=365d", "/charts/egg-room/E",
              "/charts/egg-room/E?range=365d", "/api/v1/readings?sensor=1&points=300", "/rules/",
              "/logbooks/", "/logbooks/flock_day/", "/logbooks/visitors/?from=2024-01-01", "/daysheet/1",
-             "/kiosk/", "/api/v1/logbooks/flock_day?since=2026-08-01"]
+             "/kiosk/", "/api/v1/logbooks/flock_day?since=2026-08-01", "/exercise/", "/exercise/A4",
+             "/exercise/print", "/rules/?q=ongedierte", "/alerts/", "/logbooks/pest_control/new"]
     print(f"\n{'page':<42} {'first':>8} {'p50':>7} {'p95':>7} {'max':>7}   (ms, n={args.n})")
     for path in pages:
         first, times = measure(client, path, args.n)

@@ -9,7 +9,7 @@ from rules.errors import IkbError
 from rules.evidence import Answer, Evidence
 from rules.findings import DEVIATIONS, Due, Finding, Occurrence
 from rules.params import Params
-from rules.texts import N_, lazy_gettext
+from rules.texts import N_, dutch_ngettext, lazy_gettext
 
 ANSWER_STATUSES: tuple[str, ...] = ("ok", "B", "C", "D", "KO", "nvt")
 
@@ -56,18 +56,23 @@ def current_answer(answers, rule_id: str, location: str | None, at: datetime) ->
     return best
 
 
+def answer_is_fresh(answer: Answer, at: datetime, params: Params) -> bool:
+    """Return whether an answer still counts at ``at`` (not older than the re-assessment period)."""
+    return answer.answered_at <= at and at - answer.answered_at <= timedelta(days=params.assessment_max_age_days)
+
+
 def answer_finding(rule: Rule, answer: Answer | None, location: str | None,
                    evidence: Evidence, params: Params, reason_if_none: str) -> Finding:
     """Return the finding a self-assessment answer gives, or `unknown` when absent or stale."""
     if answer is None:
         return Finding(rule.id, location, "unknown", "self_assessment", reason_if_none)
-    age = evidence.at - answer.answered_at
     when = evidence.farm.local_date(answer.answered_at).isoformat()
-    if age > timedelta(days=params.assessment_max_age_days):
+    if not answer_is_fresh(answer, evidence.at, params):
         return Finding(
             rule.id, location, "unknown", "self_assessment",
-            f"Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan "
-            f"{params.assessment_max_age_days} dagen.",
+            dutch_ngettext("Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan {n} dag.",
+                           "Herbeoordeling nodig: zelfbeoordeling van {when} is ouder dan {n} dagen.",
+                           params.assessment_max_age_days, when=when),
         )
     basis = f"Zelfbeoordeling {when} door {answer.answered_by}"
     if answer.status == "ok":

@@ -15,8 +15,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from rules.texts import N_
+
 Housing = Literal["barn", "free_range", "organic", "colony"]
 HOUSINGS: tuple[str, ...] = ("barn", "free_range", "organic", "colony")
+# The scheme's words for the housing systems (msgids; the configuration keeps the English keys).
+HOUSING_WORDS: dict[str, str] = {"barn": N_("scharrel"), "free_range": N_("vrije uitloop"),
+                                 "organic": N_("biologisch"), "colony": N_("verrijkte kooi")}
 Weight = Literal["B", "C", "D", "KO"]
 Evaluation = Literal["sensor", "logbook", "document", "self_assessment"]
 

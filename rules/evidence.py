@@ -23,6 +23,9 @@ class House:
     name: str | None = None
     max_hens: int | None = None  # G1.2: the stalmeetrapport's maximum
     free_range_ha: float | None = None  # H3.12.1: the house's free-range area
+    daylight: bool = False  # light openings: daylight reaches the hens (G3.8.7/G3.8.9 concern artificial light)
+    alarm_dialer: bool = False  # the alarm panel calls off the farm itself (A3.4's off-farm route)
+    flaps: bool = False  # ventilation flaps open by themselves on power failure (A3.5's alternative)
 
 
 @dataclass(frozen=True, slots=True)

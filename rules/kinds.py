@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rules.texts import N_
+
 
 @dataclass(frozen=True)
 class Kind:
@@ -18,6 +20,7 @@ class Kind:
     low: float  # smallest plausible value (inclusive)
     high: float  # largest plausible value (inclusive)
     states: dict[str, int] | None = None  # state word → code, for state sensors
+    switch: tuple[float, float] | None = None  # measurements that may also come as on/off: (off, on) values
 
     @property
     def is_state(self) -> bool:
@@ -31,6 +34,7 @@ VENTILATION_OK, VENTILATION_ALARM, VENTILATION_FAULT = 0, 1, 2
 GENERATOR_OFF, GENERATOR_RUNNING, GENERATOR_FAULT = 0, 1, 2
 MAINS_OFF, MAINS_ON = 0, 1
 POPHOLE_CLOSED, POPHOLE_OPEN = 0, 1
+LAMP_OFF, LAMP_ON = 0.0, 100.0
 
 KINDS: dict[str, Kind] = {
     k.name: k
@@ -47,7 +51,25 @@ KINDS: dict[str, Kind] = {
                                      "fault": GENERATOR_FAULT}),
         Kind("mains", "", 0, 1, {"off": MAINS_OFF, "on": MAINS_ON}),
         Kind("pophole", "", 0, 1, {"closed": POPHOLE_CLOSED, "open": POPHOLE_OPEN}),
+        # v2: the artificial light's output (relay or dimmer): on/off, or a dim level in % (G3.8.7/G3.8.9).
+        Kind("lamp", "%", 0.0, 100.0, switch=(LAMP_OFF, LAMP_ON)),
     )
+}
+
+# What each kind is called where a person reads it (the status page, `ikb-agent status`); the configuration
+# keeps the codes (DESIGN §3.2).
+KIND_WORDS: dict[str, str] = {
+    "lux": N_("lichtsterkte"),
+    "temperature": N_("temperatuur"),
+    "humidity": N_("luchtvochtigheid"),
+    "nh3": N_("ammoniak (NH3)"),
+    "co2": N_("CO2"),
+    "egg_temperature": N_("eitemperatuur"),
+    "ventilation_alarm": N_("alarminstallatie ventilatie"),
+    "generator": N_("noodstroomaggregaat"),
+    "mains": N_("netstroom"),
+    "pophole": N_("uitloopopening"),
+    "lamp": N_("verlichting (lamp)"),
 }
 
 

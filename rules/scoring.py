@@ -14,8 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rules.findings import STATUSES, Due, Finding, worst
+from rules.texts import N_
 
 VERDICTS: tuple[str, ...] = ("suspension", "repair_required", "remarks", "incomplete", "ready")
+# What each verdict says, in words (Dutch msgids: the CLI translates them, the pack shows them as they are).
+VERDICT_WORDS: dict[str, str] = {
+    "suspension": N_("schorsing (KO-afwijking)"),
+    "repair_required": N_("herstel vereist vóór afgifte certificaat (D-afwijking niet hersteld)"),
+    "remarks": N_("opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)"),
+    "incomplete": N_("onvolledig: niet alles is aangetoond"),
+    "ready": N_("auditklaar"),
+}
 
 # The seed's column headers, verbatim inside their brackets ("Weging B (15 punt)" …).
 WEIGHTS: dict[str, str] = {

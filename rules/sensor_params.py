@@ -56,9 +56,10 @@ class LightParams(_Strict):
     # Lighting days run from this local time to the same time the next day; choose a
     # moment in the light period so that the night's dark period is never split.
     day_start: time = time(12, 0)
-    # Classification with hysteresis: dark is entered at or below dark_enter_lux and left
-    # at or above dark_exit_lux. Above 0.5 lx on purpose: a night at 2 lx must still be a
-    # dark period, or G3.8.10 could never see it.
+    # The night (the dark period as the program gives it) with hysteresis: entered at or below
+    # dark_enter_lux, left at or above dark_exit_lux. Above 0.5 lx on purpose: a night at 2 lx must
+    # still be a night, or G3.8.10 could never see its light. Dark itself is dark_max_lux or less.
+    # Our choice.
     dark_enter_lux: float = Field(5.0, gt=0)
     dark_exit_lux: float = Field(10.0, gt=0)
     # Lit spells shorter than this inside a dark run do not split it (a reading glitch,
@@ -73,9 +74,11 @@ class LightParams(_Strict):
     low_light_max_minutes: int = Field(15, ge=0, le=1440)
     # G3.8.9 "minimaal 8 aaneengesloten uren".
     min_dark_hours: float = Field(8.0, gt=0, le=24)
-    # G3.8.10 "maximaal 0,5 lux"; tolerated minutes above it per day (ramp tails, a torch).
+    # G3.8.10 "maximaal 0,5 lux"; dark is this or less (G3.8.9 too: dimmed light is not dark).
+    # Tolerated minutes above it in the night per day: a dusk of up to an hour from 30 lx and a dawn
+    # cross 5 → 0,5 lx in about that time; slower ramps count. Our choice.
     dark_max_lux: float = Field(0.5, ge=0)
-    dark_excess_max_minutes: int = Field(10, ge=0, le=1440)
+    dark_excess_max_minutes: int = Field(15, ge=0, le=1440)
     # G3.8.11 dusk: before a dark period the level stays below dusk_fraction × the level of
     # the hour before the ramp for at least dusk_min_minutes (searched up to dusk_max_minutes).
     dusk_min_minutes: int = Field(10, ge=1, le=240)
@@ -86,6 +89,10 @@ class LightParams(_Strict):
     # leaves less than this margin over min_dark_hours.
     spring_margin_hours: float = Field(1.0, ge=0, le=4)
     spring_lookback_nights: int = Field(7, ge=1, le=60)
+    # Houses with light openings: daylight may reach the hens while the sun stands above this
+    # elevation (degrees; -6 = civil twilight, when outside light is still ~3 lx and a lux sensor
+    # behind an opening may read above 0,5 lx). Those hours are not attributed to lamps. Our choice.
+    daylight_elevation: float = Field(-6.0, ge=-18, le=10)
 
     _day_start = field_validator("day_start", mode="before")(_parse_hhmm)
 
@@ -167,23 +174,32 @@ class ClimateParams(_Strict):
     # Directive 2007/43/EC Annex II 3(a): CO2 at most 3000 ppm; 5000 ppm is the 8-hour
     # occupational exposure limit — beyond it ventilation is failing (D).
     co2: Band = Band(ok=(0.0, 3000.0), light=(0.0, 3500.0), heavy=(0.0, 5000.0))
-    # Minutes per day outside a band before the day counts as a deviation (spikes ignored).
+    # Minutes per day outside a band before the day counts as a deviation (spikes ignored). Our choice.
     min_minutes: int = Field(30, ge=1, le=1440)
+    # D evidence where an outside temperature sensor exists (location "outside"): the house above its
+    # ok band and at least this much warmer than outside. With the fans at full speed a layer house
+    # runs 2–4 °C above outside; 6 °C more means the heat is not carried away. Our choice.
+    outside_excess_c: float = Field(6.0, gt=0, le=30)
 
 
 class CondensationParams(_Strict):
     """E3.3: condensation on the eggs (dew point against the egg surface temperature)."""
 
-    # Risk when dew point ≥ egg surface temperature − margin. 1 °C covers the usual sensor
-    # error (±0.5 °C, ±3 % RH gives about ±1 °C on the dew point).
+    # Risk (a warning for alerts and the dashboard, never a deviation) when the dew point comes within
+    # this margin of the egg surface. 1 °C covers the usual sensor error (±0.5 °C, ±3 % RH gives about
+    # ±1 °C on the dew point). Our choice.
     margin_c: float = Field(1.0, ge=0, le=10)
-    # Without an egg probe the egg surface follows the air with this first-order time
-    # constant (eggs in trays/cartons: hours).
+    # Without an egg probe the egg surface follows the air with this first-order time constant
+    # (eggs in trays/cartons: hours).
     egg_lag_minutes: int = Field(180, ge=1, le=2880)
-    # Risk minutes per day: from c_minutes "Beperkte condensvorming" (C), from d_minutes
-    # "Duidelijke condensvorming" (D).
-    c_minutes: int = Field(15, ge=1, le=1440)
+    # A deviation needs the egg surface at or below the dew point, sustained: a spell counts from this many
+    # minutes (shorter ones are sensor noise) → C "Beperkte condensvorming". Our choice.
+    c_minutes: int = Field(5, ge=1, le=1440)
+    # D "Duidelijke condensvorming": sustained spells adding up to this many minutes in a day, or one
+    # sustained spell with the dew point at least d_depth_c above the egg surface (beyond the sensor
+    # error: clearly wet). Our choice.
     d_minutes: int = Field(60, ge=1, le=1440)
+    d_depth_c: float = Field(1.0, gt=0, le=10)
 
     @model_validator(mode="after")
     def _ordered(self) -> "CondensationParams":

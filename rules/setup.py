@@ -51,7 +51,7 @@ _popholes = _sensor("pophole", "Sluit de uitloopluiken van {place} aan op ikb-ag
 def _alarm(f: Finding, evidence: Evidence) -> list[str]:
     steps = []
     if _missing(evidence, "ventilation_alarm", f.location):
-        steps.append(f"Sluit het alarmpaneel van de ventilatie in {_house(evidence, f.location)} aan op ikb-agent "
+        steps.append(f"Sluit de alarminstallatie van de ventilatie in {_house(evidence, f.location)} aan op ikb-agent "
                      "(het alarm- of storingscontact).")
     channels = evidence.inputs.get("alert_channels")
     if channels is not None and not channels.configured:

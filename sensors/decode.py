@@ -14,6 +14,10 @@ This covers the common firmwares without special cases:
 - ESPHome ``<node>/sensor/<name>/state``: a bare string ``"21.4"`` or ``"ON"``, ``"nan"`` when unknown;
 - Shelly Gen2 ``<id>/events/rpc``: ``{"params": {"ts": 1.7e9, "temperature:0": {"tC": 4.2}}}``
   → field ``params.temperature:0.tC``, ts_field ``params.ts``.
+- Lamp relays and dimmers (kind ``lamp``): Zigbee2MQTT ``{"state": "ON", "brightness": 254}`` → field
+  ``state``; Tasmota ``stat/<dev>/RESULT`` ``{"POWER": "ON", "Dimmer": 40}`` → field ``POWER`` (on/off)
+  or ``Dimmer`` (%); Shelly Gen2 ``{"params": {"switch:0": {"output": true}}}`` → field
+  ``params.switch:0.output``, Shelly Gen1 ``shellies/<id>/relay/0`` → the bare ``on``/``off``.
 
 Several sensors may share a topic (one Tasmota message carries temperature and
 humidity). A field that is absent from a message is only a rejection when the
@@ -25,30 +29,35 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from datetime import timezone as _utc_zone
 
 from rules.kinds import KINDS
+from rules.texts import N_
 from sensors.model import Decoded, RawMessage, Reading, Rejection, SensorSpec
 
-# Every rejection reason, with what it means (English; the web page translates).
+# Every rejection reason (the code counted and shown in `replay --format json`), with what it means: a Dutch
+# msgid, translated where it is shown (the status page, `ikb-agent status`).
 REASONS: dict[str, str] = {
-    "malformed_line": "trace line is not a JSON object with ts, topic and payload",
-    "unknown_topic": "no sensor is configured for this topic",
-    "payload_too_large": "payload is larger than [ingest] max_payload_bytes",
-    "not_utf8": "payload is not UTF-8 text",
-    "empty_payload": "payload is empty",
-    "invalid_json": "payload starts like JSON but does not parse",
-    "missing_field": "the configured field is not in the payload",
-    "no_value": "the value is null",
-    "not_a_number": "the value is not a number (or a structure where a value was expected)",
-    "unknown_state": "the value is not a state this kind of sensor knows",
-    "not_finite": "the value is NaN or infinite",
-    "out_of_range": "the value is outside the plausible range of its kind",
-    "bad_timestamp": "the payload's timestamp cannot be read",
-    "timestamp_in_future": "the payload's timestamp lies too far after the moment of receipt",
-    "timestamp_too_old": "the payload's timestamp lies too far before the moment of receipt",
+    "malformed_line": N_("regel van het tracebestand is geen JSON-object met ts, topic en payload"),
+    "unknown_topic": N_("geen sensor ingesteld voor dit topic"),
+    "payload_too_large": N_("bericht groter dan [ingest] max_payload_bytes"),
+    "not_utf8": N_("bericht is geen UTF-8-tekst"),
+    "empty_payload": N_("bericht is leeg"),
+    "invalid_json": N_("bericht begint als JSON maar is geen geldige JSON"),
+    "missing_field": N_("het ingestelde veld staat niet in het bericht"),
+    "no_value": N_("de waarde is leeg (null)"),
+    "not_a_number": N_("de waarde is geen getal (of een structuur waar een waarde hoort)"),
+    "unknown_state": N_("de waarde is geen toestand die deze soort sensor kent"),
+    "not_finite": N_("de waarde is NaN of oneindig"),
+    "out_of_range": N_("de waarde ligt buiten het mogelijke bereik van deze soort sensor"),
+    "bad_timestamp": N_("de tijd in het bericht is onleesbaar"),
+    "timestamp_in_future": N_("de tijd in het bericht ligt te ver na het moment van ontvangst"),
+    "timestamp_too_old": N_("de tijd in het bericht ligt te ver vóór het moment van ontvangst"),
+    "decode_failed": N_("lezen mislukt door een fout in ikb-agent (het bericht is bewaard)"),
+    "store_failed": N_("opslaan mislukt door een fout in ikb-agent (het bericht is bewaard)"),
 }
 
 HEAD_BYTES = 200  # how much of a rejected payload the dead-letter table keeps
@@ -56,6 +65,13 @@ HEAD_BYTES = 200  # how much of a rejected payload the dead-letter table keeps
 _TRUE_WORDS = frozenset({"on", "true", "yes"})
 _FALSE_WORDS = frozenset({"off", "false", "no"})
 _EPOCH_MS_ABOVE = 100_000_000_000  # 1e11 s is the year 5138; larger numbers are milliseconds
+# A number as devices write it: ASCII digits only. Python's float() also takes "２１.５", "٢١", "1_000"
+# and " nan " — none of them a sensor's number, and none must be stored as one.
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_NOT_FINITE_WORDS = frozenset({"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"})
+_LARGEST = 1e15  # no sensor reading or state code is larger; bigger integers are refused before float()
+# Control characters are escaped in the dead-letter text: a NUL would cut the text short where it is read.
+_CONTROL_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +93,13 @@ class _Reject(Exception):
 
 def head_of(payload: bytes) -> str:
     """Return the first bytes of a payload as printable text for the dead-letter table."""
-    return payload[:HEAD_BYTES].decode("utf-8", errors="backslashreplace")
+    return printable(payload[:HEAD_BYTES].decode("utf-8", errors="backslashreplace"))
+
+
+def printable(text: str) -> str:
+    """Return text with control characters and lone surrogates escaped (safe to store and to show)."""
+    text = text.translate(_CONTROL_ESCAPES)
+    return text.encode("utf-8", errors="backslashreplace").decode("utf-8")
 
 
 class Decoder:
@@ -112,6 +134,8 @@ class Decoder:
             return self._rejected(msg, "empty_payload")
         try:
             doc = json.loads(text)
+        except RecursionError:
+            return self._rejected(msg, "invalid_json", "nested too deeply")
         except ValueError:
             if text[0] in "{[":
                 return self._rejected(msg, "invalid_json")
@@ -145,8 +169,9 @@ class Decoder:
         value = to_value(raw, spec.kind, spec.invert)
         ts_ms, device_time = received_ms, False
         if isinstance(doc, dict):
-            stamp = _lookup(doc, spec.ts_field, missing=None)
-            if stamp is not None:
+            stamp = _lookup(doc, spec.ts_field, missing=_ABSENT)
+            if stamp is not _ABSENT:
+                # "ts": null is a device saying it does not know the time: refuse, never guess receipt.
                 ts_ms, device_time = self._timestamp(stamp, received_ms), True
         return Reading(spec, ts_ms, value, device_time)
 
@@ -161,6 +186,7 @@ class Decoder:
 
 
 _MISSING = object()
+_ABSENT = object()
 
 
 def _lookup(doc, path: str, missing=_MISSING):
@@ -169,7 +195,7 @@ def _lookup(doc, path: str, missing=_MISSING):
     for part in path.split("."):
         if isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and part.isascii() and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         elif missing is _MISSING:
             raise _Reject("missing_field", "not in payload")
@@ -185,15 +211,19 @@ def to_value(raw, kind_name: str, invert: bool = False) -> float:
         raise _Reject("no_value", "null")
     if kind.states is not None:
         return _state_code(raw, kind.states, invert)
+    if kind.switch is not None:
+        # A lamp relay says ON/OFF (Tasmota POWER, Zigbee2MQTT state, Shelly output true/false).
+        word = raw.strip().lower() if isinstance(raw, str) else None
+        if isinstance(raw, bool) or word in _TRUE_WORDS or word in _FALSE_WORDS:
+            return kind.switch[int(raw is True or word in _TRUE_WORDS)]
     if isinstance(raw, bool):
         raise _Reject("not_a_number", f"{raw!r} is not a measurement")
+    if isinstance(raw, str):
+        raw = _number_text(raw)
+    if isinstance(raw, int) and abs(raw) > _LARGEST:
+        raise _Reject("out_of_range", f"{_digits(raw)} outside {kind.low:g}..{kind.high:g} {kind.unit}".strip())
     if isinstance(raw, (int, float)):
         value = float(raw)
-    elif isinstance(raw, str):
-        try:
-            value = float(raw.strip())
-        except ValueError:
-            raise _Reject("not_a_number", repr(raw[:40])) from None
     else:
         raise _Reject("not_a_number", type(raw).__name__)
     if not math.isfinite(value):
@@ -201,6 +231,22 @@ def to_value(raw, kind_name: str, invert: bool = False) -> float:
     if not kind.low <= value <= kind.high:
         raise _Reject("out_of_range", f"{value:g} outside {kind.low:g}..{kind.high:g} {kind.unit}".strip())
     return value
+
+
+def _number_text(text: str) -> float:
+    """Return the number an ASCII number text spells, or raise _Reject (unicode digits are no number)."""
+    word = text.strip()
+    if word.lower() in _NOT_FINITE_WORDS:
+        raise _Reject("not_finite", repr(text[:40]))
+    if len(word) > 64 or not _NUMBER.fullmatch(word):
+        raise _Reject("not_a_number", repr(text[:40]))
+    return float(word)  # "1e999" is inf: refused as not_finite by the caller
+
+
+def _digits(number: int) -> str:
+    """Return a short text for a huge integer (formatting it whole could raise)."""
+    sign = "-" if number < 0 else ""
+    return f"{sign}{number.bit_length() * 3 // 10}-digit number"
 
 
 def _state_code(raw, states: dict[str, int], invert: bool) -> float:
@@ -214,11 +260,10 @@ def _state_code(raw, states: dict[str, int], invert: bool) -> float:
             return float(states[word])
         if word in _TRUE_WORDS or word in _FALSE_WORDS:
             flag = word in _TRUE_WORDS
+        elif _NUMBER.fullmatch(word) and len(word) <= 64:
+            raw = float(word)
         else:
-            try:
-                raw = float(word)
-            except ValueError:
-                raise _Reject("unknown_state", f"{raw[:40]!r} (expected {', '.join(states)}, on/off)") from None
+            raise _Reject("unknown_state", f"{printable(raw[:40])!r} (expected {', '.join(states)}, on/off)")
     if flag is not None:
         # DESIGN §3.2: true = alarm / running / grid present / open, i.e. code 1 for every state kind.
         return float(int(flag) ^ int(invert))
@@ -227,7 +272,8 @@ def _state_code(raw, states: dict[str, int], invert: bool) -> float:
             raise _Reject("not_finite", str(raw))
         if raw in states.values():
             return float(raw)
-        raise _Reject("unknown_state", f"{raw:g} is not one of the codes {sorted(states.values())}")
+        shown = _digits(raw) if isinstance(raw, int) and abs(raw) > _LARGEST else f"{raw:g}"
+        raise _Reject("unknown_state", f"{shown} is not one of the codes {sorted(states.values())}")
     raise _Reject("not_a_number", type(raw).__name__)
 
 
@@ -238,6 +284,8 @@ def parse_timestamp(stamp, local_tz: tzinfo = _utc_zone.utc) -> int:
     if isinstance(stamp, str):
         text = stamp.strip()
         try:
+            if not _NUMBER.fullmatch(text):
+                raise ValueError(text)
             stamp = float(text)
         except ValueError:
             try:
@@ -246,7 +294,12 @@ def parse_timestamp(stamp, local_tz: tzinfo = _utc_zone.utc) -> int:
                 raise _Reject("bad_timestamp", repr(text[:40])) from None
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=local_tz)
-            return int(moment.timestamp() * 1000)
-    if isinstance(stamp, (int, float)) and math.isfinite(stamp) and stamp > 0:
+            try:
+                return int(moment.timestamp() * 1000)
+            except (OverflowError, ValueError):  # year 1 or 9999 in a far time zone
+                raise _Reject("bad_timestamp", repr(text[:40])) from None
+    if isinstance(stamp, int) and not 0 < stamp <= _LARGEST * 1000:
+        raise _Reject("bad_timestamp", _digits(stamp) if abs(stamp) > _LARGEST else str(stamp))
+    if isinstance(stamp, (int, float)) and 0 < stamp <= _LARGEST * 1000:  # NaN and inf fail the comparison
         return int(stamp) if stamp >= _EPOCH_MS_ABOVE else int(round(stamp * 1000))
-    raise _Reject("bad_timestamp", repr(stamp)[:40])
+    raise _Reject("bad_timestamp", printable(repr(stamp)[:40]))

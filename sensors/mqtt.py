@@ -49,10 +49,6 @@ RECONNECT_MAX_S = 60
 _AUTH_FAILURES = {134: "bad user name or password", 135: "not authorized"}
 
 
-class MqttAuthError(Exception):
-    """The broker refused our credentials; retrying will not help. Fix [mqtt] username/password."""
-
-
 @dataclass(frozen=True, slots=True)
 class MqttOptions:
     """How to reach the broker (the [mqtt] section of the configuration)."""

@@ -260,11 +260,11 @@ DEVICES: tuple[Device, ...] = (
         SimSensor("zigbee2mqtt/stal1_lux", "lux", "1", "illuminance_lux", "last_seen", name="Luxmeter stal 1"),)),
     Device("luxmeter stal 2", 60, _lux_json, (SimSensor("ikb/2/lux", "lux", "2", name="Luxmeter stal 2"),),
            offset_s=7),
-    Device("alarmpaneel stal 1", 30, _panel("1", "stal1/ventilatie/alarm"), (
-        SimSensor("stal1/ventilatie/alarm", "ventilation_alarm", "1", interval=30, name="Alarmpaneel stal 1"),),
+    Device("alarminstallatie stal 1", 30, _panel("1", "stal1/ventilatie/alarm"), (
+        SimSensor("stal1/ventilatie/alarm", "ventilation_alarm", "1", interval=30, name="Alarminstallatie stal 1"),),
         offset_s=3),
-    Device("alarmpaneel stal 2", 30, _panel("2", "stal2/ventilatie/alarm"), (
-        SimSensor("stal2/ventilatie/alarm", "ventilation_alarm", "2", interval=30, name="Alarmpaneel stal 2"),),
+    Device("alarminstallatie stal 2", 30, _panel("2", "stal2/ventilatie/alarm"), (
+        SimSensor("stal2/ventilatie/alarm", "ventilation_alarm", "2", interval=30, name="Alarminstallatie stal 2"),),
         offset_s=11),
     Device("klimaat stal 1 (Shelly H&T Gen3)", 60, _shelly_climate, (
         SimSensor("shellyhtg3-stal1/events/rpc", "temperature", "1", "params.temperature:0.tC", "params.ts"),

@@ -9,7 +9,6 @@ other JSON value JSON-encoded. A malformed line becomes a counted rejection.
 from __future__ import annotations
 
 import json
-import math
 from datetime import datetime, timezone
 from typing import IO, Iterable, Iterator
 
@@ -24,6 +23,8 @@ def parse_line(line: str, last_ms: int = 0) -> RawMessage | Rejection:
 
     try:
         obj = json.loads(line)
+    except RecursionError:
+        return bad("nested too deeply")
     except ValueError:
         return bad("not JSON")
     if not isinstance(obj, dict):
@@ -37,13 +38,22 @@ def parse_line(line: str, last_ms: int = 0) -> RawMessage | Rejection:
     if received is None:
         return bad("ts missing or not an ISO 8601 moment with offset", topic)
     payload = obj["payload"]
-    data = payload.encode("utf-8", errors="surrogateescape") if isinstance(payload, str) else \
-        json.dumps(payload, separators=(",", ":")).encode()
+    try:
+        data = payload.encode("utf-8", errors="surrogateescape") if isinstance(payload, str) else \
+            json.dumps(payload, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):  # a lone surrogate from \ud800, or nesting json cannot write back
+        return bad("payload cannot be encoded", topic)
     return RawMessage(topic, data, received)
 
 
+# A receipt time outside these years is no recording of this farm (and would not fit SQLite's integers).
+_RECEIPT_MIN_MS = 946_684_800_000  # 2000-01-01
+_RECEIPT_MAX_MS = 4_102_444_800_000  # 2100-01-01
+
+
 def _receipt_ms(ts) -> int | None:
-    """Return the ms of a line's receipt time: ISO 8601 with offset, or epoch seconds."""
+    """Return the ms of a line's receipt time: ISO 8601 with offset, or epoch seconds (2000–2100)."""
+    ms = None
     if isinstance(ts, str):
         try:
             moment = datetime.fromisoformat(ts.strip().replace("Z", "+00:00"))
@@ -51,10 +61,13 @@ def _receipt_ms(ts) -> int | None:
             return None
         if moment.tzinfo is None:
             return None  # a receipt time without offset is ambiguous: refuse it
-        return int(moment.timestamp() * 1000)
-    if isinstance(ts, (int, float)) and not isinstance(ts, bool) and math.isfinite(ts) and ts > 0:
-        return int(ts) if ts >= 100_000_000_000 else int(round(ts * 1000))
-    return None
+        try:
+            ms = int(moment.timestamp() * 1000)
+        except (OverflowError, ValueError):
+            return None
+    elif isinstance(ts, (int, float)) and not isinstance(ts, bool) and 0 < ts < 1e15:  # NaN fails the comparison
+        ms = int(ts) if ts >= 100_000_000_000 else int(round(ts * 1000))
+    return ms if ms is not None and _RECEIPT_MIN_MS <= ms < _RECEIPT_MAX_MS else None
 
 
 def read_trace(lines: Iterable[str]) -> Iterator[RawMessage | Rejection]:

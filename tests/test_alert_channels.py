@@ -175,12 +175,12 @@ topic = "hoeve/alerts"
         assert listener.wait()[1]["summary"] == "[KRITIEK] Stal 2: ventilatie-alarm"
         # The farm's alarm dialer acknowledges on the ack topic.
         alert_id = list_alerts(store)[0].id
-        service.ack_link.publish(settings.alerts.ack_topic, json.dumps({"id": alert_id, "by": "kiezer"}))
+        service.ack_link.publish(f"{settings.alerts.ack_topic}/kiezer", json.dumps({"id": alert_id}))
         for _ in range(100):
             if list_alerts(store)[0].acked_by:
                 break
             service._stop.wait(0.05)
-        assert list_alerts(store)[0].acked_by == "kiezer"
+        assert list_alerts(store)[0].acked_by == "kiezer (mqtt)"
     finally:
         service.stop()
         listener.stop()

@@ -54,3 +54,45 @@ def test_the_example_configuration_is_valid_and_documents_every_alerts_key(tmp_p
         for key in model.model_fields:
             assert f"{key} =" in text or f"[alerts.{key}]" in text or f"[[alerts.{key}]]" in text \
                 or f"[alerts.light.{key}]" in text or f"[[alerts.light.{key}]]" in text, (model.__name__, key)
+
+
+OLD_KEYS = """
+[alerts]
+panel_timeout_minutes = 7
+power_grace_seconds = 90
+
+[alerts.light]
+dark_max_lux = 0.4
+light_min_lux = 25
+ramp_minutes = 45
+"""
+
+
+def test_old_alert_keys_still_work_as_deprecated_names_of_the_rules_settings(tmp_path):
+    """One setting per judgement: the alert's panel timeout is the score's heartbeat timeout, and so on."""
+    settings = config_from_dict(tomllib.loads(farm_toml(tmp_path, OLD_KEYS)))
+    rules = settings.sensor_rule_params()
+    assert rules.ventilation_for("1").heartbeat_timeout_minutes == 7
+    assert rules.generator.start_grace_seconds == 90
+    assert (rules.light.dark_max_lux, rules.light.min_light_lux, rules.light.dusk_max_minutes) == (0.4, 25, 45)
+    assert len(settings.deprecations) == 5
+    assert settings.deprecations[0] == (
+        "alerts.panel_timeout_minutes is deprecated: it is [sensor_rules.ventilation] heartbeat_timeout_minutes "
+        "now (same meaning, one setting for the score and the alerts); move it there")
+
+
+def test_an_old_key_and_its_new_name_with_different_values_are_refused(tmp_path):
+    text = farm_toml(tmp_path, OLD_KEYS) + "\n[sensor_rules.generator]\nstart_grace_seconds = 120\n"
+    with pytest.raises(ConfigError) as info:
+        config_from_dict(tomllib.loads(text))
+    assert str(info.value) == ("alerts.power_grace_seconds: deprecated name of [sensor_rules.generator] "
+                               "start_grace_seconds, which is set to 120; remove alerts.power_grace_seconds")
+
+
+def test_the_cli_warns_about_a_deprecated_key(tmp_path, capsys):
+    from agent.cli.main import main
+
+    path = tmp_path / "farm.toml"
+    path.write_text(farm_toml(tmp_path, OLD_KEYS), encoding="utf-8")
+    assert main(["--config", str(path), "score", "--format", "json"]) == 0
+    assert f"ikb-agent: warning: {path}: alerts.panel_timeout_minutes is deprecated" in capsys.readouterr().err

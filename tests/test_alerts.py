@@ -17,6 +17,7 @@ from agent.alerts.sources import alerts_for_dues, alerts_from_flags
 from agent.store.readings import to_ms
 from rules.catalogue import load_catalogue
 from rules.findings import Due
+from rules.logbooks import Flag
 
 from .alerting import Clock, WebhookReceiver, reading, settings_with
 
@@ -235,11 +236,23 @@ def test_mqtt_ack_payloads(tmp_path, store, receivers):
     farm.feed(reading("ventilation_alarm", "1", 1, farm.clock()), reading("ventilation_alarm", "2", 1, farm.clock()))
     a2, a1 = farm.alerts()  # newest first… same moment: by id descending is not promised, so sort
     a1, a2 = sorted((a1, a2), key=lambda a: a.id)
-    assert acknowledge_mqtt(store, b"not json {", farm.clock()).status == "unknown"
-    assert acknowledge_mqtt(store, b'{"id": "x"}', farm.clock()).status == "unknown"
-    assert acknowledge_mqtt(store, json.dumps({"id": a1.id, "by": "kiezer"}).encode(), farm.clock()).ok
-    assert acknowledge_mqtt(store, str(a2.id).encode(), farm.clock()).status == "acknowledged"
-    assert {a.acked_by for a in farm.alerts()} == {"kiezer", "mqtt"}
+    assert acknowledge_mqtt(store, b"not json {", farm.clock(), user="kiezer").status == "unknown"
+    assert acknowledge_mqtt(store, b'{"id": "x"}', farm.clock(), user="kiezer").status == "unknown"
+    assert acknowledge_mqtt(store, b"9" * 401, farm.clock(), user="kiezer").status == "unknown"
+    # The payload cannot say who acknowledged: the broker account (the topic's last level) does.
+    assert acknowledge_mqtt(store, json.dumps({"id": a1.id, "by": "iemand"}).encode(), farm.clock(), user="kiezer").ok
+    assert acknowledge_mqtt(store, str(a2.id).encode(), farm.clock(), user="ha").status == "acknowledged"
+    assert {a.acked_by for a in farm.alerts()} == {"kiezer (mqtt)", "ha (mqtt)"}
+
+
+def test_the_mqtt_ack_topic_names_the_broker_account():
+    from agent.alerts.engine import mqtt_ack_user
+
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "ikb-agent/alerts/ack/kiezer") == "kiezer"
+    assert mqtt_ack_user("ikb-agent/alerts/ack/", "ikb-agent/alerts/ack/kiezer") == "kiezer"
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "ikb-agent/alerts/ack") is None
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "ikb-agent/alerts/ack/a/b") is None
+    assert mqtt_ack_user("ikb-agent/alerts/ack", "other/kiezer") is None
 
 
 def test_severity_is_configurable_per_kind_and_channels_filter_severity_and_house(tmp_path, store, receivers):
@@ -303,9 +316,15 @@ def test_a_warning_that_returns_soon_is_reopened_quietly_but_critical_always_spe
     assert len(warnings) == 1
 
 
+POWER_GRACE_60 = """
+[sensor_rules.generator]
+start_grace_seconds = 60
+"""
+
+
 def test_mains_loss_without_generator_after_the_grace_time_is_critical(tmp_path, store, receivers):
     phone = receivers()
-    farm = Farm(store, settings_with(tmp_path, one_channel(phone.url, "power_grace_seconds = 60")), Clock())
+    farm = Farm(store, settings_with(tmp_path, one_channel(phone.url) + POWER_GRACE_60), Clock())
     farm.feed(reading("mains", "1", 0, farm.clock(), sensor_id=5))
     farm.at(seconds=59)
     assert farm.alerts() == []
@@ -398,9 +417,9 @@ def test_too_little_light_in_the_light_period_but_not_in_the_dawn_ramp(tmp_path,
     settings = settings_with(tmp_path, one_channel(phone.url) + "\n[alerts.light]" + LIGHT)
     farm = Farm(store, settings, Clock(local(6, 0, day=28)))
     farm.feed(reading("lux", "1", 5, farm.clock(), sensor_id=9))  # dawn ramp: dimmed on purpose
-    farm.at(minutes=29)
+    farm.at(minutes=59)  # the ramp is the light rules' own: [sensor_rules.light] dusk_max_minutes (60)
     assert farm.alerts() == []
-    for _ in range(5):  # 06:34: light period since 06:30 (ramp 30 min), below 20 lux for 4 minutes
+    for _ in range(5):  # 07:04: light period since 07:00, below 20 lux for 4 minutes
         farm.at(minutes=1)
     assert farm.alerts() == []
     farm.at(minutes=1)
@@ -425,7 +444,7 @@ def test_a_newly_appearing_deviation_quotes_the_scheme_and_clears_when_ok(tmp_pa
     assert by_kind["dark_too_short"].title == f"G3.8.9 (D): {g389}"
     assert by_kind["deviation_major"].subject == "A4.2.3"
     summaries = sorted(m["summary"] for m in drain(phone))
-    assert summaries == ["[WAARSCHUWING] Eierlokaal E: condensrisico op de eieren",
+    assert summaries == ["[WAARSCHUWING] Eierlokaal E: condens op de eieren",
                          "[WAARSCHUWING] Pluimveebedrijf De Hoeve: nieuwe afwijking A4.2.3",
                          "[WAARSCHUWING] Stal 1: donkerperiode te kort"]
     with store.transaction() as db:
@@ -474,9 +493,10 @@ def test_day_sheet_flags_raise_mortality_and_production_alerts(tmp_path, store, 
     [msg] = drain(phone)
     assert msg["summary"] == "[WAARSCHUWING] Stal 2: verhoogde sterfte"
     assert "045-5463188" in msg["text"]
-    # The function also takes flags as dicts or rule ids (e.g. from another caller).
+    # A6.2.1 raises its own alert; a flag that promises no message (a hygienogram's) raises none.
     alerts_from_flags(farm.service.engine, "flock_day", {"date": "2026-03-27", "house": "2"},
-                      [{"rule": "A6.2.1", "message": "eiproductie -6% twee dagen"}, "Z9.9"], to_ms(farm.clock()))
+                      [Flag("consult_vet", "A6.2.1", "alert", "eiproductie -6% twee dagen", "2"),
+                       Flag("hygienogram_reclean", "E4.4.2", "warning", "opnieuw reinigen", "2")], to_ms(farm.clock()))
     farm.service.dispatcher.run_once(farm.clock())
     assert [m["summary"] for m in drain(phone)] == ["[WAARSCHUWING] Stal 2: daling voer-, water- of eiproductie"]
     farm.at(hours=48)
@@ -517,7 +537,9 @@ def test_the_daily_due_job_raises_tomorrows_items_once_in_the_afternoon(tmp_path
     from datetime import date
 
     from agent.alerts.service import raise_due_alerts
+    from agent.evaluation import score_window
     from agent.logbooks.documents import record_document
+    from agent.store import record_score
 
     phone = receivers()
     settings = settings_with(tmp_path, one_channel(phone.url, "digest_minutes = 0"))
@@ -525,7 +547,11 @@ def test_the_daily_due_job_raises_tomorrows_items_once_in_the_afternoon(tmp_path
     record_document(store, kind="A4.5.2", issued_on="2025-03-01", valid_until="2026-03-29", recorded_by="jan",
                     now=local(9, 0, day=27))
     assert raise_due_alerts(store, settings, local(10, 0, day=28)) is False  # morning: not yet
+    # No score snapshot yet (`run` just started): nothing is sent, and the day is not used up.
+    assert raise_due_alerts(store, settings, local(17, 15, day=28)) is False
     assert list_alerts(store) == []
+    at = local(17, 20, day=28)
+    record_score(store, score_window(store, settings, at=at, since=at - timedelta(days=30)), at)  # `run`'s snapshot
     assert raise_due_alerts(store, settings, local(17, 30, day=28)) is True
     [alert] = list_alerts(store)
     assert (alert.kind, alert.subject, alert.severity) == ("due_tomorrow", "A4.5.2", "info")

@@ -47,7 +47,8 @@ NORMAL = {"temperature": lambda t: 20.0, "humidity": lambda t: 60.0, "nh3": lamb
     ("everything within the bands", {}, "ok"),
     ("2 h at 30 °C", {"temperature": spell(20, 30, "14:00", 120)}, "B"),
     ("2 h at 33 °C", {"temperature": spell(20, 33, "14:00", 120)}, "C"),
-    ("1 h at 37 °C: climate control not working", {"temperature": spell(20, 37, "14:00", 60)}, "D"),
+    # Heat alone is a heavy deviation; "klimaatregeling werkt niet" needs evidence the control failed.
+    ("1 h at 37 °C, no evidence the control failed", {"temperature": spell(20, 37, "14:00", 60)}, "C"),
     ("1 h of 30 ppm ammonia", {"nh3": spell(8, 30, "06:00", 60)}, "D"),
     ("20 min of 22 ppm ammonia is a spike", {"nh3": spell(8, 22, "06:00", 20)}, "ok"),
     ("40 min of 22 ppm ammonia", {"nh3": spell(8, 22, "06:00", 40)}, "B"),
@@ -129,7 +130,11 @@ DRY = lambda t: 70.0  # noqa: E731
     ("a cold, steady egg room", COLD, DRY, None, "ok"),
     ("a warm humid spell over cold eggs (probe)", spell(8, 20, "10:00", 180), spell(70, 85, "10:00", 180), COLD, "D"),
     ("a warm humid spell over cold eggs (estimate)", spell(8, 20, "10:00", 180), spell(70, 85, "10:00", 180), None, "D"),
-    ("a short warm humid spell (estimate)", spell(8, 20, "10:00", 20), spell(70, 85, "10:00", 20), None, "C"),
+    ("a short warm humid spell (estimate): 20 min, the eggs far below the dew point", spell(8, 20, "10:00", 20),
+     spell(70, 85, "10:00", 20), None, "D"),
+    ("humid air 0.5 °C above the eggs for 14 min (probe)", COLD, spell(70, 100, "10:00", 14), lambda t: 7.5, "C"),
+    ("humid air within the margin, never above the eggs (probe)", COLD, spell(70, 100, "10:00", 120),
+     lambda t: 8.5, "ok"),
     ("slow warming keeps the eggs above the dew point", lambda t: 8 + 6 * min(1, max(0, (t - SINCE).total_seconds()
                                                                                    / 86400)), DRY, None, "ok"),
 ])
@@ -142,9 +147,10 @@ def test_egg_room_occurrence_says_what_was_measured():
     assert f.summary == "Duidelijke condensvorming."
     [occ] = f.occurrences
     assert occ.start == local(DAY, "10:00") and occ.end == local(DAY, "13:00")
-    assert occ.detail == "dauwpunt 17,4 °C bij eioppervlak 8,0 °C (ei-sonde) gedurende 3 u 00 min; 3 u 00 min risico die dag"
+    assert occ.detail == ("eioppervlak 8,0 °C (ei-sonde) onder het dauwpunt 17,4 °C gedurende 3 u 00 min, "
+                          "tot 9,4 °C eronder; 3 u 00 min condens die dag")
     f = room(spell(8, 20, "10:00", 20), spell(70, 85, "10:00", 20), None)
-    assert f.summary == "Beperkte condensvorming." and "(geschat)" in f.occurrences[0].detail
+    assert f.summary == "Duidelijke condensvorming." and "(geschat)" in f.occurrences[0].detail
 
 
 def test_egg_estimate_needs_history():

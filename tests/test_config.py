@@ -28,8 +28,8 @@ BROKEN = [
     (broken('port = 1883', 'prot = 1883'), "mqtt.prot: unknown key (check the spelling; see deploy/ikb-agent.example.toml)"),
     (broken('kind = "lux"', 'kind = "brightness"'),
      "sensors[0].kind: expected one of lux, temperature, humidity, nh3, co2, egg_temperature, "
-     "ventilation_alarm, generator, mains, pophole"),
-    (broken('location = "1"', 'location = "9"'), "sensors[0].location: expected a house or egg-room id (1, 2, E)"),
+     "ventilation_alarm, generator, mains, pophole, lamp"),
+    (broken('location = "1"', 'location = "9"'), "sensors[0].location: expected a house or egg-room id (1, 2, E), or \"outside\""),
     (broken('id = "2"', 'id = "1"'), "houses[1].id: duplicate house id '1'"),
     (broken('url = "http://127.0.0.1:9000/hook"', 'url = "ftp://x"'),
      "alerts.channels[0].url: expected an http:// or https:// address"),

@@ -151,6 +151,20 @@ REJECTIONS = [
     ("bad_timestamp", LUX, {"value": 3, "ts": True}, {}),
     ("timestamp_in_future", LUX, {"value": 3, "ts": "2026-03-28T22:30:00+01:00"}, {}),
     ("timestamp_too_old", LUX, {"value": 3, "ts": "2025-03-28T22:00:00+01:00"}, {}),
+    # Issue 13: a 401-digit integer raised OverflowError and stopped ingestion for good.
+    ("out_of_range", LUX, "1" * 401, {}),
+    ("out_of_range", LUX, {"value": int("9" * 401)}, {}),
+    ("unknown_state", ALARM, {"value": int("9" * 401)}, {}),
+    ("not_finite", LUX, {"value": 1e308 * 10}, {}),
+    ("invalid_json", LUX, "[" * 2000 + "]" * 2000, {}),
+    ("not_a_number", LUX, "２１.５", {}),
+    ("not_a_number", LUX, "٢١", {}),
+    ("not_a_number", LUX, "२१", {}),
+    ("not_a_number", LUX, "1_000", {}),
+    ("unknown_state", ALARM, "١", {}),
+    ("bad_timestamp", LUX, {"value": 3, "ts": None}, {}),
+    ("bad_timestamp", LUX, {"value": 3, "ts": int("9" * 401)}, {}),
+    ("bad_timestamp", LUX, {"value": 3, "ts": "١٧٧٤٧٣١٤٨٠"}, {}),
 ]
 
 
@@ -167,7 +181,8 @@ def test_every_rejection_reason(reason, sensor, payload, extra):
 
 
 def test_every_reason_is_documented_and_exercised():
-    exercised = {r[0] for r in REJECTIONS} | {"malformed_line"}
+    # decode_failed and store_failed cannot come from the decoder: tests/faults/test_poison.py makes them.
+    exercised = {r[0] for r in REJECTIONS} | {"malformed_line", "decode_failed", "store_failed"}
     assert exercised == set(REASONS)
 
 

@@ -34,10 +34,10 @@ def test_an_option_is_named_with_its_label_in_the_readers_language():
         validate_entry("checks", {"date": "2026-03-01", "item": "fan", "result": "ok", "checked_by": "Jan"})
     assert err.value.by_field()["item"] == (
         "kies uit generator (noodstroomaggregaat), alarm (alarminstallatie), generator_load (noodstroomaggregaat, "
-        "jaarlijkse test onder belasting), alarm_dialer (kiezer van het alarmpaneel, doormelding getest)")
+        "jaarlijkse test onder belasting), alarm_dialer (kiezer van de alarminstallatie, doormelding getest)")
     assert err.value.by_field(translations("en"))["item"] == (
         "choose from generator (emergency generator), alarm (alarm system), generator_load (emergency generator, "
-        "yearly test under load), alarm_dialer (alarm panel's own dialer, alarm forwarding tested)")
+        "yearly test under load), alarm_dialer (alarm system's own dialer, alarm forwarding tested)")
 
 
 @pytest.mark.parametrize("n, dutch, english", [(1, "minstens 1 teken", "at least 1 character"),

@@ -25,6 +25,8 @@ from rules.logbooks import LOGBOOKS
 from .test_logbook import GOOD
 
 NOW = datetime(2026, 3, 20, 11, tzinfo=timezone.utc)
+QUESTION_48H = ("Bent u in de afgelopen 48 uur op een ander pluimveebedrijf geweest waar een besmettelijke ziekte "
+                "heerst?")
 START, END = date(2026, 1, 1), date(2026, 3, 31)
 
 
@@ -49,21 +51,50 @@ def farm(store, config):
     return fill(store, config)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> bytes:
-    """One audit pack of the filled farm, built once for the tamper tests."""
+def new_farm(tmp: Path):
+    """Return (config, store) of the test farm in a folder of its own (for module-scoped packs)."""
     from agent.config import load_config
     from agent.store.connection import open_store
 
     from .conftest import FARM_TOML
 
-    tmp = tmp_path_factory.mktemp("pack")
     (tmp / "ikb-agent.toml").write_text(FARM_TOML.format(db=tmp / "farm.db"), encoding="utf-8")
     config = load_config(tmp / "ikb-agent.toml")
-    store = open_store(config.storage.path)
-    fill(store, config)
+    return config, open_store(config.storage.path)
+
+
+def forge(pack: Path, out: Path, change, key=None) -> Path:
+    """Copy a pack with ``change(files, manifest)`` applied, every listed file's SHA-256 recomputed and the
+    manifest resealed — signed with ``key`` (whoever holds the Pi holds the farm's), or unsigned without one."""
+    with zipfile.ZipFile(pack) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    change(files, manifest)
+    manifest["files"] = {n: hashlib.sha256(files[n]).hexdigest() for n in manifest["files"] if n in files}
+    files.pop("manifest.sig", None)
+    if key is not None:
+        old = manifest["signing"]["fingerprint"].encode()
+        files["README.txt"] = files["README.txt"].replace(old, key.fingerprint.encode())  # README names the key
+        manifest["signing"] = key.public_info()
+        manifest["files"]["README.txt"] = hashlib.sha256(files["README.txt"]).hexdigest()
+    files["manifest.json"] = json.dumps(manifest, ensure_ascii=False).encode()
+    if key is not None:
+        files["manifest.sig"] = (key.sign(files["manifest.json"]) + "\n").encode()
+    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
+    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> bytes:
+    """One audit pack of the filled farm, built once for the tamper tests."""
     from rules.logbooks import LOGBOOKS
 
+    config, store = new_farm(tmp_path_factory.mktemp("pack"))
+    fill(store, config)
     data = build_pack(store, config, list(LOGBOOKS), START, END, NOW)
     store.close()
     return data
@@ -79,13 +110,14 @@ def test_csv_has_bom_semicolons_and_the_logbook_columns(cli, farm, tmp_path):
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
-    assert [r["name"] for r in rows] == ["Zoë Ødegård"]  # the December visit lies outside the period
+    assert [r["Naam"] for r in rows] == ["Zoë Ødegård"]  # the December visit lies outside the period
     row = rows[0]
-    assert (row["date"], row["arrival"], row["organisation"]) == ("2026-03-18", "09:15", "Voer; Noord")
-    assert (row["poultry_contact_48h"], row["houses"], row["state"], row["recorded_by"]) == ("nee", "1, 2",
-                                                                                          "confirmed", "jan")
-    assert list(rows[0])[:8] == ["date", "arrival", "name", "organisation", "poultry_contact_48h", "houses",
-                                 "license_plate", "signature"]
+    assert (row["Datum bezoek"], row["Tijdstip van aankomst"], row["Organisatie"]) == ("2026-03-18", "09:15",
+                                                                                      "Voer; Noord")
+    assert (row[QUESTION_48H], row["Bezochte stallen"], row["Status"], row["Geregistreerd door"]) == (
+        "nee", "1, 2", "bevestigd", "jan")
+    assert list(rows[0])[:9] == ["Nr.", "Datum bezoek", "Tijdstip van aankomst", "Naam", "Organisatie", QUESTION_48H,
+                                 "Bezochte stallen", "Kenteken", "Paraaf / handtekening"]
 
 
 def test_csv_of_all_logbooks_is_a_directory_of_files(cli, farm, tmp_path):
@@ -93,7 +125,8 @@ def test_csv_of_all_logbooks_is_a_directory_of_files(cli, farm, tmp_path):
     assert run_export(cli, tmp_path, "--kind", "all", "--format", "csv", "--out", str(out)).code == 0
     assert {p.name for p in out.iterdir()} == {f"{k}.csv" for k in GOOD}
     rows = list(csv.DictReader(io.StringIO((out / "flock_day.csv").read_text("utf-8-sig")), delimiter=";"))
-    assert [(r["mortality"], r["supersedes"], r["reason"]) for r in rows] == [("3", "7", "telfout")]
+    assert [(r["Uitval (dood)"], r["Corrigeert registratie-id"], r["Reden correctie"]) for r in rows] == [
+        ("3", "7", "telfout")]
 
 
 def test_xlsx_has_one_typed_sheet_per_logbook_with_a_frozen_header(cli, farm, tmp_path):
@@ -105,11 +138,12 @@ def test_xlsx_has_one_typed_sheet_per_logbook_with_a_frozen_header(cli, farm, tm
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
     row = dict(zip(header, [c.value for c in ws[2]]))
-    assert row["date"] == datetime(2026, 3, 18) and ws.cell(2, header.index("date") + 1).number_format == "yyyy-mm-dd"
-    assert row["mortality"] == 3 and row["water_l"] == 4100.5 and row["inspected"] is True
-    assert ws.cell(1, header.index("mortality") + 1).comment.text == "Uitval (dood)"
+    assert row["Datum"] == datetime(2026, 3, 18)
+    assert ws.cell(2, header.index("Datum") + 1).number_format == "yyyy-mm-dd"
+    assert row["Uitval (dood)"] == 3 and row["Wateropname (liter)"] == 4100.5 and row["Koppel gecontroleerd"] == "ja"
+    assert ws.cell(1, header.index("Uitval (dood)") + 1).comment.text.startswith("veld mortality")
     visit = dict(zip([c.value for c in wb["visitors"][1]], [c.value for c in wb["visitors"][2]]))
-    assert visit["arrival"] == time(9, 15)
+    assert visit["Tijdstip van aankomst"] == time(9, 15)
     info = {r[0].value: r[1].value for r in wb["Info"].iter_rows()}
     assert info["KIP-nummer"] == "123456" and info["Periode"] == "2026-01-01 t/m 2026-03-31"
 
@@ -127,7 +161,7 @@ def test_pdf_shows_farm_period_rules_entries_corrections_and_page_numbers(cli, f
     assert "A4.2.2: De pluimveehouder houdt een bezoekersregister bij." in text
     assert "Zoë Ødegård" in text and "Oud Bezoek" not in text
     assert "Brodifacoum blok" in text and "13288 N" in text
-    assert "#8 corrigeert #7 — marie" in text and "telfout (mortality: 4 → 3)" in text
+    assert "Nr. 1 (id 8) corrigeert id 7 — marie" in text and "telfout (Uitval (dood): 4 → 3)" in text
 
 
 def test_pdf_without_the_font_fails_with_a_clear_message(cli, farm, tmp_path, monkeypatch):
@@ -171,10 +205,12 @@ def test_the_audit_pack_holds_every_logbook_score_and_manifest_and_verifies(cli,
     assert verify_pack(pack)[0]
 
 
-def test_a_chain_carries_only_the_digest_of_entries_outside_the_period(pack):
+def test_every_chain_line_carries_its_record_so_the_pack_can_prove_it_is_complete(pack):
+    """Issue 13: a digest-only line does not say its entry's date, so it could hide an entry of the period."""
     lines = [json.loads(x) for x in zipfile.ZipFile(pack).read("chains/visitors.jsonl").splitlines()]
-    assert ["record" in x for x in lines] == [True, False]
-    assert "Oud Bezoek" not in zipfile.ZipFile(pack).read("chains/visitors.jsonl").decode()
+    assert ["record" in x for x in lines] == [True, True]
+    assert "Oud Bezoek" in zipfile.ZipFile(pack).read("chains/visitors.jsonl").decode()  # outside the period
+    assert "Oud Bezoek" not in zipfile.ZipFile(pack).read("logbooks/visitors.csv").decode("utf-8-sig")
 
 
 def rewrite(pack: Path, out: Path, name: str, change) -> Path:
@@ -201,37 +237,48 @@ def test_one_byte_changed_in_any_member_fails_verification_naming_that_member(pa
         assert not ok and message.startswith(name + ":"), (name, message)
 
 
-def test_a_byte_flipped_in_the_zip_file_itself_names_the_damaged_member(pack, tmp_path):
+def damage(pack: Path, out: Path, member: str, mask: int = 0xFF) -> Path:
+    """Copy a pack with one byte flipped inside a member's compressed data (the zip file itself damaged)."""
     raw = bytearray(pack.read_bytes())
-    info = zipfile.ZipFile(pack).getinfo("logbooks/visitors.pdf")
+    info = zipfile.ZipFile(pack).getinfo(member)
     # Local header: 30 bytes + name + extra, then the compressed data.
     start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
-    raw[start + info.compress_size // 2] ^= 0xFF
-    bad = tmp_path / "bad.zip"
-    bad.write_bytes(bytes(raw))
+    raw[start + info.compress_size // 2] ^= mask
+    out.write_bytes(bytes(raw))
+    return out
+
+
+def test_a_byte_flipped_in_the_zip_file_itself_names_the_damaged_member(pack, tmp_path):
+    bad = damage(pack, tmp_path / "bad.zip", "logbooks/visitors.pdf")
     ok, message = verify_pack(bad)
     assert not ok and message.startswith("logbooks/visitors.pdf:")
 
 
-def test_a_csv_edited_and_resealed_still_fails_against_the_chain(pack, tmp_path):
-    """Recomputing the manifest's hashes (and passing it off as an unsigned pack) does not help a forger:
-    the CSV must match the chain."""
-    files = {n: zipfile.ZipFile(pack).read(n) for n in zipfile.ZipFile(pack).namelist()}
-    files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace("09:15".encode(), b"07:15")
-    del files["manifest.sig"]
-    manifest = json.loads(files["manifest.json"])
-    manifest["version"] = 1
-    del manifest["signing"]
-    manifest["files"]["logbooks/visitors.csv"] = hashlib.sha256(files["logbooks/visitors.csv"]).hexdigest()
-    files["manifest.json"] = json.dumps(manifest).encode()
-    seal = f"{hashlib.sha256(files['manifest.json']).hexdigest()}  manifest.json\n"
-    files["manifest.sha256"] = (seal + f"{hashlib.sha256(seal.encode()).hexdigest()}  -\n").encode()
-    bad = tmp_path / "resealed.zip"
-    with zipfile.ZipFile(bad, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
+def test_a_csv_edited_resealed_and_signed_again_still_fails_against_the_chain(pack, tmp_path):
+    """Recomputing the manifest's hashes and signing it again (any key: whoever holds the Pi has the farm's)
+    does not help a forger: the CSV must be its chain's records, rendered as the export renders them."""
+    from agent.signing import create_key
+
+    def edit(files, manifest):
+        files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace(b"09:15", b"07:15")
+
+    bad = forge(pack, tmp_path / "resealed.zip", edit, key=create_key(tmp_path / "other.key"))
     ok, message = verify_pack(bad)
-    assert not ok and message == "logbooks/visitors.csv row 2 (entry #1): does not match the chain"
+    assert not ok and message.startswith("logbooks/visitors.csv: klopt niet met de registraties in de keten "
+                                         "(regel 2: "), message
+
+
+def test_a_csv_edited_and_passed_off_as_an_older_unsigned_format_is_refused(pack, tmp_path):
+    """Passing the pack off as an unsigned one of format 1 does not help a forger either: such a pack cannot show
+    it is complete (issue 13) and is refused."""
+    def old(files, manifest):
+        files["logbooks/visitors.csv"] = files["logbooks/visitors.csv"].replace(b"09:15", b"07:15")
+        manifest["version"] = 1
+        del manifest["signing"]
+
+    bad = forge(pack, tmp_path / "old.zip", old)
+    ok, message = verify_pack(bad)
+    assert not ok and message.startswith("manifest.json: pakketformaat 1; dit kan niet aantonen dat het volledig is")
 
 
 def test_verify_exits_1_naming_the_member_and_refuses_non_zips(cli, pack, tmp_path):
@@ -254,8 +301,10 @@ def test_pack_includes_event_episodes_and_sections_added_by_other_features(store
     data = build_pack(store, config, ["visitors"], START, END, NOW)
     zf = zipfile.ZipFile(io.BytesIO(data))
     events = list(csv.DictReader(io.StringIO(zf.read("episodes/events.csv").decode("utf-8-sig")), delimiter=";"))
-    assert [(e["kind"], e["location"], e["start"], e["minutes"]) for e in events] == [
-        ("generator_test", "1", "2026-03-10T10:00:00+01:00", "20.0")]
+    assert [(e["Soort"], e["Locatie"], e["Begin (Europe/Amsterdam)"], e["Duur"]) for e in events] == [
+        ("Proefdraaien noodstroomaggregaat", "Stal 1", "2026-03-10 10:00", "20 min")]
+    assert events[0]["Beschrijving"] == ("Proefdraaien noodstroomaggregaat, Stal 1, van 2026-03-10 10:00 tot "
+                                         "2026-03-10 10:20 (20 min): in orde.")
     assert "light/1.csv" in json.loads(zf.read("manifest.json"))["files"]
 
 
@@ -288,16 +337,17 @@ def test_pack_holds_the_light_schedule_day_table_per_house(store, config, farm, 
     zf = zipfile.ZipFile(io.BytesIO(data))
     assert "light/stal-2.csv" not in zf.namelist()  # house 2 has no lux sensor
     rows = list(csv.DictReader(io.StringIO(zf.read("light/stal-1.csv").decode("utf-8-sig")), delimiter=";"))
-    by_day = {r["lichtdag"]: r for r in rows}
+    by_day = {r["Lichtdag"]: r for r in rows}
     assert sorted(by_day) == ["2026-03-02", "2026-03-03", "2026-03-04"]
     def hours(day):
-        return float(by_day[day]["langste_donker_u"].replace(",", "."))
+        return float(by_day[day]["Langste donkerperiode (uur)"].replace(",", "."))
 
     # Dark from the end of the dusk ramp (19:30) until the dawn ramp lifts it (just after 04:00).
     assert by_day["2026-03-02"]["G3.8.9"] == "ok" and 8.5 <= hours("2026-03-02") <= 8.7
-    assert by_day["2026-03-02"]["langste_donker_begin"].startswith("2026-03-02 19:")
+    assert by_day["2026-03-02"]["Langste donkerperiode begin (Europe/Amsterdam)"].startswith("2026-03-02 19:")
     assert by_day["2026-03-04"]["G3.8.9"] == "D" and 7.5 <= hours("2026-03-04") <= 7.7
-    assert by_day["2026-03-03"]["G3.8.10"] == "ok" and 10 <= int(by_day["2026-03-03"]["schemer_min"]) <= 20
+    assert by_day["2026-03-03"]["G3.8.10"] == "ok"
+    assert 10 <= int(by_day["2026-03-03"]["Schemer vóór het donker (min)"]) <= 20
     path = tmp_path / "pack.zip"
     path.write_bytes(data)
     assert verify_pack(path)[0]

@@ -19,7 +19,7 @@ def test_auditor_downloads_a_logbook_and_an_audit_pack_that_verifies(auditor, fa
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert 'filename="ikb-123456-visitors-2026-01-01-2026-03-31.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
-    assert [r["name"] for r in rows] == ["Piet Jansen"]
+    assert [(r["Nr."], r["Naam"]) for r in rows] == [("1", "Piet Jansen")]
     response = auditor.get("/audit/export/all.zip?from=2026-01-01&to=2026-03-31")
     assert response.status_code == 200 and response.mimetype == "application/zip"
     pack = tmp_path / "pack.zip"

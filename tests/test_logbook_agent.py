@@ -183,7 +183,7 @@ def test_storage_report_counts_rows_and_bytes(store, config):
     assert report["logbooks"]["flock_day"]["keep_until_max"] == "2029-06-01"  # E9.4: three years
     assert report["database_bytes"] > 0 and report["disk_free_bytes"] > 0 and report["rows"]["logbook"] == 2
     line = format_storage_report(report)
-    assert "logboekregels: flock_day 1, visitors 1" in line
+    assert "logboekregistraties: flock_day 1, visitors 1" in line
     json.dumps(report)  # serialisable for the status page
 
 
@@ -198,4 +198,4 @@ def test_scheduled_jobs_draft_tests_and_report_storage_when_called_with_a_clock(
     name, run, every = storage_job(store, config)
     with caplog.at_level("INFO", logger="agent.store.usage"):
         report = run(AT)
-    assert report["logbooks"]["checks"]["rows"] == 1 and "logboekregels: checks 1" in caplog.text
+    assert report["logbooks"]["checks"]["rows"] == 1 and "logboekregistraties: checks 1" in caplog.text

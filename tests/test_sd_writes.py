@@ -165,7 +165,7 @@ def test_an_older_versions_delivery_guard_is_carried_over(tmp_path):
 
     path = tmp_path / "old.db"
     db = Database(path)
-    migrations.apply(db, stop_before="m009_sd_writes")
+    migrations.apply(db, stop_before="m010_sd_writes")
     crc = zlib.crc32(b"8", zlib.crc32(b"ikb/1/lux"))  # message 8 was committed, its PUBACK lost
     blob = base64.b64encode(b"".join(struct.pack("<HI", mid, c) for mid, c in ((7, 1), (8, crc), (9, 2)))).decode()
     db.execute("INSERT INTO kv(key, value) VALUES ('ingest.recent_deliveries', ?)", [blob])
@@ -262,6 +262,7 @@ def test_the_health_check_takes_what_the_ingestor_heard_over_the_stored_moment(f
 
 def test_config_default_commits_a_minute_and_accepts_up_to_ten(tmp_path):
     data = farm_dict(tmp_path)
+    data["ingest"] = {}
     assert config_from_dict(data).ingest.flush_interval_ms == 60_000
     data["ingest"] = {"flush_interval_ms": 600_000}
     assert config_from_dict(data).ingest.flush_interval_ms == 600_000

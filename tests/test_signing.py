@@ -81,6 +81,8 @@ def test_key_init_prints_the_fingerprint_and_keeps_an_existing_key(cli, config):
     assert fingerprint in first.out and len(fingerprint) == 19 and fingerprint.count("-") == 3
     second = cli("key", "init")
     assert second.code == 0 and "bestaande" in second.out and fingerprint in second.out
+    english = cli("--lang", "en", "key", "show")
+    assert f"fingerprint: {fingerprint}" in english.out and "vingerafdruk" not in english.out
     shown = cli("key", "show", "--format", "json")
     assert json.loads(shown.out)["fingerprint"] == fingerprint and "PRIVATE" not in shown.out
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from agent.config import load_config
+from agent.history import read_history
 from agent.ingest.ingestor import Ingestor, ingest_all
 from agent.store.connection import open_store
 from agent.store.readings import series
@@ -137,17 +138,22 @@ def test_demo_runs_broker_simulator_and_agent_and_stops_cleanly_on_ctrl_c(tmp_pa
                             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        stored = 0
-        while time.monotonic() < deadline and stored < 1000:
+        stored, states = 0, []
+        while time.monotonic() < deadline and (stored < 1000 or not states):
             time.sleep(0.3)
             if (workdir / "demo.db").exists():
                 try:
                     store = open_store(workdir / "demo.db", readonly=True)
                     stored = store.execute("SELECT count(*) FROM readings").fetchone()[0]
+                    state = read_history(store)
                     store.close()
+                    if state is not None:
+                        states.append(state)
                 except Exception:  # noqa: BLE001 - the database may be mid-creation
                     pass
         assert stored >= 1000
+        # The page is told how far the history has come, while it is still loading or being judged.
+        assert states and states[0].loading and 0 <= states[0].percent <= 100
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)

@@ -79,7 +79,7 @@ def test_silent_panel_names_the_silence_and_the_seed_text():
     [occ] = f.occurrences
     assert occ.start == NIGHT[0] - timedelta(minutes=1)  # the last message before the silence
     assert occ.end == NIGHT[1]
-    assert occ.detail == "alarmpaneel paneel-1 niet gehoord gedurende 31 min (time-out 10 min)"
+    assert occ.detail == "alarminstallatie paneel-1 niet gehoord gedurende 31 min (na 10 min zonder bericht)"
 
 
 def test_a_panel_silent_right_now_is_open_ended():
@@ -99,7 +99,8 @@ def test_silence_while_the_agent_was_down_is_not_the_panels_fault():
 def test_a_new_installation_without_a_channel_test_yet_is_unknown_not_c():
     """Tests before the agent started listening cannot be known: missing evidence, with what to do."""
     f = a34(panel(), channels=AlertChannels(("webhook",)), agent_since=AT - timedelta(days=20))["1"]
-    assert f.status == "unknown" and "ikb-agent alert test" in f.summary
+    assert f.status == "unknown" and "laat een testmelding naar uw telefoon of e-mail sturen" in f.summary
+    assert "ikb-agent" not in f.summary  # a farmer's step, not a command
     # Once the agent has listened longer than two months, no test is a proven C.
     f = a34(panel(), channels=AlertChannels(("webhook",)), agent_since=AT - timedelta(days=70))["1"]
     assert f.status == "C"
@@ -130,13 +131,13 @@ def test_off_farm_channel(channels, expected, text):
 def test_a_broken_panel_outranks_a_missing_channel():
     f = a34(panel(silences=(NIGHT,)), channels=AlertChannels(()))["1"]
     assert f.status == "D"
-    assert {o.detail.split(" ")[0] for o in f.occurrences} == {"alarmpaneel"}
+    assert {o.detail.split(" ")[0] for o in f.occurrences} == {"alarminstallatie"}
 
 
 def test_no_mechanical_ventilation_is_nvt_and_no_sensor_is_unknown():
     found = a34({})
     assert found["2"].status == "nvt" and found["2"].summary == "NVT: geen mechanische ventilatie."
-    assert found["1"].status == "unknown" and "Geen alarmpaneel-sensor" in found["1"].summary
+    assert found["1"].status == "unknown" and "De alarminstallatie van stal 1 is niet aangesloten op ikb-agent." == found["1"].summary
 
 
 def test_alarm_dues():

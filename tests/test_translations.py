@@ -21,7 +21,7 @@ from .conftest import REPO
 # What the visitor tablet draws: its module, its templates (not the farmer's poster) and the 48-hour
 # question, which is the visitors record's own label.
 KIOSK_SOURCES = ("webui/kiosk.py", "webui/templates/kiosk/_layout.html", "webui/templates/kiosk/index.html",
-                 "webui/templates/kiosk/thanks.html")
+                 "webui/templates/kiosk/thanks.html", "webui/templates/kiosk/departure.html")
 KIOSK_RECORD_LABELS = (LOGBOOKS["visitors"].label("poultry_contact_48h"),)
 # "controle(s)", "bezoek(en)", "lokdoos/lokdozen"-style shortcuts: a plural must come from ngettext.
 BRACKET_PLURAL = re.compile(r"[^\W\d_]\((s|en|es|ren)\)|\blokdoos/lokdozen\b")
@@ -100,6 +100,23 @@ def _source_strings():
     for path in sorted((REPO / "webui" / "templates").rglob("*.html")):
         # Template code ({{ status_word(s) }}) is not text; the strings inside it are in the catalogues.
         yield str(path.relative_to(REPO)), TEMPLATE_CODE.sub("", path.read_text(encoding="utf-8"))
+
+
+def test_no_text_is_marked_inside_an_f_string():
+    """pybabel does not look into f-strings: a `_("…")` there never reaches the catalogues (English stays Dutch).
+
+    A marker of a variable (`_(STATUS_WORDS[s])`) is fine: its msgids are marked where the table is written.
+    """
+    markers = {"_", "gettext", "ngettext", "pgettext", "npgettext", "N_", "Nn_", "dutch_ngettext"}
+    found = []
+    for top in ("agent", "rules", "webui", "sensors"):
+        for path in sorted((REPO / top).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.JoinedStr):
+                    found += [f"{path.relative_to(REPO)}:{call.lineno}" for call in ast.walk(node)
+                              if isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+                              and call.func.id in markers and call.args and isinstance(call.args[0], ast.Constant)]
+    assert found == []
 
 
 def test_no_plural_is_written_as_s_or_en_in_brackets():

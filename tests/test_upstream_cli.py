@@ -13,7 +13,7 @@ def test_fleet_refuses_a_broker_address_it_cannot_use(cli):
     result = cli("fleet", "--broker", "http://broker.example", config=None)
     assert result.code == 2 and "--broker: expected mqtt://host:port or mqtts://host:port" in result.err
     result = cli("fleet", "--broker", "mqtt://127.0.0.1:1883", "--kip", "12a", config=None)
-    assert result.code == 2 and "--kip: expected a KIP number" in result.err
+    assert result.code == 2 and "--kip: verwacht een KIP-nummer (cijfers), niet '12a'" in result.err
 
 
 def test_fleet_says_when_the_broker_cannot_be_reached(cli):

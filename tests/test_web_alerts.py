@@ -76,3 +76,32 @@ def test_bevestigen_is_acknowledge_for_an_alert_and_confirm_for_a_draft_in_engli
     from agent.i18n import translations
 
     assert translations("en").gettext("Bevestigen") == "Confirm"  # a draft's button (logbooks/form.html)
+
+
+def test_the_alerts_page_names_the_channels_that_exist_and_their_last_test(farmer, web_store):
+    with web_store.transaction() as db:
+        db.execute("INSERT INTO channel_tests(channel, sent_at, delivered, detail) VALUES (?, ?, 0, ?)",
+                   ["http://127.0.0.1:9000/hook", NOW.isoformat(), "connection refused"])
+    page = farmer.get("/alerts/").get_data(as_text=True)
+    assert "Meldkanaal buiten het bedrijf" in page and "127.0.0.1" in page
+    assert "9000/hook" not in page  # a webhook's URL may carry its token: only the host is shown
+    assert "test MISLUKT" in page and "connection refused" in page
+    assert "Geen meldkanaal buiten het bedrijf." not in page
+
+
+def test_without_a_channel_the_page_does_not_claim_alerts_left_the_farm(tmp_path, db_path, accounts, clock):
+    from agent.config import load_config
+    from webui import create_app
+
+    from .conftest import FARM_TOML
+    from .web_fixtures import login
+
+    path = tmp_path / "no-channel.toml"
+    path.write_text(FARM_TOML.format(db=db_path).split("[[alerts.channels]]")[0], encoding="utf-8")
+    app = create_app(load_config(path), db_path, {"CLOCK": clock, "TESTING": True})
+    client = app.test_client()
+    login(client, "jan")
+    page = client.get("/alerts/").get_data(as_text=True)
+    app.extensions["ikb"].close()
+    assert "Geen meldkanaal buiten het bedrijf." in page and "Meldingen blijven op deze pagina" in page
+    assert "naar buiten het bedrijf langs" not in page

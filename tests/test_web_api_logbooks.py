@@ -108,7 +108,7 @@ def test_messages_are_english_for_an_english_session(farmer):
                            headers={"X-CSRFToken": token_of(farmer)})
     assert response.status_code == 422 and response.json["fields"]["item"] == \
         "choose from generator (emergency generator), alarm (alarm system), generator_load (emergency generator, " \
-        "yearly test under load), alarm_dialer (alarm panel's own dialer, alarm forwarding tested)"
+        "yearly test under load), alarm_dialer (alarm system's own dialer, alarm forwarding tested)"
 
 
 def test_a_repair_that_names_no_current_deviation_is_refused(api, web_store):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 
 import pytest
@@ -35,12 +36,16 @@ def test_auditor_sees_the_period_and_three_downloads_for_every_logbook(auditor):
     for kind in LOGBOOKS:
         for fmt in ("csv", "xlsx", "pdf"):
             assert f'/audit/export/{kind}.{fmt}?from=2026-01-01&amp;to=2026-10-31' in html, (kind, fmt)
-    assert "/audit/export/all.zip?from=2026-01-01&amp;to=2026-10-31" in html
-    assert "<form method=\"post\"" not in html.split("<main>")[1]
+    main = html.split("<main>")[1]
+    # The only forms that post build a pack and check one; neither changes the farm's records.
+    assert re.findall(r'<form method="post" action="([^"]+)"', main) == ["/audit/pack", "/audit/verify"]
+    assert '<input type="hidden" name="from" value="2026-01-01"><input type="hidden" name="to" value="2026-10-31">' \
+        in main
 
 
 def test_bad_periods_and_unknown_exports_are_refused_with_a_message(auditor):
-    assert auditor.get("/audit/?from=31-12-2025").status_code == 400
+    refused = auditor.get("/audit/?from=31-12-2025")
+    assert refused.status_code == 400 and "Datum verwacht als JJJJ-MM-DD." in refused.get_data(as_text=True)
     assert auditor.get("/audit/?from=2026-05-01&to=2026-01-01").status_code == 400
     assert auditor.get("/audit/export/secrets.csv").status_code == 404
     assert auditor.get("/audit/export/visitors.zip").status_code == 404
@@ -54,12 +59,14 @@ def test_every_logbook_downloads_as_csv_xlsx_and_pdf(auditor, logbooks, kind):
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert f'filename="ikb-123456-{kind}-2026-01-01-2026-10-31.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig")), delimiter=";"))
-    assert len(rows) == 1 and list(rows[0])[:len(spec.columns())] == spec.columns()
-    assert rows[0][spec.date_field] == GOOD[kind][spec.date_field] and rows[0]["recorded_by"] == "jan"
+    labels = [spec.label(name) for name in spec.columns()]
+    assert len(rows) == 1 and list(rows[0])[1:len(labels) + 1] == labels
+    assert rows[0][spec.label(spec.date_field)] == GOOD[kind][spec.date_field]
+    assert rows[0]["Geregistreerd door"] == "jan" and rows[0]["Nr."] == "1"
 
     book = load_workbook(io.BytesIO(auditor.get(f"/audit/export/{kind}.xlsx?{PERIOD}").get_data()))
     sheet = book.worksheets[-1]
-    assert sheet.max_row == 2 and [c.value for c in sheet[1]][:len(spec.columns())] == spec.columns()
+    assert sheet.max_row == 2 and [c.value for c in sheet[1]][1:len(labels) + 1] == labels
 
     pdf = auditor.get(f"/audit/export/{kind}.pdf?{PERIOD}")
     assert pdf.mimetype == "application/pdf"
@@ -104,6 +111,6 @@ def test_script_in_a_visitors_name_is_plain_text_in_the_pdf_and_csv(auditor, web
     assert "<script>alert(1)</script>" in text.replace("\n", "")
     rows = list(csv.DictReader(io.StringIO(auditor.get(f"/audit/export/visitors.csv?{PERIOD}")
                                            .get_data().decode("utf-8-sig")), delimiter=";"))
-    assert rows[0]["name"] == "<script>alert(1)</script>"
+    assert rows[0]["Naam"] == "<script>alert(1)</script>"
     listing = auditor.get("/logbooks/visitors/?from=2026-01-01").get_data(as_text=True)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in listing and "<script>alert" not in listing

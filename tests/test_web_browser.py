@@ -65,19 +65,23 @@ def seed_farm(store) -> None:
         insert_readings(db, rows)
 
 
-@pytest.fixture
-def server(farm_config, db_path, accounts, clock):
-    """Run the production server (waitress) on a free port with a seeded farm."""
+def seeded_server(farm_config, db_path, test_config: dict):
+    """Yield the production server (waitress) on a free port with a seeded farm; stop it afterwards."""
     from webui import make_server
 
     store = open_store(db_path)
     seed_farm(store)
     store.close()
-    web = make_server(farm_config, "127.0.0.1", 0, store_path=db_path,
-                      test_config={"CLOCK": clock, "LIVE_POLL_S": 1, "SCORE_TTL_S": 0}).start()
+    web = make_server(farm_config, "127.0.0.1", 0, store_path=db_path, test_config=test_config).start()
     yield web
     web.stop()
     web.app.extensions["ikb"].close()
+
+
+@pytest.fixture
+def server(farm_config, db_path, accounts, clock):
+    """Run the production server (waitress) on a free port with a seeded farm."""
+    yield from seeded_server(farm_config, db_path, {"CLOCK": clock, "LIVE_POLL_S": 1, "SCORE_TTL_S": 0})
 
 
 @pytest.fixture
@@ -134,11 +138,11 @@ def test_farmer_logs_in_sees_the_deviation_is_refused_an_invalid_answer_and_logs
     store.close()
 
     page.goto(server.url + "/charts/light/1")
-    page.wait_for_selector("svg.chart")
-    page.locator("svg.chart").screenshot(path=tmp_path / "chart-light.png")
+    page.wait_for_selector("svg.chart-wide")
+    page.locator("svg.chart-wide").screenshot(path=tmp_path / "chart-light.png")
     _keep(tmp_path / "chart-light.png")
     page.goto(server.url + "/charts/egg-room/E")
-    page.locator("svg.chart").screenshot(path=tmp_path / "chart-egg-room.png")
+    page.locator("svg.chart-wide").screenshot(path=tmp_path / "chart-egg-room.png")
     _keep(tmp_path / "chart-egg-room.png")
 
     page.click("#logout")

@@ -74,8 +74,10 @@ def test_farmer_records_a_repair_from_the_finding_and_the_verdict_changes(server
 
     # The audit pack from the auditor's page lists the deviation with its repair and carries the photo.
     page.goto(server.url + "/audit/")
+    page.click("#make-pack")
+    page.locator("#pack-download").wait_for(timeout=60_000)
     with page.expect_download() as download:
-        page.click("p.pack a")
+        page.click("#pack-download")
     pack = Path(download.value.path())
     intact, summary = verify_pack(pack)
     assert intact, summary
@@ -83,8 +85,15 @@ def test_farmer_records_a_repair_from_the_finding_and_the_verdict_changes(server
         rows = list(csv.DictReader(io.StringIO(zf.read("score/deviations.csv").decode("utf-8-sig")), delimiter=";"))
         names = zf.namelist()
         actions = zf.read("logbooks/corrective_actions.csv").decode("utf-8-sig")
-    [row] = [r for r in rows if r["regel"] == "A4.1.6"]
-    assert row["herstelmaatregel"] == "Kadavers naar de koelcel buiten de stal, stal schoongemaakt"
-    assert (row["hersteld_door"], row["regel_hersteld"], row["weging"]) == ("jan", "ja", "D")
+        index = zf.read("index.html").decode("utf-8")
+        report = zf.read("score/score.txt").decode("utf-8")
+    # The pack's page and its report give the verdict in the same words: a repaired D leaves remarks.
+    assert "Oordeel: opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)" in index
+    assert "Oordeel: opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)" in report
+    [row] = [r for r in rows if r["Regel"] == "A4.1.6"]
+    assert row["Herstelmaatregel"] == "Kadavers naar de koelcel buiten de stal, stal schoongemaakt"
+    assert (row["Hersteld door"], row["Regel geheel hersteld"], row["Categorie"]) == ("jan", "ja", "D")
+    # The pack's page shows the repair beside the occurrence it repairs.
+    assert "Kadavers naar de koelcel buiten de stal, stal schoongemaakt (jan)" in index
     assert "Kadavers naar de koelcel" in actions
     assert any(n.startswith("repairs/") and n.endswith(".jpg") for n in names)

@@ -8,19 +8,30 @@ from datetime import timedelta
 from agent.config import SensorSection
 from agent.store.readings import insert_readings, sync_sensors, to_ms
 
-from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farm_config, farmer, web_store  # noqa: F401
+import pytest
+
+from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farmer, web_store  # noqa: F401
+from .web_fixtures import with_egg_room_sensors
+
+LUX = SensorSection(topic="zigbee2mqtt/stal1_lux", kind="lux", location="1", field="illuminance_lux")
+
+
+@pytest.fixture
+def farm_config(config_file):
+    """The test farm with an egg room's air and egg sensors configured too (the charts draw configured sensors)."""
+    return with_egg_room_sensors(config_file)
 
 
 def _lux(local_hour: float, short_night: bool) -> float:
     """A light programme: light 06–22 local (dark 8 h), or 04–22 (dark 6 h); 30 minutes of dusk before dark."""
     start = 4 if short_night else 6
     if 21.5 <= local_hour < 22:
-        return 5.0
+        return 12.0  # dimmed, still above the night's 5 lux: the dusk
     return 40.0 if start <= local_hour < 21.5 else 0.1
 
 
 def _light_data(store, days: int = 3):
-    sid = next(iter(sync_sensors(store, [SensorSection(topic="stal1/lux", kind="lux", location="1")], NOW).values())).id
+    sid = next(iter(sync_sensors(store, [LUX], NOW).values())).id
     rows, moment = [], NOW - timedelta(days=days)
     while moment <= NOW:
         local = moment + timedelta(hours=1)  # Amsterdam in November is UTC+1
@@ -36,7 +47,8 @@ def _light_data(store, days: int = 3):
 def test_light_chart_shades_dark_periods_and_lists_them_with_a_verdict(farmer, web_store):
     _light_data(web_store)
     html = farmer.get("/charts/light/1").get_data(as_text=True)
-    svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
+    assert html.count('<svg class="chart chart-narrow"') == 1  # drawn for a phone too (the stylesheet picks)
+    svg = re.search(r'<svg class="chart chart-wide".*?</svg>', html, re.S).group(0)
     assert svg.count('class="dark"') >= 1 and svg.count('class="short"') == 1
     assert 'class="dusk"' in svg and ">8 u<" in svg and "0,5 lx: donker (G3.8.10)" in svg
     table = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index("Donkerperioden"):]))
@@ -71,7 +83,11 @@ def test_egg_room_chart_shades_condensation_risk(farmer, web_store):
     with web_store.transaction() as db:
         insert_readings(db, rows)
     html = farmer.get("/charts/egg-room/E").get_data(as_text=True)
-    assert html.count('class="risk"') == 1 and "dauwpunt" in html
+    # 12 °C at 92 % has its dew point at 10,7 °C: above the 10 °C eggs, so wet (E3.3), and within the margin.
+    wide = re.search(r'<svg class="chart chart-wide".*?</svg>', html, re.S).group(0)
+    assert wide.count('class="risk"') == 1 and wide.count('class="wet"') == 1 and "dauwpunt" in wide
+    wet = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index("<h2>Condens<"):html.index("<h2>Condensrisico")]))
+    assert "1 nov 2026 04:00 1 nov 2026 07:00 3 u 0 min" in wet
     table = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html[html.index("<h2>Condensrisico"):]))
     assert "1 nov 2026 04:00 1 nov 2026 07:00 3 u 0 min" in table
 

@@ -16,7 +16,16 @@ from agent.store.scores import record_score
 from rules.catalogue import load_catalogue
 from rules.scoring import score
 
-from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farm_config, farmer, web_store  # noqa: F401
+import pytest
+
+from .web_fixtures import NOW, accounts, app, client_for, clock, db_path, farmer, web_store  # noqa: F401
+from .web_fixtures import with_egg_room_sensors
+
+
+@pytest.fixture
+def farm_config(config_file):
+    """The test farm with the egg room's sensors configured (the tile judges configured sensors)."""
+    return with_egg_room_sensors(config_file)
 
 WATER_D = load_catalogue().get("A6.3.1").deviation_text("D")
 
@@ -35,7 +44,7 @@ def test_fresh_database_is_incomplete_with_zero_deviations_and_no_data_tiles(far
     assert "KO-afwijking 0 Weging KO (schorsing)" in categories
     assert "Afwijkingen (0)" in text
     assert "Donkerperiode afgelopen nacht geen gegevens" in text
-    assert "Alarmkast gehoord geen gegevens" in text
+    assert "Alarminstallatie gehoord geen gegevens" in text
     assert "Marge tot dauwpunt geen gegevens" in text
     # House 2 has no mechanical ventilation: the alarm line says so in words.
     assert "geen mechanische ventilatie" in text
@@ -93,7 +102,7 @@ def test_the_page_says_the_agent_is_not_running_when_the_snapshot_is_stale(farme
 
 def test_without_any_snapshot_the_page_says_the_agent_has_not_evaluated_yet(farmer):
     text = _text(farmer.get("/").get_data(as_text=True))
-    assert ("De agent heeft nog geen beoordeling opgeslagen (draait ikb-agent run?): de beoordeling hieronder is van "
+    assert ("De agent heeft nog geen beoordeling opgeslagen: de beoordeling hieronder is van "
             "1 nov 2026 13:00, berekend door deze pagina uit de opgeslagen gegevens.") in text
 
 
@@ -140,9 +149,21 @@ def test_tiles_show_dark_period_light_hours_alarm_and_dew_point_margin(farmer, w
     text = _text(farmer.get("/").get_data(as_text=True))
     assert "Donkerperiode afgelopen nacht in orde 8 u 0 min (22:00–06:00)" in text
     assert "Lichturen in orde 16,0 uur" in text
-    assert "Alarmkast gehoord in orde 40 s geleden" in text
+    assert "Alarminstallatie gehoord in orde 40 s geleden" in text
     # Dew point of 12 °C at 90 %RH is 10,4 °C: an egg at 9 °C gets wet.
     assert "Marge tot dauwpunt condens -1,4 °C" in text
+
+
+def test_the_egg_room_tile_warns_within_the_rooms_margin_not_a_fixed_one(farmer, web_store):
+    """E3.3: within the room's margin (1 °C by default) is a risk; more than that is dry, whatever the tile thinks."""
+    sensors = {k[0]: v.id for k, v in _sensors(web_store).items()}
+    for egg, word in ((11.0, "condensrisico 0,6 °C"), (12.0, "droog 1,6 °C")):
+        _insert(web_store, [(sensors["ei/t"], to_ms(NOW - timedelta(minutes=1)), 12.0),
+                            (sensors["ei/rh"], to_ms(NOW - timedelta(minutes=1)), 90.0),
+                            (sensors["ei/egg"], to_ms(NOW - timedelta(minutes=1)), egg)])
+        assert f"Marge tot dauwpunt {word}" in _text(farmer.get("/").get_data(as_text=True))
+        with web_store.transaction() as db:
+            db.execute("DELETE FROM readings")
 
 
 def test_tiles_warn_in_words_when_the_panel_is_silent_or_the_night_short(farmer, web_store):
@@ -156,7 +177,7 @@ def test_tiles_warn_in_words_when_the_panel_is_silent_or_the_night_short(farmer,
     text = _text(farmer.get("/").get_data(as_text=True))
     assert "Donkerperiode afgelopen nacht korter dan 8 uur 6 u 0 min" in text
     assert "Lichturen meer dan 16 uur 18,0 uur" in text
-    assert "Alarmkast gehoord stil: functioneert niet 25 min geleden" in text
+    assert "Alarminstallatie gehoord stil: functioneert niet 25 min geleden" in text
 
 
 def test_generator_tile_reads_the_checks_logbook(farmer, web_store):
@@ -166,3 +187,17 @@ def test_generator_tile_reads_the_checks_logbook(farmer, web_store):
                    " VALUES ('checks', ?, ?, 'jan', '', 'h1', '2028-11-01')", [json.dumps(entry), NOW.isoformat()])
     text = _text(farmer.get("/").get_data(as_text=True))
     assert "Noodstroom laatst getest in orde 20 oktober 2026" in text
+
+
+def test_a_house_whose_flaps_open_without_power_shows_no_generator_test_due(app, web_store, farm_config):
+    """A3.5/A3.6: flaps that open by themselves need no generator; the tile says what the score says."""
+    from webui.tiles import all_tiles
+
+    house = farm_config.houses[0].model_copy(update={"flaps_open_on_power_failure": True})
+    flaps = farm_config.model_copy(update={"houses": [house, *farm_config.houses[1:]]})
+    with app.test_request_context():
+        [tile] = [t for t in all_tiles(web_store, flaps, NOW) if t.id == house.id]
+    [generator] = [line for line in tile.lines if line.label == "Noodstroom laatst getest"]
+    assert (generator.level, generator.word) == ("nvt", "niet nodig: ventilatieopeningen openen stroomloos")
+    result = score_window(web_store, flaps, at=NOW, since=NOW - timedelta(days=30))
+    assert {f.status for f in result.findings if f.rule == "A3.6" and f.location == house.id} == {"nvt"}

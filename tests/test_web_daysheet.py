@@ -135,3 +135,47 @@ def test_the_house_chooser_says_which_houses_are_done_today(farmer, flock):
     html = page(farmer.get("/daysheet/"))
     assert re.search(r"Stal 1\s*<span class=\"state\">✓ ingevuld 13:00", html)
     assert re.search(r"Stal 2\s*<span class=\"state\">nog niet ingevuld", html)
+
+
+def test_the_day_sheet_takes_dutch_numbers_as_the_farmer_writes_them(farmer, web_store, farm_config, flock):
+    add_entry(web_store, farm_config, "flock_day", sheet_line("2026-10-31", mortality=4, eggs=18499, water_l=4000,
+                                                              feed_kg=3.6), by="jan", now=NOW)
+    html = page(farmer.get("/daysheet/1"))
+    assert "gisteren: 18.499" in html  # how the page writes yesterday's eggs …
+    save(farmer, mortality="4", eggs="18.400", water_l="4.050,5", feed_kg="3,5")  # … is how it reads today's
+    [row] = [r for r in list_entries(web_store, "flock_day") if r.entry["date"] == "2026-11-01"]
+    assert (row.entry["eggs"], row.entry["water_l"], row.entry["feed_kg"]) == (18400, 4050.5, 3.5)
+
+
+def test_a_jump_from_yesterday_asks_klopt_dat_and_is_stored_once_confirmed(farmer, web_store, farm_config, flock):
+    add_entry(web_store, farm_config, "flock_day", sheet_line("2026-10-31", mortality=4, eggs=900), by="jan", now=NOW)
+    response = save(farmer, mortality="130", eggs="600")
+    html = page(response)
+    assert response.status_code == 422 and "Nog niet opgeslagen" in html
+    assert "130 dood, gisteren 4: klopt dat?" in html
+    assert "600, gisteren 900 (-33 %): klopt dat?" in html
+    assert [r.entry["date"] for r in list_entries(web_store, "flock_day")] == ["2026-10-31"]
+    html = page(save(farmer, mortality="130", eggs="600", **{"confirm-mortality": "ja", "confirm-eggs": "ja"}))
+    assert "Opgeslagen: Stal 1" in html
+    [row] = [r for r in list_entries(web_store, "flock_day") if r.entry["date"] == "2026-11-01"]
+    assert row.entry["mortality"] == 130
+
+
+def test_a_confirmed_jump_still_asks_about_the_other_one(farmer, web_store, farm_config, flock):
+    add_entry(web_store, farm_config, "flock_day", sheet_line("2026-10-31", mortality=4, eggs=900), by="jan", now=NOW)
+    html = page(save(farmer, mortality="130", eggs="600", **{"confirm-mortality": "ja"}))
+    assert "130 dood" not in html and "600, gisteren 900" in html
+
+
+def test_every_message_of_the_day_sheet_comes_in_one_round(farmer, web_store, farm_config, flock):
+    add_entry(web_store, farm_config, "flock_day", sheet_line("2026-10-31", mortality=4, eggs=900), by="jan", now=NOW)
+    response = save(farmer, mortality="-1", eggs="veel", inspected_by="", water_l="abc")
+    html = page(response)
+    assert response.status_code == 422
+    for message in ("vul het aantal dode hennen in (0 of meer)", "verwacht een heel getal",
+                    "vul in wie het koppel heeft gecontroleerd", "verwacht een getal"):
+        assert message in html, message
+    # A correction without a reason and with a bad figure: both messages at once.
+    save(farmer, mortality="4", eggs="900")
+    html = page(save(farmer, mortality="x", eggs="900"))
+    assert "geef de reden van de correctie" in html and "vul het aantal dode hennen in" in html

@@ -53,7 +53,7 @@ def test_each_night_shows_the_sensor_rules_verdicts(web_store, farm_config):
     assert summary(strip) == [
         ("2026-10-14", 8.0, "ok", "ok", "ok"),
         ("2026-10-15", 6.0, "D", "ok", "bad"),
-        ("2026-10-16", 8.0, "ok", "D", "bad"),
+        ("2026-10-16", None, "D", "D", "bad"),  # dimmed light is not dark: no dark period at all
         ("2026-10-17", None, "unknown", "unknown", "unknown"),
         ("2026-10-18", 8.0, "ok", "ok", "ok"),
         ("2026-10-19", 8.0, "ok", "ok", "ok"),

@@ -110,7 +110,7 @@ def test_products_rows_make_the_cleaning_record(farmer, web_store):
         {"name": "Virocid", "admission_number": "13288 N"}]
     form["products-0-admission_number"] = "geen"
     html = page(farmer.post("/logbooks/cleaning/new", data=form))
-    assert field_error(html, "products").startswith("regel 1: verwacht een Ctgb-toelatingsnummer")
+    assert field_error(html, "products").startswith("rij 1: verwacht een Ctgb-toelatingsnummer")
 
 
 def test_a_second_day_sheet_for_the_same_day_is_refused_with_a_link_to_correct_it(farmer, web_store, farm_config):
@@ -199,7 +199,7 @@ def test_lists_filter_by_period_house_and_kind_specific_fields(farmer, web_store
                                                  "checked_by": "Jan"}, by="jan", now=NOW)
 
     def dates(query: str) -> list[str]:
-        return re.findall(r"<td>(\d+ \w+ 2026)</td>", page(farmer.get("/logbooks/checks/" + query)))
+        return re.findall(r"<td[^>]*>(\d+ \w+ 2026)</td>", page(farmer.get("/logbooks/checks/" + query)))
 
     assert dates("") == ["25 oktober 2026", "20 oktober 2026", "1 oktober 2026"]  # the last 90 days
     assert dates("?from=2026-01-01") == ["25 oktober 2026", "20 oktober 2026", "1 oktober 2026", "5 januari 2026"]
@@ -249,3 +249,48 @@ def test_unknown_logbooks_and_entries_answer_404(farmer, web_store, farm_config)
     assert farmer.get("/logbooks/nonsense/").status_code == 404
     assert farmer.get("/logbooks/visitors/999").status_code == 404
     assert farmer.get(f"/logbooks/visitors/{row.id}").status_code == 404  # an id of another logbook
+
+
+PEST_CHECK = {"date": "2026-10-01", "bait_box": "1", "measures": "lokaas gecontroleerd", "product": "Brodifacoum blok",
+              "admission_number": "12345 N", "label_location": "kantoor, map plaagdieren", "sds_location": "kantoor",
+              "volume": "20 g", "uptake": "little", "effect": "weinig vraat", "checked_by": "company",
+              "inspector": "R. de Vries"}
+
+
+def _register(web_store, farm_config, *numbers):
+    for number in numbers:
+        add_entry(web_store, farm_config, "bait_boxes", {
+            "number": number, "location": f"buitengevel stal {number}", "target_pest": "mice",
+            "product": "Brodifacoum blok", "fixed": True, "placed_on": "2026-06-01"}, by="jan", now=NOW)
+
+
+def test_a_new_pest_control_check_carries_over_the_last_product_and_offers_the_register(farmer, web_store,
+                                                                                         farm_config):
+    _register(web_store, farm_config, "1", "2", "3")
+    add_entry(web_store, farm_config, "pest_control", PEST_CHECK, by="jan", now=NOW)
+    html = page(farmer.get("/logbooks/pest_control/new"))
+    for name in ("product", "admission_number", "label_location", "sds_location", "volume", "inspector"):
+        assert re.search(rf'name="{name}"[^>]*\n?\s*value="{re.escape(str(escape(PEST_CHECK[name])))}"', html), name
+    assert 'value="weinig vraat"' not in html  # what was seen is never carried over
+    assert 'name="date" type="date"' in html and f'value="{TODAY}"' in html
+    # The bait box is chosen from the register (several at once), not typed.
+    boxes = re.findall(r'<input type="checkbox" name="bait_box" value="(\d)"', html)
+    assert boxes == ["1", "2", "3"] and "1 — buitengevel stal 1 (muizen)" in html
+
+
+def test_one_check_of_several_bait_boxes_is_one_entry_per_box(farmer, web_store, farm_config):
+    _register(web_store, farm_config, "1", "2", "3")
+    form = {**PEST_CHECK, "date": TODAY, "bait_box": ["1", "3"], "csrf_token": token_of(farmer)}
+    html = page(farmer.post("/logbooks/pest_control/new", data=form, follow_redirects=True))
+    rows = list_entries(web_store, "pest_control")
+    assert [r.entry["bait_box"] for r in rows] == ["1", "3"]
+    assert {r.entry["uptake"] for r in rows} == {"little"}
+    assert f"Opgeslagen: 2 registraties in Logboek plaagdierbeheersing: #{rows[0].id}, #{rows[1].id}." in html
+
+
+def test_several_boxes_with_a_bad_field_store_none(farmer, web_store, farm_config):
+    _register(web_store, farm_config, "1", "2")
+    form = {**PEST_CHECK, "date": TODAY, "bait_box": ["1", "2"], "admission_number": "", "csrf_token": token_of(farmer)}
+    response = farmer.post("/logbooks/pest_control/new", data=form)
+    assert response.status_code == 422 and list_entries(web_store, "pest_control") == []
+    assert re.search(r'<input type="checkbox" name="bait_box" value="2" checked', page(response))

@@ -40,6 +40,30 @@ def farm_config(config_file):
     return load_config(config_file)
 
 
+EGG_ROOM_SENSORS = """
+[[sensors]]
+topic = "ei/t"
+kind = "temperature"
+location = "E"
+
+[[sensors]]
+topic = "ei/rh"
+kind = "humidity"
+location = "E"
+
+[[sensors]]
+topic = "ei/egg"
+kind = "egg_temperature"
+location = "E"
+"""
+
+
+def with_egg_room_sensors(config_file):
+    """Return the test farm's configuration with the egg room's air and egg sensors configured too."""
+    config_file.write_text(config_file.read_text(encoding="utf-8") + EGG_ROOM_SENSORS, encoding="utf-8")
+    return load_config(config_file)
+
+
 @pytest.fixture
 def db_path(tmp_path):
     """Return the database file of the test farm."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from agent.alerts import acknowledge, acknowledge_by_token, list_alerts, peek_token
+from agent.alerts import acknowledge, acknowledge_by_token, channel_states, list_alerts, peek_token
+from agent.store import from_ms
 from webui.access import public, roles
 from webui.i18n import gettext as _
-from webui.state import get_store, get_writer, now
+from webui.state import get_config, get_store, get_writer, now
 
 bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 
@@ -22,8 +23,10 @@ bp = Blueprint("alerts", __name__, url_prefix="/alerts")
 def index():
     """Show open alerts first, then the recently closed ones."""
     include_closed = request.args.get("all") == "1"
-    return render_template("alerts/index.html", alerts=list_alerts(get_store(), include_closed=include_closed),
-                           include_closed=include_closed)
+    store = get_store()
+    return render_template("alerts/index.html", alerts=list_alerts(store, include_closed=include_closed),
+                           include_closed=include_closed, channels=channel_states(store, get_config()),
+                           from_ms=from_ms)
 
 
 @bp.post("/<int:alert_id>/ack")

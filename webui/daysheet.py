@@ -15,9 +15,10 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from agent.logbooks import StoredEntry, add_entry, correct_entry, list_entries
+from rules.logbooks import EntryError, jumps, validate_entry
 from webui.access import require_farmer
-from webui.forms import NON_FIELD
-from webui.i18n import fmt_date, location_word
+from webui.forms import NON_FIELD, field_errors
+from webui.i18n import fmt_date, fmt_number, location_word
 from webui.i18n import gettext as _
 from webui.logbook_forms import display, entry_from_form, logbook_fields
 from webui.logbooks import _user, attempt, changed, flash_flags, today
@@ -102,7 +103,7 @@ def index():
 
 
 def _render(house: str, day: date, *, values: dict | None = None, errors: dict | None = None, reason: str = "",
-            status: int = 200):
+            questions: dict | None = None, status: int = 200):
     """Render the day sheet of a house."""
     existing, yesterday, flock = _the_day(house, day)
     if values is None:
@@ -117,6 +118,7 @@ def _render(house: str, day: date, *, values: dict | None = None, errors: dict |
         "daysheet/sheet.html", house=house, day=day, today=today(), existing=existing, yesterday=yesterday,
         figures=[fields[n] for n in FIGURES], checks=[fields[n] for n in CHECKS], who=fields["inspected_by"],
         notes=fields["notes"], flock=flock, errors=errors or {}, form_error=(errors or {}).get(NON_FIELD),
+        questions=questions or {},
         reason=reason, display=display, prev_day=day - timedelta(days=1),
         next_day=day + timedelta(days=1) if day < today() else None), status
 
@@ -129,15 +131,55 @@ def sheet(house: str):
     return _render(house, _day())
 
 
+def _problems(data: dict, existing: StoredEntry | None, reason: str) -> dict[str, str]:
+    """Return every message about a submitted line at once: its fields and, for a correction, the reason."""
+    errors: dict[str, str] = {}
+    try:
+        if existing is None:
+            validate_entry(KIND, data, houses={h.id: h.housing for h in get_config().houses}, today=today())
+        else:
+            changed(KIND, existing.entry, data)
+    except EntryError as exc:
+        errors.update(field_errors(exc))
+    if existing is not None and not reason:
+        errors.setdefault("reason", field_errors(EntryError("reason", "reason"))["reason"])
+    return errors
+
+
+def _questions(data: dict, yesterday: StoredEntry | None) -> dict[str, str]:
+    """Return a 'klopt dat?' per figure that jumped from yesterday's and is not confirmed yet."""
+    out = {}
+    for jump in jumps(data, yesterday.entry if yesterday else None):
+        if request.form.get(f"confirm-{jump.field}") == "ja":
+            continue
+        digits = 0 if jump.field in ("mortality", "eggs") else 1
+        today_text, before = fmt_number(jump.today, digits), fmt_number(jump.yesterday, digits)
+        if jump.field == "mortality":
+            out[jump.field] = _("{today} dood, gisteren {yesterday}: klopt dat?", today=today_text, yesterday=before)
+        else:
+            change = format(jump.change, "+d")
+            out[jump.field] = _("{today}, gisteren {yesterday} ({change} %): klopt dat?", today=today_text,
+                                yesterday=before, change=change)
+    return out
+
+
 @bp.post("/<house>")
 @require_farmer
 def save(house: str):
-    """Save the day's line (a new entry, or a correction of the day's line with its reason); show the flags."""
+    """Save the day's line (a new entry, or a correction of the day's line with its reason); show the flags.
+
+    Every message comes in one round — each field's, the correction's reason, and a 'klopt dat?' for a
+    figure that jumped from yesterday's (``rules.logbooks.jumps``) — and nothing is stored until the
+    farmer has answered them all.
+    """
     _house_or_404(house)
     day = _day()
     data = entry_from_form(KIND, request.form, only=FIELDS) | {"date": day.isoformat(), "house": house}
-    existing = _sheet(house, day)
+    existing, yesterday, _flock = _the_day(house, day)
     reason = request.form.get("reason", "").strip()
+    errors, questions = _problems(data, existing, reason), _questions(data, yesterday)
+    if errors or questions:
+        return _render(house, day, values=data, errors=errors, questions=questions, reason=reason, status=422)
     store, config = get_writer(), get_config()
 
     def write():

@@ -14,6 +14,7 @@ draws one).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from werkzeug.datastructures import MultiDict
 
 from rules.errors import IkbError, problems_of
 from rules.logbooks import describe
-from webui.i18n import current_translations
+from webui.i18n import current_translations, language
 from webui.i18n import gettext as _
 
 NON_FIELD = "_form"  # the key of a message about the form as a whole
@@ -106,10 +107,31 @@ def form_data(model: type[BaseModel], form: MultiDict, *, only: tuple[str, ...] 
         else:
             value = form.get(name, "").strip()
             if widget == "number":
-                value = value.replace(",", ".")  # a Dutch phone keyboard types 12,5; the model reads 12.5
+                value = read_number(value, language())
             if value:
                 data[name] = value
     return data
+
+
+# Thousands written with the language's group mark: '18.400' in Dutch, '18,400' in English.
+_GROUPED = {"nl": re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$"), "en": re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")}
+
+
+def read_number(text: str, lang: str) -> str:
+    """Return a typed number as the model reads it: '18.400' → '18400' and '3,5' → '3.5' on a Dutch page.
+
+    A Dutch farmer writes a thousands dot and a decimal comma, as the page shows yesterday's figure
+    ('18.499'); an English page the other way round. A lone mark that cannot be a thousands group
+    ('3.5' from a phone's number pad, '12,5') is the decimal mark either way. Spaces (also the narrow
+    ones a locale puts between thousands) are dropped. Anything else is passed on for the model to refuse.
+    """
+    value = re.sub(r"[\s\u00a0\u202f]", "", text)
+    group, decimal = (".", ",") if lang == "nl" else (",", ".")
+    if _GROUPED.get(lang, _GROUPED["en"]).match(value):
+        return value.replace(group, "").replace(decimal, ".")
+    if value.count(",") == 1 and "." not in value:
+        return value.replace(",", ".")
+    return value
 
 
 def field_errors(exc: IkbError) -> dict[str, str]:
@@ -120,7 +142,7 @@ def field_errors(exc: IkbError) -> dict[str, str]:
         name = str(problem.loc[0]) if problem.loc else NON_FIELD
         message = problem.render(translations)
         if len(problem.loc) > 1 and isinstance(problem.loc[1], int):
-            message = _("regel {n}", n=problem.loc[1] + 1) + ": " + message
+            message = _("rij {n}", n=problem.loc[1] + 1) + ": " + message
         out.setdefault(name, message)
     return out
 

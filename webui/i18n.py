@@ -176,6 +176,13 @@ def source_word(source: str) -> str:
     return gettext(SOURCE_WORDS.get(source, source))
 
 
+def housing_word(housing: str) -> str:
+    """Return the scheme's word for a housing system ('scharrel', 'vrije uitloop'), never the configuration key."""
+    from rules.catalogue import HOUSING_WORDS
+
+    return gettext(HOUSING_WORDS.get(housing, housing))
+
+
 def location_word(location: str | None) -> str:
     """Return a location's display name: the house or egg room's name, or 'bedrijf' for farm-wide."""
     if not location:
@@ -193,7 +200,8 @@ def location_word(location: str | None) -> str:
 def init_app(app: Flask) -> None:
     """Make ``_`` and the formatting filters available in every template."""
     app.jinja_env.globals.update(_=gettext, ngettext=ngettext, pgettext=pgettext, npgettext=npgettext, language=language, status_word=status_word,
-                                 verdict_word=verdict_word, source_word=source_word, location_word=location_word)
+                                 verdict_word=verdict_word, source_word=source_word, location_word=location_word,
+                                 housing_word=housing_word)
     app.jinja_env.filters.update(dt=fmt_datetime, d=fmt_date, t=fmt_time, num=fmt_number, duration=fmt_duration,
                                   wd=fmt_weekday)
 

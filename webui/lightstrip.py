@@ -1,10 +1,9 @@
 """The light schedule as a calendar strip: one cell per lighting day, judged on G3.8.9 and G3.8.10.
 
-The cells show the sensor rules' own light-day table: the days
-``agent.evaluation.sensor_inputs.build_subjects`` / ``agent.evaluation.derived.subject_days`` derive
-per configured lux sensor (cached in ``derived_days``) and the day verdicts of ``rules.sensor.light`` — the same code that
-scores G3.8.9 and G3.8.10 — combined over the house's sensors with
-``rules.sensor.timeseries.combine_sensors``. The strip therefore says what the rule
+The cells show the sensor rules' own light days (``agent.evaluation.house_light_days``:
+the days the score's loader derives and caches per configured lux and lamp sensor) and
+their verdicts from ``rules.sensor.light.house_verdicts`` — the same code that scores
+G3.8.9 and G3.8.10, the 24 h limits included, worst sensor first. The strip therefore says what the rule
 page says, per night: the longest uninterrupted dark period, and whether it
 was long enough (G3.8.9) and dark enough (G3.8.10); "onbekend" where the data
 cannot decide (gaps), "loopt nog" for the lighting day still running.
@@ -18,7 +17,6 @@ from datetime import date, datetime, timedelta
 from agent.config import Settings
 from agent.evaluation import house_light_days
 from agent.store import Store
-from rules.sensor import combine_sensors, light
 
 HOUR_MS = 3_600_000
 NO_DATA = 0.95  # a day this much gap is "geen gegevens" (a reading before it still holds a few minutes into it)
@@ -58,8 +56,7 @@ def _dark_hours(days) -> float | None:
 
 def nights(store: Store, config: Settings, house: str, now: datetime, count: int) -> list[Night] | None:
     """Return the house's last ``count`` lighting days, oldest first; None when it has no lux sensor configured."""
-    rules = config.params().sensor_rules
-    p = rules.light_for(house)
+    p = config.params().sensor_rules.light_for(house)
     tz = config.farm_view().tz
     local = now.astimezone(tz)
     current = local.date() if local.time() >= p.day_start else local.date() - timedelta(days=1)
@@ -67,19 +64,20 @@ def nights(store: Store, config: Settings, house: str, now: datetime, count: int
     found = house_light_days(store, config, house, since, now)
     if found is None:
         return None
-    cov = found.coverage
-    sensors = [days for _label, days in found.sensors]
+    # The sensors G3.8.9 is judged on (lux, or the lamps where daylight reaches the house), and their days.
     by_day: dict[date, list] = {}
-    for days in sensors:
+    for _label, days in found.days_for("G3.8.9"):
         for d in days:
             by_day.setdefault(d.day, []).append(d)
-    g9 = {v.day: v for v in combine_sensors([[light.verdict_g3_8_9(d, p, cov) for d in s] for s in sensors])}
-    g10 = {v.day: v for v in combine_sensors([[light.verdict_g3_8_10(d, p, cov) for d in s] for s in sensors])}
+    g9, g10 = found.verdicts("G3.8.9"), found.verdicts("G3.8.10")
     out = []
-    for day in sorted(by_day)[-count:]:
+    for day in sorted(d for d in by_day if d >= current - timedelta(days=count - 1))[-count:]:
         days = by_day[day]
-        words = [o.detail for v in (g9[day], g10[day]) if v.status in ("D", "unknown") for o in v.occurrences[:2]]
-        out.append(Night(day, (days[0].end - days[0].start) / HOUR_MS, _dark_hours(days), g9[day].status,
-                         g10[day].status, "; ".join(dict.fromkeys(words)), all(d.complete for d in days),
+        v9, v10 = g9.get(day), g10.get(day)
+        words = [o.detail for v in (v9, v10) if v is not None and v.status in ("D", "unknown")
+                 for o in v.occurrences[:2]]
+        out.append(Night(day, (days[0].end - days[0].start) / HOUR_MS, _dark_hours(days),
+                         v9.status if v9 else None, v10.status if v10 else None,
+                         "; ".join(dict.fromkeys(words)), all(d.complete for d in days),
                          all(d.gap_ms >= NO_DATA * d.elapsed_ms for d in days)))
     return out

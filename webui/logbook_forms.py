@@ -38,11 +38,53 @@ def house_choices(config: Settings, kind: str) -> list[tuple[str, str]]:
 
 
 def logbook_fields(kind: str, config: Settings, *, values: dict | None = None, errors: dict | None = None,
-                   only: tuple[str, ...] | None = None) -> list[FieldSpec]:
-    """Return the form fields of a logbook in the page's language, with values and errors filled in."""
+                   only: tuple[str, ...] | None = None, choices: dict | None = None,
+                   several: tuple[str, ...] = ()) -> list[FieldSpec]:
+    """Return the form fields of a logbook in the page's language, with values and errors filled in.
+
+    ``choices`` adds this form's choices for other fields (the bait boxes of the register); the fields
+    named in ``several`` become toggle buttons of which several may be chosen (one entry each).
+    """
     houses = house_choices(config, kind)
-    choices = {f.name: houses for f in record_fields(kind).values() if f.widget in ("house", "houses")}
-    return fields_for(LOGBOOKS[kind].model, values=values, errors=errors, choices=choices, only=only)
+    choices = {f.name: houses for f in record_fields(kind).values() if f.widget in ("house", "houses")} \
+        | (choices or {})
+    specs = fields_for(LOGBOOKS[kind].model, values=values, errors=errors, choices=choices, only=only)
+    for spec in specs:
+        if spec.name in several:
+            spec.widget = "houses"
+            spec.value = spec.value if isinstance(spec.value, list) else [spec.value] if spec.value else []
+    return specs
+
+
+# What a new entry takes over from the logbook's last one: the same product, its Ctgb number and where
+# its label and safety sheet are, who checks, which lab. What was seen (uptake, effect, figures) never.
+CARRY_OVER = {
+    "pest_control": ("measures", "product", "admission_number", "label_location", "sds_location", "volume",
+                     "checked_by", "inspector"),
+    "cleaning": ("products", "performed_by"),
+    "checks": ("checked_by",),
+    "hygienogram": ("sampled_by", "accredited"),
+    "samples": ("lab", "method"),
+}
+
+
+def carried_over(kind: str, last: dict | None) -> dict:
+    """Return the values a new entry starts with from the logbook's last entry (nothing when there is none)."""
+    if not last:
+        return {}
+    return {name: last[name] for name in CARRY_OVER.get(kind, ()) if last.get(name) not in (None, "", [])}
+
+
+def bait_box_choices(boxes: list[dict], today: date) -> list[tuple[str, str]]:
+    """Return the register's boxes still in place as (number, 'number — location (pest)') choices (A4.5.3)."""
+    pests = record_fields("bait_boxes")["target_pest"].options or {}
+    out = []
+    for box in sorted(boxes, key=lambda b: (len(b["number"]), b["number"])):
+        if box.get("removed_on") and box["removed_on"] <= today.isoformat():
+            continue
+        pest = pests.get(box.get("target_pest", ""), "")
+        out.append((box["number"], f"{box['number']} — {box.get('location', '')}" + (f" ({_(pest)})" if pest else "")))
+    return out
 
 
 def entry_from_form(kind: str, form: MultiDict, *, only: tuple[str, ...] | None = None) -> dict:

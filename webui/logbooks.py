@@ -20,9 +20,11 @@ from rules.texts import N_
 from webui.access import can_write, require_farmer
 from webui.attention import drafts, logbook_sizes
 from webui.forms import NON_FIELD, field_errors
-from webui.i18n import current_translations
+from webui.i18n import current_translations, ngettext
 from webui.i18n import gettext as _
 from webui.logbook_forms import (
+    bait_box_choices,
+    carried_over,
     conflict_id,
     display,
     entry_from_form,
@@ -59,7 +61,7 @@ def entry_or_404(kind: str, entry_id: int) -> StoredEntry:
     except LogbookError:
         row = None
     if row is None or row.kind != kind:
-        abort(404, _("Regel #{id} bestaat niet in dit logboek.", id=entry_id))
+        abort(404, _("Registratie #{id} bestaat niet in dit logboek.", id=entry_id))
     return row
 
 
@@ -188,13 +190,24 @@ def entry(kind: str, entry_id: int):
 # --------------------------------------------------------------------------- forms
 
 
+def _register_choices(kind: str) -> dict[str, list[tuple[str, str]]]:
+    """Return the choices a form takes from a register: a pest-control check names a box of the register."""
+    if kind != "pest_control":
+        return {}
+    boxes = bait_box_choices([r.entry for r in list_entries(get_store(), "bait_boxes")], today())
+    return {"bait_box": boxes} if boxes else {}
+
+
 def _render_form(kind: str, mode: str, *, values: dict | None = None, errors: dict | None = None,
                  row: StoredEntry | None = None, reason: str = "", status: int = 200, conflict: int | None = None):
     """Render a logbook form: new entry, correction or confirmation of a draft."""
-    fields = logbook_fields(kind, get_config(), values=values, errors=errors)
+    choices = _register_choices(kind)
+    # A new check may cover several boxes of the register at once: one entry per box.
+    several = tuple(choices) if mode == "new" else ()
+    fields = logbook_fields(kind, get_config(), values=values, errors=errors, choices=choices, several=several)
     return render_template("logbooks/form.html", kind=kind, spec=LOGBOOKS[kind], title=title(kind), mode=mode,
                            fields=fields, errors=errors or {}, form_error=(errors or {}).get(NON_FIELD), row=row,
-                           reason=reason, conflict=conflict), status
+                           reason=reason, conflict=conflict, register=bool(choices)), status
 
 
 def _user() -> str:
@@ -252,8 +265,8 @@ def _open_entry(kind: str, entry_id: int, *, draft: bool):
     row = entry_or_404(kind, entry_id)
     if row.superseded_by is None and (row.state == "draft" if draft else row.state != "withdrawn"):
         return row, None
-    flash(_("Regel #{id} is geen concept dat op bevestiging wacht.", id=entry_id) if draft else
-          _("Regel #{id} is al gecorrigeerd of ingetrokken; corrigeer de nieuwste versie.", id=entry_id), "error")
+    flash(_("Registratie #{id} is geen concept dat op bevestiging wacht.", id=entry_id) if draft else
+          _("Registratie #{id} is al gecorrigeerd of ingetrokken; corrigeer de nieuwste versie.", id=entry_id), "error")
     return None, redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
 
 
@@ -267,17 +280,34 @@ def new(kind: str):
         flash(_("Registreer een herstel bij de afwijking zelf: kies de regel en dan 'Herstel registreren'."), "info")
         return redirect(url_for("rules.index", status="D"))
     if request.method == "GET":
-        return _render_form(kind, "new", values={spec.date_field: today().isoformat()})
+        current = list_entries(get_store(), kind)
+        values = carried_over(kind, current[-1].entry if current else None) | {spec.date_field: today().isoformat()}
+        return _render_form(kind, "new", values=values)
     data = entry_from_form(kind, request.form)
-    saved, refused = attempt(lambda: add_entry(get_writer(), get_config(), kind, data, by=_user(), now=now()),
-                             lambda errors, status, conflict: _render_form(kind, "new", values=data, errors=errors,
+    several = [v for v in request.form.getlist("bait_box") if v] if _register_choices(kind) else []
+    entries = [{**data, "bait_box": box} for box in several] or [data]
+    shown = {**data, "bait_box": several} if several else data
+    saved, refused = attempt(lambda: _add_all(kind, entries),
+                             lambda errors, status, conflict: _render_form(kind, "new", values=shown, errors=errors,
                                                                            status=status, conflict=conflict))
     if refused:
         return refused
     scores().invalidate(now())
-    flash(_("Opgeslagen: {title} #{id}.", title=title(kind), id=saved.entry.id), "ok")
-    flash_flags(saved.flags)
+    if len(saved) == 1:
+        flash(_("Opgeslagen: {title} #{id}.", title=title(kind), id=saved[0].entry.id), "ok")
+    else:
+        flash(ngettext("Opgeslagen: {n} registratie in {title}: #{ids}.", "Opgeslagen: {n} registraties in {title}: #{ids}.",
+                       len(saved), title=title(kind), ids=", #".join(str(s.entry.id) for s in saved)), "ok")
+    for one in saved:
+        flash_flags(one.flags)
     return redirect(url_for("logbooks.entries", kind=kind))
+
+
+def _add_all(kind: str, entries: list[dict]) -> list:
+    """Validate every entry first (all or nothing), then store each; return what was saved."""
+    for entry in entries:
+        validate_entry(kind, entry, houses=_houses(), today=today())
+    return [add_entry(get_writer(), get_config(), kind, entry, by=_user(), now=now()) for entry in entries]
 
 
 @bp.route("/<kind>/<int:entry_id>/correct", methods=["GET", "POST"])
@@ -321,7 +351,7 @@ def withdraw(kind: str, entry_id: int):
         flash(exc.problems[0].render(current_translations()), "error")
         return redirect(url_for("logbooks.entry", kind=kind, entry_id=entry_id))
     scores().invalidate(now())
-    flash(_("Ingetrokken: #{id}. De regel blijft in de geschiedenis.", id=entry_id), "ok")
+    flash(_("Ingetrokken: #{id}. De registratie blijft in de geschiedenis.", id=entry_id), "ok")
     return redirect(url_for("logbooks.entries", kind=kind))
 
 

@@ -30,6 +30,7 @@ from rules.documents import SPECS
 from rules.errors import IkbError
 from rules.findings import STATUSES, Finding, Occurrence, worst
 from rules.logbooks import repairable
+from rules.search import matches
 from webui.access import can_write, require_farmer
 from webui.forms import field_errors, fields_for, parse_form
 from webui.i18n import current_translations, location_word
@@ -83,7 +84,7 @@ def index():
         status = worst(f.status for f in findings) if findings else None
         if args["status"] and status != args["status"]:
             continue
-        if args["q"] and args["q"].lower() not in f"{rule.id} {rule.title}".lower():
+        if args["q"] and not matches(rule, args["q"]):
             continue
         rows.append((rule, status))
     return render_template("rules/index.html", rows=rows, args=args, annexes=sorted({r.annex for r in catalogue}),

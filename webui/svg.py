@@ -2,6 +2,12 @@
 
 No JavaScript and no chart library: the farm may be offline and a phone in the
 barn should draw a year of data as fast as 48 hours. Every text is escaped.
+
+Each chart is drawn twice, for a phone (360 units wide) and for a wider screen (960), and the
+stylesheet shows the one that fits (:func:`responsive`): an SVG scaled down to a phone would
+shrink its labels to a few pixels. Series are told apart by more than colour — the
+Okabe–Ito palette (readable with every common colour-vision deficiency), a dash pattern and a
+marker shape per series, a label at the line's end — and shaded spells by a hatch as well as a tint.
 """
 
 from __future__ import annotations
@@ -17,15 +23,53 @@ W, H = 960, 340
 LEFT, RIGHT, TOP, BOTTOM = 58, 16, 16, 40
 
 
+@dataclass(frozen=True)
+class Frame:
+    """A chart's drawing size in SVG units and how many ticks fit."""
+
+    name: str
+    width: int
+    height: int
+    left: int
+    right: int
+    x_ticks: int  # at most this many time labels
+    y_ticks: int  # at most this many value labels
+    top: int = 16  # room above the plot (the phone's value axis names its unit there)
+
+
+WIDE = Frame("wide", W, H, LEFT, 120, 14, 8)
+# 360 units shown on a 340-390 px phone: the 12-unit labels stay 11 px or more on screen.
+NARROW = Frame("narrow", 360, 300, 44, 72, 5, 6, top=28)
+
+# Okabe & Ito (2008), "Color Universal Design": told apart with every common colour-vision deficiency.
+PALETTE = {"blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "green": "#009E73",
+           "orange": "#E69F00", "sky": "#56B4E9", "black": "#000000"}
+# Per series, so two lines never differ by colour alone: a dash pattern and a marker shape.
+DASHES = {"solid": "", "dashed": "7 4", "dotted": "2 3"}
+SHAPES = ("circle", "square", "triangle", "diamond")
+
+
 @dataclass
 class Line:
     """A series: (ms, value) points, optionally with a (ms, low, high) band."""
 
     label: str
     points: list[tuple[int, float]]
-    colour: str
+    colour: str  # a PALETTE name (or a CSS colour)
     band: list[tuple[int, float, float]] = field(default_factory=list)
     dashed: bool = False
+    dash: str = ""  # solid | dashed | dotted (default: dashed when ``dashed``, else solid)
+    shape: str = ""  # a SHAPES marker (default: by the series' position)
+    short: str = ""  # the label at the line's end (default: ``label``)
+
+    @property
+    def stroke(self) -> str:
+        """Return the CSS colour of the line."""
+        return PALETTE.get(self.colour, self.colour)
+
+    def pattern(self) -> str:
+        """Return the SVG dash array of the line."""
+        return DASHES.get(self.dash or ("dashed" if self.dashed else "solid"), "")
 
 
 @dataclass
@@ -107,58 +151,135 @@ def _time_ticks(lo: int, hi: int, tz) -> list[tuple[int, str]]:
     return out
 
 
+def _thin(items: list, at_most: int) -> list:
+    """Return every k-th item so that at most ``at_most`` remain (first kept)."""
+    if len(items) <= at_most:
+        return items
+    step = math.ceil(len(items) / at_most)
+    return items[::step]
+
+
+def marker(shape: str, cx: float, cy: float, colour: str, r: float = 4.0) -> str:
+    """Return one marker shape as SVG (filled, with a white edge so it stands out on a band)."""
+    edge = 'stroke="#fff" stroke-width="1"'
+    if shape == "square":
+        return f'<rect x="{cx - r:.1f}" y="{cy - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" fill="{colour}" {edge}/>'
+    if shape == "triangle":
+        return (f'<polygon points="{cx:.1f},{cy - r * 1.2:.1f} {cx - r * 1.1:.1f},{cy + r * .9:.1f} '
+                f'{cx + r * 1.1:.1f},{cy + r * .9:.1f}" fill="{colour}" {edge}/>')
+    if shape == "diamond":
+        return (f'<polygon points="{cx:.1f},{cy - r * 1.3:.1f} {cx + r:.1f},{cy:.1f} {cx:.1f},{cy + r * 1.3:.1f} '
+                f'{cx - r:.1f},{cy:.1f}" fill="{colour}" {edge}/>')
+    return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{colour}" {edge}/>'
+
+
+def legend_key(line: Line, index: int) -> Markup:
+    """Return a small SVG of a series' line and marker, for the legend under a chart."""
+    shape = line.shape or SHAPES[index % len(SHAPES)]
+    dash = f' stroke-dasharray="{line.pattern()}"' if line.pattern() else ""
+    return Markup(f'<svg class="key-line" viewBox="0 0 36 14" width="36" height="14" aria-hidden="true">'
+                  f'<line x1="1" x2="35" y1="7" y2="7" stroke="{line.stroke}" stroke-width="2.2"{dash}/>'
+                  f'{marker(shape, 18, 7, line.stroke)}</svg>')
+
+
+HATCHES = {"short": 45, "risk": -45, "wet": 45}  # shaded spells that also carry a hatch (not tint alone)
+
+
+def _defs(prefix: str) -> str:
+    """Return the hatch patterns of one chart (ids prefixed: a page holds two drawings of each chart)."""
+    out = ["<defs>"]
+    for css, angle in HATCHES.items():
+        out.append(f'<pattern id="{prefix}-{css}" width="8" height="8" patternUnits="userSpaceOnUse"'
+                   f' patternTransform="rotate({angle})"><line class="hatch {css}" x1="0" y1="0" x2="0" y2="8"/></pattern>')
+    out.append("</defs>")
+    return "".join(out)
+
+
+def responsive(**chart) -> Markup:
+    """Return a chart drawn for a phone and for a wide screen; the stylesheet shows the one that fits."""
+    return Markup('<div class="chart-frame">') + render(frame=NARROW, **chart) + render(frame=WIDE, **chart) \
+        + Markup("</div>")
+
+
 def render(*, lo: int, hi: int, tz, scale: Scale, lines: list[Line], shades: list[Shade] = (),
-           limits: list[Limit] = (), title: str = "", y_label: str = "", marks: list[tuple[int, int, str]] = ()) -> Markup:
-    """Return an accessible SVG chart of the window [lo, hi] (ms)."""
-    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
+           limits: list[Limit] = (), title: str = "", y_label: str = "", marks: list[tuple[int, int, str]] = (),
+           frame: Frame = WIDE, chart_id: str = "c") -> Markup:
+    """Return an accessible SVG chart of the window [lo, hi] (ms), drawn for one frame (phone or wide)."""
+    w, h, left, right, top = frame.width, frame.height, frame.left, frame.right, frame.top
+    pw, ph = w - left - right, h - top - BOTTOM
+    prefix = f"{chart_id}-{frame.name}"
 
     def x(ms: int) -> float:
-        return LEFT + (ms - lo) / max(1, hi - lo) * pw
+        return left + (ms - lo) / max(1, hi - lo) * pw
 
     def y(v: float) -> float:
-        return TOP + ph - min(1.0, max(0.0, scale.forward(v))) * ph
+        return top + ph - min(1.0, max(0.0, scale.forward(v))) * ph
 
-    out = [f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}"'
-           f' xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>"]
+    out = [f'<svg class="chart chart-{frame.name}" viewBox="0 0 {w} {h}" role="img" aria-label="{escape(title)}"'
+           f' xmlns="http://www.w3.org/2000/svg">', f"<title>{escape(title)}</title>", _defs(prefix)]
     for s in shades:
         x0, x1 = x(max(s.start, lo)), x(min(s.end, hi))
         if x1 - x0 < 0.3:
             x1 = x0 + 0.3
-        out.append(f'<rect class="{escape(s.css)}" x="{x0:.1f}" y="{TOP}" width="{x1 - x0:.1f}" height="{ph}">'
+        out.append(f'<rect class="{escape(s.css)}" x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}" height="{ph}">'
                    f"<title>{escape(s.label)}</title></rect>")
-    for v in scale.ticks:
+        if s.css in HATCHES:
+            out.append(f'<rect fill="url(#{prefix}-{s.css})" x="{x0:.1f}" y="{top}" width="{x1 - x0:.1f}"'
+                       f' height="{ph}" pointer-events="none"/>')
+    for v in _thin(scale.ticks, frame.y_ticks):
         yy = y(v)
-        out.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
-        out.append(f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end">{escape(scale.fmt(v))}</text>')
-    for ms, label in _time_ticks(lo, hi, tz):
+        out.append(f'<line class="grid" x1="{left}" x2="{w - right}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
+        out.append(f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end">{escape(scale.fmt(v))}</text>')
+    for ms, label in _thin(_time_ticks(lo, hi, tz), frame.x_ticks):
         xx = x(ms)
-        out.append(f'<line class="grid" x1="{xx:.1f}" x2="{xx:.1f}" y1="{TOP}" y2="{TOP + ph}"/>')
-        out.append(f'<text x="{xx:.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{escape(label)}</text>')
-    out.append(f'<line class="axis" x1="{LEFT}" x2="{W - RIGHT}" y1="{TOP + ph}" y2="{TOP + ph}"/>')
-    out.append(f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + ph}"/>')
-    if y_label:
-        out.append(f'<text x="14" y="{TOP + ph / 2:.0f}" transform="rotate(-90 14 {TOP + ph / 2:.0f})"'
+        out.append(f'<line class="grid" x1="{xx:.1f}" x2="{xx:.1f}" y1="{top}" y2="{top + ph}"/>')
+        out.append(f'<text x="{xx:.1f}" y="{h - BOTTOM + 16}" text-anchor="middle">{escape(label)}</text>')
+    out.append(f'<line class="axis" x1="{left}" x2="{w - right}" y1="{top + ph}" y2="{top + ph}"/>')
+    out.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{top + ph}"/>')
+    if y_label and frame is WIDE:
+        out.append(f'<text x="12" y="{top + ph / 2:.0f}" transform="rotate(-90 12 {top + ph / 2:.0f})"'
                    f' text-anchor="middle">{escape(y_label)}</text>')
+    elif y_label:  # a phone: the unit above the value axis, where it cannot run into the tick labels
+        out.append(f'<text x="4" y="{top - 10}">{escape(y_label)}</text>')
     for lim in limits:
         yy = y(lim.value)
-        out.append(f'<line class="limit" x1="{LEFT}" x2="{W - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
-        out.append(f'<text x="{W - RIGHT - 4}" y="{yy - 4:.1f}" text-anchor="end">{escape(lim.label)}</text>')
+        out.append(f'<line class="limit" x1="{left}" x2="{w - right}" y1="{yy:.1f}" y2="{yy:.1f}"/>')
+        # On a phone the limit's label is its value alone, in the right margin; the legend says the rest.
+        text = lim.label if frame is WIDE else lim.label.split(":")[0]
+        out.append(f'<text class="limit-label" x="{w - right - 4 if frame is WIDE else w - right + 3}" y="{yy - 4:.1f}"'
+                   f' text-anchor="{"end" if frame is WIDE else "start"}">{escape(text)}</text>')
     for start, end, label in marks:
         # A bracket of fixed length (the 8-hour line) from the start of a dark period.
         x0, x1 = x(max(start, lo)), x(min(end, hi))
-        out.append(f'<line class="limit" x1="{x0:.1f}" x2="{x1:.1f}" y1="{TOP + 10}" y2="{TOP + 10}"/>')
-        out.append(f'<line class="limit" x1="{x1:.1f}" x2="{x1:.1f}" y1="{TOP + 4}" y2="{TOP + 16}"/>')
-        out.append(f'<text x="{x1 + 3:.1f}" y="{TOP + 14}">{escape(label)}</text>')
-    for line in lines:
+        out.append(f'<line class="limit" x1="{x0:.1f}" x2="{x1:.1f}" y1="{top + 10}" y2="{top + 10}"/>')
+        out.append(f'<line class="limit" x1="{x1:.1f}" x2="{x1:.1f}" y1="{top + 4}" y2="{top + 16}"/>')
+        out.append(f'<text x="{x1 + 3:.1f}" y="{top + 14}">{escape(label)}</text>')
+    ends: list[tuple[float, str, str]] = []
+    for index, line in enumerate(lines):
+        colour, shape = line.stroke, line.shape or SHAPES[index % len(SHAPES)]
         if line.band:
-            upper = " ".join(f"{x(t):.1f},{y(h):.1f}" for t, _lo, h in line.band)
+            upper = " ".join(f"{x(t):.1f},{y(high):.1f}" for t, _lo, high in line.band)
             lower = " ".join(f"{x(t):.1f},{y(low):.1f}" for t, low, _h in reversed(line.band))
-            out.append(f'<polygon class="band" fill="{line.colour}" points="{upper} {lower}"/>')
+            out.append(f'<polygon class="band" fill="{colour}" points="{upper} {lower}"/>')
+        dash = f' stroke-dasharray="{line.pattern()}"' if line.pattern() else ""
         for segment in _segments(line.points, hi - lo):
             pts = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in segment)
-            dash = ' stroke-dasharray="5 3"' if line.dashed else ""
-            out.append(f'<polyline class="line" stroke="{line.colour}"{dash} points="{pts}">'
+            out.append(f'<polyline class="line" stroke="{colour}"{dash} points="{pts}">'
                        f"<title>{escape(line.label)}</title></polyline>")
+        # Markers spread along the line, staggered per series so that overlapping lines show both shapes.
+        if line.points:
+            count = 6 if frame is WIDE else 4
+            step = max(1, len(line.points) // count)
+            for t, v in line.points[(index * step) // max(1, len(lines)) % step::step]:
+                out.append(marker(shape, x(t), y(v), colour))
+            t, v = line.points[-1]
+            ends.append((y(v), line.short or line.label, colour))
+    # A label at each line's end, in the right margin, kept apart when the lines end close together.
+    placed: list[float] = []
+    for yy, text, colour in sorted(ends):
+        yy = max([yy] + [p + 14 for p in placed])
+        placed.append(yy)
+        out.append(f'<text class="end-label" x="{w - right + 4}" y="{yy + 4:.1f}" fill="{colour}">{escape(text)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 

@@ -10,22 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from agent.config import Settings
-from agent.evaluation import house_light_days
+from agent.evaluation import house_light_days, room_days
 from agent.logbooks import current_entries
 from agent.store import Store, from_ms, last_reading, last_seen, sensors_at, to_ms
 from rules.documents import add_months
-from rules.findings import worst
 from rules.logbooks import CHECK_MONTHS, GENERATOR_ITEMS
-from rules.sensor import dew_point, light
 from webui.i18n import fmt_date, fmt_duration, fmt_number, ngettext
 from webui.i18n import gettext as _
 
-# E3.3: condensation when the dew point reaches the egg surface; below this margin (°C) it is close.
-DEW_MARGIN_WARN = 2.0
 # Readings older than this do not describe "now" any more.
 FRESH_S = 30 * 60
-
-LEVEL_WORDS = {"ok": "in orde", "warn": "let op", "bad": "afwijking", "none": "geen gegevens", "nvt": "nvt"}
 
 
 @dataclass(frozen=True)
@@ -52,31 +46,41 @@ def _last_reading(store: Store, sensor_ids: list[int]) -> tuple[int, float] | No
 def light_tiles(store: Store, config: Settings, house: str, now: datetime) -> list[Tile]:
     """Return last night's dark period (G3.8.9) and the light hours (G3.8.7) of the last complete lighting day.
 
-    Read from the sensor rules' own light days and verdicts (``agent.evaluation.lightdays``), so the tile says what
-    the score says; the worst of the house's lux sensors counts.
+    Read from the sensor rules' own light days and verdicts (``agent.evaluation.house_light_days``), so the
+    tile says what the score says: the worst sensor counts, the 24 h limits included, and in a house with
+    daylight the lamps are judged where the score judges them.
     """
     label_dark, label_light = _("Donkerperiode afgelopen nacht"), _("Lichturen")
     found = house_light_days(store, config, house, now - timedelta(hours=60), now)
-    days = [d for _label, ds in (found.sensors if found else []) for d in ds if d.complete and d.coverage > 0]
-    if not days:
+    if found is None:
         return [_none(label_dark), _none(label_light)]
-    last = max(d.day for d in days)
-    days = [d for d in days if d.day == last]
-    p, cov, tz = found.params, found.coverage, config.farm_view().tz
+    tz = config.farm_view().tz
     tiles = []
-    g9 = worst(v.status or "unknown" for v in (light.verdict_g3_8_9(d, p, cov) for d in days))
-    darks = [d.dark_known for d in days if d.dark_known]
-    if not darks:
-        tiles.append(Tile(label_dark, _("geen"), "bad" if g9 == "D" else "none",
-                          _("geen donker") if g9 == "D" else _("geen gegevens")))
+    dark_days = [d for _label, ds in found.days_for("G3.8.9") for d in ds if d.complete and d.coverage > 0]
+    if not dark_days:
+        tiles.append(_none(label_dark))
     else:
-        start, end = min(darks, key=lambda iv: iv[1] - iv[0])
-        when = f"{from_ms(start).astimezone(tz):%H:%M}–{from_ms(end).astimezone(tz):%H:%M}"
-        value = f"{fmt_duration((end - start) / 1000)} ({when})"
-        tiles.append(Tile(label_dark, value, *_verdict_level(g9, _("korter dan 8 uur"))))
-    g7 = worst(v.status or "unknown" for v in (light.verdict_g3_8_7(d, p, cov) for d in days))
-    light_h = max(d.light_ms for d in days) / 3_600_000
-    tiles.append(Tile(label_light, _("{h} uur", h=fmt_number(light_h, 1)), *_verdict_level(g7, _("meer dan 16 uur"))))
+        last = max(d.day for d in dark_days)
+        days = [d for d in dark_days if d.day == last]
+        g9 = found.verdicts("G3.8.9")[last].status or "unknown"
+        darks = [d.dark_known for d in days if d.dark_known]
+        if not darks:
+            tiles.append(Tile(label_dark, _("geen"), "bad" if g9 == "D" else "none",
+                              _("geen donker") if g9 == "D" else _("geen gegevens")))
+        else:
+            start, end = min(darks, key=lambda iv: iv[1] - iv[0])
+            when = f"{from_ms(start).astimezone(tz):%H:%M}–{from_ms(end).astimezone(tz):%H:%M}"
+            value = f"{fmt_duration((end - start) / 1000)} ({when})"
+            tiles.append(Tile(label_dark, value, *_verdict_level(g9, _("korter dan 8 uur"))))
+    light_days = [d for _label, ds in found.days_for("G3.8.7") for d in ds if d.complete and d.coverage > 0]
+    if not light_days:
+        tiles.append(_none(label_light))
+    else:
+        last = max(d.day for d in light_days)
+        g7 = found.verdicts("G3.8.7")[last].status or "unknown"
+        light_h = max(d.light_ms for d in light_days if d.day == last) / 3_600_000
+        tiles.append(Tile(label_light, _("{h} uur", h=fmt_number(light_h, 1)),
+                          *_verdict_level(g7, _("meer dan 16 uur"))))
     return tiles
 
 
@@ -91,7 +95,7 @@ def _verdict_level(status: str, deviation_word: str) -> tuple[str, str]:
 
 def alarm_tile(store: Store, config: Settings, house, now: datetime) -> Tile:
     """Return when the ventilation alarm panel was last heard from (A3.4)."""
-    label = _("Alarmkast gehoord")
+    label = _("Alarminstallatie gehoord")
     if not house.mechanical_ventilation:
         return Tile(label, "—", "nvt", _("geen mechanische ventilatie"))
     sensors = sensors_at(store, house.id, "ventilation_alarm")
@@ -139,28 +143,26 @@ def generator_tile(store: Store, now: datetime, today: date) -> Tile:
     return Tile(label, fmt_date(last), "ok", _("in orde"))
 
 
-def egg_room_tile(store: Store, room: str, now: datetime) -> Tile:
-    """Return the egg room's dew-point margin: egg temperature minus dew point (E3.3)."""
+def egg_room_tile(store: Store, config: Settings, room: str, now: datetime) -> Tile:
+    """Return the egg room's dew-point margin now: egg surface minus dew point (E3.3).
+
+    The egg surface (probe, or the rule's own estimate from the air's history), the dew point and the
+    condition are those of the condensation rule, with the room's margin: condensation is at or below
+    the dew point, "condensrisico" within the margin.
+    """
     label = _("Marge tot dauwpunt")
-    readings = {}
-    for kind in ("temperature", "humidity", "egg_temperature"):
-        last = _last_reading(store, [s.id for s in sensors_at(store, room, kind)])
-        if last and (to_ms(now) - last[0]) / 1000 <= FRESH_S:
-            readings[kind] = last[1]
-    if "temperature" not in readings or "humidity" not in readings:
+    found = room_days(store, config, room, now - timedelta(hours=26), now)
+    latest = found.latest() if found else None
+    if latest is None or (to_ms(now) - latest[0]) / 1000 > FRESH_S:
         return _none(label)
-    dew = dew_point(readings["temperature"], readings["humidity"])
-    if dew is None:
-        return _none(label)
-    surface = readings.get("egg_temperature", readings["temperature"])
-    margin = surface - dew
-    value = f"{fmt_number(margin, 1)} °C"
-    if "egg_temperature" not in readings:
-        value += " " + _("(geschat uit luchttemperatuur)")
-    if margin <= 0:
+    _ms, dew, egg, state = latest
+    value = f"{fmt_number(egg - dew, 1)} °C"
+    if not any(d.probe for _label, days in found.sensors for d in days):
+        value += " " + _("(eioppervlak geschat)")
+    if state == "condensation":
         return Tile(label, value, "bad", _("condens"))
-    if margin < DEW_MARGIN_WARN:
-        return Tile(label, value, "warn", _("krap"))
+    if state == "risk":
+        return Tile(label, value, "warn", _("condensrisico"))
     return Tile(label, value, "ok", _("droog"))
 
 
@@ -181,9 +183,14 @@ def all_tiles(store: Store, config: Settings, now: datetime) -> list[LocationTil
     for house in config.houses:
         lines = light_tiles(store, config, house.id, now)
         lines.append(alarm_tile(store, config, house, now))
-        lines.append(generator if house.mechanical_ventilation
-                     else Tile(generator.label, "—", "nvt", _("geen mechanische ventilatie")))
+        if not house.mechanical_ventilation:
+            lines.append(Tile(generator.label, "—", "nvt", _("geen mechanische ventilatie")))
+        elif house.flaps_open_on_power_failure:
+            # A3.5/A3.6 as the rules judge them: "Niet nodig bij stroomloos te openen ventilatieopeningen."
+            lines.append(Tile(generator.label, "—", "nvt", _("niet nodig: ventilatieopeningen openen stroomloos")))
+        else:
+            lines.append(generator)
         out.append(LocationTiles(house.id, "house", lines))
     for room in config.egg_rooms:
-        out.append(LocationTiles(room.id, "egg_room", [egg_room_tile(store, room.id, now)]))
+        out.append(LocationTiles(room.id, "egg_room", [egg_room_tile(store, config, room.id, now)]))
     return out

@@ -38,6 +38,47 @@ class ChannelTestResult:
         return {"channel": self.channel, "delivered": self.delivered, "detail": self.detail, "sent_at": self.sent_at}
 
 
+@dataclass(frozen=True)
+class ChannelState:
+    """A configured channel as the alerts page names it: where it reaches, what it carries, its last test."""
+
+    key: str
+    label: str  # what the page calls it: its name, else where it reaches (a URL may carry a token: never shown)
+    type: str  # webhook | email | mqtt
+    target: str  # the receiver's host, the addresses or the topic (never a secret or a token in a URL)
+    severities: tuple[str, ...]
+    houses: tuple[str, ...] | None
+    person: str | None
+    last_test: ChannelTestResult | None
+    last_delivered_ms: int | None
+
+
+def _target(channel: AlertChannel) -> str:
+    """Return where a channel reaches, without the secrets a URL may carry."""
+    from urllib.parse import urlsplit
+
+    if channel.type == "email":
+        return ", ".join(channel.to)
+    if channel.type == "mqtt":
+        return channel.topic or ""
+    return urlsplit(channel.url or "").hostname or ""
+
+
+def channel_states(store: Store, settings: Settings) -> list[ChannelState]:
+    """Return every configured off-farm channel with its last test and its last delivered message."""
+    out = []
+    for c in settings.alerts.channels:
+        tests = store.query("SELECT channel, sent_at, delivered, detail FROM channel_tests WHERE channel = ?"
+                            " ORDER BY id DESC LIMIT 1", [c.key])
+        last = store.query("SELECT max(delivered_at) AS at FROM outbox WHERE channel = ? AND state = 'delivered'",
+                           [c.key])[0]["at"]
+        test = ChannelTestResult(tests[0]["channel"], bool(tests[0]["delivered"]), tests[0]["detail"] or "",
+                                 tests[0]["sent_at"]) if tests else None
+        out.append(ChannelState(c.key, c.name or _target(c) or c.type, c.type, _target(c), tuple(c.severities),
+                                tuple(c.houses) if c.houses else None, c.person, test, last))
+    return out
+
+
 def run_channel_tests(store: Store, settings: Settings, now: datetime, *, names: list[str] | None = None,
                       monthly: bool = False) -> list[ChannelTestResult]:
     """Send one test message per channel (one attempt each); record and return the outcomes."""

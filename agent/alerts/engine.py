@@ -364,24 +364,38 @@ def peek_token(store: Store, token: str) -> AckResult:
     return AckResult("used" if row.pop("used_at") is not None else "valid", Alert.from_row(row))
 
 
-def acknowledge_mqtt(store: Store, payload: bytes, now: datetime) -> AckResult:
-    """Acknowledge from an MQTT message: a token, an alert id, or JSON ``{"id": 7, "by": "kiezer"}``/``{"token": …}``."""
+def mqtt_ack_user(ack_topic: str, topic: str) -> str | None:
+    """Return the broker account an acknowledgement came from: the last level of ``<ack_topic>/<user>``.
+
+    The broker's ACL (deploy/mosquitto.acl: ``pattern write <ack_topic>/%u``) lets an account publish
+    only under its own name, so the topic says who acknowledged; a payload cannot claim it.
+    """
+    prefix = ack_topic.rstrip("/") + "/"
+    user = topic[len(prefix):] if topic.startswith(prefix) else ""
+    if not user or "/" in user or len(user) > 80 or not user.isprintable():
+        return None
+    return user
+
+
+def acknowledge_mqtt(store: Store, payload: bytes, now: datetime, *, user: str) -> AckResult:
+    """Acknowledge from an MQTT message of broker account ``user``: a token, an alert id, or ``{"id": 7}``."""
     text = payload.decode("utf-8", "replace").strip()
     try:
         doc = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         doc = text
     if isinstance(doc, int) and not isinstance(doc, bool):
         doc = {"id": doc}
     if isinstance(doc, str):
-        doc = {"id": int(doc)} if doc.isdigit() else {"token": doc}
+        doc = {"id": int(doc)} if doc.isascii() and doc.isdigit() and len(doc) < 19 else {"token": doc}
     if not isinstance(doc, dict):
         return AckResult("unknown")
-    by = str(doc.get("by") or "mqtt")[:80]
+    by = f"{user} (mqtt)"
     if isinstance(doc.get("token"), str):
         return acknowledge_by_token(store, doc["token"], now, by=by)
-    if isinstance(doc.get("id"), int) and not isinstance(doc.get("id"), bool):
-        return acknowledge(store, doc["id"], by=by, via="mqtt", now=now)
+    alert_id = doc.get("id")
+    if isinstance(alert_id, int) and not isinstance(alert_id, bool) and 0 < alert_id < 2**62:
+        return acknowledge(store, alert_id, by=by, via="mqtt", now=now)
     return AckResult("unknown")
 
 

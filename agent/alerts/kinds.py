@@ -54,10 +54,14 @@ KINDS: dict[str, AlertKind] = {
         # G3.8.8: at least 20 lux during the light period.
         AlertKind("light_too_low", "warning", N_("minder dan 20 lux tijdens lichtperiode"), "sensor",
                   "Controleer verlichting en lichtprogramma."),
+        # E3.3 as it happens: the egg surface within the condensation rule's margin of the dew point.
+        AlertKind("condensation_risk", "warning", N_("condensrisico in het eierlokaal"), "sensor",
+                  "De eieren naderen het dauwpunt: ventileer of verwarm het eierlokaal, of laat de eieren "
+                  "langzaam opwarmen."),
         # From the score (issue 4's evaluators): rules with a kind of their own.
         AlertKind("dark_too_short", "warning", N_("donkerperiode te kort"), "rule"),
         AlertKind("no_dusk", "warning", N_("geen schemerperiode"), "rule"),
-        AlertKind("condensation", "warning", N_("condensrisico op de eieren"), "rule",
+        AlertKind("condensation", "warning", N_("condens op de eieren"), "rule",
                   "Controleer temperatuur en luchtvochtigheid in het eierlokaal."),
         AlertKind("deviation_major", "warning", N_("nieuwe afwijking"), "rule"),
         AlertKind("deviation_minor", "info", N_("nieuwe opmerking"), "rule"),
@@ -67,6 +71,10 @@ KINDS: dict[str, AlertKind] = {
                   "(045-5463188)."),
         AlertKind("production_drop", "warning", N_("daling voer-, water- of eiproductie"), "logbook",
                   "Bij twee opeenvolgende dagen daling: raadpleeg de dierenarts (A6.2.1)."),
+        # A4.2.2: the kiosk promises the visitor who answered "ja" that the farmer is told at once.
+        AlertKind("visitor_contact", "warning", N_("bezoeker met pluimveecontact (48 uur)"), "logbook",
+                  "Een bezoeker antwoordde ja op de 48-uursvraag: spreek hem voordat hij de stallen in gaat en "
+                  "overleg met de dierenarts."),
         AlertKind("due_tomorrow", "info", N_("morgen te doen"), "schedule"),
     )
 }

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from agent.alerts.kinds import KINDS, SEVERITY_WORDS
 from agent.config import Settings
 from agent.store import from_ms
+from rules.texts import dutch_ngettext
 
 EVENT_SUFFIX = {"raised": "", "repeat": " (herhaling, nog niet bevestigd)",
                 "escalated": " (escalatie, nog niet bevestigd)"}
@@ -73,8 +74,10 @@ def alert_payload(settings: Settings, alert: dict, event: str, *, token: str | N
         if kind.advice:
             lines += ["", kind.advice]
         if event == "escalated" and person:
-            lines += ["", f"U krijgt dit bericht omdat de melding na {alert['age_minutes']:.0f} minuten "
-                          "nog niet is bevestigd."]
+            minutes = round(alert["age_minutes"])
+            lines += ["", dutch_ngettext("U krijgt dit bericht omdat de melding na {n} minuut nog niet is bevestigd.",
+                                         "U krijgt dit bericht omdat de melding na {n} minuten nog niet is bevestigd.",
+                                         minutes)]
     link = ack_url(settings, token) if token else None
     if event in ("raised", "repeat", "escalated"):
         lines += ["", f"Bevestigen: {link}" if link else f"Bevestigen: ikb-agent alert ack {alert['id']}"]

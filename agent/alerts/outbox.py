@@ -246,3 +246,16 @@ class Dispatcher:
 def with_payload(message: Message, **extra) -> Message:
     """Return a copy of the message with keys added to its payload."""
     return replace(message, payload={**message.payload, **extra})
+
+
+def outbox_depth(store: Store) -> dict:
+    """Return how many messages wait to be sent (pending; held for a digest), the oldest, and the last error."""
+    row = store.query(
+        "SELECT count(*) FILTER (WHERE state = 'pending') AS pending, count(*) FILTER (WHERE state = 'held') AS held,"
+        " min(created_at) FILTER (WHERE state = 'pending') AS oldest,"
+        " max(attempts) FILTER (WHERE state = 'pending') AS attempts FROM outbox WHERE state IN ('pending', 'held')")[0]
+    error = store.query("SELECT channel, last_error FROM outbox WHERE state = 'pending' AND last_error IS NOT NULL"
+                        " ORDER BY id LIMIT 1")
+    return {"pending": row["pending"], "held": row["held"], "oldest_pending_ms": row["oldest"],
+            "attempts": row["attempts"] or 0,
+            "last_error": {"channel": error[0]["channel"], "error": error[0]["last_error"]} if error else None}

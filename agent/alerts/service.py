@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Callable
 
 from agent import clock
 from agent.alerts.channels import broker_of, build_channels
-from agent.alerts.engine import AckResult, AlertEngine, acknowledge_mqtt
+from agent.alerts.engine import AckResult, AlertEngine, acknowledge_mqtt, mqtt_ack_user
 from agent.alerts.messages import local_text
 from agent.alerts.outbox import Dispatcher, Message, with_payload
 from agent.alerts.sources import (
@@ -56,7 +56,8 @@ class AlertService:
             # The farm broker's link also carries the MQTT channels that name no broker of their own.
             broker = broker_of(settings)
             self.ack_link = MqttLink(broker, f"{settings.mqtt.client_id}-alerts",
-                                     subscriptions=[settings.alerts.ack_topic], on_message=self._on_ack,
+                                     subscriptions=[settings.alerts.ack_topic.rstrip("/") + "/+"],
+                                     on_message=self._on_ack,
                                      persistent=True)
             self._links[(broker.host, broker.port, broker.username)] = self.ack_link
         self.dispatcher = Dispatcher(self.store, build_channels(settings, self._link_for),
@@ -91,9 +92,14 @@ class AlertService:
         self.dispatcher.wake()
 
     def _on_ack(self, topic: str, payload: bytes) -> None:
-        """Acknowledge from the MQTT ack topic (an alarm dialer, Home Assistant)."""
-        result: AckResult = acknowledge_mqtt(self.store, payload, self.clock())
-        log.info("MQTT acknowledgement on %s: %s", topic, result.status)
+        """Acknowledge from ``<ack_topic>/<broker account>`` (an alarm dialer, Home Assistant)."""
+        user = mqtt_ack_user(self.settings.alerts.ack_topic, topic)
+        if user is None:
+            log.warning("MQTT acknowledgement on %r ignored: expected %s/<account>", topic[:100],
+                        self.settings.alerts.ack_topic)
+            return
+        result: AckResult = acknowledge_mqtt(self.store, payload, self.clock(), user=user)
+        log.info("MQTT acknowledgement by %s: %s", user, result.status)
 
     # ------------------------------------------------------------------ delivery
 
@@ -174,18 +180,18 @@ def alert_listener(store: Store, settings: Settings) -> AlertService:
 def raise_due_alerts(store: Store, settings: Settings, now: datetime) -> bool:
     """Raise an info alert for each item of the score's due list falling due tomorrow (once per local day).
 
-    The due list is the score snapshot's (the minute job's); before the first snapshot, the farm is scored here.
+    The due list is the score snapshot's (the minute job's). Before the first snapshot nothing is sent and the
+    day is not marked done: the job looks again in 15 minutes rather than scoring the farm a second time.
     """
-    from agent.evaluation import score_window
-
     local = now.astimezone(settings.farm_view().tz)
     day = local.date().isoformat()
     # Once a day, in the afternoon: "tomorrow" is then the next working day the farmer plans for.
     if local.hour < settings.alerts.due_reminder_hour or store.get_kv("alerts.dues.day") == day:
         return False
     stored = latest_score(store)
-    due = stored.score.due if stored else score_window(store, settings, at=now, since=now - timedelta(days=30)).due
-    sent = alerts_for_dues(AlertEngine(store, settings), settings, due, to_ms(now))
+    if stored is None:
+        return False
+    sent = alerts_for_dues(AlertEngine(store, settings), settings, stored.score.due, to_ms(now))
     store.set_kv("alerts.dues.day", day)
     return sent
 

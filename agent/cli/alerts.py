@@ -143,7 +143,7 @@ def alert_test(app: AppContext, names: tuple[str, ...], monthly: bool, by: str |
         for r in results:
             click.echo(f"{r.channel:<20} {_(STATE_WORDS['delivered' if r.delivered else 'failed']):<11} {r.detail}")
         click.echo(_("vastgelegd in het testlogboek van de meldkanalen (A3.4); de alarminstallatie zelf is hiermee "
-                     "niet getest: geef een testalarm op het alarmpaneel of registreer de controle in het "
+                     "niet getest: geef een testalarm op de alarminstallatie of registreer de controle in het "
                      "controlelogboek (A3.6)"))
         routes = [c.key for c in config.alerts.channels if "critical" in c.severities]
         if len(routes) < 2:

@@ -46,8 +46,11 @@ class AppContext:
 
     @cached_property
     def config(self) -> Settings:
-        """Return the validated configuration (ConfigError when invalid)."""
-        return load_config(self.config_path)
+        """Return the validated configuration (ConfigError when invalid); say which keys are deprecated."""
+        settings = load_config(self.config_path)
+        for note in settings.deprecations:
+            click.echo(f"ikb-agent: warning: {self.config_path}: {note}", err=True)
+        return settings
 
     @cached_property
     def store(self) -> Store:

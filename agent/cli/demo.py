@@ -144,6 +144,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
     """Run broker, agent, simulator and web page until ``stop`` is set; stop them in order."""
     from agent.cli.demo_logbooks import seed_demo_logbooks
     from agent.cli.runner import Agent, mqtt_options
+    from agent.history import HistoryLoad
     from agent.store import count_users, newest_reading_ms, open_store
     from sensors.mqtt import MqttPublisher
     from sensors.simulator import FarmModel, publish_stream
@@ -153,6 +154,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
     publisher: MqttPublisher | None = None
     stop_web: Callable[[], None] | None = None
     sim_thread: threading.Thread | None = None
+    history: HistoryLoad | None = None
     try:
         config_path = write_demo_config(workdir, mqtt_port=broker.port, web_port=web_port)
         settings = load_config(config_path)
@@ -180,23 +182,37 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         echo(_("Broker: mqtt://127.0.0.1:{port}  (database {path})", port=broker.port, path=settings.storage.path))
         echo(_("Geschiedenis vanaf {start} wordt verstuurd, daarna live…", start=start.strftime("%Y-%m-%d %H:%M")))
 
+        # The page says "geschiedenis laden… 40 %" until the history is stored and judged: until then
+        # its verdict is that of part of the history, and will change.
+        history = HistoryLoad(str(settings.storage.path), start, lambda: datetime.now().astimezone())
+
         def caught_up(stats) -> None:
+            history.caught_up()
             echo(ngettext("Geschiedenis verstuurd ({n} bericht); de simulatie loopt nu live.",
                           "Geschiedenis verstuurd ({n} berichten); de simulatie loopt nu live.", stats.published))
+
+        def progress(state) -> None:
+            if state.state == "done":
+                echo(_("Geschiedenis opgeslagen en beoordeeld: het oordeel op de pagina is dat van de hele periode."))
 
         sim_thread = threading.Thread(target=publish_stream, name="ikb-demo-simulator", daemon=True,
                                       args=(publisher.publish, FarmModel(), start),
                                       kwargs={"speed": speed, "stop": stop, "on_caught_up": caught_up})
         sim_thread.start()
+        history.start_thread(progress)
         stop_web = start_web(settings, config_path)
         url = web_url(settings)
         echo(_("Webpagina: {url}  (inloggen: {user} / {password}, als er geen ander account is)", url=url,
                user=DEMO_USER, password=DEMO_PASSWORD))
         echo(_("Score: ikb-agent --config {path} score", path=config_path))
         echo(_("Stoppen: Ctrl-C"))
-        stop.wait()
+        error = agent.wait(stop)  # the agent's main loop: watchdog and runtime status, as in `run`
+        if error:
+            raise DemoError(error)
     finally:
         stop.set()
+        if history is not None:
+            history.stop()
         if sim_thread is not None:
             sim_thread.join(5)
         if publisher is not None:

@@ -82,4 +82,5 @@ def housing_order_list(app: AppContext, fmt: str) -> None:
     if not orders:
         click.echo(_("geen ophokplicht geregistreerd"))
     for o in orders:
-        click.echo(f"{o.id:>4}  {o.start.isoformat()} – {o.end.isoformat() if o.end else _('heden'):<10}  {o.note}")
+        end = o.end.isoformat() if o.end else _("heden")
+        click.echo(f"{o.id:>4}  {o.start.isoformat()} – {end:<10}  {o.note}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -47,20 +48,24 @@ def run_cmd(app: AppContext, log_level: str) -> None:
     """Run the agent: MQTT ingest, sensor health, retention, and the features' jobs and listeners.
 
     Runs until SIGTERM or Ctrl-C. Exits with 1 when the broker refuses the
-    configured username/password (retrying would not help).
+    configured username/password (retrying would not help). Under systemd
+    (Type=notify) it says READY and sends watchdog keep-alives while ingestion
+    and evaluation make progress ([health]); it also takes the nightly backup.
 
     \b
     Example:
       ikb-agent --config /etc/ikb-agent/ikb-agent.toml run
     """
     from agent.cli.runner import run_agent
+    from agent.health import Notifier
 
     setup_logging(log_level)
     settings = app.config
     if not settings.sensors:
         logging.getLogger("agent").warning("no [[sensors]] configured: nothing will be ingested")
     with stop_on_signals() as stop:
-        error = run_agent(settings, stop, db_path=app.db_path)
+        # systemd (Type=notify) hands us its socket and watchdog timeout in the environment.
+        error = run_agent(settings, stop, db_path=app.db_path, notifier=Notifier.from_environ(os.environ))
     if error:
         raise CommandFailed(error)
 

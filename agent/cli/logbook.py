@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from agent import jsontext
 from agent.cli.base import AppContext, CommandFailed, InputError, _, language, ngettext, pass_app
 from agent.cli.upstream import broker_options, heads_from_broker
 from agent.i18n import LANGUAGES, translate
@@ -31,7 +32,7 @@ def _read_json(text: str, option: str = "--json"):
             raise InputError(_("{option}: kan {path} niet lezen: {detail}", option=option, path=text[1:],
                                detail=exc.strerror)) from None
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except ValueError as exc:
         raise InputError(_("{option}: geen geldige JSON ({detail})", option=option, detail=exc)) from None
 
@@ -132,7 +133,7 @@ def logbook_list(app: AppContext, kind: str, history: bool, start: str | None, e
         click.echo(json.dumps([r.to_json() for r in rows], ensure_ascii=False, indent=1))
         return
     spec = LOGBOOKS[kind]
-    click.echo(ngettext("{title} ({rules}): {n} regel", "{title} ({rules}): {n} regels", len(rows),
+    click.echo(ngettext("{title} ({rules}): {n} registratie", "{title} ({rules}): {n} registraties", len(rows),
                         title=_(spec.title), rules=", ".join(spec.rules)))
     for r in rows:
         marks = []

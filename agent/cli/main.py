@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 import sys
 from datetime import timedelta
 from pathlib import Path
 
 import click
 
-from agent.cli.base import AppContext, CommandFailed, IkbGroup, _, ngettext, parse_when, pass_app
+from agent.cli.base import AppContext, CommandFailed, IkbGroup, _, ngettext, parse_when, pass_app, render
 from agent.config import ConfigError
 from agent.i18n import LANGUAGES, SOURCE_LANGUAGE
+from agent.store import storage_error
 from rules.catalogue import load_catalogue
 
 
@@ -36,6 +38,8 @@ def cli(ctx: click.Context, config_path: str, db_path: str | None, lang: str) ->
     Example:
       ikb-agent --config /etc/ikb-agent.toml score
     """
+    if db_path is not None and not db_path.strip():
+        raise click.BadParameter(_("verwacht een bestandspad, niet een leeg"), param_hint="--db")
     ctx.obj = AppContext(config_path, db_path, lang)
 
 
@@ -172,7 +176,8 @@ def document_list(app: AppContext, fmt: str) -> None:
         return
     for d in docs:
         until = " " + _("t/m {date}", date=d.valid_until.isoformat()) if d.valid_until else ""
-        click.echo(f"{d.id:>4}  {d.rule:<7} {d.issued_on.isoformat()}{until}  {d.location or _('bedrijf'):<8} {d.title}")
+        where = d.location or _("bedrijf")
+        click.echo(f"{d.id:>4}  {d.rule:<7} {d.issued_on.isoformat()}{until}  {where:<8} {d.title}")
 
 
 @document_group.command("kinds")
@@ -217,13 +222,10 @@ def user_add(app: AppContext, name: str, role: str) -> None:
     Example:
       printf '%s\\n' 'correct horse battery' | ikb-agent user add auditor1 --role auditor
     """
+    from agent.cli.users import read_password
     from agent.store import add_user
 
-    if sys.stdin.isatty():
-        password = click.prompt(_("Wachtwoord"), hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
-    add_user(app.store, name, role, password, app.now())
+    add_user(app.store, name, role, read_password(), app.now())
     click.echo(_("account {name} ({role}) aangemaakt", name=name, role=role))
 
 
@@ -282,6 +284,12 @@ from agent.cli.web import token_cmd, web_cmd  # noqa: E402
 cli.add_command(web_cmd)
 user_group.add_command(token_cmd)
 
+from agent.cli.users import USER_COMMANDS, token_group  # noqa: E402
+
+for _command in USER_COMMANDS:
+    user_group.add_command(_command)
+cli.add_command(token_group)
+
 
 # --------------------------------------------------------------------------- ingest (issue 3)
 
@@ -306,6 +314,14 @@ from agent.cli.housing import housing_order_group  # noqa: E402
 cli.add_command(housing_order_group)
 
 
+# --------------------------------------------------------------------------- health and backups (issue 16)
+
+from agent.cli.health import COMMANDS as _HEALTH_COMMANDS  # noqa: E402
+
+for _command in _HEALTH_COMMANDS:
+    cli.add_command(_command)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -324,6 +340,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except CommandFailed as exc:
         click.echo(f"ikb-agent: {exc}", err=True)
+        return 1
+    except (sqlite3.Error, OSError) as exc:
+        # A full disk, a locked or damaged database: one line saying what it means, never a traceback.
+        problem = storage_error(exc)
+        if problem is None:
+            raise
+        click.echo(f"ikb-agent: {render(problem)}", err=True)
         return 1
     except KeyboardInterrupt:
         return 130

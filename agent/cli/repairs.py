@@ -76,8 +76,8 @@ def repair_list(app: AppContext, show_all: bool, fmt: str) -> None:
         click.echo(_("geen afwijkingen die op herstel wachten"))
     for r in rows:
         state = _("hersteld") if r["repair"] else (_("te herstellen") if r["repairable"] else _("duurt nog voort"))
-        click.echo(f"{r['status']:<2} {r['rule']:<9} {r['location'] or _('bedrijf'):<8} {r['start']}  {state}: "
-                   f"{r['detail']}")
+        where = r["location"] or _("bedrijf")
+        click.echo(f"{r['status']:<2} {r['rule']:<9} {where:<8} {r['start']}  {state}: {r['detail']}")
 
 
 @repair_group.command("add")

@@ -6,20 +6,23 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agent.cli.base import _, ngettext
-from rules.catalogue import Catalogue
+from rules.catalogue import HOUSING_WORDS, Catalogue
 from rules.evidence import Farm
 from rules.findings import SEVERITY
-from rules.scoring import Score
+from rules.scoring import VERDICT_WORDS, Score
 from rules.texts import N_
 
-VERDICTS = {
-    "suspension": N_("schorsing (KO-afwijking)"),
-    "repair_required": N_("herstel vereist vóór afgifte certificaat (D-afwijking niet hersteld)"),
-    "remarks": N_("opmerkingen (B/C-afwijkingen of herstelde D-afwijkingen)"),
-    "incomplete": N_("onvolledig: niet alles is aangetoond"),
-    "ready": N_("auditklaar"),
-}
+EVALUATIONS = {"sensor": N_("sensor"), "logbook": N_("logboek"), "document": N_("document"),
+               "self_assessment": N_("zelfbeoordeling")}
 STATUSES = {"ok": "ok", "B": "B", "C": "C", "D": "D", "KO": "KO", "nvt": "nvt", "unknown": N_("onbekend")}
+
+
+def unknown_line(counts: dict[str, int]) -> str:
+    """Return how many rules are still unknown, beside the verdict: 'Onbekend: 216 van 249 regels (87 %)'."""
+    total, unknown = sum(counts.values()), counts.get("unknown", 0)
+    percent = -(-100 * unknown // total) if total else 0
+    return ngettext("Onbekend: {unknown} van {n} regel ({percent} %)", "Onbekend: {unknown} van {n} regels ({percent} %)",
+                    total, unknown=unknown, percent=percent)
 
 
 def _loc(location: str | None) -> str:
@@ -38,7 +41,8 @@ def render_score(result: Score, farm: Farm, catalogue: Catalogue, due_days: int 
         _("IKB Ei zelfbeoordeling — {farm} (KIP {kip})", farm=farm.name, kip=farm.kip_number),
         _("Periode: {since} – {at} ({timezone})", since=_fmt(result.since, farm), at=_fmt(result.at, farm),
           timezone=farm.timezone),
-        _("Oordeel: {verdict} — {words}", verdict=result.verdict, words=_(VERDICTS[result.verdict])),
+        _("Oordeel: {words}", words=_(VERDICT_WORDS[result.verdict])),
+        unknown_line(result.counts),
         _("Regels: {counts}", counts=" · ".join(f"{_(STATUSES[s])} {n}" for s, n in result.counts.items())),
         # The weights are the seed's own header texts: the scheme's Dutch, as the auditor reads them.
         _("Wegingen (schema): {weights}", weights=" · ".join(f"{w} {text}" for w, text in result.weights.items())),
@@ -94,6 +98,7 @@ def render_rules(catalogue: Catalogue) -> str:
     out = []
     for r in catalogue:
         title = r.title.replace("\n", " ")
-        out.append(f"{r.id:<9} {r.annex}  {r.evaluation:<15} {','.join(r.applies_to):<34} "
+        housing = ", ".join(_(HOUSING_WORDS[h]) for h in r.applies_to)
+        out.append(f"{r.id:<9} {r.annex}  {_(EVALUATIONS[r.evaluation]):<15} {housing:<50} "
                    f"{title[:100]}{'…' if len(title) > 100 else ''}")
     return "\n".join(out) + "\n"

@@ -1,7 +1,7 @@
 """`ikb-agent run`: the long-running agent — MQTT client, ingestor and scheduler, composed here.
 
-Features plug in through two lists, filled at import time by their modules
-(``agent/cli.py`` imports them):
+Features plug in through two lists, filled below (one line per feature, so this module is the one
+place that says what runs):
 
 - ``LISTENER_FACTORIES``: ``factory(store, settings) -> listener``; each listener is
   called with every committed batch of new readings (``list[StoredReading]``),
@@ -15,24 +15,33 @@ Features plug in through two lists, filled at import time by their modules
 Connections: the ingestor writes through its own SQLite connection, listeners
 share a second one (used only in the ingest thread) and jobs a third, so a slow
 job never holds the lock an alarm needs. All three open the same WAL database.
+
+Under systemd (``Type=notify``) the agent says READY once started, and its main
+loop (:meth:`Agent.wait`) sends keep-alives through a :class:`~agent.health.Watchdog`
+only while the ingest loop and the evaluation make progress; it also keeps the
+runtime status file that ``ikb-agent status`` reads.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Callable
 
 from agent import clock
 from agent.alerts import alert_listener, due_job
+from agent.backup import backup_job
 from agent.config import Settings
 from agent.evaluation import alarm_listener, backfill_job, episodes_job, tick_job
-from agent.ingest import Ingestor, Listener, StoredReading, check_health  # noqa: F401 - re-exported for features
+from agent.health import Notifier, Progress, Watchdog, runtime_dir, runtime_file
+from agent.ingest import Ingestor, Listener, check_health
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
-from agent.store import Store, open_store, roll_up, roll_up_charts, storage_job
+from agent.store import RunLock, Store, open_store, roll_up, roll_up_charts, storage_job
 from agent.upstream import upstream_job
 from sensors.mqtt import MqttOptions, MqttSubscriber
 
@@ -52,6 +61,7 @@ JOB_FACTORIES += [
 LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
 LISTENER_FACTORIES += [alarm_listener]  # A3.4/A3.5 judged the moment an alarm-panel, mains or generator batch lands
 JOB_FACTORIES += [due_job]  # info alert for what falls due tomorrow (once a day)
+JOB_FACTORIES += [lambda st, s: JobSpec(*backup_job(st, s))]  # the night's checked copy of the database
 JOB_FACTORIES += [upstream_job]  # the farm key; status, score, alerts, chain heads upstream; Home Assistant
 
 HEALTH_EVERY_S = 30
@@ -104,10 +114,16 @@ class Agent:
     alarm_subscriber: MqttSubscriber | None = None  # the alarm inputs' own session
     scheduler: Scheduler | None = None
     listeners: list = field(default_factory=list)  # a listener with close() is closed on stop
+    run_lock: RunLock | None = None
+    notifier: Notifier = field(default_factory=lambda: Notifier(None))  # systemd, when it started us
+    watchdog: Watchdog | None = None
+    scheduler_started: float = 0.0  # monotonic
+    _broker: tuple[bool, str] | None = None  # (connected, since) as last seen by describe()
 
     def start(self) -> None:
-        """Open the database, start ingesting and the scheduled jobs."""
+        """Take the database's run lock, open the database, start ingesting and the scheduled jobs."""
         path = self.db_path or self.settings.storage.path
+        self.run_lock = RunLock(path).acquire()  # StoreError when another `run` has this database
         # Readings acknowledged to the broker and alerts are fsynced with every commit; the jobs write
         # what can be computed again (caches, the score snapshot, roll-ups), fsynced at the next checkpoint
         # or the next commit of the other two (one WAL), except logbook drafts (Store.durable).
@@ -136,14 +152,16 @@ class Agent:
         # Two persistent sessions: the alarm inputs' own (ventilation alarm, mains, generator) and the rest.
         # A broker delivers a session's queue in order; after an outage the alarms then wait behind their
         # own backlog only, and the ingest thread takes them before anything else (docs/INGEST.md).
+        # Receipt times come from the same (injectable) clock as the jobs' `now`.
         options = mqtt_options(self.settings)
         alarm_topics = self.ingestor.alarm_topics
+        receipt_clock = lambda: self.now().timestamp()  # noqa: E731
         self.subscriber = MqttSubscriber(options, [t for t in self.ingestor.topics if t not in alarm_topics],
-                                         self.ingestor.submit, unsubscribe=alarm_topics)
+                                         self.ingestor.submit, unsubscribe=alarm_topics, clock=receipt_clock)
         if alarm_topics:
             self.alarm_subscriber = MqttSubscriber(
                 replace(options, client_id=f"{options.client_id}{ALARM_SESSION_SUFFIX}", status_topic=None),
-                alarm_topics, self.ingestor.submit_alarm)
+                alarm_topics, self.ingestor.submit_alarm, clock=receipt_clock)
         self.ingestor.acker = self._ack
         self.ingestor.start()
         if self.alarm_subscriber is not None:
@@ -151,8 +169,46 @@ class Agent:
         self.subscriber.start()
         self.scheduler = Scheduler(jobs, now=self.now)
         self.scheduler.start()
-        log.info("ikb-agent running: %d sensors on %d topics, broker %s:%s", len(self.ingestor.specs),
-                 len(self.ingestor.topics), self.settings.mqtt.host, self.settings.mqtt.port)
+        self.scheduler_started = time.monotonic()
+        health = self.settings.health
+        self.watchdog = Watchdog(self.notifier, self.progress, self.describe,
+                                 runtime_file(runtime_dir(health.runtime_dir), path),
+                                 ingest_stall_s=health.ingest_stall_seconds,
+                                 evaluation_stall_s=health.evaluation_stall_seconds, now=self.now)
+        self.watchdog.start()
+        summary = (f"{len(self.ingestor.specs)} sensors on {len(self.ingestor.topics)} topics, "
+                   f"broker {self.settings.mqtt.host}:{self.settings.mqtt.port}")
+        self.notifier.ready(summary)
+        log.info("ikb-agent running: %s%s", summary,
+                 f"; systemd watchdog {self.notifier.watchdog_s:.0f} s" if self.notifier.watchdog_s else "")
+
+    def progress(self) -> Progress:
+        """Return what the watchdog judges: the ingest loop's last turn, the oldest waiting message, the
+        last finished evaluation."""
+        assert self.ingestor is not None and self.scheduler is not None and self.watchdog is not None
+        evaluation = self.scheduler.runs.get("evaluate")
+        return Progress(started=self.scheduler_started, ingest_tick=self.ingestor.last_tick,
+                        pending_since=self.ingestor.pending_since(),
+                        evaluation_finished=evaluation.finished if evaluation else None)
+
+    def describe(self) -> dict:
+        """Return the runtime status: broker connection, ingest counts, the last evaluation."""
+        assert self.ingestor is not None and self.subscriber is not None and self.scheduler is not None
+        connected = self.subscriber.connected.is_set()
+        if self._broker is None or self._broker[0] != connected:
+            self._broker = (connected, self.now().isoformat())
+        c = self.ingestor.counts
+        run = self.scheduler.runs.get("evaluate")
+        return {
+            "database": os.path.abspath(self.db_path or self.settings.storage.path),
+            "broker": {"address": f"{self.settings.mqtt.host}:{self.settings.mqtt.port}", "connected": connected,
+                       "since": self._broker[1], "fatal": self.subscriber.fatal},
+            "ingest": {"received": self.ingestor.received, "stored": c.stored, "duplicates": c.duplicates,
+                       "rejected": c.rejected},
+            "evaluation": {"last_finished_at": run.finished_at.isoformat() if run else None,
+                           "seconds": round(run.seconds, 3) if run else None, "last_error": run.error if run else None,
+                           "last_ok_at": run.last_ok_at.isoformat() if run and run.last_ok_at else None},
+        }
 
     def _ack(self, messages: list) -> None:
         """Acknowledge committed messages on the session that delivered them (topics belong to one)."""
@@ -164,16 +220,23 @@ class Agent:
         self.subscriber.ack([m for m in messages if m.topic not in alarm])
 
     def wait(self, stop: threading.Event) -> str | None:
-        """Block until ``stop`` is set or an MQTT client gave up; return the fatal error, if any."""
-        assert self.subscriber is not None
+        """The main loop: until ``stop`` is set, an MQTT client gave up or the ingest thread died, let the
+        watchdog judge progress (and send systemd's keep-alives); return why it ended, if it must."""
+        assert self.subscriber is not None and self.ingestor is not None and self.watchdog is not None
         while not stop.wait(0.2):
             for subscriber in (self.subscriber, self.alarm_subscriber):
                 if subscriber is not None and subscriber.fatal:
                     return subscriber.fatal
+            if not self.ingestor.alive:
+                # A dead ingest thread with a live process would look healthy to systemd while
+                # nothing is stored and no alarm is sent: end the process so it is restarted.
+                return self.ingestor.failure or "ingest thread stopped"
+            self.watchdog.poll()
         return None
 
     def stop(self) -> None:
         """Commit and acknowledge what was received, say offline, stop the jobs, close the database."""
+        self.notifier.stopping()
         if self.ingestor is not None:
             self.ingestor.stop()  # acks need the connection: stop ingesting before disconnecting
             c = self.ingestor.counts
@@ -196,13 +259,20 @@ class Agent:
         for store in self.stores:
             store.close()
         self.stores = []
+        if self.watchdog is not None:
+            self.watchdog.stop()
+            self.watchdog = None
+        if self.run_lock is not None:
+            self.run_lock.release()
+            self.run_lock = None
 
 
-def run_agent(settings: Settings, stop: threading.Event, db_path: str | None = None) -> str | None:
+def run_agent(settings: Settings, stop: threading.Event, db_path: str | None = None,
+              notifier: Notifier | None = None) -> str | None:
     """Run until ``stop`` is set; return a fatal error message (bad credentials) or None."""
-    agent = Agent(settings, db_path)
-    agent.start()
+    agent = Agent(settings, db_path, notifier=notifier or Notifier(None))
     try:
+        agent.start()
         return agent.wait(stop)
     finally:
         agent.stop()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from agent.cli.base import AppContext, CommandFailed, InputError, pass_app
+from agent.cli.base import AppContext, CommandFailed, InputError, _, ngettext, pass_app
 
 
 def broker_options(command):
@@ -32,7 +32,7 @@ def mqtt_options(url: str, ca_file: str | None, cert_file: str | None, key_file:
     from sensors.mqtt import options_from_url
 
     if cert_file and not key_file or key_file and not cert_file:
-        raise InputError("--cert and --key go together")
+        raise InputError(_("--cert en --key horen bij elkaar: geef ze allebei"))
     try:
         return options_from_url(url, ca_file=ca_file, cert_file=cert_file, key_file=key_file, client_id=client_id)
     except ValueError as exc:
@@ -87,8 +87,9 @@ def key_init(app: AppContext) -> None:
         key = farm_key(path)
     except FarmKeyError as exc:
         raise CommandFailed(str(exc)) from None
-    click.echo(f"{'bestaande' if existed else 'nieuwe'} bedrijfssleutel {path}")
-    click.echo(f"vingerafdruk: {key.fingerprint}")
+    click.echo(_("bestaande bedrijfssleutel {path}", path=path) if existed else
+               _("nieuwe bedrijfssleutel {path}", path=path))
+    click.echo(_("vingerafdruk: {fingerprint}", fingerprint=key.fingerprint))
 
 
 @key_group.command("show")
@@ -110,7 +111,9 @@ def key_show(app: AppContext, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps({**key.public_info(), "path": str(key.path)}, indent=1))
     else:
-        click.echo(f"vingerafdruk: {key.fingerprint}\npublieke sleutel (Ed25519): {key.public_key}\nbestand: {key.path}")
+        click.echo(_("vingerafdruk: {fingerprint}", fingerprint=key.fingerprint))
+        click.echo(_("publieke sleutel (Ed25519): {key}", key=key.public_key))
+        click.echo(_("bestand: {path}", path=key.path))
 
 
 # --------------------------------------------------------------------------- fleet
@@ -142,7 +145,7 @@ def fleet_cmd(url: str, kips: tuple[str, ...], topic_root: str, fmt: str, save_h
 
     for kip in kips:
         if not kip.isdigit():
-            raise InputError(f"--kip: expected a KIP number (digits), got {kip!r}")
+            raise InputError(_("--kip: verwacht een KIP-nummer (cijfers), niet '{kip}'", kip=kip))
     options = mqtt_options(url, ca_file, cert_file, key_file, "ikb-fleet")
     try:
         farms = collect_fleet(options, topic_root, list(kips) or None, timeout=timeout)
@@ -158,4 +161,5 @@ def fleet_cmd(url: str, kips: tuple[str, ...], topic_root: str, fmt: str, save_h
             n = save(farms, Path(save_heads))
         except OSError as exc:
             raise CommandFailed(f"--save-heads: {save_heads}: {exc.strerror}") from None
-        click.echo(f"{n} nieuwe ketenhoofden bewaard in {save_heads}", err=True)
+        click.echo(ngettext("{n} nieuw ketenhoofd bewaard in {file}", "{n} nieuwe ketenhoofden bewaard in {file}", n,
+                            file=save_heads), err=True)

@@ -2,9 +2,10 @@
 sensor rules and the continuous evaluation of `ikb-agent run`.
 """
 
-from agent.evaluation import lightdays
+from agent.evaluation import lightdays, roomdays
 from agent.evaluation.continuous import alarm_listener, backfill_job, episodes_job, record_generator_episodes, tick_job
 from agent.evaluation.lightdays import house_light_days
+from agent.evaluation.roomdays import room_days
 from agent.evaluation.score import score_window
 from agent.evaluation.sensor_inputs import backfill_day_cache, load_sensor_inputs, refresh_day_cache
 
@@ -18,6 +19,8 @@ __all__ = [
     "load_sensor_inputs",
     "record_generator_episodes",
     "refresh_day_cache",
+    "room_days",
+    "roomdays",
     "score_window",
     "tick_job",
 ]

@@ -24,25 +24,42 @@ HOUR_MS = 3_600_000
 
 @dataclass(frozen=True)
 class HouseLightDays:
-    """A house's lux sensors and their lighting days over a window."""
+    """A house's lux (and lamp) sensors and their lighting days over a window, judged as the score judges them."""
 
+    house: object  # rules.evidence.House
     params: object  # rules.sensor_params.LightParams for this house
     coverage: object  # rules.sensor_params.CoverageParams
-    sensors: list[tuple[str, tuple[LightDay, ...]]]  # (sensor label, its days)
+    sensors: list[tuple[str, tuple[LightDay, ...]]]  # (lux sensor label, its days)
+    lamps: list[tuple[str, tuple[LightDay, ...]]]  # (lamp sensor label, its days)
+
+    def days_for(self, rule_id: str) -> list[tuple[str, tuple[LightDay, ...]]]:
+        """Return the sensors (label, days) a light rule is judged on here: lux, or the lamps in daylight."""
+        return list(light.judged_on(rule_id, self.house, self.sensors, self.lamps)[0])
+
+    def verdicts(self, rule_id: str) -> dict:
+        """Return the house's verdict per lighting day on one light rule (the 24 h limits included)."""
+        return light.house_verdicts(rule_id, [days for _label, days in self.days_for(rule_id)], self.params,
+                                    self.coverage)
 
 
 def house_light_days(store: Store, config: Settings, house: str, since: datetime, until: datetime) -> HouseLightDays | None:
-    """Return the lighting days of every lux sensor of a house in [since, until]; None without a lux sensor."""
+    """Return the lighting days of every lux and lamp sensor of a house in [since, until]; None without a lux sensor."""
     rules = config.params().sensor_rules
     tz = config.farm_view().tz
-    # The house's lux subjects, exactly as the sensor rules' loader builds them; cached days that
-    # newer readings touched are derived again (in memory: readers never write the cache).
-    subjects = [s for s in build_subjects(store, config, rules) if s.family == "light" and s.location == house]
-    if not subjects:
+    # The house's subjects, exactly as the sensor rules' loader builds them; cached days that newer
+    # readings touched are derived again (in memory: readers never write the cache).
+    subjects = [s for s in build_subjects(store, config, rules) if s.family in ("light", "lamp") and s.location == house]
+    if not any(s.family == "light" for s in subjects):
         return None
     stale = pending_stale(store, subjects, tz)
-    sensors = [(s.label, subject_days(store, s, to_ms(since), to_ms(until), tz, stale)) for s in subjects]
-    return HouseLightDays(rules.light_for(house), rules.coverage, sensors)
+    # One lighting day more than asked: a lit stretch crossing into the first day is then seen whole
+    # enough for the 24 h rules (> 24 h), as the score's loader sees it.
+    lo = to_ms(since) - 24 * HOUR_MS
+    found = {s.key: (s.label, subject_days(store, s, lo, to_ms(until), tz, stale)) for s in subjects}
+    view = next(h for h in config.farm_view().houses if h.id == house)
+    return HouseLightDays(view, rules.light_for(house), rules.coverage,
+                          [found[s.key] for s in subjects if s.family == "light"],
+                          [found[s.key] for s in subjects if s.family == "lamp"])
 
 
 def _hours(ms: int | None) -> str:
@@ -55,15 +72,22 @@ def _local(ms: int | None, tz) -> str:
     return "" if ms is None else datetime.fromtimestamp(ms / 1000, tz).strftime("%Y-%m-%d %H:%M")
 
 
-TABLE_COLUMNS = [
-    "lichtdag", "sensor", "daglengte_u", "licht_u", "donker_totaal_u", "langste_donker_begin",
-    "langste_donker_eind", "langste_donker_u", "schemer_min", "max_lux_donker", "hiaten_min",
-    "G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11",
-]
+def table_columns(zone: str) -> list[str]:
+    """Return the day table's header: Dutch words for an auditor, the time zone named once, the rule ids."""
+    return ["Lichtdag", "Sensor", "Lengte lichtdag (uur)", "Licht (uur)", "Donker in totaal (uur)",
+            f"Langste donkerperiode begin ({zone})", "Langste donkerperiode eind", "Langste donkerperiode (uur)",
+            "Schemer vóór het donker (min)", "Hoogste lux in het donker", "Zonder meting (min)",
+            "G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11"]
 
 
-def day_row(d: LightDay, sensor: str, p, cov, tz) -> list[str]:
-    """Return one row of the day table: what was measured and each light rule's verdict that day."""
+RULES = ("G3.8.7", "G3.8.8", "G3.8.9", "G3.8.10", "G3.8.11")
+
+
+def day_row(d: LightDay, sensor: str, p, by_rule: dict, tz) -> list[str]:
+    """Return one row of the day table: what was measured and each light rule's verdict that day.
+
+    ``by_rule``: {rule: {day: DayVerdict}} of this sensor, from ``rules.sensor.light.day_verdicts``.
+    """
     dark_start, dark_end = d.dark_known if d.dark_known else (None, None)
     dusk = next((ms for t0, ms, _s in d.dusks if t0 == dark_start), None) if d.dusks else None
     if dusk is None and d.dusks:
@@ -71,9 +95,9 @@ def day_row(d: LightDay, sensor: str, p, cov, tz) -> list[str]:
     max_dark = max((x[2] for x in d.excess), default=None)
     max_dark_text = (f"{max_dark:.1f}".replace(".", ",") if max_dark is not None
                      else (f"≤ {p.dark_max_lux}".replace(".", ",") if d.dark_ms else ""))
-    verdicts = [v(d, p, cov).status or ("loopt nog" if not d.complete else "")
-                for v in (light.verdict_g3_8_7, light.verdict_g3_8_8, light.verdict_g3_8_9,
-                          light.verdict_g3_8_10, light.verdict_g3_8_11)]
+    verdicts = [("—" if rule not in by_rule else
+                 (by_rule[rule][d.day].status if d.day in by_rule[rule] else None)
+                 or ("loopt nog" if not d.complete else "")) for rule in RULES]
     return [d.day.isoformat(), sensor, _hours(d.end - d.start), _hours(d.light_ms), _hours(d.dark_ms),
             _local(dark_start, tz), _local(dark_end, tz),
             _hours(dark_end - dark_start) if dark_start is not None else "",
@@ -92,11 +116,19 @@ def light_table_csv(store: Store, config: Settings, house: str, start: date, end
         return None
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
-    writer.writerow(TABLE_COLUMNS)
-    rows = sorted(((d.day, sensor, d) for sensor, ds in days.sensors for d in ds if start <= d.day <= end),
+    writer.writerow(table_columns(config.farm.timezone))
+    # Each rule's verdicts on the sensors it is judged on (lux; the lamps for G3.8.7/9/11 in daylight).
+    verdicts: dict[str, dict] = {}
+    everyone: dict[str, tuple] = {}
+    for rule in RULES:
+        for sensor, ds in days.days_for(rule):
+            everyone[sensor] = ds
+            verdicts.setdefault(sensor, {})[rule] = {v.day: v for v in light.day_verdicts(rule, ds, days.params,
+                                                                                           days.coverage)}
+    rows = sorted(((d.day, sensor, d) for sensor, ds in everyone.items() for d in ds if start <= d.day <= end),
                   key=lambda r: (r[0], r[1]))
     for _day, sensor, d in rows:
-        writer.writerow(day_row(d, sensor, days.params, days.coverage, tz))
+        writer.writerow(day_row(d, sensor, days.params, verdicts[sensor], tz))
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 

@@ -10,10 +10,11 @@ score never depends on whether that step ran.
 
 Inputs it provides (all keyed by house or egg-room id):
 ``light``, ``climate`` ({quantity: sensors}), ``condensation``,
-``ventilation_alarm``, ``generator``, ``mains``, ``pophole`` (tuples of
-:class:`rules.sensor.timeseries.SensorDays`), ``agent_down`` (intervals nobody was
-heard), ``alert_channels``, ``checks``, ``housing_orders`` and
-``free_range_journal`` ({house: {date: hours open}}, for H3.12.10).
+``ventilation_alarm``, ``generator``, ``mains``, ``pophole``, ``lamps``,
+``climate_excess`` (tuples of :class:`rules.sensor.timeseries.SensorDays`),
+``agent_down`` (intervals nobody was heard), ``alert_channels``, ``checks``,
+``housing_orders``, ``generator_tests`` (A3.6) and ``free_range_journal``
+({house: {date: hours open}}, for H3.12.10).
 """
 
 from __future__ import annotations
@@ -24,10 +25,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from agent.clock import parse_moment
-from agent.config import Settings
+from agent.config import OUTSIDE, Settings
 from agent.evaluation.derived import Subject, apply_marks, cache_days, pending_stale, subject_days
-from agent.logbooks import load_housing_orders
-from agent.store import Store, channel_tests, finished_episodes, first_reading_ms, heard_between, sensor_registry
+from agent.logbooks import load_housing_orders, logbook_event_ids
+from agent.store import (
+    Store,
+    channel_tests,
+    finished_episodes,
+    first_reading_ms,
+    heard_between,
+    reading_interval,
+    sensor_registry,
+)
 from agent.store import record_episodes as store_episodes
 from rules.evidence import Evidence
 from rules.logbooks import DetectedTest
@@ -47,16 +56,18 @@ from rules.sensor import (
     states,
     to_dt,
     to_ms,
+    ventilation,
 )
 from rules.sensor_params import SensorRules
 
 log = logging.getLogger(__name__)
 
 # Bump when a derivation changes, so cached days are derived again.
-CODE_VERSION = {"light": 1, "state": 1, "climate": 1, "condensation": 1}
+CODE_VERSION = {"light": 2, "state": 1, "climate": 1, "condensation": 2, "excess": 1}
 CLIMATE_KINDS = ("temperature", "humidity", "nh3", "co2")
 STATE_KINDS = ("ventilation_alarm", "generator", "mains", "pophole")
 LEARNED_STEPS = (60, 300, 900, 3600, 21600, 86400)  # learned intervals are rounded up, so the cache stays valid
+EPISODE_KINDS = ("generator_test", "mains_outage")
 
 
 @dataclass(frozen=True)
@@ -73,12 +84,16 @@ class SensorInfo:
 
 
 def configured_sensors(store: Store, config: Settings) -> list[SensorInfo]:
-    """Return the configured sensors, with their stored id, interval and registration time."""
+    """Return the configured sensors, with their stored id, interval and registration time.
+
+    The interval is the configured one, else the one the stored readings show (not the one ingestion
+    learned from the order readings happened to arrive in), rounded up to a step.
+    """
     rows = {(r["topic"], r["field"]): r for r in sensor_registry(store)}
     out = []
     for s in config.sensors:
         row = rows.get((s.topic, s.field or ""))
-        learned = row["interval_s"] if row else None
+        learned = reading_interval(store, row["id"]) if row and not s.interval else None
         interval = s.interval or next((x for x in LEARNED_STEPS if learned and learned <= x), 60)
         label = s.name or (f"{s.topic} {s.field}" if s.field else s.topic)
         out.append(SensorInfo(row["id"] if row else None, s.topic, s.kind, s.location, label, float(interval),
@@ -109,15 +124,13 @@ def build_subjects(store: Store, config: Settings, rules: SensorRules) -> list[S
     for info in sensors:
         hold = _hold_ms(info, rules)
         key = str(info.id)
-        if info.kind == "lux" and info.location in houses:
-            p = rules.light_for(info.location)
-            ctx = light.context_ms(p)
-            out.append(Subject("light", key, info.label, info.location, "lux", (info.id,), p.day_start, ctx, ctx,
-                               _version("light", p.fingerprint(), hold, tz),
-                               lambda data, day, until, p=p, hold=hold: light.light_day(data[0], day, hold, p, until),
-                               light.LightDay))
+        if info.kind in ("lux", "lamp") and info.location in houses:
+            out.append(_light_subject(info, hold, rules, config, tz))
         elif info.kind in STATE_KINDS:
-            known = info.created_at
+            # A3.4: expected from its first reading or its registration, whichever is earlier, so a
+            # replayed history is judged like a live one, whatever day it is replayed on.
+            first = first_reading_ms(store, info.id) if info.id is not None else None
+            known = min((t for t in (info.created_at, first) if t is not None), default=None)
             out.append(Subject("state", key, info.label, info.location, info.kind, (info.id,), time(0), hold, 0,
                                _version("state", hold, tz, known),
                                lambda data, day, until, hold=hold, known=known: states.state_day(
@@ -130,7 +143,34 @@ def build_subjects(store: Store, config: Settings, rules: SensorRules) -> list[S
                                    data[0], day, hold, band, until), climate.MeasureDay))
     for room in config.egg_rooms:
         out.extend(_egg_room_subjects(room.id, [s for s in sensors if s.location == room.id], rules, tz))
+    outside = next((s for s in sensors if s.location == OUTSIDE and s.kind == "temperature"), None)
+    if outside is not None:
+        out.extend(_excess_subject(info, outside, rules, tz) for info in sensors
+                   if info.kind == "temperature" and info.location in houses)
     return out
+
+
+def _light_subject(info: SensorInfo, hold: int, rules: SensorRules, config: Settings, tz: str) -> Subject:
+    """Return the lighting-day subject of a lux or lamp sensor.
+
+    A lux sensor in a house with light openings sees daylight too: the hours with the sun up are
+    unknown for the light rules (never a deviation from daylight); a lamp sensor sees only the lamps.
+    """
+    p = rules.light_for(info.location)
+    ctx = light.context_ms(p)
+    house = next(h for h in config.houses if h.id == info.location)
+    scale = light.LAMP_SCALE if info.kind == "lamp" else light.lux_scale(p)
+    daylight = info.kind == "lux" and house.daylight
+    lat, lon = config.farm.latitude, config.farm.longitude
+
+    def compute(data, day, until):
+        sun = light.sun_intervals(lat, lon, day.start - ctx, day.end + ctx, p.daylight_elevation) if daylight else ()
+        return light.light_day(data[0], day, hold, p, until, scale=scale, sun=sun)
+
+    family = "light" if info.kind == "lux" else "lamp"
+    return Subject(family, str(info.id), info.label, info.location, info.kind, (info.id,), p.day_start, ctx, ctx,
+                   _version("light", p.fingerprint(), hold, tz, info.kind, daylight and (lat, lon)), compute,
+                   light.LightDay)
 
 
 def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules, tz: str) -> list[Subject]:
@@ -147,7 +187,7 @@ def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules,
         temp = next((t for t in temps if t.topic == hum.topic), temps[min(k, len(temps) - 1)])
         inputs = (temp.id, hum.id) + ((probe.id,) if probe else ())
         hold = max(_hold_ms(temp, rules), _hold_ms(hum, rules), _hold_ms(probe, rules) if probe else 0)
-        before = 0 if probe else eggroom.context_ms(p)
+        before = eggroom.PROBE_CONTEXT_MS if probe else eggroom.context_ms(p)
         label = f"{temp.label} / {hum.label}" + (f" / {probe.label}" if probe else "")
         out.append(Subject("condensation", f"{room}:" + "+".join(map(str, inputs)), label, room, "condensation",
                            inputs, time(0), before + hold, 0, _version("condensation", p.fingerprint(), hold, tz),
@@ -155,6 +195,17 @@ def _egg_room_subjects(room: str, sensors: list[SensorInfo], rules: SensorRules,
                                data[0], data[1], data[2] if probe else None, day, hold, p, until),
                            eggroom.CondensationDay))
     return out
+
+
+def _excess_subject(inside: SensorInfo, outside: SensorInfo, rules: SensorRules, tz: str) -> Subject:
+    """Return the subject comparing a house's temperature with outside (A3.3: is the ventilation failing?)."""
+    cp = rules.climate_for(inside.location)
+    hold = max(_hold_ms(inside, rules), _hold_ms(outside, rules))
+    return Subject("excess", f"{inside.id}>{outside.id}", f"{inside.label} / {outside.label}", inside.location,
+                   "temperature_excess", (inside.id, outside.id), time(0), hold, 0,
+                   _version("excess", cp.temperature.fingerprint(), cp.outside_excess_c, hold, tz),
+                   lambda data, day, until, band=cp.temperature, excess=cp.outside_excess_c, hold=hold:
+                   climate.excess_day(data[0], data[1], day, hold, band, excess, until), climate.ExcessDay)
 
 
 # --------------------------------------------------------------------------- records and logbooks
@@ -219,30 +270,44 @@ def _episodes(evidence: Evidence, params: Params):
 
 
 def detected_tests(store: Store, evidence: Evidence, params: Params) -> tuple[DetectedTest, ...]:
-    """Return the finished generator test runs (A3.6): those ``run`` recorded, and those the readings show.
+    """Return the finished generator test runs (A3.6): those the readings show, found each time.
 
-    Found in the readings each time, so the score is the same whether or not ``run`` recorded them yet;
-    the recorded ones (``events``, kept when raw readings are long rolled up) count too. A test not
-    recorded yet gets minus its start as id: no entry can refer to it, and no event id is negative.
+    So the score is the same whether or not ``run`` recorded them yet, and whatever order the readings
+    arrived in. A recorded test carries its event id (drafts and dismissals refer to it); one not
+    recorded yet gets minus its start as id (no entry can refer to it, no event id is negative). A
+    recorded test the readings no longer show counts only while a checks entry refers to it (a draft, a
+    confirmation): the events written from half a backlog are not evidence.
     """
     hi = to_ms(evidence.at)
-    out = {(r["location"], r["start"]): DetectedTest(r["id"], r["location"], to_dt(r["start"]), to_dt(r["end"]))
-           for r in finished_episodes(store, "generator_test", hi)}
+    recorded = {(r["location"], r["start"]): r for r in finished_episodes(store, "generator_test", hi)}
+    out = {}
     for location, e in _episodes(evidence, params):
-        if e.kind == "generator_test" and e.end is not None and e.end <= hi and (location, e.start) not in out:
-            out[(location, e.start)] = DetectedTest(-e.start, location, to_dt(e.start), to_dt(e.end))
+        if e.kind == "generator_test" and e.end is not None and e.end <= hi:
+            row = recorded.get((location, e.start))
+            out[(location, e.start)] = DetectedTest(row["id"] if row else -e.start, location, to_dt(e.start),
+                                                    to_dt(e.end))
+    referenced = logbook_event_ids(store, "checks")
+    for key, r in recorded.items():
+        if key not in out and r["id"] in referenced:
+            out[key] = DetectedTest(r["id"], r["location"], to_dt(r["start"]), to_dt(r["end"]))
     return tuple(sorted(out.values(), key=lambda t: (t.start, t.id)))
 
 
 def record_episodes(store: Store, evidence: Evidence, params: Params) -> int:
-    """Store detected generator tests and mains outages as events, once each; return how many changed (``run``)."""
+    """Store detected generator tests and mains outages as events, once each; return how many changed (``run``).
+
+    Readings that arrive late can show an episode differently (three short runs that were one test with
+    readings missing): within the history read, an event the readings no longer show, and that no
+    logbook entry refers to, is removed; an ended one is never reopened.
+    """
     rows = []
     for location, e in _episodes(evidence, params):
         detail = json.dumps({"result": e.result, "detail": e.detail,
                              "started_after_s": None if e.started_after_ms is None else e.started_after_ms / 1000},
                             ensure_ascii=False)
         rows.append((e.kind, location, e.start, e.end, detail))
-    return store_episodes(store, rows)
+    span = (to_ms(history_start(evidence, params)), to_ms(evidence.at))
+    return store_episodes(store, rows, reconcile=(EPISODE_KINDS, *span), keep=logbook_event_ids(store, "checks"))
 
 
 # --------------------------------------------------------------------------- the loader
@@ -258,14 +323,19 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
     subjects = [s for s in build_subjects(store, config, rules) if families is None or s.kind in families
                 or s.family in families]
     stale = pending_stale(store, subjects, tz)
-    lo, hi = to_ms(since), to_ms(at)
-    inputs: dict = {"light": {h.id: () for h in config.houses}, "climate": {h.id: {} for h in config.houses},
+    hi = to_ms(at)
+    inputs: dict = {"light": {h.id: () for h in config.houses}, "lamps": {h.id: () for h in config.houses},
+                    "climate": {h.id: {} for h in config.houses}, "climate_excess": {h.id: () for h in config.houses},
                     "condensation": {r.id: () for r in config.egg_rooms},
                     **{kind: {} for kind in STATE_KINDS}}
     for subject, start in subject_windows(subjects, farm, params, since, at):
         found = SensorDays(subject.label, subject_days(store, subject, start, hi, tz, stale))
         if subject.family == "light":
             inputs["light"][subject.location] += (found,)
+        elif subject.family == "lamp":
+            inputs["lamps"][subject.location] += (found,)
+        elif subject.family == "excess":
+            inputs["climate_excess"][subject.location] += (found,)
         elif subject.family == "climate":
             per_house = inputs["climate"][subject.location]
             per_house[subject.kind] = per_house.get(subject.kind, ()) + (found,)
@@ -275,7 +345,9 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
             inputs[subject.kind][subject.location] = inputs[subject.kind].get(subject.location, ()) + (found,)
     registered = [s for s in configured_sensors(store, config) if s.id is not None]
     inputs["agent_since"] = _first_heard(store, [s.id for s in registered])
-    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], registered, lo, hi, inputs["agent_since"])
+    panels_lo = to_ms(ventilation.history_start(Evidence(farm, at, since)))
+    inputs["agent_down"] = agent_down(store, inputs["ventilation_alarm"], registered, panels_lo, hi,
+                                      inputs["agent_since"])
     inputs["alert_channels"] = load_channels(store, config)
     inputs["checks"] = load_checks(store, at)
     inputs["housing_orders"] = tuple(load_housing_orders(store))
@@ -289,10 +361,25 @@ def load_sensor_inputs(store: Store, config: Settings, since: datetime, at: date
 
 def subject_windows(subjects: list[Subject], farm, params: Params, since: datetime,
                     at: datetime) -> list[tuple[Subject, int]]:
-    """Return each subject with the start (ms) of the days it needs: the window, or the generator history."""
+    """Return each subject with the start (ms) of the days it needs.
+
+    The window; the generator history (13 months: the legal tests); the panel's episodes (a silence or
+    fault that began before the window keeps its own start); and one lighting day before the window
+    for light and lamps (the 24 h rules see a lit stretch crossing into it).
+    """
     lo = to_ms(since)
     history_lo = to_ms(history_start(Evidence(farm, at, since), params))
-    return [(s, history_lo if s.kind in ("generator", "mains") else lo) for s in subjects]
+    panels_lo = to_ms(ventilation.history_start(Evidence(farm, at, since)))
+
+    def start(s: Subject) -> int:
+        if s.kind in ("generator", "mains"):
+            return history_lo
+        if s.kind == "ventilation_alarm":
+            return panels_lo
+        if s.family in ("light", "lamp"):
+            return lo - 24 * 3_600_000
+        return lo
+    return [(s, start(s)) for s in subjects]
 
 
 BACKFILL_SENSOR_DAYS = 1000  # sensor-days the backfill job derives per run (about 1.5 s on the dev machine)

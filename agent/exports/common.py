@@ -1,21 +1,19 @@
-"""What every export format shares: the entries of a period, their values as text, corrections, errors."""
+"""What every export format shares: the entries of a period, their rows as text, corrections, errors."""
 
 from __future__ import annotations
 
-import hashlib
+import re
 from datetime import date, datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from agent.config import Settings
-from agent.logbooks import StoredEntry, entry_date, list_entries
+from agent.exports.columns import changes, columns, moment_text, numbers, text_rows
+from agent.logbooks import StoredEntry, entry_date, select_entries, signatures
 from agent.store import Store
 from rules.errors import IkbError
-from rules.logbooks import LOGBOOKS, LogbookSpec
+from rules.logbooks import LogbookSpec
 from rules.texts import N_
-
-META = ("id", "state", "recorded_at", "recorded_by", "supersedes", "reason", "hash")
-
-
-STATE_NL = {"confirmed": "bevestigd", "draft": "concept", "withdrawn": "ingetrokken"}
 
 
 class ExportError(IkbError):
@@ -27,58 +25,67 @@ class ExportError(IkbError):
         "write": N_("kan niet schrijven ({detail})"),
         "font": N_("PDF-export heeft het lettertype DejaVu Sans nodig (DejaVuSans.ttf niet gevonden in {dirs}); "
                    "installeer het met: sudo apt-get install fonts-dejavu-core"),
+        # Issue 13: rows edited outside ikb-agent are never exported.
+        "chain_broken": N_("de hashketen klopt niet ({problem}); de database is buiten ikb-agent gewijzigd. Er wordt "
+                           "geen export gemaakt: meld dit aan de certificerende instelling"),
     }
+
+
+@lru_cache(maxsize=8)
+def zone_info(zone: str) -> ZoneInfo:
+    """Return the time zone of a name (the farm's, as the manifest names it)."""
+    return ZoneInfo(zone)
 
 
 # --------------------------------------------------------------------------- rows
 
 
-def _widget(spec: LogbookSpec, name: str) -> str:
-    """Return a field's widget hint (date, time, number, yesno, …)."""
-    return (spec.model.model_fields[name].json_schema_extra or {}).get("widget", "text")
+# A spreadsheet takes a cell starting with one of these for a formula (or DDE command): "=HYPERLINK(…)",
+# "=cmd|' /C calc'!A0", "+…", "-…", "@SUM(…)"; tab and carriage return start one in some importers.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?", re.ASCII)
 
 
-def render(value) -> str:
-    """Return a field value as text for CSV and PDF cells (ja/nee, lists joined, signatures abridged)."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "ja" if value else "nee"
-    if isinstance(value, list):
-        return ", ".join(render(v) for v in value)
-    if isinstance(value, dict):
-        if set(value) == {"name", "admission_number"}:
-            return f"{value['name']} ({value['admission_number']})"
-        return ", ".join(f"{k}: {render(v)}" for k, v in value.items())
-    if isinstance(value, float):
-        return f"{value:g}"
-    text = str(value)
-    if text.startswith("data:image/"):
-        return f"[handtekening, afbeelding sha256 {hashlib.sha256(text.encode()).hexdigest()[:12]}]"
+def cell(text: str) -> str:
+    """Return a text as a spreadsheet cell that is never a formula: a leading ' where it could start one.
+
+    The one place CSV and XLSX cells pass (the kiosk lets anyone type a visitor's name); the verifier
+    compares a pack's cells in this form, so it checks the neutralised text against the chain.
+    """
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
     return text
 
 
-def csv_row(spec: LogbookSpec, row: StoredEntry) -> list[str]:
-    """Return one CSV row: the record's fields, then the entry's metadata."""
-    meta = {"id": str(row.id), "state": row.state, "recorded_at": row.recorded_at, "recorded_by": row.recorded_by,
-            "supersedes": "" if row.supersedes is None else str(row.supersedes), "reason": row.reason or "",
-            "hash": row.hash}
-    return [render(row.entry.get(name)) for name in spec.columns()] + [meta[m] for m in META]
+def csv_header(spec: LogbookSpec, zone: str) -> list[str]:
+    """Return the CSV header: Nr., the fields' Dutch labels, then the metadata's Dutch names."""
+    return [c.label for c in columns(spec, zone)]
 
 
-def csv_header(spec: LogbookSpec) -> list[str]:
-    """Return the CSV header: field names, then metadata names."""
-    return spec.columns() + list(META)
+def csv_rows(spec: LogbookSpec, rows: list[StoredEntry], zone: str) -> list[list[str]]:
+    """Return a logbook's rows as CSV cells, numbered 1…N in the order given, every cell neutralised."""
+    return [[cell(c) for c in line] for line in text_rows(spec, rows, zone_info(zone), zone)[1]]
 
 
-def entries_for(store: Store, kind: str, start: date, end: date) -> list[StoredEntry]:
-    """Return the current entries (drafts included) of a logbook dated within [start, end]."""
-    return list_entries(store, kind, start=start, end=end)
+def period_view(kind: str, history: list[StoredEntry], start: date, end: date,
+                zone: str) -> tuple[list[StoredEntry], list[str]]:
+    """Return a period's current entries and its correction lines, from a logbook's whole history.
+
+    The pack is built from the database's history and checked from the history in its chain file, both
+    through this function: an entry missing from the CSV, XLSX or PDF is then a difference the verifier sees.
+    """
+    rows = select_entries(kind, history, start=start, end=end)
+    return rows, correction_lines(kind, history, start, end, zone, numbers(rows))
 
 
-def corrections_for(store: Store, kind: str, start: date, end: date) -> list[str]:
-    """Return one line per correction, confirmation or withdrawal dated in the period: who, when, why, what."""
-    history = list_entries(store, kind, history=True)
+def correction_lines(kind: str, history: list[StoredEntry], start: date, end: date, zone: str,
+                     numbered: dict[int, int]) -> list[str]:
+    """Return one line per correction, confirmation or withdrawal dated in the period: who, when, why, what.
+
+    ``numbered`` maps the period's entries to their number in the document (``Nr.``); a line names the entry by
+    that number and every row by its registration id.
+    """
+    tz = zone_info(zone)
     by_id = {r.id: r for r in history}
     lines = []
     for r in history:
@@ -92,11 +99,22 @@ def corrections_for(store: Store, kind: str, start: date, end: date) -> list[str
             what = "bevestigt concept"
         else:
             what = "corrigeert"
-        changed = [f"{k}: {render(old.entry.get(k))} → {render(r.entry.get(k))}" for k in LOGBOOKS[kind].columns()
-                   if old is not None and r.state != "withdrawn" and old.entry.get(k) != r.entry.get(k)]
-        lines.append(f"#{r.id} {what} #{r.supersedes} — {r.recorded_by}, {r.recorded_at[:16].replace('T', ' ')}: "
+        changed = changes(kind, old, r) if old is not None and r.state != "withdrawn" else []
+        who = f"Nr. {numbered[r.id]} (id {r.id})" if r.id in numbered else f"Id {r.id}"
+        lines.append(f"{who} {what} id {r.supersedes} — {r.recorded_by}, {moment_text(r.recorded_at, tz)}: "
                      f"{r.reason}" + (f" ({'; '.join(changed)})" if changed else ""))
     return lines
+
+
+def signature_images(store: Store, rows: list[StoredEntry]) -> dict[int, bytes]:
+    """Return the drawn signatures (file id → PNG) of visitors rows whose image still matches its entry."""
+    out = {}
+    for row in rows:
+        value = row.entry.get("signature")
+        png = signatures.signature_png(store, value)
+        if png is not None:
+            out[signatures.parse_reference(value)[0]] = png
+    return out
 
 
 # --------------------------------------------------------------------------- entry point

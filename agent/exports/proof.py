@@ -82,7 +82,9 @@ class HeadsCheck:
 
 def chain_hashes(data: bytes) -> list[str]:
     """Return the hash of every row of an (already verified) chain file, in order."""
-    return [json.loads(line)["hash"] for line in data.decode("utf-8").splitlines() if line.strip()]
+    from agent.exports.chains import json_lines
+
+    return [json.loads(line)["hash"] for line in json_lines(data.decode("utf-8")) if line.strip()]
 
 
 def check_heads(manifest: dict, chains: dict[str, list[str]], heads: list[dict]) -> HeadsCheck:

@@ -1,70 +1,65 @@
-"""XLSX (openpyxl): one sheet per logbook, typed cells (dates, times, numbers, booleans), frozen header with
-the Dutch label as a comment, and an info sheet."""
+"""XLSX (openpyxl): an info sheet, then one sheet per logbook — the same Dutch columns and values as the CSV,
+with dates, times, numbers and the registration moment as typed cells, a frozen header whose comment names the
+field and its rule, and an auto-filter."""
 
 from __future__ import annotations
 
 import io
-from datetime import date, time
+from datetime import datetime
 
-from agent.exports.common import _widget, csv_header, render
+from agent.exports.columns import cell_typed, columns
+from agent.exports.common import cell, zone_info
 from agent.logbooks import StoredEntry
 from rules.logbooks import LogbookSpec
+
+FORMATS = {"date": "yyyy-mm-dd", "time": "hh:mm", "moment": "yyyy-mm-dd hh:mm"}
+NARROW = ("nr", "id", "state", "date", "time", "number", "yesno", "house")
 
 # --------------------------------------------------------------------------- XLSX
 
 
-def _typed(spec: LogbookSpec, name: str, value):
-    """Return a value as an Excel cell value of the right type."""
-    if value is None:
-        return None
-    widget = _widget(spec, name)
-    if widget == "date" and isinstance(value, str):
-        return date.fromisoformat(value)
-    if widget == "time" and isinstance(value, str):
-        return time.fromisoformat(value)
-    if widget in ("number", "yesno") or isinstance(value, (int, float, bool)):
-        return value
-    return render(value)
+def to_xlsx(sheets: list[tuple[LogbookSpec, list[StoredEntry]]], info: list[tuple[str, str]], zone: str,
+            created: datetime | None = None) -> bytes:
+    """Return an XLSX workbook: an info sheet, then one sheet per logbook with typed columns.
 
-
-def to_xlsx(sheets: list[tuple[LogbookSpec, list[StoredEntry]]], info: list[tuple[str, str]]) -> bytes:
-    """Return an XLSX workbook: an info sheet, then one sheet per logbook with typed columns."""
+    ``created`` fixes the workbook's creation and modification date (the pack's generation time).
+    """
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
+    tz = zone_info(zone)
     wb = Workbook()
+    if created is not None:
+        stamp = created.astimezone(tz).replace(tzinfo=None)
+        wb.properties.created = wb.properties.modified = stamp
+    wb.properties.creator = "ikb-agent"
     ws = wb.active
     ws.title = "Info"
     for key, value in info:
-        ws.append([key, value])
+        ws.append([cell(key), cell(value)])
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 90
     for spec, rows in sheets:
         ws = wb.create_sheet(spec.kind)
-        header = csv_header(spec)
-        ws.append(header)
-        for col, name in enumerate(header, start=1):
-            cell = ws.cell(row=1, column=col)
-            cell.font = Font(bold=True)
-            label = spec.label(name) if name in spec.model.model_fields else {
-                "id": "Regelnummer", "state": "Status", "recorded_at": "Geregistreerd op",
-                "recorded_by": "Geregistreerd door", "supersedes": "Corrigeert regel", "reason": "Reden correctie",
-                "hash": "Ketenhash"}[name]
-            cell.comment = Comment(label, "ikb-agent")
-        for row in rows:
-            values = [_typed(spec, n, row.entry.get(n)) for n in spec.columns()]
-            values += [row.id, row.state, row.recorded_at, row.recorded_by, row.supersedes, row.reason, row.hash]
-            ws.append(values)
-        for col, name in enumerate(header, start=1):
+        cols = columns(spec, zone)
+        ws.append([c.label for c in cols])
+        for col, column in enumerate(cols, start=1):
+            head = ws.cell(row=1, column=col)
+            head.font = Font(bold=True)
+            if column.field is not None:
+                head.comment = Comment(f"veld {column.key} ({column.field.rule or spec.rules[0]})", "ikb-agent")
+        for number, row in enumerate(rows, start=1):
+            values = (cell_typed(c, number, row, tz) for c in cols)
+            ws.append([cell(v) if isinstance(v, str) else v for v in values])  # text never becomes a formula
+        for col, column in enumerate(cols, start=1):
             letter = get_column_letter(col)
-            widget = _widget(spec, name) if name in spec.model.model_fields else "text"
-            fmt = {"date": "yyyy-mm-dd", "time": "hh:mm"}.get(widget)
+            fmt = FORMATS.get(column.widget)
             if fmt:
-                for cell in ws[letter][1:]:
-                    cell.number_format = fmt
-            ws.column_dimensions[letter].width = 12 if widget in ("date", "time", "number", "yesno") else 22
+                for c in ws[letter][1:]:
+                    c.number_format = fmt
+            ws.column_dimensions[letter].width = 12 if column.widget in NARROW else 17 if fmt else 22
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
     out = io.BytesIO()

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
 
-from agent.store import Store, from_ms, offline_candidates, open_offline_event, sensor_health_rows, to_ms
+from agent.store import (
+    Store,
+    from_ms,
+    offline_candidates,
+    open_offline_event,
+    rejection_counts,
+    sensor_health_rows,
+    to_ms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,3 +93,11 @@ def sensor_status(store: Store, sensor_ids: list[int] | None = None) -> list[Sen
                          from_ms(r["last_seen"]) if r["last_seen"] is not None else None, r["last_value"],
                          r["interval_s"], from_ms(r["offline_since"]) if r["offline_since"] is not None else None)
             for r in rows if wanted is None or r["id"] in wanted]
+
+
+def rejection_totals(store: Store) -> dict:
+    """Return the rejected messages counted by reason since the database began, with the latest moment."""
+    rows = rejection_counts(store)
+    last = max((r["last_at"] for r in rows if r["last_at"] is not None), default=None)
+    return {"total": sum(r["n"] for r in rows), "reasons": {r["reason"]: r["n"] for r in rows},
+            "last_at": from_ms(last).isoformat() if last is not None else None}

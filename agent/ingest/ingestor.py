@@ -17,6 +17,14 @@ silence is committed without waiting for the age bound.
 
 After each commit, every listener gets the newly stored readings, in this
 (the ingest) thread; one that raises is logged and ingestion goes on.
+
+No message can stop ingestion: whatever decoding a message raises, or storing
+one of its readings, dead-letters that message with the reason (``decode_failed``,
+``store_failed``), and it is acknowledged like any rejection — so a poisonous
+message is never redelivered into a loop. Only the database itself failing
+(disk full, I/O error) holds a batch back; it is retried and nothing is
+acknowledged meanwhile. If the ingest thread dies all the same, :attr:`Ingestor.failure`
+says why and ``ikb-agent run`` exits non-zero so systemd restarts it.
 See docs/INGEST.md.
 """
 
@@ -37,7 +45,7 @@ from typing import Callable, Iterable
 from agent.config import Settings
 from agent.store import Store, close_offline_events, last_reading, last_seen, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
-from sensors.decode import Decoder, Limits
+from sensors.decode import Decoder, Limits, head_of, printable
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec
 
 log = logging.getLogger(__name__)
@@ -59,6 +67,7 @@ LEARN_MIN = 8  # gaps needed before an interval is learned
 # often: it is not evidence (the readings are), `run`'s own health check reads the moments in memory
 # (:meth:`Ingestor.heard`), and rewriting its page with every commit was a third of the SD-card writes.
 HEALTH_WRITE_S = 60
+IDLE_TICK_S = 1.0  # an idle ingest loop still turns this often: the watchdog's sign that it is alive
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +120,7 @@ def decoder_for(settings: Settings, specs: list[SensorSpec]) -> Decoder:
 
 
 # Live readings are appended to readings_recent (one or two pages a commit, whatever the sensors) and
-# moved into readings_main, clustered by sensor, every FOLD_EVERY_S (agent.store.schema m009). A
+# moved into readings_main, clustered by sensor, every FOLD_EVERY_S (agent.store.schema m010). A
 # trace replay's big batches go to readings_main at once. Either way a (sensor, ts) is stored once.
 INSERT_RECENT = ("INSERT OR IGNORE INTO readings_recent(sensor_id, ts, value) SELECT ?1, ?2, ?3"
                  " WHERE NOT EXISTS (SELECT 1 FROM readings_main WHERE sensor_id = ?1 AND ts = ?2)")
@@ -260,6 +269,8 @@ class Ingestor:
         self._stopping = threading.Event()
         self.received = 0  # messages handed to submit()
         self.finished = 0  # of those, committed (or rejected) and acknowledged
+        self.failure: str | None = None  # why the ingest thread died (the agent then exits non-zero)
+        self.last_tick = time.monotonic()  # when the ingest loop last turned (the watchdog reads it)
 
     # ------------------------------------------------------------------ set-up
 
@@ -361,8 +372,21 @@ class Ingestor:
 
     def start(self) -> None:
         """Start the ingest thread."""
-        self._thread = threading.Thread(target=self._loop, name="ikb-ingest", daemon=True)
+        self._thread = threading.Thread(target=self._guarded_loop, name="ikb-ingest", daemon=True)
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """Return whether the ingest thread runs (False after it died or was stopped)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def _guarded_loop(self) -> None:
+        """Run the loop; if it dies, say why (the agent exits non-zero: systemd restarts it)."""
+        try:
+            self._loop()
+        except BaseException as exc:  # noqa: BLE001 - record it; the agent's watchdog ends the process
+            self.failure = f"ingest thread stopped: {exc!r}"[:500]
+            log.critical("%s; uncommitted messages stay with the broker", self.failure, exc_info=True)
 
     def submit(self, msg: RawMessage) -> None:
         """Hand a message to the ingest thread (called from the MQTT network thread)."""
@@ -379,6 +403,10 @@ class Ingestor:
         with self._count_lock:
             self.received += 1
         self._queue.put(msg, urgent=True)
+
+    def pending_since(self) -> float | None:
+        """Return when (monotonic) the oldest message not yet committed arrived, or None when none waits."""
+        return self._oldest if (self._msgs or self._rejections) else None
 
     def wait_idle(self, timeout: float = 10) -> bool:
         """Wait until every submitted message is committed; return False on timeout."""
@@ -402,8 +430,9 @@ class Ingestor:
         """Take messages from the queue and commit them in bounded batches."""
         failures = 0
         while True:
+            self.last_tick = time.monotonic()
             pending = len(self._msgs) + len(self._rejections)
-            timeout = None
+            timeout = IDLE_TICK_S
             if pending:
                 timeout = max(0.0, self._oldest + self.flush_after_s - time.monotonic())
                 if pending >= BURST_MIN:
@@ -447,12 +476,25 @@ class Ingestor:
     # ------------------------------------------------------------------ the work
 
     def _accept(self, msg: RawMessage) -> None:
-        """Decode one message into the current batch."""
+        """Decode one message into the current batch; whatever it raises dead-letters it, never stops us."""
         now = time.monotonic()
         if not (self._msgs or self._readings or self._rejections):
             self._oldest = now
         self._arrivals.append(now)
         self._msgs.append(msg)
+        mark = (len(self._readings), len(self._rejections), self._urgent)
+        try:
+            self._decode_into_batch(msg)
+        except Exception as exc:  # noqa: BLE001 - one bad message must not stop ingestion (nor loop)
+            del self._readings[mark[0]:]
+            del self._rejections[mark[1]:]
+            self._urgent = mark[2]
+            log.error("decoding a message on %r failed: %r", printable(msg.topic[:100]), exc)
+            self._rejections.append(Rejection("decode_failed", msg.topic, head_of(msg.payload), msg.received_ms,
+                                              repr(exc)[:200]))
+
+    def _decode_into_batch(self, msg: RawMessage) -> None:
+        """Decode one message and add its readings and rejections to the batch."""
         if msg.qos and self.live:
             crc = _crc(msg)
             if msg.dup and ((msg.mid, crc) in self._pending_ids or (msg.mid, crc) in self._recent):
@@ -491,14 +533,25 @@ class Ingestor:
         new = 0
         duplicates = 0
         heard: dict[int, tuple[int, float]] = {}
+        rejections_before = len(self._rejections)
         try:
             with self.store.transaction(immediate=True):
                 insert = INSERT_RECENT if self.live else INSERT_MAIN
                 for r in self._readings:
                     spec = r.sensor
-                    if spec.kind in _STATE_KINDS and not self._state_worth_storing(conn, r):
-                        duplicates += 1
-                    elif conn.execute(insert, (spec.id, r.ts_ms, r.value)).rowcount:
+                    try:
+                        if spec.kind in _STATE_KINDS and not self._state_worth_storing(conn, r):
+                            duplicates += 1
+                            fresh = False
+                        else:
+                            fresh = bool(conn.execute(insert, (spec.id, r.ts_ms, r.value)).rowcount)
+                            duplicates += not fresh
+                    except _VALUE_ERRORS as exc:  # this reading, not the database: dead-letter it
+                        self._rejections.append(Rejection("store_failed", spec.topic, f"{r.value!r} at {r.ts_ms}",
+                                                          r.ts_ms if isinstance(r.ts_ms, int) else 0,
+                                                          repr(exc)[:200]))
+                        continue
+                    if fresh:
                         if notify:
                             stored.append(StoredReading(spec.id, spec.kind, spec.location, r.ts_ms, r.value,
                                                         spec.topic))
@@ -506,8 +559,6 @@ class Ingestor:
                             new += 1
                         if spec.kind in _STATE_KINDS and r.ts_ms > self._last_state[spec.id][0]:
                             self._last_state[spec.id] = (r.ts_ms, r.value)
-                    else:
-                        duplicates += 1
                     prev = heard.get(spec.id)
                     if prev is None or r.ts_ms >= prev[0]:
                         heard[spec.id] = (r.ts_ms, r.value)
@@ -518,6 +569,7 @@ class Ingestor:
                     self._write_recent(conn)
         except BaseException:
             self._recent_rollback()
+            del self._rejections[rejections_before:]  # the retry dead-letters them again
             raise
         if health:
             self._health_due.clear()
@@ -606,10 +658,11 @@ class Ingestor:
         if not self._rejections:
             return
         conn.executemany("INSERT INTO rejections(at, topic, head, reason) VALUES (?, ?, ?, ?)",
-                         [(r.at_ms, r.topic, (r.head + (f" [{r.detail}]" if r.detail else ""))[:400], r.reason)
+                         [(_bounded_ms(r.at_ms), printable(r.topic[:200]),
+                           printable((r.head + (f" [{r.detail}]" if r.detail else ""))[:400]), r.reason)
                           for r in self._rejections])
         for reason, n in Counter(r.reason for r in self._rejections).items():
-            last = max(r.at_ms for r in self._rejections if r.reason == reason)
+            last = max(_bounded_ms(r.at_ms) for r in self._rejections if r.reason == reason)
             conn.execute("INSERT INTO rejection_counts(reason, n, last_at) VALUES (?, ?, ?) ON CONFLICT(reason)"
                          " DO UPDATE SET n = n + excluded.n, last_at = max(last_at, excluded.last_at)",
                          (reason, n, last))
@@ -652,6 +705,16 @@ class Ingestor:
 
 
 _STATE_KINDS = frozenset(k for k, v in KINDS.items() if v.is_state)
+_MS_MAX = 2**62  # SQLite integers are 64-bit
+# Errors one reading's values can cause; any other sqlite3 error is the database itself (disk full, I/O,
+# corruption): the batch is kept and retried, nothing acknowledged.
+_VALUE_ERRORS = (sqlite3.IntegrityError, sqlite3.DataError, sqlite3.ProgrammingError, sqlite3.InterfaceError,
+                 ArithmeticError, ValueError, TypeError, KeyError, AttributeError)
+
+
+def _bounded_ms(ms) -> int:
+    """Return a moment in ms that SQLite can store (a rejection's moment may come from hostile input)."""
+    return ms if isinstance(ms, int) and -_MS_MAX < ms < _MS_MAX else 0
 
 
 def ingest_all(ingestor: Ingestor, messages: Iterable[RawMessage | Rejection]) -> IngestCounts:

@@ -89,7 +89,7 @@ def draft_alarm_tests(store: Store, config: Settings, now: datetime) -> list[Sav
                     continue
                 minutes = max(1, round((e - s) / 60_000))
                 entry = {"date": day, "item": "alarm", "result": "ok", "checked_by": "automatisch gedetecteerd",
-                         "notes": f"Alarm van het alarmpaneel ({sensor.label}) gezien {start:%H:%M}–{end:%H:%M} "
+                         "notes": f"Alarm van de alarminstallatie ({sensor.label}) gezien {start:%H:%M}–{end:%H:%M} "
                                   f"({minutes} min): bevestig als testalarm, of trek in als het een echt alarm was.",
                          "time": f"{start:%H:%M}", "house": house, "source": "detected", "event_id": event}
                 saved.append(add_entry(store, config, "checks", entry, by="ikb-agent", now=now, state="draft"))

@@ -19,7 +19,16 @@ from typing import Any, Callable
 from agent.clock import keep_until, parse_moment
 from agent.config import Settings
 from agent.logbooks.chain import GENESIS, StoredEntry, check_chain, content_hash, envelope_of, link_hash
-from agent.store import Store, chain_tail, current_rows, get_row, insert_row, logbook_head, logbook_rows
+from agent.store import (
+    Store,
+    chain_tail,
+    current_rows,
+    get_row,
+    insert_row,
+    logbook_head,
+    logbook_rows,
+    referenced_events,
+)
 from rules.errors import IkbError
 from rules.logbooks import (
     LOGBOOKS,
@@ -53,8 +62,8 @@ class LogbookError(IkbError):
     """The request does not fit the logbook's history (unknown or already corrected entry…)."""
 
     messages = {
-        "no_entry": N_("geen logboekregel #{id}"),
-        "corrected": N_("#{id} is al gecorrigeerd door #{by}; corrigeer die regel"),
+        "no_entry": N_("geen registratie #{id}"),
+        "corrected": N_("#{id} is al gecorrigeerd door #{by}; corrigeer die registratie"),
         "withdrawn": N_("#{id} is een intrekking; er valt niets meer te corrigeren"),
         "not_draft": N_("#{id} is geen concept (status {state})"),
     }
@@ -123,7 +132,11 @@ def _append(conn, kind: str, entry: dict, *, by: str, now: datetime, supersedes:
 
 def _rows(store: Store, kind: str | None = None) -> list[StoredEntry]:
     """Return every row (of one logbook, or all), oldest first, with superseded_by filled in."""
-    rows = [_row(r) for r in logbook_rows(store, kind)]
+    return with_successors([_row(r) for r in logbook_rows(store, kind)])
+
+
+def with_successors(rows: list[StoredEntry]) -> list[StoredEntry]:
+    """Return rows with superseded_by filled in from the rows that supersede them."""
     later = {r.supersedes: r.id for r in rows if r.supersedes is not None}
     return [replace(r, superseded_by=later.get(r.id)) for r in rows]
 
@@ -294,6 +307,18 @@ def list_entries(store: Store, kind: str, *, history: bool = False, start: date 
     """
     spec_for(kind)
     rows = _rows(store, kind) if history else current_entries(store, kind)
+    return select_entries(kind, rows, history=history, start=start, end=end)
+
+
+def select_entries(kind: str, rows: list[StoredEntry], *, history: bool = False, start: date | None = None,
+                   end: date | None = None) -> list[StoredEntry]:
+    """Return what :func:`list_entries` returns, from a logbook's rows (with successors) already in hand.
+
+    The audit pack and its verifier both call this on the same rows (the database's, the pack's chain file),
+    so an export and its check cannot differ on which entries belong to a period.
+    """
+    if not history:  # the current view: rows nobody superseded that were not withdrawn
+        rows = [r for r in rows if r.superseded_by is None and r.state != "withdrawn"]
 
     def inside(r: StoredEntry) -> bool:
         day = entry_date(kind, r.entry)
@@ -310,11 +335,28 @@ def chain_head(store: Store, kind: str) -> tuple[str, int]:
     return logbook_head(store, kind) or (GENESIS, 0)
 
 
+def _chain_problem(rows: list[StoredEntry], label: str = "") -> str | None:
+    """Return the first problem in one logbook's rows (oldest first), or None when the chain is intact."""
+    items = ({"id": r.id, "prev_hash": r.prev_hash, "hash": r.hash, "record": r.envelope()} for r in rows)
+    return check_chain(items, lambda n, item: f"{label}entry #{item.get('id')}").problem
+
+
 def verify_chain(store: Store, kind: str) -> str | None:
     """Return the first problem in a stored logbook's chain, or None when it is intact."""
-    items = ({"id": r.id, "prev_hash": r.prev_hash, "hash": r.hash, "record": r.envelope()}
-             for r in _rows(store, kind))
-    return check_chain(items, lambda n, item: f"entry #{item.get('id')}").problem
+    return _chain_problem(_rows(store, kind))
+
+
+def verify_chains(store: Store) -> tuple[str | None, int]:
+    """Check every logbook's chain; return the first problem (None when all are intact) and the rows checked."""
+    by_kind: dict[str, list[StoredEntry]] = {}
+    rows = _rows(store)
+    for r in rows:
+        by_kind.setdefault(r.kind, []).append(r)
+    for kind, items in sorted(by_kind.items()):
+        problem = _chain_problem(items, f"{kind} ")
+        if problem:
+            return problem, len(rows)
+    return None, len(rows)
 
 
 # --------------------------------------------------------------------------- evaluation inputs
@@ -344,3 +386,8 @@ def logbook_view(store: Store, at: datetime, kind: str | None = None) -> Logbook
             entries.setdefault(r.kind, []).append(item)
     return LogbookView({k: tuple(v) for k, v in entries.items()}, tuple(drafts), tuple(invalid),
                        frozenset(dismissed))
+
+
+def logbook_event_ids(store: Store, kind: str) -> set[int]:
+    """Return the sensor events any row of a logbook refers to (``event_id``: a draft, a confirmation, a withdrawal)."""
+    return referenced_events(store, kind)

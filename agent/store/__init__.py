@@ -6,7 +6,7 @@ one user).
 """
 
 from agent.store.channel_tests import channel_tests, record_channel_test
-from agent.store.connection import Store, StoreError, open_store
+from agent.store.connection import Store, StoreError, open_store, storage_error
 from agent.store.derived import DayKey, cached_days, consume_marks, pending_marks, raise_watermark, store_days
 from agent.store.events import (
     close_offline_events,
@@ -21,7 +21,7 @@ from agent.store.events import (
     record_episodes,
     sensor_health_rows,
 )
-from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file
+from agent.store.files import DOCUMENT_TYPES, IMAGE_TYPES, FileError, check_upload, get_file, store_file, verify_files
 from agent.store.logbook import (
     chain_tail,
     count_current,
@@ -32,6 +32,7 @@ from agent.store.logbook import (
     latest_entry_date,
     logbook_head,
     logbook_rows,
+    referenced_events,
     rows_after,
 )
 from agent.store.owners import WEB_WRITES, Writes
@@ -44,7 +45,9 @@ from agent.store.readings import (
     last_seen,
     list_sensors,
     newest_reading_ms,
+    reading_interval,
     reading_stamps,
+    rejection_counts,
     sensor_registry,
     sensors_at,
     sensors_of_kind,
@@ -64,27 +67,37 @@ from agent.store.records import (
 )
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups, roll_up_charts
+from agent.store.runlock import RunLock
 from agent.store.scores import (
     StoredScore,
     finding_occurrences,
+    last_evaluated,
     latest_score,
     record_score,
     status_changes_after,
     status_history,
     stored_findings,
 )
+from agent.store.snapshot import SnapshotError, fsync_dir, integrity_problem, snapshot
 from agent.store.usage import storage_job
 from agent.store.users import (
     UserError,
     add_user,
     authenticate,
-    clear_login_failures,
     count_users,
     create_token,
+    end_session,
+    finish_login,
     get_user,
     list_accounts,
-    login_wait,
-    record_login_failure,
+    list_tokens,
+    list_users,
+    reserve_login,
+    revoke_token,
+    session_user,
+    set_disabled,
+    set_password,
+    start_session,
     user_for_token,
 )
 
@@ -93,7 +106,9 @@ __all__ = [
     "DayKey",
     "FileError",
     "IMAGE_TYPES",
+    "RunLock",
     "Store",
+    "SnapshotError",
     "StoreError",
     "StoredScore",
     "UserError",
@@ -107,7 +122,6 @@ __all__ = [
     "chain_tail",
     "channel_tests",
     "check_upload",
-    "clear_login_failures",
     "close_offline_events",
     "consume_marks",
     "count_current",
@@ -116,19 +130,23 @@ __all__ = [
     "current_rows",
     "document_rows",
     "downsample",
+    "end_session",
     "ensure_rollups",
     "episode_ids",
     "event_ended",
     "events_between",
     "finding_occurrences",
+    "finish_login",
     "finished_episodes",
     "first_reading_ms",
     "from_ms",
+    "fsync_dir",
     "get_document",
     "get_file",
     "get_row",
     "get_sensor",
     "get_user",
+    "integrity_problem",
     "has_documents",
     "heard_between",
     "housing_order_rows",
@@ -140,12 +158,14 @@ __all__ = [
     "last_row_id",
     "last_seen",
     "latest_entry_date",
+    "last_evaluated",
     "latest_score",
     "list_accounts",
     "list_sensors",
+    "list_tokens",
+    "list_users",
     "logbook_head",
     "logbook_rows",
-    "login_wait",
     "newest_reading_ms",
     "offline_candidates",
     "offline_events_after",
@@ -153,12 +173,16 @@ __all__ = [
     "open_store",
     "pending_marks",
     "raise_watermark",
+    "reading_interval",
     "reading_stamps",
+    "rejection_counts",
     "record_channel_test",
     "record_episode",
     "record_episodes",
-    "record_login_failure",
+    "referenced_events",
     "record_score",
+    "reserve_login",
+    "revoke_token",
     "roll_up",
     "roll_up_charts",
     "rows_after",
@@ -167,8 +191,14 @@ __all__ = [
     "sensors_at",
     "sensors_of_kind",
     "series",
+    "session_user",
+    "set_disabled",
+    "set_password",
+    "start_session",
+    "snapshot",
     "status_changes_after",
     "status_history",
+    "storage_error",
     "storage_job",
     "store_days",
     "store_file",
@@ -176,4 +206,5 @@ __all__ = [
     "sync_sensors",
     "to_ms",
     "user_for_token",
+    "verify_files",
 ]

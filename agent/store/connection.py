@@ -9,6 +9,7 @@ see :mod:`agent.store.owners`).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -19,9 +20,11 @@ from sqlite_utils import Database
 
 from agent.store.owners import Writes, authorizer
 from agent.store.schema import migrations
+from agent.store.snapshot import SnapshotError, integrity_problem, snapshot
 from rules.errors import IkbError
 from rules.texts import N_
 
+log = logging.getLogger(__name__)
 SYNCHRONOUS = ("FULL", "NORMAL")
 
 
@@ -33,7 +36,41 @@ class StoreError(IkbError):
         "newer": N_("geschreven door een nieuwere ikb-agent (schemastap {step} kent deze versie niet); installeer "
                     "die versie of nieuwer, of open een andere database"),
         "migrate": N_("kan het databaseschema niet bijwerken ({detail})"),
+        # What SQLite's errors mean on a farm (issue 13: a full disk was "not a usable SQLite database").
+        "full": N_("de schijf (SD-kaart) is vol: maak ruimte vrij; wat niet bevestigd is, is niet opgeslagen "
+                   "({detail})"),
+        "locked": N_("de database is bezet door een ander proces; probeer het zo opnieuw ({detail})"),
+        "readonly": N_("de database is alleen-lezen: rechten, of een beschadigde SD-kaart ({detail})"),
+        "io": N_("schijffout bij lezen of schrijven: is de SD-kaart defect? ({detail})"),
+        "cannot_open": N_("kan het databasebestand niet openen of aanmaken ({detail})"),
+        "run_lock": N_("er draait al een `ikb-agent run` op deze database (proces {pid}); stop die eerst "
+                       "(`systemctl stop ikb-agent`): twee agents op één database slaan metingen dubbel op"),
+        "copy_first": N_("werkt het databaseschema niet bij zonder eerst een kopie van de database ({detail})"),
+        "copy_unsound": N_("werkt het databaseschema niet bij: de kopie die eerst is gemaakt is niet in orde "
+                           "({detail})"),
     }
+
+
+# SQLite's (and the OS's) words → StoreError codes.
+_STORAGE_WORDS = (("disk is full", "full"), ("locked", "locked"), ("busy", "locked"), ("readonly", "readonly"),
+                  ("disk i/o", "io"), ("not a database", "unusable"), ("malformed", "unusable"),
+                  ("unable to open", "cannot_open"))
+
+
+def storage_error(exc: BaseException, path: str = "") -> StoreError | None:
+    """Return a database or file error as a StoreError saying what it means, or None when it is no such error."""
+    import errno
+
+    if isinstance(exc, StoreError):
+        return exc
+    if isinstance(exc, OSError) and not isinstance(exc, sqlite3.Error):
+        code = "full" if exc.errno == errno.ENOSPC else None
+    elif isinstance(exc, sqlite3.Error):
+        text = str(exc).lower()
+        code = next((c for needle, c in _STORAGE_WORDS if needle in text), None)
+    else:
+        code = None
+    return StoreError(path, code, {"detail": str(exc)}) if code else None
 
 
 class Store:
@@ -60,8 +97,10 @@ class Store:
             # computed again; their evidence writes (logbook entries) use :meth:`durable`.
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             conn.execute("PRAGMA busy_timeout = 30000")
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(self.path, "unusable", {"detail": str(exc)}) from None
+        except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: a NUL in the path
+            known = storage_error(exc, self.path)
+            code = "cannot_open" if isinstance(exc, (OSError, ValueError)) else "unusable"
+            raise known or StoreError(self.path, code, {"detail": str(exc)}) from None
         self.db = Database(conn, execute_plugins=False)
         self.lock = threading.RLock()
         if not readonly:
@@ -85,12 +124,32 @@ class Store:
             raise StoreError(self.path, "newer", {"step": unknown[0]})
 
     def _migrate(self) -> None:
-        """Apply pending migrations, each in its own transaction."""
+        """Apply pending migrations, each in its own transaction, after a checked copy of an older database."""
         try:
             self._check_version()
+            pending = migrations.pending(self.db)
+            if pending and migrations.applied(self.db):
+                self._copy_before(pending[0].name)
             migrations.apply(self.db)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(self.path, "migrate", {"detail": str(exc)}) from None
+            raise storage_error(exc, self.path) or StoreError(self.path, "migrate", {"detail": str(exc)}) from None
+
+    def _copy_before(self, step: str) -> None:
+        """Keep a checked copy of the database as it was before schema step ``step`` (an upgrade)."""
+        dest = Path(f"{self.path}.before-{step}")
+        if dest.exists() and integrity_problem(dest) is not None:
+            dest.unlink()  # a damaged copy from an interrupted start: take it again
+        if not dest.exists():
+            try:
+                snapshot(self.path, dest)
+            except SnapshotError as exc:
+                if not dest.exists():  # else the web process took it at the same moment
+                    raise StoreError(self.path, "copy_first", {"detail": str(exc)}) from None
+            else:
+                log.warning("database copied to %s before schema step %s", dest, step)
+        problem = integrity_problem(dest)
+        if problem:
+            raise StoreError(self.path, "copy_unsound", {"detail": problem})
 
     @contextmanager
     def transaction(self, *, immediate: bool = False):
@@ -160,6 +219,20 @@ class Store:
         with self.transaction() as db:
             db.execute("INSERT OR IGNORE INTO kv(key, value) VALUES (?, ?)", [key, value])
         return self.get_kv(key)
+
+    def set_kvs(self, values: dict[str, str | None]) -> None:
+        """Store several settings in one transaction; None deletes one."""
+        with self.transaction() as db:
+            for key, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM kv WHERE key = ?", [key])
+                else:
+                    db.execute("INSERT INTO kv(key, value) VALUES (?, ?) "
+                               "ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+
+    def table_names(self) -> set[str]:
+        """Return the names of the database's tables and views (``readings`` is a view since m010)."""
+        return {r["name"] for r in self.query("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
 
     def close(self) -> None:
         """Close the connection."""

@@ -13,15 +13,17 @@ from typing import Iterable
 from agent.store.connection import Store
 
 
-def record_episodes(store: Store, rows: Iterable[tuple[str, str | None, int, int | None, str]]) -> int:
+def record_episodes(store: Store, rows: Iterable[tuple[str, str | None, int, int | None, str]], *,
+                    reconcile: tuple[tuple[str, ...], int, int] | None = None, keep: set[int] = frozenset()) -> int:
     """Store (kind, location, start, end, detail) episodes once each; return how many rows changed.
 
     Idempotent: an episode already stored is left alone, except that one stored while still running
-    gets its end and detail once it has ended (an ended one never turns back into a running one).
+    gets its end and detail once it has ended (an ended one never turns back into a running one), and
+    one that readings arriving late lengthened gets its new end. ``reconcile`` = (kinds, lo, hi): the
+    episodes given are all there are of those kinds starting in ``[lo, hi)``; a stored one not among
+    them, and not in ``keep`` (ids a logbook entry refers to), is removed.
     """
     rows = list(rows)
-    if not rows:
-        return 0
     changed = 0
     with store.transaction(immediate=True) as db:
         for kind, location, start, end, detail in rows:
@@ -31,9 +33,19 @@ def record_episodes(store: Store, rows: Iterable[tuple[str, str | None, int, int
                 db.execute('INSERT INTO events(kind, location, start, "end", detail) VALUES (?, ?, ?, ?, ?)',
                            [kind, location, start, end, detail])
                 changed += 1
-            elif existing[1] is None and (end is not None or existing[2] != detail):
+            elif (end, detail) != (existing[1], existing[2]) and not (end is None and existing[1] is not None):
                 db.execute('UPDATE events SET "end" = ?, detail = ? WHERE id = ?', [end, detail, existing[0]])
                 changed += 1
+        if reconcile is not None:
+            kinds, lo, hi = reconcile
+            found = {(kind, location, start) for kind, location, start, _e, _d in rows}
+            marks = ",".join("?" * len(kinds))
+            for event_id, kind, location, start in db.execute(
+                    f"SELECT id, kind, location, start FROM events WHERE kind IN ({marks}) AND start >= ?"
+                    " AND start < ?", [*kinds, lo, hi]).fetchall():
+                if (kind, location, start) not in found and event_id not in keep:
+                    db.execute("DELETE FROM events WHERE id = ?", [event_id])
+                    changed += 1
     return changed
 
 

@@ -93,3 +93,14 @@ def get_file(store: Store, file_id: int) -> dict | None:
     """Return a stored file with its bytes, or None."""
     rows = store.query("SELECT * FROM files WHERE id = ?", [file_id])
     return rows[0] if rows else None
+
+
+def verify_files(store: Store) -> tuple[str | None, int]:
+    """Check every stored file against its SHA-256; return the first mismatch (None when all match) and the count."""
+    n = 0
+    with store.lock:
+        for file_id, digest, data in store.conn.execute("SELECT id, sha256, data FROM files ORDER BY id"):
+            n += 1
+            if hashlib.sha256(data or b"").hexdigest() != digest:
+                return f"file #{file_id}: content does not match its SHA-256", n
+    return None, n

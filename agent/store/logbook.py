@@ -101,3 +101,10 @@ def logbook_head(store: Store, kind: str) -> tuple[str, int] | None:
     row = store.query("SELECT hash, (SELECT count(*) FROM logbook WHERE kind = ?) AS n FROM logbook WHERE kind = ?"
                       " ORDER BY id DESC LIMIT 1", [kind, kind])
     return (row[0]["hash"], row[0]["n"]) if row else None
+
+
+def referenced_events(store: Store, kind: str) -> set[int]:
+    """Return the sensor events any row of a logbook refers to (``event_id``: a draft, a confirmation, a withdrawal)."""
+    rows = store.execute("SELECT json_extract(entry, '$.event_id') FROM logbook WHERE kind = ?"
+                         " AND json_valid(entry)", [kind]).fetchall()
+    return {int(r[0]) for r in rows if isinstance(r[0], int)}

@@ -29,6 +29,8 @@ WEB_WRITES: Mapping[str, Writes] = {
     "users": Writes(insert=True, update=None),
     "api_tokens": Writes(insert=True, update=frozenset({"revoked_at"})),
     "login_failures": Writes(insert=True, delete=True),
+    # Server-side sessions: logging in, the last-seen stamp, logging out (issue 13).
+    "web_sessions": Writes(insert=True, delete=True, update=frozenset({"last_seen", "ended_at", "ended_why"})),
     "kv": Writes(insert=True, update=frozenset({"value"})),  # web.secret_key, the kiosk link
     "logbook": Writes(insert=True),
     "assessments": Writes(insert=True),

@@ -72,7 +72,7 @@ def insert_readings(db, rows) -> int:
     deliver a message twice.
     """
     # Straight into readings_main (a bulk load: history), unless the live agent holds the reading in
-    # readings_recent (agent.store.schema m009).
+    # readings_recent (agent.store.schema m010).
     before = db.conn.total_changes
     db.conn.executemany("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT ?1, ?2, ?3"
                         " WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE sensor_id = ?1 AND ts = ?2)", rows)
@@ -184,3 +184,30 @@ def sensors_of_kind(store: Store, kind: str) -> list[SensorRow]:
     """Return the stored sensors of one kind, wherever they are."""
     rows = store.query("SELECT id, topic, field, kind, location FROM sensors WHERE kind = ?", [kind])
     return [SensorRow(**r) for r in rows]
+
+
+def rejection_counts(store: Store) -> list[dict]:
+    """Return the rejected messages counted by reason (``reason``, ``n``, ``last_at`` ms), most first."""
+    return store.query("SELECT reason, n, last_at FROM rejection_counts ORDER BY n DESC, reason")
+
+
+INTERVAL_SAMPLE = 64  # readings an interval is judged on
+INTERVAL_MIN_GAPS = 8  # gaps needed before it is
+
+
+def reading_interval(store: Store, sensor_id: int) -> float | None:
+    """Return a sensor's interval in seconds from its stored readings: the 90th percentile of the latest gaps.
+
+    A function of what is stored, not of the order it arrived in: a replay, a backlog and the live feed
+    of the same readings give the same interval. None with too few readings.
+    """
+    stamps = [r[0] for r in store.execute("SELECT ts FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT ?",
+                                          [sensor_id, INTERVAL_SAMPLE + 1])]
+    if len(stamps) <= INTERVAL_MIN_GAPS:
+        stamps = [r[0] * 60_000 for r in store.execute(
+            "SELECT minute FROM aggregates WHERE sensor_id = ? ORDER BY minute DESC LIMIT ?",
+            [sensor_id, INTERVAL_SAMPLE + 1])]
+    if len(stamps) <= INTERVAL_MIN_GAPS:
+        return None
+    gaps = sorted(a - b for a, b in zip(stamps, stamps[1:]))
+    return gaps[min(len(gaps) - 1, int(len(gaps) * 0.9))] / 1000

@@ -387,8 +387,28 @@ CREATE TABLE score_window (
 """)
 
 
-@migrations(name="m009_sd_writes")
-def m009_sd_writes(db: Database) -> None:
+@migrations(name="m009_web_sessions")
+def m009_web_sessions(db: Database) -> None:
+    """Keep web sessions on the server, so logging out, disabling an account or a new password ends them.
+
+    ``id`` is the SHA-256 of the random session id in the (signed) cookie: the table alone logs nobody in.
+    Times in ms UTC. Ended sessions are kept a while for `ikb-agent user list` and then pruned.
+    """
+    _run(db, """
+CREATE TABLE web_sessions (
+    id TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL,
+    ended_at INTEGER,
+    ended_why TEXT
+);
+CREATE INDEX web_sessions_user ON web_sessions(user_id, ended_at);
+""")
+
+
+@migrations(name="m010_sd_writes")
+def m010_sd_writes(db: Database) -> None:
     """Write less to the SD card (issue 15; docs/PERFORMANCE.md, "SD-card writes").
 
     - ``readings`` becomes a view of two tables: ``readings_main`` (the old table, clustered by sensor

@@ -148,3 +148,9 @@ def finding_occurrences(store: Store, rule: str, location: str) -> list[dict]:
     except ValueError:
         return []
     return found if isinstance(found, list) else []
+
+
+def last_evaluated(store: Store) -> str | None:
+    """Return the moment (ISO) of the last whole evaluation `run` stored, or None before the first."""
+    row = store.execute("SELECT at FROM score_window WHERE id = 1").fetchone()
+    return row[0] if row else None

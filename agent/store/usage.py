@@ -39,7 +39,7 @@ def format_storage_report(report: dict) -> str:
     books = ", ".join(f"{k} {v['rows']}" for k, v in report["logbooks"].items()) or "geen"
     return (f"opslag: database {report['database_bytes'] / mb:.1f} MB (+ WAL {report['wal_bytes'] / mb:.1f} MB), "
             f"vrij {report['disk_free_bytes'] / mb:.0f} MB van {report['disk_total_bytes'] / mb:.0f} MB; "
-            f"metingen {report['rows'].get('readings', 0)}; logboekregels: {books}")
+            f"metingen {report['rows'].get('readings', 0)}; logboekregistraties: {books}")
 
 
 STORAGE_EVERY_S = 24 * 3600

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from agent.config import Settings
 from agent.evaluation import house_light_days
 from agent.store import Store
-from agent.upstream.documents import agent_version, alerts_doc, score_doc
+from agent.upstream.documents import agent_version
 from rules.scoring import VERDICTS
 
 HOUR_MS = 3_600_000
@@ -73,12 +73,12 @@ def last_dark_period(store: Store, settings: Settings, house: str, now: datetime
     """Return the house's last complete dark period (start, end, hours) from the sensor rules' light days.
 
     With several lux sensors in the house the shortest counts: the scheme asks for the dark period at
-    every place in the house.
+    every place in the house. In a house with daylight and a lamp sensor, the lamps' (as G3.8.9 judges).
     """
     tz = settings.farm_view().tz
     days = house_light_days(store, settings, house, now - timedelta(days=2), now)
     best = None
-    for _label, sensor_days in (days.sensors if days else []):
+    for _label, sensor_days in (days.days_for("G3.8.9") if days else []):
         known = [d for d in sensor_days if d.dark_known and d.dark_known[1] < d.until]
         if not known:
             continue
@@ -92,10 +92,8 @@ def last_dark_period(store: Store, settings: Settings, house: str, now: datetime
             "end": datetime.fromtimestamp(best[1] / 1000, tz).isoformat()}
 
 
-def state(store: Store, settings: Settings, now: datetime) -> dict:
-    """Return the state document the discovered sensors read."""
-    score = score_doc(store, settings, now)
-    alerts = alerts_doc(store, settings, now)["open"]
+def state(store: Store, settings: Settings, now: datetime, score: dict, alerts: list[dict]) -> dict:
+    """Return the state document the discovered sensors read, from the upstream score and alert documents."""
     return {"verdict": score["verdict"], "counts": score["counts"], "open_alerts": len(alerts),
             "alerts": [f"{a['severity']}: {a['title']}" for a in alerts],
             "houses": {h: last_dark_period(store, settings, h, now) for h in _lux_houses(settings)}}

@@ -69,15 +69,15 @@ class UpstreamPublisher:
         self.republish.clear()
         try:
             up = self.settings.upstream
+            # Read once a round, for upstream and Home Assistant alike.
+            score, alerts = score_doc(self.store, self.settings, now), alerts_doc(self.store, self.settings, now)
             if up.enabled:
                 beat = timedelta(hours=up.heartbeat_hours)
                 self._send(topic(self.settings, "status"), status_doc(
                     self.store, self.settings, now, started=self.started, fingerprint=self.key.fingerprint),
                     now, every=beat, kind="status")
-                self._send(topic(self.settings, "score"), score_doc(self.store, self.settings, now), now,
-                           every=beat, kind="score")
-                self._send(topic(self.settings, "alerts"), alerts_doc(self.store, self.settings, now), now,
-                           every=None, kind="alerts")
+                self._send(topic(self.settings, "score"), score, now, every=beat, kind="score")
+                self._send(topic(self.settings, "alerts"), alerts, now, every=None, kind="alerts")
                 name = topic(self.settings, "chain")
                 last = self.sent.get(name)
                 if last is None or self._forced or now - last[1] >= timedelta(hours=up.chain_hours):
@@ -92,7 +92,8 @@ class UpstreamPublisher:
                         self.published += 1
                     self.sent["homeassistant"] = (b"", now)
                 self._send(self.settings.homeassistant.state_topic,
-                           homeassistant.state(self.store, self.settings, now), now, every=None, kind="ha")
+                           homeassistant.state(self.store, self.settings, now, score, alerts["open"]), now,
+                           every=None, kind="ha")
         except Exception:
             if self._forced:  # a forced round that failed is tried again
                 self.republish.set()

@@ -7,6 +7,7 @@ view the rules read, the flags raised at the moment of writing, and the evaluato
 from rules.logbooks.checks import ALARM_ITEMS, CHECK_MONTHS, GENERATOR_ITEMS, ITEMS, test_alarm_spells
 from rules.logbooks.fields import FieldMeta, Record, describe
 from rules.logbooks.flags import entry_flags
+from rules.logbooks.plausible import Jump, jumps
 from rules.logbooks.registry import LOGBOOKS, EntryError, LogbookSpec, form_fields, spec_for, to_json, validate_entry
 from rules.logbooks.repairs import (
                                    FILE_REFERENCE,
@@ -20,6 +21,6 @@ from rules.logbooks.rules_table import DUE_PROVIDERS, EVALUATORS, NVT_ONLY
 from rules.logbooks.view import DetectedTest, Flag, LogbookView, LogEntry
 
 __all__ = ["ALARM_ITEMS", "CHECK_MONTHS", "DUE_PROVIDERS", "EVALUATORS", "FILE_REFERENCE", "GENERATOR_ITEMS", "ITEMS",
-           "LOGBOOKS", "NVT_ONLY", "CorrectiveAction", "DetectedTest", "EntryError", "FieldMeta", "Flag", "LogEntry",
-           "LogbookSpec", "LogbookView", "Record", "RepairError", "attach_repairs", "describe", "entry_flags", "form_fields",
+           "LOGBOOKS", "NVT_ONLY", "CorrectiveAction", "DetectedTest", "EntryError", "FieldMeta", "Flag", "Jump", "LogEntry",
+           "LogbookSpec", "LogbookView", "Record", "RepairError", "attach_repairs", "describe", "entry_flags", "form_fields", "jumps",
            "repair_problem", "repairable", "spec_for", "test_alarm_spells", "to_json", "validate_entry"]

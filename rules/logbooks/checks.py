@@ -34,7 +34,7 @@ CHECK_MONTHS = 2
 ITEMS = {"generator": N_("noodstroomaggregaat"),
          "alarm": N_("alarminstallatie"),
          "generator_load": N_("noodstroomaggregaat, jaarlijkse test onder belasting"),
-         "alarm_dialer": N_("kiezer van het alarmpaneel, doormelding getest")}
+         "alarm_dialer": N_("kiezer van de alarminstallatie, doormelding getest")}
 
 # Which entries count for each installation A3.6 names.
 GENERATOR_ITEMS = ("generator", "generator_load")
@@ -130,6 +130,10 @@ def eval_checks(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]
     for house in evidence.farm.houses:
         if not house.mechanical_ventilation:
             out.append(_nvt(rule, house.id))
+            continue
+        if house.flaps:  # the seed: "Niet nodig bij stroomloos te openen ventilatieopeningen."
+            out.append(Finding(rule.id, house.id, "nvt", "logbook", "Niet nodig bij stroomloos te openen "
+                                                                    "ventilatieopeningen."))
             continue
         if view is None:
             out.append(_unknown(rule, house.id, NO_LOGBOOKS))

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import timedelta
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
 from rules.catalogue import Rule
-from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import SEVERITY, Finding
 from rules.logbooks.common import NO_LOGBOOKS, _deviation, _flocks, _judge, _lp, _nvt, _occ, _unknown, _view
-from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _check_house, _not_future, field
+from rules.logbooks.fields import (
+    Admission,
+    Day,
+    Record,
+    ShortText,
+    Text,
+    YesNo,
+    _check_house,
+    _not_future,
+    compared_to,
+    field,
+)
 from rules.logbooks.flocks import FlockView, empty_since
 from rules.logbooks.view import LogbookView
 from rules.params import Params
@@ -46,12 +57,8 @@ class Cleaning(Record):
     _dates = field_validator("cleaned_on", "disinfected_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    @model_validator(mode="after")
-    def _order(self) -> "Cleaning":
-        if self.disinfected_on < self.cleaned_on:
-            raise invalid("order", N_("ontsmetten komt na reinigen; ligt vóór de reinigingsdatum"),
-                          field="disinfected_on")
-        return self
+    _order = field_validator("disinfected_on")(compared_to(
+        "cleaned_on", operator.lt, N_("ontsmetten komt na reinigen; ligt vóór de reinigingsdatum")))
 
 
 class Hygienogram(Record):

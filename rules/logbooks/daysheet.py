@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import date, timedelta
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator
 
 from rules.catalogue import Rule
 from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import Due, Finding, Occurrence
 from rules.logbooks.common import NO_LOGBOOKS, _days, _deviation, _flocks, _judge, _lp, _nvt, _occ, _unknown, _view
-from rules.logbooks.fields import Day, Record, ShortText, Text, YesNo, _check_house, _not_future, field
+from rules.logbooks.fields import Day, Record, ShortText, Text, YesNo, _check_house, _not_future, compared_to, field
 from rules.logbooks.flocks import (
     NVWA_PHONE,
     FlockView,
@@ -24,7 +25,7 @@ from rules.logbooks.flocks import (
 )
 from rules.logbooks.view import LogbookView
 from rules.params import Params
-from rules.texts import N_
+from rules.texts import N_, dutch_ngettext
 
 
 class Flock(Record):
@@ -48,15 +49,12 @@ class Flock(Record):
     _dates = field_validator("placed_on", "hatched_on", "depopulated_on")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    @model_validator(mode="after")
-    def _order(self) -> "Flock":
-        if self.hatched_on >= self.placed_on:
-            raise invalid("order", N_("de uitkomstdatum ligt vóór de opzetdatum"), field="hatched_on")
-        if self.depopulated_on is not None and self.depopulated_on < self.placed_on:
-            raise invalid("order", N_("ligt vóór de opzetdatum"), field="depopulated_on")
-        if self.largest_compartment is not None and self.largest_compartment > self.number_placed:
-            raise invalid("order", N_("meer dan het aantal opgezette hennen"), field="largest_compartment")
-        return self
+    _hatched_first = field_validator("hatched_on")(compared_to(
+        "placed_on", operator.ge, N_("de uitkomstdatum ligt vóór de opzetdatum")))
+    _depopulated_after = field_validator("depopulated_on")(compared_to(
+        "placed_on", operator.lt, N_("ligt vóór de opzetdatum")))
+    _compartment_within = field_validator("largest_compartment")(compared_to(
+        "number_placed", operator.gt, N_("meer dan het aantal opgezette hennen")))
 
 
 class FlockDay(Record):
@@ -74,10 +72,12 @@ class FlockDay(Record):
                        demand="Sterfte is inclusief uitgeselecteerde dieren")
     eggs: int | None = field("E9.4", N_("Geproduceerde eieren"), widget="number", ge=0,
                              le=10_000_000, default=None, demand="dagelijks aantal geproduceerde eieren")
+    # Upper bounds (our choice): a house of a million hens (number_placed's bound) drinks about 300,000 litres
+    # and eats about 130,000 kg a day; 1e308 is a typing accident, not an amount.
     water_l: float | None = field("A6.2.1", N_("Wateropname (liter)"), widget="number",
-                                  ge=0, default=None, demand="reductie van ... drinkwateropname")
+                                  ge=0, le=1_000_000, default=None, demand="reductie van ... drinkwateropname")
     feed_kg: float | None = field("A6.2.1", N_("Voeropname (kg)"), widget="number", ge=0,
-                                  default=None, demand="reductie van voer... opname")
+                                  le=1_000_000, default=None, demand="reductie van voer... opname")
     dead_removed: YesNo = field("E4.4.4", N_("Dode hennen verwijderd"), widget="yesno",
                                 default=True, demand="Dode leghennen worden dagelijks verwijderd")
     vet_consulted: YesNo = field("A6.2.1", N_("Dierenarts geraadpleegd"), widget="yesno",
@@ -89,11 +89,14 @@ class FlockDay(Record):
     _date = field_validator("date")(_not_future)
     _house = field_validator("house")(lambda v, info: _check_house(v, info))
 
-    @model_validator(mode="after")
-    def _who(self) -> "FlockDay":
-        if self.inspected and not (self.inspected_by or "").strip():
-            raise invalid("who", N_("vul in wie het koppel heeft gecontroleerd"), field="inspected_by")
-        return self
+    # A field validator on the later field (not a model validator), so that the check runs, and its message
+    # shows, in the same round as every other field's: a model validator waits until all fields are valid.
+    @field_validator("inspected_by")
+    @classmethod
+    def _who(cls, value, info: ValidationInfo):
+        if info.data.get("inspected") and not (value or "").strip():
+            raise invalid("who", N_("vul in wie het koppel heeft gecontroleerd"))
+        return value
 
 
 # --------------------------------------------------------------------------- flock day sheet
@@ -147,7 +150,8 @@ def _sheet_rule(rule: Rule, evidence: Evidence, params: Params, check) -> list[F
             continue
         problems = [(day, check(day, entries.get(day))) for day, _ in judged]
         bad = [(d, p) for d, p in problems if p]
-        line = f"koppelkaart {len(judged) - len(bad)} van {len(judged)} dagen in orde"
+        line = dutch_ngettext("koppelkaart {ok} van {n} dag in orde", "koppelkaart {ok} van {n} dagen in orde",
+                              len(judged), ok=len(judged) - len(bad))
         if not bad:
             out.append(Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
             continue
@@ -307,5 +311,6 @@ def eval_mortality_measures(rule: Rule, evidence: Evidence, params: Params) -> l
             out.append(_unknown(rule, house.id, "Verhoogde sterfte: " + "; ".join(t.detail for t in found[:3])
                                 + ". Leg de genomen maatregelen vast (zelfbeoordeling)."))
         else:
-            out.append(_nvt(rule, house.id, f"{rule.nvt} (koppelkaart: {seen} dagen zonder verhoogde sterfte)"))
+            days = dutch_ngettext("{n} dag zonder verhoogde sterfte", "{n} dagen zonder verhoogde sterfte", seen)
+            out.append(_nvt(rule, house.id, f"{rule.nvt} (koppelkaart: {days})"))
     return out

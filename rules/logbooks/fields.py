@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
@@ -176,7 +177,8 @@ def describe(model: type[BaseModel]) -> tuple[FieldMeta, ...]:
 class Record(BaseModel):
     """Base of every logbook record: unknown fields are errors, text is trimmed."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True)
+    # No NaN or infinity in a logbook: neither is a count or an amount, and the chain's JSON cannot hold them.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, validate_default=True, allow_inf_nan=False)
 
 
 def _context(info: ValidationInfo) -> dict:
@@ -195,6 +197,22 @@ def _check_house(value: str, info: ValidationInfo, housings: tuple[str, ...] | N
     if housings and houses[value] not in housings:
         raise invalid("house_housing", N_("stal {value} heeft geen vrije uitloop"), value=value)
     return value
+
+
+def compared_to(other: str, refused: Callable[[Any, Any], bool], msgid: str):
+    """Return a field check refusing a value that ``refused(value, other field's value)`` (dates in order…).
+
+    A check of the later field, not a model validator: pydantic runs it with every other field's
+    check, so its message comes in the same round (a model validator waits until all fields are valid).
+    The other field must come earlier in the model; when it is missing or invalid, nothing is compared.
+    """
+    def check(cls, value, info: ValidationInfo):
+        earlier = info.data.get(other)
+        if value is not None and earlier is not None and refused(value, earlier):
+            raise invalid("order", msgid)
+        return value
+
+    return classmethod(check)
 
 
 def _not_future(value: date | None, info: ValidationInfo) -> date | None:

@@ -37,10 +37,6 @@ class FlockView:
         """Return whether the flock is in its house on a day."""
         return self.placed_on <= day and (self.depopulated_on is None or day <= self.depopulated_on)
 
-    def age_days(self, day: date) -> int:
-        """Return the flock's age in days on a day."""
-        return (day - self.hatched_on).days
-
     def at_age(self, weeks: int) -> date:
         """Return the day the flock is exactly ``weeks`` weeks old."""
         return self.hatched_on + timedelta(weeks=weeks)

@@ -14,7 +14,7 @@ from rules.logbooks.daysheet import _runs
 from rules.logbooks.fields import Clock, Day, Record, ShortText, _check_house, _not_future, field
 from rules.logbooks.flocks import flock_on
 from rules.params import Params
-from rules.texts import N_
+from rules.texts import N_, dutch_ngettext
 
 
 class FreeRangeDay(Record):
@@ -63,7 +63,8 @@ def eval_free_range_journal(rule: Rule, evidence: Evidence, params: Params) -> l
         days = [d for d in _days(max(since, min(known)), today - timedelta(days=1))
                 if not flocks or flock_on(flocks, d) is not None]
         missing = [(d, "geen uren uitloop geregistreerd") for d in days if d not in known]
-        line = f"uitloopjournaal {len(days) - len(missing)} van {len(days)} dagen geregistreerd"
+        line = dutch_ngettext("uitloopjournaal {ok} van {n} dag geregistreerd", "uitloopjournaal {ok} van {n} dagen "
+                              "geregistreerd", len(days), ok=len(days) - len(missing))
         if not missing:
             out.append(Finding(rule.id, house.id, "ok", "logbook", line, evidence=line))
         else:

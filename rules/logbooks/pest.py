@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import operator
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import field_validator
 
 from rules.catalogue import Rule
 from rules.documents import add_months
-from rules.errors import invalid
 from rules.evidence import Evidence
 from rules.findings import Due, Finding
 from rules.logbooks.common import NO_LOGBOOKS, _deviation, _gaps, _invalid, _judge, _lp, _occ, _unknown, _view
-from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _not_future, field
+from rules.logbooks.fields import Admission, Day, Record, ShortText, Text, YesNo, _not_future, compared_to, field
 from rules.logbooks.view import LogbookView
 from rules.params import Params
 from rules.texts import N_, dutch_ngettext
@@ -92,11 +92,7 @@ class BaitBox(Record):
 
     _dates = field_validator("placed_on", "removed_on")(_not_future)
 
-    @model_validator(mode="after")
-    def _order(self) -> "BaitBox":
-        if self.removed_on is not None and self.removed_on < self.placed_on:
-            raise invalid("order", N_("ligt vóór de plaatsingsdatum"), field="removed_on")
-        return self
+    _order = field_validator("removed_on")(compared_to("placed_on", operator.lt, N_("ligt vóór de plaatsingsdatum")))
 
 
 # --------------------------------------------------------------------------- A4.5.1 pest control

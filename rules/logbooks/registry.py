@@ -40,11 +40,6 @@ class LogbookSpec:
     keep_years: int = 2  # A9.1: two years; E9.4: flock records three
     unique: tuple[str, ...] = ()  # at most one current entry per value of these fields
 
-    @property
-    def house_field(self) -> str | None:
-        """Return the field holding the house id, if the record has one."""
-        return "house" if "house" in self.model.model_fields else None
-
     def columns(self) -> list[str]:
         """Return the record's field names in form order."""
         return list(self.model.model_fields)

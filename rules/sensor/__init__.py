@@ -2,7 +2,7 @@
 (A3.3), the egg room (E3.3) and free range (H3.12.x), judged per day from time series. Pure.
 """
 
-from rules.sensor import climate, eggroom, light, registry, states
+from rules.sensor import climate, eggroom, light, live, registry, states, ventilation
 from rules.sensor.eggroom import dew_point
 from rules.sensor.freerange import HousingOrder, journal
 from rules.sensor.generator import episodes, groups, history_start
@@ -40,9 +40,11 @@ __all__ = [
     "history_start",
     "journal",
     "light",
+    "live",
     "merge_intervals",
     "registry",
     "states",
     "to_dt",
     "to_ms",
+    "ventilation",
 ]

@@ -10,9 +10,13 @@ cartons warm up over hours, which is exactly why a warm humid spell over cold
 eggs is the classic condensation case). After a gap the estimate restarts at
 the air temperature and is not trusted for one time constant.
 
-A minute is at risk when dew point ≥ egg surface − ``margin_c``. Per local day:
-at least ``c_minutes`` at risk → C "Beperkte condensvorming", at least
-``d_minutes`` → D "Duidelijke condensvorming".
+Each moment is one of three (:func:`condition`): *condensation* when the egg
+surface is at or below the dew point, *risk* when it is within ``margin_c``
+above it, else *dry*. Only condensation is a deviation, and only sustained:
+a spell of at least ``c_minutes`` → C "Beperkte condensvorming"; spells adding
+up to ``d_minutes`` in a day, or one with the dew point ``d_depth_c`` or more
+above the egg surface → D "Duidelijke condensvorming". Risk is a warning
+(alerts, the dashboard), never a deviation.
 """
 
 from __future__ import annotations
@@ -54,14 +58,31 @@ def dew_point(temperature: float, humidity: float) -> float:
     return MAGNUS_B * gamma / (MAGNUS_A - gamma)
 
 
+def condition(dew: float, egg: float, p: CondensationParams) -> str:
+    """Return ``condensation`` (egg surface at or below the dew point), ``risk`` (within the margin) or ``dry``."""
+    if dew >= egg:
+        return "condensation"
+    if dew >= egg - p.margin_c:
+        return "risk"
+    return "dry"
+
+
+def lag_step(estimate: float, air: float, dt_ms: int, p: CondensationParams) -> float:
+    """Return the estimated egg surface after ``dt_ms`` in air at ``air`` °C (first-order lag)."""
+    return air + (estimate - air) * math.exp(-dt_ms / (p.egg_lag_minutes * MINUTE))
+
+
 def context_ms(p: CondensationParams) -> int:
-    """Return how much history the egg estimate needs before a day (four time constants)."""
+    """Return how much history a day needs: four time constants for the estimate, and a spell's start."""
     return 4 * p.egg_lag_minutes * MINUTE
+
+
+PROBE_CONTEXT_MS = 2 * 3_600_000  # with a probe: enough to see a condensation spell that began before the day
 
 
 @dataclass(frozen=True)
 class CondensationDay(DayRecord):
-    """The condensation risk in one egg room on one local day."""
+    """Condensation and its risk in one egg room on one local day (cached per day by the agent)."""
 
     day: date
     start: int
@@ -69,25 +90,43 @@ class CondensationDay(DayRecord):
     until: int
     probe: bool  # egg surface from a probe (True) or estimated (False)
     gap_ms: int
-    risk_ms: int
-    spells: tuple[tuple[int, int, float, float], ...]  # start, end, highest dew point, lowest egg surface
+    risk_ms: int  # within the margin or wet, inside the day
+    wet_ms: int  # in sustained condensation spells, inside the day
+    # Sustained condensation spells touching the day (whole, also beyond it): start, end, highest dew
+    # point, lowest egg surface, deepest (dew point − egg surface).
+    spells: tuple[tuple[int, int, float, float, float], ...]
+    risks: tuple[tuple[int, int, float, float], ...]  # within the margin: start, end, highest dew, lowest egg
     gaps: tuple[tuple[int, int], ...]
+    last: tuple[int, float, float] | None = None  # the latest moment judged: ms, dew point, egg surface
+
+
+def _grow(spells: list[list], a: int, b: int, dew: float, egg: float) -> None:
+    """Extend the last spell when it ends at ``a``, else start a new one."""
+    if spells and spells[-1][1] == a:
+        last = spells[-1]
+        last[1], last[2], last[3] = b, max(last[2], dew), min(last[3], egg)
+        if len(last) > 4:
+            last[4] = max(last[4], dew - egg)
+    else:
+        spells.append([a, b, dew, egg, dew - egg])
 
 
 def condensation_day(air: Sequence[Sample], humidity: Sequence[Sample], probe: Sequence[Sample] | None,
                      day: LocalDay, hold_ms: int, p: CondensationParams, until: int | None = None) -> CondensationDay:
-    """Return the minutes of condensation risk on one day."""
+    """Return the condensation spells and the risk on one day."""
     until = day.end if until is None else until
     hi = min(day.end, until)
-    lo = day.start - (0 if probe is not None else context_ms(p))
+    lo = day.start - (PROBE_CONTEXT_MS if probe is not None else context_ms(p))
     series = [segments(air, lo, hi, hold_ms), segments(humidity, lo, hi, hold_ms)]
     if probe is not None:
         series.append(segments(probe, lo, hi, hold_ms))
     tau = p.egg_lag_minutes * MINUTE
     estimate = trusted_from = None
-    gap_ms = risk_ms = 0
-    spells: list[list] = []
+    gap_ms = 0
+    wet: list[list] = []
+    risky: list[list] = []
     gaps: list[tuple[int, int]] = []
+    last = None
     for a, b, values in align(series, lo, hi):
         t, rh = values[0], values[1]
         egg_probe = values[2] if probe is not None else 0.0
@@ -111,40 +150,49 @@ def condensation_day(air: Sequence[Sample], humidity: Sequence[Sample], probe: S
                 if estimate is None:
                     estimate, trusted_from = t, x + tau
                 egg = estimate
-                estimate = t + (estimate - t) * math.exp(-(y - x) / tau)
+                estimate = lag_step(estimate, t, y - x, p)
+            settled = probe is not None or x >= trusted_from
             part = max(0, y - max(x, day.start))
-            if part:
-                if probe is None and x < trusted_from:
-                    gap_ms += part  # the estimate has not settled yet: no figure to trust
-                if td >= egg - p.margin_c:
-                    risk_ms += part
-                    start = max(x, day.start)
-                    if spells and spells[-1][1] == start:
-                        spells[-1][1], spells[-1][2], spells[-1][3] = y, max(spells[-1][2], td), min(spells[-1][3], egg)
-                    else:
-                        spells.append([start, y, td, egg])
+            if part and not settled:
+                gap_ms += part  # the estimate has not settled yet: no figure to trust
+            if settled:
+                state = condition(td, egg, p)
+                if state == "condensation":
+                    _grow(wet, x, y, td, egg)
+                if state != "dry" and part:
+                    _grow(risky, max(x, day.start), y, td, egg)
+                if y > day.start:
+                    last = (y, round(td, 2), round(egg, 2))
             x = y
-    longest = sorted(spells, key=lambda s: s[1] - s[0], reverse=True)[:10]
-    return CondensationDay(day.day, day.start, day.end, until, probe is not None, gap_ms, risk_ms,
-                           tuple(tuple(s) for s in sorted(longest)),
-                           tuple(sorted(sorted(gaps, key=lambda g: g[0] - g[1])[:5])))
+    # E3.3: a spell counts when sustained, judged on the whole spell (also its part before the day).
+    sustained = [s for s in wet if s[1] - s[0] >= p.c_minutes * MINUTE and s[1] > day.start]
+    wet_ms = sum(s[1] - max(s[0], day.start) for s in sustained)
+    risk_ms = sum(s[1] - s[0] for s in risky)
+    longest = sorted(risky, key=lambda s: s[1] - s[0], reverse=True)[:10]
+    return CondensationDay(day.day, day.start, day.end, until, probe is not None, gap_ms, risk_ms, wet_ms,
+                           tuple((s[0], s[1], round(s[2], 2), round(s[3], 2), round(s[4], 2))
+                                 for s in sorted(sustained, key=lambda s: s[1] - s[0], reverse=True)[:10]),
+                           tuple((s[0], s[1], round(s[2], 2), round(s[3], 2)) for s in sorted(longest)),
+                           tuple(sorted(sorted(gaps, key=lambda g: g[0] - g[1])[:5])), last)
 
 
-def _c(value: float) -> str:
-    """Return a temperature the Dutch way."""
+def celsius(value: float) -> str:
+    """Return a temperature the Dutch way: ``17,4 °C``."""
     return f"{value:.1f}".replace(".", ",") + " °C"
 
 
 def verdict(d: CondensationDay, p: CondensationParams, cov: CoverageParams) -> DayVerdict:
-    """Return the day's status from its minutes at risk."""
-    status = "D" if d.risk_ms >= p.d_minutes * MINUTE else "C" if d.risk_ms >= p.c_minutes * MINUTE else None
+    """Return the day's status from its sustained condensation spells."""
+    deep = any(depth >= p.d_depth_c for _s, _e, _td, _egg, depth in d.spells)
+    status = "D" if d.wet_ms >= p.d_minutes * MINUTE or deep else "C" if d.spells else None
     if status:
         source = "ei-sonde" if d.probe else "geschat"
-        occ = tuple(Occurrence(to_dt(s), to_dt(e), f"dauwpunt {_c(td)} bij eioppervlak {_c(egg)} ({source}) "
-                                                   f"gedurende {hm(e - s)}; {hm(d.risk_ms)} risico die dag")
-                    for s, e, td, egg in d.spells if e - s >= MINUTE)
+        occ = tuple(Occurrence(to_dt(s), to_dt(e), f"eioppervlak {celsius(egg)} ({source}) onder het dauwpunt "
+                                                   f"{celsius(td)} gedurende {hm(e - s)}, tot {celsius(depth)} "
+                                                   f"eronder; {hm(d.wet_ms)} condens die dag")
+                    for s, e, td, egg, depth in sorted(d.spells))
         return DayVerdict(d.day, status, occ, d.complete)
-    return settle(d, cov)
+    return settle(d, cov, d.risk_ms / MINUTE)
 
 
 def evaluate_e3_3(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
@@ -163,7 +211,11 @@ def evaluate_e3_3(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
             continue
         per_sensor = [[verdict(d, p, cov) for d in s.days if in_window(d, evidence.since, evidence.at)]
                       for s in sensors]
+        risk = max((v.measure or 0 for vs in per_sensor for v in vs if v.status == "ok"), default=0)
+        # Risk within the margin is a warning, not a deviation: the ok text still says how close it came.
+        ok_text = "geen condens op de eieren" + (
+            f"; hoogstens {hm(risk * MINUTE)} per dag binnen {celsius(p.margin_c)} van het dauwpunt" if risk else "")
         findings.append(day_finding(rule, room.id, per_sensor, cov, what="temperatuur- en vochtmetingen",
-                                    ok_text="geen condensrisico",
+                                    ok_text=ok_text,
                                     basis=f"Eierlokaal {room.id}: {', '.join(s.label for s in sensors)}"))
     return findings

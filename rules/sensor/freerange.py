@@ -29,7 +29,18 @@ from rules.findings import Due, Finding, Occurrence
 from rules.kinds import POPHOLE_OPEN
 from rules.params import Params
 from rules.sensor.states import StateDay, timeline
-from rules.sensor.timeseries import DayVerdict, SensorDays, align, hm, to_dt, to_ms, window_verdict
+from rules.sensor.timeseries import (
+    DayVerdict,
+    SensorDays,
+    align,
+    days_judged,
+    days_measured,
+    hm,
+    to_dt,
+    to_ms,
+    window_verdict,
+)
+from rules.texts import dutch_ngettext
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,15 +193,18 @@ def evaluate_h3_12_8(rule: Rule, evidence: Evidence, params: Params) -> list[Fin
         status = result.status
         if status == "C" and result.days_deviating >= fp.d_days:
             status = "D"
-        basis = f"Uitloopluiken {', '.join(s.label for s in sensors)}; {result.days_judged} dagen beoordeeld"
+        basis = f"Uitloopluiken {', '.join(s.label for s in sensors)}; {days_judged(result.days_judged)}"
         if ordered:
-            basis += f"; {len(ordered)} dagen ophokplicht"
+            basis += "; " + dutch_ngettext("{n} dag ophokplicht", "{n} dagen ophokplicht", len(ordered))
         if status == "ok":
             summary = f"Voldoet: uitloop dagelijks open van {fp.access_from:%H:%M} tot zonsondergang " \
-                      f"({result.days_ok} van {result.days_judged} dagen gemeten)."
+                      f"({days_measured(result.days_ok, result.days_judged)})."
         elif status == "unknown":
-            summary = (f"Onvoldoende gegevens: {result.days_ok} van {result.days_judged} dagen met bekende stand "
-                       f"van de uitloopluiken (nodig: {cov.min_window_coverage:.0%}).")
+            need = f"{cov.min_window_coverage:.0%}"
+            summary = dutch_ngettext(
+                "Onvoldoende gegevens: {ok} van {n} dag met bekende stand van de uitloopluiken (nodig: {need}).",
+                "Onvoldoende gegevens: {ok} van {n} dagen met bekende stand van de uitloopluiken (nodig: {need}).",
+                result.days_judged, ok=result.days_ok, need=need)
         else:
             summary = rule.deviation_text(status) or status
         findings.append(Finding(rule.id, house.id, status, "sensor", summary, occurrences=result.occurrences,

@@ -13,6 +13,9 @@ From the mains and generator state sensors:
   the generator repaired; a failed check in the checks logbook counts the same.
 - ``ok`` needs a successful run (test, outage bridged, or a logbook check) within
   A3.6's two months (``rules.logbooks.CHECK_MONTHS``); houses without mechanical ventilation are ``nvt``.
+- The seed's alternative: a house whose ventilation flaps open by themselves on
+  power failure (``flaps_open_on_power_failure``) needs no generator: ``ok``
+  on that configuration, left out of the generator groups and their dues.
 
 The agent stores the detected outages and tests as events (``mains_outage``,
 ``generator_test``) so the checks logbook can draft them for the farmer.
@@ -151,9 +154,15 @@ def groups(evidence: Evidence, params: Params) -> list[Group]:
     if farm_wide is None:
         farm_wide = sum(len(v) for v in gen.values()) <= 1
     if farm_wide:
+        if not _needing(evidence):
+            return []  # every ventilated house has flaps that open by themselves: no generator needed
         return [Group(None, tuple(s for v in gen.values() for s in v), tuple(s for v in mains.values() for s in v))]
-    return [Group(h.id, tuple(gen.get(h.id, ())), tuple(mains.get(h.id, ())))
-            for h in evidence.farm.houses if h.mechanical_ventilation]
+    return [Group(h.id, tuple(gen.get(h.id, ())), tuple(mains.get(h.id, ()))) for h in _needing(evidence)]
+
+
+def _needing(evidence: Evidence) -> list:
+    """Return the houses that need a generator: mechanically ventilated, without flaps that open by themselves."""
+    return [h for h in evidence.farm.houses if h.mechanical_ventilation and not h.flaps]
 
 
 def history_start(evidence: Evidence, params: Params) -> datetime:
@@ -215,15 +224,22 @@ def _judge(group: Group, evidence: Evidence, params: Params) -> Part:
     return Part("ok", (), f"Aggregaat laatst aantoonbaar gedraaid op {last}")
 
 
+FLAPS = ("Voldoet: de ventilatiekleppen vallen bij stroomuitval vanzelf open (volgens de configuratie; het "
+         "alternatief van A3.5 voor een noodstroomaggregaat).")
+
+
 def evaluate_a3_5(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
-    """Return A3.5 per generator group; nvt for houses without mechanical ventilation."""
+    """Return A3.5 per generator group; nvt without mechanical ventilation; ok for flaps that open by themselves."""
     if "generator" not in evidence.inputs and "mains" not in evidence.inputs:
         return []
     findings = [nvt(rule, h.id) for h in evidence.farm.houses if not h.mechanical_ventilation]
-    if any(h.mechanical_ventilation for h in evidence.farm.houses):
-        for group in groups(evidence, params):
-            findings.append(combine(rule, group.location, [_judge(group, evidence, params)],
-                                    "Voldoet: werkend noodstroomaggregaat aangetoond."))
+    # A3.5: "... of de ventilatiekleppen vallen automatisch open bij het uitvallen van de stroom".
+    findings += [Finding(rule.id, h.id, "ok", "sensor", FLAPS, evidence="Stal met kleppen die bij stroomuitval "
+                                                                        "openvallen (flaps_open_on_power_failure)")
+                 for h in evidence.farm.houses if h.mechanical_ventilation and h.flaps]
+    for group in groups(evidence, params):
+        findings.append(combine(rule, group.location, [_judge(group, evidence, params)],
+                                "Voldoet: werkend noodstroomaggregaat aangetoond."))
     return findings
 
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from rules.catalogue import Rule
 from rules.findings import Finding, Occurrence
+from rules.texts import dutch_ngettext
 
 MINUTE = 60_000
 HOUR = 3_600_000
@@ -99,11 +100,6 @@ def align(series: Sequence[Sequence[Segment]], lo: int, hi: int):
                 idx[k] += 1
             values.append(segs[idx[k]][2] if idx[k] < len(segs) and segs[idx[k]][0] <= a else None)
         yield a, b, values
-
-
-def window_samples(samples: Sequence[Sample], lo: int, hi: int) -> Sequence[Sample]:
-    """Return the samples with ``lo <= ts < hi`` (a slice, no copy of the tuples)."""
-    return samples[bisect_left(samples, (lo, float("-inf"))):bisect_left(samples, (hi, float("-inf")))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,12 +272,24 @@ def window_verdict(days: Sequence[DayVerdict], min_coverage: float, *,
     return WindowVerdict("unknown", unknown_occ, len(ok), len(complete), 0)
 
 
+def days_measured(ok: int, judged: int) -> str:
+    """Return '5 van 7 dagen gemeten' (one day: 'dag')."""
+    return dutch_ngettext("{ok} van {n} dag gemeten", "{ok} van {n} dagen gemeten", judged, ok=ok)
+
+
+def days_judged(judged: int) -> str:
+    """Return '7 dagen beoordeeld' (one day: 'dag')."""
+    return dutch_ngettext("{n} dag beoordeeld", "{n} dagen beoordeeld", judged)
+
+
 def coverage_reason(what: str, verdict: WindowVerdict, min_coverage: float) -> str:
     """Return the Dutch reason for an ``unknown`` window verdict."""
     if verdict.days_judged == 0:
         return f"Onvoldoende gegevens: geen volledige dag met {what} in de periode."
-    return (f"Onvoldoende gegevens: {verdict.days_ok} van {verdict.days_judged} dagen met volledige "
-            f"{what} (nodig: {min_coverage:.0%}).")
+    need = f"{min_coverage:.0%}"
+    return dutch_ngettext("Onvoldoende gegevens: {ok} van {n} dag met volledige {what} (nodig: {need}).",
+                          "Onvoldoende gegevens: {ok} van {n} dagen met volledige {what} (nodig: {need}).",
+                          verdict.days_judged, ok=verdict.days_ok, what=what, need=need)
 
 
 def settle(d, cov, measure: float | None = None) -> DayVerdict:
@@ -321,10 +329,10 @@ def day_finding(rule: Rule, location: str | None, per_sensor: Sequence[Sequence[
     """Return a sensor finding from per-sensor day verdicts: the seed text, the reason, or what was fine."""
     result = window_verdict(combine_sensors(per_sensor), cov.min_window_coverage)
     if result.status == "ok":
-        summary = f"Voldoet: {ok_text} ({result.days_ok} van {result.days_judged} dagen gemeten)."
+        summary = f"Voldoet: {ok_text} ({days_measured(result.days_ok, result.days_judged)})."
     elif result.status == "unknown":
         summary = coverage_reason(what, result, cov.min_window_coverage)
     else:
         summary = rule.deviation_text(result.status) or result.status
     return Finding(rule.id, location, result.status, "sensor", summary, occurrences=result.occurrences,
-                   evidence=f"{basis}; {result.days_judged} dagen beoordeeld")
+                   evidence=f"{basis}; {days_judged(result.days_judged)}")

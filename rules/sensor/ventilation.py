@@ -10,14 +10,21 @@
   A channel that delivered no test within ``channel_test_months`` → C
   "Alarmvoorziening onvoldoende". An installation
   younger than that with no test recorded yet is ``unknown`` (``agent_since``:
-  it cannot know about tests before it started listening).
+  it cannot know about tests before it started listening). A panel with its
+  own dialer (``alarm_dialer`` on the house) whose test is logged within the
+  law's month (checks, item ``alarm_dialer``) reaches the farmer
+  off the farm as well: either route is enough.
+- The panel is expected from its first reading or its registration, whichever
+  is earlier (a replayed history is judged like a live one). Silences and
+  faults are episodes with their own start and end (:func:`panel_episodes`),
+  found over ``EPISODE_LOOKBACK_DAYS`` before the window.
 - Houses without mechanical ventilation → ``nvt`` (the seed's NVT text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Sequence
 
 from rules.catalogue import Rule
@@ -25,7 +32,7 @@ from rules.documents import add_months
 from rules.evidence import Evidence
 from rules.findings import SEVERITY, Due, Finding, Occurrence
 from rules.kinds import VENTILATION_ALARM, VENTILATION_FAULT
-from rules.logbooks import ALARM_ITEMS
+from rules.logbooks import ALARM_ITEMS, ITEMS
 from rules.params import Params
 from rules.sensor.law import LEGAL_TEST_MONTHS, check_dates
 from rules.sensor.states import intervals, overlap, timeline
@@ -55,7 +62,7 @@ class Check:
     """One confirmed entry of the checks logbook (A3.6): generator or alarm."""
 
     day: date
-    item: str  # generator | alarm
+    item: str  # generator | alarm | generator_load | alarm_dialer
     result: str  # ok | fault
     house: str | None = None  # None: every house
 
@@ -88,11 +95,46 @@ def nvt(rule: Rule, location: str | None) -> Finding:
     return Finding(rule.id, location, "nvt", "sensor", rule.nvt or "NVT: geen mechanische ventilatie.")
 
 
+# Episodes are found over this much history before the window, so one that began earlier keeps its
+# own start (a repair refers to it by that start) instead of the window's.
+EPISODE_LOOKBACK_DAYS = 31
+
+
+def history_start(evidence: Evidence) -> datetime:
+    """Return how far back the panel's history is read: the window and its episodes' starts."""
+    return evidence.since - timedelta(days=EPISODE_LOOKBACK_DAYS)
+
+
+@dataclass(frozen=True, slots=True)
+class PanelEpisode:
+    """A stretch in which a panel did not work: a ``silence`` or a ``fault``, with its start and end."""
+
+    kind: str  # silence | fault
+    sensor: str
+    start: int  # silence: the last message before it; fault: the first fault message
+    end: int | None  # None: still going on at the moment of evaluation
+
+
+def panel_episodes(sensor: SensorDays, lo: int, hi: int, down: Sequence[tuple[int, int]]) -> list[PanelEpisode]:
+    """Return the panel's silences and faults in ``[lo, hi)``, each whole (joined across days), oldest first.
+
+    A silence during which the agent itself heard nothing (``down``) is missing data, not an episode.
+    """
+    out = []
+    for b, e, code, last in timeline(sensor.days, lo, hi):
+        end = None if e >= hi else e
+        if code is None and overlap(down, b, e) < (e - b):
+            out.append(PanelEpisode("silence", sensor.label, last if last is not None else b, end))
+        elif code == VENTILATION_FAULT:
+            out.append(PanelEpisode("fault", sensor.label, b, end))
+    return out
+
+
 def _panel(sensors: Sequence[SensorDays], evidence: Evidence, params: Params, house: str) -> Part:
     """Judge the panel's heartbeat and fault states over the window."""
     vp = params.sensor_rules.ventilation_for(house)
     if not sensors:
-        return Part("unknown", (), f"Geen alarmpaneel-sensor (ventilation_alarm) ingesteld voor stal {house}.")
+        return Part("unknown", (), f"De alarminstallatie van stal {house} is niet aangesloten op ikb-agent.")
     lo, hi = to_ms(evidence.since), to_ms(evidence.at)
     down = merge_intervals(evidence.inputs.get("agent_down", ()))
     deviations, heard, expected, alarms = [], 0, 0, 0
@@ -101,29 +143,29 @@ def _panel(sensors: Sequence[SensorDays], evidence: Evidence, params: Params, ho
         expected += sum(e - b for b, e, _c, _l in runs)
         heard += sum(e - b for b, e, c, _l in runs if c is not None)
         alarms += len(intervals(runs, VENTILATION_ALARM))
-        for b, e, code, last in runs:
-            if code is None and overlap(down, b, e) < (e - b):
-                heard_at = last if last is not None else b
-                if e >= hi:
-                    detail = (f"alarmpaneel {s.label} niet gehoord sinds "
-                              f"{to_dt(heard_at).astimezone(evidence.farm.tz):%Y-%m-%d %H:%M}")
-                else:
-                    detail = (f"alarmpaneel {s.label} niet gehoord gedurende {hm(e - heard_at)} "
-                              f"(time-out {vp.heartbeat_timeout_minutes} min)")
-                deviations.append(Occurrence(to_dt(heard_at), None if e >= hi else to_dt(e), detail))
-            elif code == VENTILATION_FAULT:
-                deviations.append(Occurrence(to_dt(b), None if e >= hi else to_dt(e),
-                                             f"alarmpaneel {s.label} meldt storing ({hm(e - b)})"))
+        for ep in panel_episodes(s, to_ms(history_start(evidence)), hi, down):
+            if ep.end is not None and ep.end <= lo:
+                continue
+            if ep.kind == "silence" and ep.end is None:
+                detail = (f"alarminstallatie {s.label} niet gehoord sinds "
+                          f"{to_dt(ep.start).astimezone(evidence.farm.tz):%Y-%m-%d %H:%M}")
+            elif ep.kind == "silence":
+                detail = (f"alarminstallatie {s.label} niet gehoord gedurende {hm(ep.end - ep.start)} "
+                          f"(na {vp.heartbeat_timeout_minutes} min zonder bericht)")
+            else:
+                detail = f"alarminstallatie {s.label} meldt storing ({hm((ep.end or hi) - ep.start)})"
+            deviations.append(Occurrence(to_dt(ep.start), to_dt(ep.end) if ep.end else None, detail))
     if deviations:
-        return Part("D", tuple(deviations), f"Alarmpaneel: {len(deviations)} keer niet werkend")
+        return Part("D", tuple(deviations), f"Alarminstallatie: {len(deviations)} keer niet werkend")
     if expected == 0:
-        return Part("unknown", (), "Onvoldoende gegevens: het alarmpaneel is in deze periode nog niet gehoord.")
+        return Part("unknown", (), "Onvoldoende gegevens: de alarminstallatie is in deze periode nog niet gehoord.")
     share = heard / expected
     alarm_text = ", " + dutch_ngettext("{n} alarmmelding", "{n} alarmmeldingen", alarms) if alarms else ""
     if share < params.sensor_rules.coverage.min_window_coverage:
-        return Part("unknown", (), f"Onvoldoende gegevens: alarmpaneel {share:.0%} van de tijd gehoord "
+        return Part("unknown", (), f"Onvoldoende gegevens: alarminstallatie {share:.0%} van de tijd gehoord "
                                    f"(agent of netwerk niet actief){alarm_text}.")
-    return Part("ok", (), f"Alarmpaneel steeds gehoord (time-out {vp.heartbeat_timeout_minutes} min){alarm_text}")
+    return Part("ok", (), f"Alarminstallatie steeds gehoord (na {vp.heartbeat_timeout_minutes} min zonder bericht)"
+                          f"{alarm_text}")
 
 
 def last_delivered(channels: AlertChannels, at: datetime) -> datetime | None:
@@ -145,19 +187,63 @@ def _channels(channels: AlertChannels, evidence: Evidence, months: int) -> Part:
     listening_since = evidence.inputs.get("agent_since")  # ms of the first reading the agent stored
     if last is None and (listening_since is None or to_dt(listening_since) > cutoff):
         # A new installation cannot know about tests before it: missing evidence, not a deviation.
-        return Part("unknown", (), "Nog geen test van het alarmkanaal geregistreerd; verstuur er een met "
-                                   "`ikb-agent alert test`.")
+        return Part("unknown", (), "Nog geen test van het alarmkanaal geregistreerd; laat een testmelding "
+                                   "naar uw telefoon of e-mail sturen en kijk of hij aankomt.")
     if last is None or last < cutoff:
         when = f"laatste geslaagde test {evidence.farm.local_date(last).isoformat()}" if last else "nog nooit getest"
         return Part("C", (Occurrence(last or at, None,
-                                     f"geen geslaagde test van een alarmkanaal in de laatste {months} maanden "
+                                     f"geen geslaagde test van een alarmkanaal in {_last_months(months)} "
                                      f"({when})"),),
                     f"Alarmkanaal: {when}")
     return Part("ok", (), f"Alarmkanaal getest op {evidence.farm.local_date(last).isoformat()}")
 
 
+def _last_months(months: int) -> str:
+    """Return 'de laatste maand' or 'de laatste 2 maanden'."""
+    return dutch_ngettext("de laatste maand", "de laatste {n} maanden", months)
+
+
+def _dialer(evidence: Evidence, house: str, months: int) -> Part:
+    """Judge a panel's own dialer: configured, and a successful test logged (checks, ``alarm_dialer``)."""
+    today = evidence.today
+    tests = sorted((c for c in evidence.inputs.get("checks", ()) if c.item == "alarm_dialer" and c.day <= today
+                    and c.house in (None, house)), key=lambda c: c.day)
+    cutoff = add_months(today, -months)
+    ok = [c for c in tests if c.result == "ok"]
+    if tests and tests[-1].result == "fault":
+        return Part("C", (Occurrence(datetime.combine(tests[-1].day, time(0), evidence.farm.tz), None,
+                                     f"test van de kiezer van de alarminstallatie op {tests[-1].day.isoformat()}: storing"),),
+                    f"Kiezer alarminstallatie: storing bij de test van {tests[-1].day.isoformat()}")
+    if ok and ok[-1].day >= cutoff:
+        return Part("ok", (), f"Kiezer alarminstallatie getest op {ok[-1].day.isoformat()}")
+    when = f"laatste geslaagde test {ok[-1].day.isoformat()}" if ok else "nog geen test vastgelegd"
+    return Part("C", (Occurrence(evidence.at, None, f"kiezer van de alarminstallatie niet getest in "
+                                                    f"{_last_months(months)} ({when}; vast te leggen in het controlelogboek als "
+                                                    f"'{ITEMS['alarm_dialer']}')"),),
+                f"Kiezer alarminstallatie: {when}")
+
+
+# The route that works wins: an off-farm channel or the panel's own dialer is enough.
+_ROUTE_ORDER = {"ok": 0, "unknown": 1, "B": 2, "C": 3, "D": 4, "KO": 5}
+
+
+def _off_farm(channels: AlertChannels, evidence: Evidence, house, params: Params) -> Part:
+    """Judge how the alarm reaches the farmer off the farm: an agent channel, or the panel's own dialer."""
+    vp = params.sensor_rules.ventilation_for(house.id)
+    routes = [_channels(channels, evidence, vp.channel_test_months)]
+    if house.alarm_dialer:
+        # Dutch law's monthly alarm test (rules.sensor.law) is the dialer's too. With no agent channel set
+        # up, the dialer is the only route: its own verdict, not hidden behind a set-up step.
+        dialer = _dialer(evidence, house.id, LEGAL_TEST_MONTHS)
+        routes = [dialer] if not channels.configured else routes + [dialer]
+    best = min(routes, key=lambda p: _ROUTE_ORDER[p.status])
+    if best.status == "ok" or len(routes) == 1:
+        return best
+    return Part(best.status, tuple(o for p in routes for o in p.occurrences), "; ".join(p.text for p in routes))
+
+
 def evaluate_a3_4(rule: Rule, evidence: Evidence, params: Params) -> list[Finding]:
-    """Return A3.4 per house: panel heartbeat and faults, and the off-farm channel."""
+    """Return A3.4 per house: panel heartbeat and faults, and the route off the farm (channel or dialer)."""
     panels = evidence.inputs.get("ventilation_alarm")
     if panels is None:
         return []
@@ -167,10 +253,9 @@ def evaluate_a3_4(rule: Rule, evidence: Evidence, params: Params) -> list[Findin
         if not house.mechanical_ventilation:
             findings.append(nvt(rule, house.id))
             continue
-        months = params.sensor_rules.ventilation_for(house.id).channel_test_months
         parts = [_panel(panels.get(house.id) or (), evidence, params, house.id),
-                 _channels(channels, evidence, months)]
-        findings.append(combine(rule, house.id, parts, "Voldoet: alarmpaneel werkt en bereikt de boer buiten het bedrijf."))
+                 _off_farm(channels, evidence, house, params)]
+        findings.append(combine(rule, house.id, parts, "Voldoet: alarminstallatie werkt en bereikt de boer buiten het bedrijf."))
     return findings
 
 

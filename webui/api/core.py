@@ -9,10 +9,10 @@ is public; it is built from the same pydantic models that validate requests.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from flask import Blueprint, g, jsonify
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from agent.evaluation import score_window
 from agent.logbooks import AssessmentError, DocumentError, record_answer, record_document
@@ -27,7 +27,9 @@ from agent.store import (
     list_sensors,
 )
 from rules.catalogue import Rule, load_catalogue
+from rules.errors import invalid
 from rules.findings import STATUSES
+from rules.texts import N_
 from webui.access import public
 from webui.api.openapi import ApiError, ApiRegistry, refused
 from webui.inputs import AssessmentBody, DocumentBody
@@ -177,11 +179,22 @@ class _Query(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+def _farm_era(moment: datetime) -> datetime:
+    """Refuse moments no farm record has (year 1 or 99999 would overflow the window arithmetic: a 500)."""
+    if not 1970 <= moment.year < 2200:
+        raise invalid("era", N_("verwacht een moment tussen 1970 en 2200"))
+    return moment
+
+
+# A query moment: ISO 8601 with offset, between 1970 and 2200.
+Moment = Annotated[AwareDatetime, AfterValidator(_farm_era)]
+
+
 class ScoreQuery(_Query):
     """Evaluate a past window instead of the current score."""
 
-    at: AwareDatetime | None = Field(None, description="End of the window (ISO 8601 with offset); default now")
-    since: AwareDatetime | None = Field(None, description="Start of the window; default at − 30 days")
+    at: Moment | None = Field(None, description="End of the window (ISO 8601 with offset); default now")
+    since: Moment | None = Field(None, description="Start of the window; default at − 30 days")
 
 
 class FindingsQuery(_Query):
@@ -203,8 +216,8 @@ class ReadingsQuery(_Query):
     """Which sensor, which window, how many points."""
 
     sensor: int = Field(ge=1, le=2**62, description="Sensor id (see /api/v1/sensors)")
-    since: AwareDatetime | None = Field(None, description="Default: until − 48 hours")
-    until: AwareDatetime | None = Field(None, description="Default: now")
+    since: Moment | None = Field(None, description="Default: until − 48 hours")
+    until: Moment | None = Field(None, description="Default: now")
     points: int = Field(300, ge=10, le=2000, description="At most this many buckets")
 
 

@@ -15,9 +15,11 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
+from agent import jsontext
 from rules.errors import IkbError, problems_of
 from rules.texts import N_
 from webui.i18n import current_translations
@@ -25,11 +27,31 @@ from webui.i18n import current_translations
 REF = "#/components/schemas/{model}"
 
 
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading request bodies strictly: no NaN/Infinity/1e309, no giant integers, bounded nesting."""
+
+    def loads(self, s, **kwargs):
+        """Parse a request body (agent.jsontext: a ValueError for what is no data, never a RecursionError)."""
+        return jsontext.loads(s)
+
+
+def _json_problem() -> str:
+    """Return why the request body is not JSON this API takes (for the 400 message)."""
+    if not request.is_json:
+        return "Content-Type ≠ application/json"
+    try:
+        jsontext.loads(request.get_data())
+    except ValueError as exc:
+        return str(exc)[:200]
+    return "not JSON"
+
+
 class ApiError(IkbError):
     """A request the API refuses beyond its models' own checks; rendered in the session's language."""
 
     messages = {
         "body_json": N_("verwacht een JSON-object als body (Content-Type: application/json)"),
+        "body_json_why": N_("verwacht een JSON-object als body (Content-Type: application/json): {detail}"),
         "body_object": N_("verwacht een JSON-object"),
         "before": N_("ligt niet vóór {other}"),
         "window": N_("het venster is hoogstens {days} dagen"),
@@ -100,7 +122,7 @@ class ApiRegistry:
                 if body is not None:
                     data = request.get_json(silent=True)
                     if data is None:
-                        return refused(400, "bad_request", ApiError("", "body_json"))
+                        return refused(400, "bad_request", ApiError("", "body_json_why", {"detail": _json_problem()}))
                     if not isinstance(data, dict):
                         return refused(422, "invalid", ApiError("", "body_object"))
                     if raw_body:

@@ -76,11 +76,35 @@
     }
   }
 
+  // Back to the empty Dutch form after data-idle seconds without a touch: a visitor who walked away
+  // leaves neither a half-filled form nor another language for the next one.
+  function idleReset(body) {
+    var seconds = parseInt(body.getAttribute("data-idle") || "0", 10);
+    var home = body.getAttribute("data-reset");
+    if (!seconds || !home) { return; }
+    var last = Date.now();
+    ["pointerdown", "keydown", "input", "touchstart"].forEach(function (name) {
+      document.addEventListener(name, function () { last = Date.now(); }, true);
+    });
+    function fresh() {
+      var form = document.getElementById("visitor-form");
+      var typed = form && Array.prototype.some.call(form.elements, function (el) {
+        return (el.type === "radio" || el.type === "checkbox") ? el.checked
+          : (el.type !== "hidden" && el.value) || (el.name === "signature" && el.value);
+      });
+      return !typed && window.location.pathname + window.location.search === home;
+    }
+    window.setInterval(function () {
+      if (Date.now() - last >= seconds * 1000 && !fresh()) { window.location.assign(home); }
+    }, 1000);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var canvas = document.getElementById("signature-pad");
     if (canvas) {
       signaturePad(canvas, document.getElementById("signature"), document.getElementById("signature-clear"));
     }
+    idleReset(document.body);
     var printButton = document.getElementById("print-poster");
     if (printButton) {
       printButton.addEventListener("click", function () { window.print(); });
