@@ -296,6 +296,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--skip-storage", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file (bench/run_all.py)")
     parser.add_argument("--consumer", choices=["bare", "naive", "agent"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -332,11 +333,13 @@ def main() -> None:
             print(f"  {kind:<6} {r['msg_s']:>9,.0f} msg/s  ({r['messages']} in {r['seconds']:.2f} s;"
                   f" queue filled in {fill_s:.1f} s){extra}")
         ratio = results["agent"]["msg_s"] / results["bare"]["msg_s"]
+        results["ratio"] = ratio
         print(f"  agent / bare = {ratio:.0%}   agent / naive = {results['agent']['msg_s'] / results['naive']['msg_s']:.1f}x")
         lat = alarm_latency(broker.port, str(config), alarms=100, background=500)
         print(f"  alarm broker→listener: p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
               f"max {lat['max_ms']:.1f} ms ({lat['received']}/{lat['alarms']} alarms, "
               f"{lat['background_msg_s']} msg/s background)")
+        results["alarm_latency"] = lat
     finally:
         broker.stop()
     if not args.skip_storage:
@@ -344,6 +347,9 @@ def main() -> None:
         print(f"  storage: {size['mb_per_sensor_year']:.1f} MB per sensor-year at one reading per "
               f"{size['interval_s']} s ({size['sensors']} sensors: {size['raw_rows']} raw rows (35 days),"
               f" {size['aggregate_rows']} minute aggregates, {size['used_bytes'] / 1e6:.1f} MB used)")
+        results["storage"] = size
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

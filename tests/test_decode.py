@@ -215,3 +215,22 @@ def test_plausible_ranges_come_from_the_shared_kinds():
         s = spec("t", name)
         assert decode(s, str(kind.high)).readings[0].value == kind.high
         assert decode(s, str(kind.high * 1.01 + 1)).rejections[0].reason == "out_of_range"
+
+
+# Payloads the fast parser (orjson) refuses and Python's JSON takes: each must decode to what it did with
+# the standard parser alone, reading or rejection reason alike (sensors.decode._loads falls back).
+STANDARD_ONLY = [
+    '{"temperature": NaN}', '{"temperature": Infinity}', "NaN", "-Infinity",
+    '{"temperature": ' + "9" * 30 + "}", "9" * 30, '{"temperature": 21.5, "ts": ' + "1" * 25 + "}",
+    '{"temperature": "\\ud800"}', "[" * 1100 + "]" * 1100, '{"temperature": 21.5, "temperature": 22.5}',
+    '{"temperature": 1e400}', '{"temperature": -0.0}',
+]
+
+
+@pytest.mark.parametrize("payload", STANDARD_ONLY)
+def test_payloads_the_fast_parser_refuses_decode_as_with_the_standard_parser(payload, monkeypatch):
+    sensor = spec("zigbee2mqtt/t", "temperature", "temperature")
+    fast = decode(sensor, payload)
+    monkeypatch.setattr("sensors.decode._loads", json.loads)
+    standard = decode(sensor, payload)
+    assert fast == standard

@@ -155,7 +155,8 @@ class Agent:
         # Receipt times come from the same (injectable) clock as the jobs' `now`.
         options = mqtt_options(self.settings)
         alarm_topics = self.ingestor.alarm_topics
-        receipt_clock = lambda: self.now().timestamp()  # noqa: E731
+        # (time.time itself when that clock is the real one: it is called for every message)
+        receipt_clock = time.time if self.now is clock.utcnow else lambda: self.now().timestamp()
         self.subscriber = MqttSubscriber(options, [t for t in self.ingestor.topics if t not in alarm_topics],
                                          self.ingestor.submit, unsubscribe=alarm_topics, clock=receipt_clock)
         if alarm_topics:
