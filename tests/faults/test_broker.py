@@ -220,3 +220,38 @@ def test_a_broker_that_starts_refusing_the_agents_password_ends_run_with_a_clear
             proc.communicate()
     assert proc.returncode == 1
     assert "check [mqtt] username and password" in err and "Traceback" not in err
+
+
+def test_readings_waiting_for_the_minutes_commit_survive_a_power_cut_of_broker_and_agent(tmp_path, shipped):
+    """The farm's default batch (a minute, docs/INGEST.md): received but not yet committed, a reading is
+    still the broker's (not acknowledged) and on its disk after the autosave; killing both loses none."""
+    data = farm_dict(tmp_path, mqtt={"port": shipped.port, "username": "ikb-agent", "password": ACCOUNTS["ikb-agent"],
+                                     "client_id": "ikb-agent"}, flush_interval_ms=60_000)
+    config = tmp_path / "farm.toml"
+    config.write_text(to_toml(data), encoding="utf-8")
+    db = data["storage"]["path"]
+    proc = agent_process(config)
+    try:
+        assert wait_for(lambda: received_on(shipped, "ikb-agent/status", lambda: None, wait=0.3)
+                        == [("ikb-agent/status", b"online")], 15)
+        pub = MqttPublisher(options(shipped, "sensors", client_id="s"), client_id="s")
+        pub.connect()
+        for i in range(15):  # a farm's trickle (a burst of 20 or more is committed when it pauses)
+            pub.publish("ikb/1/lux", str(i))
+            time.sleep(0.1)
+        pub.close(30)  # the devices have their PUBACKs: they will not send these again
+        time.sleep(AUTOSAVE_S + 1.5)
+        assert stored_values(db) == [], "nothing is committed before the minute is over"
+        proc.kill()  # the power cut: the agent's uncommitted minute is gone ...
+        proc.communicate()
+        shipped.kill()  # ... and the broker's memory with it
+        shipped.start()
+        data["ingest"]["flush_interval_ms"] = 250  # the same session; committed at once this time
+        config.write_text(to_toml(data), encoding="utf-8")
+        proc = agent_process(config)
+        assert wait_for(lambda: len(stored_values(db)) >= 15, 30)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.communicate(timeout=30)
+    assert sorted(stored_values(db)) == [float(i) for i in range(15)]
