@@ -33,6 +33,7 @@ from agent.config import AlertChannel, Settings
 from agent.store import Store, from_ms, to_ms
 
 EVENTS_NEEDING_ACK = ("raised", "repeat", "escalated")
+TOUCH_RESOLUTION_MS = 60_000  # an open alert's last_seen is rewritten at most once a minute
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,10 +219,16 @@ class AlertEngine:
             return self._get(db, alert["id"]), sent > 0
 
     def touch(self, kind: str, location: str | None, now_ms: int, subject: str = "") -> None:
-        """Record that an open alert's condition is still present (last_seen)."""
+        """Record that an open alert's condition is still present (last_seen, to the minute).
+
+        The alert clock says so every few seconds; a row rewritten each time was a fsynced commit every
+        4 s for as long as an alert stayed open (SD card, issue 15). A transaction that changes no row
+        writes nothing.
+        """
         with self.store.transaction(immediate=True) as db:
             db.execute("UPDATE alerts SET last_seen = ? WHERE kind = ? AND location = ? AND subject = ?"
-                       " AND state = 'open'", [now_ms, kind, location or "", subject])
+                       " AND state = 'open' AND last_seen <= ?",
+                       [now_ms, kind, location or "", subject, now_ms - TOUCH_RESOLUTION_MS])
 
     def clear(self, kind: str, location: str | None, now_ms: int, subject: str = "") -> bool:
         """Note that an alert's condition has cleared; it closes after clear_seconds. Return whether one was open."""
