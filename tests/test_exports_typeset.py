@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import zipfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fpdf import FPDF
@@ -23,7 +23,7 @@ from rules.logbooks import LOGBOOKS
 from .test_logbook import GOOD
 from .test_web_kiosk import png_data_url
 
-NOW = datetime(2026, 3, 20, 11, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 20, 11, tzinfo=UTC)
 START, END = date(2025, 9, 1), date(2026, 3, 31)
 HEADING = Heading("Pluimveebedrijf Zoë & Søn", "123456", START, END, "2026-03-20 12:00 CET", "ab" * 32,
                   "Europe/Amsterdam")
@@ -38,7 +38,7 @@ def plain(pdf, family, files):
 @pytest.fixture
 def farm(store, config):
     """Every logbook; long tables that run over pages with repeated values; corrections; a drawn signature."""
-    at = lambda day: datetime.combine(day, datetime.min.time(), timezone.utc) + timedelta(hours=19)  # noqa: E731
+    at = lambda day: datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=19)
     for kind, entry in GOOD.items():
         add_entry(store, config, kind, entry, by="jan", now=NOW)
     day = START

@@ -36,8 +36,7 @@ class MeasuredFont(TTFFont):
         """Return (characters, width) as fpdf2 does: the sum of the advance widths times the size."""
         if text_shaping_params or self.is_symbol:
             return super().get_text_width(text, font_size_pt, text_shaping_params)
-        if font_size_pt > self.biggest_size_pt:
-            self.biggest_size_pt = font_size_pt
+        self.biggest_size_pt = max(self.biggest_size_pt, font_size_pt)
         return len(text), sum(map(self.cw.__getitem__, map(ord, text))) * font_size_pt * 0.001
 
 
