@@ -83,30 +83,78 @@ def add_fonts(pdf: FPDF, family: str, files: dict[str, str]) -> None:
         pdf.fonts[fontkey] = font
 
 
+# Characters that make a cell more than one run of text on one line (breaks, soft hyphens, tabs, form feeds).
+_NOT_PLAIN = frozenset("\n\r\t\f\u00ad\u200b\u2028\u2029")
+
+
 class Document(FPDF):
-    """An FPDF whose tables measure a repeated cell once (see the module docstring)."""
+    """An FPDF whose tables size a row without laying out each cell's text again (see the module docstring)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._measured: dict[tuple, tuple[Any, float, float]] = {}
+        self._moves: dict[tuple, tuple[float, float]] = {}
 
     def multi_cell(self, w: float, h: float | None = None, text: str = "", *args: Any, **kwargs: Any):
-        """Draw a multi-line cell; while writing is disabled (a table sizing its rows), answer repeats from memory.
+        """Draw a multi-line cell; while writing is disabled (a table sizing its rows), measure it cheaply.
 
-        A measurement is a function of the cell (text, width, options), the font and the position; the first
-        one runs in full, so the font subset has seen every character before a repeat is skipped.
+        A measurement is a function of the cell (text, width, options), the font and the position: a repeat is
+        answered from memory, and a text that fits its line with room to spare is one line high. Either way the
+        font subset sees the cell's characters in the order fpdf2 would show them, so it numbers glyphs alike.
         """
         if args or isinstance(self._out, types.MethodType):
             return super().multi_cell(w, h, text, *args, **kwargs)
+        options = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
         key = (w, h, text, self.x, self.y, self.page, self.current_font.fontkey, self.font_style,
-               self.font_size_pt, self.char_spacing, self.font_stretching, self.underline,
-               tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+               self.font_size_pt, self.char_spacing, self.font_stretching, self.underline, options)
         known = self._measured.get(key)
         if known is not None:
             result, self.x, self.y = known
             return result
-        page = self.page
+        shape = (w, h, options)
+        result = self._one_line(w, h, text, kwargs, self._moves.get(shape))
+        if result is not None:
+            return result
+        page, x, y = self.page, self.x, self.y
         result = super().multi_cell(w, h, text, **kwargs)
-        if self.page == page and not (isinstance(result, tuple) and result and result[0] is True):
+        if self.page == page:
             self._measured[key] = (result, self.x, self.y)
+            self._moves[shape] = (self.x - x, self.y - y)
         return result
+
+    def _one_line(self, w: float, h: float | None, text: str, kwargs: dict, move: tuple[float, float] | None):
+        """Return (no page break, height) of a table cell whose text fits on one line with room to spare.
+
+        None when the cell is anything else (fpdf2 then lays it out): several lines or nearly full, Markdown,
+        another wrap mode or alignment, letter spacing, text shaping, the page-count alias, a row near a page
+        break, or a cell shape not yet measured in full (``move``: how far that shape moved the cursor).
+        """
+        from fpdf.enums import Align, MethodReturnValue, WrapMode, XPos, YPos
+
+        font, padding = self.current_font, kwargs.get("padding")
+        if (move is None or h is None or padding is None or not text or type(font) is not MeasuredFont
+                or kwargs.get("markdown") or kwargs.get("print_sh") or kwargs.get("border") or kwargs.get("fill")
+                or kwargs.get("link") is not None or kwargs.get("wrapmode", WrapMode.WORD) != WrapMode.WORD
+                or kwargs.get("align") not in (Align.L, "LEFT", "L")
+                or kwargs.get("new_x") not in (XPos.RIGHT, "RIGHT") or kwargs.get("new_y") not in (YPos.TOP, "TOP")
+                or kwargs.get("output") != MethodReturnValue.PAGE_BREAK | MethodReturnValue.HEIGHT
+                or set(kwargs) - {"max_line_height", "border", "align", "new_x", "new_y", "fill", "markdown",
+                                  "output", "wrapmode", "padding", "link"}
+                or self.text_shaping or self.char_spacing or self.font_stretching != 100 or font.is_symbol
+                or (self.str_alias_nb_pages and self.str_alias_nb_pages in text) or not _NOT_PLAIN.isdisjoint(text)
+                or not padding.left or not padding.right):
+            return None
+        _, width = font.get_text_width(text, self.font_size_pt, None)
+        room = w - padding.left - padding.right
+        if not 0 < width / self.k < room - 0.01:  # 0.01 mm: far beyond fpdf2's float tolerance
+            return None
+        y = self.y
+        self.y = y + padding.top
+        breaks = self.will_page_break(h + padding.bottom)
+        self.y = y
+        if breaks:
+            return None
+        for char in text:  # what fpdf2 picks when it draws the line, in its order
+            font.subset.pick(ord(char))
+        self.x, self.y = self.x + move[0], self.y + move[1]
+        return False, h + padding.top + padding.bottom
