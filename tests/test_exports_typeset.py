@@ -95,3 +95,12 @@ def test_a_pack_built_with_the_shortcuts_verifies_against_plain_fpdf2(store, con
     monkeypatch.setattr(pdf_mod, "add_fonts", plain)
     ok, summary = verify_pack(path)
     assert ok, summary
+
+
+def test_the_pack_reports_progress_after_each_logbook_document(store, config, farm):
+    steps = []
+    build_pack(store, config, list(LOGBOOKS), START, END, NOW, progress=lambda *step: steps.append(step))
+    done = [d for d, _, _ in steps]
+    assert done == list(range(1, len(steps) + 1)) and steps[-1][0] == steps[-1][1]  # one at a time, to the end
+    titles = [what for _, _, what in steps]
+    assert titles[:len(LOGBOOKS)] == [spec.title for spec in LOGBOOKS.values()]  # each logbook's PDF as it is made
