@@ -102,8 +102,11 @@ class Document(FPDF):
         answered from memory, and a text that fits its line with room to spare is one line high. Either way the
         font subset sees the cell's characters in the order fpdf2 would show them, so it numbers glyphs alike.
         """
-        if args or isinstance(self._out, types.MethodType):
+        if args:
             return super().multi_cell(w, h, text, *args, **kwargs)
+        if isinstance(self._out, types.MethodType):
+            drawn = self._one_line_drawn(w, h, text, kwargs)
+            return drawn if drawn is not None else super().multi_cell(w, h, text, **kwargs)
         options = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
         key = (w, h, text, self.x, self.y, self.page, self.current_font.fontkey, self.font_style,
                self.font_size_pt, self.char_spacing, self.font_stretching, self.underline, options)
@@ -122,17 +125,16 @@ class Document(FPDF):
             self._moves[shape] = (self.x - x, self.y - y)
         return result
 
-    def _one_line(self, w: float, h: float | None, text: str, kwargs: dict, move: tuple[float, float] | None):
-        """Return (no page break, height) of a table cell whose text fits on one line with room to spare.
+    def _plain_line(self, w: float, h: float | None, text: str, kwargs: dict):
+        """Return (font, padding) for a table cell whose text fits on one line with room to spare, else None.
 
-        None when the cell is anything else (fpdf2 then lays it out): several lines or nearly full, Markdown,
-        another wrap mode or alignment, letter spacing, text shaping, the page-count alias, a row near a page
-        break, or a cell shape not yet measured in full (``move``: how far that shape moved the cursor).
+        None for anything else (fpdf2 then lays the cell out itself): several lines or nearly full, Markdown,
+        another wrap mode or alignment, letter spacing, text shaping, the page-count alias, a page break.
         """
         from fpdf.enums import Align, MethodReturnValue, WrapMode, XPos, YPos
 
         font, padding = self.current_font, kwargs.get("padding")
-        if (move is None or h is None or padding is None or not text or type(font) is not MeasuredFont
+        if (h is None or padding is None or not text or type(font) is not MeasuredFont
                 or kwargs.get("markdown") or kwargs.get("print_sh") or kwargs.get("border") or kwargs.get("fill")
                 or kwargs.get("link") is not None or kwargs.get("wrapmode", WrapMode.WORD) != WrapMode.WORD
                 or kwargs.get("align") not in (Align.L, "LEFT", "L")
@@ -140,21 +142,57 @@ class Document(FPDF):
                 or kwargs.get("output") != MethodReturnValue.PAGE_BREAK | MethodReturnValue.HEIGHT
                 or set(kwargs) - {"max_line_height", "border", "align", "new_x", "new_y", "fill", "markdown",
                                   "output", "wrapmode", "padding", "link"}
-                or self.text_shaping or self.char_spacing or self.font_stretching != 100 or font.is_symbol
+                or self.text_shaping or self._fallback_font_ids or self.char_spacing
+                or self.font_stretching != 100 or font.is_symbol or self.underline or self.strikethrough
                 or (self.str_alias_nb_pages and self.str_alias_nb_pages in text) or not _NOT_PLAIN.isdisjoint(text)
                 or not padding.left or not padding.right):
             return None
         _, width = font.get_text_width(text, self.font_size_pt, None)
-        room = w - padding.left - padding.right
-        if not 0 < width / self.k < room - 0.01:  # 0.01 mm: far beyond fpdf2's float tolerance
+        if not 0 < width / self.k < w - padding.left - padding.right - 0.01:  # 0.01 mm: far beyond fpdf2's tolerance
             return None
         y = self.y
         self.y = y + padding.top
         breaks = self.will_page_break(h + padding.bottom)
         self.y = y
-        if breaks:
+        return None if breaks else (font, padding)
+
+    def _one_line(self, w: float, h: float | None, text: str, kwargs: dict, move: tuple[float, float] | None):
+        """Return (no page break, height) of a plain one-line cell being measured, or None (see _plain_line).
+
+        ``move``: how far a full measurement of that cell shape moved the cursor (None: not measured yet).
+        """
+        plain = self._plain_line(w, h, text, kwargs) if move is not None else None
+        if plain is None:
             return None
+        font, padding = plain
         for char in text:  # what fpdf2 picks when it draws the line, in its order
             font.subset.pick(ord(char))
         self.x, self.y = self.x + move[0], self.y + move[1]
+        return False, h + padding.top + padding.bottom
+
+    def _one_line_drawn(self, w: float, h: float | None, text: str, kwargs: dict):
+        """Draw a plain one-line cell as multi_cell does, without its line breaker; None if not plain."""
+        from fpdf.enums import Align, XPos, YPos
+        from fpdf.line_break import BREAKING_SPACE_SYMBOLS_STR, Fragment, TextLine
+        from fpdf.util import Padding
+
+        plain = self._plain_line(w, h, text, kwargs)
+        if plain is None:
+            return None
+        _, padding = plain
+        padding = Padding.new(padding)
+        state = self._get_current_graphics_state()
+        line = Fragment(list(text), state, self.k)
+        room = w - padding.right - padding.left
+        text_line = TextLine([line], text_width=line.get_width(initial_cs=False),
+                             number_of_spaces=sum(c in BREAKING_SPACE_SYMBOLS_STR for c in text), align=Align.L,
+                             height=line.font_size, max_width=room)
+        prev_y = self.y
+        self.x += padding.left
+        self.y += padding.top
+        self._render_styled_text_line(text_line, h=h, new_x=XPos.RIGHT, new_y=YPos.TOP, border=0, fill=False,
+                                      link=None, padding=Padding(0, padding.right, 0, padding.left),
+                                      prevent_font_change=False)
+        self.y = prev_y
+        self.x += padding.right
         return False, h + padding.top + padding.bottom
