@@ -57,6 +57,9 @@ def farm(store, config):
     ref = store_signature(store, base64.b64decode(png_data_url().split(",", 1)[1]), by="tablet", now=NOW)
     add_entry(store, config, "visitors", {**GOOD["visitors"], "name": "Getekend", "signature": ref}, by="tablet",
               now=NOW)
+    # Beyond Latin: a document whose fonts must be subset from the whole font file.
+    add_entry(store, config, "visitors", {**GOOD["visitors"], "name": "Ελένη Παπαδοπούλου", "organisation": "Ветеринар ✓",
+                                          "date": "2026-03-17"}, by="tablet", now=NOW)
     return store
 
 
