@@ -1,16 +1,17 @@
 """fpdf2 made cheaper for the audit pack, byte for byte the same output (issue 15).
 
 The verifier renders every PDF of a pack again and compares the bytes, so nothing here may change what fpdf2
-writes; it only avoids repeating work:
+writes (a pack made before must still verify); it only avoids repeating work:
 
 - the DejaVu fonts are parsed once per process (:func:`add_fonts`): a document gets a copy of the parsed font
-  with its own subset and a fresh, unparsed fontTools object, since fpdf2 subsets that object in place when it
-  writes the document;
+  with its own subset; the fontTools object fpdf2 subsets in place when it writes the document is made fresh
+  then (:meth:`Document.output`), from a Latin cut of the font when that holds every glyph used;
 - a text's width is summed with ``map`` instead of a generator (:class:`MeasuredFont`): the same integer sum of
   the same advance widths, times the same factor;
-- a table measures each cell twice, once to size its row (writing disabled) and once to draw it;
-  :class:`Document` remembers the measuring pass per cell content, so a value repeated down a column ("ja",
-  "Jan", a house number) is measured once.
+- a table lays each cell out twice, once to size its row (writing disabled) and once to draw it;
+  :class:`Document` answers the sizing of a repeated cell from memory and of a one-line cell by its width, and
+  draws a one-line cell with fpdf2's line renderer without its line breaker (which re-measures the whole line
+  for every character it adds).
 
 ``tests/test_exports_typeset.py`` renders the same documents with plain fpdf2 and compares the bytes: an fpdf2
 release that changes what these shortcuts rely on fails there, not in an auditor's verify.
