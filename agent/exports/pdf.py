@@ -11,6 +11,7 @@ from pathlib import Path
 
 from agent.exports.columns import STATE_NL, columns, moment_text, text_rows
 from agent.exports.common import ExportError, zone_info
+from agent.exports.typeset import Document, add_fonts
 from agent.i18n import translations
 from agent.logbooks import StoredEntry, signatures
 from rules.catalogue import load_catalogue
@@ -77,17 +78,19 @@ def _col_widths(pdf, header: list[str], body: list[list[str]], total: float,
     """
     pad = 2.0
     mins, wants = [], []
+    bold, regular = _measure(pdf), _measure(pdf)
     for i, head in enumerate(header):
         if i in images:
             mins.append(SIGNATURE_MM)
             wants.append(SIGNATURE_MM)
             continue
-        cells = [row[i] for row in body]
+        cells = {row[i] for row in body}  # a width is a function of the text and font: each distinct one once
+        # The font changes are written into the page (Tf): the same ones as ever, or the bytes would differ.
         pdf.set_font("DejaVu", "B", 6.5)
-        widest = max([pdf.get_string_width(w) for w in head.split()] + [1.0])
+        widest = max([bold(w) for w in head.split()] + [1.0])
         pdf.set_font("DejaVu", "", 6.5)
-        widest = max([widest] + [pdf.get_string_width(w) for c in cells for w in c.split()])
-        longest = max([pdf.get_string_width(c) for c in cells] + [0.0])
+        widest = max([widest] + [regular(w) for w in {w for c in cells for w in c.split()}])
+        longest = max([regular(c) for c in cells] + [0.0])
         mins.append(widest + pad)
         wants.append(max(widest, min(longest, 60.0)) + pad)
     if sum(mins) >= total:
@@ -98,6 +101,18 @@ def _col_widths(pdf, header: list[str], body: list[list[str]], total: float,
     else:
         share = [(w - m) * extra / room for w, m in zip(wants, mins)]
     return [m + s for m, s in zip(mins, share)]
+
+
+def _measure(pdf):
+    """Return a function giving a text's width in the current font, each text measured once (one per font)."""
+    widths: dict[str, float] = {}
+
+    def width(text: str) -> float:
+        if text not in widths:
+            widths[text] = pdf.get_string_width(text)
+        return widths[text]
+
+    return width
 
 
 def _table(spec: LogbookSpec, rows: list[StoredEntry], heading: Heading,
@@ -137,11 +152,11 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
     verifier can render it again from the pack's chain and compare the bytes; ``images`` holds the drawn
     signatures by file id (``signatures/<id>.png`` of the pack).
     """
-    from fpdf import FPDF, FontFace
+    from fpdf import FontFace
 
     regular, bold = fonts or font_paths()
 
-    class _PDF(FPDF):
+    class _PDF(Document):
         def header(self):
             self.set_font("DejaVu", "B", 10)
             self.cell(0, 5, f"{heading.farm} · KIP {heading.kip}", new_x="LMARGIN", new_y="NEXT")
@@ -157,8 +172,7 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
                             f"ketenvingerafdruk {heading.fingerprint[:16]} · ikb-agent", align="C")
 
     pdf = _PDF(orientation="L", unit="mm", format="A4")
-    pdf.add_font("DejaVu", "", regular)
-    pdf.add_font("DejaVu", "B", bold)
+    add_fonts(pdf, "DejaVu", {"": regular, "B": bold})
     pdf.set_auto_page_break(True, margin=15)
     pdf.alias_nb_pages()
     pdf.set_title(f"IKB Ei logboeken {heading.farm}")

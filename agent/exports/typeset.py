@@ -1,0 +1,238 @@
+"""fpdf2 made cheaper for the audit pack, byte for byte the same output (issue 15).
+
+The verifier renders every PDF of a pack again and compares the bytes, so nothing here may change what fpdf2
+writes (a pack made before must still verify); it only avoids repeating work:
+
+- the DejaVu fonts are parsed once per process (:func:`add_fonts`): a document gets a copy of the parsed font
+  with its own subset; the fontTools object fpdf2 subsets in place when it writes the document is made fresh
+  then (:meth:`Document.output`), from a Latin cut of the font when that holds every glyph used;
+- a text's width is summed with ``map`` instead of a generator (:class:`MeasuredFont`): the same integer sum of
+  the same advance widths, times the same factor;
+- a table lays each cell out twice, once to size its row (writing disabled) and once to draw it;
+  :class:`Document` answers the sizing of a repeated cell from memory and of a one-line cell by its width, and
+  draws a one-line cell with fpdf2's line renderer without its line breaker (which re-measures the whole line
+  for every character it adds).
+
+``tests/test_exports_typeset.py`` renders the same documents with plain fpdf2 and compares the bytes: an fpdf2
+release that changes what these shortcuts rely on fails there, not in an auditor's verify.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import types
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
+
+
+class MeasuredFont(TTFFont):
+    """A TrueType font whose text width is summed without a generator (same integers, same result)."""
+
+    def get_text_width(self, text: str, font_size_pt: float, text_shaping_params) -> tuple[int, float]:
+        """Return (characters, width) as fpdf2 does: the sum of the advance widths times the size."""
+        if text_shaping_params or self.is_symbol:
+            return super().get_text_width(text, font_size_pt, text_shaping_params)
+        self.biggest_size_pt = max(self.biggest_size_pt, font_size_pt)
+        return len(text), sum(map(self.cw.__getitem__, map(ord, text))) * font_size_pt * 0.001
+
+
+@lru_cache(maxsize=4)
+def _font_bytes(path: str) -> bytes:
+    """Return a font file's bytes (read once per process)."""
+    return Path(path).read_bytes()
+
+
+# The characters of Dutch, the other European languages in Latin script, punctuation, currency and letter-like
+# symbols: nearly every document needs only glyphs from these, and a font cut down to them subsets in a third of
+# the time. fontTools subsets it to exactly the same bytes as the whole font (the test compares them).
+_LATIN = ((0x0000, 0x0250), (0x2000, 0x2150))
+
+
+@lru_cache(maxsize=4)
+def _latin(path: str) -> tuple[bytes, frozenset[str]]:
+    """Return the font cut down to :data:`_LATIN` (glyph names kept), and its glyph names (once per process)."""
+    from fontTools import subset, ttLib
+
+    font = ttLib.TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False, lazy=True)
+    cmap = font.getBestCmap()
+    options = subset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True)
+    options.drop_tables += ["FFTM"]  # FontForge's timestamp: fontTools cannot subset it, fpdf2 drops it too
+    cutter = subset.Subsetter(options)
+    cutter.populate(glyphs=sorted({cmap[c] for c in cmap if any(a <= c < b for a, b in _LATIN)}))
+    cutter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue(), frozenset(font.getGlyphOrder())
+
+
+def _source(path: str, glyph_names: list[str]):
+    """Return a fresh fontTools font for fpdf2 to subset: the Latin cut when it holds every glyph used."""
+    from fontTools import ttLib
+
+    cut, names = _latin(path)
+    data = cut if names.issuperset(glyph_names) else _font_bytes(path)
+    return ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+
+
+@lru_cache(maxsize=4)
+def _parsed(path: str, fontkey: str, style: str) -> MeasuredFont | None:
+    """Return the font parsed once, or None when a copy would not be what fpdf2 makes of the file.
+
+    fpdf2 draws a .notdef glyph into a font that lacks one and colours some fonts: neither is copied here.
+    """
+    from fontTools import ttLib
+
+    fresh = ttLib.TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False, lazy=True)
+    if "glyf" not in fresh or ".notdef" not in fresh.getGlyphOrder():
+        return None
+    font = MeasuredFont(FPDF(), Path(path), fontkey, style)
+    return font if font.color_font is None else None
+
+
+def add_fonts(pdf: FPDF, family: str, files: dict[str, str]) -> None:
+    """Add a font family ({style: file}) to a document, parsing each file once per process."""
+    for style, path in files.items():
+        fontkey = f"{family.lower()}{style}"
+        parsed = _parsed(str(path), fontkey, style)
+        if parsed is None:
+            pdf.add_font(family, style, path)
+            continue
+        font = copy.copy(parsed)
+        font.i = len(pdf.fonts) + 1
+        # fpdf2 subsets this object in place when it writes the document: each document has its own, chosen
+        # when it is written (Document.output) from the glyphs it uses.
+        font.ttfont = None
+        font.source = str(path)
+        font.cw = parsed.cw.copy()
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font._hbfont = None
+        font.subset = SubsetMap(font)
+        pdf.fonts[fontkey] = font
+
+
+# Characters that make a cell more than one run of text on one line (breaks, soft hyphens, tabs, form feeds).
+_NOT_PLAIN = frozenset("\n\r\t\f\u00ad\u200b\u2028\u2029")
+
+
+class Document(FPDF):
+    """An FPDF whose tables size a row without laying out each cell's text again (see the module docstring)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._measured: dict[tuple, tuple[Any, float, float]] = {}
+        self._moves: dict[tuple, tuple[float, float]] = {}
+
+    def output(self, *args: Any, **kwargs: Any):
+        """Write the document, each font subset from the smallest source that holds its glyphs."""
+        for font in self.fonts.values():
+            if isinstance(font, MeasuredFont) and font.ttfont is None:
+                font.ttfont = _source(font.source, font.subset.get_all_glyph_names())
+        return super().output(*args, **kwargs)
+
+    def multi_cell(self, w: float, h: float | None = None, text: str = "", *args: Any, **kwargs: Any):
+        """Draw a multi-line cell; while writing is disabled (a table sizing its rows), measure it cheaply.
+
+        A measurement is a function of the cell (text, width, options), the font and the position: a repeat is
+        answered from memory, and a text that fits its line with room to spare is one line high. Either way the
+        font subset sees the cell's characters in the order fpdf2 would show them, so it numbers glyphs alike.
+        """
+        if args:
+            return super().multi_cell(w, h, text, *args, **kwargs)
+        if isinstance(self._out, types.MethodType):
+            drawn = self._one_line_drawn(w, h, text, kwargs)
+            return drawn if drawn is not None else super().multi_cell(w, h, text, **kwargs)
+        options = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
+        key = (w, h, text, self.x, self.y, self.page, self.current_font.fontkey, self.font_style,
+               self.font_size_pt, self.char_spacing, self.font_stretching, self.underline, options)
+        known = self._measured.get(key)
+        if known is not None:
+            result, self.x, self.y = known
+            return result
+        shape = (w, h, options)
+        result = self._one_line(w, h, text, kwargs, self._moves.get(shape))
+        if result is not None:
+            return result
+        page, x, y = self.page, self.x, self.y
+        result = super().multi_cell(w, h, text, **kwargs)
+        if self.page == page:
+            self._measured[key] = (result, self.x, self.y)
+            self._moves[shape] = (self.x - x, self.y - y)
+        return result
+
+    def _plain_line(self, w: float, h: float | None, text: str, kwargs: dict):
+        """Return (font, padding) for a table cell whose text fits on one line with room to spare, else None.
+
+        None for anything else (fpdf2 then lays the cell out itself): several lines or nearly full, Markdown,
+        another wrap mode or alignment, letter spacing, text shaping, the page-count alias, a page break.
+        """
+        from fpdf.enums import Align, MethodReturnValue, WrapMode, XPos, YPos
+
+        font, padding = self.current_font, kwargs.get("padding")
+        if (h is None or padding is None or not text or type(font) is not MeasuredFont
+                or kwargs.get("markdown") or kwargs.get("print_sh") or kwargs.get("border") or kwargs.get("fill")
+                or kwargs.get("link") is not None or kwargs.get("wrapmode", WrapMode.WORD) != WrapMode.WORD
+                or kwargs.get("align") not in (Align.L, "LEFT", "L")
+                or kwargs.get("new_x") not in (XPos.RIGHT, "RIGHT") or kwargs.get("new_y") not in (YPos.TOP, "TOP")
+                or kwargs.get("output") != MethodReturnValue.PAGE_BREAK | MethodReturnValue.HEIGHT
+                or set(kwargs) - {"max_line_height", "border", "align", "new_x", "new_y", "fill", "markdown",
+                                  "output", "wrapmode", "padding", "link"}
+                or self.text_shaping or self._fallback_font_ids or self.char_spacing
+                or self.font_stretching != 100 or font.is_symbol or self.underline or self.strikethrough
+                or (self.str_alias_nb_pages and self.str_alias_nb_pages in text) or not _NOT_PLAIN.isdisjoint(text)
+                or not padding.left or not padding.right):
+            return None
+        _, width = font.get_text_width(text, self.font_size_pt, None)
+        if not 0 < width / self.k < w - padding.left - padding.right - 0.01:  # 0.01 mm: far beyond fpdf2's tolerance
+            return None
+        y = self.y
+        self.y = y + padding.top
+        breaks = self.will_page_break(h + padding.bottom)
+        self.y = y
+        return None if breaks else (font, padding)
+
+    def _one_line(self, w: float, h: float | None, text: str, kwargs: dict, move: tuple[float, float] | None):
+        """Return (no page break, height) of a plain one-line cell being measured, or None (see _plain_line).
+
+        ``move``: how far a full measurement of that cell shape moved the cursor (None: not measured yet).
+        """
+        plain = self._plain_line(w, h, text, kwargs) if move is not None else None
+        if plain is None:
+            return None
+        font, padding = plain
+        for char in text:  # what fpdf2 picks when it draws the line, in its order
+            font.subset.pick(ord(char))
+        self.x, self.y = self.x + move[0], self.y + move[1]
+        return False, h + padding.top + padding.bottom
+
+    def _one_line_drawn(self, w: float, h: float | None, text: str, kwargs: dict):
+        """Draw a plain one-line cell as multi_cell does, without its line breaker; None if not plain."""
+        from fpdf.enums import Align, XPos, YPos
+        from fpdf.line_break import BREAKING_SPACE_SYMBOLS_STR, Fragment, TextLine
+        from fpdf.util import Padding
+
+        plain = self._plain_line(w, h, text, kwargs)
+        if plain is None:
+            return None
+        _, padding = plain
+        padding = Padding.new(padding)
+        state = self._get_current_graphics_state()
+        line = Fragment(list(text), state, self.k)
+        room = w - padding.right - padding.left
+        text_line = TextLine([line], text_width=line.get_width(initial_cs=False),
+                             number_of_spaces=sum(c in BREAKING_SPACE_SYMBOLS_STR for c in text), align=Align.L,
+                             height=line.font_size, max_width=room)
+        prev_y = self.y
+        self.x += padding.left
+        self.y += padding.top
+        self._render_styled_text_line(text_line, h=h, new_x=XPos.RIGHT, new_y=YPos.TOP, border=0, fill=False,
+                                      link=None, padding=Padding(0, padding.right, 0, padding.left),
+                                      prevent_font_change=False)
+        self.y = prev_y
+        self.x += padding.right
+        return False, h + padding.top + padding.bottom
