@@ -22,6 +22,10 @@ def setup_logging(level: str) -> None:
     """Log to standard error with times (systemd's journal keeps them)."""
     logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if level != "debug":
+        # APScheduler logs two lines per job run at INFO (a few dozen a minute): the journal on the SD
+        # card would keep them for nothing; our jobs log what they did themselves, failures included.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @contextmanager
