@@ -85,3 +85,28 @@ def test_evidence_tables_refuse_update_and_delete(store, table):
         with store.transaction() as db:
             db.execute(f"DELETE FROM {table}")
     assert store.query(f"SELECT count(*) AS n FROM {table}")[0]["n"] == 1
+
+
+def test_the_score_snapshot_is_stored_when_the_first_upsert_meets_another_writer(tmp_path):
+    """The demo's first run: the minute job's first upsert came while the history streamed in; sqlite-utils'
+    probe for INSERT … ON CONFLICT failed (stale snapshot, no busy wait), it fell back to a key-only INSERT OR
+    IGNORE, and every finding and the score window were silently not stored (NOT NULL columns)."""
+    path = tmp_path / "farm.db"
+    job, ingest = open_store(path, synchronous="NORMAL"), open_store(path)
+    statements: list[str] = []
+    job.conn.set_trace_callback(statements.append)
+    try:
+        job.conn.execute("BEGIN")
+        job.conn.execute("SELECT count(*) FROM kv").fetchall()  # a read snapshot ...
+        ingest.set_kv("ingest.elsewhere", "1")  # ... that another connection's commit makes stale
+        assert job.db.supports_on_conflict, "SQLite 3.24+ has INSERT … ON CONFLICT: no probe, no fallback"
+        job.conn.execute("ROLLBACK")
+        assert not any("create table" in s.lower() for s in statements), "no probe table on the SD card"
+        with job.transaction(immediate=True) as db:
+            db["score_window"].upsert({"id": 1, "since": "2026-11-01T00:00:00+00:00",
+                                       "at": "2026-11-30T00:00:00+00:00"}, pk="id")
+        assert ingest.execute("SELECT since, at FROM score_window").fetchall() == [
+            ("2026-11-01T00:00:00+00:00", "2026-11-30T00:00:00+00:00")]
+    finally:
+        job.close()
+        ingest.close()

@@ -102,6 +102,12 @@ class Store:
             code = "cannot_open" if isinstance(exc, (OSError, ValueError)) else "unusable"
             raise known or StoreError(self.path, code, {"detail": str(exc)}) from None
         self.db = Database(conn, execute_plugins=False)
+        # sqlite-utils finds out whether SQLite has INSERT … ON CONFLICT (3.24+) by creating a table on the
+        # connection's first upsert. When that probe met another connection's write (SQLITE_BUSY_SNAPSHOT
+        # in a read transaction: no busy wait) it settled on its old upsert for good — a key-only INSERT OR
+        # IGNORE that a table with NOT NULL columns silently ignores — and the minute job's findings and
+        # score window were never stored (the demo's first run, while its history streamed in). Say it.
+        self.db._supports_on_conflict = sqlite3.sqlite_version_info >= (3, 24, 0)
         self.lock = threading.RLock()
         if not readonly:
             self._migrate()
