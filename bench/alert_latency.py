@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import queue
 import shutil
 import signal
 import sqlite3
@@ -27,12 +26,12 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.measure import Receiver  # noqa: E402
 from sensors.mqtt import MqttLink, MqttOptions  # noqa: E402
 from tests.conftest import Broker, free_port  # noqa: E402
 
@@ -76,42 +75,6 @@ severities = ["critical"]
         parts.append(f'[[sensors]]\ntopic = "bench/lux/{j}"\nkind = "lux"\nlocation = "{j % houses + 1}"\n'
                      'field = "illuminance_lux"\n')
     return "\n".join(parts)
-
-
-class Receiver:
-    """Webhook receiver that notes when each alert message arrived."""
-
-    def __init__(self, port: int):
-        self.messages: "queue.Queue[tuple[float, dict]]" = queue.Queue()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.messages.put((time.time(), json.loads(body)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def collect(self, event: str, locations: set[str], timeout: float) -> dict[str, float]:
-        """Wait for one `event` message per location; return receipt time by location."""
-        got: dict[str, float] = {}
-        deadline = time.time() + timeout
-        while set(got) != locations and time.time() < deadline:
-            try:
-                at, doc = self.messages.get(timeout=max(0.0, deadline - time.time()))
-            except queue.Empty:
-                break
-            location = (doc.get("alert") or {}).get("location")
-            if doc.get("event") == event and location in locations:
-                got.setdefault(location, at)
-        return got
 
 
 class Load(threading.Thread):

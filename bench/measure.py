@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import queue
 import re
 import sqlite3
 import struct
@@ -22,6 +24,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -218,3 +221,39 @@ def private_broker(workdir: Path, port: int):
             time.sleep(0.05)
     proc.terminate()
     raise RuntimeError("mosquitto did not start listening")
+
+
+class Receiver:
+    """Webhook receiver that notes when each alert message arrived."""
+
+    def __init__(self, port: int):
+        self.messages: "queue.Queue[tuple[float, dict]]" = queue.Queue()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.messages.put((time.time(), json.loads(body)))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def collect(self, event: str, locations: set[str], timeout: float) -> dict[str, float]:
+        """Wait for one `event` message per location; return receipt time by location."""
+        got: dict[str, float] = {}
+        deadline = time.time() + timeout
+        while set(got) != locations and time.time() < deadline:
+            try:
+                at, doc = self.messages.get(timeout=max(0.0, deadline - time.time()))
+            except queue.Empty:
+                break
+            location = (doc.get("alert") or {}).get("location")
+            if doc.get("event") == event and location in locations:
+                got.setdefault(location, at)
+        return got

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import queue
 import shutil
 import signal
 import sqlite3
@@ -42,13 +41,12 @@ import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.measure import Proc, WalWatch, private_broker  # noqa: E402
+from bench.measure import Proc, Receiver, WalWatch, private_broker  # noqa: E402
 
 EXE = REPO / ".venv" / "bin" / "ikb-agent"
 PASSWORD = "steady bench password"
@@ -446,40 +444,6 @@ def steady(args, work: Path) -> dict:
         broker.wait(30)
 
 
-class Receiver:
-    """Webhook receiver: when each alert message arrived, and what it said."""
-
-    def __init__(self, port: int):
-        self.messages: "queue.Queue[tuple[float, dict]]" = queue.Queue()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.messages.put((time.time(), json.loads(body)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def wait_event(self, event: str, location: str, timeout: float) -> float | None:
-        """Return when the next ``event`` alert for ``location`` arrived (None: not within ``timeout``)."""
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                at, doc = self.messages.get(timeout=max(0.0, deadline - time.time()))
-            except queue.Empty:
-                return None
-            if doc.get("event") == event and (doc.get("alert") or {}).get("location") == location:
-                return at
-        return None
-
-
 def catch_up(args, work: Path) -> dict:
     """Queue ``--hours`` of the 100-sensor farm while the agent is away; time the catch-up and alarms meanwhile."""
     from sensors.mqtt import MqttOptions, MqttPublisher
@@ -559,11 +523,11 @@ def catch_up(args, work: Path) -> dict:
             phase = "catching up" if done_at is None else "after"
             sent = time.time()
             alarm_pub.publish(alarm_topic, json.dumps({"value": "alarm", "ts": datetime.now(timezone.utc).isoformat()}))
-            got = receiver.wait_event("raised", alarm_house, timeout=max(1.0, deadline - time.monotonic()))
+            got = receiver.collect("raised", {alarm_house}, max(1.0, deadline - time.monotonic())).get(alarm_house)
             alarms.append({"phase": phase, "at_s": round(sent - t_wall, 1),
                            "latency_ms": None if got is None else round((got - sent) * 1000, 1)})
             alarm_pub.publish(alarm_topic, json.dumps({"value": "ok", "ts": datetime.now(timezone.utc).isoformat()}))
-            receiver.wait_event("resolved", alarm_house, timeout=max(1.0, deadline - time.monotonic()))
+            receiver.collect("resolved", {alarm_house}, max(1.0, deadline - time.monotonic()))
             s = run_p.sample()
             if s is not None:
                 rss_max = max(rss_max, s.rss_kb)
