@@ -21,6 +21,7 @@ from agent.store.readings import first_reading_ms, insert_readings, newest_readi
 from sensors.model import RawMessage
 
 from .farmconfig import farm_dict, settings_for
+from .test_ingest import count as rows
 
 T0 = datetime(2026, 3, 28, 20, 0, tzinfo=timezone.utc)
 T0_MS = to_ms(T0)
@@ -31,15 +32,11 @@ def msg(topic, payload, at_ms, **kw):
     return RawMessage(topic, str(payload).encode(), at_ms, **kw)
 
 
-def rows(store, table):
-    """Return the number of rows of a table or view."""
-    return store.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-
-
 @pytest.fixture
 def farm(tmp_path):
-    """Return (settings, store) of the small farm (default batching: a minute)."""
-    settings = settings_for(tmp_path)
+    """Return (settings, store) of the small farm with the farm's own batching (a minute; the test farms'
+    quarter-second is for tests that wait for a reading to appear)."""
+    settings = settings_for(tmp_path, flush_interval_ms=60_000)
     store = open_store(settings.storage.path)
     yield settings, store
     store.close()
