@@ -591,3 +591,19 @@ def test_the_alarm_path_waits_for_a_busy_database_instead_of_failing(tmp_path, s
         writer.join()
     assert len(list_alerts(store, include_closed=True)) == 30  # 15 alarms in each of two houses, none lost
     background.close()
+
+
+def test_an_open_alert_still_present_is_rewritten_once_a_minute_not_every_clock_tick(tmp_path, store):
+    """The alert clock says "still there" every few seconds; each said so was a fsynced commit (SD card)."""
+    from agent.alerts.engine import AlertEngine
+
+    engine = AlertEngine(store, settings_with(tmp_path, ""))
+    t0 = to_ms(datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc))
+    engine.raise_alert("ventilation_alarm", "1", t0)
+    changes = store.conn.total_changes
+    for seconds in (4, 8, 30, 59):
+        engine.touch("ventilation_alarm", "1", t0 + seconds * 1000)
+    assert store.conn.total_changes == changes, "no row rewritten within the minute"
+    assert list_alerts(store)[0].last_seen == datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+    engine.touch("ventilation_alarm", "1", t0 + 60_000)
+    assert list_alerts(store)[0].last_seen == datetime(2026, 11, 30, 3, 1, tzinfo=timezone.utc)
