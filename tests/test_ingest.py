@@ -193,3 +193,20 @@ def test_replay_cli_prints_the_contract_json_and_is_idempotent(tmp_path, cli_for
 def test_replay_of_a_missing_file_is_a_usage_error(tmp_path, cli_for):
     result = cli_for(farm_dict(tmp_path))("replay", str(tmp_path / "nope.jsonl"))
     assert result.code == 2 and "nope.jsonl" in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_a_batch_with_one_reading_already_stored_keeps_the_new_ones_and_counts_the_duplicate(farm):
+    """One INSERT for a whole batch when every reading is new; one stored already sends it reading by
+    reading: the new ones are stored and passed on, the old one counted, none twice."""
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    heard = []
+    ing.add_listener(heard.extend)
+    ing.process(msg("ikb/1/lux", json.dumps({"value": 5, "ts": T0_MS}), T0_MS))
+    assert ing.flush()
+    for i in range(4):  # the first is the reading stored above, sent again by the device
+        ing.process(msg("ikb/1/lux", json.dumps({"value": 5 + i, "ts": T0_MS + i * 1000}), T0_MS + i * 1000))
+    assert ing.flush()
+    assert [r.value for r in heard] == [5.0, 6.0, 7.0, 8.0]
+    assert (ing.counts.stored, ing.counts.duplicates) == (4, 1)
+    assert count(store) == 4
