@@ -50,7 +50,7 @@ def _agent(tmp: Path, port: int):
     settings = settings_for(tmp, mqtt={"port": port, "client_id": f"bench-{tmp.name}"})
     agent = Agent(settings)
     agent.start()
-    assert agent.subscriber.wait_connected(15)
+    assert agent.wait_connected(15)
     return agent, settings
 
 

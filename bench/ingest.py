@@ -174,7 +174,7 @@ def consume_agent(port: int, n: int, config: str) -> dict:
     # Production has listeners (alerts): pay for building the StoredReading objects too.
     agent.ingestor.add_listener(lambda batch: None)
     if n == 0:
-        agent.subscriber.wait_connected(10)
+        agent.wait_connected(10)
     while agent.ingestor.finished < n and time.perf_counter() - t0 < 600:
         time.sleep(0.002)
     elapsed = time.perf_counter() - t0
@@ -193,7 +193,7 @@ def alarm_latency(port: int, config: str, alarms: int, background: int) -> dict:
     settings = load_config(config)
     agent = Agent(settings)
     agent.start()
-    agent.subscriber.wait_connected(10)
+    agent.wait_connected(10)
     sent: dict[float, float] = {}
     got: dict[float, float] = {}
 

@@ -227,7 +227,7 @@ topic = "hoeve/alerts"
     agent.start()
     sensor = MqttLink(MqttOptions(port=broker.port), "alarm-panel-stal2")
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         assert sensor.start(wait=5)
         sensor.publish("stal2/alarm", "alarm")
         assert hook.wait().json["summary"] == "[KRITIEK] Stal 2: ventilatie-alarm"

@@ -111,7 +111,7 @@ def test_backup_taken_while_the_agent_writes_restores_to_a_database_that_passes_
     threads = [threading.Thread(target=publish), threading.Thread(target=record)]
     copies = []
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         for t in threads:
             t.start()
         backups = tmp_path / "usb"

@@ -82,7 +82,7 @@ def test_published_messages_are_stored_and_the_agent_says_online_then_offline(li
     agent = Agent(live_settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         assert wait_for(lambda: status_of(broker) == "online", 5)
         got = []
         agent.ingestor.add_listener(got.extend)
@@ -105,7 +105,7 @@ def test_an_alarm_reaches_listeners_quickly(live_settings, broker):
     agent = Agent(live_settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         arrived = threading.Event()
         agent.ingestor.add_listener(lambda batch: any(r.kind == "ventilation_alarm" for r in batch) and arrived.set())
         pub = publisher(broker)
@@ -122,7 +122,7 @@ def test_an_alarm_reaches_listeners_quickly(live_settings, broker):
 def test_an_alarm_overtakes_a_backlog_of_other_readings_after_an_outage(live_settings, broker):
     agent = Agent(live_settings)
     agent.start()  # both sessions are created (the alarm inputs' and the rest), then the agent goes away
-    assert agent.subscriber.wait_connected(10) and agent.alarm_subscriber.wait_connected(10)
+    assert agent.wait_connected(10)
     assert agent.alarm_subscriber.topics == ["stal1/alarm", "stal1/mains"]
     agent.stop()
     n = 20_000
@@ -152,7 +152,7 @@ def test_retained_messages_are_not_taken_for_new_readings(live_settings, broker)
     agent = Agent(live_settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = publisher(broker)
         pub.publish("ikb/1/lux", "1")
         pub.close()
@@ -166,7 +166,7 @@ def test_broker_restarted_mid_stream_loses_nothing(live_settings, broker, with_t
     agent = Agent(live_settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = publisher(broker)
         n, t0 = 2000, int(time.time() * 1000)
         for i in range(n):

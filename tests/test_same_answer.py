@@ -189,7 +189,7 @@ def test_a_backlog_published_while_run_evaluates_gives_what_a_fresh_replay_gives
     agent = Agent(live)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = MqttPublisher(MqttOptions(port=broker.port), client_id="backlog")
         pub.connect()
         third = len(messages) // 3 + 1

@@ -32,7 +32,7 @@ def test_a_mains_failure_is_judged_when_it_arrives(tmp_path, broker):
     agent = Agent(settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = MqttPublisher(MqttOptions(port=broker.port), client_id="pub")
         pub.connect()
         now = clock.utcnow().timestamp()

@@ -45,7 +45,7 @@ def test_the_status_page_shows_a_running_agent_its_broker_and_the_last_message(c
     agent = Agent(settings, str(db_path))
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = MqttPublisher(MqttOptions(port=broker.port), client_id=f"pub-{tmp_path.name}")
         pub.connect()
         pub.publish("zigbee2mqtt/stal1_lux", '{"illuminance_lux": 42.5}')

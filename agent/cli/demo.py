@@ -170,7 +170,7 @@ def run_demo(workdir: Path, stop: threading.Event, *, history_days: float = 3, s
         store.close()
         agent = Agent(settings)
         agent.start()
-        if not agent.subscriber.wait_connected(10):
+        if not agent.wait_connected(10):
             raise DemoError(agent.subscriber.fatal or "the agent could not connect to the demo broker")
         # Continue where an earlier demo run in this directory stopped, at most history_days back.
         start = now - timedelta(days=history_days)

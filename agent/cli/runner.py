@@ -211,6 +211,12 @@ class Agent:
                            "last_ok_at": run.last_ok_at.isoformat() if run and run.last_ok_at else None},
         }
 
+    def wait_connected(self, timeout: float) -> bool:
+        """Wait until every MQTT session (the alarm inputs' too) is connected; return whether they are."""
+        deadline = time.monotonic() + timeout
+        return all(s.wait_connected(max(0.0, deadline - time.monotonic()))
+                   for s in (self.subscriber, self.alarm_subscriber) if s is not None)
+
     def _ack(self, messages: list) -> None:
         """Acknowledge committed messages on the session that delivered them (topics belong to one)."""
         if self.alarm_subscriber is None:

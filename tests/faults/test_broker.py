@@ -125,7 +125,7 @@ def test_an_mqtt_acknowledgement_names_its_account_and_nobody_acks_in_anothers_n
     agent.start()
     store = open_store(settings.storage.path)
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         service = agent.listeners[0]
         assert service.ack_link.wait_ready(10)
         _publish_as(shipped, "sensors", "stal1/alarm", "alarm")
@@ -150,7 +150,7 @@ def test_messages_queued_for_a_stopped_agent_survive_a_broker_kill_after_the_aut
     settings = agent_settings(tmp_path, shipped)
     agent = Agent(settings)  # registers the persistent session, then goes away
     agent.start()
-    assert agent.subscriber.wait_connected(10)
+    assert agent.wait_connected(10)
     agent.stop()
     pub = MqttPublisher(options(shipped, "sensors", client_id="s"), client_id="s")
     pub.connect()
@@ -179,7 +179,7 @@ def test_broker_killed_and_unreachable_the_agent_waits_and_then_takes_up_the_str
     agent = Agent(settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         _publish_as(shipped, "sensors", "ikb/1/lux", "1")
         assert wait_for(lambda: stored_values(settings.storage.path) == [1.0], 10)
         shipped.kill()
@@ -187,7 +187,7 @@ def test_broker_killed_and_unreachable_the_agent_waits_and_then_takes_up_the_str
         time.sleep(8)  # unreachable: reconnect attempts fail
         assert agent.ingestor.alive and agent.wait(_set_event()) is None  # not fatal, not dead
         shipped.start()
-        assert agent.subscriber.wait_connected(15)
+        assert agent.wait_connected(15)
         _publish_as(shipped, "sensors", "ikb/1/lux", "2")
         assert wait_for(lambda: stored_values(settings.storage.path) == [1.0, 2.0], 10)
     finally:

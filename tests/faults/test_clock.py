@@ -50,7 +50,7 @@ def test_readings_across_clock_jumps_are_stored_once_and_in_order(tmp_path, brok
     agent = Agent(settings, now=clock)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = publisher(broker)
         n = 0
         for jump in (timedelta(0), timedelta(hours=-1), timedelta(days=1), timedelta(days=-1, minutes=-30)):

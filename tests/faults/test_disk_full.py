@@ -75,7 +75,7 @@ def test_a_full_disk_holds_back_acknowledgements_and_loses_nothing(disk, broker,
     agent = Agent(settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = publisher(broker)
         for i in range(100):
             pub.publish("ikb/1/lux", str(i))

@@ -44,7 +44,7 @@ def test_a_poisonous_message_is_dead_lettered_and_the_alarm_after_it_is_stored_a
     agent = Agent(settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
         pub = publisher(broker)
         for _name, topic, payload in POISON:
             pub.publish(topic, payload)
@@ -75,7 +75,7 @@ def test_the_poison_does_not_come_back_after_a_restart(tmp_path, broker):
         agent = Agent(settings)
         agent.start()
         try:
-            assert agent.subscriber.wait_connected(10)
+            assert agent.wait_connected(10)
             if round_ == 0:
                 pub = publisher(broker)
                 pub.publish("stal1/alarm", "9" * 401)
@@ -148,7 +148,7 @@ def test_a_dead_ingest_thread_ends_the_agent_with_a_reason(tmp_path, broker, mon
     agent = Agent(settings)
     agent.start()
     try:
-        assert agent.subscriber.wait_connected(10)
+        assert agent.wait_connected(10)
 
         def die(self):
             raise RuntimeError("simulated fault outside any message")
