@@ -200,7 +200,11 @@ class Agent:
     def describe(self) -> dict:
         """Return the runtime status: broker connection, ingest counts, the last evaluation."""
         assert self.ingestor is not None and self.subscriber is not None and self.scheduler is not None
-        connected = self.subscriber.connected.is_set()
+        # Both sessions: a lost alarm-input session alone would leave the ventilation alarm unheard.
+        sessions = {"main": self.subscriber.connected.is_set()}
+        if self.alarm_subscriber is not None:
+            sessions["alarms"] = self.alarm_subscriber.connected.is_set()
+        connected = all(sessions.values())
         if self._broker is None or self._broker[0] != connected:
             self._broker = (connected, self.now().isoformat())
         c = self.ingestor.counts
@@ -208,7 +212,8 @@ class Agent:
         return {
             "database": os.path.abspath(self.db_path or self.settings.storage.path),
             "broker": {"address": f"{self.settings.mqtt.host}:{self.settings.mqtt.port}", "connected": connected,
-                       "since": self._broker[1], "fatal": self.subscriber.fatal},
+                       "sessions": sessions, "since": self._broker[1],
+                       "fatal": self.subscriber.fatal or (self.alarm_subscriber.fatal if self.alarm_subscriber else None)},
             "ingest": {"received": self.ingestor.received, "stored": c.stored, "duplicates": c.duplicates,
                        "rejected": c.rejected},
             "evaluation": {"last_finished_at": run.finished_at.isoformat() if run else None,
