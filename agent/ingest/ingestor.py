@@ -6,7 +6,7 @@ crash at any point leaves every unacknowledged message with the broker, which
 delivers it again. What was committed but not yet acknowledged comes back
 marked as a duplicate (DUP flag, same packet id); the ingestor remembers the
 packet ids and payload checksums of its last ``receive_maximum`` committed
-messages (one row in ``kv``, written in the same transaction) and drops such
+messages (the ring ``ingest_deliveries``, written in the same transaction) and drops such
 redeliveries, so every message is stored exactly once.
 
 Batches are bounded by size (``[ingest] batch_size``) and age
