@@ -162,8 +162,12 @@ def execute_rows(conn: sqlite3.Connection, sql: Callable[[int], str], rows: list
     return changed
 
 
-FOLD_EVERY_S = 600
-FOLD_ROWS = 10_000  # fold sooner when this many wait (a backlog): readers scan readings_recent by time
+# A fold writes at least one page of readings_main per sensor (and splits what is full), whatever it
+# moves: hourly on a small farm (16 sensors: about 900 rows, 125 WAL frames every 10 minutes before),
+# by rows on a large one (100 sensors every 10 s reach FOLD_ROWS in about 10 minutes, as before). Readers
+# scan readings_recent by time, so FOLD_ROWS bounds their work (docs/PERFORMANCE.md, "SD-card writes").
+FOLD_EVERY_S = 3600
+FOLD_ROWS = 6_000
 
 @functools.lru_cache(maxsize=16)
 def delivery_upsert(rows: int = 1) -> str:
@@ -301,6 +305,8 @@ class Ingestor:
         self._heard: dict[int, int] = {}  # sensor → latest ts heard
         self._health_due: dict[int, tuple[int, float]] = {}  # sensor → (ts, value) heard, not yet in sensor_health
         self._health_written = 0.0  # monotonic moment sensor_health was last written (live)
+        self._riders: dict[str, Callable[[sqlite3.Connection], None]] = {}  # ride_along: key → latest write
+        self._riders_lock = threading.Lock()
         self._staged = 0  # readings in readings_recent (live)
         self._arrivals: deque[float] = deque(maxlen=BURST_MIN)  # when the last messages were taken
         self._alarm_inputs: dict[int, float] = {}  # alarm-class sensor → last value taken
@@ -595,6 +601,7 @@ class Ingestor:
         duplicates = 0
         heard: dict[int, tuple[int, float]] = {}
         rejections_before = len(self._rejections)
+        riders: dict[str, Callable[[sqlite3.Connection], None]] = {}
         try:
             with self.store.transaction(immediate=True):
                 table = "readings_recent" if self.live else "readings_main"
@@ -634,7 +641,11 @@ class Ingestor:
                 self._write_rejections(conn)
                 if self._delivered:
                     self._write_recent(conn)
+                riders = self._take_riders()
+                for write in riders.values():
+                    write(conn)
         except BaseException:
+            self._return_riders(riders)
             self._recent_rollback()
             del self._rejections[rejections_before:]  # the retry dead-letters them again
             raise
@@ -642,6 +653,28 @@ class Ingestor:
             self._health_due.clear()
             self._health_written = time.monotonic()
         return stored, new, duplicates
+
+    def ride_along(self, key: str, write: Callable[[sqlite3.Connection], None]) -> None:
+        """Have ``write(conn)`` done inside the next commit of readings (only the latest one per ``key``).
+
+        A small row that may wait for that commit (the score window's heartbeat, docs/PERFORMANCE.md "SD-card
+        writes") then costs no commit of its own: on the SD card every commit also rewrites pages of the
+        WAL index. ``write`` must be idempotent and must not go back in time: it may run after a newer
+        write of the same row by another connection. Nothing is promised when no reading arrives; the
+        caller writes for itself when the row grows old.
+        """
+        with self._riders_lock:
+            self._riders[key] = write
+
+    def _take_riders(self) -> dict[str, Callable[[sqlite3.Connection], None]]:
+        with self._riders_lock:
+            riders, self._riders = self._riders, {}
+        return riders
+
+    def _return_riders(self, riders: dict[str, Callable[[sqlite3.Connection], None]]) -> None:
+        """Keep the writes of a failed commit for the next one, unless a newer one of the same key came."""
+        with self._riders_lock:
+            self._riders = {**riders, **self._riders}
 
     def _insert_all(self, conn: sqlite3.Connection, table: str) -> bool:
         """Insert the whole batch with a few multi-row INSERTs; return whether every reading was new.
