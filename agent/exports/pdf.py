@@ -11,7 +11,6 @@ from pathlib import Path
 
 from agent.exports.columns import STATE_NL, columns, moment_text, text_rows
 from agent.exports.common import ExportError, zone_info
-from agent.exports.typeset import Document, add_fonts
 from agent.i18n import translations
 from agent.logbooks import StoredEntry, signatures
 from rules.catalogue import load_catalogue
@@ -152,7 +151,10 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
     verifier can render it again from the pack's chain and compare the bytes; ``images`` holds the drawn
     signatures by file id (``signatures/<id>.png`` of the pack).
     """
+    # fpdf2 and fontTools (about 30 MB resident) load with the first PDF, not with the web page.
     from fpdf import FontFace
+
+    from agent.exports.typeset import Document, add_fonts
 
     regular, bold = fonts or font_paths()
 
