@@ -301,9 +301,12 @@ def readings_count(db: Path) -> int:
 # ---------------------------------------------------------------------- measuring a window
 
 
-def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | None) -> dict:
-    """Measure `run` and `web` over ``minutes``; return the figures."""
+def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | None,
+            broker: subprocess.Popen | None = None) -> dict:
+    """Measure `run` and `web` (and the broker's own disk writes) over ``minutes``; return the figures."""
     run_p, web_p = Proc(procs.run.pid), Proc(procs.web.pid)
+    broker_p = Proc(broker.pid) if broker is not None else None
+    b0 = broker_p.sample() if broker_p else None
     watch = WalWatch(db)
     watch.start()
     r0, w0 = run_p.sample(), web_p.sample()
@@ -319,6 +322,7 @@ def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | Non
                 raise SystemExit(f"bench: `{name}` exited (see its log in the work dir)")
             rss_max[name] = max(rss_max[name], s.rss_kb)
     r1, w1 = run_p.sample(), web_p.sample()
+    b1 = broker_p.sample() if broker_p else None
     counts = watch.stop()
     n1 = readings_count(db)
     snap1 = snapshot_rows(db)
@@ -335,15 +339,20 @@ def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | Non
         "web": {"write_bytes": w1.write_bytes - w0.write_bytes, "cpu_pct": round(100 * (w1.cpu_s - w0.cpu_s) / wall, 2),
                 "rss_mb_start": round(w0.rss_kb / 1024, 1), "rss_mb_end": round(w1.rss_kb / 1024, 1),
                 "rss_mb_max": round(rss_max["web"] / 1024, 1)},
+        # The farm's broker runs on the same Pi and SD card: its autosaves are the farm's writes too.
+        "broker": ({"write_bytes": b1.write_bytes - b0.write_bytes,
+                    "write_mb_per_day": round((b1.write_bytes - b0.write_bytes) / wall * 86400 / 1e6, 1),
+                    "db_bytes": broker_db_size(procs.work)} if b0 and b1 else None),
         "snapshot": {"findings": snap1["findings"], "window": snap1["score_window"],
                      "status_changes": snap1["status_changes"] - snap0["status_changes"]},
         "write_bytes": written,
         "write_mb_per_day": round(written / wall * 86400 / 1e6, 1),
         "write_bytes_per_reading": round(written / stored) if stored else None,
         "wal": {"frames": counts.frames, "commits": counts.commits, "restarts": counts.restarts,
-                "missed_restarts": counts.missed_restarts,
+                "missed_restarts": counts.missed_restarts, "checkpoint_pages": counts.checkpoint_pages,
                 "frames_per_min": round(counts.frames / wall * 60, 1),
                 "commits_per_min": round(counts.commits / wall * 60, 1),
+                "commit_sizes": counts.commit_sizes,
                 "kib_per_min": round(counts.frames * (page_kib + 24 / 1024) / wall * 60, 1),
                 "by_table_per_min": {name: round(n / wall * 60, 1) for name, n in counts.by_table.most_common()}},
     }
@@ -353,6 +362,14 @@ def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | Non
                        "p50_ms": round(statistics.median(ms), 1) if ms else None,
                        "max_ms": round(ms[-1], 1) if ms else None}
     return out
+
+
+def broker_db_size(work: Path) -> int | None:
+    """Return the size of the private broker's persistence file, or None when it has none yet."""
+    try:
+        return (work / "broker" / "mosquitto.db").stat().st_size
+    except OSError:
+        return None
 
 
 def report(title: str, m: dict) -> None:
@@ -365,9 +382,16 @@ def report(title: str, m: dict) -> None:
         p = m[name]
         print(f"  {name}: {p['write_bytes'] / 1e6:.2f} MB written, CPU {p['cpu_pct']} % of a core, RSS "
               f"{p['rss_mb_start']} -> {p['rss_mb_end']} MB (max {p['rss_mb_max']})")
+    if m.get("broker"):
+        b = m["broker"]
+        print(f"  broker (mosquitto, same disk): {b['write_bytes'] / 1e6:.2f} MB written -> {b['write_mb_per_day']} MB "
+              f"a day; its database {b['db_bytes']} bytes")
     w = m["wal"]
     print(f"WAL: {w['frames_per_min']} frames/min ({w['kib_per_min']} KiB/min), {w['commits_per_min']} commits/min, "
-          f"{w['restarts']} restarts (checkpoints)")
+          f"{w['restarts']} restarts (checkpoints, copying back {w.get('checkpoint_pages', 0)} pages)")
+    big = [n for n in w.get("commit_sizes", []) if n >= 40]
+    if big:
+        print(f"  of which {len(big)} commits of 40 frames or more ({sum(big)} frames): folds of readings_recent")
     for name, n in list(w["by_table_per_min"].items())[:15]:
         print(f"  {n:8.1f} frames/min  {name}")
     snap = m["snapshot"]
@@ -427,7 +451,7 @@ def steady(args, work: Path) -> dict:
         poller.start()
         print(f"warming up {args.warmup} s …", flush=True)
         time.sleep(args.warmup)
-        m = measure(procs, db, args.minutes, poller)
+        m = measure(procs, db, args.minutes, poller, broker)
         poller.stop_event.set()
         m["scenario"] = f"farm {args.farm}"
         m["sensors"] = 16 if args.farm == "sim" else 100

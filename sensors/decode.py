@@ -191,7 +191,9 @@ _MISSING = object()
 _ABSENT = object()
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
+# JSON numbers are ASCII digits (Python's parser takes no others either); "[0-9][0-9]{18}" is the same
+# search as "\d{19}" for them and half its time, which was four times orjson's own (bench/ingest.py).
+_LONG_DIGITS = re.compile(r"[0-9][0-9]{18}")
 
 
 def _loads(text: str):

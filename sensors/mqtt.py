@@ -199,17 +199,10 @@ class MqttSubscriber:
     def _on_message(self, client, userdata, message: mqtt.MQTTMessage) -> None:
         """Turn a paho message into a RawMessage and hand it on; never raise into paho."""
         try:
-            raw = RawMessage(
-                topic=message.topic,
-                payload=bytes(message.payload),
-                received_ms=int(self.clock() * 1000),
-                mid=message.mid,
-                qos=message.qos,
-                dup=bool(message.dup),
-                retain=bool(message.retain),
-                generation=self.generation,
-            )
-            self.handler(raw)
+            # Positional: this runs once a message in paho's network thread, which sets the ingest ceiling.
+            # Fields: topic, payload, received_ms, mid, qos, dup, retain, generation.
+            self.handler(RawMessage(message.topic, bytes(message.payload), int(self.clock() * 1000), message.mid,
+                                    message.qos, bool(message.dup), bool(message.retain), self.generation))
         except Exception as exc:  # noqa: BLE001 - the network thread must survive any handler
             log.error("message handler failed on %r: %s", bytes(message.payload[:80]), repr(exc)[:300])
 

@@ -114,6 +114,37 @@ def test_the_snapshot_is_the_whole_score_and_is_rewritten_only_where_it_changed(
     assert latest_score(store).score == score_window(store, config, at=later, since=later - timedelta(days=3))
 
 
+def test_an_unchanged_minute_hands_its_window_to_the_next_commit_of_readings_and_never_moves_it_back(farm):
+    """`run` gives the minute job the ingest thread's next commit: a quiet minute costs no commit of its own
+    (on the SD card each commit also rewrites pages of the WAL index), and the page still sees it evaluated."""
+    _path, config, store, ids = farm
+    config = short_window(config)
+    fill(store, ids)
+    _create_channel_tests(store, [(AT - timedelta(days=3), 1)])
+    handed = []
+    evaluate_tick(store, config, AT, handed.append)  # no window stored yet: written at once
+    assert handed == [] and latest_score(store).score.at == AT
+    frames = store.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # (busy, frames in the WAL, copied)
+    later = AT + timedelta(minutes=1)
+    assert evaluate_tick(store, config, later, handed.append) == []
+    assert len(handed) == 1  # handed over, not written: no commit of its own
+    assert store.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone() == frames
+    assert latest_score(store).score.at == AT
+    with store.transaction() as db:  # the ingest thread's commit
+        handed[0](db.conn)
+    assert latest_score(store).score == score_window(store, config, at=later, since=later - timedelta(days=3))
+    # A late hand-over never moves the window back over a newer one written meanwhile.
+    evaluate_tick(store, config, later + timedelta(minutes=1))
+    with store.transaction() as db:
+        handed[0](db.conn)
+    assert latest_score(store).score.at == later + timedelta(minutes=1)
+    # With no readings arriving the window would grow old: after two intervals the job writes it itself.
+    handed.clear()
+    much_later = later + timedelta(minutes=4)
+    evaluate_tick(store, config, much_later, handed.append)
+    assert handed == [] and latest_score(store).score.at == much_later
+
+
 def test_the_snapshot_keeps_repairs_not_checked_and_setup_steps_exactly_as_the_score_json_has_them(tmp_path):
     store = open_store(tmp_path / "farm.db")
     repaired = Finding("A4.1.6", None, "D", "self_assessment", "Kadavers in de stal", (

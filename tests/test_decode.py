@@ -224,6 +224,7 @@ STANDARD_ONLY = [
     '{"temperature": ' + "9" * 30 + "}", "9" * 30, '{"temperature": 21.5, "ts": ' + "1" * 25 + "}",
     '{"temperature": "\\ud800"}', "[" * 1100 + "]" * 1100, '{"temperature": 21.5, "temperature": 22.5}',
     '{"temperature": 1e400}', '{"temperature": -0.0}',
+    '{"temperature": ' + "9" * 19 + "}", '{"temperature": ' + "9" * 20 + "}", '{"temperature": 1' + "0" * 19 + ".5}",
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -210,3 +211,42 @@ def test_a_batch_with_one_reading_already_stored_keeps_the_new_ones_and_counts_t
     assert [r.value for r in heard] == [5.0, 6.0, 7.0, 8.0]
     assert (ing.counts.stored, ing.counts.duplicates) == (4, 1)
     assert count(store) == 4
+
+
+def test_a_batch_of_a_thousand_readings_is_stored_whole_and_every_redelivery_is_recognised(farm):
+    """A big batch goes in as several multi-row INSERTs (and as many ring writes): every reading is
+    stored and passed on once, and after a crash before the PUBACKs the broker resending all of them
+    (DUP, same packet ids) to the restarted agent stores nothing twice."""
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, batch_size=1000)
+    heard = []
+    ing.add_listener(heard.extend)
+    # no device timestamp: only the guard (packet id and checksum) can tell a redelivery from a new reading
+    sent = [msg("ikb/1/lux", json.dumps({"value": i % 500}), T0_MS + i * 1000, mid=i + 1, qos=1, generation=1)
+            for i in range(1000)]
+    for m in sent:
+        ing.process(m)  # the thousandth fills the batch: committed
+    assert ing.pending_since() is None
+    assert (ing.counts.stored, count(store)) == (1000, 1000)
+    assert [(r.ts_ms, r.value) for r in heard] == [(T0_MS + i * 1000, float(i % 500)) for i in range(1000)]
+    again = Ingestor(store, settings, T0, batch_size=1000)  # restarted: the guard is read from the database
+    again.add_listener(heard.extend)
+    for m in sent:
+        again.process(dataclasses.replace(m, received_ms=m.received_ms + 3_600_000, dup=True, generation=2))
+    assert again.flush()
+    assert (again.counts.stored, again.counts.duplicates, count(store), len(heard)) == (0, 1000, 1000, 1000)
+
+
+def test_a_big_batch_with_one_reading_already_stored_deep_inside_keeps_every_new_one(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0, batch_size=1000)
+    heard = []
+    ing.add_listener(heard.extend)
+    ing.process(msg("ikb/1/lux", json.dumps({"value": 7, "ts": T0_MS + 700_000}), T0_MS + 700_000))
+    assert ing.flush()
+    for i in range(1000):  # reading 700 is the one stored above, in the third INSERT of the batch
+        ing.process(msg("ikb/1/lux", json.dumps({"value": 7 if i == 700 else 1, "ts": T0_MS + i * 1000}),
+                        T0_MS + i * 1000))
+    assert ing.flush()
+    assert (ing.counts.stored, ing.counts.duplicates, count(store)) == (1000, 1, 1000)
+    assert [r.ts_ms for r in heard] == [T0_MS + 700_000] + [T0_MS + i * 1000 for i in range(1000) if i != 700]

@@ -119,6 +119,31 @@ def test_an_alarm_reaches_listeners_quickly(live_settings, broker):
         agent.stop()
 
 
+def test_status_says_the_broker_is_down_when_only_the_alarm_session_lost_it(live_settings, broker):
+    """`ikb-agent status` (and the page) read the runtime file: the alarm inputs' own session counts too."""
+    from datetime import datetime, timezone
+
+    from agent.health import collect_status
+
+    agent = Agent(live_settings)
+    agent.start()
+    try:
+        assert agent.wait_connected(10)
+        described = agent.describe()
+        assert described["broker"]["connected"] is True
+        assert described["broker"]["sessions"] == {"main": True, "alarms": True}
+        agent.alarm_subscriber.stop()  # the main session stays connected
+        described = agent.describe()
+        assert described["broker"]["connected"] is False
+        assert described["broker"]["sessions"] == {"main": True, "alarms": False}
+        status = collect_status(agent.stores[0], live_settings, datetime.now(timezone.utc),
+                                {**described, "pid": os.getpid(), "age_s": 0.0})
+        assert [p["text"] for p in status["problems"] if p["code"] == "broker_down"] == [
+            f"Geen verbinding met de MQTT-broker 127.0.0.1:{broker.port}."]
+    finally:
+        agent.stop()
+
+
 def test_an_alarm_overtakes_a_backlog_of_other_readings_after_an_outage(live_settings, broker):
     agent = Agent(live_settings)
     agent.start()  # both sessions are created (the alarm inputs' and the rest), then the agent goes away

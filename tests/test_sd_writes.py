@@ -218,6 +218,23 @@ def test_the_watermark_only_rises(farm):
 # ---------------------------------------------------------------------- sensor health
 
 
+def test_a_write_handed_to_ingestion_goes_with_its_next_commit_of_readings_latest_per_key(farm):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    seen = []
+    ing.ride_along("window", lambda conn: seen.append("first"))
+    ing.ride_along("window", lambda conn: conn.execute(
+        "INSERT INTO kv(key, value) VALUES ('ride', 'second')"))  # the latest of a key replaces the earlier
+    assert rows(store, "kv WHERE key = 'ride'") == 0
+    ing.process(msg("ikb/1/lux", "5", T0_MS))
+    assert ing.flush()
+    assert seen == [] and store.get_kv("ride") == "second"  # in the same commit as the reading
+    assert rows(store, "readings") == 1
+    ing.process(msg("ikb/1/lux", "6", T0_MS + 1000))
+    assert ing.flush()  # done once: the next commit carries nothing more
+    assert rows(store, "kv WHERE key = 'ride'") == 1
+
+
 def test_sensor_health_is_written_once_a_minute_live_and_on_stop(farm):
     settings, store = farm
     ing = Ingestor(store, settings, T0)

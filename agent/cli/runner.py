@@ -30,6 +30,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Callable
 
 from agent import clock
@@ -55,7 +56,7 @@ JOB_FACTORIES += [
     lambda st, s: JobSpec(*episodes_job(st, s), first_delay_s=15),  # generator tests and mains outages → events
     lambda st, s: JobSpec(*draft_job(st, s)),  # A3.6: draft detected generator tests for confirmation
     lambda st, s: JobSpec(*storage_job(st, s)),  # retention: report storage use daily
-    lambda st, s: JobSpec(*tick_job(st, s), first_delay_s=5),  # every rule, each minute: the score snapshot
+    # (every rule, each minute: the score snapshot — added in Agent.start, its heartbeat rides on ingestion)
     lambda st, s: JobSpec(*backfill_job(st, s), first_delay_s=90),  # the history's days into the per-day cache
 ]
 LISTENER_FACTORIES += [alert_listener]  # alerts off the farm (issue 7); first, so the alarm waits for nothing
@@ -142,6 +143,10 @@ class Agent:
                           repr(exc)[:300])
         jobs = ingest_jobs(job_store, self.settings, [s.id for s in self.ingestor.specs], started,
                            heard=self.ingestor.heard)
+        # Every rule, each minute: the score snapshot. When nothing but its window moved, the window rides on
+        # the next commit of readings instead of a commit of its own (docs/PERFORMANCE.md, "SD-card writes").
+        window_later = partial(self.ingestor.ride_along, "score_window")
+        jobs.append(JobSpec(*tick_job(job_store, self.settings, window_later), first_delay_s=5))
         for factory in JOB_FACTORIES:
             try:
                 spec = factory(job_store, self.settings)
@@ -195,7 +200,11 @@ class Agent:
     def describe(self) -> dict:
         """Return the runtime status: broker connection, ingest counts, the last evaluation."""
         assert self.ingestor is not None and self.subscriber is not None and self.scheduler is not None
-        connected = self.subscriber.connected.is_set()
+        # Both sessions: a lost alarm-input session alone would leave the ventilation alarm unheard.
+        sessions = {"main": self.subscriber.connected.is_set()}
+        if self.alarm_subscriber is not None:
+            sessions["alarms"] = self.alarm_subscriber.connected.is_set()
+        connected = all(sessions.values())
         if self._broker is None or self._broker[0] != connected:
             self._broker = (connected, self.now().isoformat())
         c = self.ingestor.counts
@@ -203,7 +212,8 @@ class Agent:
         return {
             "database": os.path.abspath(self.db_path or self.settings.storage.path),
             "broker": {"address": f"{self.settings.mqtt.host}:{self.settings.mqtt.port}", "connected": connected,
-                       "since": self._broker[1], "fatal": self.subscriber.fatal},
+                       "sessions": sessions, "since": self._broker[1],
+                       "fatal": self.subscriber.fatal or (self.alarm_subscriber.fatal if self.alarm_subscriber else None)},
             "ingest": {"received": self.ingestor.received, "stored": c.stored, "duplicates": c.duplicates,
                        "rejected": c.rejected},
             "evaluation": {"last_finished_at": run.finished_at.isoformat() if run else None,

@@ -40,16 +40,23 @@ ALARM_RULES = ("A3.4", "A3.5")
 FRESH_MS = 10 * 60_000  # readings older than this are history, not an alarm
 
 
-def evaluate_tick(store: Store, config: Settings, now: datetime) -> list[dict]:
-    """Bring the per-day cache up to date, score the recent window, keep it as the snapshot; return the changes."""
+def evaluate_tick(store: Store, config: Settings, now: datetime, window_later=None) -> list[dict]:
+    """Bring the per-day cache up to date, score the recent window, keep it as the snapshot; return the changes.
+
+    ``window_later`` (`run`: the ingest thread's next commit) takes the window's heartbeat when nothing else
+    changed and the stored one is at most two intervals old (readers call a snapshot stale after three).
+    """
     since = now - timedelta(days=config.evaluation.window_days)
     refresh_day_cache(store, config, since, now)
-    return record_score(store, score_window(store, config, at=now, since=since), now)
+    within = timedelta(seconds=2 * config.evaluation.interval_seconds)
+    return record_score(store, score_window(store, config, at=now, since=since), now,
+                        window_later=window_later, later_within=within)
 
 
-def tick_job(store: Store, config: Settings) -> tuple[str, Callable[[datetime], list[dict]], float]:
+def tick_job(store: Store, config: Settings, window_later=None) -> tuple[str, Callable[[datetime], list[dict]], float]:
     """Return (name, function(now), interval) of the minute job that re-evaluates every rule."""
-    return ("evaluate", lambda now: evaluate_tick(store, config, now), float(config.evaluation.interval_seconds))
+    return ("evaluate", lambda now: evaluate_tick(store, config, now, window_later),
+            float(config.evaluation.interval_seconds))
 
 
 def record_generator_episodes(store: Store, config: Settings, now: datetime) -> int:

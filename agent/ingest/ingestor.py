@@ -6,7 +6,7 @@ crash at any point leaves every unacknowledged message with the broker, which
 delivers it again. What was committed but not yet acknowledged comes back
 marked as a duplicate (DUP flag, same packet id); the ingestor remembers the
 packet ids and payload checksums of its last ``receive_maximum`` committed
-messages (one row in ``kv``, written in the same transaction) and drops such
+messages (the ring ``ingest_deliveries``, written in the same transaction) and drops such
 redeliveries, so every message is stored exactly once.
 
 Batches are bounded by size (``[ingest] batch_size``) and age
@@ -30,6 +30,7 @@ See docs/INGEST.md.
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import sqlite3
@@ -121,15 +122,58 @@ def decoder_for(settings: Settings, specs: list[SensorSpec]) -> Decoder:
 # Live readings are appended to readings_recent (one or two pages a commit, whatever the sensors) and
 # moved into readings_main, clustered by sensor, every FOLD_EVERY_S (agent.store.schema m010). A
 # trace replay's big batches go to readings_main at once. Either way a (sensor, ts) is stored once.
-INSERT_RECENT = ("INSERT OR IGNORE INTO readings_recent(sensor_id, ts, value) SELECT ?1, ?2, ?3"
-                 " WHERE NOT EXISTS (SELECT 1 FROM readings_main WHERE sensor_id = ?1 AND ts = ?2)")
-INSERT_MAIN = ("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT ?1, ?2, ?3"
-               " WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE sensor_id = ?1 AND ts = ?2)")
-FOLD_EVERY_S = 600
-FOLD_ROWS = 10_000  # fold sooner when this many wait (a backlog): readers scan readings_recent by time
+@functools.lru_cache(maxsize=64)
+def _values(rows: int, width: int) -> str:
+    """Return ``(?,?,…),(?,?,…),…``: ``rows`` rows of ``width`` parameters."""
+    return ",".join(["(" + ",".join("?" * width) + ")"] * rows)
 
-DELIVERY_UPSERT = ("INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES (?, ?, ?, ?) ON CONFLICT(slot)"
-                   " DO UPDATE SET seq = excluded.seq, mid = excluded.mid, crc = excluded.crc")
+
+@functools.lru_cache(maxsize=32)
+def insert_sql(table: str, rows: int = 1) -> str:
+    """Return an INSERT of ``rows`` readings (sensor, ts, value) into ``table``, each only when the other
+    table does not hold its (sensor, ts): a reading is stored once (readings_recent or readings_main)."""
+    other = "readings_main" if table == "readings_recent" else "readings_recent"
+    return (f"INSERT OR IGNORE INTO {table}(sensor_id, ts, value) SELECT column1, column2, column3"
+            f" FROM (VALUES {_values(rows, 3)}) AS v WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {other} AS o WHERE o.sensor_id = v.column1 AND o.ts = v.column2)")
+
+
+# A batch's rows go in with multi-row statements instead of executemany: executemany steps once per row,
+# and every step lets go of the GIL, a hand-over to paho's network thread and back each time (500 a batch;
+# bench/ingest.py). Each statement takes a power of two rows and at most 999 parameters (SQLite's oldest
+# limit), so a handful of statements, prepared once and cached by the sqlite3 module, covers any batch.
+MAX_PARAMS = 999
+
+
+def execute_rows(conn: sqlite3.Connection, sql: Callable[[int], str], rows: list[tuple]) -> int:
+    """Run ``sql(n)`` (a statement of n rows of VALUES) over ``rows`` in chunks; return the rows changed."""
+    if not rows:
+        return 0
+    width = len(rows[0])
+    most = 1 << ((MAX_PARAMS // width).bit_length() - 1)
+    changed, start, left = 0, 0, len(rows)
+    while left:
+        n = most if left >= most else 1 << (left.bit_length() - 1)
+        chunk = rows[start:start + n]
+        # rowcount is sqlite3_changes() of this statement: rows written by triggers are not counted
+        changed += conn.execute(sql(n), [x for row in chunk for x in row]).rowcount
+        start += n
+        left -= n
+    return changed
+
+
+# A fold writes at least one page of readings_main per sensor (and splits what is full), whatever it
+# moves: hourly on a small farm (16 sensors: about 900 rows, 125 WAL frames every 10 minutes before),
+# by rows on a large one (100 sensors every 10 s reach FOLD_ROWS in about 10 minutes, as before). Readers
+# scan readings_recent by time, so FOLD_ROWS bounds their work (docs/PERFORMANCE.md, "SD-card writes").
+FOLD_EVERY_S = 3600
+FOLD_ROWS = 6_000
+
+@functools.lru_cache(maxsize=16)
+def delivery_upsert(rows: int = 1) -> str:
+    """Return an upsert of ``rows`` remembered deliveries (slot, seq, packet id, checksum) into the ring."""
+    return (f"INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES {_values(rows, 4)} ON CONFLICT(slot)"
+            " DO UPDATE SET seq = excluded.seq, mid = excluded.mid, crc = excluded.crc")
 
 
 def fold_recent(conn: sqlite3.Connection) -> int:
@@ -154,7 +198,7 @@ def write_deliveries(store: Store, rows: list[tuple[int, int, int, int]], *, rep
     with store.transaction() as db:
         if replace:
             db.execute("DELETE FROM ingest_deliveries")
-        db.conn.executemany(DELIVERY_UPSERT, rows)
+        execute_rows(db.conn, delivery_upsert, rows)
 
 
 class Inbox:
@@ -261,6 +305,8 @@ class Ingestor:
         self._heard: dict[int, int] = {}  # sensor → latest ts heard
         self._health_due: dict[int, tuple[int, float]] = {}  # sensor → (ts, value) heard, not yet in sensor_health
         self._health_written = 0.0  # monotonic moment sensor_health was last written (live)
+        self._riders: dict[str, Callable[[sqlite3.Connection], None]] = {}  # ride_along: key → latest write
+        self._riders_lock = threading.Lock()
         self._staged = 0  # readings in readings_recent (live)
         self._arrivals: deque[float] = deque(maxlen=BURST_MIN)  # when the last messages were taken
         self._alarm_inputs: dict[int, float] = {}  # alarm-class sensor → last value taken
@@ -280,10 +326,12 @@ class Ingestor:
         self._init_health()
         # Threaded operation.
         self._queue = Inbox(QUEUE_MAX)
-        self._count_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
-        self.received = 0  # messages handed to submit()
+        # Messages handed to submit() and submit_alarm(): each counter has one writer (one session's network
+        # thread), so neither needs a lock in the per-message path.
+        self._received = 0
+        self._received_alarms = 0
         self.finished = 0  # of those, committed (or rejected) and acknowledged
         self.failure: str | None = None  # why the ingest thread died (the agent then exits non-zero)
         self.last_tick = time.monotonic()  # when the ingest loop last turned (the watchdog reads it)
@@ -406,8 +454,7 @@ class Ingestor:
 
     def submit(self, msg: RawMessage) -> None:
         """Hand a message to the ingest thread (called from the MQTT network thread)."""
-        with self._count_lock:
-            self.received += 1
+        self._received += 1
         self._queue.put(msg)
 
     def submit_alarm(self, msg: RawMessage) -> None:
@@ -416,9 +463,13 @@ class Ingestor:
         Called from the network thread of the alarm inputs' own MQTT session (``run``): a backlog of
         other readings, in their session and in this queue, never delays an alarm.
         """
-        with self._count_lock:
-            self.received += 1
+        self._received_alarms += 1
         self._queue.put(msg, urgent=True)
+
+    @property
+    def received(self) -> int:
+        """Return how many messages were handed to the ingest thread."""
+        return self._received + self._received_alarms
 
     def pending_since(self) -> float | None:
         """Return when (monotonic) the oldest message not yet committed arrived, or None when none waits."""
@@ -550,10 +601,12 @@ class Ingestor:
         duplicates = 0
         heard: dict[int, tuple[int, float]] = {}
         rejections_before = len(self._rejections)
+        riders: dict[str, Callable[[sqlite3.Connection], None]] = {}
         try:
             with self.store.transaction(immediate=True):
-                insert = INSERT_RECENT if self.live else INSERT_MAIN
-                fast = self._insert_all(conn, insert)
+                table = "readings_recent" if self.live else "readings_main"
+                insert = insert_sql(table)
+                fast = self._insert_all(conn, table)
                 for r in self._readings:
                     spec = r.sensor
                     if fast:
@@ -588,7 +641,11 @@ class Ingestor:
                 self._write_rejections(conn)
                 if self._delivered:
                     self._write_recent(conn)
+                riders = self._take_riders()
+                for write in riders.values():
+                    write(conn)
         except BaseException:
+            self._return_riders(riders)
             self._recent_rollback()
             del self._rejections[rejections_before:]  # the retry dead-letters them again
             raise
@@ -597,8 +654,30 @@ class Ingestor:
             self._health_written = time.monotonic()
         return stored, new, duplicates
 
-    def _insert_all(self, conn: sqlite3.Connection, insert: str) -> bool:
-        """Insert the whole batch with one ``executemany``; return whether every reading was new.
+    def ride_along(self, key: str, write: Callable[[sqlite3.Connection], None]) -> None:
+        """Have ``write(conn)`` done inside the next commit of readings (only the latest one per ``key``).
+
+        A small row that may wait for that commit (the score window's heartbeat, docs/PERFORMANCE.md "SD-card
+        writes") then costs no commit of its own: on the SD card every commit also rewrites pages of the
+        WAL index. ``write`` must be idempotent and must not go back in time: it may run after a newer
+        write of the same row by another connection. Nothing is promised when no reading arrives; the
+        caller writes for itself when the row grows old.
+        """
+        with self._riders_lock:
+            self._riders[key] = write
+
+    def _take_riders(self) -> dict[str, Callable[[sqlite3.Connection], None]]:
+        with self._riders_lock:
+            riders, self._riders = self._riders, {}
+        return riders
+
+    def _return_riders(self, riders: dict[str, Callable[[sqlite3.Connection], None]]) -> None:
+        """Keep the writes of a failed commit for the next one, unless a newer one of the same key came."""
+        with self._riders_lock:
+            self._riders = {**riders, **self._riders}
+
+    def _insert_all(self, conn: sqlite3.Connection, table: str) -> bool:
+        """Insert the whole batch with a few multi-row INSERTs; return whether every reading was new.
 
         The common case, and a third of the commit's cost saved (bench/ingest.py). When the batch holds a
         state reading (stored only when it changed), or not every row went in (a duplicate, a bad value),
@@ -609,8 +688,8 @@ class Ingestor:
             return False
         conn.execute("SAVEPOINT ingest_batch")
         try:
-            # rowcount sums sqlite3_changes() over the rows: the trigger's derived_marks are not counted
-            done = conn.executemany(insert, [(r.sensor.id, r.ts_ms, r.value) for r in readings]).rowcount
+            done = execute_rows(conn, functools.partial(insert_sql, table),
+                                [(r.sensor.id, r.ts_ms, r.value) for r in readings])
         except _VALUE_ERRORS:
             done = -1
         if done != len(readings):
@@ -637,9 +716,13 @@ class Ingestor:
     def _learn_gap(self, sid: int, ts_ms: int) -> None:
         """Remember the gap since this sensor was last heard (to learn its interval)."""
         last = self._heard.get(sid)
-        if last is not None and ts_ms > last:
-            self._gaps.setdefault(sid, deque(maxlen=LEARN_GAPS)).append(ts_ms - last)
-        if last is None or ts_ms > last:
+        if last is None:
+            self._heard[sid] = ts_ms
+        elif ts_ms > last:
+            gaps = self._gaps.get(sid)
+            if gaps is None:  # not setdefault: a new deque per reading was a tenth of the decode path
+                gaps = self._gaps[sid] = deque(maxlen=LEARN_GAPS)
+            gaps.append(ts_ms - last)
             self._heard[sid] = ts_ms
 
     def learned_interval(self, sid: int) -> float | None:
@@ -724,7 +807,7 @@ class Ingestor:
             self._seq += 1
             rows.append((self._seq % window, self._seq, mid & 0xFFFF, crc))
         self._recent.extend(self._delivered)
-        conn.executemany(DELIVERY_UPSERT, rows)
+        execute_rows(conn, delivery_upsert, rows)
 
     def _recent_rollback(self) -> None:
         """Forget the deliveries of a batch whose commit failed."""

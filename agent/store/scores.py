@@ -15,8 +15,10 @@ change of a (rule, location) is appended to ``status_changes`` (the alerts poll 
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Callable
 
 from agent.store.connection import Store
 from rules.catalogue import load_catalogue
@@ -40,15 +42,26 @@ def _dump(doc: dict) -> str:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
 
 
-def record_score(store: Store, result: Score, now: datetime, *, whole: bool = True) -> list[dict]:
+def record_score(store: Store, result: Score, now: datetime, *, whole: bool = True,
+                 window_later: Callable[[Callable[[sqlite3.Connection], None]], None] | None = None,
+                 later_within: timedelta = timedelta(0)) -> list[dict]:
     """Keep a score as the snapshot, writing only what changed; return the status changes.
 
     ``whole``: the result is a whole evaluation of ``[since, at]`` (the minute job); findings that
     left it are removed and the window is stored. Otherwise (an on-arrival evaluation of some rules,
     merged into the last snapshot) only findings and the summary are updated.
+
+    ``window_later``: when nothing but the window changed and the stored window is younger than
+    ``later_within``, the window's write is handed to it (`run` gives the ingest thread's next commit)
+    instead of a transaction of its own; readers see the heartbeat that much later.
     """
     stamp = now.isoformat()
     changes = []
+    window = {"id": 1, "since": result.since.isoformat(), "at": result.at.isoformat()}
+    if whole and window_later is not None and not _snapshot_changes(store, result) \
+            and _window_younger_than(store, result.at - later_within):
+        window_later(lambda conn: advance_window(conn, window))
+        return []
     with store.transaction(immediate=True) as db:
         previous = {(rule, location): (status, document) for rule, location, status, document in db.execute(
             "SELECT rule, location, status, document FROM findings").fetchall()}
@@ -73,15 +86,46 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
             for key in set(previous) - current:
                 db.execute("DELETE FROM findings WHERE rule = ? AND location = ?", list(key))
         # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
-        summary = _dump({**{k: v for k, v in result.to_json().items() if k not in WINDOW_KEYS},
-                         ORDER_KEY: [[f.rule, f.location] for f in result.findings]})
+        summary = _summary_text(result)
         old = db.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
         if old is None or old[0] != summary:
             db["score_summary"].upsert({"id": 1, "summary": summary, "changed_at": stamp}, pk="id")
         if whole:
-            db["score_window"].upsert({"id": 1, "since": result.since.isoformat(), "at": result.at.isoformat()},
-                                      pk="id")
+            advance_window(db.conn, window)
     return changes
+
+
+def _summary_text(result: Score) -> str:
+    """Return the summary row of a score: all but its window and findings, and the findings' order."""
+    return _dump({**{k: v for k, v in result.to_json().items() if k not in WINDOW_KEYS},
+                  ORDER_KEY: [[f.rule, f.location] for f in result.findings]})
+
+
+def _snapshot_changes(store: Store, result: Score) -> bool:
+    """Return whether storing ``result`` would change a finding or the summary (read only)."""
+    stored = {(rule, location): document for rule, location, document in store.execute(
+        "SELECT rule, location, document FROM findings").fetchall()}
+    current = {(f.rule, f.location or ""): _dump(f.to_json()) for f in result.findings}
+    if stored != current:
+        return True
+    row = store.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
+    return row is None or row[0] != _summary_text(result)
+
+
+def _window_younger_than(store: Store, moment: datetime) -> bool:
+    """Return whether the stored window's moment is after ``moment``."""
+    row = store.execute("SELECT at FROM score_window WHERE id = 1").fetchone()
+    return row is not None and datetime.fromisoformat(row[0]) > moment
+
+
+def advance_window(conn: sqlite3.Connection, window: dict) -> None:
+    """Store the window of a whole evaluation, unless a later one is stored (it may come late: record_score)."""
+    row = conn.execute("SELECT at FROM score_window WHERE id = 1").fetchone()
+    if row is not None and datetime.fromisoformat(row[0]) >= datetime.fromisoformat(window["at"]):
+        return
+    conn.execute("INSERT INTO score_window(id, since, at) VALUES (1, ?, ?)"
+                 " ON CONFLICT(id) DO UPDATE SET since = excluded.since, at = excluded.at",
+                 [window["since"], window["at"]])
 
 
 def _finding(row) -> Finding:
