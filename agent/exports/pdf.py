@@ -154,11 +154,11 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
     # fpdf2 and fontTools (about 30 MB resident) load with the first PDF, not with the web page.
     from fpdf import FontFace
 
-    from agent.exports.typeset import Document, add_fonts
+    from agent.exports import typeset
 
     regular, bold = fonts or font_paths()
 
-    class _PDF(Document):
+    class _PDF(typeset.Document):
         def header(self):
             self.set_font("DejaVu", "B", 10)
             self.cell(0, 5, f"{heading.farm} · KIP {heading.kip}", new_x="LMARGIN", new_y="NEXT")
@@ -174,7 +174,7 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
                             f"ketenvingerafdruk {heading.fingerprint[:16]} · ikb-agent", align="C")
 
     pdf = _PDF(orientation="L", unit="mm", format="A4")
-    add_fonts(pdf, "DejaVu", {"": regular, "B": bold})
+    typeset.add_fonts(pdf, "DejaVu", {"": regular, "B": bold})
     pdf.set_auto_page_break(True, margin=15)
     pdf.alias_nb_pages()
     pdf.set_title(f"IKB Ei logboeken {heading.farm}")
