@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Callable
 
-from apscheduler.schedulers.background import BackgroundScheduler
-
 from agent import clock
 
 log = logging.getLogger(__name__)
@@ -55,6 +53,9 @@ class Scheduler:
         self.monotonic = monotonic
         self.failures: dict[str, int] = {}
         self.runs: dict[str, JobRun] = {}  # each job's last finished run (the watchdog reads it)
+        # APScheduler (and the multiprocessing it pulls in) loads where jobs run, not where JobSpec is named.
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         self._scheduler = BackgroundScheduler(timezone="UTC", job_defaults={
             "coalesce": True,  # after a stall, run once, not once per missed interval
             "max_instances": 1,  # a slow job is skipped, never run twice at once

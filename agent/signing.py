@@ -14,10 +14,12 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+# `cryptography` (about 10 MB resident: its Rust extension and OpenSSL) is imported where a key is used,
+# so `run` without upstream and `web` until a pack or the kiosk's poster needs the key do not carry it.
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 ALGORITHM = "Ed25519"
 
@@ -42,6 +44,8 @@ class FarmKey:
     @property
     def public_raw(self) -> bytes:
         """Return the 32 raw bytes of the public key."""
+        from cryptography.hazmat.primitives import serialization
+
         return self.private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
     @property
@@ -71,6 +75,9 @@ def load_key(path: Path) -> FarmKey:
         raise FarmKeyError(f"{path}: no farm key (create it with: ikb-agent key init)") from None
     except OSError as exc:
         raise FarmKeyError(f"{path}: cannot read the farm key ({exc.strerror})") from None
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     try:
         private = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError):
@@ -82,6 +89,9 @@ def load_key(path: Path) -> FarmKey:
 
 def create_key(path: Path) -> FarmKey:
     """Create a new farm key file (mode 0600); refuse to replace an existing one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
@@ -109,6 +119,9 @@ def farm_key(path: Path, *, create: bool = True) -> FarmKey:
 
 def check_signature(public_key: str, signature: str, data: bytes) -> str | None:
     """Return None when ``signature`` (base64) is a valid Ed25519 signature of ``data``, else why not."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         raw = base64.b64decode(public_key, validate=True)
         sig = base64.b64decode(signature.strip(), validate=True)

@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO))
 from bench.measure import Proc, Receiver, WalWatch, private_broker  # noqa: E402
 
 EXE = REPO / ".venv" / "bin" / "ikb-agent"
+FARM_ENV = {"MALLOC_ARENA_MAX": "2"}  # as deploy/ikb-agent.service and ikb-agent-web.service set it
 PASSWORD = "steady bench password"
 POLL_S = 10
 HOUSES_100 = 9
@@ -205,12 +206,13 @@ class Processes:
 
     def start_run(self) -> None:
         self.run = subprocess.Popen([str(EXE), "--config", str(self.config), "run"], stdout=subprocess.DEVNULL,
-                                    stderr=open(self.work / "run.log", "ab"), env={**os.environ,
-                                                                                  "PYTHONUNBUFFERED": "1"})
+                                    stderr=open(self.work / "run.log", "ab"),
+                                    env={**os.environ, **FARM_ENV, "PYTHONUNBUFFERED": "1"})
 
     def start_web(self) -> None:
         self.web = subprocess.Popen([str(EXE), "--config", str(self.config), "web", "--port", str(self.web_port)],
-                                    stdout=subprocess.DEVNULL, stderr=open(self.work / "web.log", "ab"))
+                                    stdout=subprocess.DEVNULL, stderr=open(self.work / "web.log", "ab"),
+                                    env={**os.environ, **FARM_ENV})
         wait_for(lambda: _http_ok(f"http://127.0.0.1:{self.web_port}/login"), 60, "the web page")
 
     @staticmethod

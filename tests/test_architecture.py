@@ -8,13 +8,19 @@
 - Only the CLI package (the composition root) imports ``webui``; ``sensors/`` never imports ``agent`` or ``webui``.
 - A package is used through what its ``__init__`` names: no import of another package's submodules or of
   its private names.
+- ``run`` and the web page start without the libraries only an export, a signature or a password needs
+  (fpdf2, fontTools, Pillow, openpyxl, cryptography; werkzeug in ``run``): on a Raspberry Pi they are
+  about 40 MB of memory (docs/PERFORMANCE.md, issue 15: memory).
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +150,45 @@ def test_every_package_names_its_interface(package):
     module = importlib.import_module(package)
     assert module.__doc__, f"{package} has no docstring saying what it owns"
     assert hasattr(module, "__all__"), f"{package}/__init__.py does not name what others may use (__all__)"
+
+
+# What a process has loaded once started, in a fresh interpreter (the test process has imported everything).
+_LOADED = """
+import json, sys
+{body}
+print(json.dumps(sorted({{m.split(".")[0] for m in sys.modules}})))
+"""
+EXPORT_ONLY = {"fpdf", "fontTools", "PIL", "openpyxl", "cryptography"}
+
+
+def _loaded(body: str, cwd: Path) -> set[str]:
+    """Return the top-level modules a fresh interpreter holds after running ``body``."""
+    out = subprocess.run([sys.executable, "-c", _LOADED.format(body=body)], cwd=cwd, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_run_starts_without_the_export_libraries(tmp_path):
+    loaded = _loaded("import agent.cli.main, agent.cli.runner", tmp_path)
+    assert "agent" in loaded and "paho" in loaded
+    assert loaded & (EXPORT_ONLY | {"werkzeug", "flask"}) == set()
+
+
+def test_the_web_page_starts_without_the_export_libraries(tmp_path):
+    body = f"""
+import agent.cli.main
+from sensors.simulator import farm_toml
+from agent.config import config_from_dict
+import tomllib
+config = config_from_dict(tomllib.loads(farm_toml(mqtt_port=1883, db_path={str(tmp_path / "farm.db")!r}, web_port=8080)))
+from webui import create_app
+app = create_app(config, config.storage.path)
+from datetime import datetime, timezone
+from agent.store import add_user, open_store
+add_user(open_store(config.storage.path), "boer", "farmer", "een lang wachtwoord", datetime.now(timezone.utc))
+assert app.test_client().get("/login").status_code == 200
+"""
+    loaded = _loaded(body, tmp_path)
+    assert "flask" in loaded
+    assert loaded & EXPORT_ONLY == set()

@@ -13,7 +13,7 @@ import pytest
 from fpdf import FPDF
 
 from agent.exports import build_pack, verify_pack
-from agent.exports import pdf as pdf_mod
+from agent.exports import typeset as typeset_mod
 from agent.exports.common import period_view, signature_images
 from agent.exports.pdf import Heading, to_pdf
 from agent.logbooks.entries import add_entry, correct_entry, list_entries
@@ -78,8 +78,8 @@ def render_all(store, kinds) -> dict[str, bytes]:
 def test_every_logbook_pdf_is_byte_for_byte_what_plain_fpdf2_makes(store, config, farm, monkeypatch):
     kinds = list(LOGBOOKS)
     fast = render_all(store, kinds)
-    monkeypatch.setattr(pdf_mod, "Document", FPDF)
-    monkeypatch.setattr(pdf_mod, "add_fonts", plain)
+    monkeypatch.setattr(typeset_mod, "Document", FPDF)
+    monkeypatch.setattr(typeset_mod, "add_fonts", plain)
     slow = render_all(store, kinds)
     assert fast.keys() == slow.keys()
     for name in fast:
@@ -94,8 +94,8 @@ def test_a_pack_built_with_the_shortcuts_verifies_against_plain_fpdf2(store, con
     path.write_bytes(data)
     with zipfile.ZipFile(path) as zf:
         assert len([n for n in zf.namelist() if n.endswith(".pdf")]) == len(LOGBOOKS)
-    monkeypatch.setattr(pdf_mod, "Document", FPDF)
-    monkeypatch.setattr(pdf_mod, "add_fonts", plain)
+    monkeypatch.setattr(typeset_mod, "Document", FPDF)
+    monkeypatch.setattr(typeset_mod, "add_fonts", plain)
     ok, summary = verify_pack(path)
     assert ok, summary
 

@@ -153,7 +153,9 @@ def _thread_store(app: Flask, name: str, **options) -> Store:
 
 def store_for_thread(app: Flask) -> Store:
     """Return this thread's read-only connection to the farm database."""
-    return _thread_store(app, "store", readonly=True)
+    # One reader per waitress thread: a 512 KiB page cache each instead of SQLite's 2 MB (5 MB less resident
+    # with 4 threads; the dashboard's time unchanged, the pages come from the OS's cache of the file).
+    return _thread_store(app, "store", readonly=True, cache_kib=512)
 
 
 def writer_for_thread(app: Flask) -> Store:

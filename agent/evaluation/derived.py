@@ -21,9 +21,12 @@ The cache is derived data: losing it costs time, not evidence.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sqlite3
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import time
 from typing import Callable, Sequence
@@ -34,8 +37,12 @@ from rules.sensor import HOUR, DayRecord, LocalDay, days_between, merge_interval
 log = logging.getLogger(__name__)
 
 CHUNK_DAYS = 31  # derive missing days in chunks, so two years of minutes never sit in memory at once
-DECODED_MAX = 100_000  # cached days kept decoded in this process (a few hundred bytes each)
-_DECODED: dict[tuple, tuple[str, DayRecord]] = {}
+# Cached days kept decoded in this process, least recently used dropped first: the minute job's window
+# (31 days of ~100 subjects on a 100-sensor farm) several times over, about 0.7 KB each. Unbounded, a
+# year's chart on the page or `score` over the history would keep every day it ever read.
+DECODED_MAX = 10_000
+_DECODED: OrderedDict[tuple, tuple[bytes, DayRecord]] = OrderedDict()  # key → (digest of the text, record)
+_DECODED_LOCK = threading.Lock()  # the web's request threads share it
 
 Compute = Callable[[Sequence[list], LocalDay, "int | None"], DayRecord]
 
@@ -174,20 +181,30 @@ def _decode(store: Store, subject: Subject, day: str, text: str) -> DayRecord:
     The minute job reads the same cached days every minute; comparing the stored text with the
     one decoded before is much cheaper than decoding it again, and stays right whoever wrote the row.
     """
-    key = (store.path, subject.family, subject.key, day)
-    seen = _DECODED.get(key)
-    if seen is not None and seen[0] == text:
-        return seen[1]
+    key, digest = (store.path, subject.family, subject.key, day), _digest(text)
+    with _DECODED_LOCK:
+        seen = _DECODED.get(key)
+        if seen is not None and seen[0] == digest:
+            _DECODED.move_to_end(key)
+            return seen[1]
     record = subject.record.from_json(json.loads(text))
     _remember(store, subject, day, text, record)
     return record
 
 
+def _digest(text: str) -> bytes:
+    """Return what identifies a cached day's text (kept instead of the text: 16 bytes, not hundreds)."""
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
 def _remember(store: Store, subject: Subject, day: str, text: str, record: DayRecord) -> None:
     """Keep a cached day's decoded record in this process, by the text it was decoded from."""
-    if len(_DECODED) >= DECODED_MAX:
-        _DECODED.clear()
-    _DECODED[(store.path, subject.family, subject.key, day)] = (text, record)
+    key = (store.path, subject.family, subject.key, day)
+    with _DECODED_LOCK:
+        _DECODED[key] = (_digest(text), record)
+        _DECODED.move_to_end(key)
+        while len(_DECODED) > DECODED_MAX:
+            _DECODED.popitem(last=False)
 
 
 def _derive(store: Store, subject: Subject, days: list[LocalDay], until: int | None) -> list[DayRecord]:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from agent.exports.columns import STATE_NL, columns, moment_text, text_rows
 from agent.exports.common import ExportError, zone_info
-from agent.exports.typeset import Document, add_fonts
 from agent.i18n import translations
 from agent.logbooks import StoredEntry, signatures
 from rules.catalogue import load_catalogue
@@ -152,11 +151,14 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
     verifier can render it again from the pack's chain and compare the bytes; ``images`` holds the drawn
     signatures by file id (``signatures/<id>.png`` of the pack).
     """
+    # fpdf2 and fontTools (about 30 MB resident) load with the first PDF, not with the web page.
     from fpdf import FontFace
+
+    from agent.exports import typeset
 
     regular, bold = fonts or font_paths()
 
-    class _PDF(Document):
+    class _PDF(typeset.Document):
         def header(self):
             self.set_font("DejaVu", "B", 10)
             self.cell(0, 5, f"{heading.farm} · KIP {heading.kip}", new_x="LMARGIN", new_y="NEXT")
@@ -172,7 +174,7 @@ def to_pdf(sections: list[tuple[LogbookSpec, list[StoredEntry], list[str]]], hea
                             f"ketenvingerafdruk {heading.fingerprint[:16]} · ikb-agent", align="C")
 
     pdf = _PDF(orientation="L", unit="mm", format="A4")
-    add_fonts(pdf, "DejaVu", {"": regular, "B": bold})
+    typeset.add_fonts(pdf, "DejaVu", {"": regular, "B": bold})
     pdf.set_auto_page_break(True, margin=15)
     pdf.alias_nb_pages()
     pdf.set_title(f"IKB Ei logboeken {heading.farm}")

@@ -77,7 +77,7 @@ class Store:
     """One SQLite database file, migrated to the current schema."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None,
-                 synchronous: str = "FULL"):
+                 synchronous: str = "FULL", cache_kib: int | None = None):
         if synchronous not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS}")
         self.path = str(path)
@@ -97,6 +97,8 @@ class Store:
             # computed again; their evidence writes (logbook entries) use :meth:`durable`.
             conn.execute(f"PRAGMA synchronous = {synchronous}")
             conn.execute("PRAGMA busy_timeout = 30000")
+            if cache_kib is not None:
+                conn.execute(f"PRAGMA cache_size = {-int(cache_kib)}")
         except (sqlite3.Error, OSError, ValueError) as exc:  # ValueError: a NUL in the path
             known = storage_error(exc, self.path)
             code = "cannot_open" if isinstance(exc, (OSError, ValueError)) else "unusable"
@@ -246,8 +248,9 @@ class Store:
 
 
 def open_store(path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None,
-               synchronous: str = "FULL") -> Store:
+               synchronous: str = "FULL", cache_kib: int | None = None) -> Store:
     """Open the database at ``path``: creating and migrating it when needed, or read-only (``mode=ro``);
     ``writes``: refuse every write but these (the web process's own tables); ``synchronous``: FULL (every
-    commit on disk when it returns) unless the connection writes only what can be computed again (NORMAL)."""
-    return Store(path, readonly=readonly, writes=writes, synchronous=synchronous)
+    commit on disk when it returns) unless the connection writes only what can be computed again (NORMAL);
+    ``cache_kib``: SQLite's page cache for this connection (default 2000 KiB)."""
+    return Store(path, readonly=readonly, writes=writes, synchronous=synchronous, cache_kib=cache_kib)

@@ -7,8 +7,6 @@ import re
 import secrets
 from datetime import datetime
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
 from agent.store.connection import Store
 from rules.errors import IkbError, Nn_
 from rules.texts import N_
@@ -42,11 +40,13 @@ def add_user(store: Store, name: str, role: str, password: str, now: datetime) -
         raise UserError("name", "exists", {"name": name})
     with store.transaction() as db:
         db.execute("INSERT INTO users(name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                   [name, role, generate_password_hash(password), now.isoformat()])
+                   [name, role, _password_hash(password), now.isoformat()])
 
 
 def authenticate(store: Store, name: str, password: str) -> dict | None:
     """Return the account when the password matches, else None."""
+    from werkzeug.security import check_password_hash
+
     rows = store.query("SELECT * FROM users WHERE name = ? AND disabled = 0", [name.strip()])
     if rows and check_password_hash(rows[0]["password_hash"], password):
         return {"id": rows[0]["id"], "name": rows[0]["name"], "role": rows[0]["role"]}
@@ -104,7 +104,7 @@ def set_password(store: Store, name: str, password: str, now: datetime) -> None:
     account = _account(store, name)
     with store.transaction() as db:
         db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                   [generate_password_hash(password), account["id"]])
+                   [_password_hash(password), account["id"]])
         _end_user_sessions(db, account["id"], now, "password changed")
 
 
@@ -112,6 +112,14 @@ def set_password(store: Store, name: str, password: str, now: datetime) -> None:
 
 SESSION_TOUCH_MS = 10 * 60_000  # last_seen is written at most this often: a page view is no SD-card write
 SESSION_KEEP_MS = 90 * 86_400_000  # ended sessions are pruned after this
+
+
+def _password_hash(password: str) -> str:
+    """Return werkzeug's salted hash of a password."""
+    # werkzeug's package import pulls in its server and test client (3 MB); `run` never hashes a password.
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password)
 
 
 def _session_hash(sid: str) -> str:
