@@ -124,7 +124,8 @@ def table(got: dict) -> str:
          "≤ 3 min, alarms within 500 ms",
          fmt(catch.get("catch_up_seconds"), "{} s for " + f"{catch.get('queued', 0):,} messages")
          + (f"; {alarms.get('alarms')} alarms while catching up: p50 {alarms.get('p50_ms')} ms, "
-            f"max {alarms.get('max_ms')} ms, {alarms.get('lost')} lost" if alarms else ""),
+            f"max {alarms.get('max_ms')} ms, {alarms.get('lost')} lost" if alarms else "")
+         + fmt((catch.get("alarm_at_start") or {}).get("max_ms"), "; the alarm sent as `run` starts: {} ms", ""),
          "`bench/steady.py --catch-up --hours 24`"),
     ]
     m = machine()
