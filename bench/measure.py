@@ -85,8 +85,9 @@ class WalCounts:
 class WalWatch(threading.Thread):
     """Count the committed frames of a WAL file, by the table their page belongs to."""
 
-    def __init__(self, db: Path, every_s: float = 0.2):
+    def __init__(self, db: Path, every_s: float = 0.2, log_commits: bool = False):
         super().__init__(daemon=True, name="walwatch")
+        self.commit_log: list[tuple[float, list[int]]] | None = [] if log_commits else None
         self.db = Path(db)
         self.wal = Path(str(db) + "-wal")
         self.every_s = every_s
@@ -157,6 +158,8 @@ class WalWatch(threading.Thread):
                             self.counts.commits += 1
                             self.counts.commit_sizes.append(len(tx))
                             self._pending.update(tx)
+                            if self.commit_log is not None:
+                                self.commit_log.append((time.time(), list(tx)))
                         self._pages_this_gen.update(tx)
                         self._next = index
                         tx = []
@@ -173,6 +176,19 @@ class WalWatch(threading.Thread):
             self._read_pages()  # afresh: a freed page may belong to another table now
         for page, n in pending.items():
             self.counts.by_table[self._pages.get(page, "(free list / new page)")] += n
+
+    def commits_by_table(self) -> list[tuple[float, dict[str, int]]]:
+        """Return each logged commit as (moment, frames by table), pages attributed with the last page map."""
+        with self._lock:
+            log = list(self.commit_log or [])
+        out = []
+        for at, tx in log:
+            tables: dict[str, int] = {}
+            for page in tx:
+                name = self._pages.get(page, "(free list / new page)")
+                tables[name] = tables.get(name, 0) + 1
+            out.append((at, tables))
+        return out
 
     def _read_pages(self) -> None:
         self._pages_read_at = time.monotonic()

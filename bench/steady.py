@@ -302,12 +302,12 @@ def readings_count(db: Path) -> int:
 
 
 def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | None,
-            broker: subprocess.Popen | None = None) -> dict:
+            broker: subprocess.Popen | None = None, log_commits: bool = False) -> dict:
     """Measure `run` and `web` (and the broker's own disk writes) over ``minutes``; return the figures."""
     run_p, web_p = Proc(procs.run.pid), Proc(procs.web.pid)
     broker_p = Proc(broker.pid) if broker is not None else None
     b0 = broker_p.sample() if broker_p else None
-    watch = WalWatch(db)
+    watch = WalWatch(db, log_commits=log_commits)
     watch.start()
     r0, w0 = run_p.sample(), web_p.sample()
     n0 = readings_count(db)
@@ -356,6 +356,10 @@ def measure(procs: Processes, db: Path, minutes: float, poller: PagePoller | Non
                 "kib_per_min": round(counts.frames * (page_kib + 24 / 1024) / wall * 60, 1),
                 "by_table_per_min": {name: round(n / wall * 60, 1) for name, n in counts.by_table.most_common()}},
     }
+    if log_commits:
+        t0 = time.time() - (time.monotonic() - r0.at)  # the window's start, wall clock
+        out["commits"] = [{"at_s": round(at - t0, 1), "frames": sum(tables.values()), "tables": tables}
+                          for at, tables in watch.commits_by_table()]
     if poller is not None:
         ms = sorted(poller.times_ms)
         out["page"] = {"polls": len(ms), "errors": poller.errors,
@@ -397,6 +401,9 @@ def report(title: str, m: dict) -> None:
     snap = m["snapshot"]
     print(f"score snapshot: {snap['findings']} findings, {snap['window']} window row, {snap['status_changes']} "
           "status changes in the window")
+    for c in m.get("commits", []):
+        tables = ", ".join(f"{name} {n}" for name, n in sorted(c["tables"].items(), key=lambda kv: -kv[1]))
+        print(f"  commit at {c['at_s']:7.1f} s: {c['frames']:4d} frames: {tables}")
     if "page" in m:
         print(f"page: {m['page']['polls']} polls, p50 {m['page']['p50_ms']} ms, max {m['page']['max_ms']} ms, "
               f"{m['page']['errors']} errors")
@@ -417,6 +424,14 @@ def on_tmpfs(cfg: Path, work: Path) -> None:
         f.write(f'\n[health]\nruntime_dir = "{directory}"\n')
 
 
+def with_ingest(cfg: Path, settings: list[str]) -> None:
+    """Add ``[ingest]`` settings (``KEY=VALUE``, e.g. ``batch_size=100``) to compare batching choices."""
+    if settings:
+        with cfg.open("a", encoding="utf-8") as f:
+            f.write("\n[ingest]\n" + "".join(f"{k.strip()} = {v.strip()}\n" for k, v in
+                                              (item.split("=", 1) for item in settings)))
+
+
 def steady(args, work: Path) -> dict:
     """Run a farm live and measure it."""
     from sensors.simulator import farm_toml
@@ -430,6 +445,7 @@ def steady(args, work: Path) -> dict:
     else:
         cfg.write_text(farm100_toml(port, db, web_port, None), encoding="utf-8")
     on_tmpfs(cfg, work)
+    with_ingest(cfg, args.ingest)
     procs = Processes(work, cfg, web_port)
     publisher = sim = None
     try:
@@ -451,7 +467,7 @@ def steady(args, work: Path) -> dict:
         poller.start()
         print(f"warming up {args.warmup} s …", flush=True)
         time.sleep(args.warmup)
-        m = measure(procs, db, args.minutes, poller, broker)
+        m = measure(procs, db, args.minutes, poller, broker, log_commits=args.commits)
         poller.stop_event.set()
         m["scenario"] = f"farm {args.farm}"
         m["sensors"] = 16 if args.farm == "sim" else 100
@@ -631,6 +647,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--after-s", type=float, default=30, help="catch-up: seconds measured after catching up")
     parser.add_argument("--max-minutes", type=float, default=15, help="catch-up: give up after this many minutes")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--commits", action="store_true", help="also list each commit's frames by table")
+    parser.add_argument("--ingest", action="append", default=[], metavar="KEY=VALUE",
+                        help="an [ingest] setting for the live farm, e.g. batch_size=100 (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
     args = parser.parse_args(argv)
     if args.history_days is None:
