@@ -120,6 +120,7 @@ class Agent:
     watchdog: Watchdog | None = None
     scheduler_started: float = 0.0  # monotonic
     _broker: tuple[bool, str] | None = None  # (connected, since) as last seen by describe()
+    _alarm_topics: frozenset = frozenset()  # the alarm inputs' session's topics (acks go back on it)
 
     def start(self) -> None:
         """Take the database's run lock, open the database, start ingesting and the scheduled jobs."""
@@ -165,6 +166,7 @@ class Agent:
         self.subscriber = MqttSubscriber(options, [t for t in self.ingestor.topics if t not in alarm_topics],
                                          self.ingestor.submit, unsubscribe=alarm_topics, clock=receipt_clock)
         if alarm_topics:
+            self._alarm_topics = frozenset(alarm_topics)
             self.alarm_subscriber = MqttSubscriber(
                 replace(options, client_id=f"{options.client_id}{ALARM_SESSION_SUFFIX}", status_topic=None),
                 alarm_topics, self.ingestor.submit_alarm, clock=receipt_clock)
@@ -232,7 +234,7 @@ class Agent:
         if self.alarm_subscriber is None:
             self.subscriber.ack(messages)
             return
-        alarm = set(self.alarm_subscriber.topics)
+        alarm = self._alarm_topics
         self.alarm_subscriber.ack([m for m in messages if m.topic in alarm])
         self.subscriber.ack([m for m in messages if m.topic not in alarm])
 
