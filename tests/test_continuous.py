@@ -143,6 +143,9 @@ def test_an_unchanged_minute_hands_its_window_to_the_next_commit_of_readings_and
     much_later = later + timedelta(minutes=4)
     evaluate_tick(store, config, much_later, handed.append)
     assert handed == [] and latest_score(store).score.at == much_later
+    # The clock set back (a wrong NTP step corrected): the window from the future is replaced at once.
+    evaluate_tick(store, config, later, handed.append)
+    assert handed == [] and latest_score(store).score.at == later
 
 
 def test_the_snapshot_keeps_repairs_not_checked_and_setup_steps_exactly_as_the_score_json_has_them(tmp_path):

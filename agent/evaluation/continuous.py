@@ -40,7 +40,8 @@ ALARM_RULES = ("A3.4", "A3.5")
 FRESH_MS = 10 * 60_000  # readings older than this are history, not an alarm
 
 
-def evaluate_tick(store: Store, config: Settings, now: datetime, window_later=None) -> list[dict]:
+def evaluate_tick(store: Store, config: Settings, now: datetime,
+                  window_later: Callable[[Callable], None] | None = None) -> list[dict]:
     """Bring the per-day cache up to date, score the recent window, keep it as the snapshot; return the changes.
 
     ``window_later`` (`run`: the ingest thread's next commit) takes the window's heartbeat when nothing else
@@ -53,7 +54,8 @@ def evaluate_tick(store: Store, config: Settings, now: datetime, window_later=No
                         window_later=window_later, later_within=within)
 
 
-def tick_job(store: Store, config: Settings, window_later=None) -> tuple[str, Callable[[datetime], list[dict]], float]:
+def tick_job(store: Store, config: Settings, window_later: Callable[[Callable], None] | None = None
+             ) -> tuple[str, Callable[[datetime], list[dict]], float]:
     """Return (name, function(now), interval) of the minute job that re-evaluates every rule."""
     return ("evaluate", lambda now: evaluate_tick(store, config, now, window_later),
             float(config.evaluation.interval_seconds))

@@ -58,16 +58,19 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
     stamp = now.isoformat()
     changes = []
     window = {"id": 1, "since": result.since.isoformat(), "at": result.at.isoformat()}
-    if whole and window_later is not None and not _snapshot_changes(store, result) \
-            and _window_younger_than(store, result.at - later_within):
-        window_later(lambda conn: advance_window(conn, window))
+    documents = {(f.rule, f.location or ""): _dump(f.to_json()) for f in result.findings}
+    # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
+    summary = _summary_text(result)
+    if whole and window_later is not None and _window_recent(store, result.at, later_within) \
+            and not _snapshot_changes(store, documents, summary):
+        window_later(lambda conn: _advance_window(conn, window))
         return []
     with store.transaction(immediate=True) as db:
         previous = {(rule, location): (status, document) for rule, location, status, document in db.execute(
             "SELECT rule, location, status, document FROM findings").fetchall()}
         for f in result.findings:
             key = (f.rule, f.location or "")
-            document = _dump(f.to_json())
+            document = documents[key]
             old_status, old_document = previous.get(key, (None, None))
             if old_document == document:
                 continue
@@ -82,16 +85,13 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
                 "evaluated_at": stamp, "evidence": f.evidence, "document": document}, pk=("rule", "location"))
         if whole:
             # A rule that no longer applies (the farm's housing changed) leaves the current view.
-            current = {(f.rule, f.location or "") for f in result.findings}
-            for key in set(previous) - current:
+            for key in set(previous) - set(documents):
                 db.execute("DELETE FROM findings WHERE rule = ? AND location = ?", list(key))
-        # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
-        summary = _summary_text(result)
         old = db.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
         if old is None or old[0] != summary:
             db["score_summary"].upsert({"id": 1, "summary": summary, "changed_at": stamp}, pk="id")
-        if whole:
-            advance_window(db.conn, window)
+        if whole:  # this evaluation's window, also when the clock was set back
+            db["score_window"].upsert(window, pk="id")
     return changes
 
 
@@ -101,25 +101,25 @@ def _summary_text(result: Score) -> str:
                   ORDER_KEY: [[f.rule, f.location] for f in result.findings]})
 
 
-def _snapshot_changes(store: Store, result: Score) -> bool:
-    """Return whether storing ``result`` would change a finding or the summary (read only)."""
+def _snapshot_changes(store: Store, documents: dict[tuple[str, str], str], summary: str) -> bool:
+    """Return whether these finding documents and summary differ from the stored ones (read only)."""
     stored = {(rule, location): document for rule, location, document in store.execute(
         "SELECT rule, location, document FROM findings").fetchall()}
-    current = {(f.rule, f.location or ""): _dump(f.to_json()) for f in result.findings}
-    if stored != current:
+    if stored != documents:
         return True
     row = store.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
-    return row is None or row[0] != _summary_text(result)
+    return row is None or row[0] != summary
 
 
-def _window_younger_than(store: Store, moment: datetime) -> bool:
-    """Return whether the stored window's moment is after ``moment``."""
+def _window_recent(store: Store, at: datetime, within: timedelta) -> bool:
+    """Return whether the stored window's moment lies in ``(at - within, at]``: recent, and not after ``at``
+    (a window from the future — the clock was set back — is replaced at once, not by a late hand-over)."""
     row = store.execute("SELECT at FROM score_window WHERE id = 1").fetchone()
-    return row is not None and datetime.fromisoformat(row[0]) > moment
+    return row is not None and at - within < datetime.fromisoformat(row[0]) <= at
 
 
-def advance_window(conn: sqlite3.Connection, window: dict) -> None:
-    """Store the window of a whole evaluation, unless a later one is stored (it may come late: record_score)."""
+def _advance_window(conn: sqlite3.Connection, window: dict) -> None:
+    """Store a window handed over for a later commit, unless a later one was stored meanwhile (record_score)."""
     row = conn.execute("SELECT at FROM score_window WHERE id = 1").fetchone()
     if row is not None and datetime.fromisoformat(row[0]) >= datetime.fromisoformat(window["at"]):
         return
