@@ -235,6 +235,25 @@ def test_a_write_handed_to_ingestion_goes_with_its_next_commit_of_readings_lates
     assert rows(store, "kv WHERE key = 'ride'") == 1
 
 
+def test_a_handed_over_write_that_fails_is_dropped_and_never_keeps_readings_from_being_stored(farm, caplog):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+
+    def broken(conn):
+        conn.execute("INSERT INTO kv(key, value) VALUES ('half', 'written')")
+        raise ValueError("a stored moment that does not parse")
+
+    ing.ride_along("window", broken)
+    ing.ride_along("other", lambda conn: conn.execute("INSERT INTO kv(key, value) VALUES ('other', 'ok')"))
+    ing.process(msg("stal1/mains", "on", T0_MS))
+    ing.process(msg("stal1/mains", "off", T0_MS + 10))  # an alarm: committed at once, rider or not
+    assert rows(store, "readings") == 2
+    assert store.get_kv("half") is None and store.get_kv("other") == "ok"  # undone; the other one kept
+    assert "window not written with the readings" in caplog.text
+    ing.process(msg("ikb/1/lux", "5", T0_MS + 20))
+    assert ing.flush() and rows(store, "readings") == 3  # dropped, not retried with every commit
+
+
 def test_sensor_health_is_written_once_a_minute_live_and_on_stop(farm):
     settings, store = farm
     ing = Ingestor(store, settings, T0)

@@ -162,18 +162,19 @@ def execute_rows(conn: sqlite3.Connection, sql: Callable[[int], str], rows: list
     return changed
 
 
+@functools.lru_cache(maxsize=16)
+def delivery_upsert(rows: int = 1) -> str:
+    """Return an upsert of ``rows`` remembered deliveries (slot, seq, packet id, checksum) into the ring."""
+    return (f"INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES {_values(rows, 4)} ON CONFLICT(slot)"
+            " DO UPDATE SET seq = excluded.seq, mid = excluded.mid, crc = excluded.crc")
+
+
 # A fold writes at least one page of readings_main per sensor (and splits what is full), whatever it
 # moves: hourly on a small farm (16 sensors: about 900 rows, 125 WAL frames every 10 minutes before),
 # by rows on a large one (100 sensors every 10 s reach FOLD_ROWS in about 10 minutes, as before). Readers
 # scan readings_recent by time, so FOLD_ROWS bounds their work (docs/PERFORMANCE.md, "SD-card writes").
 FOLD_EVERY_S = 3600
 FOLD_ROWS = 6_000
-
-@functools.lru_cache(maxsize=16)
-def delivery_upsert(rows: int = 1) -> str:
-    """Return an upsert of ``rows`` remembered deliveries (slot, seq, packet id, checksum) into the ring."""
-    return (f"INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES {_values(rows, 4)} ON CONFLICT(slot)"
-            " DO UPDATE SET seq = excluded.seq, mid = excluded.mid, crc = excluded.crc")
 
 
 def fold_recent(conn: sqlite3.Connection) -> int:
@@ -642,8 +643,7 @@ class Ingestor:
                 if self._delivered:
                     self._write_recent(conn)
                 riders = self._take_riders()
-                for write in riders.values():
-                    write(conn)
+                self._write_riders(conn, riders)
         except BaseException:
             self._return_riders(riders)
             self._recent_rollback()
@@ -665,6 +665,18 @@ class Ingestor:
         """
         with self._riders_lock:
             self._riders[key] = write
+
+    def _write_riders(self, conn: sqlite3.Connection, riders: dict[str, Callable[[sqlite3.Connection], None]]) -> None:
+        """Do the handed-over writes inside the commit; one that fails is undone, logged and dropped: it must
+        never keep the readings (and an alarm) from being committed."""
+        for key, write in riders.items():
+            conn.execute("SAVEPOINT ride_along")
+            try:
+                write(conn)
+            except Exception as exc:  # noqa: BLE001 - the readings matter more than the rider
+                conn.execute("ROLLBACK TO ride_along")
+                log.warning("%s not written with the readings: %s", key, repr(exc)[:200])
+            conn.execute("RELEASE ride_along")
 
     def _take_riders(self) -> dict[str, Callable[[sqlite3.Connection], None]]:
         with self._riders_lock:
