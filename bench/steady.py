@@ -394,8 +394,8 @@ def report(title: str, m: dict) -> None:
     print(f"WAL: {w['frames_per_min']} frames/min ({w['kib_per_min']} KiB/min), {w['commits_per_min']} commits/min, "
           f"{w['restarts']} restarts (checkpoints, copying back {w.get('checkpoint_pages', 0)} pages)")
     big = [n for n in w.get("commit_sizes", []) if n >= 40]
-    if big:
-        print(f"  of which {len(big)} commits of 40 frames or more ({sum(big)} frames): folds of readings_recent")
+    if big:  # a fold, or a transient such as the first evaluation after the history: --commits tells which
+        print(f"  of which {len(big)} commits of 40 frames or more ({sum(big)} frames; --commits shows their tables)")
     for name, n in list(w["by_table_per_min"].items())[:15]:
         print(f"  {n:8.1f} frames/min  {name}")
     snap = m["snapshot"]
