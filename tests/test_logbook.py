@@ -427,3 +427,23 @@ def test_any_sequence_of_writes_keeps_every_chain_intact_and_every_row(config, t
     days = [r.entry["date"] for r in list_entries(store, "flock_day")]
     assert len(days) == len(set(days))  # one current line per house per day
     store.close()
+
+
+def test_the_validated_record_cache_stays_bounded_and_records_past_it_are_still_read(store, config, monkeypatch):
+    """Issue 15: years of entries do not grow `run`'s memory without end; the view still holds every entry."""
+    from agent.logbooks import entries, logbook_view
+
+    monkeypatch.setattr(entries, "_RECORDS", {})
+    monkeypatch.setattr(entries, "_RECORDS_MAX", 5)
+    for day in range(1, 13):
+        add(store, config, "flock_day", {**GOOD["flock_day"], "date": f"2026-03-{day:02d}", "mortality": day})
+    validated = []
+    validate = entries.validate_entry
+    monkeypatch.setattr(entries, "validate_entry", lambda kind, data: validated.append(kind) or validate(kind, data))
+    for _ in range(3):  # the minute job reads every entry each time
+        validated.clear()
+        view = logbook_view(store, NOW, "flock_day")
+        assert len(entries._RECORDS) == 5
+        assert sorted(e.record.mortality for e in view.of("flock_day")) == list(range(1, 13))
+    # What is cached stays cached: each later reading validates only the seven past the bound, not all twelve.
+    assert len(validated) == 7

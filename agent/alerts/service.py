@@ -29,7 +29,7 @@ from agent.alerts.sources import (
 )
 from agent.config import AlertChannel, Settings
 from agent.ingest import StoredReading
-from agent.store import Store, latest_score, open_store, to_ms
+from agent.store import SMALL_CACHE_KIB, Store, latest_score, open_store, to_ms
 from sensors.mqtt import MqttLink
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ class AlertService:
 
 def alert_listener(store: Store, settings: Settings) -> AlertService:
     """Listener factory for agent.cli.runner: start the alert service; it is the batch listener."""
-    service = AlertService(store, settings, background_store=open_store(store.path))
+    service = AlertService(store, settings, background_store=open_store(store.path, cache_kib=SMALL_CACHE_KIB))
     service.start()
     return service
 

@@ -42,7 +42,7 @@ from agent.health import Notifier, Progress, Watchdog, runtime_dir, runtime_file
 from agent.ingest import Ingestor, Listener, check_health
 from agent.logbooks import draft_job
 from agent.scheduler import JobSpec, Scheduler
-from agent.store import RunLock, Store, open_store, roll_up, roll_up_charts, storage_job
+from agent.store import SMALL_CACHE_KIB, RunLock, Store, open_store, roll_up, roll_up_charts, storage_job
 from agent.upstream import upstream_job
 from sensors.mqtt import MqttOptions, MqttSubscriber
 
@@ -129,8 +129,11 @@ class Agent:
         # Readings acknowledged to the broker and alerts are fsynced with every commit; the jobs write
         # what can be computed again (caches, the score snapshot, roll-ups), fsynced at the next checkpoint
         # or the next commit of the other two (one WAL), except logbook drafts (Store.durable).
-        ingest_store, listener_store = open_store(path), open_store(path)
-        job_store = open_store(path, synchronous="NORMAL")
+        # The ingest connection keeps SQLite's default page cache (its batches are the hot path); the others
+        # read a little at a time and keep a small one (docs/PERFORMANCE.md, "Issue 15: memory (RSS)").
+        ingest_store = open_store(path)
+        listener_store = open_store(path, cache_kib=SMALL_CACHE_KIB)
+        job_store = open_store(path, synchronous="NORMAL", cache_kib=SMALL_CACHE_KIB)
         self.stores = [ingest_store, listener_store, job_store]
         started = self.now()
         self.ingestor = Ingestor(ingest_store, self.settings, started)

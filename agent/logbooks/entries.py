@@ -148,11 +148,13 @@ def current_entries(store: Store, kind: str | None = None, *, state: str | None 
     return [_row(r) for r in current_rows(store, kind, state=state, fields=fields)]
 
 
-# Stored rows never change, so a row's validated record can be kept by its hash.
+# Stored rows never change, so a row's validated record can be kept by its hash. Bounded (issue 15): a record
+# is about 1.3 KB resident, and the minute job reads every current entry, so the cache holds the first
+# _RECORDS_MAX records it meets (≈ 25 MB; four years of a nine-house farm's logbooks) and validates the rest
+# each time. Not least-recently-used: every minute's reading of all entries would then evict each record before
+# its next use and validate them all, every minute.
 _RECORDS: dict[str, Any] = {}
-
-
-_RECORDS_MAX = 100_000
+_RECORDS_MAX = 20_000
 
 
 def record_of(row: StoredEntry):
@@ -160,9 +162,8 @@ def record_of(row: StoredEntry):
     record = _RECORDS.get(row.hash)
     if record is None:
         record = validate_entry(row.kind, row.entry)
-        if len(_RECORDS) >= _RECORDS_MAX:
-            _RECORDS.clear()
-        _RECORDS[row.hash] = record
+        if len(_RECORDS) < _RECORDS_MAX:
+            _RECORDS[row.hash] = record
     return record
 
 

@@ -6,7 +6,7 @@ one user).
 """
 
 from agent.store.channel_tests import channel_tests, record_channel_test
-from agent.store.connection import Store, StoreError, open_store, storage_error
+from agent.store.connection import SMALL_CACHE_KIB, Store, StoreError, open_store, storage_error
 from agent.store.derived import DayKey, cached_days, consume_marks, pending_marks, raise_watermark, store_days
 from agent.store.events import (
     close_offline_events,
@@ -107,6 +107,7 @@ __all__ = [
     "FileError",
     "IMAGE_TYPES",
     "RunLock",
+    "SMALL_CACHE_KIB",
     "Store",
     "SnapshotError",
     "StoreError",

@@ -247,6 +247,12 @@ class Store:
         self.db.close()
 
 
+# A connection's page cache when it is not the hot path (issue 15): the web page's readers, `run`'s listener,
+# jobs and alert connections. SQLite's default is 2000 KiB each, resident once touched; the pages come back
+# from the OS's cache of the file (docs/PERFORMANCE.md, "Issue 15: memory (RSS)").
+SMALL_CACHE_KIB = 512
+
+
 def open_store(path: str | Path, *, readonly: bool = False, writes: Mapping[str, Writes] | None = None,
                synchronous: str = "FULL", cache_kib: int | None = None) -> Store:
     """Open the database at ``path``: creating and migrating it when needed, or read-only (``mode=ro``);
