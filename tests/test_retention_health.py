@@ -134,3 +134,27 @@ def test_a_crashing_job_is_logged_and_the_others_keep_running(caplog):
         scheduler.stop()
     assert scheduler.failures["broken"] >= 2 and calls[0] == fixed
     assert any("job broken failed: ValueError('boom')" in r.getMessage() for r in caplog.records)
+
+
+def test_jobs_run_on_a_c_library_without_malloc_trim(monkeypatch):
+    """Issue 15: the heap is handed back after each job on glibc; on musl or macOS (no malloc_trim) jobs still run."""
+    import ctypes
+
+    from agent import memory
+
+    assert memory.release_memory() is True  # this machine's glibc
+
+    class NoTrim:
+        def __init__(self, name):
+            pass
+
+    memory._malloc_trim.cache_clear()
+    monkeypatch.setattr(ctypes, "CDLL", NoTrim)  # a C library without the symbol
+    try:
+        calls = []
+        scheduler = Scheduler([JobSpec("evaluate", calls.append, 60)], now=lambda: NOW)
+        scheduler.run_now("evaluate")
+        assert calls == [NOW] and scheduler.runs["evaluate"].error is None
+        assert memory.release_memory() is False
+    finally:
+        memory._malloc_trim.cache_clear()

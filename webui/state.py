@@ -23,9 +23,10 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 
 from agent import clock
+from agent.memory import release_memory
 from agent.config import Settings
 from agent.store import SMALL_CACHE_KIB, WEB_WRITES, Store, open_store
 from rules.scoring import Score
@@ -137,6 +138,13 @@ def init_app(app: Flask, config: Settings, store_path: str) -> None:
     app.extensions["ikb"] = WebState(config, store_path, app.config["SCORE_TTL_S"])
     writer_for_thread(app)
     store_for_thread(app)
+    app.teardown_request(_release_memory)
+
+
+def _release_memory(exc: BaseException | None) -> None:
+    """Hand what a page's work freed back to the system (a dashboard allocates several MB and frees them)."""
+    if request.endpoint != "static":
+        release_memory()
 
 
 def _thread_store(app: Flask, name: str, **options) -> Store:
@@ -160,7 +168,7 @@ def store_for_thread(app: Flask) -> Store:
 
 def writer_for_thread(app: Flask) -> Store:
     """Return this thread's connection for the web's own writes (every other write is refused)."""
-    return _thread_store(app, "writer", writes=WEB_WRITES)
+    return _thread_store(app, "writer", writes=WEB_WRITES, cache_kib=SMALL_CACHE_KIB)
 
 
 def get_store() -> Store:
