@@ -59,7 +59,10 @@ BURST_SPAN_S = 0.25
 IDLE_GAP_S = 0.005
 STALL_GAP_S = 1.0
 ALARM_KINDS = frozenset({"ventilation_alarm", "mains", "generator"})  # a change of these is committed at once
-QUEUE_MAX = 20_000  # messages waiting for the ingest thread; paho blocks (TCP backpressure) beyond
+# Messages waiting for the ingest thread; paho blocks (TCP backpressure: the broker keeps them) beyond. During a
+# backlog the queue stays full; 20,000 held 6.6 MB of messages at `run`'s peak (issue 15) and drained no faster
+# than 2,000 (bench/ingest.py, docs/PERFORMANCE.md).
+QUEUE_MAX = 2_000
 RETRY_DELAYS_S = (0.5, 1, 2, 5, 10, 30)  # after a failed commit; the batch is kept and retried
 LEARN_GAPS = 32  # gaps remembered per sensor to learn its interval
 LEARN_MIN = 8  # gaps needed before an interval is learned
