@@ -250,3 +250,24 @@ def test_a_big_batch_with_one_reading_already_stored_deep_inside_keeps_every_new
     assert ing.flush()
     assert (ing.counts.stored, ing.counts.duplicates, count(store)) == (1000, 1, 1000)
     assert [r.ts_ms for r in heard] == [T0_MS + 700_000] + [T0_MS + i * 1000 for i in range(1000) if i != 700]
+
+
+def test_a_backlog_waits_with_the_broker_beyond_the_inbox_bound_and_nothing_is_lost():
+    """Issue 15: during a catch-up the inbox is full; its bound is what `run` holds, the network thread waits."""
+    import threading
+
+    from agent.ingest.ingestor import QUEUE_MAX, Inbox
+
+    assert QUEUE_MAX <= 2_000  # 20,000 held 6.6 MB of messages at the catch-up's peak
+    inbox = Inbox(QUEUE_MAX)
+    n = QUEUE_MAX + 500
+    network = threading.Thread(target=lambda: [inbox.put(RawMessage("farm/1/t", b"%d" % i, i)) for i in range(n)])
+    network.start()
+    network.join(1.0)
+    assert network.is_alive()  # waiting: the rest stays with the broker (TCP backpressure)
+    assert inbox._fifo.qsize() == QUEUE_MAX
+    inbox.put(RawMessage("farm/1/alarm", b"1", 0), urgent=True)  # an alarm input never waits
+    got = [inbox.get(timeout=5) for _ in range(n + 1)]
+    network.join(5)
+    assert got[0].topic == "farm/1/alarm"
+    assert [int(m.payload) for m in got[1:]] == list(range(n))
