@@ -26,8 +26,8 @@ from datetime import datetime, timedelta
 from flask import Flask, current_app, g, request
 
 from agent import clock
-from agent.memory import release_memory
 from agent.config import Settings
+from agent.memory import release_memory
 from agent.store import SMALL_CACHE_KIB, WEB_WRITES, Store, open_store
 from rules.scoring import Score
 
