@@ -254,7 +254,9 @@ def test_a_handed_over_write_that_fails_is_dropped_and_never_keeps_readings_from
     assert ing.flush() and rows(store, "readings") == 3  # dropped, not retried with every commit
 
 
-def test_sensor_health_is_written_once_a_minute_live_and_on_stop(farm):
+def test_sensor_health_is_written_every_ten_minutes_live_and_on_stop_and_status_shows_newer_readings(farm):
+    from agent.ingest import sensor_status
+
     settings, store = farm
     ing = Ingestor(store, settings, T0)
     sid = next(s.id for s in ing.specs if s.kind == "lux")
@@ -267,9 +269,12 @@ def test_sensor_health_is_written_once_a_minute_live_and_on_stop(farm):
     ing.process(msg("stal1/mains", "off", T0_MS + 2000))  # committed at once: the first commit writes health
     assert last_seen() == T0_MS + 1000
     ing.process(msg("ikb/1/lux", "2", T0_MS + 3000))
-    ing.process(msg("stal1/mains", "on", T0_MS + 4000))  # a second commit within the minute: health waits
+    ing.process(msg("stal1/mains", "on", T0_MS + 4000))  # a second commit within ten minutes: health waits
     assert last_seen() == T0_MS + 1000
     assert ing.heard()[sid] == T0_MS + 3000  # what `run`'s health check reads meanwhile
+    # What `ikb-agent status` and the upstream documents show meanwhile: the newer stored reading.
+    status = next(s for s in sensor_status(store) if s.sensor_id == sid)
+    assert (to_ms(status.last_seen), status.last_value) == (T0_MS + 3000, 2.0)
     ing.write_health()
     assert last_seen() == T0_MS + 3000
 

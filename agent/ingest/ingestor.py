@@ -65,8 +65,9 @@ LEARN_GAPS = 32  # gaps remembered per sensor to learn its interval
 LEARN_MIN = 8  # gaps needed before an interval is learned
 # Live, sensor_health (last heard, last value, learned interval) is written with a commit at most this
 # often: it is not evidence (the readings are), `run`'s own health check reads the moments in memory
-# (:meth:`Ingestor.heard`), and rewriting its page with every commit was a third of the SD-card writes.
-HEALTH_WRITE_S = 60
+# (:meth:`Ingestor.heard`), and what other processes show takes the newest stored reading when later
+# (agent.store.events.sensor_health_rows). Its page in every minute's commit was a frame a minute.
+HEALTH_WRITE_S = 600
 IDLE_TICK_S = 1.0  # an idle ingest loop still turns this often: the watchdog's sign that it is alive
 
 
@@ -170,10 +171,11 @@ def delivery_upsert(rows: int = 1) -> str:
 
 
 # A fold writes at least one page of readings_main per sensor (and splits what is full), whatever it
-# moves: hourly on a small farm (16 sensors: about 900 rows, 125 WAL frames every 10 minutes before),
-# by rows on a large one (100 sensors every 10 s reach FOLD_ROWS in about 10 minutes, as before). Readers
+# moves, so fewer folds write fewer pages: 16 sensors, folded hourly, 66 frames a fold; every six
+# hours, 129: 21.5 frames an hour instead of 66 (bench/fold_cost.py). A large
+# farm folds by rows (100 sensors every 10 s reach FOLD_ROWS in about 10 minutes, as before). Readers
 # scan readings_recent by time, so FOLD_ROWS bounds their work (docs/PERFORMANCE.md, "SD-card writes").
-FOLD_EVERY_S = 3600
+FOLD_EVERY_S = 6 * 3600
 FOLD_ROWS = 6_000
 
 
