@@ -63,7 +63,7 @@ def measure(every_h: int, sensors: int, span_h: int) -> dict:
             rows = sorted((t, sid, rng.random()) for sid in ids
                           for t in range(lo + (-lo) % period[sid], hi, period[sid]))
             appended += frames(lambda rows=rows: conn.executemany(
-                "INSERT INTO readings_recent(ts, sensor_id, value) VALUES (?, ?, ?)", rows))
+                "INSERT INTO readings(ts, sensor_id, value) VALUES (?, ?, ?)", rows))  # into readings_recent
             if (minute + 1) % (every_h * 60) == 0:
                 folded += frames(lambda: fold_recent(conn))
                 folds += 1
