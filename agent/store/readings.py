@@ -130,12 +130,20 @@ def last_reading(db, sensor_id: int, at_or_before: int | None = None) -> tuple[i
 
     ``db`` is anything with ``execute``: a Store, or the connection of an open transaction (ingestion).
     """
+    # Each table in its own order (the view would sort readings_recent): readings_main by its key,
+    # readings_recent backwards from its newest row, whose key is in time order (schema m011).
     if at_or_before is None:
-        row = db.execute("SELECT ts, value FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
-                         (sensor_id,)).fetchone()
+        main = db.execute("SELECT ts, value FROM readings_main WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
+                          (sensor_id,)).fetchone()
+        recent = db.execute("SELECT ts, value FROM readings_recent WHERE sensor_id = ? ORDER BY id DESC LIMIT 1",
+                            (sensor_id,)).fetchone()
     else:
-        row = db.execute("SELECT ts, value FROM readings WHERE sensor_id = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
-                         (sensor_id, at_or_before)).fetchone()
+        main = db.execute("SELECT ts, value FROM readings_main WHERE sensor_id = ? AND ts <= ?"
+                          " ORDER BY ts DESC LIMIT 1", (sensor_id, at_or_before)).fetchone()
+        recent = db.execute("SELECT ts, value FROM readings_recent WHERE sensor_id = ? AND ts <= ?"
+                            f" AND id < (? + 1) * {RECENT_KEY} ORDER BY id DESC LIMIT 1",
+                            (sensor_id, at_or_before, at_or_before)).fetchone()
+    row = max((r for r in (main, recent) if r is not None), default=None, key=lambda r: r[0])
     return (row[0], row[1]) if row else None
 
 
