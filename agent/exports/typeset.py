@@ -22,12 +22,17 @@ from __future__ import annotations
 import copy
 import io
 import types
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.enums import (Align, CellBordersLayout, PDFResourceType, TableBordersLayout, TableCellFillMode, TextMode,
+                        VAlign, WrapMode)
 from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.fpdf import check_page
+from fpdf.table import Cell, Table
 
 
 class MeasuredFont(TTFFont):
@@ -127,6 +132,29 @@ class Document(FPDF):
         super().__init__(*args, **kwargs)
         self._measured: dict[tuple, tuple[Any, float, float]] = {}
         self._moves: dict[tuple, tuple[float, float]] = {}
+        self._escaped: dict[tuple[int, str], str] = {}
+
+    @check_page
+    @contextmanager
+    def table(self, *args: Any, **kwargs: Any):
+        """Insert a table (as FPDF.table) whose plain rows are sized and drawn without fpdf2's per-cell machinery."""
+        table = PlainTable(self, *args, **kwargs)
+        yield table
+        table.render()
+
+    def _shown(self, font: TTFFont, text: str) -> str:
+        """Return a text as fpdf2 writes it into a Tj string: glyph numbers of the subset, escaped.
+
+        fpdf2 picks each character into the subset in order (``Fragment.render_pdf_text_ttf``); a text seen before
+        picks nothing new, so its string is remembered.
+        """
+        key = (font.i, text)
+        shown = self._escaped.get(key)
+        if shown is None:
+            pick = font.subset.pick
+            shown = font.escape_text("".join(chr(g) for g in map(pick, map(ord, text)) if g))
+            self._escaped[key] = shown
+        return shown
 
     def output(self, *args: Any, **kwargs: Any):
         """Write the document, each font subset from the smallest source that holds its glyphs."""
@@ -236,3 +264,147 @@ class Document(FPDF):
         self.y = prev_y
         self.x += padding.right
         return False, h + padding.top + padding.bottom
+
+
+class PlainTable(Table):
+    """An fpdf2 table that sizes and draws a plain row itself, writing exactly what fpdf2 writes for it.
+
+    A plain row is a body row of text cells with no style, alignment, padding, link, border or span of their own,
+    each text one line that fits its column with room to spare (see ``Document._plain_line``), in a table with
+    all borders, no fill, gutter, outer border or Markdown, in the font the table started with. fpdf2 draws such
+    a cell as its border (``re S``), the font selection (``Tf``: a table cell always selects its font again) and
+    one text object (``BT x y Td (...) Tj ET``); every other row is fpdf2's own.
+    """
+
+    def render(self) -> None:
+        """Render the table (fpdf2's own order of page breaks and rows)."""
+        self._plain = self._plain_table()
+        self._columns: dict[int, float] = {}
+        super().render()
+
+    def _plain_table(self) -> bool:
+        """Whether this table's body rows may be plain (the table-wide conditions)."""
+        pdf, style, padding = self._fpdf, self._initial_style, self._padding
+        return (self._borders_layout is TableBordersLayout.ALL and self._outer_border_width is None
+                and not self._gutter_height and not self._gutter_width and self._outer_border_margin == (0, 0)
+                and self._cell_fill_mode is TableCellFillMode.NONE and not self._markdown
+                and self._wrapmode == WrapMode.WORD and self._text_align in (Align.L, "LEFT", "L")
+                and isinstance(self._v_align, VAlign) and style is not None and style.color is None
+                and style.fill_color is None and style.emphasis is not None and style.family
+                and bool(padding.left) and bool(padding.right) and type(pdf.current_font) is MeasuredFont
+                and not pdf._record_text_quad_points and pdf.text_color == pdf.fill_color)
+
+    def _in_style(self) -> MeasuredFont | None:
+        """Return the current font when a body cell's style would select nothing new (use_font_face), else None."""
+        pdf, style = self._fpdf, self._initial_style
+        font = pdf.current_font
+        fontkey = style.family.lower() + style.emphasis.style
+        if (pdf.font_family != style.family.lower() or pdf.font_style != style.emphasis.style
+                or pdf.font_size_pt != style.size_pt or font.fontkey != fontkey or type(font) is not MeasuredFont
+                or pdf.underline or pdf.strikethrough or pdf.text_shaping or pdf._fallback_font_ids
+                or pdf.char_spacing or pdf.font_stretching != 100 or pdf.text_mode != TextMode.FILL
+                or font.is_symbol or pdf.text_color != pdf.fill_color):
+            return None
+        return font
+
+    def _column(self, j: int) -> float:
+        """Return column j's width (fpdf2's own computation, once per column)."""
+        width = self._columns.get(j)
+        if width is None:
+            width = self._columns[j] = self._get_col_width(0, j)
+        return width
+
+    def _plain_cell(self, i: int, cell: Any) -> bool:
+        """Whether a cell of row i has nothing of its own beyond its text."""
+        return (type(cell) is Cell and cell.img is None and cell.style is None and cell.align is None
+                and cell.v_align is None and cell.padding is None and cell.link is None and cell.colspan == 1
+                and cell.rowspan == 1 and cell.border == CellBordersLayout.INHERIT and i >= self._num_heading_rows)
+
+    def _fits(self, font: MeasuredFont, w: float, text: str, y: float) -> bool:
+        """Whether a text is one line in a column of width w, drawn at y without a page break (as _plain_line)."""
+        pdf, padding, h = self._fpdf, self._padding, self._line_height
+        if not _NOT_PLAIN.isdisjoint(text) or (pdf.str_alias_nb_pages and pdf.str_alias_nb_pages in text):
+            return False
+        _, width = font.get_text_width(text, pdf.font_size_pt, None)
+        if not 0 < width / pdf.k < w - padding.left - padding.right - 0.01:
+            return False
+        y_before, pdf.y = pdf.y, y + padding.top
+        breaks = pdf.will_page_break(h + padding.bottom)
+        pdf.y = y_before
+        return not breaks
+
+    def _render_table_cell(self, i, j, cell, row_height, cell_height_info=None, cell_x_positions=None, **kwargs):
+        """Size a plain cell by its one line (the same height, the same glyphs picked); anything else as fpdf2."""
+        if (cell_height_info is None and not kwargs and self._plain and cell.text and self._plain_cell(i, cell)
+                and self.rows[i].style is None):
+            font = self._in_style()
+            w = self._column(j)
+            if font is not None and self._fits(font, w, cell.text, self._fpdf.y):
+                self._fpdf._shown(font, cell.text)
+                padding = self._padding
+                return False, 0, row_height + padding.top + padding.bottom
+        return super()._render_table_cell(i, j, cell, row_height, cell_height_info, cell_x_positions, **kwargs)
+
+    def _render_table_row(self, i, row_layout_info, cell_x_positions, **kwargs) -> None:
+        """Draw a plain row's cells as fpdf2 would, in one write; any other row as fpdf2."""
+        lines = None if kwargs or not self._plain else self._plain_row(i, row_layout_info, cell_x_positions)
+        if lines is None:
+            super()._render_table_row(i, row_layout_info, cell_x_positions, **kwargs)
+            return
+        pdf = self._fpdf
+        if len(lines) > 0:
+            pdf._out("\n".join(lines))
+        pdf.ln(row_layout_info.height)
+
+    def _plain_row(self, i: int, info: Any, xs: Any) -> list[str] | None:
+        """Return the content-stream lines fpdf2 writes for row i, or None when the row is not plain.
+
+        Each expression is fpdf2's own, in its order (``TableCellStyle.get_draw_commands``, ``_render_table_cell``,
+        ``multi_cell``, ``_render_styled_text_line``), so the numbers round alike.
+        """
+        pdf, row = self._fpdf, self.rows[i]
+        if row.style is not None or len(row.cells) != self._cols_count:
+            return None
+        font = self._in_style()
+        if font is None:
+            return None
+        cells = row.cells
+        for cell in cells:
+            if not self._plain_cell(i, cell):
+                return None
+        k, page_h, y = pdf.k, pdf.h, pdf.y
+        padding, h, cell_height = self._padding, self._line_height, info.height
+        v_align = row.v_align or self._v_align
+        max_font_size = pdf.font_size_pt / k
+        select = f"BT /F{font.i} {pdf.font_size_pt:.2f} Tf ET"
+        lines: list[str] = []
+        texts = 0
+        for j, cell in enumerate(cells):
+            x1 = xs[j]
+            x2 = x1 + self._column(j)
+            y1, y2 = page_h - y, page_h - (y + cell_height)
+            x1, y1, x2, y2 = x1 * k, y1 * k, x2 * k, y2 * k
+            lines.append(f"{x1:.2f} {y2:.2f} {x2 - x1:.2f} {y1 - y2:.2f} re S")
+            text = cell.text
+            if not text:
+                continue
+            dy: float = 0
+            actual = info.rendered_heights[j]
+            if v_align == VAlign.M:
+                dy = (cell_height - actual) / 2
+            elif v_align == VAlign.B:
+                dy = cell_height - actual
+            top = y + dy
+            if not self._fits(font, self._column(j), text, top):
+                return None
+            top += padding.top
+            x = xs[j] + padding.left
+            lines.append(select)
+            lines.append(f"BT {(x + 0.0) * k:.2f} {(page_h - top - 0.5 * h - 0.3 * max_font_size) * k:.2f} Td "
+                         f"({pdf._shown(font, text)}) Tj ET")
+            texts += 1
+        if texts:
+            pdf._resource_catalog.add(PDFResourceType.FONT, font.i, pdf.page)
+            pdf.current_font_is_set_on_page = True
+            pdf._lasth = h
+        return lines
