@@ -133,6 +133,7 @@ class Document(FPDF):
         self._measured: dict[tuple, tuple[Any, float, float]] = {}
         self._moves: dict[tuple, tuple[float, float]] = {}
         self._escaped: dict[tuple[int, str], str] = {}
+        self._broken: dict[tuple, tuple[str, ...] | None] = {}
 
     @check_page
     @contextmanager
@@ -155,6 +156,30 @@ class Document(FPDF):
             shown = font.escape_text("".join(chr(g) for g in map(pick, map(ord, text)) if g))
             self._escaped[key] = shown
         return shown
+
+    def _lines(self, room: float, text: str) -> tuple[str, ...] | None:
+        """Return the lines fpdf2's line breaker makes of a text in the current font (left-aligned, by word).
+
+        None when a line is not one run of text (several fragments or none). Remembered per font, size, width and
+        text: the breaker measures the whole line again for every character it adds.
+        """
+        from fpdf.line_break import MultiLineBreak
+
+        key = (self.current_font.i, self.font_size_pt, room, text)
+        if key in self._broken:
+            return self._broken[key]
+        breaker = MultiLineBreak(self._preload_font_styles(text, False), room, [], align=Align.L, print_sh=False,
+                                 wrapmode=WrapMode.WORD)
+        lines: list[str] | None = []
+        line = breaker.get_line()
+        while line is not None and lines is not None:
+            if len(line.fragments) != 1 or line.trailing_nl or line.align != Align.L:
+                lines = None
+            else:
+                lines.append(line.fragments[0].string)
+                line = breaker.get_line()
+        self._broken[key] = result = tuple(lines) if lines else None
+        return result
 
     def output(self, *args: Any, **kwargs: Any):
         """Write the document, each font subset from the smallest source that holds its glyphs."""
@@ -267,40 +292,43 @@ class Document(FPDF):
 
 
 class PlainTable(Table):
-    """An fpdf2 table that sizes and draws a plain row itself, writing exactly what fpdf2 writes for it.
+    """An fpdf2 table that sizes and draws plain cells itself, writing exactly what fpdf2 writes for them.
 
-    A plain row is a body row of text cells with no style, alignment, padding, link, border or span of their own,
-    each text one line that fits its column with room to spare (see ``Document._plain_line``), in a table with
-    all borders, no fill, gutter, outer border or Markdown, in the font the table started with. fpdf2 draws such
-    a cell as its border (``re S``), the font selection (``Tf``: a table cell always selects its font again) and
-    one text object (``BT x y Td (...) Tj ET``); every other row is fpdf2's own.
+    A plain cell is a body cell of text with no style, alignment, padding, link, border or span of its own, whose
+    text breaks into lines of one run each (no line breaks, soft hyphens or tabs), in a table with all borders, no
+    fill, gutter, outer border or Markdown, drawn in the font the table started with and without a page break.
+    fpdf2 draws it as its border (``re S``), the font selection (``Tf``: a table cell selects its font again) and
+    one text object per line (``BT x y Td (...) Tj ET``); every other cell, and a heading row, is fpdf2's own.
     """
 
     def render(self) -> None:
         """Render the table (fpdf2's own order of page breaks and rows)."""
         self._plain = self._plain_table()
+        if self._plain:  # what the body cells' style selects (FontFace.emphasis.style is slow to ask)
+            style = self._initial_style
+            self._style = (style.family.lower(), style.emphasis.style, style.size_pt)
         self._columns: dict[int, float] = {}
+        self._sizing: tuple[int, MeasuredFont | None] = (-1, None)
         super().render()
 
     def _plain_table(self) -> bool:
-        """Whether this table's body rows may be plain (the table-wide conditions)."""
+        """Whether this table's body cells may be plain (the table-wide conditions)."""
         pdf, style, padding = self._fpdf, self._initial_style, self._padding
         return (self._borders_layout is TableBordersLayout.ALL and self._outer_border_width is None
                 and not self._gutter_height and not self._gutter_width and self._outer_border_margin == (0, 0)
                 and self._cell_fill_mode is TableCellFillMode.NONE and not self._markdown
                 and self._wrapmode == WrapMode.WORD and self._text_align in (Align.L, "LEFT", "L")
                 and isinstance(self._v_align, VAlign) and style is not None and style.color is None
-                and style.fill_color is None and style.emphasis is not None and style.family
+                and style.fill_color is None and style.emphasis is not None and bool(style.family)
                 and bool(padding.left) and bool(padding.right) and type(pdf.current_font) is MeasuredFont
-                and not pdf._record_text_quad_points and pdf.text_color == pdf.fill_color)
+                and not pdf._record_text_quad_points)
 
     def _in_style(self) -> MeasuredFont | None:
         """Return the current font when a body cell's style would select nothing new (use_font_face), else None."""
-        pdf, style = self._fpdf, self._initial_style
+        pdf, (family, emphasis, size) = self._fpdf, self._style
         font = pdf.current_font
-        fontkey = style.family.lower() + style.emphasis.style
-        if (pdf.font_family != style.family.lower() or pdf.font_style != style.emphasis.style
-                or pdf.font_size_pt != style.size_pt or font.fontkey != fontkey or type(font) is not MeasuredFont
+        if (pdf.font_family != family or pdf.font_style != emphasis or pdf.font_size_pt != size
+                or type(font) is not MeasuredFont or font.fontkey != family + emphasis
                 or pdf.underline or pdf.strikethrough or pdf.text_shaping or pdf._fallback_font_ids
                 or pdf.char_spacing or pdf.font_stretching != 100 or pdf.text_mode != TextMode.FILL
                 or font.is_symbol or pdf.text_color != pdf.fill_color):
@@ -320,91 +348,103 @@ class PlainTable(Table):
                 and cell.v_align is None and cell.padding is None and cell.link is None and cell.colspan == 1
                 and cell.rowspan == 1 and cell.border == CellBordersLayout.INHERIT and i >= self._num_heading_rows)
 
-    def _fits(self, font: MeasuredFont, w: float, text: str, y: float) -> bool:
-        """Whether a text is one line in a column of width w, drawn at y without a page break (as _plain_line)."""
-        pdf, padding, h = self._fpdf, self._padding, self._line_height
+    def _layout(self, font: MeasuredFont, j: int, text: str, y: float) -> tuple[str, ...] | None:
+        """Return the lines of a plain cell's text in column j, its top at y; None if not plain or it breaks a page.
+
+        A text that fits its line with room to spare (0.01 mm, far beyond fpdf2's tolerance) is one line without
+        the line breaker; any other is broken by fpdf2's own.
+        """
+        pdf, padding = self._fpdf, self._padding
         if not _NOT_PLAIN.isdisjoint(text) or (pdf.str_alias_nb_pages and pdf.str_alias_nb_pages in text):
-            return False
+            return None
+        w = self._column(j)
         _, width = font.get_text_width(text, pdf.font_size_pt, None)
-        if not 0 < width / pdf.k < w - padding.left - padding.right - 0.01:
-            return False
-        y_before, pdf.y = pdf.y, y + padding.top
-        breaks = pdf.will_page_break(h + padding.bottom)
+        if 0 < width / pdf.k < w - padding.left - padding.right - 0.01:
+            lines: tuple[str, ...] | None = (text,)
+        else:
+            lines = pdf._lines(w - padding.right - padding.left, text)
+            if lines is None:
+                return None
+        # multi_cell breaks the page before a line that does not fit with the bottom padding; the last is lowest
+        top = y + padding.top
+        for _ in range(len(lines) - 1):
+            top += self._line_height
+        y_before, pdf.y = pdf.y, top
+        breaks = pdf.will_page_break(self._line_height + padding.bottom)
         pdf.y = y_before
-        return not breaks
+        return None if breaks else lines
 
     def _render_table_cell(self, i, j, cell, row_height, cell_height_info=None, cell_x_positions=None, **kwargs):
-        """Size a plain cell by its one line (the same height, the same glyphs picked); anything else as fpdf2."""
+        """Size a plain cell by its lines (the same height, the same glyphs picked in order); any other as fpdf2."""
         if (cell_height_info is None and not kwargs and self._plain and cell.text and self._plain_cell(i, cell)
                 and self.rows[i].style is None):
-            font = self._in_style()
-            w = self._column(j)
-            if font is not None and self._fits(font, w, cell.text, self._fpdf.y):
-                self._fpdf._shown(font, cell.text)
+            if self._sizing[0] != i:  # the font is the same for every cell of a row being sized
+                self._sizing = (i, self._in_style())
+            font = self._sizing[1]
+            lines = None if font is None else self._layout(font, j, cell.text, self._fpdf.y)
+            if lines is not None:
+                total: float = 0
+                for line in lines:
+                    self._fpdf._shown(font, line)
+                    total += row_height
                 padding = self._padding
-                return False, 0, row_height + padding.top + padding.bottom
+                return False, 0, total + padding.top + padding.bottom
         return super()._render_table_cell(i, j, cell, row_height, cell_height_info, cell_x_positions, **kwargs)
 
     def _render_table_row(self, i, row_layout_info, cell_x_positions, **kwargs) -> None:
-        """Draw a plain row's cells as fpdf2 would, in one write; any other row as fpdf2."""
-        lines = None if kwargs or not self._plain else self._plain_row(i, row_layout_info, cell_x_positions)
-        if lines is None:
+        """Draw a row's plain cells as fpdf2 would, the others (and any other row) with fpdf2."""
+        row = self.rows[i]
+        if (kwargs or not self._plain or i < self._num_heading_rows or row.style is not None
+                or len(row.cells) != self._cols_count):
             super()._render_table_row(i, row_layout_info, cell_x_positions, **kwargs)
             return
-        pdf = self._fpdf
-        if len(lines) > 0:
-            pdf._out("\n".join(lines))
-        pdf.ln(row_layout_info.height)
-
-    def _plain_row(self, i: int, info: Any, xs: Any) -> list[str] | None:
-        """Return the content-stream lines fpdf2 writes for row i, or None when the row is not plain.
-
-        Each expression is fpdf2's own, in its order (``TableCellStyle.get_draw_commands``, ``_render_table_cell``,
-        ``multi_cell``, ``_render_styled_text_line``), so the numbers round alike.
-        """
-        pdf, row = self._fpdf, self.rows[i]
-        if row.style is not None or len(row.cells) != self._cols_count:
-            return None
-        font = self._in_style()
-        if font is None:
-            return None
-        cells = row.cells
-        for cell in cells:
-            if not self._plain_cell(i, cell):
-                return None
+        pdf, info, xs = self._fpdf, row_layout_info, cell_x_positions
         k, page_h, y = pdf.k, pdf.h, pdf.y
         padding, h, cell_height = self._padding, self._line_height, info.height
         v_align = row.v_align or self._v_align
-        max_font_size = pdf.font_size_pt / k
-        select = f"BT /F{font.i} {pdf.font_size_pt:.2f} Tf ET"
+        font = self._in_style()
         lines: list[str] = []
-        texts = 0
-        for j, cell in enumerate(cells):
+        for j, cell in enumerate(row.cells):
+            laid = None
+            if font is not None and self._plain_cell(i, cell):
+                if not cell.text:
+                    laid = ()
+                else:
+                    dy: float = 0
+                    if v_align == VAlign.M:
+                        dy = (cell_height - info.rendered_heights[j]) / 2
+                    elif v_align == VAlign.B:
+                        dy = cell_height - info.rendered_heights[j]
+                    top = y + dy
+                    laid = self._layout(font, j, cell.text, top)
+            if laid is None:  # fpdf2's own cell, after what is drawn so far
+                if lines:
+                    pdf._out("\n".join(lines))
+                    lines = []
+                self._render_table_cell(i, j, cell, row_height=h, cell_height_info=info, cell_x_positions=xs)
+                pdf.set_y(y)
+                font = self._in_style()
+                continue
+            # TableCellStyle.get_draw_commands: all four borders, no fill
             x1 = xs[j]
             x2 = x1 + self._column(j)
             y1, y2 = page_h - y, page_h - (y + cell_height)
             x1, y1, x2, y2 = x1 * k, y1 * k, x2 * k, y2 * k
             lines.append(f"{x1:.2f} {y2:.2f} {x2 - x1:.2f} {y1 - y2:.2f} re S")
-            text = cell.text
-            if not text:
+            if not laid:
                 continue
-            dy: float = 0
-            actual = info.rendered_heights[j]
-            if v_align == VAlign.M:
-                dy = (cell_height - actual) / 2
-            elif v_align == VAlign.B:
-                dy = cell_height - actual
-            top = y + dy
-            if not self._fits(font, self._column(j), text, top):
-                return None
-            top += padding.top
-            x = xs[j] + padding.left
-            lines.append(select)
-            lines.append(f"BT {(x + 0.0) * k:.2f} {(page_h - top - 0.5 * h - 0.3 * max_font_size) * k:.2f} Td "
-                         f"({pdf._shown(font, text)}) Tj ET")
-            texts += 1
-        if texts:
+            # use_font_face, then multi_cell's lines (_render_styled_text_line): the font once, a text object a line
+            lines.append(f"BT /F{font.i} {pdf.font_size_pt:.2f} Tf ET")
             pdf._resource_catalog.add(PDFResourceType.FONT, font.i, pdf.page)
             pdf.current_font_is_set_on_page = True
+            max_font_size = pdf.font_size_pt / k
+            x = (xs[j] + padding.left + 0.0) * k
+            top += padding.top
+            for line in laid:
+                lines.append(f"BT {x:.2f} {(page_h - top - 0.5 * h - 0.3 * max_font_size) * k:.2f} Td "
+                             f"({pdf._shown(font, line)}) Tj ET")
+                top += h
             pdf._lasth = h
-        return lines
+        if lines:
+            pdf._out("\n".join(lines))
+        pdf.ln(info.height)
