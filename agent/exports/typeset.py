@@ -134,6 +134,18 @@ class Document(FPDF):
         self._moves: dict[tuple, tuple[float, float]] = {}
         self._escaped: dict[tuple[int, str], str] = {}
         self._broken: dict[tuple, tuple[str, ...] | None] = {}
+        self._faces: dict[tuple, Any] = {}
+
+    def font_face(self):
+        """Return the current font as a FontFace (as fpdf2 does; a table cell asks for it, each the same while the
+        font does not change). fpdf2 never changes a FontFace it is given, so one is shared."""
+        text_color, fill_color = self.text_color, self.fill_color
+        # Colours by identity (hashing them is slow); the entry holds them, so an id is not reused meanwhile.
+        key = (self.font_family, self.font_style, self.font_size_pt, id(text_color), id(fill_color))
+        known = self._faces.get(key)
+        if known is None:
+            known = self._faces[key] = (super().font_face(), text_color, fill_color)
+        return known[0]
 
     @check_page
     @contextmanager
