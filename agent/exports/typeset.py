@@ -388,6 +388,9 @@ class PlainTable(Table):
 
     def _render_table_cell(self, i, j, cell, row_height, cell_height_info=None, cell_x_positions=None, **kwargs):
         """Size a plain cell by its lines (the same height, the same glyphs picked in order); any other as fpdf2."""
+        if cell_height_info is None and not kwargs and self._plain and not cell.text and self._plain_cell(i, cell):
+            self._fpdf.set_x(0)
+            return False, 0, 0  # an empty cell: no height of its own
         if (cell_height_info is None and not kwargs and self._plain and cell.text and self._plain_cell(i, cell)
                 and self.rows[i].style is None):
             if self._sizing[0] != i:  # the font is the same for every cell of a row being sized
