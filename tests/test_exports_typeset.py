@@ -125,8 +125,8 @@ def _table_pdf(document, fonts, rows, **table) -> bytes:
     pdf.set_font("DejaVu", "", 6.5)
     pdf.cell(0, 5, "Pagina {nb}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVu", "", 6.5)
-    with pdf.table(text_align="LEFT", line_height=3.2, repeat_headings=1, padding=0.6,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(225, 225, 225)), **table) as t:
+    table = {"headings_style": FontFace(emphasis="BOLD", fill_color=(225, 225, 225)), **table}
+    with pdf.table(text_align="LEFT", line_height=3.2, repeat_headings=1, padding=0.6, **table) as t:
         for line in rows:
             cells = t.row()
             for value in line:
@@ -138,7 +138,7 @@ def _table_pdf(document, fonts, rows, **table) -> bytes:
     return bytes(pdf.output())
 
 
-TABLE_ROWS = [["Nr.", "Datum", "Opmerking", "Geregistreerd"]] + [
+TABLE_ROWS = [["Nr.", "Datum van de controle", "Opmerking", ""]] + [
     [str(n), f"2026-01-{n % 28 + 1:02d}",
      # one line; wrapped at spaces; a word longer than its column; parentheses and backslashes (escaped in Tj);
      # a line break and a soft hyphen (fpdf2's own); Greek; empty
@@ -153,8 +153,10 @@ TABLE_ROWS = [["Nr.", "Datum", "Opmerking", "Geregistreerd"]] + [
     {"col_widths": (8, 20, 60, 30)},
     {"col_widths": (8, 20, 20, 30), "v_align": "TOP"},  # narrow: most cells wrap
     {"col_widths": (8, 20, 60, 30), "v_align": "BOTTOM", "min_row_height": 6},  # rows taller than their text
+    {"col_widths": (8, 20, 60, 30), "headings_style": FontFace(emphasis="BOLD", size_pt=8)},  # headings unfilled
+    {"col_widths": (8, 20, 60, 30), "headings_style": FontFace(emphasis="BOLD", color=(0, 0, 200))},  # fpdf2's
     {"col_widths": (8, 20, 60, 30), "borders_layout": "INTERNAL"},  # not plain: fpdf2 draws every cell
-], ids=["middle", "wrapped", "bottom", "internal-borders"])
+], ids=["middle", "wrapped", "bottom", "headings-unfilled", "headings-coloured", "internal-borders"])
 def test_a_table_drawn_with_the_shortcuts_is_byte_for_byte_what_plain_fpdf2_draws(table, monkeypatch):
     from fpdf.table import Table
 
@@ -171,3 +173,9 @@ def test_a_table_drawn_with_the_shortcuts_is_byte_for_byte_what_plain_fpdf2_draw
     assert slow.count(b"/Type /Page\n") > 2  # the table ran over pages: headings repeated
     if "borders_layout" not in table:  # the shortcut drew most cells itself (else this test would test nothing)
         assert shortcut_cells < (len(drawn_by_fpdf2) - shortcut_cells) / 4
+
+
+def test_a_table_of_headings_only_then_text_is_byte_for_byte_what_plain_fpdf2_draws():
+    rows = [["Nr.", "Datum van de controle", "", "Geregistreerd"]]
+    fast = _table_pdf(typeset_mod.Document, typeset_mod.add_fonts, rows, col_widths=(8, 20, 60, 30))
+    assert fast == _table_pdf(FPDF, plain, rows, col_widths=(8, 20, 60, 30))

@@ -30,7 +30,7 @@ from typing import Any
 from fpdf import FPDF
 from fpdf.enums import (Align, CellBordersLayout, PDFResourceType, TableBordersLayout, TableCellFillMode, TextMode,
                         VAlign, WrapMode)
-from fpdf.fonts import SubsetMap, TTFFont
+from fpdf.fonts import FontFace, SubsetMap, TTFFont
 from fpdf.fpdf import check_page
 from fpdf.table import Cell, Table
 
@@ -321,6 +321,8 @@ class PlainTable(Table):
             self._style = (style.family.lower(), style.emphasis.style, style.size_pt)
         self._columns: dict[int, float] = {}
         self._sizing: tuple[int, MeasuredFont | None] = (-1, None)
+        self._heading_style = (FontFace.combine(self._initial_style, self._headings_style)
+                               if self._plain and self._num_heading_rows else None)
         super().render()
 
     def _plain_table(self) -> bool:
@@ -354,11 +356,12 @@ class PlainTable(Table):
             width = self._columns[j] = self._get_col_width(0, j)
         return width
 
-    def _plain_cell(self, i: int, cell: Any) -> bool:
-        """Whether a cell of row i has nothing of its own beyond its text."""
+    @staticmethod
+    def _plain_cell(cell: Any) -> bool:
+        """Whether a cell has nothing of its own beyond its text."""
         return (type(cell) is Cell and cell.img is None and cell.style is None and cell.align is None
                 and cell.v_align is None and cell.padding is None and cell.link is None and cell.colspan == 1
-                and cell.rowspan == 1 and cell.border == CellBordersLayout.INHERIT and i >= self._num_heading_rows)
+                and cell.rowspan == 1 and cell.border == CellBordersLayout.INHERIT)
 
     def _layout(self, font: MeasuredFont, j: int, text: str, y: float) -> tuple[str, ...] | None:
         """Return the lines of a plain cell's text in column j, its top at y; None if not plain or it breaks a page.
@@ -388,10 +391,11 @@ class PlainTable(Table):
 
     def _render_table_cell(self, i, j, cell, row_height, cell_height_info=None, cell_x_positions=None, **kwargs):
         """Size a plain cell by its lines (the same height, the same glyphs picked in order); any other as fpdf2."""
-        if cell_height_info is None and not kwargs and self._plain and not cell.text and self._plain_cell(i, cell):
+        body = i >= self._num_heading_rows
+        if cell_height_info is None and not kwargs and self._plain and not cell.text and body and self._plain_cell(cell):
             self._fpdf.set_x(0)
             return False, 0, 0  # an empty cell: no height of its own
-        if (cell_height_info is None and not kwargs and self._plain and cell.text and self._plain_cell(i, cell)
+        if (cell_height_info is None and not kwargs and self._plain and cell.text and body and self._plain_cell(cell)
                 and self.rows[i].style is None):
             if self._sizing[0] != i:  # the font is the same for every cell of a row being sized
                 self._sizing = (i, self._in_style())
@@ -406,32 +410,124 @@ class PlainTable(Table):
                 return False, 0, total + padding.top + padding.bottom
         return super()._render_table_cell(i, j, cell, row_height, cell_height_info, cell_x_positions, **kwargs)
 
+    def _rect(self, j: int, y: float, height: float) -> str:
+        """Return column j's cell rectangle at y (TableCellStyle.get_draw_commands: the same expressions)."""
+        pdf = self._fpdf
+        k, page_h = pdf.k, pdf.h
+        x1 = self._xs[j]
+        x2 = x1 + self._column(j)
+        y1, y2 = page_h - y, page_h - (y + height)
+        x1, y1, x2, y2 = x1 * k, y1 * k, x2 * k, y2 * k
+        return f"{x1:.2f} {y2:.2f} {x2 - x1:.2f} {y1 - y2:.2f} re"
+
+    def _dy(self, v_align: Any, info: Any, j: int) -> float:
+        """Return how far a cell's text is lowered in its row (_render_table_cell)."""
+        dy: float = 0
+        if v_align == VAlign.M:
+            dy = (info.height - info.rendered_heights[j]) / 2
+        elif v_align == VAlign.B:
+            dy = info.height - info.rendered_heights[j]
+        return dy
+
+    def _text_lines(self, font: MeasuredFont, j: int, laid: tuple[str, ...], top: float, color: str) -> list[str]:
+        """Return multi_cell's text objects of a cell's lines (_render_styled_text_line), its top at ``top``.
+
+        ``color``: the text colour operator when it differs from the fill colour (then each line is wrapped in a
+        local context), else "".
+        """
+        pdf, h = self._fpdf, self._line_height
+        k, page_h = pdf.k, pdf.h
+        max_font_size = pdf.font_size_pt / k
+        x = (self._xs[j] + self._padding.left + 0.0) * k
+        top += self._padding.top
+        out = []
+        for line in laid:
+            text = (f"BT {x:.2f} {(page_h - top - 0.5 * h - 0.3 * max_font_size) * k:.2f} Td{color} "
+                    f"({pdf._shown(font, line)}) Tj ET")
+            out.append(f"q {text} Q" if color else text)
+            top += h
+        return out
+
+    def _heading_row(self, i: int, info: Any, xs: Any) -> bool:
+        """Draw a heading row as fpdf2 would (its style's font and fill), or return False to leave it to fpdf2.
+
+        Per cell fpdf2 draws the border filled with the headings' fill colour (in a local context when that is not
+        the current one), then use_font_face sets the font and fill colour, multi_cell selects the font and draws
+        each line in the text colour (in a local context when that differs from the fill), and the fill colour and
+        font are set back.
+        """
+        pdf, row, style = self._fpdf, self.rows[i], self._heading_style
+        if style is None or style.color is not None or not all(map(self._plain_cell, row.cells)):
+            return False
+        body = self._in_style()
+        if body is None:
+            return False
+        self._xs = xs
+        prev, was_set = (pdf.font_family, pdf.font_style, pdf.font_size_pt), pdf.current_font_is_set_on_page
+        pdf.set_font(style.family or pdf.font_family,
+                     style.emphasis.style if style.emphasis is not None else pdf.font_style,
+                     style.size_pt or pdf.font_size_pt)
+        font, y = pdf.current_font, pdf.y
+        v_align = row.v_align or self._v_align
+        laid: list[tuple[str, ...] | None] = []
+        if (type(font) is MeasuredFont and font.fontkey != body.fontkey and not font.is_symbol
+                and not pdf.underline and not pdf.strikethrough):
+            laid = [self._layout(font, j, c.text, y + self._dy(v_align, info, j)) if c.text else ()
+                    for j, c in enumerate(row.cells)]
+        if not laid or None in laid:
+            pdf.set_font(*prev)
+            pdf.current_font_is_set_on_page = was_set
+            return False
+        fill, before, text_color = style.fill_color, pdf.fill_color, pdf.text_color
+        changes_fill = fill is not None and fill != before
+        during = fill if fill is not None else before
+        color = "" if text_color == during else f" {text_color.serialize().lower()}"
+        lines: list[str] = []
+        for j, (cell, cell_lines) in enumerate(zip(row.cells, laid)):
+            rect = self._rect(j, y, info.height)
+            if fill is None:
+                lines.append(f"{rect} S")
+            elif changes_fill:
+                lines.append(f"q {fill.serialize().lower()} {rect} B Q")
+            else:
+                lines.append(f"{rect} B")
+            if not cell_lines:
+                continue
+            if changes_fill:
+                lines.append(fill.serialize().lower())
+            lines.append(f"BT /F{font.i} {pdf.font_size_pt:.2f} Tf ET")
+            lines += self._text_lines(font, j, cell_lines, y + self._dy(v_align, info, j), color)
+            if changes_fill:
+                lines.append(before.serialize().lower())
+        texts = any(laid)
+        if texts:
+            pdf._resource_catalog.add(PDFResourceType.FONT, font.i, pdf.page)
+            pdf._lasth = self._line_height
+        pdf.set_font(*prev)
+        pdf.current_font_is_set_on_page = False if texts else was_set
+        if lines:
+            pdf._out("\n".join(lines))
+        pdf.ln(info.height)
+        return True
+
     def _render_table_row(self, i, row_layout_info, cell_x_positions, **kwargs) -> None:
         """Draw a row's plain cells as fpdf2 would, the others (and any other row) with fpdf2."""
         row = self.rows[i]
-        if (kwargs or not self._plain or i < self._num_heading_rows or row.style is not None
-                or len(row.cells) != self._cols_count):
+        if (kwargs or not self._plain or row.style is not None or len(row.cells) != self._cols_count
+                or (i < self._num_heading_rows and not self._heading_row(i, row_layout_info, cell_x_positions))):
             super()._render_table_row(i, row_layout_info, cell_x_positions, **kwargs)
             return
+        if i < self._num_heading_rows:
+            return
         pdf, info, xs = self._fpdf, row_layout_info, cell_x_positions
-        k, page_h, y = pdf.k, pdf.h, pdf.y
-        padding, h, cell_height = self._padding, self._line_height, info.height
+        self._xs, y, h = xs, pdf.y, self._line_height
         v_align = row.v_align or self._v_align
         font = self._in_style()
         lines: list[str] = []
         for j, cell in enumerate(row.cells):
             laid = None
-            if font is not None and self._plain_cell(i, cell):
-                if not cell.text:
-                    laid = ()
-                else:
-                    dy: float = 0
-                    if v_align == VAlign.M:
-                        dy = (cell_height - info.rendered_heights[j]) / 2
-                    elif v_align == VAlign.B:
-                        dy = cell_height - info.rendered_heights[j]
-                    top = y + dy
-                    laid = self._layout(font, j, cell.text, top)
+            if font is not None and self._plain_cell(cell):
+                laid = self._layout(font, j, cell.text, y + self._dy(v_align, info, j)) if cell.text else ()
             if laid is None:  # fpdf2's own cell, after what is drawn so far
                 if lines:
                     pdf._out("\n".join(lines))
@@ -440,25 +536,14 @@ class PlainTable(Table):
                 pdf.set_y(y)
                 font = self._in_style()
                 continue
-            # TableCellStyle.get_draw_commands: all four borders, no fill
-            x1 = xs[j]
-            x2 = x1 + self._column(j)
-            y1, y2 = page_h - y, page_h - (y + cell_height)
-            x1, y1, x2, y2 = x1 * k, y1 * k, x2 * k, y2 * k
-            lines.append(f"{x1:.2f} {y2:.2f} {x2 - x1:.2f} {y1 - y2:.2f} re S")
+            lines.append(f"{self._rect(j, y, info.height)} S")  # all four borders, no fill
             if not laid:
                 continue
-            # use_font_face, then multi_cell's lines (_render_styled_text_line): the font once, a text object a line
+            # use_font_face, then multi_cell's lines: the font once (a cell selects it again), a text object a line
             lines.append(f"BT /F{font.i} {pdf.font_size_pt:.2f} Tf ET")
             pdf._resource_catalog.add(PDFResourceType.FONT, font.i, pdf.page)
             pdf.current_font_is_set_on_page = True
-            max_font_size = pdf.font_size_pt / k
-            x = (xs[j] + padding.left + 0.0) * k
-            top += padding.top
-            for line in laid:
-                lines.append(f"BT {x:.2f} {(page_h - top - 0.5 * h - 0.3 * max_font_size) * k:.2f} Td "
-                             f"({pdf._shown(font, line)}) Tj ET")
-                top += h
+            lines += self._text_lines(font, j, laid, y + self._dy(v_align, info, j), "")
             pdf._lasth = h
         if lines:
             pdf._out("\n".join(lines))
