@@ -28,8 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from fpdf import FPDF
-from fpdf.enums import (Align, CellBordersLayout, PDFResourceType, TableBordersLayout, TableCellFillMode, TextMode,
-                        VAlign, WrapMode)
+from fpdf.enums import (
+    Align,
+    CellBordersLayout,
+    PDFResourceType,
+    TableBordersLayout,
+    TableCellFillMode,
+    TextMode,
+    VAlign,
+    WrapMode,
+)
 from fpdf.fonts import FontFace, SubsetMap, TTFFont
 from fpdf.fpdf import check_page
 from fpdf.table import Cell, Table
