@@ -8,10 +8,13 @@ writes (a pack made before must still verify); it only avoids repeating work:
   then (:meth:`Document.output`), from a Latin cut of the font when that holds every glyph used;
 - a text's width is summed with ``map`` instead of a generator (:class:`MeasuredFont`): the same integer sum of
   the same advance widths, times the same factor;
-- a table lays each cell out twice, once to size its row (writing disabled) and once to draw it;
-  :class:`Document` answers the sizing of a repeated cell from memory and of a one-line cell by its width, and
-  draws a one-line cell with fpdf2's line renderer without its line breaker (which re-measures the whole line
-  for every character it adds).
+- a table lays each cell out twice, once to size its row (writing disabled) and once to draw it, each time
+  through fpdf2's per-cell machinery (style combined, font face set and set back, graphics state copied, a line
+  breaker that re-measures the whole line for every character it adds). :class:`PlainTable` sizes a plain cell by
+  its lines and writes what fpdf2 writes for it — its border, the font selection and a text object per line, and
+  for a heading row the fill colour set and set back — with fpdf2's own expressions for every number; the lines of
+  a text too long for one line come from fpdf2's own line breaker, remembered per text and width. Any other cell
+  goes through fpdf2 (:class:`Document` still answers its sizing from memory when it repeats).
 
 ``tests/test_exports_typeset.py`` renders the same documents with plain fpdf2 and compares the bytes: an fpdf2
 release that changes what these shortcuts rely on fails there, not in an auditor's verify.
