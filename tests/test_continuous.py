@@ -114,9 +114,10 @@ def test_the_snapshot_is_the_whole_score_and_is_rewritten_only_where_it_changed(
     assert latest_score(store).score == score_window(store, config, at=later, since=later - timedelta(days=3))
 
 
-def test_an_unchanged_minute_hands_its_window_to_the_next_commit_of_readings_and_never_moves_it_back(farm):
+def test_an_unchanged_minute_keeps_its_window_or_hands_it_to_the_next_commit_of_readings_never_moving_it_back(farm):
     """`run` gives the minute job the ingest thread's next commit: a quiet minute costs no commit of its own
-    (on the SD card each commit also rewrites pages of the WAL index), and the page still sees it evaluated."""
+    (on the SD card each commit also rewrites pages of the WAL index), the window is written every other
+    minute, and the page still sees the farm evaluated (stale only after three intervals and a minute)."""
     _path, config, store, ids = farm
     config = short_window(config)
     fill(store, ids)
@@ -125,9 +126,14 @@ def test_an_unchanged_minute_hands_its_window_to_the_next_commit_of_readings_and
     evaluate_tick(store, config, AT, handed.append)  # no window stored yet: written at once
     assert handed == [] and latest_score(store).score.at == AT
     frames = store.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # (busy, frames in the WAL, copied)
-    later = AT + timedelta(minutes=1)
+    # A minute later nothing changed: the window of a minute ago stands, nothing is written or handed over.
+    assert evaluate_tick(store, config, AT + timedelta(minutes=1), handed.append) == []
+    assert handed == [] and store.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone() == frames
+    assert latest_score(store).score.at == AT
+    # Two minutes later the window goes with the next commit of readings, not in a commit of its own.
+    later = AT + timedelta(minutes=2)
     assert evaluate_tick(store, config, later, handed.append) == []
-    assert len(handed) == 1  # handed over, not written: no commit of its own
+    assert len(handed) == 1
     assert store.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone() == frames
     assert latest_score(store).score.at == AT
     with store.transaction() as db:  # the ingest thread's commit
@@ -138,7 +144,8 @@ def test_an_unchanged_minute_hands_its_window_to_the_next_commit_of_readings_and
     with store.transaction() as db:
         handed[0](db.conn)
     assert latest_score(store).score.at == later + timedelta(minutes=1)
-    # With no readings arriving the window would grow old: after two intervals the job writes it itself.
+    # With no readings arriving a handed-over window would not land: past two and a half intervals the job
+    # writes it itself, so the page never reads one older than three.
     handed.clear()
     much_later = later + timedelta(minutes=4)
     evaluate_tick(store, config, much_later, handed.append)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -120,6 +121,57 @@ def test_a_stopped_agent_moves_what_it_staged_and_a_crashed_one_is_caught_up_by_
     nxt.submit(msg("ikb/1/lux", "7", T0_MS + 61_000))
     nxt.stop()
     assert (rows(store, "readings_recent"), rows(store, "readings_main")) == (0, 5)
+
+
+def test_a_minutes_readings_appended_to_a_long_recent_table_take_about_one_new_page_a_commit(farm):
+    """readings_recent is a rowid table keyed in time order: a full last page gets a new page after it
+    (one write), where the old index-tree layout rebalanced it with its neighbours (three or four)."""
+    from agent.ingest.ingestor import insert_sql
+
+    settings, store = farm
+    ids = [s.id for s in Ingestor(store, settings, T0).specs]
+    wal = Path(settings.storage.path + "-wal")
+    store.conn.execute("PRAGMA wal_autocheckpoint=0")
+    frames = []
+    for minute in range(180):  # three hours of the farm's sensors every 15 s, a commit a minute
+        batch = [(sid, T0_MS + minute * 60_000 + k * 15_000 + i, 20.0 + k) for k in range(4)
+                 for i, sid in enumerate(ids)]
+        before = wal.stat().st_size if wal.exists() else 0
+        with store.transaction(immediate=True) as db:
+            for row in batch:
+                db.conn.execute(insert_sql("readings_recent"), row)
+        frames.append((wal.stat().st_size - before) // (4096 + 24))
+    assert rows(store, "readings_recent") == 180 * 4 * len(ids)
+    late = frames[60:]  # once the table spans many pages
+    assert sum(late) / len(late) < 1.6, late  # the index-tree layout: about 2.3
+
+
+def test_readings_waiting_in_the_recent_table_survive_the_upgrade_to_its_new_layout(tmp_path):
+    from sqlite_utils import Database
+
+    from agent.store.schema import migrations
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m011_recent_rowid")
+    db.execute("INSERT INTO sensors(id, topic, field, kind, location, created_at) VALUES (3, 'ikb/1/lux', '',"
+               " 'lux', '1', 0)")
+    db.conn.executemany("INSERT INTO readings(sensor_id, ts, value) VALUES (3, ?, ?)",
+                        [(T0_MS + i * 1000, float(i)) for i in range(5)])
+    db.conn.commit()
+    assert db.execute("SELECT count(*) FROM readings_recent").fetchone()[0] == 5
+    db.close()
+    store = open_store(path)  # the new version migrates
+    assert store.execute("SELECT id, ts, sensor_id, value FROM readings_recent ORDER BY id").fetchall() == [
+        ((T0_MS + i * 1000) * 2**20 + 3, T0_MS + i * 1000, 3, float(i)) for i in range(5)]
+    assert series(store, 3, T0, T0 + timedelta(minutes=1)) == [(T0_MS + i * 1000, float(i)) for i in range(5)]
+    with store.transaction() as tx:  # still stored once, whichever table is asked
+        assert insert_readings(tx, [(3, T0_MS + 2000, 2.0), (3, T0_MS + 9000, 9.0)]) == 1
+        tx.conn.execute("INSERT INTO readings(sensor_id, ts, value) VALUES (3, ?, 4.0)", [T0_MS + 4000])
+        tx.conn.execute("DELETE FROM readings WHERE sensor_id = 3 AND ts = ?", [T0_MS])
+    assert rows(store, "readings") == 5 and newest_reading_ms(store) == T0_MS + 9000
+    assert first_reading_ms(store, 3) == T0_MS + 1000
+    store.close()
 
 
 # ---------------------------------------------------------------------- the delivery guard
@@ -254,7 +306,9 @@ def test_a_handed_over_write_that_fails_is_dropped_and_never_keeps_readings_from
     assert ing.flush() and rows(store, "readings") == 3  # dropped, not retried with every commit
 
 
-def test_sensor_health_is_written_once_a_minute_live_and_on_stop(farm):
+def test_sensor_health_is_written_every_ten_minutes_live_and_on_stop_and_status_shows_newer_readings(farm):
+    from agent.ingest import sensor_status
+
     settings, store = farm
     ing = Ingestor(store, settings, T0)
     sid = next(s.id for s in ing.specs if s.kind == "lux")
@@ -267,9 +321,12 @@ def test_sensor_health_is_written_once_a_minute_live_and_on_stop(farm):
     ing.process(msg("stal1/mains", "off", T0_MS + 2000))  # committed at once: the first commit writes health
     assert last_seen() == T0_MS + 1000
     ing.process(msg("ikb/1/lux", "2", T0_MS + 3000))
-    ing.process(msg("stal1/mains", "on", T0_MS + 4000))  # a second commit within the minute: health waits
+    ing.process(msg("stal1/mains", "on", T0_MS + 4000))  # a second commit within ten minutes: health waits
     assert last_seen() == T0_MS + 1000
     assert ing.heard()[sid] == T0_MS + 3000  # what `run`'s health check reads meanwhile
+    # What `ikb-agent status` and the upstream documents show meanwhile: the newer stored reading.
+    status = next(s for s in sensor_status(store) if s.sensor_id == sid)
+    assert (to_ms(status.last_seen), status.last_value) == (T0_MS + 3000, 2.0)
     ing.write_health()
     assert last_seen() == T0_MS + 3000
 

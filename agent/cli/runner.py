@@ -91,7 +91,7 @@ def ingest_jobs(store: Store, settings: Settings, sensor_ids: list[int], started
                 heard: Callable[[], dict[int, int]] | None = None) -> list[JobSpec]:
     """Return the ingest feature's own jobs: sensor health and the retention roll-up.
 
-    ``heard``: the ingestor's in-memory last-heard moments (it writes ``sensor_health`` once a minute).
+    ``heard``: the ingestor's in-memory last-heard moments (it writes ``sensor_health`` every ten minutes).
     """
     ing = settings.ingest
     return [

@@ -44,14 +44,16 @@ def evaluate_tick(store: Store, config: Settings, now: datetime,
                   window_later: Callable[[Callable], None] | None = None) -> list[dict]:
     """Bring the per-day cache up to date, score the recent window, keep it as the snapshot; return the changes.
 
-    ``window_later`` (`run`: the ingest thread's next commit) takes the window's heartbeat when nothing else
-    changed and the stored one is at most two intervals old (readers call a snapshot stale after three).
+    When nothing but the window changed, ``window_later`` (`run`: the ingest thread's next commit) takes
+    the window when the stored one is one to two intervals old, and a younger one is kept as it is: the
+    window is written every other minute, at most three intervals old when read (readers call a snapshot
+    stale after three intervals and a minute). An older one is written at once.
     """
     since = now - timedelta(days=config.evaluation.window_days)
     refresh_day_cache(store, config, since, now)
-    within = timedelta(seconds=2 * config.evaluation.interval_seconds)
-    return record_score(store, score_window(store, config, at=now, since=since), now,
-                        window_later=window_later, later_within=within)
+    interval = timedelta(seconds=config.evaluation.interval_seconds)
+    return record_score(store, score_window(store, config, at=now, since=since), now, window_later=window_later,
+                        later_within=interval * 5 / 2, kept_within=interval * 3 / 2)
 
 
 def tick_job(store: Store, config: Settings, window_later: Callable[[Callable], None] | None = None

@@ -56,7 +56,7 @@ def check_health(store: Store, now: datetime, *, sensor_ids: list[int], started:
     """Open a sensor_offline event for each silent sensor without one; return their ids.
 
     ``heard``: when each sensor was last heard as the running ingestor knows it (it writes
-    ``sensor_health`` only once a minute), taken over the stored moment when later.
+    ``sensor_health`` only every ten minutes), taken over the stored moment when later.
     """
     now_ms, started_ms = to_ms(now), to_ms(started)
     opened: list[int] = []

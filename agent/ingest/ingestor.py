@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.config import Settings
-from agent.store import Store, close_offline_events, last_reading, last_seen, sync_sensors
+from agent.store import RECENT_KEY, Store, close_offline_events, last_reading, last_seen, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
 from sensors.decode import Decoder, Limits, head_of, printable
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec
@@ -65,8 +65,9 @@ LEARN_GAPS = 32  # gaps remembered per sensor to learn its interval
 LEARN_MIN = 8  # gaps needed before an interval is learned
 # Live, sensor_health (last heard, last value, learned interval) is written with a commit at most this
 # often: it is not evidence (the readings are), `run`'s own health check reads the moments in memory
-# (:meth:`Ingestor.heard`), and rewriting its page with every commit was a third of the SD-card writes.
-HEALTH_WRITE_S = 60
+# (:meth:`Ingestor.heard`), and what other processes show takes the newest stored reading when later
+# (agent.store.events.sensor_health_rows). Its page in every minute's commit was a frame a minute.
+HEALTH_WRITE_S = 600
 IDLE_TICK_S = 1.0  # an idle ingest loop still turns this often: the watchdog's sign that it is alive
 
 
@@ -132,10 +133,13 @@ def _values(rows: int, width: int) -> str:
 def insert_sql(table: str, rows: int = 1) -> str:
     """Return an INSERT of ``rows`` readings (sensor, ts, value) into ``table``, each only when the other
     table does not hold its (sensor, ts): a reading is stored once (readings_recent or readings_main)."""
-    other = "readings_main" if table == "readings_recent" else "readings_recent"
-    return (f"INSERT OR IGNORE INTO {table}(sensor_id, ts, value) SELECT column1, column2, column3"
-            f" FROM (VALUES {_values(rows, 3)}) AS v WHERE NOT EXISTS"
-            f" (SELECT 1 FROM {other} AS o WHERE o.sensor_id = v.column1 AND o.ts = v.column2)")
+    values = f"FROM (VALUES {_values(rows, 3)}) AS v WHERE NOT EXISTS"
+    if table == "readings_recent":  # keyed by ts * RECENT_KEY + sensor (agent.store.schema m011)
+        return (f"INSERT OR IGNORE INTO readings_recent(id, sensor_id, ts, value) SELECT"
+                f" column2 * {RECENT_KEY} + column1, column1, column2, column3 {values}"
+                f" (SELECT 1 FROM readings_main AS o WHERE o.sensor_id = v.column1 AND o.ts = v.column2)")
+    return (f"INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT column1, column2, column3 {values}"
+            f" (SELECT 1 FROM readings_recent AS o WHERE o.id = v.column2 * {RECENT_KEY} + v.column1)")
 
 
 # A batch's rows go in with multi-row statements instead of executemany: executemany steps once per row,
@@ -170,10 +174,11 @@ def delivery_upsert(rows: int = 1) -> str:
 
 
 # A fold writes at least one page of readings_main per sensor (and splits what is full), whatever it
-# moves: hourly on a small farm (16 sensors: about 900 rows, 125 WAL frames every 10 minutes before),
-# by rows on a large one (100 sensors every 10 s reach FOLD_ROWS in about 10 minutes, as before). Readers
+# moves, so fewer folds write fewer pages: 16 sensors, folded hourly, 66 frames a fold; every six
+# hours, 129: 21.5 frames an hour instead of 66 (bench/fold_cost.py). A large
+# farm folds by rows (100 sensors every 10 s reach FOLD_ROWS in about 10 minutes, as before). Readers
 # scan readings_recent by time, so FOLD_ROWS bounds their work (docs/PERFORMANCE.md, "SD-card writes").
-FOLD_EVERY_S = 3600
+FOLD_EVERY_S = 6 * 3600
 FOLD_ROWS = 6_000
 
 

@@ -68,6 +68,7 @@ from agent.store.records import (
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups, roll_up_charts
 from agent.store.runlock import RunLock
+from agent.store.schema import RECENT_KEY
 from agent.store.scores import (
     StoredScore,
     finding_occurrences,
@@ -105,6 +106,7 @@ __all__ = [
     "DOCUMENT_TYPES",
     "DayKey",
     "FileError",
+    "RECENT_KEY",
     "IMAGE_TYPES",
     "RunLock",
     "Store",

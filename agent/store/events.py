@@ -110,12 +110,21 @@ def close_offline_events(db, heard: dict[int, int]) -> list[int]:
 
 def sensor_health_rows(store: Store) -> list[dict]:
     """Return every sensor with what ingestion knows of it (last_seen, last_value, interval_s) and the start of
-    its open offline event (offline_since), by location, kind and id."""
+    its open offline event (offline_since), by location, kind and id.
+
+    `run` writes ``sensor_health`` every ten minutes; a live reading stored since (``readings_recent``, one
+    scan of it) is newer, and its moment and value are taken instead.
+    """
     return store.query(
-        "SELECT s.id, s.topic, s.field, s.kind, s.location, h.last_seen, h.last_value, h.interval_s,"
+        "SELECT s.id, s.topic, s.field, s.kind, s.location,"
+        " CASE WHEN r.ts > coalesce(h.last_seen, r.ts - 1) THEN r.ts ELSE h.last_seen END AS last_seen,"
+        " CASE WHEN r.ts > coalesce(h.last_seen, r.ts - 1) THEN r.value ELSE h.last_value END AS last_value,"
+        " h.interval_s,"
         " (SELECT min(e.start) FROM events e WHERE e.kind = 'sensor_offline' AND e.sensor_id = s.id"
         "  AND e.\"end\" IS NULL) AS offline_since"
-        " FROM sensors s LEFT JOIN sensor_health h ON h.sensor_id = s.id ORDER BY s.location, s.kind, s.id")
+        " FROM sensors s LEFT JOIN sensor_health h ON h.sensor_id = s.id"
+        " LEFT JOIN (SELECT sensor_id, max(ts) AS ts, value FROM readings_recent GROUP BY sensor_id) r"
+        " ON r.sensor_id = s.id ORDER BY s.location, s.kind, s.id")
 
 
 def offline_events_after(store: Store, last_id: int) -> list[dict]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from agent.store.connection import Store
+from agent.store.schema import RECENT_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,8 @@ def first_raw_ms(db, sensor_id: int, lo: int, hi: int) -> int | None:
     """Return the moment (ms) of a sensor's earliest raw reading in ``[lo, hi)``, or None."""
     return db.execute(f"SELECT {LEAST} FROM (SELECT"
                       " (SELECT min(ts) FROM readings_main WHERE sensor_id = ?1 AND ts >= ?2 AND ts < ?3) AS a,"
-                      " (SELECT min(ts) FROM readings_recent WHERE sensor_id = ?1 AND ts >= ?2 AND ts < ?3) AS b)",
+                      " (SELECT min(ts) FROM readings_recent WHERE sensor_id = ?1 AND ts >= ?2 AND ts < ?3"
+                      f" AND id >= ?2 * {RECENT_KEY} AND id < ?3 * {RECENT_KEY}) AS b)",
                       [sensor_id, lo, hi]).fetchone()[0]
 
 
@@ -75,7 +77,7 @@ def insert_readings(db, rows) -> int:
     # readings_recent (agent.store.schema m010).
     before = db.conn.total_changes
     db.conn.executemany("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT ?1, ?2, ?3"
-                        " WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE sensor_id = ?1 AND ts = ?2)", rows)
+                        f" WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE id = ?2 * {RECENT_KEY} + ?1)", rows)
     return db.conn.total_changes - before
 
 
@@ -128,12 +130,20 @@ def last_reading(db, sensor_id: int, at_or_before: int | None = None) -> tuple[i
 
     ``db`` is anything with ``execute``: a Store, or the connection of an open transaction (ingestion).
     """
+    # Each table in its own order (the view would sort readings_recent): readings_main by its key,
+    # readings_recent backwards from its newest row, whose key is in time order (schema m011).
     if at_or_before is None:
-        row = db.execute("SELECT ts, value FROM readings WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
-                         (sensor_id,)).fetchone()
+        main = db.execute("SELECT ts, value FROM readings_main WHERE sensor_id = ? ORDER BY ts DESC LIMIT 1",
+                          (sensor_id,)).fetchone()
+        recent = db.execute("SELECT ts, value FROM readings_recent WHERE sensor_id = ? ORDER BY id DESC LIMIT 1",
+                            (sensor_id,)).fetchone()
     else:
-        row = db.execute("SELECT ts, value FROM readings WHERE sensor_id = ? AND ts <= ? ORDER BY ts DESC LIMIT 1",
-                         (sensor_id, at_or_before)).fetchone()
+        main = db.execute("SELECT ts, value FROM readings_main WHERE sensor_id = ? AND ts <= ?"
+                          " ORDER BY ts DESC LIMIT 1", (sensor_id, at_or_before)).fetchone()
+        recent = db.execute("SELECT ts, value FROM readings_recent WHERE sensor_id = ? AND ts <= ?"
+                            f" AND id < (? + 1) * {RECENT_KEY} ORDER BY id DESC LIMIT 1",
+                            (sensor_id, at_or_before, at_or_before)).fetchone()
+    row = max((r for r in (main, recent) if r is not None), default=None, key=lambda r: r[0])
     return (row[0], row[1]) if row else None
 
 
@@ -160,7 +170,7 @@ def newest_reading_ms(store: Store) -> int | None:
     """Return the moment (ms) of the newest raw reading of any sensor, or None."""
     # Per table: an aggregate over the ``readings`` view would read every row.
     return store.execute(f"SELECT {GREATEST} FROM (SELECT (SELECT max(ts) FROM readings_main) AS a,"
-                         " (SELECT max(ts) FROM readings_recent) AS b)").fetchone()[0]
+                         " (SELECT ts FROM readings_recent ORDER BY id DESC LIMIT 1) AS b)").fetchone()[0]
 
 
 def heard_between(store: Store, sensor_id: int, lo: int, hi: int) -> bool:

@@ -476,3 +476,48 @@ WHERE sensor_id = old.sensor_id AND ts = old.ts; END;
         db.conn.executemany("INSERT INTO ingest_deliveries(slot, seq, mid, crc) VALUES (?, ?, ?, ?)",
                             [(i + 1, i + 1, mid, crc) for i, (mid, crc) in enumerate(pairs)])
     db.execute("DELETE FROM kv WHERE key = 'ingest.recent_deliveries'")
+
+
+# readings_recent's key: a reading's moment and sensor in one integer, in time order (rowid order is ts
+# order as long as sensor ids stay below 2**20; moments fit until the year 2248).
+RECENT_KEY = 1 << 20
+
+
+@migrations(name="m011_recent_rowid")
+def m011_recent_rowid(db: Database) -> None:
+    """Append live readings to a rowid table (issue 15, SD card; docs/PERFORMANCE.md, "SD-card writes").
+
+    ``readings_recent`` was an index b-tree (WITHOUT ROWID, key (ts, sensor)). SQLite splits a full last
+    page of such a tree by rebalancing it with its neighbours: once the table had a few pages, nearly
+    every commit of a minute's readings rewrote three or four pages. A rowid table whose key grows takes
+    a new last page instead (SQLite's "quick balance"): one page a commit. The key ``id`` is
+    ``ts * 2**20 + sensor_id`` (RECENT_KEY), so a (sensor, ts) is still stored once and found by one seek,
+    and rowid order is time order. ``readings`` (the view) and its triggers are made again over it.
+    """
+    mark = ("WHEN new.ts <= coalesce((SELECT until FROM derived_watermark WHERE id = 1), 9223372036854775807)\n"
+            "BEGIN INSERT OR IGNORE INTO derived_marks(sensor_id, hour) VALUES (new.sensor_id, new.ts / 3600000); END")
+    _run(db, f"""
+DROP VIEW readings;
+ALTER TABLE readings_recent RENAME TO readings_recent_m010;
+CREATE TABLE readings_recent (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    sensor_id INTEGER NOT NULL REFERENCES sensors(id),
+    value REAL NOT NULL,
+    CHECK (id = ts * {RECENT_KEY} + sensor_id AND sensor_id >= 0 AND sensor_id < {RECENT_KEY})
+);
+INSERT INTO readings_recent(id, ts, sensor_id, value)
+SELECT ts * {RECENT_KEY} + sensor_id, ts, sensor_id, value FROM readings_recent_m010 ORDER BY ts, sensor_id;
+DROP TABLE readings_recent_m010;
+CREATE TRIGGER readings_recent_mark_derived AFTER INSERT ON readings_recent
+{mark};
+CREATE VIEW readings AS
+SELECT sensor_id, ts, value FROM readings_main UNION ALL SELECT sensor_id, ts, value FROM readings_recent;
+CREATE TRIGGER readings_insert INSTEAD OF INSERT ON readings
+BEGIN INSERT OR IGNORE INTO readings_recent(id, sensor_id, ts, value)
+SELECT new.ts * {RECENT_KEY} + new.sensor_id, new.sensor_id, new.ts, new.value
+WHERE NOT EXISTS (SELECT 1 FROM readings_main WHERE sensor_id = new.sensor_id AND ts = new.ts); END;
+CREATE TRIGGER readings_delete INSTEAD OF DELETE ON readings
+BEGIN DELETE FROM readings_main WHERE sensor_id = old.sensor_id AND ts = old.ts; DELETE FROM readings_recent
+WHERE id = old.ts * {RECENT_KEY} + old.sensor_id; END;
+""")

@@ -44,7 +44,7 @@ def _dump(doc: dict) -> str:
 
 def record_score(store: Store, result: Score, now: datetime, *, whole: bool = True,
                  window_later: Callable[[Callable[[sqlite3.Connection], None]], None] | None = None,
-                 later_within: timedelta = timedelta(0)) -> list[dict]:
+                 later_within: timedelta = timedelta(0), kept_within: timedelta = timedelta(0)) -> list[dict]:
     """Keep a score as the snapshot, writing only what changed; return the status changes.
 
     ``whole``: the result is a whole evaluation of ``[since, at]`` (the minute job); findings that
@@ -53,7 +53,8 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
 
     ``window_later``: when nothing but the window changed and the stored window is younger than
     ``later_within``, the window's write is handed to it (`run` gives the ingest thread's next commit)
-    instead of a transaction of its own; readers see the heartbeat that much later.
+    instead of a transaction of its own; readers see the heartbeat that much later. When it is younger
+    than ``kept_within`` it is not written at all: the stored snapshot says the same, a little older.
     """
     stamp = now.isoformat()
     changes = []
@@ -61,9 +62,10 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
     documents = {(f.rule, f.location or ""): _dump(f.to_json()) for f in result.findings}
     # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
     summary = _summary_text(result)
-    if whole and window_later is not None and _window_recent(store, result.at, later_within) \
-            and not _snapshot_changes(store, documents, summary):
-        window_later(lambda conn: _advance_window(conn, window))
+    age = _window_age(store, result.at) if whole and window_later is not None else None
+    if age is not None and age < later_within and not _snapshot_changes(store, documents, summary):
+        if age >= kept_within:
+            window_later(lambda conn: _advance_window(conn, window))
         return []
     with store.transaction(immediate=True) as db:
         previous = {(rule, location): (status, document) for rule, location, status, document in db.execute(
@@ -111,11 +113,14 @@ def _snapshot_changes(store: Store, documents: dict[tuple[str, str], str], summa
     return row is None or row[0] != summary
 
 
-def _window_recent(store: Store, at: datetime, within: timedelta) -> bool:
-    """Return whether the stored window's moment lies in ``(at - within, at]``: recent, and not after ``at``
+def _window_age(store: Store, at: datetime) -> timedelta | None:
+    """Return how long before ``at`` the stored window ends; None when there is none or it ends after ``at``
     (a window from the future — the clock was set back — is replaced at once, not by a late hand-over)."""
     row = store.execute("SELECT at FROM score_window WHERE id = 1").fetchone()
-    return row is not None and at - within < datetime.fromisoformat(row[0]) <= at
+    if row is None:
+        return None
+    age = at - datetime.fromisoformat(row[0])
+    return age if age >= timedelta(0) else None
 
 
 def _advance_window(conn: sqlite3.Connection, window: dict) -> None:
