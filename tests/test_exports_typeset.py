@@ -48,9 +48,10 @@ def farm(store, config):
                                                    "mortality": day.day % 4, "eggs": 18000 + day.day},
                       by="Marie-Louise van den Berg-Ødegård", now=at(day))
         day += timedelta(days=1)
-    remark = "lokaas aangevuld; sporen bij voersilo, " * 6 + "ratten — € 12,50 — “gecontroleerd”"
-    entry = add_entry(store, config, "pest_control", {**GOOD["pest_control"], "bait_box": "5", "measures": remark}, by="jan",
-                      now=NOW)
+    # "№" is beyond the smallest cut of the font, within the Latin one: that cut is compared too.
+    remark = "lokaas aangevuld; sporen bij voersilo, " * 6 + "ratten — € 12,50 — “gecontroleerd” in kist № 5"
+    entry = add_entry(store, config, "pest_control", {**GOOD["pest_control"], "bait_box": "5", "measures": remark},
+                      by="jan", now=NOW)
     correct_entry(store, config, entry.entry.id, {"bait_box": "6"}, by="marie", now=NOW, reason="verkeerde kist")
     twice = add_entry(store, config, "checks", {**GOOD["checks"], "date": "2026-03-10"}, by="jan", now=NOW)
     correct_entry(store, config, twice.entry.id, None, by="jan", now=NOW, reason="dubbel ingevoerd", withdraw=True)
