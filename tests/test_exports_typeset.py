@@ -10,7 +10,7 @@ import zipfile
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 
 from agent.exports import build_pack, verify_pack
 from agent.exports import typeset as typeset_mod
@@ -48,9 +48,10 @@ def farm(store, config):
                                                    "mortality": day.day % 4, "eggs": 18000 + day.day},
                       by="Marie-Louise van den Berg-Ødegård", now=at(day))
         day += timedelta(days=1)
-    remark = "lokaas aangevuld; sporen bij voersilo, " * 6 + "ratten — € 12,50 — “gecontroleerd”"
-    entry = add_entry(store, config, "pest_control", {**GOOD["pest_control"], "bait_box": "5", "measures": remark}, by="jan",
-                      now=NOW)
+    # "№" is beyond the smallest cut of the font, within the Latin one: that cut is compared too.
+    remark = "lokaas aangevuld; sporen bij voersilo, " * 6 + "ratten — € 12,50 — “gecontroleerd” in kist № 5"
+    entry = add_entry(store, config, "pest_control", {**GOOD["pest_control"], "bait_box": "5", "measures": remark},
+                      by="jan", now=NOW)
     correct_entry(store, config, entry.entry.id, {"bait_box": "6"}, by="marie", now=NOW, reason="verkeerde kist")
     twice = add_entry(store, config, "checks", {**GOOD["checks"], "date": "2026-03-10"}, by="jan", now=NOW)
     correct_entry(store, config, twice.entry.id, None, by="jan", now=NOW, reason="dubbel ingevoerd", withdraw=True)
@@ -107,3 +108,75 @@ def test_the_pack_reports_progress_after_each_logbook_document(store, config, fa
     assert done == list(range(1, len(steps) + 1)) and steps[-1][0] == steps[-1][1]  # one at a time, to the end
     titles = [what for _, _, what in steps]
     assert titles[:len(LOGBOOKS)] == [spec.title for spec in LOGBOOKS.values()]  # each logbook's PDF as it is made
+
+
+def _table_pdf(document, fonts, rows, **table) -> bytes:
+    """Render a table the way to_pdf does, with document/fonts either the shortcuts or plain fpdf2."""
+    from fpdf import FontFace
+
+    from agent.exports.pdf import font_paths
+
+    regular, bold = font_paths()
+    pdf = document(orientation="L", unit="mm", format="A4")
+    fonts(pdf, "DejaVu", {"": regular, "B": bold})
+    pdf.set_auto_page_break(True, margin=15)
+    pdf.alias_nb_pages()
+    pdf.set_creation_date(NOW)
+    pdf.add_page()
+    pdf.set_font("DejaVu", "", 6.5)
+    pdf.cell(0, 5, "Pagina {nb}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 6.5)
+    table = {"headings_style": FontFace(emphasis="BOLD", fill_color=(225, 225, 225)), **table}
+    with pdf.table(text_align="LEFT", line_height=3.2, repeat_headings=1, padding=0.6, **table) as t:
+        for line in rows:
+            cells = t.row()
+            for value in line:
+                if isinstance(value, dict):
+                    cells.cell(**value)
+                else:
+                    cells.cell(value)
+    pdf.multi_cell(0, 4, "na de tabel", new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+TABLE_ROWS = [["Nr.", "Datum van de controle", "Opmerking", ""]] + [
+    [str(n), f"2026-01-{n % 28 + 1:02d}",
+     # one line; wrapped at spaces; a word longer than its column; parentheses and backslashes (escaped in Tj);
+     # a line break and a soft hyphen (fpdf2's own); Greek; empty
+     ["kort", "lokaas aangevuld; sporen bij voersilo, ratten — € 12,50 — “gecontroleerd” " * 2,
+      "Aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+      "(haakjes) en \\schuine\\ strepen", "twee\nregels", "af\u00adbreken", "Ελένη Παπαδοπούλου", ""][n % 8],
+     f"Marie-Louise van den Berg-Ødegård 2026-01-{n % 28 + 1:02d} 19:00 · id {n}"]
+    for n in range(1, 160)]
+
+
+@pytest.mark.parametrize("table", [
+    {"col_widths": (8, 20, 60, 30)},
+    {"col_widths": (8, 20, 20, 30), "v_align": "TOP"},  # narrow: most cells wrap
+    {"col_widths": (8, 20, 60, 30), "v_align": "BOTTOM", "min_row_height": 6},  # rows taller than their text
+    {"col_widths": (8, 20, 60, 30), "headings_style": FontFace(emphasis="BOLD", size_pt=8)},  # headings unfilled
+    {"col_widths": (8, 20, 60, 30), "headings_style": FontFace(emphasis="BOLD", color=(0, 0, 200))},  # fpdf2's
+    {"col_widths": (8, 20, 60, 30), "borders_layout": "INTERNAL"},  # not plain: fpdf2 draws every cell
+], ids=["middle", "wrapped", "bottom", "headings-unfilled", "headings-coloured", "internal-borders"])
+def test_a_table_drawn_with_the_shortcuts_is_byte_for_byte_what_plain_fpdf2_draws(table, monkeypatch):
+    from fpdf.table import Table
+
+    drawn_by_fpdf2 = []
+    original = Table._render_table_cell
+    monkeypatch.setattr(Table, "_render_table_cell",
+                        lambda self, *a, **k: drawn_by_fpdf2.append(1) or original(self, *a, **k))
+    rows = TABLE_ROWS + [["160", {"text": "eigen stijl", "style": FontFace(emphasis="BOLD", color=(200, 0, 0))}, "x", "y"]]
+    rows[40][2] = {"text": "rechts", "align": "RIGHT"}  # a cell of its own in an otherwise plain row
+    fast = _table_pdf(typeset_mod.Document, typeset_mod.add_fonts, rows, **table)
+    shortcut_cells = len(drawn_by_fpdf2)
+    slow = _table_pdf(FPDF, plain, rows, **table)
+    assert fast == slow
+    assert slow.count(b"/Type /Page\n") > 2  # the table ran over pages: headings repeated
+    if "borders_layout" not in table:  # the shortcut drew most cells itself (else this test would test nothing)
+        assert shortcut_cells < (len(drawn_by_fpdf2) - shortcut_cells) / 4
+
+
+def test_a_table_of_headings_only_then_text_is_byte_for_byte_what_plain_fpdf2_draws():
+    rows = [["Nr.", "Datum van de controle", "", "Geregistreerd"]]
+    fast = _table_pdf(typeset_mod.Document, typeset_mod.add_fonts, rows, col_widths=(8, 20, 60, 30))
+    assert fast == _table_pdf(FPDF, plain, rows, col_widths=(8, 20, 60, 30))

@@ -215,8 +215,9 @@ def load_checks(store: Store, at: datetime) -> tuple[Check, ...]:
     """Return the confirmed, current entries of the checks logbook (A3.6) as they stood at ``at``."""
     from agent.logbooks import logbook_view
 
+    # The checks logbook alone: a correction or withdrawal is of the same logbook as what it changes.
     return tuple(Check(e.record.date, e.record.item, e.record.result, e.record.house)
-                 for e in logbook_view(store, at).entries.get("checks", ()))
+                 for e in logbook_view(store, at, "checks").entries.get("checks", ()))
 
 
 def load_channels(store: Store, config: Settings) -> AlertChannels:

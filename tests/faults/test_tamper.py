@@ -108,6 +108,40 @@ def test_ja_to_nee_in_the_xlsx_fails(pack, tmp_path):
     assert not ok and message.startswith("logbooks/logbooks.xlsx: blad visitors cel"), message
 
 
+def _rezipped(data: bytes, change) -> bytes:
+    """Return a workbook written again member by member, each member's bytes passed through change(name, bytes)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for name in src.namelist():
+            dst.writestr(name, change(name, src.read(name)))
+    return out.getvalue()
+
+
+def test_a_workbook_with_the_same_cells_in_other_bytes_verifies(pack, tmp_path):
+    """Verify compares a workbook part by part first, then (another writer, other properties) cell by cell."""
+    files = files_of(pack)
+    original = files["logbooks/logbooks.xlsx"]
+    for change in (lambda name, data: data,  # the same parts, zipped otherwise
+                   lambda name, data: data.replace(b"</Properties>", b"<Company>X</Company></Properties>")
+                   if name == "docProps/app.xml" else data):  # another part: cell by cell
+        files["logbooks/logbooks.xlsx"] = _rezipped(original, change)
+        assert files["logbooks/logbooks.xlsx"] != original
+        ok, summary = verify_pack(reseal(files, tmp_path))
+        assert ok, summary
+
+
+def test_a_changed_cell_fails_even_when_the_other_parts_are_the_same(pack, tmp_path):
+    files = files_of(pack)
+    name = "xl/sharedStrings.xml"
+    with zipfile.ZipFile(io.BytesIO(files["logbooks/logbooks.xlsx"])) as zf:
+        if name not in zf.namelist():
+            name = next(n for n in zf.namelist() if n.startswith("xl/worksheets/") and "Vreemde" in zf.read(n).decode())
+    files["logbooks/logbooks.xlsx"] = _rezipped(files["logbooks/logbooks.xlsx"],
+                                                lambda n, data: data.replace(b"Vreemde", b"Vriende") if n == name else data)
+    ok, message = verify_pack(reseal(files, tmp_path))
+    assert not ok and message.startswith("logbooks/logbooks.xlsx: blad visitors cel"), message
+
+
 def test_a_replaced_visitors_pdf_fails(pack, farm, tmp_path):
     files = files_of(pack)
     rows = [r for r in list_entries(farm, "visitors") if r.entry["name"] != "Vreemde Bezoeker"]
