@@ -40,10 +40,9 @@ DOC = REPO / "docs" / "PERFORMANCE.md"
 BEGIN, END = "<!-- run_all: begin -->", "<!-- run_all: end -->"
 
 
-def start(args: list[str]) -> tuple:
-    """Start one bench in the background (what it prints goes to a file, never a full pipe); return what
-    ``finish`` needs."""
-    print(f"$ {' '.join(args)} &", flush=True)
+def start(args: list[str], background: bool = True) -> tuple:
+    """Start one bench (what it prints goes to a file, never a full pipe); return what ``finish`` needs."""
+    print(f"$ {' '.join(args)}{' &' if background else ''}", flush=True)
     log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
     proc = subprocess.Popen([PY, *args[1:]] if args[0] == "python" else args, cwd=REPO, stdout=log,
                             stderr=subprocess.STDOUT, text=True)
@@ -73,7 +72,7 @@ def finish(started: tuple, out: Path | None = None, timeout: float = 1800) -> tu
 
 def run(args: list[str], out: Path | None = None, timeout: float = 1800) -> tuple[dict | None, str]:
     """Run one bench; return its JSON figures (when it writes them to ``out``) and what it printed."""
-    return finish(start(args), out, timeout)
+    return finish(start(args, background=False), out, timeout)
 
 
 def pack_figures(text: str) -> dict:
