@@ -43,7 +43,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.config import Settings
-from agent.store import RECENT_KEY, Store, close_offline_events, last_reading, last_seen, sync_sensors
+from agent.store import Store, close_offline_events, last_reading, last_seen, recent_id, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
 from sensors.decode import Decoder, Limits, head_of, printable
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec
@@ -137,12 +137,12 @@ def insert_sql(table: str, rows: int = 1) -> str:
     """Return an INSERT of ``rows`` readings (sensor, ts, value) into ``table``, each only when the other
     table does not hold its (sensor, ts): a reading is stored once (readings_recent or readings_main)."""
     values = f"FROM (VALUES {_values(rows, 3)}) AS v WHERE NOT EXISTS"
-    if table == "readings_recent":  # keyed by ts * RECENT_KEY + sensor (agent.store.schema m011)
+    if table == "readings_recent":  # keyed by moment and sensor (agent.store.schema m011)
         return (f"INSERT OR IGNORE INTO readings_recent(id, sensor_id, ts, value) SELECT"
-                f" column2 * {RECENT_KEY} + column1, column1, column2, column3 {values}"
+                f" {recent_id('column2', 'column1')}, column1, column2, column3 {values}"
                 f" (SELECT 1 FROM readings_main AS o WHERE o.sensor_id = v.column1 AND o.ts = v.column2)")
     return (f"INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT column1, column2, column3 {values}"
-            f" (SELECT 1 FROM readings_recent AS o WHERE o.id = v.column2 * {RECENT_KEY} + v.column1)")
+            f" (SELECT 1 FROM readings_recent AS o WHERE o.id = {recent_id('v.column2', 'v.column1')})")
 
 
 # A batch's rows go in with multi-row statements instead of executemany: executemany steps once per row,

@@ -68,7 +68,7 @@ from agent.store.records import (
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups, roll_up_charts
 from agent.store.runlock import RunLock
-from agent.store.schema import RECENT_KEY
+from agent.store.schema import recent_id
 from agent.store.scores import (
     StoredScore,
     finding_occurrences,
@@ -106,7 +106,6 @@ __all__ = [
     "DOCUMENT_TYPES",
     "DayKey",
     "FileError",
-    "RECENT_KEY",
     "IMAGE_TYPES",
     "RunLock",
     "SMALL_CACHE_KIB",
@@ -176,6 +175,7 @@ __all__ = [
     "open_store",
     "pending_marks",
     "raise_watermark",
+    "recent_id",
     "reading_interval",
     "reading_stamps",
     "rejection_counts",

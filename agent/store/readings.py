@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from agent.store.connection import Store
-from agent.store.schema import RECENT_KEY
+from agent.store.schema import recent_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ def first_raw_ms(db, sensor_id: int, lo: int, hi: int) -> int | None:
     return db.execute(f"SELECT {LEAST} FROM (SELECT"
                       " (SELECT min(ts) FROM readings_main WHERE sensor_id = ?1 AND ts >= ?2 AND ts < ?3) AS a,"
                       " (SELECT min(ts) FROM readings_recent WHERE sensor_id = ?1 AND ts >= ?2 AND ts < ?3"
-                      f" AND id >= ?2 * {RECENT_KEY} AND id < ?3 * {RECENT_KEY}) AS b)",
+                      f" AND id >= {recent_id('?2', '0')} AND id < {recent_id('?3', '0')}) AS b)",
                       [sensor_id, lo, hi]).fetchone()[0]
 
 
@@ -77,7 +77,7 @@ def insert_readings(db, rows) -> int:
     # readings_recent (agent.store.schema m010).
     before = db.conn.total_changes
     db.conn.executemany("INSERT OR IGNORE INTO readings_main(sensor_id, ts, value) SELECT ?1, ?2, ?3"
-                        f" WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE id = ?2 * {RECENT_KEY} + ?1)", rows)
+                        f" WHERE NOT EXISTS (SELECT 1 FROM readings_recent WHERE id = {recent_id('?2', '?1')})", rows)
     return db.conn.total_changes - before
 
 
@@ -141,7 +141,7 @@ def last_reading(db, sensor_id: int, at_or_before: int | None = None) -> tuple[i
         main = db.execute("SELECT ts, value FROM readings_main WHERE sensor_id = ? AND ts <= ?"
                           " ORDER BY ts DESC LIMIT 1", (sensor_id, at_or_before)).fetchone()
         recent = db.execute("SELECT ts, value FROM readings_recent WHERE sensor_id = ? AND ts <= ?"
-                            f" AND id < (? + 1) * {RECENT_KEY} ORDER BY id DESC LIMIT 1",
+                            f" AND id < {recent_id('(? + 1)', '0')} ORDER BY id DESC LIMIT 1",
                             (sensor_id, at_or_before, at_or_before)).fetchone()
     row = max((r for r in (main, recent) if r is not None), default=None, key=lambda r: r[0])
     return (row[0], row[1]) if row else None

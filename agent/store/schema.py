@@ -483,6 +483,11 @@ WHERE sensor_id = old.sensor_id AND ts = old.ts; END;
 RECENT_KEY = 1 << 20
 
 
+def recent_id(ts: str, sensor: str) -> str:
+    """Return the SQL expression of readings_recent's key for the SQL expressions of a moment and a sensor."""
+    return f"{ts} * {RECENT_KEY} + {sensor}"
+
+
 @migrations(name="m011_recent_rowid")
 def m011_recent_rowid(db: Database) -> None:
     """Append live readings to a rowid table (issue 15, SD card; docs/PERFORMANCE.md, "SD-card writes").
@@ -504,10 +509,10 @@ CREATE TABLE readings_recent (
     ts INTEGER NOT NULL,
     sensor_id INTEGER NOT NULL REFERENCES sensors(id),
     value REAL NOT NULL,
-    CHECK (id = ts * {RECENT_KEY} + sensor_id AND sensor_id >= 0 AND sensor_id < {RECENT_KEY})
+    CHECK (id = {recent_id('ts', 'sensor_id')} AND sensor_id >= 0 AND sensor_id < {RECENT_KEY})
 );
 INSERT INTO readings_recent(id, ts, sensor_id, value)
-SELECT ts * {RECENT_KEY} + sensor_id, ts, sensor_id, value FROM readings_recent_m010 ORDER BY ts, sensor_id;
+SELECT {recent_id('ts', 'sensor_id')}, ts, sensor_id, value FROM readings_recent_m010 ORDER BY ts, sensor_id;
 DROP TABLE readings_recent_m010;
 CREATE TRIGGER readings_recent_mark_derived AFTER INSERT ON readings_recent
 {mark};
@@ -515,9 +520,9 @@ CREATE VIEW readings AS
 SELECT sensor_id, ts, value FROM readings_main UNION ALL SELECT sensor_id, ts, value FROM readings_recent;
 CREATE TRIGGER readings_insert INSTEAD OF INSERT ON readings
 BEGIN INSERT OR IGNORE INTO readings_recent(id, sensor_id, ts, value)
-SELECT new.ts * {RECENT_KEY} + new.sensor_id, new.sensor_id, new.ts, new.value
+SELECT {recent_id('new.ts', 'new.sensor_id')}, new.sensor_id, new.ts, new.value
 WHERE NOT EXISTS (SELECT 1 FROM readings_main WHERE sensor_id = new.sensor_id AND ts = new.ts); END;
 CREATE TRIGGER readings_delete INSTEAD OF DELETE ON readings
 BEGIN DELETE FROM readings_main WHERE sensor_id = old.sensor_id AND ts = old.ts; DELETE FROM readings_recent
-WHERE id = old.ts * {RECENT_KEY} + old.sensor_id; END;
+WHERE id = {recent_id('old.ts', 'old.sensor_id')}; END;
 """)
