@@ -6,6 +6,7 @@ pragma as the connection reports it, never timings (bench/steady.py measures byt
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from agent.config import config_from_dict
 from agent.evaluation.derived import cache_days
 from agent.evaluation.sensor_inputs import build_subjects
-from agent.ingest.ingestor import Ingestor
+from agent.ingest.ingestor import DELIVERY_TAG_MAX, Ingestor
 from agent.store import raise_watermark
 from agent.store.connection import open_store
 from agent.store.readings import first_reading_ms, insert_readings, newest_reading_ms, series, to_ms
@@ -181,26 +182,93 @@ def test_the_delivery_guard_is_a_ring_rewritten_in_place_and_survives_a_restart(
     settings = settings_for(tmp_path, mqtt={"receive_maximum": 20})
     store = open_store(settings.storage.path)
     ing = Ingestor(store, settings, T0)
-    for i in range(50):
-        ing.process(msg("ikb/1/lux", str(i), T0_MS + i, mid=i + 1, qos=1))
+    for i in range(50):  # batches that store no reading (each message rejected) keep their guard in the ring
+        ing.process(msg("ikb/1/lux", f"x{i}", T0_MS + i, mid=i + 1, qos=1))
         if i % 10 == 9:
             assert ing.flush()
     assert rows(store, "ingest_deliveries") == 20  # receive_maximum slots, never more
     # After a restart, a redelivery of one of the last 20 is recognised; an older one is not (the broker
     # cannot hold it unacknowledged: at most receive_maximum messages are in flight).
     again = Ingestor(store, settings, T0 + timedelta(minutes=1))
-    again.process(msg("ikb/1/lux", "49", T0_MS + 100, mid=50, qos=1, dup=True))
-    again.process(msg("ikb/1/lux", "31", T0_MS + 101, mid=32, qos=1, dup=True))
-    again.process(msg("ikb/1/lux", "4", T0_MS + 102, mid=5, qos=1, dup=True))
+    again.process(msg("ikb/1/lux", "x49", T0_MS + 100, mid=50, qos=1, dup=True))
+    again.process(msg("ikb/1/lux", "x31", T0_MS + 101, mid=32, qos=1, dup=True))
+    again.process(msg("ikb/1/lux", "x4", T0_MS + 102, mid=5, qos=1, dup=True))
+    again.process(msg("ikb/1/lux", "4", T0_MS + 103, mid=51, qos=1))  # a reading: this batch's guard on its row
     assert again.flush()
-    assert (again.counts.duplicates, again.counts.stored) == (2, 1)
-    # A smaller window: the ring is laid out again and keeps the newest.
+    assert (again.counts.duplicates, again.counts.rejected, again.counts.stored) == (2, 1, 1)
+    # A smaller window: the ring is laid out again with the tags and keeps the newest.
     small = Ingestor(store, settings_for(tmp_path, mqtt={"receive_maximum": 10}), T0 + timedelta(minutes=2))
     assert rows(store, "ingest_deliveries") == 10
-    small.process(msg("ikb/1/lux", "4", T0_MS + 200, mid=5, qos=1, dup=True))
+    small.process(msg("ikb/1/lux", "4", T0_MS + 200, mid=51, qos=1, dup=True))
+    small.process(msg("ikb/1/lux", "x4", T0_MS + 201, mid=5, qos=1, dup=True))
     assert small.flush()
-    assert small.counts.duplicates == 1
+    assert (small.counts.duplicates, small.counts.rejected) == (2, 0)
     store.close()
+
+
+def test_a_small_live_batch_carries_its_delivery_guard_on_its_newest_row_and_a_crash_loses_none(farm):
+    """The guard of a minute's batch rides on the page of readings the commit writes anyway; after a crash
+    before the PUBACKs, a restart, or a fold, each redelivery is still recognised."""
+    settings, store = farm
+    tags = "SELECT count(*) FROM readings_recent WHERE deliveries IS NOT NULL"
+    ing = Ingestor(store, settings, T0)
+    sent = [msg("ikb/1/lux", str(i), T0_MS + i * 1000, mid=i + 1, qos=1) for i in range(10)]
+    for m in sent:
+        ing.process(m)
+    assert ing.flush()
+    assert (rows(store, "ingest_deliveries"), store.execute(tags).fetchone()[0]) == (0, 1)
+    # A batch that stores no reading (a rejection) keeps its guard in the ring.
+    bad = msg("ikb/1/lux", "geen getal", T0_MS + 20_000, mid=11, qos=1)
+    ing.process(bad)
+    assert ing.flush()
+    assert rows(store, "ingest_deliveries") == 1
+    # A crash: the restarted agent reads both, and lays the ring out again with the whole guard.
+    again = Ingestor(store, settings, T0 + timedelta(minutes=1))
+    assert (rows(store, "ingest_deliveries"), store.execute(tags).fetchone()[0]) == (11, 0)
+    for m in [*sent, bad]:
+        again.process(dataclasses.replace(m, received_ms=m.received_ms + 60_000, dup=True))
+    assert again.flush()
+    assert (again.counts.duplicates, again.counts.stored, again.counts.rejected) == (11, 0, 0)
+    # A tagged batch, then a fold (which empties readings_recent): the guard goes to the ring first.
+    more = [msg("ikb/1/lux", str(i), T0_MS + 100_000 + i, mid=100 + i, qos=1) for i in range(3)]
+    for m in more:
+        again.process(m)
+    assert again.flush()
+    assert store.execute(tags).fetchone()[0] == 1
+    assert again.fold() == 3  # the first ten were moved by the restarted agent's first commit
+    third = Ingestor(store, settings, T0 + timedelta(minutes=2))
+    for m in more:
+        third.process(dataclasses.replace(m, received_ms=m.received_ms + 60_000, dup=True))
+    assert third.flush()
+    assert (third.counts.duplicates, third.counts.stored, rows(store)) == (3, 0, 13)
+    # A batch bigger than a tag holds keeps its guard in the ring.
+    big = [msg("ikb/1/lux", str(i), T0_MS + 200_000 + i, mid=1000 + i, qos=1) for i in range(DELIVERY_TAG_MAX + 1)]
+    for m in big:
+        third.process(m)
+    assert third.flush()
+    assert store.execute(tags).fetchone()[0] == 0
+
+
+def test_a_minutes_commit_with_its_delivery_guard_takes_about_one_new_page(farm):
+    """A minute's readings of the farm's sensors, each an MQTT delivery to remember: the commit writes the
+    page of readings it appends to, not a page of the guard as well (bench/steady.py: a third less)."""
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    climate = json.dumps({"AM2301": {"Temperature": 20.5, "Humidity": 61}})
+    wal = Path(settings.storage.path + "-wal")
+    store.conn.execute("PRAGMA wal_autocheckpoint=0")
+    frames, mid = [], 0
+    for minute in range(120):
+        before = wal.stat().st_size if wal.exists() else 0
+        for k in range(4):
+            for topic, payload in (("ikb/1/lux", "20"), ("tele/eierlokaal/SENSOR", climate)):
+                mid += 1
+                ing.process(msg(topic, payload, T0_MS + minute * 60_000 + k * 15_000, mid=mid, qos=1))
+        assert ing.flush()
+        frames.append((wal.stat().st_size - before) // (4096 + 24))
+    late = frames[30:]
+    assert sum(late) / len(late) < 1.6, late  # with the guard in a page of its own: about 2.4
+    assert rows(store, "ingest_deliveries") == 0
 
 
 def test_an_older_versions_delivery_guard_is_carried_over(tmp_path):

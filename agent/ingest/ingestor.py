@@ -34,6 +34,7 @@ import functools
 import logging
 import queue
 import sqlite3
+import struct
 import threading
 import time
 import zlib
@@ -43,7 +44,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.config import Settings
-from agent.store import Store, close_offline_events, last_reading, last_seen, recent_id, sync_sensors
+from agent.store import RECENT_KEY, Store, close_offline_events, last_reading, last_seen, recent_id, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
 from sensors.decode import Decoder, Limits, head_of, printable
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec
@@ -202,11 +203,39 @@ def load_deliveries(store: Store) -> list[tuple[int, int, int, int]]:
     return store.execute("SELECT slot, seq, mid, crc FROM ingest_deliveries ORDER BY seq").fetchall()
 
 
+# A live batch of at most this many deliveries carries its guard on its newest row of readings_recent
+# (schema m012): 8 + 6 bytes each, well inside a page. A bigger batch writes the ring.
+DELIVERY_TAG_MAX = 128
+_TAG_HEAD = struct.Struct("<q")
+_TAG_ITEM = struct.Struct("<HI")
+
+
+def pack_deliveries(first_seq: int, delivered: list[tuple[int, int]]) -> bytes:
+    """Return the tag of a batch: the sequence number of its first delivery, then (packet id, checksum) each."""
+    return _TAG_HEAD.pack(first_seq) + b"".join(_TAG_ITEM.pack(mid & 0xFFFF, crc) for mid, crc in delivered)
+
+
+def unpack_deliveries(blob: bytes) -> list[tuple[int, int, int]]:
+    """Return (seq, packet id, checksum) of each delivery of a tag; a damaged tag gives none."""
+    if not isinstance(blob, bytes) or len(blob) < _TAG_HEAD.size or (len(blob) - _TAG_HEAD.size) % _TAG_ITEM.size:
+        return []
+    (first,) = _TAG_HEAD.unpack_from(blob)
+    return [(first + i, mid, crc) for i, (mid, crc) in enumerate(_TAG_ITEM.iter_unpack(blob[_TAG_HEAD.size:]))]
+
+
+def load_tagged(store: Store) -> list[tuple[int, int, int]]:
+    """Return (seq, packet id, checksum) of the deliveries carried by rows of readings_recent."""
+    return [d for (blob,) in store.execute("SELECT deliveries FROM readings_recent WHERE deliveries IS NOT NULL")
+            for d in unpack_deliveries(blob)]
+
+
 def write_deliveries(store: Store, rows: list[tuple[int, int, int, int]], *, replace: bool = False) -> None:
-    """Store deliveries (slot, seq, packet id, checksum) in the ring; ``replace``: instead of what is there."""
+    """Store deliveries (slot, seq, packet id, checksum) in the ring; ``replace``: instead of what is there
+    (and of the tags on readings_recent, which the rows then hold)."""
     with store.transaction() as db:
         if replace:
             db.execute("DELETE FROM ingest_deliveries")
+            db.execute("UPDATE readings_recent SET deliveries = NULL WHERE deliveries IS NOT NULL")
         execute_rows(db.conn, delivery_upsert, rows)
 
 
@@ -323,7 +352,8 @@ class Ingestor:
         window = settings.mqtt.receive_maximum
         self._recent: deque[tuple[int, int]] = deque(maxlen=window)
         self._seq = 0  # deliveries remembered so far (the ring's last sequence number)
-        self._recent_before: list[tuple[int, int]] | None = None
+        self._recent_before: tuple[list[tuple[int, int]], int, bool] | None = None
+        self._tagged = False  # a delivery guard rides on a row of readings_recent (the next fold writes the ring)
         if live:
             self._load_recent()
             self._staged = staged_count(store)  # left by a process that stopped without folding: the first flush moves them
@@ -355,13 +385,18 @@ class Ingestor:
         """Load the packet ids and checksums of the last committed deliveries (the ring ``ingest_deliveries``)."""
         window = self._recent.maxlen
         rows = load_deliveries(self.store)
-        keep = rows[-window:]
-        self._recent.extend((mid, crc) for _slot, _seq, mid, crc in keep)
-        self._seq = keep[-1][1] if keep else 0
-        if len(keep) < len(rows) or any(slot != seq % window for slot, seq, _mid, _crc in keep):
-            # receive_maximum changed (or an older version's guard was carried over): lay the ring out again.
-            write_deliveries(self.store, [(seq % window, seq, mid, crc) for _slot, seq, mid, crc in keep],
-                             replace=True)
+        tagged = load_tagged(self.store)
+        # Sequence numbers run on across the ring and the tags: the last `window` of them are the guard.
+        merged = sorted({seq: (seq, mid, crc) for seq, mid, crc in
+                         [(seq, mid, crc) for _slot, seq, mid, crc in rows] + tagged}.values())
+        last = merged[-1][0] if merged else 0
+        keep = [d for d in merged if d[0] > last - window]
+        self._recent.extend((mid, crc) for _seq, mid, crc in keep)
+        self._seq = last
+        if tagged or len(keep) < len(rows) or any(slot != seq % window for slot, seq, _mid, _crc in rows):
+            # Tags left by the last run, receive_maximum changed, or an older version's guard carried over:
+            # lay the ring out again with the whole guard.
+            write_deliveries(self.store, [(seq % window, seq, mid, crc) for seq, mid, crc in keep], replace=True)
 
     def _init_health(self) -> None:
         """Write configured intervals and read what is known about each sensor."""
@@ -433,11 +468,13 @@ class Ingestor:
         """
         try:
             with self.store.transaction(immediate=True):
+                if self._tagged:
+                    self._guard_to_ring(self.store.conn)
                 moved = fold_recent(self.store.conn)
         except sqlite3.Error as exc:
             log.warning("recent readings not moved yet (they stay where they are): %s", exc)
             return 0
-        self._staged = 0
+        self._staged, self._tagged = 0, False
         self._folded_at = time.monotonic()
         return moved
 
@@ -611,6 +648,7 @@ class Ingestor:
         heard: dict[int, tuple[int, float]] = {}
         rejections_before = len(self._rejections)
         riders: dict[str, Callable[[sqlite3.Connection], None]] = {}
+        newest = -1  # key of this batch's newest new row of readings_recent (live): it carries the guard
         try:
             with self.store.transaction(immediate=True):
                 table = "readings_recent" if self.live else "readings_main"
@@ -633,6 +671,8 @@ class Ingestor:
                                                               repr(exc)[:200]))
                             continue
                     if fresh:
+                        if self.live and (key := r.ts_ms * RECENT_KEY + spec.id) > newest:
+                            newest = key
                         if notify:
                             stored.append(StoredReading(spec.id, spec.kind, spec.location, r.ts_ms, r.value,
                                                         spec.topic))
@@ -649,7 +689,7 @@ class Ingestor:
                 health = self._note_health(conn, heard)
                 self._write_rejections(conn)
                 if self._delivered:
-                    self._write_recent(conn)
+                    self._write_recent(conn, newest)
                 riders = self._take_riders()
                 self._write_riders(conn, riders)
         except BaseException:
@@ -814,20 +854,33 @@ class Ingestor:
         conn.execute("DELETE FROM rejections WHERE id <= (SELECT max(id) FROM rejections) - ?",
                      (self.options.dead_letter_max,))
 
-    def _write_recent(self, conn: sqlite3.Connection) -> None:
+    def _write_recent(self, conn: sqlite3.Connection, newest: int) -> None:
         """Remember the packet ids and checksums of this batch's deliveries, with the batch.
 
-        Each delivery takes the next slot of a ring of ``receive_maximum`` rows, updated in place: a
-        commit rewrites the page holding its own slots, not the whole guard.
+        A live batch of at most DELIVERY_TAG_MAX deliveries that stored a new row packs them into that
+        row's ``deliveries`` (``newest``, its key in readings_recent): the page the commit writes anyway.
+        Otherwise each delivery takes the next slot of a ring of ``receive_maximum`` rows, updated in
+        place: a commit rewrites the page holding its own slots, not the whole guard.
         """
-        self._recent_before = (list(self._recent), self._seq)
+        self._recent_before = (list(self._recent), self._seq, self._tagged)
         window = self._recent.maxlen
-        rows = []
-        for mid, crc in self._delivered:
-            self._seq += 1
-            rows.append((self._seq % window, self._seq, mid & 0xFFFF, crc))
+        first = self._seq + 1
+        self._seq += len(self._delivered)
         self._recent.extend(self._delivered)
-        execute_rows(conn, delivery_upsert, rows)
+        if newest >= 0 and len(self._delivered) <= DELIVERY_TAG_MAX and conn.execute(
+                "UPDATE readings_recent SET deliveries = ? WHERE id = ?",
+                (pack_deliveries(first, self._delivered), newest)).rowcount:
+            self._tagged = True
+            return
+        execute_rows(conn, delivery_upsert, [((first + i) % window, first + i, mid & 0xFFFF, crc)
+                                             for i, (mid, crc) in enumerate(self._delivered)])
+
+    def _guard_to_ring(self, conn: sqlite3.Connection) -> None:
+        """Write the whole guard into the ring (before a fold empties readings_recent, and its tags)."""
+        window = self._recent.maxlen
+        first = self._seq - len(self._recent) + 1
+        execute_rows(conn, delivery_upsert, [((first + i) % window, first + i, mid & 0xFFFF, crc)
+                                             for i, (mid, crc) in enumerate(self._recent)])
 
     def _recent_rollback(self) -> None:
         """Forget the deliveries of a batch whose commit failed."""
@@ -835,7 +888,7 @@ class Ingestor:
         if before is not None:
             self._recent.clear()
             self._recent.extend(before[0])
-            self._seq = before[1]
+            self._seq, self._tagged = before[1], before[2]
             self._recent_before = None
 
     def _notify(self, stored: list[StoredReading]) -> None:

@@ -68,7 +68,7 @@ from agent.store.records import (
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups, roll_up_charts
 from agent.store.runlock import RunLock
-from agent.store.schema import recent_id
+from agent.store.schema import RECENT_KEY, recent_id
 from agent.store.scores import (
     StoredScore,
     finding_occurrences,
@@ -175,6 +175,7 @@ __all__ = [
     "open_store",
     "pending_marks",
     "raise_watermark",
+    "RECENT_KEY",
     "recent_id",
     "reading_interval",
     "reading_stamps",

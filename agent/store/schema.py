@@ -526,3 +526,17 @@ CREATE TRIGGER readings_delete INSTEAD OF DELETE ON readings
 BEGIN DELETE FROM readings_main WHERE sensor_id = old.sensor_id AND ts = old.ts; DELETE FROM readings_recent
 WHERE id = {recent_id('old.ts', 'old.sensor_id')}; END;
 """)
+
+
+@migrations(name="m012_recent_deliveries")
+def m012_recent_deliveries(db: Database) -> None:
+    """Let a live batch carry its delivery guard on one of its own rows (issue 15, SD card).
+
+    The guard (``ingest_deliveries``, docs/INGEST.md "Exactly once after a crash") was a page of its own
+    in every commit of readings: on the SD card a second page costs about a third of the commit. A live
+    batch of up to ``DELIVERY_TAG_MAX`` deliveries now packs them into ``deliveries`` of its newest row of
+    ``readings_recent``, the page that commit writes anyway; the ring takes the rest (batches without a
+    new row, big batches, trace replays) and, at each fold and start, what the tags held. NULL on every
+    other row: one byte of the row's header.
+    """
+    _run(db, "ALTER TABLE readings_recent ADD COLUMN deliveries BLOB;")
