@@ -11,14 +11,18 @@ expected, e.g. ``houses[1].housing: expected one of barn, free_range, organic, c
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import tomllib
+import types
+import typing
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rules.evidence import EggRoom, Farm, House
 from rules.params import LogbookParams, Params
@@ -507,12 +511,10 @@ def _get_path(data: dict, path: tuple[str, ...]) -> dict:
     return data
 
 
-class Settings(BaseSettings):
-    """The whole configuration file (DESIGN §3.2)."""
+class Settings(BaseModel):
+    """The whole configuration file (DESIGN §3.2); :func:`config_from_dict` lays the environment over it."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="IKB_", env_nested_delimiter="__", extra="forbid", nested_model_default_partial_update=True
-    )
+    model_config = ConfigDict(extra="forbid")
     farm: FarmSection
     houses: list[HouseSection] = Field(min_length=1)
     egg_rooms: list[EggRoomSection] = Field(default_factory=list)
@@ -548,13 +550,6 @@ class Settings(BaseSettings):
         settings = handler(data)
         settings._deprecations = notes
         return settings
-
-    @classmethod
-    def settings_customise_sources(
-        cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Let the environment override the file (the file arrives as init values)."""
-        return (env_settings, init_settings)
 
     @model_validator(mode="before")
     @classmethod
@@ -728,9 +723,81 @@ def load_config(path: str | Path) -> Settings:
     return config_from_dict(data)
 
 
+ENV_PREFIX = "IKB_"
+ENV_NESTED = "__"
+
+
+def _is_table(annotation: Any) -> bool:
+    """Return whether a field holds a table or a list (its value in the environment is JSON)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, typing.Annotated):
+        return any(_is_table(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+    if origin in (list, dict, tuple, set, frozenset):
+        return True
+    return isinstance(annotation, type) and issubclass(annotation, (BaseModel, list, dict, tuple))
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """Return the model class a field holds (also when optional), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        found = [m for arg in typing.get_args(annotation) if (m := _model_of(arg)) is not None]
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+def environment_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the configuration set in the environment, as a nested mapping.
+
+    ``IKB_<SECTION>__<KEY>=value`` (the name in any case), one double underscore per level of tables:
+    ``IKB_MQTT__HOST=10.0.0.5``, ``IKB_SENSOR_RULES__LIGHT__MAX_LIGHT_HOURS=16``. The value of a key
+    that holds a table or a list is JSON (``IKB_EGG_ROOMS='[{"id": "E"}]'``); any other value is text,
+    converted and checked as the file's would be. ``IKB_`` names that are no section of the file
+    (``IKB_CONFIG``, ``IKB_LANG``) are left to the CLI; an unknown key inside a section fails validation
+    with its path, as in the file. Made here rather than with pydantic-settings, which held the same
+    contract: its import brought asyncio and its CLI machinery into both processes, about 3 MB each
+    (docs/PERFORMANCE.md, issue 15).
+    """
+    environ = os.environ if environ is None else environ
+    out: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX):].lower().split(ENV_NESTED)
+        if path[0] not in Settings.model_fields or not all(path):
+            continue
+        model: type[BaseModel] | None = Settings
+        annotation: Any = None
+        for part in path:
+            field = model.model_fields.get(part) if model is not None else None
+            annotation = field.annotation if field is not None else None
+            model = _model_of(annotation)
+        value: Any = raw
+        if annotation is not None and _is_table(annotation):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw  # validation says what the key expected
+        node = out
+        for part in path[:-1]:
+            if not isinstance(node.get(part), dict):
+                node[part] = {}
+            node = node[part]
+        node[path[-1]] = value
+    return out
+
+
+def _laid_over(base: Any, top: Any) -> Any:
+    """Return ``top`` laid over ``base``: tables merged key by key, anything else replaced."""
+    if isinstance(base, dict) and isinstance(top, dict):
+        return {**base, **{key: _laid_over(base.get(key), value) for key, value in top.items()}}
+    return top
+
+
 def config_from_dict(data: dict[str, Any]) -> Settings:
     """Validate a configuration mapping; ``IKB_`` environment variables override it."""
     try:
-        return Settings(**data)
+        return Settings(**_laid_over(data, environment_overrides()))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None

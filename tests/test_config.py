@@ -73,6 +73,34 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
     assert config.farm.name == "Pluimveebedrijf De Hoeve"
 
 
+def test_environment_overrides_nested_tables_and_lists_and_leaves_the_clis_own_names_alone(tmp_path, monkeypatch):
+    path = tmp_path / "c.toml"
+    path.write_text(VALID, encoding="utf-8")
+    before = load_config(path)
+    assert before.sensor_rules.light.max_light_hours != 15
+    monkeypatch.setenv("ikb_sensor_rules__light__max_light_hours", "15")  # any case, one level per __
+    monkeypatch.setenv("IKB_EGG_ROOMS", '[{"id": "E9", "name": "Eierlokaal achter"}]')  # a list: JSON
+    monkeypatch.setenv("IKB_CONFIG", str(path))  # the CLI's, not a section of the file
+    monkeypatch.setenv("IKB_LANG", "en")
+    config = load_config(path)
+    assert config.sensor_rules.light.max_light_hours == 15
+    assert config.sensor_rules.light == before.sensor_rules.light.model_copy(update={"max_light_hours": 15})
+    assert [(r.id, r.name) for r in config.egg_rooms] == [("E9", "Eierlokaal achter")]
+    assert config.farm.name == "Pluimveebedrijf De Hoeve"
+
+
+def test_an_unknown_key_or_bad_json_in_the_environment_is_named_like_the_files(tmp_path, monkeypatch):
+    path = tmp_path / "c.toml"
+    path.write_text(VALID, encoding="utf-8")
+    monkeypatch.setenv("IKB_MQTT__HOTS", "10.1.2.3")
+    with pytest.raises(ConfigError, match=r"^mqtt\.hots: "):
+        load_config(path)
+    monkeypatch.delenv("IKB_MQTT__HOTS")
+    monkeypatch.setenv("IKB_EGG_ROOMS", "[{kapot")
+    with pytest.raises(ConfigError, match=r"^egg_rooms: "):
+        load_config(path)
+
+
 def test_bad_environment_value_names_the_key(tmp_path, monkeypatch):
     path = tmp_path / "c.toml"
     path.write_text(VALID, encoding="utf-8")

@@ -27,3 +27,32 @@ def test_numbers_use_a_decimal_comma_in_dutch(app):
 
     with app.test_request_context():
         assert fmt_number(1234.5) == "1.234,5"
+
+
+def test_dates_and_numbers_read_cldrs_words_and_say_exactly_what_babel_says():
+    """The page's formats use a copy of CLDR's words instead of loading Babel's locale data (issue 15,
+    memory): every day of a year, either side of midnight and of the clock changes, in both languages,
+    reads as ``babel.dates`` writes it with the same pattern."""
+    from datetime import date, datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_date, format_datetime, format_time
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    from webui import cldr
+
+    assert cldr.from_babel() == cldr.CLDR
+    tz = ZoneInfo("Europe/Amsterdam")
+    for lang in ("nl", "en"):
+        assert cldr.symbols(lang) == (get_group_symbol(locale=lang), get_decimal_symbol(locale=lang))
+        for n in range(366):
+            day = date(2026, 1, 1) + timedelta(days=n)
+            assert cldr.date_long(day, lang) == format_date(day, "d MMMM y", locale=lang)
+            assert cldr.day_short(day, lang) == format_date(day, "EEE d MMM", locale=lang)
+            for moment in (datetime(day.year, day.month, day.day, 22, 59, 30, tzinfo=timezone.utc),
+                           datetime(day.year, day.month, day.day, 0, 30, tzinfo=timezone.utc),
+                           datetime(day.year, day.month, day.day, 23, 15)):  # naive: taken as UTC, as Babel does
+                for year, pattern in ((True, "d MMM y HH:mm"), (False, "d MMM HH:mm")):
+                    assert cldr.datetime_short(moment, tz, lang, year=year) == format_datetime(
+                        moment, pattern, tzinfo=tz, locale=lang)
+                assert cldr.time_short(moment, tz) == format_time(moment, "HH:mm", tzinfo=tz, locale=lang)

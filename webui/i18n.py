@@ -1,4 +1,4 @@
-"""Language: Dutch first, English on request; texts from the gettext catalogues, dates and numbers by Babel.
+"""Language: Dutch first, English on request; texts from the gettext catalogues, dates and numbers in CLDR's words.
 
 The interface strings are written in Dutch in the code and templates (``_("Afwijkingen")``,
 ``ngettext("{n} regel", "{n} regels", n)``); :mod:`agent.i18n` reads their translations from the
@@ -10,14 +10,12 @@ the auditor reads.
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import lru_cache
 
-from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Flask, current_app, g, request, session
 
 from agent.i18n import LANGUAGES, translate, translate_plural, translations
 from rules.texts import N_
+from webui import cldr
 
 
 def language() -> str:
@@ -78,14 +76,13 @@ def fmt_datetime(value, short: bool = False) -> str:
     moment = _moment(value)
     if moment is None:
         return "—"
-    pattern = "d MMM HH:mm" if short else "d MMM y HH:mm"
-    return format_datetime(moment, pattern, tzinfo=_tz(), locale=language())
+    return cldr.datetime_short(moment, _tz(), language(), year=not short)
 
 
 def fmt_time(value) -> str:
     """Return a farm-local clock time: '14:05'."""
     moment = _moment(value)
-    return format_time(moment, "HH:mm", tzinfo=_tz(), locale=language()) if moment else "—"
+    return cldr.time_short(moment, _tz()) if moment else "—"
 
 
 def fmt_date(value) -> str:
@@ -96,27 +93,21 @@ def fmt_date(value) -> str:
         value = date.fromisoformat(value[:10])
     if isinstance(value, datetime):
         value = value.astimezone(_tz()).date()
-    return format_date(value, "d MMMM y", locale=language())
+    return cldr.date_long(value, language())
 
 
 def fmt_weekday(value) -> str:
     """Return a short date with its weekday, as a calendar cell shows it: 'za 31 okt'."""
     if isinstance(value, datetime):
         value = value.astimezone(_tz()).date()
-    return format_date(value, "EEE d MMM", locale=language())
-
-
-@lru_cache(maxsize=8)
-def _symbols(lang: str) -> tuple[str, str]:
-    """Return the locale's (thousands separator, decimal mark)."""
-    return get_group_symbol(locale=lang), get_decimal_symbol(locale=lang)
+    return cldr.day_short(value, language())
 
 
 def fmt_number(value, digits: int = 1) -> str:
-    """Return a number in the page's locale: 12,5 in Dutch (Babel's symbols; formatted here: lists have many)."""
+    """Return a number in the page's locale: 12,5 in Dutch (CLDR's symbols; formatted here: lists have many)."""
     if value is None:
         return "—"
-    group, decimal = _symbols(language())
+    group, decimal = cldr.symbols(language())
     return f"{value:,.{digits}f}".replace(",", "\0").replace(".", decimal).replace("\0", group)
 
 
