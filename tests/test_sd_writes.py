@@ -486,3 +486,22 @@ def test_the_web_writes_what_people_record_with_fsync(tmp_path, config_file):
     app = create_app(load_config(config_file), str(tmp_path / "farm.db"))
     with app.test_request_context("/"):
         assert get_writer().execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_a_sensor_numbered_past_what_the_recent_table_holds_stops_the_start_with_a_clear_message(farm):
+    """readings_recent's key keeps the sensor in 20 bits: a sensor numbered beyond would have its readings
+    refused one by one, out of sight. Never reached by configuring sensors; refused at the start all the same."""
+    from agent.store import RECENT_KEY, StoreError
+    from agent.store.readings import sync_sensors
+
+    settings, store = farm
+    with store.transaction() as db:
+        db.execute("INSERT INTO sensors(id, topic, field, kind, location, created_at) VALUES (?, 'ikb/9/lux', '',"
+                   " 'lux', '1', 0)", [RECENT_KEY])
+    extra = settings.sensors[0].model_copy(update={"topic": "ikb/9/lux"})
+    with pytest.raises(StoreError) as caught:
+        sync_sensors(store, [*settings.sensors, extra], T0)
+    assert str(caught.value).endswith(
+        f"sensor ikb/9/lux heeft nummer {RECENT_KEY} in de database, hoger dan {RECENT_KEY - 1}, het hoogste dat de"
+        " agent kan opslaan; er is niets opgeslagen")
+    assert rows(store) == 0

@@ -48,6 +48,8 @@ class StoreError(IkbError):
         "copy_first": N_("werkt het databaseschema niet bij zonder eerst een kopie van de database ({detail})"),
         "copy_unsound": N_("werkt het databaseschema niet bij: de kopie die eerst is gemaakt is niet in orde "
                            "({detail})"),
+        "sensor_id": N_("sensor {topic} heeft nummer {id} in de database, hoger dan {most}, het hoogste dat de "
+                        "agent kan opslaan; er is niets opgeslagen"),
     }
 
 

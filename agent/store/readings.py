@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from agent.store.connection import Store
-from agent.store.schema import recent_id
+from agent.store.connection import Store, StoreError
+from agent.store.schema import RECENT_KEY, recent_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,11 @@ def sync_sensors(store: Store, sensors, now: datetime) -> dict[tuple[str, str], 
             )
     rows = store.query("SELECT id, topic, field, kind, location FROM sensors")
     configured = {(s.topic, s.field or "") for s in sensors}
-    return {(r["topic"], r["field"]): SensorRow(**r) for r in rows if (r["topic"], r["field"]) in configured}
+    found = {(r["topic"], r["field"]): SensorRow(**r) for r in rows if (r["topic"], r["field"]) in configured}
+    for row in found.values():
+        if not 0 <= row.id < RECENT_KEY:  # readings_recent's key holds the sensor in its low 20 bits (schema m011)
+            raise StoreError(store.path, "sensor_id", {"topic": row.topic, "id": row.id, "most": RECENT_KEY - 1})
+    return found
 
 
 # The smaller / larger of two columns ``a`` and ``b`` of which either may be NULL (SQLite's min(a, b) is
