@@ -1,0 +1,78 @@
+"""What one commit costs the disk, by the number of pages it writes (issue 15, SD card).
+
+A database in WAL mode next to this repository (the disk `run` would use here) takes commits of 1 to 4
+changed pages, each a row in its own table. Before each commit the page cache is written out (``os.sync``),
+so each commit's cost is what it dirties: the WAL frames (a frame is a page and 24 bytes, so frames straddle
+the page cache's pages) and the WAL index (``-shm``). The figure is ``write_bytes`` of ``/proc/self/io``.
+
+    .venv/bin/python bench/commit_cost.py            # synchronous=FULL, the WAL already full size
+    .venv/bin/python bench/commit_cost.py --growing  # a fresh WAL that grows with each commit
+
+docs/PERFORMANCE.md ("Fourth round") uses it to tell a cost per commit from a cost per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_bytes() -> int:
+    """Return this process's bytes sent to storage so far."""
+    with open("/proc/self/io", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("write_bytes"):
+                return int(line.split()[1])
+    raise SystemExit("bench: /proc/self/io has no write_bytes")
+
+
+def measure(pages: int, growing: bool, synchronous: str, commits: int = 30) -> list[int]:
+    """Return the bytes of each of ``commits`` commits that change ``pages`` pages."""
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".commit-cost-") as tmp:
+        conn = sqlite3.connect(Path(tmp) / "c.db", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        for t in range(4):
+            conn.execute(f"CREATE TABLE t{t}(k INTEGER PRIMARY KEY, v BLOB)")
+        if not growing:  # a full-size WAL, restarted: the next commits overwrite it, as on a farm after hours
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO t3(k, v) VALUES (?, ?)", ((10**7 + i, bytes(3000)) for i in range(1000)))
+            conn.execute("COMMIT")
+            conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        out, key = [], 0
+        for _ in range(commits):
+            os.sync()
+            time.sleep(0.1)
+            before = write_bytes()
+            conn.execute("BEGIN")
+            for t in range(pages):
+                key += 1
+                conn.execute(f"INSERT OR REPLACE INTO t{t}(k, v) VALUES (?, ?)", (key if t == 0 else key % 5, b"x" * 60))
+            conn.execute("COMMIT")
+            out.append(write_bytes() - before)
+        conn.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--growing", action="store_true", help="a fresh WAL that grows (default: full size, overwritten)")
+    parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
+    args = parser.parse_args()
+    print(f"WAL {'growing' if args.growing else 'full size, overwritten'}, synchronous={args.synchronous}")
+    for pages in (1, 2, 3, 4):
+        costs = measure(pages, args.growing, args.synchronous)
+        print(f"  {pages} page(s) a commit: median {statistics.median(costs) / 1024:.0f} KiB "
+              f"(min {min(costs) / 1024:.0f}, max {max(costs) / 1024:.0f}) over {len(costs)} commits")
+
+
+if __name__ == "__main__":
+    main()
