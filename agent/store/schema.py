@@ -536,7 +536,7 @@ def m012_recent_deliveries(db: Database) -> None:
     in every commit of readings: on the SD card a second page costs about a third of the commit. A live
     batch of up to ``DELIVERY_TAG_MAX`` deliveries now packs them into ``deliveries`` of its newest row of
     ``readings_recent``, the page that commit writes anyway; the ring takes the rest (batches without a
-    new row, big batches, trace replays) and, at each fold and start, what the tags held. NULL on every
+    new row, big batches) and, at each fold and start, what the tags held. NULL on every
     other row: one byte of the row's header.
     """
     _run(db, "ALTER TABLE readings_recent ADD COLUMN deliveries BLOB;")
