@@ -249,6 +249,44 @@ def test_a_small_live_batch_carries_its_delivery_guard_on_its_newest_row_and_a_c
     assert store.execute(tags).fetchone()[0] == 0
 
 
+def test_a_commit_that_fails_after_packing_its_guard_is_retried_whole_and_a_restart_still_knows_it(farm, caplog):
+    """The database refuses the batch after its guard was packed (here a trigger; on a farm a full disk):
+    nothing is acknowledged, the retry commits the same batch once, and after a crash its redeliveries are
+    recognised with the sequence numbers the retry gave them."""
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    sent = [msg("ikb/1/lux", str(i), T0_MS + i * 1000, mid=i + 1, qos=1) for i in range(5)]
+    for m in sent:
+        ing.process(m)
+    with store.transaction() as db:
+        db.execute("CREATE TRIGGER refuse_guard BEFORE UPDATE OF deliveries ON readings_recent"
+                   " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    assert not ing.flush()
+    assert (rows(store), ing.counts.stored) == (0, 0)
+    with store.transaction() as db:
+        db.execute("DROP TRIGGER refuse_guard")
+    assert ing.flush()
+    assert (rows(store), ing.counts.stored) == (5, 5)
+    again = Ingestor(store, settings, T0 + timedelta(minutes=1))
+    for m in sent:
+        again.process(dataclasses.replace(m, received_ms=m.received_ms + 60_000, dup=True))
+    assert again.flush()
+    assert (again.counts.duplicates, again.counts.stored, rows(store)) == (5, 0, 5)
+
+
+def test_a_damaged_delivery_guard_is_said_in_the_log_and_the_agent_starts(farm, caplog):
+    settings, store = farm
+    ing = Ingestor(store, settings, T0)
+    ing.process(msg("ikb/1/lux", "1", T0_MS, mid=1, qos=1))
+    assert ing.flush()
+    with store.transaction() as db:
+        db.execute("UPDATE readings_recent SET deliveries = x'0102' WHERE deliveries IS NOT NULL")
+    again = Ingestor(store, settings, T0 + timedelta(minutes=1))
+    assert "a damaged delivery guard on readings_recent" in caplog.text
+    again.process(msg("ikb/1/lux", "2", T0_MS + 1000, mid=2, qos=1))
+    assert again.flush() and rows(store) == 2
+
+
 def test_a_minutes_commit_with_its_delivery_guard_takes_about_one_new_page(farm):
     """A minute's readings of the farm's sensors, each an MQTT delivery to remember: the commit writes the
     page of readings it appends to, not a page of the guard as well (bench/steady.py: a third less)."""

@@ -44,7 +44,7 @@ from datetime import datetime
 from typing import Callable, Iterable
 
 from agent.config import Settings
-from agent.store import RECENT_KEY, Store, close_offline_events, last_reading, last_seen, recent_id, sync_sensors
+from agent.store import Store, close_offline_events, last_reading, last_seen, recent_id, recent_key, sync_sensors
 from rules.kinds import KINDS, STATE_HEARTBEAT_MS, is_alarm
 from sensors.decode import Decoder, Limits, head_of, printable
 from sensors.model import RawMessage, Reading, Rejection, SensorSpec
@@ -216,8 +216,10 @@ def pack_deliveries(first_seq: int, delivered: list[tuple[int, int]]) -> bytes:
 
 
 def unpack_deliveries(blob: bytes) -> list[tuple[int, int, int]]:
-    """Return (seq, packet id, checksum) of each delivery of a tag; a damaged tag gives none."""
+    """Return (seq, packet id, checksum) of each delivery of a tag; a damaged tag gives none (and is logged)."""
     if not isinstance(blob, bytes) or len(blob) < _TAG_HEAD.size or (len(blob) - _TAG_HEAD.size) % _TAG_ITEM.size:
+        log.warning("a damaged delivery guard on readings_recent (%r) was ignored: a redelivery of its batch after"
+                    " a crash would be stored again", blob[:40] if isinstance(blob, bytes) else type(blob).__name__)
         return []
     (first,) = _TAG_HEAD.unpack_from(blob)
     return [(first + i, mid, crc) for i, (mid, crc) in enumerate(_TAG_ITEM.iter_unpack(blob[_TAG_HEAD.size:]))]
@@ -227,6 +229,11 @@ def load_tagged(store: Store) -> list[tuple[int, int, int]]:
     """Return (seq, packet id, checksum) of the deliveries carried by rows of readings_recent."""
     return [d for (blob,) in store.execute("SELECT deliveries FROM readings_recent WHERE deliveries IS NOT NULL")
             for d in unpack_deliveries(blob)]
+
+
+def ring_rows(first_seq: int, delivered: Iterable[tuple[int, int]], window: int) -> list[tuple[int, int, int, int]]:
+    """Return the ring's rows (slot, seq, packet id, checksum) of deliveries numbered from ``first_seq``."""
+    return [((first_seq + i) % window, first_seq + i, mid & 0xFFFF, crc) for i, (mid, crc) in enumerate(delivered)]
 
 
 def write_deliveries(store: Store, rows: list[tuple[int, int, int, int]], *, replace: bool = False) -> None:
@@ -387,16 +394,16 @@ class Ingestor:
         rows = load_deliveries(self.store)
         tagged = load_tagged(self.store)
         # Sequence numbers run on across the ring and the tags: the last `window` of them are the guard.
-        merged = sorted({seq: (seq, mid, crc) for seq, mid, crc in
-                         [(seq, mid, crc) for _slot, seq, mid, crc in rows] + tagged}.values())
-        last = merged[-1][0] if merged else 0
-        keep = [d for d in merged if d[0] > last - window]
-        self._recent.extend((mid, crc) for _seq, mid, crc in keep)
-        self._seq = last
-        if tagged or len(keep) < len(rows) or any(slot != seq % window for slot, seq, _mid, _crc in rows):
+        by_seq = {seq: (mid, crc) for _slot, seq, mid, crc in rows}
+        by_seq.update((seq, (mid, crc)) for seq, mid, crc in tagged)
+        self._seq = max(by_seq, default=0)
+        first = max(self._seq - window + 1, min(by_seq, default=1))
+        self._recent.extend(by_seq[seq] for seq in range(first, self._seq + 1) if seq in by_seq)
+        if tagged or len(self._recent) < len(rows) or any(slot != seq % window for slot, seq, _mid, _crc in rows):
             # Tags left by the last run, receive_maximum changed, or an older version's guard carried over:
             # lay the ring out again with the whole guard.
-            write_deliveries(self.store, [(seq % window, seq, mid, crc) for seq, mid, crc in keep], replace=True)
+            write_deliveries(self.store, ring_rows(self._seq - len(self._recent) + 1, self._recent, window),
+                             replace=True)
 
     def _init_health(self) -> None:
         """Write configured intervals and read what is known about each sensor."""
@@ -671,7 +678,7 @@ class Ingestor:
                                                               repr(exc)[:200]))
                             continue
                     if fresh:
-                        if self.live and (key := r.ts_ms * RECENT_KEY + spec.id) > newest:
+                        if self.live and (key := recent_key(r.ts_ms, spec.id)) > newest:
                             newest = key
                         if notify:
                             stored.append(StoredReading(spec.id, spec.kind, spec.location, r.ts_ms, r.value,
@@ -872,15 +879,12 @@ class Ingestor:
                 (pack_deliveries(first, self._delivered), newest)).rowcount:
             self._tagged = True
             return
-        execute_rows(conn, delivery_upsert, [((first + i) % window, first + i, mid & 0xFFFF, crc)
-                                             for i, (mid, crc) in enumerate(self._delivered)])
+        execute_rows(conn, delivery_upsert, ring_rows(first, self._delivered, window))
 
     def _guard_to_ring(self, conn: sqlite3.Connection) -> None:
         """Write the whole guard into the ring (before a fold empties readings_recent, and its tags)."""
-        window = self._recent.maxlen
-        first = self._seq - len(self._recent) + 1
-        execute_rows(conn, delivery_upsert, [((first + i) % window, first + i, mid & 0xFFFF, crc)
-                                             for i, (mid, crc) in enumerate(self._recent)])
+        execute_rows(conn, delivery_upsert,
+                     ring_rows(self._seq - len(self._recent) + 1, self._recent, self._recent.maxlen))
 
     def _recent_rollback(self) -> None:
         """Forget the deliveries of a batch whose commit failed."""

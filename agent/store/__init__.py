@@ -68,7 +68,7 @@ from agent.store.records import (
 from agent.store.retention import roll_up
 from agent.store.rollups import bucket_width_s, downsample, ensure_rollups, roll_up_charts
 from agent.store.runlock import RunLock
-from agent.store.schema import RECENT_KEY, recent_id
+from agent.store.schema import RECENT_KEY, recent_id, recent_key
 from agent.store.scores import (
     StoredScore,
     finding_occurrences,
@@ -177,6 +177,7 @@ __all__ = [
     "raise_watermark",
     "RECENT_KEY",
     "recent_id",
+    "recent_key",
     "reading_interval",
     "reading_stamps",
     "rejection_counts",

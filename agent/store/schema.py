@@ -488,6 +488,11 @@ def recent_id(ts: str, sensor: str) -> str:
     return f"{ts} * {RECENT_KEY} + {sensor}"
 
 
+def recent_key(ts_ms: int, sensor_id: int) -> int:
+    """Return readings_recent's key of a reading: the value :func:`recent_id` computes in SQL."""
+    return ts_ms * RECENT_KEY + sensor_id
+
+
 @migrations(name="m011_recent_rowid")
 def m011_recent_rowid(db: Database) -> None:
     """Append live readings to a rowid table (issue 15, SD card; docs/PERFORMANCE.md, "SD-card writes").
