@@ -378,8 +378,7 @@ def broker_db_size(work: Path) -> int | None:
 
 def report(title: str, m: dict) -> None:
     """Print the figures of a measured window."""
-    wal_state = "a full-size WAL, overwritten" if m.get("reused_wal") else "a growing WAL"
-    print(f"\n== {title}: {m['minutes']} min measured ({wal_state}) ==")
+    print(f"\n== {title}: {m['minutes']} min measured ==")
     print(f"readings stored: {m['readings_stored']}")
     print(f"bytes written (run + web): {m['write_bytes'] / 1e6:.2f} MB -> {m['write_mb_per_day']} MB a day; "
           f"{m['write_bytes_per_reading']} bytes per stored reading")
@@ -433,31 +432,6 @@ def with_ingest(cfg: Path, settings: list[str]) -> None:
                                               (item.split("=", 1) for item in settings)))
 
 
-def reuse_wal(db: Path, frames: int = 1000) -> None:
-    """Make `run`'s next commits overwrite a WAL that is already full size, as on a farm after the first hours.
-
-    A fresh WAL (a few hours after `run` starts) grows with each commit, and appending to a file costs more
-    than overwriting it: about 8 KiB a commit by /proc (24 KiB against 32 for one frame; the file's size
-    changes with each fsync). `run` never truncates the WAL (no journal_size_limit), so after its first
-    checkpoint (wal_autocheckpoint, 1,000 frames) every commit overwrites. This pads the WAL to that size with
-    a table made and dropped again, then restarts it (a RESTART checkpoint): the window then sees the farm's
-    lasting state. The dropped table leaves free pages behind, as folds do.
-    """
-    conn = sqlite3.connect(db, timeout=120, isolation_level=None)
-    try:
-        conn.execute("PRAGMA busy_timeout=120000")
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("CREATE TABLE bench_wal_pad(x BLOB)")
-        conn.executemany("INSERT INTO bench_wal_pad VALUES (?)", ((bytes(3900),) for _ in range(frames)))
-        conn.execute("COMMIT")
-        conn.execute("DROP TABLE bench_wal_pad")
-        busy, _log, _done = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
-        if busy:
-            raise SystemExit("bench: could not restart the WAL (a reader held it)")
-    finally:
-        conn.close()
-
-
 def steady(args, work: Path) -> dict:
     """Run a farm live and measure it."""
     from sensors.simulator import farm_toml
@@ -493,10 +467,7 @@ def steady(args, work: Path) -> dict:
         poller.start()
         print(f"warming up {args.warmup} s …", flush=True)
         time.sleep(args.warmup)
-        if args.reused_wal:
-            reuse_wal(db)
         m = measure(procs, db, args.minutes, poller, broker, log_commits=args.commits)
-        m["reused_wal"] = args.reused_wal
         poller.stop_event.set()
         m["scenario"] = f"farm {args.farm}"
         m["sensors"] = 16 if args.farm == "sim" else 100
@@ -686,9 +657,6 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--ingest", action="append", default=[], metavar="KEY=VALUE",
                         help="an [ingest] setting for the live farm, e.g. batch_size=100 (repeatable)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (logs, database)")
-    parser.add_argument("--reused-wal", action="store_true",
-                        help="measure with a full-size WAL that commits overwrite, as after `run`'s first hours "
-                             "(the default measures a WAL that still grows, as soon after a start)")
     args = parser.parse_args(argv)
     if args.history_days is None:
         args.history_days = 3 if args.farm == "sim" else 1
