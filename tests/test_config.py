@@ -62,9 +62,16 @@ def test_missing_file_says_how_to_point_at_one(tmp_path):
         load_config(tmp_path / "absent.toml")
 
 
-def test_environment_overrides_the_file(tmp_path, monkeypatch):
+@pytest.fixture
+def valid_file(tmp_path):
+    """Return a valid configuration file (the environment tests lay their variables over it)."""
     path = tmp_path / "c.toml"
     path.write_text(VALID, encoding="utf-8")
+    return path
+
+
+def test_environment_overrides_the_file(valid_file, monkeypatch):
+    path = valid_file
     monkeypatch.setenv("IKB_MQTT__HOST", "10.1.2.3")
     monkeypatch.setenv("IKB_STORAGE__PATH", "/var/lib/ikb/other.db")
     config = load_config(path)
@@ -73,9 +80,8 @@ def test_environment_overrides_the_file(tmp_path, monkeypatch):
     assert config.farm.name == "Pluimveebedrijf De Hoeve"
 
 
-def test_environment_overrides_nested_tables_and_lists_and_leaves_the_clis_own_names_alone(tmp_path, monkeypatch):
-    path = tmp_path / "c.toml"
-    path.write_text(VALID, encoding="utf-8")
+def test_environment_overrides_nested_tables_and_lists_and_leaves_the_clis_own_names_alone(valid_file, monkeypatch):
+    path = valid_file
     before = load_config(path)
     assert before.sensor_rules.light.max_light_hours != 15
     monkeypatch.setenv("ikb_sensor_rules__light__max_light_hours", "15")  # any case, one level per __
@@ -89,9 +95,8 @@ def test_environment_overrides_nested_tables_and_lists_and_leaves_the_clis_own_n
     assert config.farm.name == "Pluimveebedrijf De Hoeve"
 
 
-def test_an_unknown_key_or_bad_json_in_the_environment_is_named_like_the_files(tmp_path, monkeypatch):
-    path = tmp_path / "c.toml"
-    path.write_text(VALID, encoding="utf-8")
+def test_an_unknown_key_or_bad_json_in_the_environment_is_named_like_the_files(valid_file, monkeypatch):
+    path = valid_file
     monkeypatch.setenv("IKB_MQTT__HOTS", "10.1.2.3")
     with pytest.raises(ConfigError, match=r"^mqtt\.hots: "):
         load_config(path)
@@ -101,9 +106,8 @@ def test_an_unknown_key_or_bad_json_in_the_environment_is_named_like_the_files(t
         load_config(path)
 
 
-def test_bad_environment_value_names_the_key(tmp_path, monkeypatch):
-    path = tmp_path / "c.toml"
-    path.write_text(VALID, encoding="utf-8")
+def test_bad_environment_value_names_the_key(valid_file, monkeypatch):
+    path = valid_file
     monkeypatch.setenv("IKB_MQTT__PORT", "99999")
     with pytest.raises(ConfigError, match=r"^mqtt\.port: input should be less than or equal to 65535$"):
         load_config(path)
