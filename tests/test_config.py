@@ -104,6 +104,10 @@ def test_an_unknown_key_or_bad_json_in_the_environment_is_named_like_the_files(v
     monkeypatch.setenv("IKB_EGG_ROOMS", "[{kapot")
     with pytest.raises(ConfigError, match=r"^egg_rooms: "):
         load_config(path)
+    monkeypatch.delenv("IKB_EGG_ROOMS")
+    monkeypatch.setenv("IKB_HOUSES__0__NAME", "Stal A")  # a list has no keys: the whole list is JSON or nothing
+    with pytest.raises(ConfigError, match=r"^houses: input should be a valid list"):
+        load_config(path)
 
 
 def test_bad_environment_value_names_the_key(valid_file, monkeypatch):

@@ -656,6 +656,7 @@ class Ingestor:
         rejections_before = len(self._rejections)
         riders: dict[str, Callable[[sqlite3.Connection], None]] = {}
         newest = -1  # key of this batch's newest new row of readings_recent (live): it carries the guard
+        tagging = self.live and 0 < len(self._delivered) <= DELIVERY_TAG_MAX  # a big batch keeps it in the ring
         try:
             with self.store.transaction(immediate=True):
                 table = "readings_recent" if self.live else "readings_main"
@@ -678,7 +679,7 @@ class Ingestor:
                                                               repr(exc)[:200]))
                             continue
                     if fresh:
-                        if self.live and (key := recent_key(r.ts_ms, spec.id)) > newest:
+                        if tagging and (key := recent_key(r.ts_ms, spec.id)) > newest:
                             newest = key
                         if notify:
                             stored.append(StoredReading(spec.id, spec.kind, spec.location, r.ts_ms, r.value,
