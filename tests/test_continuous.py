@@ -155,6 +155,47 @@ def test_an_unchanged_minute_keeps_its_window_or_hands_it_to_the_next_commit_of_
     assert handed == [] and latest_score(store).score.at == later
 
 
+def test_a_finding_whose_text_runs_on_goes_with_the_next_commit_of_readings_and_a_status_change_at_once(tmp_path):
+    """A deviation still going on ("aaneengesloten licht 17 u 18 min") reads differently every minute; with its
+    status unchanged it is written inside the ingest thread's next commit, not in a commit of its own (each
+    commit costs the SD card pages of the WAL index). A status change is written at once: the alerts read it."""
+    store = open_store(tmp_path / "farm.db")
+    minute = timedelta(minutes=1)
+
+    def light(at, minutes, status="D"):
+        spell = Occurrence(AT - timedelta(hours=17), None, f"aaneengesloten licht 17 u {minutes:02d} min")
+        return score([Finding("G3.8.7", "1", status, "sensor", "Lichtschema niet in orde", (spell,) if status == "D" else ()),
+                      Finding("A3.4", "1", "ok", "sensor", "alarm in orde")], at=at, since=at - timedelta(days=30))
+
+    def tick(result, handed):
+        return record_score(store, result, result.at, window_later=handed.append,
+                            later_within=minute * 5 / 2, kept_within=minute * 3 / 2)
+
+    handed = []
+    assert len(tick(light(AT, 18), handed)) == 2 and handed == []  # the first snapshot: at once
+    frames = store.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    # A minute later the light is still on: a new text, the same status. Nothing is written yet ...
+    assert tick(light(AT + minute, 19), handed) == [] and len(handed) == 1
+    assert store.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone() == frames
+    assert latest_score(store).score == light(AT, 18)
+    # ... until the next commit of readings carries it: the page then reads the whole score of that minute.
+    with store.transaction() as db:
+        handed.pop()(db.conn)
+    assert latest_score(store).score == light(AT + minute, 19)
+    assert store.query("SELECT count(*) AS n FROM status_changes")[0]["n"] == 2
+    # A hand-over that lands late never undoes a newer write of the same finding by another writer.
+    tick(light(AT + 2 * minute, 20), handed)
+    record_score(store, light(AT + 2 * minute, 21), AT + 2 * minute, whole=False)
+    with store.transaction() as db:
+        handed.pop()(db.conn)
+    assert "17 u 21 min" in latest_score(store).score.findings[0].occurrences[0].detail
+    # The lights go off and the deviation is over: a status change, written at once and returned for the alerts.
+    changes = tick(light(AT + 3 * minute, 0, status="ok"), handed)
+    assert handed == [] and [(c["rule"], c["from"], c["to"]) for c in changes] == [("G3.8.7", "D", "ok")]
+    assert latest_score(store).score == light(AT + 3 * minute, 0, status="ok")
+    store.close()
+
+
 def test_the_snapshot_keeps_repairs_not_checked_and_setup_steps_exactly_as_the_score_json_has_them(tmp_path):
     store = open_store(tmp_path / "farm.db")
     repaired = Finding("A4.1.6", None, "D", "self_assessment", "Kadavers in de stal", (

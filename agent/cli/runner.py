@@ -149,7 +149,7 @@ class Agent:
                            heard=self.ingestor.heard)
         # Every rule, each minute: the score snapshot. When nothing but its window moved, the window rides on
         # the next commit of readings instead of a commit of its own (docs/PERFORMANCE.md, "SD-card writes").
-        window_later = partial(self.ingestor.ride_along, "score_window")
+        window_later = partial(self.ingestor.ride_along, "score snapshot")
         jobs.append(JobSpec(*tick_job(job_store, self.settings, window_later), first_delay_s=5))
         for factory in JOB_FACTORIES:
             try:

@@ -44,10 +44,12 @@ def evaluate_tick(store: Store, config: Settings, now: datetime,
                   window_later: Callable[[Callable], None] | None = None) -> list[dict]:
     """Bring the per-day cache up to date, score the recent window, keep it as the snapshot; return the changes.
 
-    When nothing but the window changed, ``window_later`` (`run`: the ingest thread's next commit) takes
-    the window when the stored one is one to two intervals old, and a younger one is kept as it is: the
-    window is written every other minute, at most three intervals old when read (readers call a snapshot
-    stale after three intervals and a minute). An older one is written at once.
+    ``window_later`` (`run`: the ingest thread's next commit of readings) takes what changed when no status
+    did (a finding's text running on, the window) while the stored window is younger than two and a half
+    intervals; a status change, and anything once the window is older, is written at once. When nothing but
+    the window changed, a window younger than one and a half intervals is kept as it is: the window is
+    written every other minute, at most three intervals old when read (readers call a snapshot stale after
+    three intervals and a minute).
     """
     since = now - timedelta(days=config.evaluation.window_days)
     refresh_day_cache(store, config, since, now)

@@ -51,22 +51,31 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
     left it are removed and the window is stored. Otherwise (an on-arrival evaluation of some rules,
     merged into the last snapshot) only findings and the summary are updated.
 
-    ``window_later``: when nothing but the window changed and the stored window is younger than
-    ``later_within``, the window's write is handed to it (`run` gives the ingest thread's next commit)
-    instead of a transaction of its own; readers see the heartbeat that much later. When it is younger
-    than ``kept_within`` it is not written at all: the stored snapshot says the same, a little older.
+    ``window_later``: when the stored window is younger than ``later_within`` and no status changed
+    (no finding came, went or changed its status), the write is handed to it (`run` gives the ingest
+    thread's next commit of readings) instead of a transaction of its own: a finding whose text
+    changed (a running figure, a new occurrence of the same status) and the window go with the
+    readings, one commit where there were two (docs/PERFORMANCE.md, "SD-card writes"); readers see it
+    that much later. A status change is written at once: the alerts read it. When nothing but the
+    window changed and the stored one is younger than ``kept_within`` it is not written at all: the
+    stored snapshot says the same, a little older.
     """
     stamp = now.isoformat()
-    changes = []
     window = {"id": 1, "since": result.since.isoformat(), "at": result.at.isoformat()}
     documents = {(f.rule, f.location or ""): _dump(f.to_json()) for f in result.findings}
     # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
     summary = _summary_text(result)
     age = _window_age(store, result.at) if whole and window_later is not None else None
-    if age is not None and age < later_within and not _snapshot_changes(store, documents, summary):
-        if age >= kept_within:
-            window_later(lambda conn: _advance_window(conn, window))
-        return []
+    if age is not None and age < later_within:
+        edits = _edits_keeping_statuses(store, result, documents, summary, stamp)
+        if edits is not None:
+            rows, old_summary = edits
+            if rows or old_summary is not None:
+                window_later(lambda conn: _write_later(conn, rows, old_summary, summary, window, stamp))
+            elif age >= kept_within:
+                window_later(lambda conn: _advance_window(conn, window))
+            return []
+    changes = []
     with store.transaction(immediate=True) as db:
         previous = {(rule, location): (status, document) for rule, location, status, document in db.execute(
             "SELECT rule, location, status, document FROM findings").fetchall()}
@@ -81,10 +90,7 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
                                 "at": stamp})
                 db.execute("INSERT INTO status_changes(rule, location, from_status, to_status, at)"
                            " VALUES (?, ?, ?, ?, ?)", [f.rule, key[1], old_status, f.status, stamp])
-            db["findings"].upsert({
-                "rule": f.rule, "location": key[1], "status": f.status, "source": f.source, "summary": f.summary,
-                "occurrences": json.dumps([o.to_json() for o in f.occurrences], ensure_ascii=False),
-                "evaluated_at": stamp, "evidence": f.evidence, "document": document}, pk=("rule", "location"))
+            db["findings"].upsert(_row(f, document, stamp), pk=("rule", "location"))
         if whole:
             # A rule that no longer applies (the farm's housing changed) leaves the current view.
             for key in set(previous) - set(documents):
@@ -97,20 +103,60 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
     return changes
 
 
+def _row(f: Finding, document: str, stamp: str) -> dict:
+    """Return the findings row of a finding and its document."""
+    return {"rule": f.rule, "location": f.location or "", "status": f.status, "source": f.source,
+            "summary": f.summary, "occurrences": json.dumps([o.to_json() for o in f.occurrences], ensure_ascii=False),
+            "evaluated_at": stamp, "evidence": f.evidence, "document": document}
+
+
+def _edits_keeping_statuses(store: Store, result: Score, documents: dict[tuple[str, str], str], summary: str,
+                            stamp: str) -> tuple[list[tuple[str, dict]], str | None] | None:
+    """Return what a whole score changes in the stored snapshot when no status changes (read only).
+
+    That is the changed findings rows, each with the document it replaces, and the summary it replaces
+    (None when the summary is the same); None when a status changes, a finding comes or goes, or there
+    is no summary yet: that is written at once.
+    """
+    stored = {(rule, location): (status, document) for rule, location, status, document in store.execute(
+        "SELECT rule, location, status, document FROM findings").fetchall()}
+    if stored.keys() != documents.keys():
+        return None
+    rows = []
+    for f in result.findings:
+        key = (f.rule, f.location or "")
+        status, document = stored[key]
+        if status != f.status:
+            return None
+        if document != documents[key]:
+            rows.append((document, _row(f, documents[key], stamp)))
+    row = store.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
+    if row is None:
+        return None
+    return rows, (row[0] if row[0] != summary else None)
+
+
+def _write_later(conn: sqlite3.Connection, rows: list[tuple[str, dict]], old_summary: str | None, summary: str,
+                 window: dict, stamp: str) -> None:
+    """Store a handed-over snapshot inside a later commit (record_score): each finding and the summary only
+    where the stored one is still the one it replaces (a newer write of another kind — the alarm rules judged
+    on arrival, the minute job writing for itself — is never undone), and the window unless a later one is
+    stored."""
+    for old, row in rows:
+        conn.execute("UPDATE findings SET status = ?, source = ?, summary = ?, occurrences = ?, evaluated_at = ?,"
+                     " evidence = ?, document = ? WHERE rule = ? AND location = ? AND document IS ?",
+                     [row["status"], row["source"], row["summary"], row["occurrences"], row["evaluated_at"], row["evidence"],
+                      row["document"], row["rule"], row["location"], old])
+    if old_summary is not None:
+        conn.execute("UPDATE score_summary SET summary = ?, changed_at = ? WHERE id = 1 AND summary = ?",
+                     [summary, stamp, old_summary])
+    _advance_window(conn, window)
+
+
 def _summary_text(result: Score) -> str:
     """Return the summary row of a score: all but its window and findings, and the findings' order."""
     return _dump({**{k: v for k, v in result.to_json().items() if k not in WINDOW_KEYS},
                   ORDER_KEY: [[f.rule, f.location] for f in result.findings]})
-
-
-def _snapshot_changes(store: Store, documents: dict[tuple[str, str], str], summary: str) -> bool:
-    """Return whether these finding documents and summary differ from the stored ones (read only)."""
-    stored = {(rule, location): document for rule, location, document in store.execute(
-        "SELECT rule, location, document FROM findings").fetchall()}
-    if stored != documents:
-        return True
-    row = store.execute("SELECT summary FROM score_summary WHERE id = 1").fetchone()
-    return row is None or row[0] != summary
 
 
 def _window_age(store: Store, at: datetime) -> timedelta | None:
