@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -271,3 +272,35 @@ def test_a_backlog_waits_with_the_broker_beyond_the_inbox_bound_and_nothing_is_l
     network.join(5)
     assert got[0].topic == "farm/1/alarm"
     assert [int(m.payload) for m in got[1:]] == list(range(n))
+
+
+def test_an_alarm_sessions_backlog_waits_with_the_broker_beyond_its_own_bound_and_still_goes_first():
+    """A catch-up after an outage: mosquitto 2.0 sent the alarm session's queue past its Receive Maximum, and
+    25,000 alarm-input messages (with a wake token each) sat in `run`'s memory: 89 MB at the peak, target 80.
+    The alarm inputs now have their own bound; a backlog beyond it waits with the broker, in order."""
+    import threading
+
+    from agent.ingest.ingestor import QUEUE_MAX, Inbox
+
+    inbox = Inbox(QUEUE_MAX)
+    n = QUEUE_MAX + 500
+    alarms = threading.Thread(target=lambda: [inbox.put(RawMessage("farm/1/alarm", b"%d" % i, i), urgent=True)
+                                              for i in range(n)])
+    alarms.start()
+    alarms.join(1.0)
+    assert alarms.is_alive()  # waiting: the alarm session's own backlog stays with the broker
+    assert len(inbox._urgent) == QUEUE_MAX and inbox._fifo.qsize() == 1  # one wake token, not one per message
+    inbox.put(RawMessage("farm/1/t", b"x", 0))  # the rest's queue is not held up by the alarms' bound
+    got = [inbox.get(timeout=5) for _ in range(n + 1)]
+    alarms.join(5)
+    # The alarms queued come first and all arrive in order; the rest's message is not lost meanwhile.
+    assert all(m.topic == "farm/1/alarm" for m in got[:QUEUE_MAX])
+    assert [int(m.payload) for m in got if m.topic == "farm/1/alarm"] == list(range(n))
+    assert [m.topic for m in got].count("farm/1/t") == 1
+    # An alarm arriving while the ingest thread waits on an empty inbox wakes it at once.
+    waiter = threading.Thread(target=lambda: got.append(inbox.get(timeout=5)))
+    waiter.start()
+    time.sleep(0.2)
+    inbox.put(RawMessage("farm/2/alarm", b"1", 0), urgent=True)
+    waiter.join(1.0)
+    assert not waiter.is_alive() and got[-1].topic == "farm/2/alarm"

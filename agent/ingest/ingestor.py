@@ -247,25 +247,32 @@ def write_deliveries(store: Store, rows: list[tuple[int, int, int, int]], *, rep
 
 
 class Inbox:
-    """The ingest thread's queue: alarm inputs first, everything else in arrival order and bounded.
+    """The ingest thread's queue: alarm inputs first, everything else in arrival order; each kind bounded.
 
-    Bounded for the rest only (``maxsize``): a full queue holds up that session's network thread (TCP
-    backpressure to the broker, which keeps the messages), never the alarm session's. A C ``SimpleQueue``
-    carries the rest (a lock-free put and get per message: the priority queue and semaphore this replaced
-    cost a fifth of the ingest path, bench/ingest.py); an alarm goes into its own deque, taken first, and
-    a wake token in the queue rouses a waiting ingest thread.
+    Each bound (``maxsize``) holds up only the network thread of the session that filled it (TCP
+    backpressure to the broker, which keeps the messages): a full queue of the rest never holds up the
+    alarm session, and an alarm session's own backlog (a catch-up after an outage: mosquitto 2.0 then
+    sends a persistent session's queue past its Receive Maximum) waits with the broker instead of in
+    memory. A C ``SimpleQueue`` carries the rest (a lock-free put and get per message: the priority queue
+    and semaphore this replaced cost a fifth of the ingest path, bench/ingest.py); an alarm goes into
+    its own deque, taken first, and one wake token at a time in the queue rouses a waiting ingest thread.
     """
 
     def __init__(self, maxsize: int):
         self.maxsize = maxsize
         self._fifo: queue.SimpleQueue = queue.SimpleQueue()
         self._urgent: deque[RawMessage] = deque()
+        self._wake_queued = False  # a wake token is in the queue and not yet taken
 
     def put(self, msg: RawMessage, *, urgent: bool = False) -> None:
-        """Queue a message (waiting while the rest fills the queue, unless urgent)."""
+        """Queue a message, waiting while its kind (alarm inputs or the rest) fills its bound."""
         if urgent:
+            while len(self._urgent) >= self.maxsize:
+                time.sleep(INBOX_FULL_WAIT_S)
             self._urgent.append(msg)
-            self._fifo.put(_WAKE)
+            if not self._wake_queued:  # checked after the append: see get()
+                self._wake_queued = True
+                self._fifo.put(_WAKE)
             return
         while self._fifo.qsize() >= self.maxsize:
             time.sleep(INBOX_FULL_WAIT_S)
@@ -285,6 +292,9 @@ class Inbox:
             item = self._fifo.get(timeout=wait)
             if item is not _WAKE:
                 return item
+            # Cleared before the deque is looked at again: an alarm appended meanwhile is either seen
+            # there or puts a new token.
+            self._wake_queued = False
 
     def get_nowait(self) -> RawMessage | None:
         """Take the next message without waiting; raise queue.Empty when there is none."""
@@ -294,6 +304,7 @@ class Inbox:
             item = self._fifo.get_nowait()
             if item is not _WAKE:
                 return item
+            self._wake_queued = False
 
 
 _WAKE = object()  # in the Inbox's queue: an alarm input waits in its deque
