@@ -7,8 +7,13 @@ the page cache's pages) and the WAL index (``-shm``). The figure is ``write_byte
 
     .venv/bin/python bench/commit_cost.py            # synchronous=FULL, the WAL already full size
     .venv/bin/python bench/commit_cost.py --growing  # a fresh WAL that grows with each commit
+    .venv/bin/python bench/commit_cost.py --minute   # a minute whose score changed a finding's text
 
-docs/PERFORMANCE.md ("Fourth round") uses it to tell a cost per commit from a cost per page.
+docs/PERFORMANCE.md ("Fourth round") uses it to tell a cost per commit from a cost per page. ``--minute``
+(fifth round) compares the two ways a minute can write a finding whose text changed while its status did
+not: the commit of readings (one page, ``synchronous=FULL``) followed by a commit of its own (the finding's
+page and the window's, ``synchronous=NORMAL``, the page cache written back in between, as the kernel does
+within 30 s), or the two pages riding on the commit of readings (``Ingestor.ride_along``).
 """
 
 from __future__ import annotations
@@ -62,11 +67,56 @@ def measure(pages: int, growing: bool, synchronous: str, commits: int = 30) -> l
     return out
 
 
+def minute(riding: bool, minutes: int = 30) -> list[int]:
+    """Return the bytes of each of ``minutes`` minutes: readings, and a finding and the window (see above)."""
+    with tempfile.TemporaryDirectory(dir=ROOT, prefix=".commit-cost-") as tmp:
+        readings = sqlite3.connect(Path(tmp) / "c.db", isolation_level=None)
+        readings.execute("PRAGMA journal_mode=WAL")
+        readings.execute("PRAGMA synchronous=FULL")
+        readings.execute("PRAGMA wal_autocheckpoint=0")
+        jobs = sqlite3.connect(Path(tmp) / "c.db", isolation_level=None)
+        jobs.execute("PRAGMA synchronous=NORMAL")
+        for t in range(4):
+            readings.execute(f"CREATE TABLE t{t}(k INTEGER PRIMARY KEY, v BLOB)")
+        readings.execute("BEGIN")  # a full-size WAL, restarted, as in measure()
+        readings.executemany("INSERT INTO t3(k, v) VALUES (?, ?)", ((10**7 + i, bytes(3000)) for i in range(1000)))
+        readings.execute("COMMIT")
+        readings.execute("PRAGMA wal_checkpoint(RESTART)")
+        out = []
+        for key in range(1, minutes + 1):
+            os.sync()
+            time.sleep(0.1)
+            before = write_bytes()
+            readings.execute("BEGIN")
+            readings.execute("INSERT INTO t0(k, v) VALUES (?, ?)", (key, b"x" * 60))
+            score = readings if riding else jobs
+            if not riding:
+                readings.execute("COMMIT")
+                os.sync()
+                score.execute("BEGIN")
+            score.execute("INSERT OR REPLACE INTO t1(k, v) VALUES (1, ?)", (b"finding %d" % key,))
+            score.execute("INSERT OR REPLACE INTO t2(k, v) VALUES (1, ?)", (b"window %d" % key,))
+            score.execute("COMMIT")
+            out.append(write_bytes() - before)
+        readings.close()
+        jobs.close()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--growing", action="store_true", help="a fresh WAL that grows (default: full size, overwritten)")
     parser.add_argument("--synchronous", default="FULL", choices=("FULL", "NORMAL"))
+    parser.add_argument("--minute", action="store_true", help="a minute with a changed finding: own commit or riding")
     args = parser.parse_args()
+    if args.minute:
+        for riding in (False, True):
+            costs = minute(riding)
+            way = "riding on the commit of readings" if riding else "a commit of its own"
+            print(f"  readings + a finding and the window, {way}: median {statistics.median(costs) / 1024:.0f} KiB a "
+                  f"minute (min {min(costs) / 1024:.0f}, max {max(costs) / 1024:.0f}) over {len(costs)} minutes"
+                  f" = {statistics.median(costs) * 1440 / 1e6:.1f} MB a day")
+        return
     print(f"WAL {'growing' if args.growing else 'full size, overwritten'}, synchronous={args.synchronous}")
     for pages in (1, 2, 3, 4):
         costs = measure(pages, args.growing, args.synchronous)
