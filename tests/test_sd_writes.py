@@ -543,3 +543,31 @@ def test_a_sensor_numbered_past_what_the_recent_table_holds_stops_the_start_with
         f"sensor ikb/9/lux heeft nummer {RECENT_KEY} in de database, hoger dan {RECENT_KEY - 1}, het hoogste dat de"
         " agent kan opslaan; er is niets opgeslagen")
     assert rows(store) == 0
+
+
+def test_a_page_left_open_all_day_writes_its_session_once_an_hour_and_a_short_idle_limit_is_kept(tmp_path):
+    """The bench's poller (every 10 s) wrote its login session every ten minutes: 144 commits a day on the SD
+    card for nothing but "still here". Now once an hour, or a tenth of the idle limit when that is shorter."""
+    from agent.store.users import add_user, session_user, start_session
+
+    store = open_store(tmp_path / "farm.db")
+    t0 = datetime(2026, 11, 30, 6, 0, tzinfo=timezone.utc)
+    add_user(store, "boer", "farmer", "lang genoeg wachtwoord", t0)
+    uid = store.query("SELECT id FROM users WHERE name = 'boer'")[0]["id"]
+    sid = start_session(store, uid, t0)
+
+    def day_of_polls(idle_s):
+        writes, seen = 0, store.query("SELECT last_seen FROM web_sessions")[0]["last_seen"]
+        start = datetime.fromtimestamp(seen / 1000, timezone.utc)
+        for k in range(1, 24 * 360 + 1):  # a poll every 10 s for a day
+            assert session_user(store, sid, start + timedelta(seconds=10 * k), max_age_s=90 * 86400, idle_s=idle_s)
+            now_seen = store.query("SELECT last_seen FROM web_sessions")[0]["last_seen"]
+            writes += now_seen != seen
+            seen = now_seen
+        return writes
+
+    # Written by the first poll past the interval: every 3,610 s with the default idle limit (7 days), every
+    # 370 s with an idle limit of an hour (a tenth of it); the session never ends while the page polls.
+    assert day_of_polls(7 * 86400) == 86400 // 3610 == 23  # was 86400 // 610 == 141
+    assert day_of_polls(3600) == 86400 // 370
+    store.close()

@@ -110,7 +110,9 @@ def set_password(store: Store, name: str, password: str, now: datetime) -> None:
 
 # --------------------------------------------------------------------------- web sessions (server side)
 
-SESSION_TOUCH_MS = 10 * 60_000  # last_seen is written at most this often: a page view is no SD-card write
+# last_seen is written at most this often, and at most a tenth of the idle limit (a page view is no SD-card
+# write): a page left open, polling all day, writes its session 24 times a day, not 144.
+SESSION_TOUCH_MS = 60 * 60_000
 SESSION_KEEP_MS = 90 * 86_400_000  # ended sessions are pruned after this
 
 
@@ -159,7 +161,8 @@ def session_user(store: Store, sid: str, now: datetime, *, max_age_s: float, idl
             db.execute("UPDATE web_sessions SET ended_at = ?, ended_why = ? WHERE id = ? AND ended_at IS NULL",
                        [now_ms, "expired" if too_old else "idle", row["sid"]])
         return None
-    if now_ms - row["last_seen"] > SESSION_TOUCH_MS:  # never backwards: a clock set back must not age it
+    touch_ms = SESSION_TOUCH_MS if idle_s is None else min(SESSION_TOUCH_MS, idle_s * 100)  # a tenth, in ms
+    if now_ms - row["last_seen"] > touch_ms:  # never backwards: a clock set back must not age it
         with store.transaction() as db:
             db.execute("UPDATE web_sessions SET last_seen = max(last_seen, ?) WHERE id = ?", [now_ms, row["sid"]])
     return {"id": row["id"], "name": row["name"], "role": row["role"]}
