@@ -147,8 +147,9 @@ class Agent:
                           repr(exc)[:300])
         jobs = ingest_jobs(job_store, self.settings, [s.id for s in self.ingestor.specs], started,
                            heard=self.ingestor.heard)
-        # Every rule, each minute: the score snapshot. When nothing but its window moved, the window rides on
-        # the next commit of readings instead of a commit of its own (docs/PERFORMANCE.md, "SD-card writes").
+        # Every rule, each minute: the score snapshot. When no status changed (only the window, or a finding's
+        # text), it rides on the next commit of readings instead of a commit of its own (docs/PERFORMANCE.md,
+        # "SD-card writes"); a status change is written at once.
         window_later = partial(self.ingestor.ride_along, "score snapshot")
         jobs.append(JobSpec(*tick_job(job_store, self.settings, window_later), first_delay_s=5))
         for factory in JOB_FACTORIES:
