@@ -727,8 +727,8 @@ class Ingestor:
         A small write that may wait for that commit (the score snapshot's window, or a finding whose text
         changed while its status did not; docs/PERFORMANCE.md "SD-card writes") then costs no commit of its
         own: on the SD card every commit also rewrites pages of the WAL index. ``write`` must be idempotent
-        and must not go back in time: it may run after a newer write of the same row by another connection. Nothing is promised when no reading arrives; the
-        caller writes for itself when the row grows old.
+        and must not go back in time: it may run after a newer write of the same row by another connection.
+        Nothing is promised when no reading arrives; the caller writes for itself when the row grows old.
         """
         with self._riders_lock:
             self._riders[key] = write
