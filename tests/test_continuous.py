@@ -168,7 +168,7 @@ def test_a_finding_whose_text_runs_on_goes_with_the_next_commit_of_readings_and_
                       Finding("A3.4", "1", "ok", "sensor", "alarm in orde")], at=at, since=at - timedelta(days=30))
 
     def tick(result, handed):
-        return record_score(store, result, result.at, window_later=handed.append,
+        return record_score(store, result, result.at, later=handed.append,
                             later_within=minute * 5 / 2, kept_within=minute * 3 / 2)
 
     handed = []
@@ -193,6 +193,37 @@ def test_a_finding_whose_text_runs_on_goes_with_the_next_commit_of_readings_and_
     changes = tick(light(AT + 3 * minute, 0, status="ok"), handed)
     assert handed == [] and [(c["rule"], c["from"], c["to"]) for c in changes] == [("G3.8.7", "D", "ok")]
     assert latest_score(store).score == light(AT + 3 * minute, 0, status="ok")
+    store.close()
+
+
+def test_a_handed_over_summary_lands_with_the_readings_but_never_over_a_newer_one(tmp_path):
+    """Only the summary changed (a due date moved, no status): it rides on the next commit of readings too, and
+    a late hand-over does not put back a summary another writer replaced meanwhile."""
+    store = open_store(tmp_path / "farm.db")
+    minute = timedelta(minutes=1)
+    findings = [Finding("A3.4", "1", "ok", "sensor", "alarm in orde")]
+
+    def due_in(at, days):
+        return score(findings, at=at, since=at - timedelta(days=30),
+                     due=[Due("A6.3.1", None, (AT + timedelta(days=days)).date(), "Drinkwateronderzoek")])
+
+    def tick(result, handed):
+        return record_score(store, result, result.at, later=handed.append,
+                            later_within=minute * 5 / 2, kept_within=minute * 3 / 2)
+
+    handed = []
+    tick(due_in(AT, 9), handed)
+    assert tick(due_in(AT + minute, 8), handed) == [] and len(handed) == 1
+    assert latest_score(store).score.due == due_in(AT, 9).due  # not written yet
+    with store.transaction() as db:
+        handed.pop()(db.conn)
+    assert latest_score(store).score == due_in(AT + minute, 8)
+    # Handed over, then the summary is replaced by another writer before the commit of readings comes.
+    tick(due_in(AT + 2 * minute, 7), handed)
+    record_score(store, due_in(AT + 2 * minute, 6), AT + 2 * minute, whole=False)
+    with store.transaction() as db:
+        handed.pop()(db.conn)
+    assert latest_score(store).score.due == due_in(AT, 6).due
     store.close()
 
 

@@ -150,8 +150,8 @@ class Agent:
         # Every rule, each minute: the score snapshot. When no status changed (only the window, or a finding's
         # text), it rides on the next commit of readings instead of a commit of its own (docs/PERFORMANCE.md,
         # "SD-card writes"); a status change is written at once.
-        window_later = partial(self.ingestor.ride_along, "score snapshot")
-        jobs.append(JobSpec(*tick_job(job_store, self.settings, window_later), first_delay_s=5))
+        later = partial(self.ingestor.ride_along, "score snapshot")
+        jobs.append(JobSpec(*tick_job(job_store, self.settings, later), first_delay_s=5))
         for factory in JOB_FACTORIES:
             try:
                 spec = factory(job_store, self.settings)

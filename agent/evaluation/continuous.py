@@ -41,10 +41,10 @@ FRESH_MS = 10 * 60_000  # readings older than this are history, not an alarm
 
 
 def evaluate_tick(store: Store, config: Settings, now: datetime,
-                  window_later: Callable[[Callable], None] | None = None) -> list[dict]:
+                  later: Callable[[Callable], None] | None = None) -> list[dict]:
     """Bring the per-day cache up to date, score the recent window, keep it as the snapshot; return the changes.
 
-    ``window_later`` (`run`: the ingest thread's next commit of readings) takes what changed when no status
+    ``later`` (`run`: the ingest thread's next commit of readings) takes what changed when no status
     did (a finding's text running on, the window) while the stored window is younger than two and a half
     intervals; a status change, and anything once the window is older, is written at once. When nothing but
     the window changed, a window younger than one and a half intervals is kept as it is: the window is
@@ -54,14 +54,14 @@ def evaluate_tick(store: Store, config: Settings, now: datetime,
     since = now - timedelta(days=config.evaluation.window_days)
     refresh_day_cache(store, config, since, now)
     interval = timedelta(seconds=config.evaluation.interval_seconds)
-    return record_score(store, score_window(store, config, at=now, since=since), now, window_later=window_later,
+    return record_score(store, score_window(store, config, at=now, since=since), now, later=later,
                         later_within=interval * 5 / 2, kept_within=interval * 3 / 2)
 
 
-def tick_job(store: Store, config: Settings, window_later: Callable[[Callable], None] | None = None
+def tick_job(store: Store, config: Settings, later: Callable[[Callable], None] | None = None
              ) -> tuple[str, Callable[[datetime], list[dict]], float]:
     """Return (name, function(now), interval) of the minute job that re-evaluates every rule."""
-    return ("evaluate", lambda now: evaluate_tick(store, config, now, window_later),
+    return ("evaluate", lambda now: evaluate_tick(store, config, now, later),
             float(config.evaluation.interval_seconds))
 
 

@@ -43,7 +43,7 @@ def _dump(doc: dict) -> str:
 
 
 def record_score(store: Store, result: Score, now: datetime, *, whole: bool = True,
-                 window_later: Callable[[Callable[[sqlite3.Connection], None]], None] | None = None,
+                 later: Callable[[Callable[[sqlite3.Connection], None]], None] | None = None,
                  later_within: timedelta = timedelta(0), kept_within: timedelta = timedelta(0)) -> list[dict]:
     """Keep a score as the snapshot, writing only what changed; return the status changes.
 
@@ -51,7 +51,7 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
     left it are removed and the window is stored. Otherwise (an on-arrival evaluation of some rules,
     merged into the last snapshot) only findings and the summary are updated.
 
-    ``window_later``: when the stored window is younger than ``later_within`` and no status changed
+    ``later``: when the stored window is younger than ``later_within`` and no status changed
     (no finding came, went or changed its status), the write is handed to it (`run` gives the ingest
     thread's next commit of readings) instead of a transaction of its own: a finding whose text
     changed (a running figure, a new occurrence of the same status) and the window go with the
@@ -65,15 +65,15 @@ def record_score(store: Store, result: Score, now: datetime, *, whole: bool = Tr
     documents = {(f.rule, f.location or ""): _dump(f.to_json()) for f in result.findings}
     # The findings' order (the evaluation's: catalogue, then each rule's locations) goes with the summary.
     summary = _summary_text(result)
-    age = _window_age(store, result.at) if whole and window_later is not None else None
+    age = _window_age(store, result.at) if whole and later is not None else None
     if age is not None and age < later_within:
         edits = _edits_keeping_statuses(store, result, documents, summary, stamp)
         if edits is not None:
             rows, old_summary = edits
             if rows or old_summary is not None:
-                window_later(lambda conn: _write_later(conn, rows, old_summary, summary, window, stamp))
+                later(lambda conn: _write_later(conn, rows, old_summary, summary, window, stamp))
             elif age >= kept_within:
-                window_later(lambda conn: _advance_window(conn, window))
+                later(lambda conn: _advance_window(conn, window))
             return []
     changes = []
     with store.transaction(immediate=True) as db:
@@ -143,10 +143,10 @@ def _write_later(conn: sqlite3.Connection, rows: list[tuple[str, dict]], old_sum
     on arrival, the minute job writing for itself — is never undone), and the window unless a later one is
     stored."""
     for old, row in rows:
-        conn.execute("UPDATE findings SET status = ?, source = ?, summary = ?, occurrences = ?, evaluated_at = ?,"
-                     " evidence = ?, document = ? WHERE rule = ? AND location = ? AND document IS ?",
-                     [row["status"], row["source"], row["summary"], row["occurrences"], row["evaluated_at"], row["evidence"],
-                      row["document"], row["rule"], row["location"], old])
+        columns = [c for c in row if c not in ("rule", "location")]
+        conn.execute(f"UPDATE findings SET {', '.join(f'{c} = ?' for c in columns)}"
+                     " WHERE rule = ? AND location = ? AND document IS ?",
+                     [row[c] for c in columns] + [row["rule"], row["location"], old])
     if old_summary is not None:
         conn.execute("UPDATE score_summary SET summary = ?, changed_at = ? WHERE id = 1 AND summary = ?",
                      [summary, stamp, old_summary])
