@@ -266,17 +266,16 @@ class Inbox:
 
     def put(self, msg: RawMessage, *, urgent: bool = False) -> None:
         """Queue a message, waiting while its kind (alarm inputs or the rest) fills its bound."""
-        if urgent:
-            while len(self._urgent) >= self.maxsize:
-                time.sleep(INBOX_FULL_WAIT_S)
-            self._urgent.append(msg)
-            if not self._wake_queued:  # checked after the append: see get()
-                self._wake_queued = True
-                self._fifo.put(_WAKE)
-            return
-        while self._fifo.qsize() >= self.maxsize:
+        size = self._urgent.__len__ if urgent else self._fifo.qsize
+        while size() >= self.maxsize:
             time.sleep(INBOX_FULL_WAIT_S)
-        self._fifo.put(msg)
+        if not urgent:
+            self._fifo.put(msg)
+            return
+        self._urgent.append(msg)
+        if not self._wake_queued:  # checked after the append: see get()
+            self._wake_queued = True
+            self._fifo.put(_WAKE)
 
     def put_stop(self) -> None:
         """Queue the end: taken after every message queued before it."""
@@ -877,7 +876,8 @@ class Ingestor:
         """Remember the packet ids and checksums of this batch's deliveries, with the batch.
 
         A live batch of at most DELIVERY_TAG_MAX deliveries that stored a new row packs them into that
-        row's ``deliveries`` (``newest``, its key in readings_recent): the page the commit writes anyway.
+        row's ``deliveries`` (``newest``, its key in readings_recent, or -1 when the batch is not tagged:
+        see ``tagging`` in :meth:`_commit`): the page the commit writes anyway.
         Otherwise each delivery takes the next slot of a ring of ``receive_maximum`` rows, updated in
         place: a commit rewrites the page holding its own slots, not the whole guard.
         """
@@ -886,7 +886,7 @@ class Ingestor:
         first = self._seq + 1
         self._seq += len(self._delivered)
         self._recent.extend(self._delivered)
-        if newest >= 0 and len(self._delivered) <= DELIVERY_TAG_MAX and conn.execute(
+        if newest >= 0 and conn.execute(
                 "UPDATE readings_recent SET deliveries = ? WHERE id = ?",
                 (pack_deliveries(first, self._delivered), newest)).rowcount:
             self._tagged = True

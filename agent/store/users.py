@@ -161,7 +161,7 @@ def session_user(store: Store, sid: str, now: datetime, *, max_age_s: float, idl
             db.execute("UPDATE web_sessions SET ended_at = ?, ended_why = ? WHERE id = ? AND ended_at IS NULL",
                        [now_ms, "expired" if too_old else "idle", row["sid"]])
         return None
-    touch_ms = SESSION_TOUCH_MS if idle_s is None else min(SESSION_TOUCH_MS, idle_s * 100)  # a tenth, in ms
+    touch_ms = SESSION_TOUCH_MS if idle_s is None else min(SESSION_TOUCH_MS, idle_s * 1000 / 10)
     if now_ms - row["last_seen"] > touch_ms:  # never backwards: a clock set back must not age it
         with store.transaction() as db:
             db.execute("UPDATE web_sessions SET last_seen = max(last_seen, ?) WHERE id = ?", [now_ms, row["sid"]])
