@@ -38,20 +38,26 @@ def write_bytes() -> int:
     raise SystemExit("bench: /proc/self/io has no write_bytes")
 
 
+def database(path: Path, synchronous: str, *, full_wal: bool) -> sqlite3.Connection:
+    """Return a connection to a new WAL database of four tables, its WAL already full size when ``full_wal``."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA wal_autocheckpoint=0")
+    for t in range(4):
+        conn.execute(f"CREATE TABLE t{t}(k INTEGER PRIMARY KEY, v BLOB)")
+    if full_wal:  # a full-size WAL, restarted: the next commits overwrite it, as on a farm after hours
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO t3(k, v) VALUES (?, ?)", ((10**7 + i, bytes(3000)) for i in range(1000)))
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(RESTART)")
+    return conn
+
+
 def measure(pages: int, growing: bool, synchronous: str, commits: int = 30) -> list[int]:
     """Return the bytes of each of ``commits`` commits that change ``pages`` pages."""
     with tempfile.TemporaryDirectory(dir=ROOT, prefix=".commit-cost-") as tmp:
-        conn = sqlite3.connect(Path(tmp) / "c.db", isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.execute("PRAGMA wal_autocheckpoint=0")
-        for t in range(4):
-            conn.execute(f"CREATE TABLE t{t}(k INTEGER PRIMARY KEY, v BLOB)")
-        if not growing:  # a full-size WAL, restarted: the next commits overwrite it, as on a farm after hours
-            conn.execute("BEGIN")
-            conn.executemany("INSERT INTO t3(k, v) VALUES (?, ?)", ((10**7 + i, bytes(3000)) for i in range(1000)))
-            conn.execute("COMMIT")
-            conn.execute("PRAGMA wal_checkpoint(RESTART)")
+        conn = database(Path(tmp) / "c.db", synchronous, full_wal=not growing)
         out, key = [], 0
         for _ in range(commits):
             os.sync()
@@ -70,18 +76,9 @@ def measure(pages: int, growing: bool, synchronous: str, commits: int = 30) -> l
 def minute(riding: bool, minutes: int = 30) -> list[int]:
     """Return the bytes of each of ``minutes`` minutes: readings, and a finding and the window (see above)."""
     with tempfile.TemporaryDirectory(dir=ROOT, prefix=".commit-cost-") as tmp:
-        readings = sqlite3.connect(Path(tmp) / "c.db", isolation_level=None)
-        readings.execute("PRAGMA journal_mode=WAL")
-        readings.execute("PRAGMA synchronous=FULL")
-        readings.execute("PRAGMA wal_autocheckpoint=0")
+        readings = database(Path(tmp) / "c.db", "FULL", full_wal=True)
         jobs = sqlite3.connect(Path(tmp) / "c.db", isolation_level=None)
         jobs.execute("PRAGMA synchronous=NORMAL")
-        for t in range(4):
-            readings.execute(f"CREATE TABLE t{t}(k INTEGER PRIMARY KEY, v BLOB)")
-        readings.execute("BEGIN")  # a full-size WAL, restarted, as in measure()
-        readings.executemany("INSERT INTO t3(k, v) VALUES (?, ?)", ((10**7 + i, bytes(3000)) for i in range(1000)))
-        readings.execute("COMMIT")
-        readings.execute("PRAGMA wal_checkpoint(RESTART)")
         out = []
         for key in range(1, minutes + 1):
             os.sync()
