@@ -391,3 +391,36 @@ def test_runs_backfill_caches_the_kept_history_a_slice_at_a_time_newest_first(fa
     with store.transaction() as db:
         db.execute("DELETE FROM derived_days")
     assert score_window(store, config, at=AT, since=SINCE) == fresh
+
+
+def test_a_sensor_every_minute_whose_stamps_jitter_keeps_one_hold_and_its_cached_days(farm):
+    """A per-minute sensor's 90th-percentile gap of 60.001 s one minute and 60.000 the next is still a
+    sensor every minute: the same hold (5 minutes, so a 10-minute silence is a gap either way) and the
+    same cached days, not all of them derived and written again at each flip (issue 15)."""
+    from agent.evaluation.sensor_inputs import configured_sensors
+
+    _path, config, store, ids = farm
+    fill(store, ids)  # the climate sensor every 60.000 s, until a day after AT
+    sensor = ids[("ikb/1/climate", "t")]
+
+    def interval() -> float:
+        return next(s.interval_s for s in configured_sensors(store, config) if s.topic == "ikb/1/climate")
+
+    def days_written() -> set:
+        return {tuple(r) for r in store.execute(
+            "SELECT day, version, computed_at FROM derived_days WHERE subject = ?", [str(sensor)])}
+
+    refresh_day_cache(store, config, SINCE, AT)
+    assert interval() == 60
+    written = days_written()
+    assert written
+    # Then its clock runs a millisecond a minute slow: each of the newest gaps is 60.001 s.
+    last = ms(AT + timedelta(days=1)) - 60_000
+    put(store, ids, "ikb/1/climate", [(last + n * 60_001, 20.0) for n in range(1, 21)], "t")
+    assert interval() == 60
+    refresh_day_cache(store, config, SINCE, AT)
+    assert days_written() == written  # nothing derived and written again
+    # A sensor that really reports every five minutes takes the five-minute step.
+    last += 20 * 60_001
+    put(store, ids, "ikb/1/climate", [(last + n * 300_500, 20.0) for n in range(1, 71)], "t")
+    assert interval() == 300

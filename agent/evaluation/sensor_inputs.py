@@ -67,6 +67,12 @@ CODE_VERSION = {"light": 2, "state": 1, "climate": 1, "condensation": 2, "excess
 CLIMATE_KINDS = ("temperature", "humidity", "nh3", "co2")
 STATE_KINDS = ("ventilation_alarm", "generator", "mains", "pophole")
 LEARNED_STEPS = (60, 300, 900, 3600, 21600, 86400)  # learned intervals are rounded up, so the cache stays valid
+# Devices report at round intervals and their stamps jitter by milliseconds (seconds over Wi-Fi): a learned
+# interval up to a tenth over a step takes that step. Without it a sensor every 60 s whose 90th-percentile gap
+# was 60.001 s one minute and 60.000 the next flipped between the 60 and 300 s steps: its hold between 5 and
+# 15 minutes (whether a gap counts as heard) and its cached days' version, so all of them were derived and
+# written again at each flip (issue 15: a 30-day rewrite every few minutes on the simulated farm).
+LEARNED_SLACK = 1.1
 EPISODE_KINDS = ("generator_test", "mains_outage")
 
 
@@ -87,14 +93,15 @@ def configured_sensors(store: Store, config: Settings) -> list[SensorInfo]:
     """Return the configured sensors, with their stored id, interval and registration time.
 
     The interval is the configured one, else the one the stored readings show (not the one ingestion
-    learned from the order readings happened to arrive in), rounded up to a step.
+    learned from the order readings happened to arrive in), rounded up to a step
+    (:data:`LEARNED_SLACK` over a step still takes it).
     """
     rows = {(r["topic"], r["field"]): r for r in sensor_registry(store)}
     out = []
     for s in config.sensors:
         row = rows.get((s.topic, s.field or ""))
         learned = reading_interval(store, row["id"]) if row and not s.interval else None
-        interval = s.interval or next((x for x in LEARNED_STEPS if learned and learned <= x), 60)
+        interval = s.interval or next((x for x in LEARNED_STEPS if learned and learned <= x * LEARNED_SLACK), 60)
         label = s.name or (f"{s.topic} {s.field}" if s.field else s.topic)
         out.append(SensorInfo(row["id"] if row else None, s.topic, s.kind, s.location, label, float(interval),
                               row["created_at"] if row else None))
