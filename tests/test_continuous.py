@@ -196,6 +196,32 @@ def test_a_finding_whose_text_runs_on_goes_with_the_next_commit_of_readings_and_
     store.close()
 
 
+def test_a_score_handed_over_when_run_stops_is_written_on_the_way_out(farm):  # noqa: F811
+    """`run` stops while the minute's score waits for a commit of readings that will not come: the stop writes
+    it, so the page and the next `run` start from the newest score, not the one a minute older."""
+    from agent.ingest.ingestor import Ingestor
+
+    _path, config, store, _ids = farm
+    minute = timedelta(minutes=1)
+
+    def light(at, minutes):
+        spell = Occurrence(AT - timedelta(hours=17), None, f"aaneengesloten licht 17 u {minutes:02d} min")
+        return score([Finding("G3.8.7", "1", "D", "sensor", "Lichtschema niet in orde", (spell,))],
+                     at=at, since=at - timedelta(days=30))
+
+    ing = Ingestor(store, config, AT)
+    ing.start()
+    try:
+        record_score(store, light(AT, 18), AT)
+        handed = lambda write: ing.ride_along("score snapshot", write)  # noqa: E731 - as `run` hands it over
+        assert record_score(store, light(AT + minute, 19), AT + minute, later=handed,
+                            later_within=minute * 5 / 2, kept_within=minute * 3 / 2) == []
+        assert latest_score(store).score == light(AT, 18)  # waiting for readings that do not come
+    finally:
+        ing.stop()
+    assert latest_score(store).score == light(AT + minute, 19)
+
+
 def test_a_handed_over_summary_lands_with_the_readings_but_never_over_a_newer_one(tmp_path):
     """Only the summary changed (a due date moved, no status): it rides on the next commit of readings too, and
     a late hand-over does not put back a summary another writer replaced meanwhile."""

@@ -840,12 +840,17 @@ class Ingestor:
             [(sid, ts, value, self.learned_interval(sid)) for sid, (ts, value) in heard.items()])
 
     def write_health(self) -> None:
-        """Write what was heard since sensor_health was last written (when stopping)."""
-        if not self._health_due:
+        """Write what was heard since sensor_health was last written, and what waits to ride along with the
+        next commit of readings (when stopping: no such commit comes, and the last score handed over is the
+        newest; the next ``run`` starts from it)."""
+        riders = self._take_riders()
+        if not (self._health_due or riders):
             return
         try:
             with self.store.transaction(immediate=True):
-                self._write_health(self.store.conn, self._health_due)
+                if self._health_due:
+                    self._write_health(self.store.conn, self._health_due)
+                self._write_riders(self.store.conn, riders)
         except sqlite3.Error as exc:
             log.warning("sensor health not written: %s", exc)
             return
