@@ -853,6 +853,7 @@ class Ingestor:
                 self._write_riders(self.store.conn, riders)
         except sqlite3.Error as exc:
             log.warning("sensor health not written: %s", exc)
+            self._return_riders(riders)  # kept for a later commit, as after a failed commit of readings
             return
         self._health_due.clear()
         self._health_written = time.monotonic()
